@@ -1,0 +1,163 @@
+"""``salescopilot``: the command line. It parses arguments, calls the packages and prints; the work lives below."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.settings import Settings, get_settings
+from api.stores import open_store
+from graph.base import CypherGraphStore
+from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
+from graph.transfer import export_jsonl, import_jsonl
+
+app = typer.Typer(
+    name="salescopilot",
+    help="Sales knowledge graph and copilot: manage the graph store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_CODES: dict[type[SalesCopilotError], int] = {InvalidRowError: 2, NotFoundError: 4, BackendUnavailableError: 3}
+
+
+def _exit_code(error: SalesCopilotError) -> int:
+    for cls, code in EXIT_CODES.items():
+        if isinstance(error, cls):
+            return code
+    return 1
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder (default: SKG_DATA_DIR or ./data).")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="Graph backend: embedded or neo4j (default: SKG_BACKEND).")
+    ] = None,
+) -> None:
+    """Options shared by every command."""
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if backend is not None:
+        if backend not in ("embedded", "neo4j"):
+            raise typer.BadParameter("must be 'embedded' or 'neo4j'", param_hint="--backend")
+        overrides["backend"] = backend
+    ctx.obj = get_settings().model_copy(update=overrides)
+
+
+def _print_error(error: SalesCopilotError) -> None:
+    err_console.print(f"[red]error[/red] {escape(f'[{error.code}] {error.message}')}", soft_wrap=True)
+
+
+@contextmanager
+def _store(ctx: typer.Context) -> Iterator[CypherGraphStore]:
+    settings: Settings = ctx.obj
+    try:
+        store = open_store(settings)
+    except SalesCopilotError as e:
+        _print_error(e)
+        raise typer.Exit(_exit_code(e)) from e
+    try:
+        yield store
+    except SalesCopilotError as e:
+        _print_error(e)
+        raise typer.Exit(_exit_code(e)) from e
+    finally:
+        store.close()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console
+    )
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the graph store (schema included) if it does not exist, and say where it is."""
+    with _store(ctx) as store:
+        where = ctx.obj.graph_dir if store.backend == "embedded" else ctx.obj.neo4j_uri
+        console.print(f"graph store ready: backend={store.backend} at {where}")
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
+) -> None:
+    """Count nodes and relationships per type and tenant."""
+    with _store(ctx) as store:
+        counts = store.counts(tenant)
+        if as_json:
+            print(json.dumps({"backend": store.backend, "counts": counts}, ensure_ascii=False, indent=2))
+            return
+        table = Table(title=f"graph store ({store.backend})")
+        table.add_column("tenant")
+        table.add_column("type")
+        table.add_column("count", justify="right")
+        for t, per_type in counts.items():
+            for name, n in per_type.items():
+                table.add_row(t, name, f"{n:,}")
+        if not counts:
+            table.add_row("—", "(empty)", "0")
+        console.print(table)
+
+
+def _tracked(progress: Progress) -> Callable[[str, int], None]:
+    tasks: dict[str, Any] = {}
+
+    def on_rows(type_name: str, n: int) -> None:
+        if type_name not in tasks:
+            tasks[type_name] = progress.add_task(type_name, total=None)
+        progress.advance(tasks[type_name], n)
+
+    return on_rows
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder to write nodes/*.jsonl and edges/*.jsonl into.")],
+    tenant: Annotated[list[str] | None, typer.Option(help="Only these tenants (repeatable).")] = None,
+) -> None:
+    """Export the graph as JSON Lines, one file per type (backup, or to move between backends)."""
+    with _store(ctx) as store, _progress() as progress:
+        report = export_jsonl(store, directory, tenants=tenant or None, progress=_tracked(progress))
+    total = sum(sum(v.values()) for v in report.rows.values())
+    console.print(f"exported {total:,} rows to {directory}")
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder written by `salescopilot export`.")],
+) -> None:
+    """Import a JSON Lines export; validates every file before writing, re-running changes nothing."""
+    if not directory.is_dir():
+        err_console.print(f"[red]error[/red] {directory} is not a folder")
+        raise typer.Exit(2)
+    with _store(ctx) as store, _progress() as progress:
+        report = import_jsonl(store, directory, progress=_tracked(progress))
+    total = sum(sum(v.values()) for v in report.rows.values())
+    console.print(f"imported {total:,} rows from {directory}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,37 @@
+"""Settings: the only place that reads the environment (prefix ``SKG_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service and CLI configuration, from ``SKG_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SKG_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder for the embedded graph and the indexes.")
+    backend: Literal["embedded", "neo4j"] = Field("embedded", description="Graph backend.")
+    buffer_pool_mb: int = Field(1024, ge=64, description="Buffer pool of the embedded database, MiB.")
+    neo4j_uri: str | None = Field(None, description="Bolt URI, e.g. neo4j://db.internal:7687.")
+    neo4j_user: str | None = None
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str = "neo4j"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def graph_dir(self) -> Path:
+        """Folder of the embedded graph database."""
+        return self.data_dir / "graph"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

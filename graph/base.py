@@ -1,0 +1,321 @@
+"""What both backends share: validation of write batches and every read, over two engine primitives.
+
+A backend implements ``_query`` / ``_stream`` (run one parameterized statement) and the write paths; the domain
+reads are written here once, in Cypher both engines accept (`graph.cypher`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from graph import cypher
+from graph.errors import InvalidRowError, NotFoundError, UnknownReferenceError
+from graph.frames import DST, SRC, edge_frame, models_to_table, node_frame
+from graph.model import (
+    EDGE_TYPES,
+    NODE_TYPES,
+    REL_TYPES,
+    Contract,
+    Customer,
+    Deal,
+    Doctor,
+    Edge,
+    Entry,
+    EntryKind,
+    EntryStatus,
+    GraphModel,
+    Interaction,
+    Node,
+    Prescribes,
+    Purchased,
+    Quotes,
+    Rep,
+    TenantId,
+    node_uid,
+)
+from graph.ports import (
+    CustomerContext,
+    DealRecord,
+    DoctorRecord,
+    InteractionRecord,
+    PriceHistoryFilter,
+    PricePoint,
+    WriteResult,
+)
+
+N = TypeVar("N", bound=Node)
+E = TypeVar("E", bound=Edge)
+Row = dict[str, Any]
+
+_TENANT = __import__("pydantic").TypeAdapter(TenantId)
+
+
+def check_tenant(tenant: str) -> str:
+    """Return ``tenant`` when it is a valid tenant id, else raise ``InvalidRowError``."""
+    try:
+        return str(_TENANT.validate_python(tenant))
+    except ValueError as e:
+        raise InvalidRowError(f"invalid tenant id {tenant!r}", details={"tenant": tenant}) from e
+
+
+def _single_model(rows: Sequence[GraphModel]) -> type[GraphModel]:
+    if not rows:
+        raise InvalidRowError("empty batch")
+    return type(rows[0])
+
+
+class CypherGraphStore(ABC):
+    """Template for a ``GraphStore`` over a Cypher engine; subclasses add the engine and its write paths."""
+
+    backend: str = "cypher"
+
+    # ------------------------------------------------------------------ engine primitives
+
+    @abstractmethod
+    def _query(self, statement: str, params: Row) -> list[Row]:
+        """Run a read statement and return all rows as dicts of native Python values."""
+
+    @abstractmethod
+    def _stream(self, statement: str, params: Row) -> Iterator[Row]:
+        """Run a read statement and yield rows one by one."""
+
+    @abstractmethod
+    def _write_nodes(self, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
+        """Write a prepared node frame (``uid`` + fields)."""
+
+    @abstractmethod
+    def _write_edges(self, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
+        """Write a prepared edge frame (``from``/``to``/``uid`` + stored properties)."""
+
+    @abstractmethod
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every node and edge of ``tenant``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the engine."""
+
+    # ------------------------------------------------------------------ writes
+
+    def upsert_nodes(self, tenant: str, rows: Sequence[Node]) -> WriteResult:
+        """Create or update nodes of one type, all or nothing."""
+        model = _single_model(rows)
+        if not issubclass(model, Node):
+            raise InvalidRowError(f"{model.__name__} is not a node type")
+        return self._load(check_tenant(tenant), model, models_to_table(model, rows), atomic=True)
+
+    def upsert_edges(self, tenant: str, rows: Sequence[Edge]) -> WriteResult:
+        """Create or update edges of one type, all or nothing; endpoints must exist."""
+        model = _single_model(rows)
+        if not issubclass(model, Edge):
+            raise InvalidRowError(f"{model.__name__} is not an edge type")
+        return self._load(check_tenant(tenant), model, models_to_table(model, rows), atomic=True)
+
+    def bulk_load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table) -> WriteResult:
+        """Load a large columnar batch idempotently through the backend's fast path."""
+        return self._load(check_tenant(tenant), model, table, atomic=False)
+
+    def _load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table, *, atomic: bool) -> WriteResult:
+        if model in NODE_TYPES:
+            assert issubclass(model, Node)
+            return self._write_nodes(model, node_frame(model, table, tenant), atomic=atomic)
+        if model in EDGE_TYPES:
+            assert issubclass(model, Edge)
+            frame = edge_frame(model, table, tenant)
+            self._check_references(model, frame)
+            return self._write_edges(model, frame, atomic=atomic)
+        raise InvalidRowError(f"{getattr(model, '__name__', model)!r} is not a type of the graph model")
+
+    def _check_references(self, model: type[Edge], frame: pa.Table) -> None:
+        """Reject the batch when an edge points at a node missing from the tenant."""
+        src_field, dst_field = model.endpoint_fields()
+        for col, field, node in ((SRC, src_field, model.source.node), (DST, dst_field, model.target.node)):
+            uids = frame.column(col).unique().to_pylist()
+            found: set[str] = set()
+            for chunk in _chunks(uids, 50_000):
+                found.update(r["uid"] for r in self._query(cypher.existing_node_uids(node), {"uids": chunk}))
+            missing = [u for u in uids if u not in found]
+            if missing:
+                keys = frame.column(field).to_pylist()
+                uid_col = frame.column(col).to_pylist()
+                missing_set = set(missing)
+                row = next(i for i, u in enumerate(uid_col) if u in missing_set) + 1
+                raise UnknownReferenceError(
+                    f"{model.__name__}: row {row}: column '{field}' refers to unknown {node.label} "
+                    f"'{keys[row - 1]}' ({len(missing)} unknown key(s) in the batch)",
+                    details={"row": row, "column": field, "unknown": [u.split("\x1f", 1)[1] for u in missing[:20]]},
+                )
+
+    # ------------------------------------------------------------------ reads
+
+    def get_node(self, tenant: str, model: type[N], key: str) -> N | None:
+        """The node with natural ``key`` in ``tenant``, or ``None``."""
+        rows = self._query(cypher.get_node(model), {"tenant": check_tenant(tenant), "uid": node_uid(tenant, key)})
+        return model.model_validate(rows[0]) if rows else None
+
+    def list_nodes(self, tenant: str, model: type[N], *, limit: int = 100, offset: int = 0) -> list[N]:
+        """One page of nodes ordered by key."""
+        params = {"tenant": check_tenant(tenant), "skip": max(offset, 0), "limit": max(limit, 0)}
+        return [model.model_validate(r) for r in self._query(cypher.list_nodes(model), params)]
+
+    def iter_nodes(self, tenant: str, model: type[N], *, batch_size: int = 10_000) -> Iterator[list[N]]:
+        """All nodes of a type, in batches."""
+        rows = self._stream(cypher.all_nodes(model), {"tenant": check_tenant(tenant)})
+        for batch in _chunks_iter(rows, batch_size):
+            yield [model.model_validate(r) for r in batch]
+
+    def iter_edges(self, tenant: str, model: type[E], *, batch_size: int = 10_000) -> Iterator[list[E]]:
+        """All edges of a type, in batches."""
+        rows = self._stream(cypher.all_edges(model), {"tenant": check_tenant(tenant)})
+        for batch in _chunks_iter(rows, batch_size):
+            yield [model.model_validate({"tenant": tenant, **r}) for r in batch]
+
+    def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> list[PricePoint]:
+        """Order lines of a SKU from customers matching the filters, oldest first."""
+        f = filters or PriceHistoryFilter()
+        params: Row = {"tenant": check_tenant(tenant), "sku_uid": node_uid(tenant, sku)}
+        statement = cypher.PRICE_HISTORY_MATCH
+        for name, fragment in cypher.PRICE_HISTORY_FILTERS.items():
+            value = getattr(f, name)
+            if value is not None:
+                statement += fragment
+                params[name] = value
+        statement += cypher.PRICE_HISTORY_RETURN
+        if f.limit is not None:
+            statement += " LIMIT $limit"
+            params["limit"] = f.limit
+        return [PricePoint(**r) for r in self._query(statement, params)]
+
+    def customer_context(
+        self, tenant: str, customer_id: str, *, since: dt.date | None = None, limit: int = 200
+    ) -> CustomerContext:
+        """The customer's neighbourhood for a briefing pack."""
+        p: Row = {"tenant": check_tenant(tenant), "uid": node_uid(tenant, customer_id)}
+        rows = self._query(cypher.CUSTOMER, p)
+        if not rows:
+            raise NotFoundError(f"customer '{customer_id}' not found", details={"customer_id": customer_id})
+        customer = Customer.model_validate(rows[0])
+        reps = tuple(Rep.model_validate(r) for r in self._query(cypher.CUSTOMER_REPS, p))
+        interactions = self._interactions(self._query(cypher.CUSTOMER_INTERACTIONS, {**p, "limit": limit}))
+        doctors = self._doctors(tenant, self._query(cypher.CUSTOMER_DOCTORS, p))
+        statement = cypher.CUSTOMER_PURCHASES
+        pp: Row = {**p, "limit": limit}
+        if since is not None:
+            statement += cypher.CUSTOMER_PURCHASES_SINCE
+            pp["since"] = since
+        purchases = tuple(
+            Purchased.model_validate({"tenant": tenant, **r})
+            for r in self._query(statement + cypher.CUSTOMER_PURCHASES_RETURN, pp)
+        )
+        contracts = tuple(Contract.model_validate(r) for r in self._query(cypher.CUSTOMER_CONTRACTS, p))
+        deals = self._deals(tenant, self._query(cypher.CUSTOMER_DEALS, p))
+        cases = tuple(Entry.model_validate(r) for r in self._query(cypher.CUSTOMER_CASES, p))
+        return CustomerContext(customer, reps, interactions, doctors, purchases, contracts, deals, cases)
+
+    @staticmethod
+    def _interactions(rows: list[Row]) -> tuple[InteractionRecord, ...]:
+        grouped: dict[str, tuple[Interaction, str | None, list[str]]] = {}
+        for r in rows:
+            rec = grouped.get(r["id"])
+            if rec is None:
+                fields = {k: r[k] for k in Interaction.model_fields}
+                rec = grouped[r["id"]] = (Interaction.model_validate(fields), r["rep_id"], [])
+            if r["mentioned_sku"] is not None and r["mentioned_sku"] not in rec[2]:
+                rec[2].append(r["mentioned_sku"])
+        return tuple(InteractionRecord(i, rep, tuple(sorted(skus))) for i, rep, skus in grouped.values())
+
+    @staticmethod
+    def _doctors(tenant: str, rows: list[Row]) -> tuple[DoctorRecord, ...]:
+        grouped: dict[str, tuple[Doctor, list[Prescribes]]] = {}
+        for r in rows:
+            if r["id"] not in grouped:
+                grouped[r["id"]] = (Doctor.model_validate({k: r[k] for k in Doctor.model_fields}), [])
+            if r["sku"] is not None:
+                grouped[r["id"]][1].append(
+                    Prescribes(
+                        tenant=tenant,
+                        doctor_id=r["id"],
+                        sku=r["sku"],
+                        share=r["share"],
+                        count=r["count"],
+                        last_at=r["last_at"],
+                    )
+                )
+        return tuple(DoctorRecord(d, tuple(ps)) for d, ps in grouped.values())
+
+    @staticmethod
+    def _deals(tenant: str, rows: list[Row]) -> tuple[DealRecord, ...]:
+        grouped: dict[str, tuple[Deal, list[Quotes]]] = {}
+        for r in rows:
+            if r["id"] not in grouped:
+                grouped[r["id"]] = (Deal.model_validate({k: r[k] for k in Deal.model_fields}), [])
+            if r["sku"] is not None:
+                grouped[r["id"]][1].append(
+                    Quotes(tenant=tenant, deal_id=r["id"], sku=r["sku"], unit_price=r["unit_price"], qty=r["qty"])
+                )
+        return tuple(DealRecord(d, tuple(q)) for d, q in grouped.values())
+
+    def entries(
+        self,
+        tenant: str,
+        *,
+        sku: str | None = None,
+        indication: str | None = None,
+        status: EntryStatus | None = None,
+        kind: EntryKind | None = None,
+    ) -> list[Entry]:
+        """Knowledge entries filtered by product or indication, status and kind."""
+        params: Row = {"tenant": check_tenant(tenant)}
+        if sku is not None and indication is not None:
+            raise InvalidRowError("filter entries by product or by indication, not both")
+        if sku is not None:
+            statement, params["target_uid"] = cypher.ENTRIES_BY_PRODUCT, node_uid(tenant, sku)
+        elif indication is not None:
+            statement, params["target_uid"] = cypher.ENTRIES_BY_INDICATION, node_uid(tenant, indication)
+        else:
+            statement = cypher.ENTRIES_ALL
+        for name, value in (("status", status), ("kind", kind)):
+            if value is not None:
+                statement += cypher.ENTRIES_FILTERS[name]
+                params[name] = value
+        return [Entry.model_validate(r) for r in self._query(statement + cypher.ENTRIES_RETURN, params)]
+
+    def counts(self, tenant: str | None = None) -> dict[str, dict[str, int]]:
+        """Nodes per label and relationships per type, per tenant (types with no rows are omitted)."""
+        out: dict[str, dict[str, int]] = defaultdict(dict)
+        for model in NODE_TYPES:
+            for r in self._query(cypher.count_nodes(model), {}):
+                out[r["tenant"]][model.label] = int(r["n"])
+        for rel_type in REL_TYPES:
+            for r in self._query(cypher.count_edges(rel_type), {}):
+                out[r["tenant"]][rel_type] = int(r["n"])
+        if tenant is not None:
+            return {tenant: dict(sorted(out.get(tenant, {}).items()))}
+        return {t: dict(sorted(c.items())) for t, c in sorted(out.items())}
+
+    def tenants(self) -> list[str]:
+        """Tenants that own at least one node."""
+        return sorted(self.counts())
+
+    def __enter__(self) -> CypherGraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _chunks_iter(items: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while batch := list(islice(items, size)):
+        yield batch

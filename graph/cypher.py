@@ -1,0 +1,153 @@
+"""Cypher statements both backends accept, written once.
+
+Labels, relationship types and property names come only from the model's allow-list (`graph.model`); values are
+always parameters. Statements that differ per engine (DDL, bulk writes) live in the backend modules.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from graph.model import Contract, Customer, Deal, Doctor, Edge, Entry, Interaction, Node, Purchased, Rep
+
+
+def rel(rel_type: str) -> str:
+    """Relationship type quoted for Cypher (``WITH`` and ``FOR`` are keywords)."""
+    return f"`{rel_type}`"
+
+
+def node_projection(var: str, model: type[Node]) -> str:
+    """``RETURN`` items yielding exactly the model's fields."""
+    return ", ".join(f"{var}.{name} AS {name}" for name in model.model_fields)
+
+
+def edge_projection(model: type[Edge], src: str = "a", r: str = "r", dst: str = "b") -> str:
+    """``RETURN`` items yielding the edge model's fields from its endpoints and the relationship."""
+    src_field, dst_field = model.endpoint_fields()
+    items = [
+        f"{src}.{model.source.node.key_field} AS {src_field}",
+        f"{dst}.{model.target.node.key_field} AS {dst_field}",
+    ]
+    items += [f"{r}.{name} AS {name}" for name in model.stored_properties()]
+    return ", ".join(items)
+
+
+def edge_pattern(model: type[Edge], src: str = "a", r: str = "r", dst: str = "b") -> str:
+    """``(a:From)-[r:TYPE]->(b:To)`` for the edge model."""
+    return f"({src}:{model.source.node.label})-[{r}:{rel(model.rel_type)}]->({dst}:{model.target.node.label})"
+
+
+@cache
+def get_node(model: type[Node]) -> str:
+    """One node by uid, within the tenant."""
+    return f"MATCH (n:{model.label} {{uid: $uid}}) WHERE n.tenant = $tenant RETURN {node_projection('n', model)}"
+
+
+@cache
+def list_nodes(model: type[Node]) -> str:
+    """One page of nodes ordered by natural key."""
+    return (
+        f"MATCH (n:{model.label}) WHERE n.tenant = $tenant RETURN {node_projection('n', model)} "
+        f"ORDER BY n.{model.key_field} SKIP $skip LIMIT $limit"
+    )
+
+
+@cache
+def all_nodes(model: type[Node]) -> str:
+    """Every node of a type in the tenant, ordered by natural key (streamed)."""
+    return (
+        f"MATCH (n:{model.label}) WHERE n.tenant = $tenant RETURN {node_projection('n', model)} "
+        f"ORDER BY n.{model.key_field}"
+    )
+
+
+@cache
+def all_edges(model: type[Edge]) -> str:
+    """Every edge of a type in the tenant (streamed)."""
+    return f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant RETURN {edge_projection(model)} ORDER BY r.uid"
+
+
+@cache
+def existing_node_uids(model: type[Node]) -> str:
+    """Which of ``$uids`` exist as nodes of this type."""
+    return f"UNWIND $uids AS u MATCH (n:{model.label} {{uid: u}}) RETURN n.uid AS uid"
+
+
+@cache
+def count_nodes(model: type[Node]) -> str:
+    """Nodes of one label per tenant."""
+    return f"MATCH (n:{model.label}) RETURN n.tenant AS tenant, count(*) AS n"
+
+
+@cache
+def count_edges(rel_type: str) -> str:
+    """Relationships of one type per tenant."""
+    return f"MATCH ()-[r:{rel(rel_type)}]->() RETURN r.tenant AS tenant, count(*) AS n"
+
+
+PRICE_HISTORY_MATCH = (
+    f"MATCH {edge_pattern(Purchased, src='c', r='r', dst='p')} "
+    "WHERE p.uid = $sku_uid AND r.tenant = $tenant AND c.tenant = $tenant"
+)
+PRICE_HISTORY_FILTERS: dict[str, str] = {
+    "customer_type": " AND c.type = $customer_type",
+    "tier": " AND c.tier = $tier",
+    "region": " AND c.region = $region",
+    "date_from": " AND r.at >= $date_from",
+    "date_to": " AND r.at <= $date_to",
+}
+PRICE_HISTORY_RETURN = (
+    " RETURN c.id AS customer_id, c.name AS customer_name, c.type AS customer_type, c.tier AS tier,"
+    " c.region AS region, c.city AS city, r.order_id AS order_id, r.line AS line, r.at AS at, r.qty AS qty,"
+    " r.unit_price AS unit_price ORDER BY at, order_id, line"
+)
+
+_CUSTOMER = "(c:Customer {uid: $uid})"
+
+CUSTOMER = f"MATCH (c:Customer {{uid: $uid}}) WHERE c.tenant = $tenant RETURN {node_projection('c', Customer)}"
+CUSTOMER_REPS = (
+    f"MATCH (n:Rep)-[:{rel('OWNS')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
+    f"RETURN {node_projection('n', Rep)} ORDER BY id"
+)
+CUSTOMER_INTERACTIONS = (
+    f"MATCH (n:Interaction)-[:{rel('WITH')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
+    "WITH n ORDER BY n.at DESC LIMIT $limit "
+    f"OPTIONAL MATCH (rep:Rep)-[:{rel('HAD')}]->(n) "
+    f"OPTIONAL MATCH (n)-[:{rel('MENTIONS')}]->(p:Product) "
+    f"RETURN {node_projection('n', Interaction)}, rep.id AS rep_id, p.sku AS mentioned_sku ORDER BY at DESC, id"
+)
+CUSTOMER_DOCTORS = (
+    f"MATCH (n:Doctor)-[:{rel('WORKS_AT')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
+    f"OPTIONAL MATCH (n)-[pr:{rel('PRESCRIBES')}]->(p:Product) "
+    f"RETURN {node_projection('n', Doctor)}, p.sku AS sku, pr.share AS share, pr.count AS count, pr.last_at AS last_at "
+    "ORDER BY id, sku"
+)
+CUSTOMER_PURCHASES_SINCE = " AND r.at >= $since"
+CUSTOMER_PURCHASES = (
+    f"MATCH {edge_pattern(Purchased, src='c', r='r', dst='p')} WHERE c.uid = $uid AND r.tenant = $tenant"
+)
+CUSTOMER_PURCHASES_RETURN = (
+    f" RETURN {edge_projection(Purchased, src='c', r='r', dst='p')} ORDER BY at DESC, order_id, line LIMIT $limit"
+)
+CUSTOMER_CONTRACTS = (
+    f"MATCH (n:Contract)-[:{rel('WITH')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
+    f"RETURN {node_projection('n', Contract)} ORDER BY end_date, id"
+)
+CUSTOMER_DEALS = (
+    f"MATCH (n:Deal)-[:{rel('FOR')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
+    f"OPTIONAL MATCH (n)-[q:{rel('QUOTES')}]->(p:Product) "
+    f"RETURN {node_projection('n', Deal)}, p.sku AS sku, q.unit_price AS unit_price, q.qty AS qty "
+    "ORDER BY created_at DESC, id, sku"
+)
+CUSTOMER_CASES = (
+    f"MATCH (n:Entry)-[:{rel('CASE_OF')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
+    f"RETURN {node_projection('n', Entry)} ORDER BY id"
+)
+
+ENTRIES_ALL = "MATCH (n:Entry) WHERE n.tenant = $tenant"
+ENTRIES_BY_PRODUCT = f"MATCH (n:Entry)-[:{rel('ABOUT')}]->(x:Product) WHERE x.uid = $target_uid AND n.tenant = $tenant"
+ENTRIES_BY_INDICATION = (
+    f"MATCH (n:Entry)-[:{rel('ABOUT')}]->(x:Indication) WHERE x.uid = $target_uid AND n.tenant = $tenant"
+)
+ENTRIES_FILTERS: dict[str, str] = {"status": " AND n.status = $status", "kind": " AND n.kind = $kind"}
+ENTRIES_RETURN = f" RETURN DISTINCT {node_projection('n', Entry)} ORDER BY id"

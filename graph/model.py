@@ -1,0 +1,608 @@
+"""The domain model: every node and relationship type of the sales knowledge graph.
+
+These classes are the allow-list of labels and relationship types: Cypher is only ever built from the names declared
+here, never from input. Every node and every relationship carries the ``tenant`` it belongs to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+KEY_SEPARATOR = "\x1f"
+"""Joins tenant and natural key into a node's internal ``uid``; forbidden inside keys."""
+
+TenantId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"),
+    Field(description="Tenant (one company of the group) that owns this record.", examples=["hz-pharma"]),
+]
+Key = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$"),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+CustomerType = Literal["chain", "single_pharmacy", "hospital", "clinic", "dtp"]
+EntryKind = Literal["objection_script", "case_study", "product_note", "faq"]
+EntryStatus = Literal["draft", "in_review", "published", "stale", "retired"]
+FormularyCategory = Literal["甲", "乙"]
+
+
+class PropType(StrEnum):
+    """Storage type of a property; both backends map these to native types."""
+
+    STRING = "STRING"
+    INT64 = "INT64"
+    DOUBLE = "DOUBLE"
+    BOOLEAN = "BOOLEAN"
+    DATE = "DATE"
+    TIMESTAMP = "TIMESTAMP"
+    STRING_LIST = "STRING[]"
+
+
+class GraphModel(BaseModel):
+    """Base of nodes and edges: strict about unknown fields, strips whitespace."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+    tenant: TenantId
+
+    @classmethod
+    def property_types(cls) -> dict[str, PropType]:
+        """Return the storage type of every stored property, in declaration order."""
+        return {name: _prop_type(info.annotation) for name, info in cls.model_fields.items()}
+
+
+class Node(GraphModel):
+    """A node: one label, one natural key field, unique per tenant."""
+
+    label: ClassVar[str]
+    key_field: ClassVar[str]
+
+    @property
+    def key(self) -> str:
+        """The natural key (e.g. the SKU of a product)."""
+        return str(getattr(self, self.key_field))
+
+    @property
+    def uid(self) -> str:
+        """Tenant-qualified internal id, unique across the whole store."""
+        return node_uid(self.tenant, self.key)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One end of an edge type: the node class and the edge field that holds that node's key."""
+
+    node: type[Node]
+    field: str
+
+
+class Edge(GraphModel):
+    """A relationship between two nodes of the same tenant.
+
+    ``identity`` names the fields that identify the relationship (e.g. order id and line of a purchase); when it is
+    empty the pair of endpoints does, so there is at most one such edge between two nodes.
+    """
+
+    rel_type: ClassVar[str]
+    source: ClassVar[Endpoint]
+    target: ClassVar[Endpoint]
+    identity: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def source_key(self) -> str:
+        """Natural key of the source node."""
+        return str(getattr(self, self.source.field))
+
+    @property
+    def target_key(self) -> str:
+        """Natural key of the target node."""
+        return str(getattr(self, self.target.field))
+
+    @property
+    def uid(self) -> str:
+        """Tenant-qualified identity of this edge within its relationship type."""
+        if self.identity:
+            parts = [str(getattr(self, f)) for f in self.identity]
+        else:
+            parts = [self.source.node.label, self.source_key, self.target.node.label, self.target_key]
+        return KEY_SEPARATOR.join([self.tenant, *parts])
+
+    @classmethod
+    def endpoint_fields(cls) -> tuple[str, str]:
+        """Names of the fields holding the source and target keys."""
+        return cls.source.field, cls.target.field
+
+    @classmethod
+    def stored_properties(cls) -> dict[str, PropType]:
+        """Properties stored on the relationship itself (all fields but the endpoint keys)."""
+        skip = set(cls.endpoint_fields())
+        return {k: v for k, v in cls.property_types().items() if k not in skip}
+
+
+def node_uid(tenant: str, key: str) -> str:
+    """Internal id of the node with natural ``key`` in ``tenant``."""
+    return f"{tenant}{KEY_SEPARATOR}{key}"
+
+
+def _prop_type(annotation: Any) -> PropType:
+    """Map a field annotation to its storage type (optional types map to their inner type)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _prop_type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(inner) != 1:
+            raise TypeError(f"unsupported union {annotation!r}")
+        return _prop_type(inner[0])
+    if origin is Literal:
+        return PropType.STRING
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        if _prop_type(item) is PropType.STRING:
+            return PropType.STRING_LIST
+        raise TypeError(f"unsupported list {annotation!r}")
+    simple: dict[Any, PropType] = {
+        str: PropType.STRING,
+        int: PropType.INT64,
+        float: PropType.DOUBLE,
+        bool: PropType.BOOLEAN,
+        dt.date: PropType.DATE,
+        dt.datetime: PropType.TIMESTAMP,
+    }
+    if annotation in simple:
+        return simple[annotation]
+    raise TypeError(f"unsupported field type {annotation!r}")
+
+
+# --------------------------------------------------------------------------------------------------- nodes
+
+
+class Product(Node):
+    """A SKU the company sells."""
+
+    label: ClassVar[str] = "Product"
+    key_field: ClassVar[str] = "sku"
+
+    sku: Key = Field(description="Stock-keeping unit, the company's product code.", examples=["SKU-ATV-20"])
+    name: Text = Field(description="Product name as sold (商品名/品名).", examples=["阿托伐他汀钙片"])
+    generic_name: Text | None = Field(None, description="Generic name (通用名).", examples=["阿托伐他汀钙"])
+    brand: Text | None = Field(None, description="Brand (商标名).", examples=["立普妥"])
+    spec: Text | None = Field(None, description="Specification (规格).", examples=["20mg*7片"])
+    dosage_form: Text | None = Field(None, description="Dosage form (剂型).", examples=["片剂"])
+    manufacturer: Text | None = Field(None, description="Manufacturer (生产企业).")
+    category: Text | None = Field(None, description="Therapeutic or commercial category.")
+    unit: Text | None = Field(None, description="Selling unit (计价单位), e.g. 盒.", examples=["盒"])
+    pack_size: int | None = Field(None, ge=1, description="Smallest units (tablets…) per selling unit.")
+    list_price: Money | None = Field(None, description="List price per selling unit, CNY.")
+    floor_price: Money | None = Field(None, description="Lowest price a rep may quote, CNY.")
+
+
+class Indication(Node):
+    """A disease or condition a product treats."""
+
+    label: ClassVar[str] = "Indication"
+    key_field: ClassVar[str] = "name"
+
+    name: Key = Field(description="Indication name.", examples=["高血压"])
+    description: Text | None = None
+
+
+class FormularyEdition(Node):
+    """One edition of a reimbursement formulary (e.g. the 2024 national list)."""
+
+    label: ClassVar[str] = "FormularyEdition"
+    key_field: ClassVar[str] = "id"
+
+    id: Key = Field(examples=["NRDL-2024"])
+    name: Text = Field(examples=["国家医保药品目录（2024年）"])
+    effective_date: dt.date | None = None
+
+
+class CompetitorProduct(Node):
+    """A competitor's product with an observed price."""
+
+    label: ClassVar[str] = "CompetitorProduct"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    name: Text
+    company: Text | None = None
+    price: Money | None = None
+    observed_at: dt.date | None = None
+    source: Text | None = None
+
+
+class Customer(Node):
+    """A pharmacy chain, single pharmacy, hospital, clinic or DTP pharmacy."""
+
+    label: ClassVar[str] = "Customer"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    name: Text = Field(examples=["老百姓大药房(人民路店)"])
+    type: CustomerType
+    region: Text | None = Field(None, examples=["华东"])
+    city: Text | None = Field(None, examples=["杭州"])
+    tier: Text | None = Field(None, description="Commercial tier, e.g. A/B/C.", examples=["A"])
+    insurance_designated: bool | None = Field(None, description="医保定点: accepts the insurance card.")
+    dtp_certified: bool | None = None
+    store_count: int | None = Field(None, ge=0)
+    annual_revenue: Money | None = None
+    tags: list[Text] = Field(default_factory=list)
+
+
+class Doctor(Node):
+    """A prescriber working at a customer."""
+
+    label: ClassVar[str] = "Doctor"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    name: Text
+    department: Text | None = None
+    title: Text | None = None
+
+
+class Rep(Node):
+    """A field sales representative."""
+
+    label: ClassVar[str] = "Rep"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    name: Text
+    territory: Text | None = None
+
+
+class Interaction(Node):
+    """A visit, call or message between a rep and a customer."""
+
+    label: ClassVar[str] = "Interaction"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    at: dt.datetime
+    channel: Text | None = Field(None, examples=["拜访"])
+    summary: Text = ""
+    next_step: Text | None = None
+
+
+class Deal(Node):
+    """A sales opportunity with quote lines."""
+
+    label: ClassVar[str] = "Deal"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    stage: Text = Field(examples=["quote"])
+    created_at: dt.date
+    outcome: Literal["won", "lost", "open"] | None = None
+
+
+class Contract(Node):
+    """A supply contract with a customer.
+
+    The design calls the dates ``start`` and ``end``; ``END`` is a Cypher keyword, hence ``start_date``/``end_date``.
+    """
+
+    label: ClassVar[str] = "Contract"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    start_date: dt.date
+    end_date: dt.date
+    value: Money | None = None
+
+
+class Entry(Node):
+    """A curated knowledge entry: objection script, case study, product note or FAQ."""
+
+    label: ClassVar[str] = "Entry"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    kind: EntryKind
+    title: Text
+    body: Text = ""
+    tags: list[Text] = Field(default_factory=list)
+    status: EntryStatus = "draft"
+    version: int = Field(1, ge=1)
+    author: Text | None = None
+    updated_at: dt.datetime | None = None
+    stale_reason: Text | None = None
+
+
+class EntryVersion(Node):
+    """A frozen earlier version of an entry, kept for history and diffs."""
+
+    label: ClassVar[str] = "EntryVersion"
+    key_field: ClassVar[str] = "id"
+
+    id: Key = Field(description="`<entry id>@<version>`.")
+    entry_id: Key
+    version: int = Field(ge=1)
+    kind: EntryKind
+    title: Text
+    body: Text = ""
+    tags: list[Text] = Field(default_factory=list)
+    status: EntryStatus
+    author: Text | None = None
+    updated_at: dt.datetime | None = None
+
+
+class AuditEvent(Node):
+    """Who changed what and when (curation writes, formulary applies, deletes)."""
+
+    label: ClassVar[str] = "AuditEvent"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    at: dt.datetime
+    actor: Text
+    action: Text
+    target_label: Text
+    target_key: Text
+    details: Text = Field("", description="JSON text of what changed.")
+
+
+# --------------------------------------------------------------------------------------------------- edges
+
+
+class Treats(Edge):
+    """(Product)-[:TREATS]->(Indication)."""
+
+    rel_type: ClassVar[str] = "TREATS"
+    source: ClassVar[Endpoint] = Endpoint(Product, "sku")
+    target: ClassVar[Endpoint] = Endpoint(Indication, "indication")
+
+    sku: Key
+    indication: Key
+
+
+class ListedIn(Edge):
+    """(Product)-[:LISTED_IN]->(FormularyEdition): the product's status in one formulary edition."""
+
+    rel_type: ClassVar[str] = "LISTED_IN"
+    source: ClassVar[Endpoint] = Endpoint(Product, "sku")
+    target: ClassVar[Endpoint] = Endpoint(FormularyEdition, "edition_id")
+
+    sku: Key
+    edition_id: Key
+    category: FormularyCategory | None = None
+    restriction: Text | None = Field(None, description="Payment restriction (限…).")
+    payment_standard: Text | None = Field(None, description="Payment standard as published; `*` = confidential.")
+    code: Text | None = Field(None, description="Number of the drug in the edition.")
+
+
+class CompetesWith(Edge):
+    """(Product)-[:COMPETES_WITH]->(CompetitorProduct)."""
+
+    rel_type: ClassVar[str] = "COMPETES_WITH"
+    source: ClassVar[Endpoint] = Endpoint(Product, "sku")
+    target: ClassVar[Endpoint] = Endpoint(CompetitorProduct, "competitor_id")
+
+    sku: Key
+    competitor_id: Key
+
+
+class WorksAt(Edge):
+    """(Doctor)-[:WORKS_AT]->(Customer)."""
+
+    rel_type: ClassVar[str] = "WORKS_AT"
+    source: ClassVar[Endpoint] = Endpoint(Doctor, "doctor_id")
+    target: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+
+    doctor_id: Key
+    customer_id: Key
+
+
+class Prescribes(Edge):
+    """(Doctor)-[:PRESCRIBES]->(Product): a doctor's prescription preference."""
+
+    rel_type: ClassVar[str] = "PRESCRIBES"
+    source: ClassVar[Endpoint] = Endpoint(Doctor, "doctor_id")
+    target: ClassVar[Endpoint] = Endpoint(Product, "sku")
+
+    doctor_id: Key
+    sku: Key
+    share: float | None = Field(None, ge=0, le=1, description="Share of the doctor's prescriptions in the class.")
+    count: int | None = Field(None, ge=0)
+    last_at: dt.date | None = None
+
+
+class Owns(Edge):
+    """(Rep)-[:OWNS]->(Customer)."""
+
+    rel_type: ClassVar[str] = "OWNS"
+    source: ClassVar[Endpoint] = Endpoint(Rep, "rep_id")
+    target: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+
+    rep_id: Key
+    customer_id: Key
+
+
+class Had(Edge):
+    """(Rep)-[:HAD]->(Interaction)."""
+
+    rel_type: ClassVar[str] = "HAD"
+    source: ClassVar[Endpoint] = Endpoint(Rep, "rep_id")
+    target: ClassVar[Endpoint] = Endpoint(Interaction, "interaction_id")
+
+    rep_id: Key
+    interaction_id: Key
+
+
+class InteractionWith(Edge):
+    """(Interaction)-[:WITH]->(Customer)."""
+
+    rel_type: ClassVar[str] = "WITH"
+    source: ClassVar[Endpoint] = Endpoint(Interaction, "interaction_id")
+    target: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+
+    interaction_id: Key
+    customer_id: Key
+
+
+class Mentions(Edge):
+    """(Interaction)-[:MENTIONS]->(Product)."""
+
+    rel_type: ClassVar[str] = "MENTIONS"
+    source: ClassVar[Endpoint] = Endpoint(Interaction, "interaction_id")
+    target: ClassVar[Endpoint] = Endpoint(Product, "sku")
+
+    interaction_id: Key
+    sku: Key
+
+
+class Purchased(Edge):
+    """(Customer)-[:PURCHASED]->(Product): one order line, identified by order id and line number."""
+
+    rel_type: ClassVar[str] = "PURCHASED"
+    source: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+    target: ClassVar[Endpoint] = Endpoint(Product, "sku")
+    identity: ClassVar[tuple[str, ...]] = ("order_id", "line")
+
+    customer_id: Key
+    sku: Key
+    order_id: Key
+    line: int = Field(1, ge=1, description="Line number within the order.")
+    at: dt.date
+    qty: float = Field(gt=0, allow_inf_nan=False)
+    unit_price: Money
+
+
+class DealFor(Edge):
+    """(Deal)-[:FOR]->(Customer)."""
+
+    rel_type: ClassVar[str] = "FOR"
+    source: ClassVar[Endpoint] = Endpoint(Deal, "deal_id")
+    target: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+
+    deal_id: Key
+    customer_id: Key
+
+
+class Quotes(Edge):
+    """(Deal)-[:QUOTES]->(Product): a quote line."""
+
+    rel_type: ClassVar[str] = "QUOTES"
+    source: ClassVar[Endpoint] = Endpoint(Deal, "deal_id")
+    target: ClassVar[Endpoint] = Endpoint(Product, "sku")
+
+    deal_id: Key
+    sku: Key
+    unit_price: Money
+    qty: float = Field(gt=0, allow_inf_nan=False)
+
+
+class ContractWith(Edge):
+    """(Contract)-[:WITH]->(Customer)."""
+
+    rel_type: ClassVar[str] = "WITH"
+    source: ClassVar[Endpoint] = Endpoint(Contract, "contract_id")
+    target: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+
+    contract_id: Key
+    customer_id: Key
+
+
+class AboutProduct(Edge):
+    """(Entry)-[:ABOUT]->(Product)."""
+
+    rel_type: ClassVar[str] = "ABOUT"
+    source: ClassVar[Endpoint] = Endpoint(Entry, "entry_id")
+    target: ClassVar[Endpoint] = Endpoint(Product, "sku")
+
+    entry_id: Key
+    sku: Key
+
+
+class AboutIndication(Edge):
+    """(Entry)-[:ABOUT]->(Indication)."""
+
+    rel_type: ClassVar[str] = "ABOUT"
+    source: ClassVar[Endpoint] = Endpoint(Entry, "entry_id")
+    target: ClassVar[Endpoint] = Endpoint(Indication, "indication")
+
+    entry_id: Key
+    indication: Key
+
+
+class CaseOf(Edge):
+    """(Entry)-[:CASE_OF]->(Customer): a case study about a customer."""
+
+    rel_type: ClassVar[str] = "CASE_OF"
+    source: ClassVar[Endpoint] = Endpoint(Entry, "entry_id")
+    target: ClassVar[Endpoint] = Endpoint(Customer, "customer_id")
+
+    entry_id: Key
+    customer_id: Key
+
+
+class Previous(Edge):
+    """(Entry)-[:PREVIOUS]->(EntryVersion)."""
+
+    rel_type: ClassVar[str] = "PREVIOUS"
+    source: ClassVar[Endpoint] = Endpoint(Entry, "entry_id")
+    target: ClassVar[Endpoint] = Endpoint(EntryVersion, "version_id")
+
+    entry_id: Key
+    version_id: Key
+
+
+NODE_TYPES: tuple[type[Node], ...] = (
+    Product,
+    Indication,
+    FormularyEdition,
+    CompetitorProduct,
+    Customer,
+    Doctor,
+    Rep,
+    Interaction,
+    Deal,
+    Contract,
+    Entry,
+    EntryVersion,
+    AuditEvent,
+)
+"""Node types in dependency-free order (the allow-list of labels)."""
+
+EDGE_TYPES: tuple[type[Edge], ...] = (
+    Treats,
+    ListedIn,
+    CompetesWith,
+    WorksAt,
+    Prescribes,
+    Owns,
+    Had,
+    InteractionWith,
+    Mentions,
+    Purchased,
+    DealFor,
+    Quotes,
+    ContractWith,
+    AboutProduct,
+    AboutIndication,
+    CaseOf,
+    Previous,
+)
+"""Edge types (the allow-list of relationship types with their endpoint labels)."""
+
+NODES_BY_LABEL: dict[str, type[Node]] = {n.label: n for n in NODE_TYPES}
+EDGES_BY_NAME: dict[str, type[Edge]] = {e.__name__: e for e in EDGE_TYPES}
+REL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(e.rel_type for e in EDGE_TYPES))
+
+
+def edge_types_of(rel_type: str) -> tuple[type[Edge], ...]:
+    """All edge models sharing one relationship type (``WITH`` and ``ABOUT`` join several label pairs)."""
+    return tuple(e for e in EDGE_TYPES if e.rel_type == rel_type)

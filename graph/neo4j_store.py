@@ -1,0 +1,220 @@
+"""Neo4j 5 backend: the official ``neo4j`` driver over Bolt, as a company runs the graph at scale.
+
+Uniqueness constraints on ``uid`` and on (tenant, natural key) for every label, range indexes on lookup properties,
+batched ``UNWIND $rows`` writes inside managed transactions (retried by the driver on transient errors). Only Cypher
+and schema commands of Neo4j 5 Community are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+
+from graph.base import CypherGraphStore, Row, check_tenant
+from graph.cypher import edge_pattern, rel
+from graph.errors import BackendUnavailableError, GraphError, SchemaVersionError
+from graph.frames import DST, SRC, UID
+from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
+from graph.ports import WriteResult
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, list[str]] = {}
+"""Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
+
+LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
+    "Customer": ("type", "tier", "region", "city"),
+    "Entry": ("status", "kind"),
+    "Interaction": ("at",),
+}
+REL_LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {"PURCHASED": ("at",)}
+
+GET_VERSION = "MATCH (m:_SkgMeta {key: 'schema_version'}) RETURN m.value AS v"
+SET_VERSION = "MERGE (m:_SkgMeta {key: 'schema_version'}) SET m.value = $v"
+
+
+def schema_statements() -> list[str]:
+    """Constraints and indexes of the current schema (idempotent)."""
+    out = ["CREATE CONSTRAINT skg_meta_key IF NOT EXISTS FOR (m:_SkgMeta) REQUIRE m.key IS UNIQUE"]
+    for m in NODE_TYPES:
+        name = m.label.lower()
+        out.append(f"CREATE CONSTRAINT {name}_uid IF NOT EXISTS FOR (n:{m.label}) REQUIRE n.uid IS UNIQUE")
+        out.append(
+            f"CREATE CONSTRAINT {name}_tenant_key IF NOT EXISTS "
+            f"FOR (n:{m.label}) REQUIRE (n.tenant, n.{m.key_field}) IS UNIQUE"
+        )
+        for prop in LOOKUP_INDEXES.get(m.label, ()):
+            out.append(f"CREATE INDEX {name}_{prop} IF NOT EXISTS FOR (n:{m.label}) ON (n.tenant, n.{prop})")
+    for rel_type in REL_TYPES:
+        name = rel_type.lower()
+        for prop in ("uid", "tenant", *REL_LOOKUP_INDEXES.get(rel_type, ())):
+            out.append(f"CREATE INDEX rel_{name}_{prop} IF NOT EXISTS FOR ()-[r:{rel(rel_type)}]-() ON (r.{prop})")
+    return out
+
+
+def _chunk_writer(statement: str, rows: list[Row]) -> Callable[[ManagedTransaction], None]:
+    """A transaction function writing one chunk (retried as a unit by the driver)."""
+
+    def work(tx: ManagedTransaction) -> None:
+        tx.run(statement, {"rows": rows}).consume()
+
+    return work
+
+
+def _native(value: Any) -> Any:
+    """Neo4j temporal values to ``datetime`` objects; everything else unchanged."""
+    to_native = getattr(value, "to_native", None)
+    return to_native() if callable(to_native) else value
+
+
+class Neo4jGraphStore(CypherGraphStore):
+    """``GraphStore`` on a Neo4j 5 server (Community or Enterprise, single instance or cluster)."""
+
+    backend = "neo4j"
+
+    def __init__(self, uri: str, user: str, password: str, *, database: str = "neo4j", batch_size: int = 5_000) -> None:
+        self.database = database
+        self.batch_size = batch_size
+        try:
+            self._driver: Driver = GraphDatabase.driver(uri, auth=(user, password))
+            self._driver.verify_connectivity()
+        except (ServiceUnavailable, AuthError, ValueError, OSError) as e:
+            raise BackendUnavailableError(f"cannot connect to Neo4j at {uri}: {e}") from e
+        self._migrate()
+
+    # ------------------------------------------------------------------ engine primitives
+
+    def _read(self, work: Callable[[ManagedTransaction], Any]) -> Any:
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_read(work)
+        except Neo4jError as e:
+            raise GraphError(f"Neo4j query failed: {e}") from e
+
+    def _write(self, work: Callable[[ManagedTransaction], Any]) -> Any:
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_write(work)
+        except Neo4jError as e:
+            raise GraphError(f"Neo4j write failed: {e}") from e
+
+    def _query(self, statement: str, params: Row) -> list[Row]:
+        def work(tx: ManagedTransaction) -> list[Row]:
+            return [{k: _native(v) for k, v in rec.data().items()} for rec in tx.run(statement, params)]
+
+        rows: list[Row] = self._read(work)
+        return rows
+
+    def _stream(self, statement: str, params: Row) -> Iterator[Row]:
+        try:
+            with self._driver.session(database=self.database) as session:
+                for rec in session.run(statement, params):
+                    yield {k: _native(v) for k, v in rec.data().items()}
+        except Neo4jError as e:
+            raise GraphError(f"Neo4j query failed: {e}") from e
+
+    # ------------------------------------------------------------------ schema
+
+    def schema_version(self) -> int:
+        """Schema version recorded in the database."""
+        rows = self._query(GET_VERSION, {})
+        return int(rows[0]["v"]) if rows else 0
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(f"Neo4j schema version {version}; this code knows up to {SCHEMA_VERSION}")
+        # Schema commands cannot share a transaction with writes: each runs in its own auto-commit transaction.
+        with self._driver.session(database=self.database) as session:
+            for statement in schema_statements():
+                session.run(statement).consume()
+            for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(v, []):
+                    session.run(statement).consume()
+        self._write(lambda tx: tx.run(SET_VERSION, {"v": str(SCHEMA_VERSION)}).consume())
+
+    # ------------------------------------------------------------------ writes
+
+    def _run_batches(self, statements: list[tuple[str, list[Row]]], *, atomic: bool) -> None:
+        """Run ``UNWIND $rows`` statements over row chunks: one transaction in all, or one per chunk."""
+        chunks = [
+            (statement, rows[i : i + self.batch_size])
+            for statement, rows in statements
+            for i in range(0, len(rows), self.batch_size)
+        ]
+        if atomic:
+
+            def all_chunks(tx: ManagedTransaction) -> None:
+                for statement, chunk in chunks:
+                    tx.run(statement, {"rows": chunk}).consume()
+
+            self._write(all_chunks)
+            return
+        for statement, chunk in chunks:
+            self._write(_chunk_writer(statement, chunk))
+
+    def _write_nodes(self, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
+        props = list(model.property_types())
+        rows = frame.to_pylist()
+        lookup = f"UNWIND $uids AS u MATCH (n:{model.label} {{uid: u}}) RETURN n.uid AS uid, " + ", ".join(
+            f"n.{p} AS {p}" for p in props
+        )
+        old: dict[str, Row] = {}
+        uids = [r[UID] for r in rows]
+        for i in range(0, len(uids), 50_000):
+            old.update((r[UID], r) for r in self._query(lookup, {"uids": uids[i : i + 50_000]}))
+        new = [r for r in rows if r[UID] not in old]
+        changed = [r for r in rows if r[UID] in old and r != old[r[UID]]]
+        sets = ", ".join(f"n.{p} = row.{p}" for p in props)
+        merge = f"UNWIND $rows AS row MERGE (n:{model.label} {{uid: row.uid}}) SET {sets}"
+        self._run_batches([(merge, new + changed)], atomic=atomic)
+        return WriteResult(model.label, len(rows), len(new), len(changed))
+
+    def _write_edges(self, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
+        props = list(model.stored_properties())
+        rows = [
+            {"src": r[SRC], "dst": r[DST], UID: r[UID], **{p: r[p] for p in props}}
+            for r in frame.select([SRC, DST, UID, *props]).to_pylist()
+        ]
+        lookup = (
+            f"UNWIND $uids AS u MATCH {edge_pattern(model)} WHERE r.uid = u "
+            "RETURN r.uid AS uid, a.uid AS src, b.uid AS dst, " + ", ".join(f"r.{p} AS {p}" for p in props)
+        )
+        old: dict[str, Row] = {}
+        uids = [r[UID] for r in rows]
+        for i in range(0, len(uids), 50_000):
+            old.update((r[UID], r) for r in self._query(lookup, {"uids": uids[i : i + 50_000]}))
+        moved = [r for r in rows if r[UID] in old and (old[r[UID]]["src"], old[r[UID]]["dst"]) != (r["src"], r["dst"])]
+        new = [r for r in rows if r[UID] not in old]
+        changed = [r for r in rows if r[UID] in old and r != old[r[UID]] and r not in moved]
+        src, dst, typ = model.source.node.label, model.target.node.label, rel(model.rel_type)
+        delete = f"UNWIND $rows AS row MATCH (:{src})-[r:{typ} {{uid: row.uid}}]->(:{dst}) DELETE r"
+        sets = ", ".join(f"r.{p} = row.{p}" for p in props)
+        merge = (
+            f"UNWIND $rows AS row MATCH (a:{src} {{uid: row.src}}) MATCH (b:{dst} {{uid: row.dst}}) "
+            f"MERGE (a)-[r:{typ} {{uid: row.uid}}]->(b) SET {sets}"
+        )
+        self._run_batches([(delete, moved), (merge, new + moved + changed)], atomic=atomic)
+        return WriteResult(model.rel_type, len(rows), len(new), len(changed) + len(moved))
+
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every node of ``tenant`` with its relationships, in batches of 10,000."""
+        check_tenant(tenant)
+        deleted = 0
+        with self._driver.session(database=self.database) as session:
+            for model in NODE_TYPES:
+                count = f"MATCH (n:{model.label} {{tenant: $tenant}}) RETURN count(n) AS n"
+                deleted += int(session.run(count, {"tenant": tenant}).single(strict=True)["n"])
+                session.run(
+                    f"MATCH (n:{model.label} {{tenant: $tenant}}) "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                    {"tenant": tenant},
+                ).consume()
+        return deleted
+
+    def close(self) -> None:
+        """Close the driver and its connection pool."""
+        self._driver.close()

@@ -1,0 +1,194 @@
+"""The ``GraphStore`` port: the domain operations the rest of the product needs from the graph.
+
+It is deliberately not a generic query runner: callers ask for a price history or a customer's context, and each
+backend answers with the same typed results. Every operation takes the tenant it is scoped to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar, runtime_checkable
+
+import pyarrow as pa
+
+from graph.model import (
+    Contract,
+    Customer,
+    CustomerType,
+    Deal,
+    Doctor,
+    Edge,
+    Entry,
+    EntryKind,
+    EntryStatus,
+    Interaction,
+    Node,
+    Prescribes,
+    Purchased,
+    Quotes,
+    Rep,
+)
+
+N = TypeVar("N", bound=Node)
+E = TypeVar("E", bound=Edge)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write did: rows received (after de-duplication by key), created, and matched existing records."""
+
+    type_name: str
+    received: int
+    created: int
+    updated: int
+
+    @property
+    def unchanged(self) -> int:
+        """Rows that matched an existing record with identical values."""
+        return self.received - self.created - self.updated
+
+
+@dataclass(frozen=True)
+class PriceHistoryFilter:
+    """Which order lines of a SKU to return; ``None`` means no filter on that attribute."""
+
+    customer_type: CustomerType | None = None
+    tier: str | None = None
+    region: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class PricePoint:
+    """One order line of a SKU with the attributes of the customer that bought it."""
+
+    customer_id: str
+    customer_name: str
+    customer_type: str
+    tier: str | None
+    region: str | None
+    city: str | None
+    order_id: str
+    line: int
+    at: dt.date
+    qty: float
+    unit_price: float
+
+
+@dataclass(frozen=True)
+class InteractionRecord:
+    """An interaction with the rep who had it and the SKUs it mentions."""
+
+    interaction: Interaction
+    rep_id: str | None
+    mentioned_skus: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DoctorRecord:
+    """A doctor working at the customer, with prescription preferences."""
+
+    doctor: Doctor
+    prescriptions: tuple[Prescribes, ...]
+
+
+@dataclass(frozen=True)
+class DealRecord:
+    """A deal for the customer with its quote lines."""
+
+    deal: Deal
+    quotes: tuple[Quotes, ...]
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    """A customer's neighbourhood, everything a visit briefing is assembled from."""
+
+    customer: Customer
+    reps: tuple[Rep, ...] = ()
+    interactions: tuple[InteractionRecord, ...] = ()
+    doctors: tuple[DoctorRecord, ...] = ()
+    purchases: tuple[Purchased, ...] = ()
+    contracts: tuple[Contract, ...] = ()
+    deals: tuple[DealRecord, ...] = ()
+    cases: tuple[Entry, ...] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """Domain operations on the sales knowledge graph; implemented by the embedded and the Neo4j backends."""
+
+    @property
+    def backend(self) -> str:
+        """Short backend name (``embedded`` or ``neo4j``)."""
+        ...
+
+    def close(self) -> None:
+        """Release the database (files, connections)."""
+        ...
+
+    def upsert_nodes(self, tenant: str, rows: Sequence[Node]) -> WriteResult:
+        """Create or update nodes of one type by natural key, atomically: all rows or none."""
+        ...
+
+    def upsert_edges(self, tenant: str, rows: Sequence[Edge]) -> WriteResult:
+        """Create or update edges of one type, atomically; every endpoint must exist in ``tenant``."""
+        ...
+
+    def bulk_load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table) -> WriteResult:
+        """Load a large columnar batch (columns named as the model's fields) idempotently, through the fast path."""
+        ...
+
+    def get_node(self, tenant: str, model: type[N], key: str) -> N | None:
+        """Return the node with natural ``key`` in ``tenant``, or ``None``."""
+        ...
+
+    def list_nodes(self, tenant: str, model: type[N], *, limit: int = 100, offset: int = 0) -> list[N]:
+        """Return one page of nodes of a type, ordered by key."""
+        ...
+
+    def iter_nodes(self, tenant: str, model: type[N], *, batch_size: int = 10_000) -> Iterator[list[N]]:
+        """Stream all nodes of a type in batches (for export)."""
+        ...
+
+    def iter_edges(self, tenant: str, model: type[E], *, batch_size: int = 10_000) -> Iterator[list[E]]:
+        """Stream all edges of a type in batches (for export)."""
+        ...
+
+    def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> list[PricePoint]:
+        """Order lines of ``sku``, oldest first, from customers matching the filters."""
+        ...
+
+    def customer_context(
+        self, tenant: str, customer_id: str, *, since: dt.date | None = None, limit: int = 200
+    ) -> CustomerContext:
+        """The customer's neighbourhood for a briefing; raises ``NotFoundError`` when absent."""
+        ...
+
+    def entries(
+        self,
+        tenant: str,
+        *,
+        sku: str | None = None,
+        indication: str | None = None,
+        status: EntryStatus | None = None,
+        kind: EntryKind | None = None,
+    ) -> list[Entry]:
+        """Knowledge entries about a product or indication, by status and kind, ordered by id."""
+        ...
+
+    def counts(self, tenant: str | None = None) -> dict[str, dict[str, int]]:
+        """Number of nodes per label and edges per relationship type, per tenant."""
+        ...
+
+    def tenants(self) -> list[str]:
+        """Tenants that own at least one node."""
+        ...
+
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every node and edge of ``tenant``; returns the number of nodes deleted."""
+        ...

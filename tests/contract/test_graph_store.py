@@ -1,0 +1,321 @@
+"""One contract for every GraphStore backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from graph.base import CypherGraphStore
+from graph.errors import InvalidRowError, NotFoundError, UnknownReferenceError
+from graph.model import (
+    EDGE_TYPES,
+    NODE_TYPES,
+    Customer,
+    Entry,
+    Product,
+    Purchased,
+)
+from graph.ports import GraphStore, PriceHistoryFilter
+from tests.contract.sample import sample_edges, sample_nodes
+
+TenantFactory = Callable[..., str]
+
+
+def load_sample(store: CypherGraphStore, t: str) -> None:
+    for batch in sample_nodes(t):
+        store.upsert_nodes(t, batch)
+    for batch in sample_edges(t):
+        store.upsert_edges(t, batch)
+
+
+def test_backend_implements_the_port(store: CypherGraphStore) -> None:
+    assert isinstance(store, GraphStore)
+
+
+def test_round_trip_of_every_node_and_edge_type(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    nodes = [n for batch in sample_nodes(t) for n in batch]
+    assert {type(n) for n in nodes} == set(NODE_TYPES)
+    for node in nodes:
+        assert store.get_node(t, type(node), node.key) == node
+    edges = sample_edges(t)
+    assert {type(b[0]) for b in edges} == set(EDGE_TYPES)
+    for batch in edges:
+        model = type(batch[0])
+        got = [e for page in store.iter_edges(t, model) for e in page]
+        assert sorted(got, key=lambda e: e.uid) == sorted(batch, key=lambda e: e.uid), model.__name__
+    for model in NODE_TYPES:
+        expected = sorted((n for n in nodes if type(n) is model), key=lambda n: n.key)
+        assert [n for page in store.iter_nodes(t, model) for n in page] == expected
+
+
+def test_reupsert_is_idempotent(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    before = store.counts(t)
+    for batch in sample_nodes(t):
+        r = store.upsert_nodes(t, batch)
+        assert (r.created, r.updated, r.unchanged) == (0, 0, len(batch))
+    for batch in sample_edges(t):
+        r = store.upsert_edges(t, batch)
+        assert (r.created, r.updated) == (0, 0)
+    assert store.counts(t) == before
+    assert before[t]["PURCHASED"] == 5
+    assert before[t]["WITH"] == 2
+    assert before[t]["ABOUT"] == 2
+
+
+def test_update_changes_values_in_place(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    product = store.get_node(t, Product, "SKU-ATV-20")
+    assert product is not None
+    r = store.upsert_nodes(t, [product.model_copy(update={"list_price": 33.0, "brand": None})])
+    assert (r.created, r.updated) == (0, 1)
+    again = store.get_node(t, Product, "SKU-ATV-20")
+    assert again is not None and again.list_price == 33.0 and again.brand is None
+    # An order line re-sent with another customer moves; it is never duplicated.
+    line = Purchased(
+        tenant=t,
+        customer_id="C-002",
+        sku="SKU-ATV-20",
+        order_id="SO-1",
+        line=1,
+        at=dt.date(2025, 3, 1),
+        qty=100,
+        unit_price=30.0,
+    )
+    store.upsert_edges(t, [line])
+    history = store.price_history(t, "SKU-ATV-20")
+    assert len(history) == 4
+    assert [p.customer_id for p in history if p.order_id == "SO-1"] == ["C-002"]
+
+
+def test_tenant_isolation_through_every_read(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    a, b = tenant_factory("a"), tenant_factory("b")
+    load_sample(store, a)
+    store.upsert_nodes(b, [Product(tenant=b, sku="B-ONLY", name="只属于B")])
+    for batch in sample_nodes(a):
+        for node in batch:
+            assert store.get_node(b, type(node), node.key) is None
+    for model in NODE_TYPES:
+        got = [n for page in store.iter_nodes(b, model) for n in page]
+        assert all(n.tenant == b for n in got)
+        assert store.list_nodes(b, model, limit=1000) == got
+    for model in EDGE_TYPES:
+        assert [e for page in store.iter_edges(b, model) for e in page] == []
+    assert store.price_history(b, "SKU-ATV-20") == []
+    with pytest.raises(NotFoundError):
+        store.customer_context(b, "C-001")
+    assert store.entries(b) == []
+    assert store.entries(b, sku="SKU-ATV-20") == []
+    assert store.entries(b, indication="高胆固醇血症") == []
+    assert store.counts(b) == {b: {"Product": 1}}
+    # B cannot link to A's nodes either: the keys do not exist in B.
+    with pytest.raises(UnknownReferenceError):
+        store.upsert_edges(
+            b,
+            [
+                Purchased(
+                    tenant=b,
+                    customer_id="C-001",
+                    sku="B-ONLY",
+                    order_id="X",
+                    line=1,
+                    at=dt.date(2025, 1, 1),
+                    qty=1,
+                    unit_price=1.0,
+                )
+            ],
+        )
+    # Same natural key in two tenants: two different nodes.
+    store.upsert_nodes(b, [Product(tenant=b, sku="SKU-ATV-20", name="B的阿托伐他汀")])
+    pa_ = store.get_node(a, Product, "SKU-ATV-20")
+    pb = store.get_node(b, Product, "SKU-ATV-20")
+    assert pa_ is not None and pb is not None and pa_.name == "阿托伐他汀钙片" and pb.name == "B的阿托伐他汀"
+
+
+def test_rows_of_another_tenant_are_rejected(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    a, b = tenant_factory("a"), tenant_factory("b")
+    with pytest.raises(InvalidRowError, match="tenant"):
+        store.upsert_nodes(a, [Product(tenant=a, sku="P1", name="x"), Product(tenant=b, sku="P2", name="y")])
+    assert store.counts(a) == {a: {}}
+    assert store.counts(b) == {b: {}}
+
+
+def test_batch_with_one_invalid_row_leaves_store_unchanged(
+    store: CypherGraphStore, tenant_factory: TenantFactory
+) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    before = store.counts(t)
+    good = [
+        Purchased(
+            tenant=t,
+            customer_id="C-002",
+            sku="SKU-MET-05",
+            order_id=f"N-{i}",
+            line=1,
+            at=dt.date(2025, 8, 1),
+            qty=5,
+            unit_price=16.0,
+        )
+        for i in range(50)
+    ]
+    bad = Purchased(
+        tenant=t,
+        customer_id="C-002",
+        sku="NO-SUCH-SKU",
+        order_id="N-bad",
+        line=1,
+        at=dt.date(2025, 8, 1),
+        qty=5,
+        unit_price=16.0,
+    )
+    with pytest.raises(UnknownReferenceError) as err:
+        store.upsert_edges(t, [*good[:25], bad, *good[25:]])
+    assert err.value.details["row"] == 26 and err.value.details["column"] == "sku"
+    assert "NO-SUCH-SKU" in str(err.value)
+    # a changed existing row in the same rejected batch is not applied either
+    changed = Customer(tenant=t, id="C-001", name="改名", type="chain")
+    with pytest.raises(InvalidRowError):
+        # model_construct skips pydantic's checks: the store must catch the bad key itself
+        bad_key = Customer.model_construct(tenant=t, id="bad\x01key", name="x", type="clinic", tags=[])
+        store.upsert_nodes(t, [changed, bad_key])
+    customer = store.get_node(t, Customer, "C-001")
+    assert customer is not None and customer.name == "老百姓大药房(人民路店)"
+    # bulk path: a null in a required column
+    table = pa.table(
+        {
+            "customer_id": ["C-001", "C-002"],
+            "sku": ["SKU-MET-05", None],
+            "order_id": ["Z1", "Z2"],
+            "line": [1, 1],
+            "at": [dt.date(2025, 1, 1)] * 2,
+            "qty": [1.0, 2.0],
+            "unit_price": [9.0, 9.0],
+        }
+    )
+    with pytest.raises(InvalidRowError) as err2:
+        store.bulk_load(t, Purchased, table)
+    assert err2.value.details == {"row": 2, "column": "sku"}
+    assert store.counts(t) == before
+
+
+def _purchase_table(n: int, customers: list[str], skus: list[str], seed: int = 7) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2024-01-01")
+    return pa.table(
+        {
+            "customer_id": pa.array(np.array(customers)[rng.integers(0, len(customers), n)]),
+            "sku": pa.array(np.array(skus)[rng.integers(0, len(skus), n)]),
+            "order_id": pa.array([f"BO-{i // 3}" for i in range(n)]),
+            "line": pa.array([i % 3 + 1 for i in range(n)], pa.int64()),
+            "at": pa.array(start + rng.integers(0, 540, n).astype("timedelta64[D]")),
+            "qty": pa.array(rng.integers(1, 500, n).astype(float)),
+            "unit_price": pa.array(np.round(rng.uniform(10, 40, n), 2)),
+        }
+    )
+
+
+def test_bulk_load_100k_purchases_is_idempotent(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    table = _purchase_table(100_000, ["C-001", "C-002", "C-003"], ["SKU-ATV-20", "SKU-MET-05"])
+    r = store.bulk_load(t, Purchased, table)
+    assert (r.received, r.created) == (100_000, 100_000)
+    assert store.counts(t)[t]["PURCHASED"] == 100_005
+    r2 = store.bulk_load(t, Purchased, table)
+    assert (r2.created, r2.updated) == (0, 0)
+    assert store.counts(t)[t]["PURCHASED"] == 100_005
+    history = store.price_history(t, "SKU-MET-05")
+    expected = int((np.asarray(table.column("sku")) == "SKU-MET-05").sum()) + 1
+    assert len(history) == expected
+
+
+def test_bulk_load_nodes_and_missing_columns(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    table = pa.table({"sku": [f"P{i:05d}" for i in range(2000)], "name": [f"药品{i}" for i in range(2000)]})
+    r = store.bulk_load(t, Product, table)
+    assert r.created == 2000
+    assert store.get_node(t, Product, "P01999") == Product(tenant=t, sku="P01999", name="药品1999")
+    with pytest.raises(InvalidRowError, match="missing required column 'name'"):
+        store.bulk_load(t, Product, pa.table({"sku": ["X"]}))
+    with pytest.raises(InvalidRowError, match="unknown column"):
+        store.bulk_load(t, Product, pa.table({"sku": ["X"], "name": ["x"], "colour": ["red"]}))
+    page = store.list_nodes(t, Product, limit=10, offset=1990)
+    assert [p.sku for p in page] == [f"P{i:05d}" for i in range(1990, 2000)]
+
+
+def test_price_history_filters(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    sku = "SKU-ATV-20"
+    assert [p.order_id for p in store.price_history(t, sku)] == ["SO-1", "SO-2", "SO-3", "SO-4"]
+    chain = store.price_history(t, sku, PriceHistoryFilter(customer_type="chain"))
+    assert [(p.customer_id, p.unit_price) for p in chain] == [("C-001", 30.0), ("C-001", 29.5)]
+    assert chain[0].customer_name == "老百姓大药房(人民路店)" and chain[0].region == "华东"
+    assert [p.order_id for p in store.price_history(t, sku, PriceHistoryFilter(region="华东"))] == [
+        "SO-1",
+        "SO-2",
+        "SO-4",
+    ]
+    assert [p.order_id for p in store.price_history(t, sku, PriceHistoryFilter(tier="B"))] == ["SO-4"]
+    window = PriceHistoryFilter(date_from=dt.date(2025, 6, 1), date_to=dt.date(2025, 6, 30))
+    assert [p.order_id for p in store.price_history(t, sku, window)] == ["SO-2", "SO-3"]
+    both = PriceHistoryFilter(region="华东", date_from=dt.date(2025, 6, 1), limit=1)
+    assert [p.order_id for p in store.price_history(t, sku, both)] == ["SO-2"]
+    assert store.price_history(t, "NO-SUCH") == []
+
+
+def test_customer_context(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    ctx = store.customer_context(t, "C-001")
+    assert ctx.customer.name == "老百姓大药房(人民路店)"
+    assert [r.id for r in ctx.reps] == ["R-1"]
+    assert len(ctx.interactions) == 1
+    assert ctx.interactions[0].rep_id == "R-1" and ctx.interactions[0].mentioned_skus == ("SKU-ATV-20",)
+    assert "竞品" in ctx.interactions[0].interaction.summary
+    assert [(p.order_id, p.line) for p in ctx.purchases] == [("SO-4", 1), ("SO-2", 1), ("SO-1", 1)]
+    assert [k.id for k in ctx.contracts] == ["K-1"]
+    assert [(d.deal.id, [q.sku for q in d.quotes]) for d in ctx.deals] == [("DL-1", ["SKU-ATV-20"])]
+    assert [c.id for c in ctx.cases] == ["E-2"]
+    since = store.customer_context(t, "C-001", since=dt.date(2025, 6, 1))
+    assert [p.order_id for p in since.purchases] == ["SO-4", "SO-2"]
+    hospital = store.customer_context(t, "C-003")
+    assert [d.doctor.name for d in hospital.doctors] == ["张医生"]
+    assert [(p.sku, p.share, p.count) for p in hospital.doctors[0].prescriptions] == [("SKU-ATV-20", 0.6, 42)]
+    with pytest.raises(NotFoundError):
+        store.customer_context(t, "C-404")
+
+
+def test_entries_by_product_indication_status(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    assert [e.id for e in store.entries(t)] == ["E-1", "E-2"]
+    assert [e.id for e in store.entries(t, sku="SKU-ATV-20")] == ["E-1"]
+    assert [e.id for e in store.entries(t, indication="高胆固醇血症", status="published")] == ["E-1"]
+    assert store.entries(t, indication="高胆固醇血症", status="draft") == []
+    assert [e.id for e in store.entries(t, kind="case_study")] == ["E-2"]
+    assert [e.id for e in store.entries(t, status="draft")] == ["E-2"]
+    e1 = store.entries(t, sku="SKU-ATV-20")[0]
+    assert isinstance(e1, Entry) and e1.tags == ["价格", "竞品"] and e1.version == 2
+
+
+def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    a, b = tenant_factory("a"), tenant_factory("b")
+    load_sample(store, a)
+    load_sample(store, b)
+    before_b = store.counts(b)
+    n_nodes = sum(len(batch) for batch in sample_nodes(a))
+    assert store.delete_tenant(a) == n_nodes
+    assert store.counts(a) == {a: {}}
+    assert store.counts(b) == before_b
+    assert store.get_node(a, Customer, "C-001") is None
+    assert store.price_history(b, "SKU-ATV-20") != []

@@ -1,0 +1,93 @@
+"""The CLI as a user runs it: init, stats, export/import round trip, a bad import file, and the README's commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import app
+from graph.embedded import EmbeddedGraphStore
+from tests.contract.sample import sample_edges, sample_nodes
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def _stats(data_dir: Path) -> dict[str, dict[str, int]]:
+    result = runner.invoke(app, ["--data-dir", str(data_dir), "stats", "--json"])
+    assert result.exit_code == 0, result.output
+    counts: dict[str, dict[str, int]] = json.loads(result.stdout)["counts"]
+    return counts
+
+
+def _load_sample(data_dir: Path, tenant: str) -> None:
+    with EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=128) as store:
+        for batch in sample_nodes(tenant):
+            store.upsert_nodes(tenant, batch)
+        for batch in sample_edges(tenant):
+            store.upsert_edges(tenant, batch)
+
+
+def test_init_and_empty_stats(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--data-dir", str(tmp_path), "init"])
+    assert result.exit_code == 0, result.output
+    assert "backend=embedded" in result.stdout
+    assert (tmp_path / "graph").is_dir()
+    assert _stats(tmp_path) == {}
+
+
+def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
+    src, dst, dump = tmp_path / "src", tmp_path / "dst", tmp_path / "dump"
+    _load_sample(src, "hz")
+    _load_sample(src, "sh")
+    before = _stats(src)
+    assert before["hz"]["PURCHASED"] == 5 and set(before) == {"hz", "sh"}
+    result = runner.invoke(app, ["--data-dir", str(src), "export", str(dump)])
+    assert result.exit_code == 0, result.output
+    assert (dump / "nodes" / "Customer.jsonl").read_text(encoding="utf-8").count("老百姓大药房") == 2
+    for _ in range(2):
+        result = runner.invoke(app, ["--data-dir", str(dst), "import", str(dump)])
+        assert result.exit_code == 0, result.output
+        assert _stats(dst) == before
+    only_hz = tmp_path / "only-hz"
+    result = runner.invoke(app, ["--data-dir", str(src), "export", str(only_hz), "--tenant", "hz"])
+    assert result.exit_code == 0, result.output
+    assert '"sh"' not in (only_hz / "nodes" / "Customer.jsonl").read_text(encoding="utf-8")
+
+
+def test_bad_import_file_names_line_and_field_and_writes_nothing(tmp_path: Path) -> None:
+    src, dst, dump = tmp_path / "src", tmp_path / "dst", tmp_path / "dump"
+    _load_sample(src, "hz")
+    assert runner.invoke(app, ["--data-dir", str(src), "export", str(dump)]).exit_code == 0
+    path = dump / "edges" / "Purchased.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace('"unit_price":', '"unit_price":"很贵","was":')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["--data-dir", str(dst), "import", str(dump)])
+    assert result.exit_code == 2
+    assert "Purchased.jsonl: line 3" in result.output and "unit_price" in result.output
+    assert _stats(dst) == {}
+
+
+def test_readme_commands_run(tmp_path: Path) -> None:
+    """Every `salescopilot` line of the README's CLI example block runs and exits 0."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- cli-example -->\s*```bash\n(.*?)```", readme, re.S)
+    assert block, "README.md lacks the <!-- cli-example --> block"
+    commands = [c for c in block.group(1).splitlines() if c.startswith("salescopilot ")]
+    assert len(commands) >= 3
+    exe = Path(sys.executable).parent / "salescopilot"
+    for command in commands:
+        args = (
+            command.split("#")[0]
+            .replace("./data", str(tmp_path / "data"))
+            .replace("./backup", str(tmp_path / "backup"))
+            .split()
+        )
+        done = subprocess.run([str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
