@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--neo4j-user", default="neo4j")
     p.add_argument("--neo4j-password")
     p.add_argument("--neo4j-sizes", type=int, nargs="+", default=[100_000])
-    p.add_argument("--buffer-pool-mb", type=int, default=2048)
+    p.add_argument("--buffer-pool-mb", type=int, default=1024)
     p.add_argument("--tmp", default=None, help="Folder for the temporary stores.")
     p.add_argument("--out", type=Path, default=Path("eval/reports/graph"))
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
@@ -210,10 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), file=sys.stderr)
-    argv_shown = [
-        a if "password" not in prev else "***"
-        for prev, a in zip([""] + (argv or sys.argv[1:]), argv or sys.argv[1:], strict=False)
-    ]
+    given = list(argv if argv is not None else sys.argv[1:])
+    argv_shown = ["***" if i and given[i - 1] == "--neo4j-password" else a for i, a in enumerate(given)]
     report = {
         "run_at": dt.datetime.now().isoformat(timespec="seconds"),
         "argv": argv_shown,

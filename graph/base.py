@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import pyarrow as pa
+from pydantic import TypeAdapter
 
 from graph import cypher
 from graph.errors import InvalidRowError, NotFoundError, UnknownReferenceError
@@ -54,7 +55,7 @@ N = TypeVar("N", bound=Node)
 E = TypeVar("E", bound=Edge)
 Row = dict[str, Any]
 
-_TENANT = __import__("pydantic").TypeAdapter(TenantId)
+_TENANT: TypeAdapter[str] = TypeAdapter(TenantId)
 
 
 def check_tenant(tenant: str) -> str:
@@ -87,11 +88,11 @@ class CypherGraphStore(ABC):
         """Run a read statement and yield rows one by one."""
 
     @abstractmethod
-    def _write_nodes(self, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
+    def _write_nodes(self, tenant: str, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
         """Write a prepared node frame (``uid`` + fields)."""
 
     @abstractmethod
-    def _write_edges(self, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
+    def _write_edges(self, tenant: str, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
         """Write a prepared edge frame (``from``/``to``/``uid`` + stored properties)."""
 
     @abstractmethod
@@ -125,12 +126,12 @@ class CypherGraphStore(ABC):
     def _load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table, *, atomic: bool) -> WriteResult:
         if model in NODE_TYPES:
             assert issubclass(model, Node)
-            return self._write_nodes(model, node_frame(model, table, tenant), atomic=atomic)
+            return self._write_nodes(tenant, model, node_frame(model, table, tenant), atomic=atomic)
         if model in EDGE_TYPES:
             assert issubclass(model, Edge)
             frame = edge_frame(model, table, tenant)
             self._check_references(model, frame)
-            return self._write_edges(model, frame, atomic=atomic)
+            return self._write_edges(tenant, model, frame, atomic=atomic)
         raise InvalidRowError(f"{getattr(model, '__name__', model)!r} is not a type of the graph model")
 
     def _check_references(self, model: type[Edge], frame: pa.Table) -> None:

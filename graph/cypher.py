@@ -64,7 +64,9 @@ def all_nodes(model: type[Node]) -> str:
 @cache
 def all_edges(model: type[Edge]) -> str:
     """Every edge of a type in the tenant (streamed)."""
-    return f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant RETURN {edge_projection(model)} ORDER BY r.uid"
+    src_field, dst_field = model.endpoint_fields()
+    order = ", ".join([src_field, dst_field, *model.identity])
+    return f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant RETURN {edge_projection(model)} ORDER BY {order}"
 
 
 @cache

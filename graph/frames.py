@@ -5,8 +5,9 @@ Both backends write from the same prepared tables, so a batch is validated once,
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pyarrow as pa
@@ -56,7 +57,9 @@ def required_fields(model: type[GraphModel]) -> list[str]:
 
 
 def _is_optional(annotation: Any) -> bool:
-    return "None" in repr(annotation) or "Optional" in repr(annotation)
+    if typing.get_origin(annotation) is Annotated:
+        return _is_optional(typing.get_args(annotation)[0])
+    return type(None) in typing.get_args(annotation)
 
 
 def conform(model: type[GraphModel], table: pa.Table, tenant: str) -> pa.Table:
@@ -151,6 +154,15 @@ def node_frame(model: type[Node], table: pa.Table, tenant: str) -> pa.Table:
     return _dedupe_last(out.add_column(0, UID, uid))
 
 
+def edge_uid_column(
+    model: type[Edge], tenant: str, src_keys: pa.ChunkedArray, dst_keys: pa.ChunkedArray, identity: pa.Table
+) -> pa.ChunkedArray:
+    """Edge uids (as ``Edge.uid``) from endpoint keys, or from the identity columns of ``identity``."""
+    if model.identity:
+        return _uid_column(tenant, [identity.column(f) for f in model.identity])
+    return _uid_column(tenant, [model.source.node.label, src_keys, model.target.node.label, dst_keys])
+
+
 def edge_frame(model: type[Edge], table: pa.Table, tenant: str) -> pa.Table:
     """Conformed edge batch: ``from``/``to`` node uids, the edge ``uid``, then the stored properties."""
     out = conform(model, table, tenant)
@@ -158,21 +170,10 @@ def edge_frame(model: type[Edge], table: pa.Table, tenant: str) -> pa.Table:
     _check_keys(model, out, [src_field, dst_field, *model.identity])
     src = _uid_column(tenant, [out.column(src_field)])
     dst = _uid_column(tenant, [out.column(dst_field)])
-    if model.identity:
-        uid = _uid_column(tenant, [out.column(f) for f in model.identity])
-    else:
-        uid = _uid_column(
-            tenant,
-            [model.source.node.label, out.column(src_field), model.target.node.label, out.column(dst_field)],
-        )
+    uid = edge_uid_column(model, tenant, out.column(src_field), out.column(dst_field), out)
     props = model.stored_properties()
     frame = pa.table(
         {SRC: src, DST: dst, UID: uid, **{name: out.column(name) for name in props}},
     )
     frame = frame.append_column(src_field, out.column(src_field)).append_column(dst_field, out.column(dst_field))
     return _dedupe_last(frame)
-
-
-def edge_rows_to_models(model: type[Edge], rows: list[dict[str, Any]]) -> list[Any]:
-    """Models from result rows that carry the model's field names."""
-    return [model.model_validate(r) for r in rows]

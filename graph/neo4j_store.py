@@ -156,7 +156,7 @@ class Neo4jGraphStore(CypherGraphStore):
         for statement, chunk in chunks:
             self._write(_chunk_writer(statement, chunk))
 
-    def _write_nodes(self, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
+    def _write_nodes(self, tenant: str, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
         props = list(model.property_types())
         rows = frame.to_pylist()
         lookup = f"UNWIND $uids AS u MATCH (n:{model.label} {{uid: u}}) RETURN n.uid AS uid, " + ", ".join(
@@ -165,7 +165,7 @@ class Neo4jGraphStore(CypherGraphStore):
         old: dict[str, Row] = {}
         uids = [r[UID] for r in rows]
         for i in range(0, len(uids), 50_000):
-            old.update((r[UID], r) for r in self._query(lookup, {"uids": uids[i : i + 50_000]}))
+            old.update((r[UID], r) for r in self._query(lookup, {"uids": uids[i : i + 50_000], "tenant": tenant}))
         new = [r for r in rows if r[UID] not in old]
         changed = [r for r in rows if r[UID] in old and r != old[r[UID]]]
         sets = ", ".join(f"n.{p} = row.{p}" for p in props)
@@ -173,23 +173,29 @@ class Neo4jGraphStore(CypherGraphStore):
         self._run_batches([(merge, new + changed)], atomic=atomic)
         return WriteResult(model.label, len(rows), len(new), len(changed))
 
-    def _write_edges(self, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
+    def _write_edges(self, tenant: str, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
         props = list(model.stored_properties())
         rows = [
             {"src": r[SRC], "dst": r[DST], UID: r[UID], **{p: r[p] for p in props}}
             for r in frame.select([SRC, DST, UID, *props]).to_pylist()
         ]
         lookup = (
-            f"UNWIND $uids AS u MATCH {edge_pattern(model)} WHERE r.uid = u "
+            f"UNWIND $uids AS u MATCH {edge_pattern(model)} WHERE r.uid = u AND r.tenant = $tenant "
             "RETURN r.uid AS uid, a.uid AS src, b.uid AS dst, " + ", ".join(f"r.{p} AS {p}" for p in props)
         )
         old: dict[str, Row] = {}
         uids = [r[UID] for r in rows]
         for i in range(0, len(uids), 50_000):
-            old.update((r[UID], r) for r in self._query(lookup, {"uids": uids[i : i + 50_000]}))
-        moved = [r for r in rows if r[UID] in old and (old[r[UID]]["src"], old[r[UID]]["dst"]) != (r["src"], r["dst"])]
-        new = [r for r in rows if r[UID] not in old]
-        changed = [r for r in rows if r[UID] in old and r != old[r[UID]] and r not in moved]
+            old.update((r[UID], r) for r in self._query(lookup, {"uids": uids[i : i + 50_000], "tenant": tenant}))
+        new, moved, changed = [], [], []
+        for r in rows:
+            before = old.get(r[UID])
+            if before is None:
+                new.append(r)
+            elif (before["src"], before["dst"]) != (r["src"], r["dst"]):
+                moved.append(r)
+            elif before != r:
+                changed.append(r)
         src, dst, typ = model.source.node.label, model.target.node.label, rel(model.rel_type)
         delete = f"UNWIND $rows AS row MATCH (:{src})-[r:{typ} {{uid: row.uid}}]->(:{dst}) DELETE r"
         sets = ", ".join(f"r.{p} = row.{p}" for p in props)

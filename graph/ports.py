@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
@@ -115,7 +115,7 @@ class CustomerContext:
     purchases: tuple[Purchased, ...] = ()
     contracts: tuple[Contract, ...] = ()
     deals: tuple[DealRecord, ...] = ()
-    cases: tuple[Entry, ...] = field(default_factory=tuple)
+    cases: tuple[Entry, ...] = ()
 
 
 @runtime_checkable
