@@ -42,12 +42,13 @@ from graph.model import (
     node_uid,
 )
 from graph.ports import (
+    PRICE_HISTORY_SCHEMA,
     CustomerContext,
     DealRecord,
     DoctorRecord,
     InteractionRecord,
+    PriceHistory,
     PriceHistoryFilter,
-    PricePoint,
     WriteResult,
 )
 
@@ -86,6 +87,10 @@ class CypherGraphStore(ABC):
     @abstractmethod
     def _stream(self, statement: str, params: Row) -> Iterator[Row]:
         """Run a read statement and yield rows one by one."""
+
+    def _query_arrow(self, statement: str, params: Row, schema: pa.Schema) -> pa.Table:
+        """Run a read statement and return its rows as an Arrow table of ``schema`` (columns named as in it)."""
+        return pa.Table.from_pylist(self._query(statement, params), schema=schema)
 
     @abstractmethod
     def _write_nodes(self, tenant: str, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:
@@ -178,7 +183,7 @@ class CypherGraphStore(ABC):
         for batch in _chunks_iter(rows, batch_size):
             yield [model.model_validate({"tenant": tenant, **r}) for r in batch]
 
-    def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> list[PricePoint]:
+    def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory:
         """Order lines of a SKU from customers matching the filters, oldest first."""
         f = filters or PriceHistoryFilter()
         params: Row = {"tenant": check_tenant(tenant), "sku_uid": node_uid(tenant, sku)}
@@ -188,11 +193,12 @@ class CypherGraphStore(ABC):
             if value is not None:
                 statement += fragment
                 params[name] = value
-        statement += cypher.PRICE_HISTORY_RETURN
+        table = self._query_arrow(statement + cypher.PRICE_HISTORY_RETURN, params, PRICE_HISTORY_SCHEMA)
+        # Sorting the few thousand matching lines in Arrow is faster than ORDER BY in either engine.
+        table = table.sort_by([("at", "ascending"), ("order_id", "ascending"), ("line", "ascending")])
         if f.limit is not None:
-            statement += " LIMIT $limit"
-            params["limit"] = f.limit
-        return [PricePoint(**r) for r in self._query(statement, params)]
+            table = table.slice(0, max(f.limit, 0))
+        return PriceHistory(table)
 
     def customer_context(
         self, tenant: str, customer_id: str, *, since: dt.date | None = None, limit: int = 200

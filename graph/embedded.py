@@ -99,6 +99,9 @@ class EmbeddedGraphStore(CypherGraphStore):
             table: pa.Table = self._run(statement, params).get_as_arrow()
             return table
 
+    def _query_arrow(self, statement: str, params: Row, schema: pa.Schema) -> pa.Table:
+        return self._arrow(statement, params).select(schema.names).cast(schema)
+
     # ------------------------------------------------------------------ schema
 
     def schema_version(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
@@ -77,6 +77,49 @@ class PricePoint:
     at: dt.date
     qty: float
     unit_price: float
+
+
+PRICE_HISTORY_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("customer_name", pa.string()),
+        ("customer_type", pa.string()),
+        ("tier", pa.string()),
+        ("region", pa.string()),
+        ("city", pa.string()),
+        ("order_id", pa.string()),
+        ("line", pa.int64()),
+        ("at", pa.date32()),
+        ("qty", pa.float64()),
+        ("unit_price", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class PriceHistory:
+    """Order lines of one SKU, oldest first, held column-wise.
+
+    Columnar because its consumers compute over columns (quantiles of ``unit_price``) and because building one Python
+    object per line would cost more than the query itself at tens of thousands of lines; iterate for ``PricePoint``
+    rows when a row view is handier.
+    """
+
+    table: pa.Table
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __iter__(self) -> Iterator[PricePoint]:
+        for row in self.table.to_pylist():
+            yield PricePoint(**row)
+
+    def __getitem__(self, i: int) -> PricePoint:
+        return PricePoint(**self.table.slice(i if i >= 0 else len(self) + i, 1).to_pylist()[0])
+
+    def column(self, name: str) -> list[Any]:
+        """One column as a Python list (e.g. ``unit_price``)."""
+        return list(self.table.column(name).to_pylist())
 
 
 @dataclass(frozen=True)
@@ -159,8 +202,8 @@ class GraphStore(Protocol):
         """Stream all edges of a type in batches (for export)."""
         ...
 
-    def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> list[PricePoint]:
-        """Order lines of ``sku``, oldest first, from customers matching the filters."""
+    def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory:
+        """Order lines of ``sku``, oldest first, from customers matching the filters (``limit``: the oldest N)."""
         ...
 
     def customer_context(

@@ -109,7 +109,7 @@ def test_tenant_isolation_through_every_read(store: CypherGraphStore, tenant_fac
         assert store.list_nodes(b, model, limit=1000) == got
     for model in EDGE_TYPES:
         assert [e for page in store.iter_edges(b, model) for e in page] == []
-    assert store.price_history(b, "SKU-ATV-20") == []
+    assert len(store.price_history(b, "SKU-ATV-20")) == 0
     with pytest.raises(NotFoundError):
         store.customer_context(b, "C-001")
     assert store.entries(b) == []
@@ -260,6 +260,8 @@ def test_price_history_filters(store: CypherGraphStore, tenant_factory: TenantFa
     chain = store.price_history(t, sku, PriceHistoryFilter(customer_type="chain"))
     assert [(p.customer_id, p.unit_price) for p in chain] == [("C-001", 30.0), ("C-001", 29.5)]
     assert chain[0].customer_name == "老百姓大药房(人民路店)" and chain[0].region == "华东"
+    assert chain[-1].at == dt.date(2025, 6, 1) and chain.column("unit_price") == [30.0, 29.5]
+    assert chain.table.schema.field("at").type == pa.date32()
     assert [p.order_id for p in store.price_history(t, sku, PriceHistoryFilter(region="华东"))] == [
         "SO-1",
         "SO-2",
@@ -270,7 +272,7 @@ def test_price_history_filters(store: CypherGraphStore, tenant_factory: TenantFa
     assert [p.order_id for p in store.price_history(t, sku, window)] == ["SO-2", "SO-3"]
     both = PriceHistoryFilter(region="华东", date_from=dt.date(2025, 6, 1), limit=1)
     assert [p.order_id for p in store.price_history(t, sku, both)] == ["SO-2"]
-    assert store.price_history(t, "NO-SUCH") == []
+    assert len(store.price_history(t, "NO-SUCH")) == 0
 
 
 def test_customer_context(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
@@ -318,4 +320,4 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
     assert store.counts(a) == {a: {}}
     assert store.counts(b) == before_b
     assert store.get_node(a, Customer, "C-001") is None
-    assert store.price_history(b, "SKU-ATV-20") != []
+    assert len(store.price_history(b, "SKU-ATV-20")) == 4
