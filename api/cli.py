@@ -19,6 +19,9 @@ from api.stores import open_store
 from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.transfer import export_jsonl, import_jsonl
+from ingest.errors import ValidationFailed
+from ingest.formats import FILE_TYPES_BY_NAME
+from ingest.pipeline import IngestReport, ingest_paths
 
 app = typer.Typer(
     name="salescopilot",
@@ -156,6 +159,85 @@ def import_cmd(
         report = import_jsonl(store, directory, progress=_tracked(progress))
     total = sum(sum(v.values()) for v in report.rows.values())
     console.print(f"imported {total:,} rows from {directory}")
+
+
+def _summary(report: IngestReport) -> Table:
+    table = Table(title=f"ingest summary ({report.seconds:.1f} s)")
+    for name in ("file", "type", "rows read", "loaded", "skipped", "merged", "seconds"):
+        table.add_column(name, justify="left" if name in ("file", "type") else "right")
+    for f in report.files:
+        table.add_row(
+            f.file,
+            f.file_type,
+            f"{f.rows_read:,}",
+            f"{f.rows_loaded:,}",
+            f"{f.rows_skipped:,}",
+            f"{f.merged:,}",
+            f"{f.seconds:.2f}",
+        )
+    return table
+
+
+def _writes(report: IngestReport) -> Table:
+    table = Table(title="graph writes")
+    for name in ("type", "received", "created", "updated", "unchanged"):
+        table.add_column(name, justify="left" if name == "type" else "right")
+    for name, w in report.writes.items():
+        table.add_row(name, f"{w.received:,}", f"{w.created:,}", f"{w.updated:,}", f"{w.unchanged:,}")
+    return table
+
+
+TenantOption = Annotated[str, typer.Option(help="Tenant (company of the group) that owns the data.")]
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (CSV, XLSX, JSON, JSON Lines, PDF).")],
+    tenant: TenantOption,
+    file_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help=f"File type, inferred from the header when omitted: {', '.join(FILE_TYPES_BY_NAME)}."
+        ),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Load the good rows; write the rejected ones with reasons to --rejects.")
+    ] = False,
+    rejects: Annotated[Path, typer.Option(help="Folder for <file>.rejects.csv.")] = Path("rejects"),
+) -> None:
+    """Validate and load company files; a file with any error is rejected whole and nothing is written."""
+    if file_type is not None and file_type not in FILE_TYPES_BY_NAME:
+        raise typer.BadParameter(f"must be one of {', '.join(FILE_TYPES_BY_NAME)}", param_hint="--type")
+    with _store(ctx) as store, _progress() as progress:
+        task = progress.add_task("ingest", total=None)
+
+        def on_step(step: str, done: int, total: int) -> None:
+            progress.update(task, description=step, completed=done, total=total)
+
+        try:
+            report = ingest_paths(
+                store,
+                tenant,
+                paths,
+                file_type=file_type,
+                skip_invalid=skip_invalid,
+                rejects_dir=rejects,
+                progress=on_step,
+            )
+        except ValidationFailed as e:
+            progress.stop()
+            _print_error(e)
+            raise typer.Exit(2) from e
+    console.print(_summary(report))
+    console.print(_writes(report))
+    for f in report.files:
+        if f.rejects_file:
+            console.print(
+                f"[yellow]{f.rows_skipped:,} rejected row(s) of {f.file} written to {f.rejects_file}[/yellow]"
+            )
+        if f.ignored_columns:
+            console.print(f"[yellow]{f.file}: ignored unknown column(s): {', '.join(f.ignored_columns)}[/yellow]")
 
 
 def main() -> None:

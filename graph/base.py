@@ -139,6 +139,16 @@ class CypherGraphStore(ABC):
             return self._write_edges(tenant, model, frame, atomic=atomic)
         raise InvalidRowError(f"{getattr(model, '__name__', model)!r} is not a type of the graph model")
 
+    def existing_keys(self, tenant: str, model: type[Node], keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` exist as nodes of ``model`` in ``tenant``."""
+        prefix = node_uid(check_tenant(tenant), "")
+        uids = [node_uid(tenant, k) for k in dict.fromkeys(keys)]
+        found: set[str] = set()
+        for chunk in _chunks(uids, 50_000):
+            rows = self._query(cypher.existing_node_uids(model), {"uids": chunk})
+            found.update(r["uid"][len(prefix) :] for r in rows)
+        return found
+
     def _check_references(self, model: type[Edge], frame: pa.Table) -> None:
         """Reject the batch when an edge points at a node missing from the tenant."""
         src_field, dst_field = model.endpoint_fields()

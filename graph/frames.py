@@ -56,6 +56,14 @@ def required_fields(model: type[GraphModel]) -> list[str]:
     return out
 
 
+def _fill_value(model: type[GraphModel], name: str) -> Any:
+    """What a missing value of a non-optional field with a default becomes (``None``: stays missing)."""
+    info = model.model_fields[name]
+    if info.is_required() or _is_optional(info.annotation):
+        return None
+    return info.get_default(call_default_factory=True)
+
+
 def _is_optional(annotation: Any) -> bool:
     if typing.get_origin(annotation) is Annotated:
         return _is_optional(typing.get_args(annotation)[0])
@@ -84,7 +92,8 @@ def conform(model: type[GraphModel], table: pa.Table, tenant: str) -> pa.Table:
                 raise InvalidRowError(
                     f"{model.__name__}: missing required column '{f.name}'", details={"column": f.name}
                 )
-            columns.append(pa.nulls(n, f.type))
+            default = _fill_value(model, f.name)
+            columns.append(pa.nulls(n, f.type) if default is None else pa.array([default] * n, f.type))
             continue
         col = table.column(f.name)
         try:
@@ -93,6 +102,9 @@ def conform(model: type[GraphModel], table: pa.Table, tenant: str) -> pa.Table:
             raise InvalidRowError(
                 f"{model.__name__}: column '{f.name}' cannot be read as {f.type}: {e}", details={"column": f.name}
             ) from e
+        default = _fill_value(model, f.name)
+        if default is not None and col.null_count:
+            col = pc.fill_null(col, pa.scalar(default, f.type))
         if f.name in required and col.null_count:
             row = _first_true(col.is_null())
             raise InvalidRowError(

@@ -320,6 +320,7 @@ class Entry(Node):
     author: Text | None = None
     updated_at: dt.datetime | None = None
     stale_reason: Text | None = None
+    source: Text | None = Field(None, description="Where the entry came from, e.g. 'guide.pdf p.3'.")
 
 
 class EntryVersion(Node):

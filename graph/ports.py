@@ -194,6 +194,10 @@ class GraphStore(Protocol):
         """Return one page of nodes of a type, ordered by key."""
         ...
 
+    def existing_keys(self, tenant: str, model: type[Node], keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` exist as nodes of ``model`` in ``tenant`` (reference checks before a load)."""
+        ...
+
     def iter_nodes(self, tenant: str, model: type[N], *, batch_size: int = 10_000) -> Iterator[list[N]]:
         """Stream all nodes of a type in batches (for export)."""
         ...

@@ -1,0 +1,246 @@
+"""The ingest pipeline: read → detect type → validate → build graph parts → check references → load.
+
+Everything is validated before anything is written: a rejected file (or, with several files, any rejected file)
+leaves the store exactly as it was. Loads go through ``GraphStore.bulk_load``, which is idempotent, so re-running an
+ingest changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from graph.errors import SalesCopilotError
+from graph.model import EDGE_TYPES, NODE_TYPES, Edge, Node
+from graph.ports import GraphStore, WriteResult
+from ingest.builders import Model, Part, build_parts
+from ingest.errors import FormatError, IngestError, RowError, ValidationFailed
+from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
+from ingest.readers import RawTable, read_table
+from ingest.validation import Validated, rule_for, validate
+
+Progress = Callable[[str, int, int], None]
+"""Called with a step description, work done and work total."""
+
+LOAD_ORDER: tuple[Model, ...] = (*NODE_TYPES, *EDGE_TYPES)
+SUPPORTED = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson", ".pdf"}
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file."""
+
+    file: str
+    file_type: str
+    rows_read: int
+    rows_loaded: int = 0
+    rows_skipped: int = 0
+    merged: int = 0
+    seconds: float = 0.0
+    ignored_columns: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    encoding: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """The files ingested and the writes per graph type."""
+
+    files: list[FileReport] = field(default_factory=list)
+    writes: dict[str, WriteResult] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def detect_file_type(raw: RawTable) -> FileType:
+    """The file type whose columns best match the header; every required column must be there."""
+    headers = {header_key(h) for h in raw.frame.columns}
+    scored: list[tuple[int, FileType]] = []
+    for ft in FILE_TYPES:
+        table = alias_table(ft)
+        matched = {table[h] for h in headers if h in table}
+        required = {c.name for c in ft.columns if rule_for(c).required}
+        if required <= matched:
+            scored.append((len(matched), ft))
+    if not scored:
+        raise FormatError(
+            f"{raw.file}: cannot tell which kind of file this is from its header "
+            f"({', '.join(map(str, raw.frame.columns))}); pass --type ({', '.join(FILE_TYPES_BY_NAME)})"
+        )
+    scored.sort(key=lambda s: -s[0])
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        names = [s[1].name for s in scored if s[0] == scored[0][0]]
+        stem = Path(raw.file).stem.lower()
+        by_name = [n for n in names if n in stem or n.rstrip("s") in stem]
+        if len(by_name) == 1:
+            return FILE_TYPES_BY_NAME[by_name[0]]
+        raise FormatError(f"{raw.file}: the header fits several file types ({', '.join(names)}); pass --type")
+    return scored[0][1]
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files to ingest: the given files, and the supported files inside given directories (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(c for c in p.rglob("*") if c.is_file() and c.suffix.lower() in SUPPORTED)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FormatError(f"{p}: no such file or directory")
+    return out
+
+
+@dataclass
+class _Planned:
+    validated: Validated
+    parts: list[Part]
+    report: FileReport
+
+
+def _plan(path: Path, file_type: str | None) -> _Planned:
+    t0 = time.perf_counter()
+    if path.suffix.lower() == ".pdf":
+        from ingest.pdf import read_pdf
+
+        raw: RawTable = read_pdf(path)
+        ft = FILE_TYPES_BY_NAME["entries"]
+    else:
+        raw = read_table(path)
+        ft = FILE_TYPES_BY_NAME[file_type] if file_type else detect_file_type(raw)
+    v = validate(raw, ft)
+    parts = build_parts(v) if not any(e.row is None for e in v.errors) else []
+    report = FileReport(str(path), ft.name, len(raw.frame), ignored_columns=v.ignored_columns, encoding=raw.encoding)
+    report.seconds = time.perf_counter() - t0
+    return _Planned(v, parts, report)
+
+
+def _check_references(store: GraphStore, tenant: str, plans: list[_Planned]) -> None:
+    """Flag edges whose endpoint is neither in this ingest nor in the store."""
+    produced: dict[Model, set[str]] = defaultdict(set)
+    for plan in plans:
+        for part in plan.parts:
+            if issubclass(part.model, Node):
+                produced[part.model].update(part.frame[part.model.key_field].astype(str))
+    for plan in plans:
+        for part in plan.parts:
+            if not issubclass(part.model, Edge):
+                continue
+            for endpoint in (part.model.source, part.model.target):
+                keys = part.frame[endpoint.field].astype(str).to_numpy()
+                known = produced[endpoint.node]
+                unknown = sorted({k for k in keys if k not in known})
+                if unknown:
+                    known = known | store.existing_keys(tenant, endpoint.node, unknown)
+                missing = np.array([k not in known for k in keys], dtype=bool)
+                for i in np.flatnonzero(missing):
+                    plan.validated.error(
+                        int(part.source[i]),
+                        part.columns[endpoint.field],
+                        f"unknown {endpoint.node.label} '{keys[i]}' (not in this ingest nor in the store)",
+                    )
+
+
+def _write_rejects(plan: _Planned, directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{Path(plan.report.file).stem}.rejects.csv"
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for e in plan.validated.errors:
+        if e.row is not None:
+            reasons[e.row].append(f"{e.column}: {e.reason}" if e.column else e.reason)
+    raw = plan.validated.raw
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["source_row", "reasons", *raw.frame.columns])
+        for i in np.flatnonzero(plan.validated.bad):
+            row = raw.rows[int(i)]
+            values = ["" if v is None else str(v) for v in raw.frame.iloc[int(i)].tolist()]
+            writer.writerow([row, "; ".join(reasons.get(row, ["invalid"])), *values])
+    return str(path)
+
+
+def ingest_paths(
+    store: GraphStore,
+    tenant: str,
+    paths: Sequence[Path],
+    *,
+    file_type: str | None = None,
+    skip_invalid: bool = False,
+    rejects_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest files (or directories of files) into ``tenant``; all are validated before any is written.
+
+    Without ``skip_invalid`` any problem rejects the whole ingest (``ValidationFailed`` for the first bad file,
+    carrying its first 20 errors and the total). With it, bad rows are left out and written with their reasons to
+    ``<rejects_dir>/<file>.rejects.csv``.
+    """
+    t0 = time.perf_counter()
+    files = expand_paths(paths)
+    if not files:
+        raise FormatError("no supported files to ingest (CSV, XLSX, JSON, JSON Lines, PDF)")
+    plans: list[_Planned] = []
+    for n, path in enumerate(files):
+        if progress:
+            progress(f"validating {path.name}", n, len(files))
+        try:
+            plans.append(_plan(path, file_type))
+        except SalesCopilotError:
+            raise
+        except (OSError, ValueError) as e:
+            raise FormatError(f"{path}: cannot be read: {e}") from e
+    _check_references(store, tenant, plans)
+    for plan in plans:
+        if plan.validated.error_count == 0:
+            continue
+        whole_file = any(e.row is None for e in plan.validated.errors)
+        if not skip_invalid or whole_file:
+            plan.validated.raise_if_invalid()
+    report = IngestReport()
+    for plan in plans:
+        bad = plan.validated.bad
+        if skip_invalid and bad.any():
+            plan.parts = [_without(p, bad) for p in plan.parts]
+            plan.report.rows_skipped = int(bad.sum())
+            plan.report.rejects_file = _write_rejects(plan, rejects_dir or Path("."))
+        plan.report.rows_loaded = plan.report.rows_read - plan.report.rows_skipped
+        report.files.append(plan.report)
+    report.writes = load_parts(store, tenant, [p for plan in plans for p in plan.parts], progress=progress)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _without(part: Part, bad: np.ndarray) -> Part:
+    keep = ~bad[part.source]
+    return Part(part.model, part.frame[keep].reset_index(drop=True), part.source[keep], part.columns)
+
+
+def load_parts(
+    store: GraphStore, tenant: str, parts: Sequence[Part], *, progress: Progress | None = None
+) -> dict[str, WriteResult]:
+    """Bulk-load parts in dependency order (nodes before edges), one load per graph type."""
+    by_model: dict[Model, list[Part]] = defaultdict(list)
+    for p in parts:
+        by_model[p.model].append(p)
+    results: dict[str, WriteResult] = {}
+    ordered = [m for m in LOAD_ORDER if m in by_model]
+    for n, model in enumerate(ordered):
+        if progress:
+            progress(f"loading {model.__name__}", n, len(ordered))
+        table = pa.concat_tables([p.table() for p in by_model[model]], promote_options="permissive")
+        try:
+            results[model.__name__] = store.bulk_load(tenant, model, table)
+        except SalesCopilotError as e:
+            raise IngestError(f"loading {model.__name__} failed: {e.message}", details=e.details) from e
+    if progress:
+        progress("done", len(ordered), len(ordered))
+    return results
+
+
+__all__ = ["IngestReport", "FileReport", "RowError", "ValidationFailed", "detect_file_type", "ingest_paths"]

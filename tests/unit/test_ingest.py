@@ -1,0 +1,210 @@
+"""Ingest of company files: formats, encodings, validation errors that name row and column, idempotency."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from graph.embedded import EmbeddedGraphStore
+from graph.model import Customer, Entry, Purchased
+from ingest.errors import FormatError, ValidationFailed
+from ingest.pipeline import ingest_paths
+from ingest.readers import read_table
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+T = "hz"
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def loaded(store: EmbeddedGraphStore) -> EmbeddedGraphStore:
+    ingest_paths(store, T, [EXAMPLES])
+    return store
+
+
+def test_examples_load_and_reingest_changes_nothing(loaded: EmbeddedGraphStore) -> None:
+    before = loaded.counts(T)
+    assert before[T]["Product"] == 4 and before[T]["PURCHASED"] == 5 and before[T]["Customer"] == 4
+    report = ingest_paths(loaded, T, [EXAMPLES])
+    assert all(w.created == 0 and w.updated == 0 for w in report.writes.values())
+    assert loaded.counts(T) == before
+    entry = loaded.get_node(T, Entry, "E-001")
+    assert entry is not None and entry.kind == "objection_script" and entry.status == "published"
+    customer = loaded.get_node(T, Customer, "C-001")
+    assert customer is not None and customer.type == "chain" and customer.insurance_designated is True
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+ORDERS = "order_id,line,customer_id,sku,at,qty,unit_price\n"
+
+
+def test_wrong_type_in_a_column_names_row_and_column(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    before = loaded.counts(T)
+    f = _write(
+        tmp_path / "orders.csv",
+        ORDERS + "N-1,1,C-001,SKU-ATV-20,2025-09-01,10,30\nN-2,1,C-001,SKU-ATV-20,2025-09-02,十盒,30\n",
+    )
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(loaded, T, [f])
+    (err,) = e.value.errors
+    assert (err.row, err.column) == (3, "qty") and "not a number" in err.reason and "十盒" in err.reason
+    assert "row 3 column 'qty'" in str(e.value)
+    assert loaded.counts(T) == before
+
+
+def test_missing_column_is_named(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    before = loaded.counts(T)
+    f = _write(tmp_path / "orders.csv", "订单号,客户编码,商品编码,订单日期,数量\nN-1,C-001,SKU-ATV-20,2025-09-01,10\n")
+    with pytest.raises(ValidationFailed, match="unit_price"):
+        ingest_paths(loaded, T, [f], file_type="orders")
+    assert loaded.counts(T) == before
+
+
+def test_unknown_sku_is_an_error_and_nothing_is_written(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    before = loaded.counts(T)
+    f = _write(
+        tmp_path / "orders.csv",
+        ORDERS + "N-1,1,C-001,SKU-ATV-20,2025-09-01,10,30\nN-2,1,C-001,SKU-NOPE,2025-09-02,5,30\n",
+    )
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(loaded, T, [f])
+    (err,) = e.value.errors
+    assert (err.row, err.column) == (3, "sku") and "SKU-NOPE" in err.reason
+    assert loaded.counts(T) == before
+
+
+def test_first_20_errors_and_total(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    rows = "".join(f"N-{i},1,C-001,SKU-ATV-20,2025-13-{i % 28 + 1:02d},1,-5\n" for i in range(30))
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(loaded, T, [_write(tmp_path / "orders.csv", ORDERS + rows)])
+    assert e.value.total == 60 and len(e.value.errors) == 20
+    assert "… and 40 more" in str(e.value)
+
+
+def test_encodings_gbk_and_bom(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    text = (EXAMPLES / "customers.csv").read_text(encoding="utf-8")
+    for enc in ("gbk", "gb18030", "utf-8-sig"):
+        raw = read_table(_write(tmp_path / f"customers-{enc}.csv", text, enc))
+        assert raw.frame.iloc[0]["客户名称"] == "老百姓大药房(人民路店)", enc
+
+
+def test_mixed_encoding_is_rejected_naming_the_line(tmp_path: Path) -> None:
+    good = "客户编码,客户名称,客户类型\nC-1,一心堂,连锁\n".encode()
+    bad = "C-2,海王星辰,连锁\n".encode("gbk")
+    f = tmp_path / "customers.csv"
+    f.write_bytes(good + bad)
+    with pytest.raises(ValidationFailed) as e:
+        read_table(f)
+    assert e.value.errors[0].row == 3 and "line 3" in str(e.value)
+
+
+def test_skip_invalid_loads_good_rows_and_writes_rejects(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "orders.csv",
+        ORDERS + "N-1,1,C-001,SKU-ATV-20,2025-09-01,10,30\nN-2,1,C-001,SKU-NOPE,2025-09-02,5,30\n"
+        "N-3,1,C-001,SKU-ATV-20,2025-09-03,abc,30\n",
+    )
+    report = ingest_paths(loaded, T, [f], skip_invalid=True, rejects_dir=tmp_path / "rejects")
+    assert (report.files[0].rows_loaded, report.files[0].rows_skipped) == (1, 2)
+    rejects = (tmp_path / "rejects" / "orders.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(rejects) == 3 and rejects[1].startswith("3,sku: unknown Product 'SKU-NOPE'")
+    assert rejects[2].startswith("4,qty: not a number")
+    history = loaded.price_history(T, "SKU-ATV-20")
+    assert "N-1" in history.column("order_id") and "N-3" not in history.column("order_id")
+
+
+def test_xlsx_with_chinese_headers_and_dates(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    import datetime as dt
+
+    shutil.copy(EXAMPLES / "products.csv", tmp_path / "products.csv")
+    shutil.copy(EXAMPLES / "customers.csv", tmp_path / "customers.csv")
+    shutil.copy(EXAMPLES / "reps.csv", tmp_path / "reps.csv")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["订单号", "行号", "客户编码", "商品编码", "订单日期", "数量", "单价", "备注"])
+    ws.append(["X-1", 1, "C-002", "SKU-AML-5", dt.datetime(2025, 8, 3), 12, 27.5, "加急"])
+    ws.append([None] * 8)
+    ws.append(["X-2", 1, "C-002", "SKU-AML-5", "2025年8月9日", "1,200", "¥26.80", None])
+    wb.save(tmp_path / "订单.xlsx")
+    report = ingest_paths(store, T, [tmp_path])
+    orders = next(f for f in report.files if f.file.endswith(".xlsx"))
+    assert orders.file_type == "orders" and orders.ignored_columns == ["备注"]
+    lines = list(store.price_history(T, "SKU-AML-5"))
+    assert [(p.order_id, p.at, p.qty, p.unit_price) for p in lines] == [
+        ("X-1", dt.date(2025, 8, 3), 12.0, 27.5),
+        ("X-2", dt.date(2025, 8, 9), 1200.0, 26.8),
+    ]
+
+
+def test_json_array_errors_use_json_paths(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    items = [{"id": "E-9", "kind": "异议话术", "title": "x"}, {"id": "E-10", "kind": "笑话", "title": "y"}]
+    f = tmp_path / "entries.json"
+    f.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(loaded, T, [f])
+    assert "$[1] column 'kind'" in str(e.value)
+
+
+def test_type_detection_and_unknown_header(tmp_path: Path, store: EmbeddedGraphStore) -> None:
+    f = _write(tmp_path / "misc.csv", "foo,bar\n1,2\n")
+    with pytest.raises(FormatError, match="--type"):
+        ingest_paths(store, T, [f])
+
+
+def test_pdf_passages_become_draft_entries_citing_page(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    pdf = tmp_path / "guide.pdf"
+    pdf.write_bytes(_tiny_pdf(["Atorvastatin lowers LDL cholesterol. Take once daily.", "Store below 25 C."]))
+    report = ingest_paths(store, T, [pdf])
+    assert report.files[0].file_type == "entries"
+    entries = store.entries(T, status="draft")
+    assert [e.source for e in entries] == ["guide.pdf p.1", "guide.pdf p.2"]
+    assert "LDL" in entries[0].body
+    again = ingest_paths(store, T, [pdf])
+    assert again.writes["Entry"].created == 0
+
+
+def _tiny_pdf(pages: list[str]) -> bytes:
+    """A minimal valid PDF with one line of Helvetica text per page."""
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
+    kids = []
+    for text in pages:
+        content = f"BT /F1 12 Tf 50 700 Td ({text}) Tj ET".encode()
+        objs.append(f"<< /Length {len(content)} >>\nstream\n{content.decode()}\nendstream")
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {len(objs)} 0 R "
+            f"/Resources << /Font << /F1 {len(pages) * 2 + 3} 0 R >> >> >>"
+        )
+        kids.append(f"{len(objs)} 0 R")
+    objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
+    objs.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_orders_keyed_by_order_and_line(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    f = _write(tmp_path / "orders.csv", ORDERS + "SO-1001,1,C-001,SKU-ATV-20,2025-03-01,100,31.00\n")
+    report = ingest_paths(loaded, T, [f])
+    assert (report.writes["Purchased"].created, report.writes["Purchased"].updated) == (0, 1)
+    assert Purchased  # the model behind the orders file
