@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from graph.base import CypherGraphStore, Row, check_tenant
 from graph.cypher import edge_pattern, rel
 from graph.errors import BackendUnavailableError, GraphError, SchemaVersionError
-from graph.frames import DST, SRC, UID, edge_uid_column
-from graph.model import EDGE_TYPES, NODE_TYPES, REL_TYPES, Edge, Node, edge_types_of
+from graph.frames import DST, SRC, UID
+from graph.model import EDGE_TYPES, NODE_TYPES, REL_TYPES, Edge, Node, edge_types_of, node_uid
 from graph.ports import WriteResult
 
 SCHEMA_VERSION = 1
@@ -169,52 +169,68 @@ class EmbeddedGraphStore(CypherGraphStore):
     def _write_edges(self, tenant: str, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:  # noqa: ARG002
         props = list(model.stored_properties())
         src, dst = model.source.node.label, model.target.node.label
+        src_field, dst_field = model.endpoint_fields()
+        # Identity of an edge: its identity properties (order id + line), else its endpoints. Existing edges are
+        # matched on natural keys, not on built uid strings, to keep a re-load of millions of lines light.
+        keys = list(model.identity) or [src_field, dst_field]
         with self._lock:
             existing = self._arrow(
-                f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant RETURN a.uid AS ex_from, b.uid AS ex_to, "
-                f"a.{model.source.node.key_field} AS ex_src_key, b.{model.target.node.key_field} AS ex_dst_key"
-                + "".join(f", r.{p} AS ex_{p}" for p in props),
+                f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant "
+                f"RETURN a.{model.source.node.key_field} AS ex_src, b.{model.target.node.key_field} AS ex_dst"
+                + "".join(f", r.{p} AS ex_{p}" for p in props if p != "tenant"),
                 {"tenant": tenant},
             )
-            if existing.num_rows:
-                ids = existing.select([f"ex_{f}" for f in model.identity]).rename_columns(list(model.identity))
-                uid = edge_uid_column(model, tenant, existing.column("ex_src_key"), existing.column("ex_dst_key"), ids)
-                existing = existing.drop_columns(["ex_src_key", "ex_dst_key"]).append_column(UID, uid)
-            data = frame.select([SRC, DST, UID, *props])
+            data = frame.select([SRC, DST, src_field, dst_field, *props])
+            compare = [p for p in props if p != "tenant" and p not in model.identity]
             if existing.num_rows:
                 existing = existing.cast(
                     pa.schema(
-                        [("ex_from", pa.string()), ("ex_to", pa.string())]
-                        + [(f"ex_{p}", data.schema.field(p).type) for p in props]
-                        + [(UID, pa.string())]
+                        [("ex_src", pa.string()), ("ex_dst", pa.string())]
+                        + [(f"ex_{p}", data.schema.field(p).type) for p in props if p != "tenant"]
                     )
                 )
-                joined = data.join(existing, UID, join_type="left outer")
+                right = [f"ex_{k}" for k in model.identity] or ["ex_src", "ex_dst"]
+                existing = existing.append_column("_found", pa.array([True] * existing.num_rows))
+                joined = data.join(existing, keys, right_keys=right, join_type="left outer", coalesce_keys=True)
             else:
-                joined = data.append_column("ex_from", pa.nulls(data.num_rows, pa.string()))
-                joined = joined.append_column("ex_to", pa.nulls(data.num_rows, pa.string()))
-            is_new = pc.is_null(joined.column("ex_from"))
-            moved = pc.fill_null(
-                pc.or_(
-                    pc.not_equal(joined.column(SRC), joined.column("ex_from")),
-                    pc.not_equal(joined.column(DST), joined.column("ex_to")),
-                ),
-                False,
-            )
+                joined = data.append_column("_found", pa.nulls(data.num_rows, pa.bool_()))
+                joined = joined.append_column("ex_src", pa.nulls(data.num_rows, pa.string()))
+                joined = joined.append_column("ex_dst", pa.nulls(data.num_rows, pa.string()))
+            is_new = pc.is_null(joined.column("_found"))
+            if model.identity:  # an order line re-sent with another customer or SKU moves
+                moved = pc.fill_null(
+                    pc.or_(
+                        pc.not_equal(joined.column(src_field), joined.column("ex_src")),
+                        pc.not_equal(joined.column(dst_field), joined.column("ex_dst")),
+                    ),
+                    False,
+                )
+            else:
+                moved = pa.array([False] * joined.num_rows)
             differs = pa.array([False] * joined.num_rows)
-            for p in props:
+            for p in compare:
                 if existing.num_rows:
                     differs = pc.or_(differs, _differs(joined.column(p), joined.column(f"ex_{p}")))
             changed = pc.and_(pc.and_(pc.invert(is_new), pc.invert(moved)), differs)
             changed = pc.fill_null(changed, False)
             ident = list(model.identity)
             to_create = joined.filter(pc.or_(is_new, moved)).select([SRC, DST, *props])
-            to_delete = joined.filter(moved).select(["ex_from", "ex_to", *ident])
+            n_moved = int(pc.sum(moved).as_py() or 0)
+            to_delete = pa.table({})
+            if n_moved:
+                gone = joined.filter(moved)
+                to_delete = pa.table(
+                    {
+                        "ex_from": pc.binary_join_element_wise(node_uid(tenant, ""), gone.column("ex_src"), ""),
+                        "ex_to": pc.binary_join_element_wise(node_uid(tenant, ""), gone.column("ex_dst"), ""),
+                        **{f: gone.column(f) for f in ident},
+                    }
+                )
             to_update = joined.filter(changed).select([SRC, DST, *props])
             pattern = f"(a:{src} {{uid: v_from}})-[r:{rel(model.rel_type)}]->(b:{dst} {{uid: v_to}})"
             where = (" WHERE " + " AND ".join(f"r.{f} = v_{f}" for f in ident)) if ident else ""
             steps = []
-            if to_delete.num_rows:
+            if n_moved:
                 frame_del = to_delete.rename_columns(["v_from", "v_to", *(f"v_{f}" for f in ident)])
                 steps.append((f"LOAD FROM $frame MATCH {pattern}{where} DELETE r", frame_del))
             if to_update.num_rows:
@@ -226,8 +242,8 @@ class EmbeddedGraphStore(CypherGraphStore):
         return WriteResult(
             model.rel_type,
             frame.num_rows,
-            to_create.num_rows - to_delete.num_rows,
-            to_update.num_rows + to_delete.num_rows,
+            to_create.num_rows - n_moved,
+            to_update.num_rows + n_moved,
         )
 
     def _apply(self, steps: list[tuple[str, pa.Table]]) -> None:

@@ -133,12 +133,14 @@ def _check_references(store: GraphStore, tenant: str, plans: list[_Planned]) -> 
             if not issubclass(part.model, Edge):
                 continue
             for endpoint in (part.model.source, part.model.target):
-                keys = part.frame[endpoint.field].astype(str).to_numpy()
+                keys = part.frame[endpoint.field].astype("str")
                 known = produced[endpoint.node]
-                unknown = sorted({k for k in keys if k not in known})
-                if unknown:
-                    known = known | store.existing_keys(tenant, endpoint.node, unknown)
-                missing = np.array([k not in known for k in keys], dtype=bool)
+                distinct = keys.unique()
+                unknown = [k for k in distinct if k not in known]
+                if not unknown:
+                    continue
+                known = known | store.existing_keys(tenant, endpoint.node, unknown)
+                missing = (~keys.isin(known)).to_numpy()
                 for i in np.flatnonzero(missing):
                     plan.validated.error(
                         int(part.source[i]),
