@@ -208,3 +208,17 @@ def test_orders_keyed_by_order_and_line(loaded: EmbeddedGraphStore, tmp_path: Pa
     report = ingest_paths(loaded, T, [f])
     assert (report.writes["Purchased"].created, report.writes["Purchased"].updated) == (0, 1)
     assert Purchased  # the model behind the orders file
+
+
+def test_formats_doc_is_generated_from_the_column_table() -> None:
+    from ingest.formats import formats_markdown
+
+    doc = (EXAMPLES.parent / "docs" / "formats.md").read_text(encoding="utf-8")
+    assert doc == formats_markdown(), "docs/formats.md is stale: run `python -m ingest.formats > docs/formats.md`"
+
+
+def test_every_file_type_has_an_example() -> None:
+    from ingest.formats import FILE_TYPES
+
+    stems = {p.stem for p in EXAMPLES.iterdir()}
+    assert {t.name for t in FILE_TYPES} <= stems
