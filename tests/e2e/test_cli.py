@@ -89,5 +89,7 @@ def test_readme_commands_run(tmp_path: Path) -> None:
             .replace("./backup", str(tmp_path / "backup"))
             .split()
         )
-        done = subprocess.run([str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
+        )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
