@@ -458,7 +458,8 @@ def load_nrdl_xlsx(path: Path, edition: str) -> list[NrdlDrug]:
     drugs: list[NrdlDrug] = []
     context: dict[str, tuple[str, str] | None] = {}
     for title, rows, header in headers:
-        section_label = header.title or (title if any(ord(c) > 0x2E7F for c in title) else "")
+        # the title row names the section; else a sheet named like one (西药部分, 协议西药); else (pages) the kind
+        section_label = header.title or (title if "药" in title or "部分" in title else "")
         width = widths[(header.signature, header.columns["name"])]
         parser = _SheetParser(file, title, edition, header, section_label, width)
         parser.classification = context.get(section_label)
