@@ -21,6 +21,7 @@ from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError
 from graph.transfer import export_jsonl, import_jsonl
 from ingest.errors import ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
+from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
 from ingest.pipeline import IngestReport, ingest_paths
 
 app = typer.Typer(
@@ -238,6 +239,87 @@ def ingest(
             )
         if f.ignored_columns:
             console.print(f"[yellow]{f.file}: ignored unknown column(s): {', '.join(f.ignored_columns)}[/yellow]")
+
+
+formulary_app = typer.Typer(help="National reimbursement formulary (医保目录) editions: diff and apply.")
+app.add_typer(formulary_app, name="formulary")
+
+KindOption = Annotated[str, typer.Option("--kind", help="western, tcm or all drugs.")]
+
+
+def _kind(kind: str) -> Any:
+    if kind not in ("western", "tcm", "all"):
+        raise typer.BadParameter("must be western, tcm or all", param_hint="--kind")
+    return kind
+
+
+@formulary_app.command("diff")
+def formulary_diff(
+    old: Annotated[list[Path], typer.Option("--old", help="Files of the old edition (official .xlsx or .pdf).")],
+    new: Annotated[list[Path], typer.Option("--new", help="Files of the new edition.")],
+    kind: KindOption = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="Print every change as JSON.")] = False,
+) -> None:
+    """Compare two editions: added, removed, category 甲/乙, restriction and payment standard changes."""
+    try:
+        diff = diff_files(old, new, kind=_kind(kind))
+    except SalesCopilotError as e:
+        _print_error(e)
+        raise typer.Exit(_exit_code(e)) from e
+    if as_json:
+        print(json.dumps(diff_as_json(diff), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"formulary diff ({kind})")
+    table.add_column("change")
+    table.add_column("drug rows", justify="right")
+    for name, n in diff.counts().items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    for label, changes in (("category", diff.category_changed), ("restriction", diff.restriction_changed)):
+        for c in changes[:5]:
+            console.print(
+                f"[cyan]{label}[/cyan] {c.new.name} {c.new.dosage_form or ''}: "
+                f"{escape(str(getattr(c.old, label)))} → {escape(str(getattr(c.new, label)))}",
+                soft_wrap=True,
+            )
+
+
+@formulary_app.command("apply")
+def formulary_apply(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Files of the edition (official .xlsx or .pdf).")],
+    tenant: TenantOption,
+    edition: Annotated[str, typer.Option(help="Edition id, e.g. NRDL-2024.")],
+    name: Annotated[str | None, typer.Option(help="Edition name (default: the id).")] = None,
+    effective_date: Annotated[str | None, typer.Option(help="Date the edition takes effect, YYYY-MM-DD.")] = None,
+    kind: KindOption = "all",
+) -> None:
+    """Tag the tenant's products with their status in an edition (re-running changes nothing)."""
+    import datetime as dt
+
+    try:
+        effective = dt.date.fromisoformat(effective_date) if effective_date else None
+    except ValueError as e:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--effective-date") from e
+    with _store(ctx) as store:
+        drugs = load_edition(files, edition, kind=_kind(kind))
+        report = apply_edition(store, tenant, drugs, edition_id=edition, name=name or edition, effective_date=effective)
+    table = Table(title=f"formulary apply {edition}")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for label, n in (
+        ("drug rows in the edition", report.drugs),
+        ("products of the tenant", report.products),
+        ("products tagged", report.tagged),
+        ("matches left for review", len(report.review)),
+        ("listed before, not matched now", report.untagged),
+    ):
+        table.add_row(label, f"{n:,}")
+    console.print(table)
+    for r in report.review[:10]:
+        console.print(
+            f"[yellow]review[/yellow] {escape(r['drug'])} → {', '.join(r['skus'])}: {escape(r['explanation'])}"
+        )
 
 
 def main() -> None:

@@ -277,7 +277,7 @@ def _check_duplicates(v: Validated) -> None:
         positions = np.flatnonzero(dup_all)
         sub = v.frame[keys].iloc[positions].astype(str)
         first: dict[tuple[str, ...], int] = {}
-        for i, key in zip(positions, map(tuple, sub.to_numpy()), strict=True):
+        for i, key in zip(positions.tolist(), map(tuple, sub.to_numpy()), strict=True):
             if key in first:
                 v.error(
                     i, keys[0], f"duplicate {'/'.join(keys)} {'/'.join(key)} (first on row {v.source_row(first[key])})"
