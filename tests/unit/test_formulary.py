@@ -1,0 +1,76 @@
+"""Applying a formulary edition re-tags the tenant's products; diff on files; idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph.embedded import EmbeddedGraphStore
+from graph.model import ListedIn, Product
+from ingest.formulary import apply_edition, diff_files, load_edition
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nrdl"
+MINI_2024 = FIXTURES / "nrdl-2024-mini.xlsx"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "nrdl"
+T = "hz"
+
+PRODUCTS = [
+    Product(
+        tenant=T, sku="OME-20", name="奥美拉唑肠溶胶囊", generic_name="奥美拉唑", dosage_form="胶囊剂", spec="20mg*14粒"
+    ),
+    Product(tenant=T, sku="OME-INJ", name="注射用奥美拉唑钠", generic_name="奥美拉唑钠", dosage_form="注射剂"),
+    Product(tenant=T, sku="MET-XR", name="盐酸二甲双胍缓释片", generic_name="盐酸二甲双胍", dosage_form="缓释片"),
+    Product(tenant=T, sku="LWDH", name="六味地黄胶囊", dosage_form="胶囊剂"),
+    Product(tenant=T, sku="NHQG", name="牛黄清感胶囊", dosage_form="胶囊剂"),
+    Product(tenant=T, sku="ATV", name="阿托伐他汀钙片", generic_name="阿托伐他汀钙", dosage_form="片剂"),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128)
+    s.upsert_nodes(T, PRODUCTS)
+    yield s
+    s.close()
+
+
+def _listed(store: EmbeddedGraphStore) -> dict[str, ListedIn]:
+    return {e.sku: e for page in store.iter_edges(T, ListedIn) for e in page}
+
+
+def test_apply_tags_matching_products_with_their_status(store: EmbeddedGraphStore) -> None:
+    drugs = load_edition([MINI_2024], "NRDL-2024")
+    report = apply_edition(store, T, drugs, edition_id="NRDL-2024", name="国家医保药品目录（2024年）")
+    listed = _listed(store)
+    assert listed["OME-20"].category == "甲" and listed["OME-20"].code == "15"
+    assert listed["OME-INJ"].category == "乙" and "应激性溃疡" in (listed["OME-INJ"].restriction or "")
+    assert listed["MET-XR"].category == "乙"  # 缓释控释剂型 row, not the 甲 口服常释剂型 one
+    assert listed["LWDH"].category == "乙"
+    assert listed["NHQG"].payment_standard == "0.63元(0.3g/粒)"
+    assert "ATV" not in listed
+    assert report.tagged == len(listed) == 5
+    again = apply_edition(store, T, drugs, edition_id="NRDL-2024", name="国家医保药品目录（2024年）")
+    assert again.tagged == 5 and store.counts(T)[T]["LISTED_IN"] == 5
+
+
+def test_products_listed_before_but_not_now_are_reported(store: EmbeddedGraphStore) -> None:
+    store.upsert_nodes(T, [Product(tenant=T, sku="GONE", name="某已调出药品片", dosage_form="片剂")])
+    from graph.model import FormularyEdition
+
+    store.upsert_nodes(T, [FormularyEdition(tenant=T, id="OLD", name="旧目录")])
+    store.upsert_edges(T, [ListedIn(tenant=T, sku="GONE", edition_id="OLD", category="乙")])
+    report = apply_edition(store, T, load_edition([MINI_2024], "NRDL-2024"), edition_id="NRDL-2024", name="x")
+    assert report.unmatched_products == ["GONE"]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real NRDL files not found at {SHARED}")
+def test_real_2022_to_2024_western_diff_counts() -> None:
+    diff = diff_files([SHARED / "nrdl-2022-western.xlsx"], [SHARED / "nrdl-2024.xlsx"], kind="western")
+    counts = diff.counts()
+    assert (counts["added"], counts["removed"], counts["category_changed"], counts["restriction_changed"]) == (
+        495,
+        20,
+        0,
+        142,
+    )
