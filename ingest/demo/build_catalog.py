@@ -120,10 +120,8 @@ def _p(
     nrdl_form: str = "",
     expect: Expect = "same",
 ) -> Sku:
-    return Sku(
-        sku, name, generic, brand, spec, form, maker, category, unit, pack, price, floor, indications, part,
-        nrdl_name, nrdl_form, expect,
-    )  # fmt: skip
+    return Sku(sku, name, generic, brand, spec, form, maker, category, unit, pack, price, floor, indications, part,
+               nrdl_name, nrdl_form, expect)  # fmt: skip
 
 
 OS = "口服常释剂型"
@@ -143,6 +141,7 @@ TRT_KJ = "北京同仁堂科技发展股份有限公司制药厂"
 YL = "石家庄以岭药业股份有限公司"
 ZJ = "仲景宛西制药股份有限公司"
 
+# fmt: off
 CATALOG: tuple[Sku, ...] = (
     # ---- 调脂
     _p("SKU-ATV20-LPT", "阿托伐他汀钙片", "阿托伐他汀", "立普妥", "20mg*7片", OS, VIATRIS, "调脂药", "盒", 7, 58.0, 41.0, "高脂血症|冠心病", "X", "阿托伐他汀", OS),  # noqa: E501
@@ -287,6 +286,7 @@ CATALOG: tuple[Sku, ...] = (
     _p("SKU-SJWT-KL", "三九胃泰颗粒", "三九胃泰颗粒", "999", "20g*6袋", "颗粒剂", "华润三九医药股份有限公司", "消化中成药", "盒", 6, 19.0, 14.0, "胃炎", "Z", "三九胃泰颗粒(胶囊)"),  # noqa: E501
     _p("SKU-YNBY-JN", "云南白药胶囊", "云南白药胶囊", "云南白药", "0.25g*32粒", "胶囊剂", "云南白药集团股份有限公司", "骨伤科中成药", "盒", 32, 42.0, 32.0, "跌打损伤|出血", "Z", "云南白药、云南白药片(胶囊)"),  # noqa: E501
 )
+# fmt: on
 """The curated SKUs (commercial facts by hand, formulary facts looked up from the list files)."""
 
 
@@ -327,19 +327,16 @@ def _sheet_entries(rows: Iterable[Sequence[object]], edition: str, section: str)
         category = [c for c in flat[: cols["number"]] if c in ("甲", "乙")]
         if not category or not flat[cols["name"]]:
             continue
-
-        def get(key: str, cells: list[str] = cells) -> str:
-            return cells[cols[key]] if cols is not None and key in cols else ""
-
+        got = {key: cells[i] for key, i in cols.items()}
         yield ListEntry(
             edition=edition,
             section=section,
             category=category[0],
-            number=squeeze(get("number")),
-            name=get("name").strip(),
-            form=squeeze(get("form")),
-            remark=squeeze(get("remark")),
-            payment_standard=squeeze(get("pay")),
+            number=squeeze(got["number"]),
+            name=got["name"].strip(),
+            form=squeeze(got.get("form", "")),
+            remark=squeeze(got.get("remark", "")),
+            payment_standard=squeeze(got.get("pay", "")),
         )
 
 
