@@ -59,8 +59,12 @@ class Part:
     source: np.ndarray
     columns: dict[str, str]
 
+    arrow: pa.Table | None = None
+
     def table(self) -> pa.Table:
         """Arrow table with the model's field names (the store adds the tenant)."""
+        if self.arrow is not None:
+            return self.arrow
         return pa.Table.from_pandas(self.frame.reset_index(drop=True), preserve_index=False)
 
 

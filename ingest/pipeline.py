@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from graph.errors import SalesCopilotError
@@ -221,6 +222,24 @@ def ingest_paths(
 def _without(part: Part, bad: np.ndarray) -> Part:
     keep = ~bad[part.source]
     return Part(part.model, part.frame[keep].reset_index(drop=True), part.source[keep], part.columns)
+
+
+def load_tables(
+    store: GraphStore, tenant: str, tables: dict[str, pa.Table], *, progress: Progress | None = None
+) -> dict[str, WriteResult]:
+    """Load tables keyed by graph model name (columns = model fields) through the same checked, ordered load path.
+
+    Used for data that is already in graph shape (the demo dataset, imports); every table is validated by the store
+    (types, required values, tenant, references) before its type is written.
+    """
+    models = {m.__name__: m for m in LOAD_ORDER}
+    unknown = sorted(set(tables) - set(models))
+    if unknown:
+        raise FormatError(f"unknown graph type(s): {', '.join(unknown)}")
+    parts = [
+        Part(models[name], pd.DataFrame(), np.arange(table.num_rows), {}, arrow=table) for name, table in tables.items()
+    ]
+    return load_parts(store, tenant, parts, progress=progress)
 
 
 def load_parts(
