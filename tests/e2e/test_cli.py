@@ -93,3 +93,17 @@ def test_readme_commands_run(tmp_path: Path) -> None:
             [str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
         )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+
+def test_demo_twice_leaves_counts_identical(tmp_path: Path) -> None:
+    args = ["--data-dir", str(tmp_path), "demo", "--as-of", "2026-11-25"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    counts = _stats(tmp_path)
+    assert set(counts) == {"hz-pharma", "sh-pharma"}
+    hz = counts["hz-pharma"]
+    assert hz["Product"] == 127 and hz["Customer"] >= 300 and hz["PURCHASED"] > 40_000
+    assert hz["FormularyEdition"] == 2 and hz["Entry"] >= 250
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert _stats(tmp_path) == counts

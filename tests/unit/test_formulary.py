@@ -74,3 +74,24 @@ def test_real_2022_to_2024_western_diff_counts() -> None:
         0,
         142,
     )
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real NRDL files not found at {SHARED}")
+def test_applying_the_official_2024_list_to_the_demo_catalogue_agrees_with_its_recorded_status(
+    tmp_path: Path,
+) -> None:
+    """The demo catalogue records each product's real 2024 status; applying the official file must reproduce it."""
+    import datetime as dt
+
+    from ingest.demo_load import load_demo
+
+    with EmbeddedGraphStore(tmp_path / "demo", buffer_pool_mb=256) as store:
+        load_demo(store, as_of=dt.date(2026, 11, 25))
+        drugs = load_edition([SHARED / "nrdl-2024.xlsx"], "official")
+        apply_edition(store, "hz-pharma", drugs, edition_id="official", name="2024 official file")
+        edges = [e for page in store.iter_edges("hz-pharma", ListedIn) for e in page]
+    recorded = {e.sku: e for e in edges if e.edition_id == "NRDL-2024"}
+    applied = {e.sku: e for e in edges if e.edition_id == "official"}
+    assert set(applied) <= set(recorded)  # no product tagged that is not on the list
+    assert len(applied) >= len(recorded) - 1  # 120 of 121 here; 孟鲁司特 (two SKUs) goes to review
+    assert all(applied[k].category == recorded[k].category for k in applied)
