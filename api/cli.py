@@ -239,6 +239,21 @@ def ingest(
             )
         if f.ignored_columns:
             console.print(f"[yellow]{f.file}: ignored unknown column(s): {', '.join(f.ignored_columns)}[/yellow]")
+        if f.mentions_linked:
+            console.print(f"{f.file}: {f.mentions_linked:,} product mention(s) found in the summaries and linked")
+    if report.duplicates is not None:
+        _print_duplicates(tenant, report.duplicates)
+
+
+def _print_duplicates(tenant: str, dupes: Any) -> None:
+    console.print(
+        f"{tenant}: {len(dupes.merges)} likely duplicate customer pair(s), {len(dupes.review)} pair(s) to review "
+        "(reported, never merged automatically: customer ids are the company's keys)"
+    )
+    for m in dupes.merges[:10]:
+        console.print(
+            f"  [yellow]duplicate?[/yellow] {m.kept_id} ~ {m.merged_id}: {escape(m.explanation)}", soft_wrap=True
+        )
 
 
 @app.command()
@@ -274,10 +289,7 @@ def demo(
             table.add_row(tenant, name, f"{w.received:,}", f"{w.created:,}", f"{w.updated:,}", f"{w.unchanged:,}")
     console.print(table)
     for tenant, dupes in report.duplicates.items():
-        console.print(
-            f"{tenant}: {len(dupes.merges)} likely duplicate customer(s), {len(dupes.review)} pair(s) to review "
-            "(reported, not merged)"
-        )
+        _print_duplicates(tenant, dupes)
 
 
 formulary_app = typer.Typer(help="National reimbursement formulary (医保目录) editions: diff and apply.")

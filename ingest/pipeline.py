@@ -19,12 +19,13 @@ import pandas as pd
 import pyarrow as pa
 
 from graph.errors import SalesCopilotError
-from graph.model import EDGE_TYPES, NODE_TYPES, Edge, Node
+from graph.model import EDGE_TYPES, NODE_TYPES, Customer, Edge, Mentions, Node, Product
 from graph.ports import GraphStore, WriteResult
 from ingest.builders import Model, Part, build_parts
 from ingest.errors import FormatError, IngestError, RowError, ValidationFailed
 from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
 from ingest.readers import RawTable, read_table
+from ingest.resolution import DedupeReport, ProductResolver, dedupe_customers
 from ingest.validation import Validated, rule_for, validate
 
 Progress = Callable[[str, int, int], None]
@@ -48,6 +49,7 @@ class FileReport:
     ignored_columns: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     encoding: str | None = None
+    mentions_linked: int = 0
 
 
 @dataclass
@@ -57,6 +59,7 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     writes: dict[str, WriteResult] = field(default_factory=dict)
     seconds: float = 0.0
+    duplicates: DedupeReport | None = None
 
 
 def detect_file_type(raw: RawTable) -> FileType:
@@ -194,10 +197,9 @@ def ingest_paths(
             progress(f"validating {path.name}", n, len(files))
         try:
             plans.append(_plan(path, file_type))
-        except SalesCopilotError:
-            raise
         except (OSError, ValueError) as e:
             raise FormatError(f"{path}: cannot be read: {e}") from e
+    _link_mentions(store, tenant, plans)
     _check_references(store, tenant, plans)
     for plan in plans:
         if plan.validated.error_count == 0:
@@ -215,8 +217,51 @@ def ingest_paths(
         plan.report.rows_loaded = plan.report.rows_read - plan.report.rows_skipped
         report.files.append(plan.report)
     report.writes = load_parts(store, tenant, [p for plan in plans for p in plan.parts], progress=progress)
+    if any(plan.report.file_type == "customers" for plan in plans):
+        customers = [c for page in store.iter_nodes(tenant, Customer) for c in page]
+        report.duplicates = dedupe_customers(customers)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _link_mentions(store: GraphStore, tenant: str, plans: list[_Planned]) -> None:
+    """Interactions without a products column: find the products their summaries mention (entity resolution)."""
+    targets = [
+        p for p in plans if p.report.file_type == "interactions" and not any(x.model is Mentions for x in p.parts)
+    ]
+    if not targets:
+        return
+    products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
+    for plan in plans:
+        for part in plan.parts:
+            if part.model is Product:
+                for row in part.frame.to_dict("records"):
+                    clean = {
+                        k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()
+                    }
+                    products[str(row["sku"])] = Product.model_validate({"tenant": tenant, **clean})
+    if not products:
+        return
+    resolver = ProductResolver(products.values())
+    for plan in targets:
+        frame = plan.validated.frame
+        if "summary" not in frame.columns:
+            continue
+        rows: list[dict[str, str]] = []
+        source: list[int] = []
+        for i in np.flatnonzero(~plan.validated.bad):
+            summary = frame["summary"].iloc[int(i)]
+            if not isinstance(summary, str) or not summary:
+                continue
+            skus = {sku for r in resolver.find_mentions(summary) if r.decision == "match" for sku in r.skus}
+            for sku in sorted(skus):
+                rows.append({"interaction_id": str(frame["id"].iloc[int(i)]), "sku": sku})
+                source.append(int(i))
+        if rows:
+            plan.parts.append(
+                Part(Mentions, pd.DataFrame(rows), np.array(source), {"interaction_id": "id", "sku": "summary"})
+            )
+            plan.report.mentions_linked = len(rows)
 
 
 def _without(part: Part, bad: np.ndarray) -> Part:

@@ -222,3 +222,36 @@ def test_every_file_type_has_an_example() -> None:
 
     stems = {p.stem for p in EXAMPLES.iterdir()}
     assert {t.name for t in FILE_TYPES} <= stems
+
+
+def test_mentions_found_in_summaries_when_no_products_column(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    for name in ("products.csv", "customers.csv", "reps.csv"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    rows = [
+        {
+            "id": "I-9",
+            "at": "2025-09-01 10:30",
+            "summary": "店长说立普妥比瑞舒伐他汀贵，络活喜卖得好",
+            "customer_id": "C-001",
+        },
+        {"id": "I-10", "at": "2025-09-02", "summary": "讨论了会员活动", "customer_id": "C-002"},
+    ]
+    (tmp_path / "interactions.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+    )
+    report = ingest_paths(store, T, [tmp_path])
+    assert next(f for f in report.files if f.file_type == "interactions").mentions_linked == 2
+    ctx = store.customer_context(T, "C-001")
+    assert ctx.interactions[0].mentioned_skus == ("SKU-AML-5", "SKU-ATV-20")
+
+
+def test_duplicate_customers_are_reported_not_merged(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "customers.csv",
+        "客户编码,客户名称,客户类型,城市\nA1,老百姓大药房(人民路店),连锁,杭州\n"
+        "A2,老百姓大药房人民路店,连锁,杭州\nA3,老百姓大药房(解放路店),连锁,杭州\nA4,老百姓大药房(人民路店),连锁,宁波\n",
+    )
+    report = ingest_paths(store, T, [f])
+    assert report.duplicates is not None
+    assert [(m.kept_id, m.merged_id) for m in report.duplicates.merges] == [("A1", "A2")]
+    assert store.counts(T)[T]["Customer"] == 4
