@@ -139,9 +139,10 @@ def main(argv: list[str] | None = None) -> None:
     results = [child("--one", str(n)) for n in args.sizes]
     demos = [child("--one-demo", str(s)) for s in args.demo_scales]
     nrdl = child("--one-nrdl", str(args.nrdl)) if args.nrdl and args.nrdl.is_dir() else None
-    report = {
+    given = list(argv if argv is not None else sys.argv[1:])
+    report: dict[str, Any] = {
         "run_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "argv": list(argv if argv is not None else sys.argv[1:]),
+        "argv": given,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "results": results,
         "demo": demos,
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "# Ingest benchmark",
         "",
-        f"Run {report['run_at']} · `python -m eval.bench_ingest {' '.join(report['argv'])}`",
+        f"Run {report['run_at']} · `python -m eval.bench_ingest {' '.join(given)}`",
         "",
         "Orders CSV (with its products and customers files) → read, type detection, validation, reference checks, "
         "load into a fresh embedded store; then the same files again (nothing changes).",
