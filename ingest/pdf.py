@@ -6,6 +6,7 @@ Each passage becomes a draft knowledge entry citing its file and page, for a tra
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,32 @@ from ingest.errors import FormatError
 from ingest.readers import RawTable
 
 CHINESE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", " ", ""]
+PAGE_MARK = re.compile(r"(第\s*\d+\s*页(\s*[,，]?\s*共\s*\d+\s*页)?|-\s*\d+\s*-|\d+\s*/\s*\d+)")
+TERMINAL = ("。", "！", "？", "；", "：", "!", "?", ";", ":")
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+def reflow(text: str) -> str:
+    """Undo the printed layout: drop page numbers; a line that does not end a sentence continues on the next one.
+
+    Chinese has no spaces between words, so wrapped CJK lines are joined without one; paragraphs (blank lines)
+    and sentence ends stay line breaks, which the splitter then prefers as cut points.
+    """
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if PAGE_MARK.fullmatch(line):
+            continue
+        if not line:
+            out.append("")
+        elif out and out[-1] and not out[-1].endswith(TERMINAL):
+            out[-1] += ("" if _cjk(out[-1][-1]) or _cjk(line[0]) else " ") + line
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def splitter(chunk_size: int = 500, chunk_overlap: int = 50) -> RecursiveCharacterTextSplitter:
@@ -40,7 +67,7 @@ def read_pdf(path: Path, *, kind: str = "product_note", chunk_size: int = 500) -
     records: list[dict[str, str]] = []
     rows: list[int] = []
     for page, text in pages:
-        for n, passage in enumerate(split.split_text(text.strip()), start=1):
+        for n, passage in enumerate(split.split_text(reflow(text).strip()), start=1):
             body = " ".join(passage.split())
             if not body:
                 continue

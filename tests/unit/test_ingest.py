@@ -255,3 +255,26 @@ def test_duplicate_customers_are_reported_not_merged(store: EmbeddedGraphStore, 
     assert report.duplicates is not None
     assert [(m.kept_id, m.merged_id) for m in report.duplicates.merges] == [("A1", "A2")]
     assert store.counts(T)[T]["Customer"] == 4
+
+
+SHARED_PDF = EXAMPLES.parents[1] / "shared" / "data" / "nrdl" / "nrdl-2024-official.pdf"
+
+
+@pytest.mark.skipif(not SHARED_PDF.exists(), reason=f"real Chinese PDF not found at {SHARED_PDF}")
+def test_chinese_pdf_is_split_on_chinese_punctuation(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(SHARED_PDF).pages[2:4]:  # two pages of the 凡例 (explanatory notes): running Chinese text
+        writer.add_page(page)
+    pdf = tmp_path / "目录凡例.pdf"
+    with pdf.open("wb") as f:
+        writer.write(f)
+    ingest_paths(store, T, [pdf])
+    entries = store.entries(T, status="draft")
+    assert len(entries) >= 2
+    assert not any(e.body.startswith("第") and "页" in e.body[:6] for e in entries)  # page numbers dropped
+    assert {e.source for e in entries} == {"目录凡例.pdf p.1", "目录凡例.pdf p.2"}
+    assert all(len(e.body) <= 500 for e in entries)
+    assert sum(e.body.endswith(("。", "；", "！", "？")) for e in entries) >= len(entries) // 2
+    assert any("药品" in e.body for e in entries)
