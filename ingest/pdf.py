@@ -10,14 +10,13 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from ingest.errors import FormatError
 from ingest.readers import RawTable
+from retrieval.splitting import splitter
 
-CHINESE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", " ", ""]
 PAGE_MARK = re.compile(r"(第\s*\d+\s*页(\s*[,，]?\s*共\s*\d+\s*页)?|-\s*\d+\s*-|\d+\s*/\s*\d+)")
 TERMINAL = ("。", "！", "？", "；", "：", "!", "?", ";", ":")
 
@@ -44,13 +43,6 @@ def reflow(text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
-
-
-def splitter(chunk_size: int = 500, chunk_overlap: int = 50) -> RecursiveCharacterTextSplitter:
-    """A text splitter that cuts Chinese text at paragraph, then sentence, then clause boundaries."""
-    return RecursiveCharacterTextSplitter(
-        separators=CHINESE_SEPARATORS, chunk_size=chunk_size, chunk_overlap=chunk_overlap, keep_separator="end"
-    )
 
 
 def read_pdf(path: Path, *, kind: str = "product_note", chunk_size: int = 500) -> RawTable:

@@ -1,0 +1,327 @@
+"""Hybrid search over knowledge entries: vector + BM25, fused by reciprocal rank, with graph filters in the search.
+
+One `KnowledgeIndex` per tenant holds, per entry kind, a FAISS index and a BM25 index. Filters (entry kind, status,
+products, indications, customer types) select the allowed entries first, and both retrievers search only those, so
+a filter never lets another tenant's or an unpublished entry through and never starves the top k. Every hit carries
+its rank and score in each retriever, so a caller can see why it came back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from graph.model import AboutIndication, AboutProduct, CaseOf, Customer, Entry, Indication, Product
+from graph.ports import GraphStore
+from retrieval.embedders import Embedder
+from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
+from retrieval.vector_index import VectorIndex
+
+Mode = Literal["hybrid", "vector", "keyword"]
+RRF_K = 60
+"""Reciprocal-rank fusion constant (Cormack et al.): score = Σ 1 / (RRF_K + rank)."""
+
+
+@dataclass(frozen=True)
+class EntryDoc:
+    """What the index knows of one entry: its text and the graph facts filters use."""
+
+    entry_id: str
+    kind: str
+    status: str
+    title: str
+    body: str
+    version: int = 1
+    skus: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Title and body, the searchable text."""
+        return f"{self.title}\n{self.body}"
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Graph constraints applied during the search; empty tuples mean no constraint on that attribute.
+
+    Product, indication and customer-type constraints match an entry linked to *any* of the given values.
+    """
+
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ("published",)
+    skus: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = ()
+
+    def admits(self, doc: EntryDoc) -> bool:
+        """Whether ``doc`` passes every constraint."""
+        return (
+            (not self.kinds or doc.kind in self.kinds)
+            and (not self.statuses or doc.status in self.statuses)
+            and (not self.skus or bool(set(self.skus) & set(doc.skus)))
+            and (not self.indications or bool(set(self.indications) & set(doc.indications)))
+            and (not self.customer_types or bool(set(self.customer_types) & set(doc.customer_types)))
+        )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result with the evidence of each retriever (``None``: that retriever did not return it)."""
+
+    entry_id: str
+    kind: str
+    title: str
+    score: float
+    vector_rank: int | None = None
+    vector_score: float | None = None
+    keyword_rank: int | None = None
+    keyword_score: float | None = None
+    skus: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    version: int = 1
+
+
+@dataclass
+class _KindIndex:
+    vectors: VectorIndex
+    keywords: KeywordIndex
+
+
+@dataclass
+class IndexStats:
+    """Sizes and timings of the last build."""
+
+    entries: int = 0
+    build_s: float = 0.0
+    embedded: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class KnowledgeIndex:
+    """All knowledge entries of one tenant, searchable by hybrid retrieval with graph filters."""
+
+    def __init__(
+        self, tenant: str, embedder: Embedder, *, user_words: Iterable[str] = (), approx_threshold: int = 50_000
+    ) -> None:
+        self.tenant = tenant
+        self.embedder = embedder
+        self.tokenizer = ChineseTokenizer(user_words)
+        self.approx_threshold = approx_threshold
+        self.docs: dict[str, EntryDoc] = {}
+        self._kinds: dict[str, _KindIndex] = {}
+        self.stats = IndexStats()
+
+    def _kind(self, kind: str) -> _KindIndex:
+        if kind not in self._kinds:
+            self._kinds[kind] = _KindIndex(
+                VectorIndex(self.embedder.dimension, approx_threshold=self.approx_threshold),
+                KeywordIndex(self.tokenizer),
+            )
+        return self._kinds[kind]
+
+    # ------------------------------------------------------------------ updates
+
+    def upsert(self, docs: Sequence[EntryDoc]) -> None:
+        """Add or replace entries; each is searchable with its new text as soon as this returns."""
+        for doc in docs:
+            old = self.docs.get(doc.entry_id)
+            if old is not None and old.kind != doc.kind:
+                self.remove([doc.entry_id])
+        by_kind: dict[str, list[EntryDoc]] = {}
+        for doc in docs:
+            by_kind.setdefault(doc.kind, []).append(doc)
+        for kind, group in by_kind.items():
+            index = self._kind(kind)
+            changed = [d for d in group if d.entry_id not in self.docs or self.docs[d.entry_id].text != d.text]
+            if changed:
+                index.vectors.upsert(
+                    [d.entry_id for d in changed], self.embedder.embed_documents([d.text for d in changed])
+                )
+                index.keywords.upsert([(d.entry_id, d.text) for d in changed])
+            for d in group:
+                self.docs[d.entry_id] = d
+
+    def remove(self, entry_ids: Iterable[str]) -> None:
+        """Remove entries (a retired entry can also stay, filtered out by status)."""
+        for entry_id in list(entry_ids):
+            doc = self.docs.pop(entry_id, None)
+            if doc is not None:
+                index = self._kinds[doc.kind]
+                index.vectors.remove([entry_id])
+                index.keywords.remove([entry_id])
+
+    def build(self, docs: Sequence[EntryDoc]) -> IndexStats:
+        """Index ``docs`` from scratch and compact the keyword segments."""
+        t0 = time.perf_counter()
+        self.docs, self._kinds = {}, {}
+        for i in range(0, len(docs), 2048):
+            self.upsert(docs[i : i + 2048])
+        for index in self._kinds.values():
+            index.keywords.rebuild()
+        self.stats = IndexStats(
+            entries=len(self.docs),
+            build_s=time.perf_counter() - t0,
+            embedded=len(docs),
+            by_kind={k: len(v.vectors) for k, v in self._kinds.items()},
+        )
+        return self.stats
+
+    # ------------------------------------------------------------------ search
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+        candidates: int = 50,
+    ) -> list[SearchHit]:
+        """The best ``k`` entries for ``query`` among those the filters admit."""
+        f = filters or SearchFilters()
+        kinds = sorted(kd for kd in self._kinds if not f.kinds or kd in f.kinds)
+        vector_hits: list[tuple[str, float]] = []
+        keyword_hits: list[tuple[str, float]] = []
+        qvec = self.embedder.embed_query(query) if mode in ("hybrid", "vector") else None
+        for kind in kinds:
+            index = self._kinds[kind]
+            allowed = None
+            if f != SearchFilters(kinds=f.kinds, statuses=()):
+                allowed = {d.entry_id for d in self.docs.values() if d.kind == kind and f.admits(d)}
+                if not allowed:
+                    continue
+            if qvec is not None:
+                vector_hits += index.vectors.search(qvec, candidates, allowed=allowed)
+            if mode in ("hybrid", "keyword"):
+                keyword_hits += index.keywords.search(query, candidates, allowed=allowed)
+        vector_hits.sort(key=lambda h: (-h[1], h[0]))
+        keyword_hits.sort(key=lambda h: (-h[1], h[0]))
+        vrank = {e: (i + 1, s) for i, (e, s) in enumerate(vector_hits[:candidates])}
+        krank = {e: (i + 1, s) for i, (e, s) in enumerate(keyword_hits[:candidates])}
+        fused: dict[str, float] = {}
+        if mode in ("hybrid", "vector"):
+            for e, (r, _) in vrank.items():
+                fused[e] = fused.get(e, 0.0) + 1.0 / (RRF_K + r)
+        if mode in ("hybrid", "keyword"):
+            for e, (r, _) in krank.items():
+                fused[e] = fused.get(e, 0.0) + 1.0 / (RRF_K + r)
+        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        hits = []
+        for entry_id, score in best:
+            doc = self.docs[entry_id]
+            v, kw = vrank.get(entry_id), krank.get(entry_id)
+            hits.append(
+                SearchHit(
+                    entry_id,
+                    doc.kind,
+                    doc.title,
+                    score,
+                    v[0] if v else None,
+                    v[1] if v else None,
+                    kw[0] if kw else None,
+                    kw[1] if kw else None,
+                    doc.skus,
+                    doc.indications,
+                    doc.version,
+                )  # fmt: skip
+            )
+        return hits
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        """Persist vectors, tokens and entry facts under ``directory`` (next to the graph)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"tenant": self.tenant, "embedder": self.embedder.name, "docs": [asdict(d) for d in self.docs.values()]}
+        (directory / "entries.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        for kind, index in self._kinds.items():
+            index.vectors.save(directory / kind)
+            index.keywords.save(directory / kind)
+
+    def load(self, directory: Path) -> bool:
+        """Read a saved index; ``False`` (nothing loaded) when missing or built by another embedder."""
+        path = directory / "entries.json"
+        if not path.exists():
+            return False
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if meta.get("embedder") != self.embedder.name or meta.get("tenant") != self.tenant:
+            return False
+        docs = [
+            EntryDoc(**{**d, **{k: tuple(d[k]) for k in ("skus", "indications", "customer_types")}})
+            for d in meta["docs"]
+        ]
+        self.docs = {d.entry_id: d for d in docs}
+        self._kinds = {}
+        for kind in sorted({d.kind for d in docs}):
+            index = self._kind(kind)
+            index.vectors = VectorIndex.load(directory / kind)
+            index.keywords.load_tokens(directory / kind)
+        return True
+
+
+def catalogue_words(store: GraphStore, tenant: str) -> list[str]:
+    """Product names, generic names, brands and indications of the tenant: jieba keeps each one token."""
+    words: list[str] = []
+    for products in store.iter_nodes(tenant, Product):
+        for p in products:
+            words += [w for w in (p.name, p.generic_name, p.brand) if w]
+    for found in store.iter_nodes(tenant, Indication):
+        words += [i.name for i in found]
+    return words
+
+
+def entry_docs(store: GraphStore, tenant: str) -> list[EntryDoc]:
+    """Every entry of the tenant with the products, indications and customer types it is linked to."""
+    skus: dict[str, list[str]] = {}
+    for about_products in store.iter_edges(tenant, AboutProduct):
+        for ap in about_products:
+            skus.setdefault(ap.entry_id, []).append(ap.sku)
+    indications: dict[str, list[str]] = {}
+    for about_indications in store.iter_edges(tenant, AboutIndication):
+        for ai in about_indications:
+            indications.setdefault(ai.entry_id, []).append(ai.indication)
+    customer_type = {c.id: c.type for customers in store.iter_nodes(tenant, Customer) for c in customers}
+    types: dict[str, list[str]] = {}
+    for cases in store.iter_edges(tenant, CaseOf):
+        for case in cases:
+            if case.customer_id in customer_type:
+                types.setdefault(case.entry_id, []).append(customer_type[case.customer_id])
+    docs = []
+    for entries in store.iter_nodes(tenant, Entry):
+        for entry in entries:
+            docs.append(
+                EntryDoc(
+                    entry.id,
+                    entry.kind,
+                    entry.status,
+                    entry.title,
+                    entry.body,
+                    entry.version,
+                    tuple(sorted(skus.get(entry.id, ()))),
+                    tuple(sorted(indications.get(entry.id, ()))),
+                    tuple(sorted(set(types.get(entry.id, ())))),
+                )  # fmt: skip
+            )
+    return docs
+
+
+def open_index(
+    store: GraphStore, tenant: str, embedder: Embedder, directory: Path | None = None, **kw: int
+) -> KnowledgeIndex:
+    """The tenant's index, loaded from ``directory`` or rebuilt from the graph.
+
+    A saved index built by another embedder (or missing) is rebuilt from the graph and saved again.
+    """
+    index = KnowledgeIndex(tenant, embedder, user_words=catalogue_words(store, tenant), **kw)
+    if directory is not None and index.load(directory):
+        return index
+    index.build(entry_docs(store, tenant))
+    if directory is not None:
+        index.save(directory)
+    return index
