@@ -292,6 +292,26 @@ def demo(
         _print_duplicates(tenant, dupes)
 
 
+eval_app = typer.Typer(help="Quality evaluations (reports under eval/reports/).")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    embedders: Annotated[
+        list[str] | None, typer.Option("--embedder", help="Embedders to compare (repeatable): use, minilm, hashing.")
+    ] = None,
+) -> None:
+    """Recall@1/3/5, MRR, nDCG@5 and latency of every retrieval configuration on the rep-style query set."""
+    from eval.eval_retrieval import main as run_eval
+
+    argv = ["--json"] if as_json else []
+    if embedders:
+        argv += ["--embedders", *embedders]
+    run_eval(argv)
+
+
 formulary_app = typer.Typer(help="National reimbursement formulary (医保目录) editions: diff and apply.")
 app.add_typer(formulary_app, name="formulary")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -85,6 +85,12 @@ class SearchHit:
     skus: tuple[str, ...] = ()
     indications: tuple[str, ...] = ()
     version: int = 1
+    graph_rank: int | None = None
+    matched_products: tuple[str, ...] = ()
+
+
+ProductDetector = Callable[[str], Sequence[str]]
+"""Finds the SKUs a query mentions (entity resolution, built by the caller from the catalogue)."""
 
 
 @dataclass
@@ -107,9 +113,16 @@ class KnowledgeIndex:
     """All knowledge entries of one tenant, searchable by hybrid retrieval with graph filters."""
 
     def __init__(
-        self, tenant: str, embedder: Embedder, *, user_words: Iterable[str] = (), approx_threshold: int = 50_000
+        self,
+        tenant: str,
+        embedder: Embedder,
+        *,
+        user_words: Iterable[str] = (),
+        approx_threshold: int = 50_000,
+        product_detector: ProductDetector | None = None,
     ) -> None:
         self.tenant = tenant
+        self.product_detector = product_detector
         self.embedder = embedder
         self.tokenizer = ChineseTokenizer(user_words)
         self.approx_threshold = approx_threshold
@@ -211,6 +224,19 @@ class KnowledgeIndex:
         if mode in ("hybrid", "keyword"):
             for e, (r, _) in krank.items():
                 fused[e] = fused.get(e, 0.0) + 1.0 / (RRF_K + r)
+        # Graph retriever: entries about the products the query names (立普妥 → its SKU), in text-relevance order.
+        mentioned = tuple(self.product_detector(query)) if mode == "hybrid" and self.product_detector else ()
+        grank: dict[str, int] = {}
+        if mentioned:
+            linked = [
+                d.entry_id
+                for d in self.docs.values()
+                if d.kind in kinds and f.admits(d) and set(d.skus) & set(mentioned)
+            ]
+            linked.sort(key=lambda e: (-fused.get(e, 0.0), e))
+            for i, e in enumerate(linked[:candidates]):
+                grank[e] = i + 1
+                fused[e] = fused.get(e, 0.0) + 1.0 / (RRF_K + i + 1)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         hits = []
         for entry_id, score in best:
@@ -229,6 +255,8 @@ class KnowledgeIndex:
                     doc.skus,
                     doc.indications,
                     doc.version,
+                    grank.get(entry_id),
+                    tuple(sorted(set(doc.skus) & set(mentioned))),
                 )  # fmt: skip
             )
         return hits
@@ -312,13 +340,25 @@ def entry_docs(store: GraphStore, tenant: str) -> list[EntryDoc]:
 
 
 def open_index(
-    store: GraphStore, tenant: str, embedder: Embedder, directory: Path | None = None, **kw: int
+    store: GraphStore,
+    tenant: str,
+    embedder: Embedder,
+    directory: Path | None = None,
+    *,
+    product_detector: ProductDetector | None = None,
+    approx_threshold: int = 50_000,
 ) -> KnowledgeIndex:
     """The tenant's index, loaded from ``directory`` or rebuilt from the graph.
 
     A saved index built by another embedder (or missing) is rebuilt from the graph and saved again.
     """
-    index = KnowledgeIndex(tenant, embedder, user_words=catalogue_words(store, tenant), **kw)
+    index = KnowledgeIndex(
+        tenant,
+        embedder,
+        user_words=catalogue_words(store, tenant),
+        approx_threshold=approx_threshold,
+        product_detector=product_detector,
+    )
     if directory is not None and index.load(directory):
         return index
     index.build(entry_docs(store, tenant))

@@ -1,0 +1,1 @@
+"""Evaluation datasets and the scripts that build and check them."""
