@@ -27,7 +27,7 @@ import numpy as np
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Product
 from ingest.demo_load import load_demo
-from ingest.resolution import ProductResolver
+from ingest.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import KnowledgeIndex, Mode, ProductDetector, SearchFilters, catalogue_words, entry_docs
 
@@ -73,13 +73,8 @@ def evaluate(
 
 
 def product_detector(products: list[Product]) -> ProductDetector:
-    """SKUs named in a query (brand, generic or product name, typos included) by the ingest entity resolver."""
-    resolver = ProductResolver(products)
-
-    def detect(query: str) -> list[str]:
-        return [sku for r in resolver.find_mentions(query) if r.decision == "match" for sku in r.skus]
-
-    return detect
+    """SKUs named in a query (names, brands, abbreviations, one-character typos), from the ingest resolver."""
+    return QueryProductMatcher(products)
 
 
 def run(embedders: dict[str, Embedder], queries: list[dict[str, Any]]) -> dict[str, Any]:
