@@ -292,6 +292,50 @@ def demo(
         _print_duplicates(tenant, dupes)
 
 
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What the rep would type, e.g. 店长嫌立普妥太贵.")],
+    tenant: TenantOption,
+    kind: Annotated[str, typer.Option(help="Entry kind.")] = "objection_script",
+    product: Annotated[list[str] | None, typer.Option("--product", help="Only entries about these SKUs.")] = None,
+    k: Annotated[int, typer.Option(min=1, max=50, help="Number of results.")] = 5,
+    rebuild: Annotated[bool, typer.Option(help="Rebuild the index from the graph first.")] = False,
+) -> None:
+    """Hybrid search of published knowledge entries (index kept next to the graph, built on first use)."""
+    import shutil
+
+    from ingest.mentions import QueryProductMatcher
+    from retrieval.embedders import make_embedder
+    from retrieval.hybrid import SearchFilters, open_index
+
+    settings: Settings = ctx.obj
+    directory = settings.index_dir(tenant)
+    if rebuild and directory.exists():
+        shutil.rmtree(directory)
+    with _store(ctx) as store:
+        from graph.model import Product
+
+        products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+        embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
+        index = open_index(store, tenant, embedder, directory, product_detector=QueryProductMatcher(products))
+    hits = index.search(query, k=k, filters=SearchFilters(kinds=(kind,), skus=tuple(product or ())))
+    table = Table(title=f"{query} — {len(hits)} result(s)")
+    for name in ("entry", "title", "score", "vector rank", "keyword rank", "product rank", "products named"):
+        table.add_column(name)
+    for h in hits:
+        table.add_row(
+            h.entry_id,
+            escape(h.title),
+            f"{h.score:.4f}",
+            str(h.vector_rank or "–"),
+            str(h.keyword_rank or "–"),
+            str(h.graph_rank or "–"),
+            ", ".join(h.matched_products),
+        )
+    console.print(table)
+
+
 eval_app = typer.Typer(help="Quality evaluations (reports under eval/reports/).")
 app.add_typer(eval_app, name="eval")
 

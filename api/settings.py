@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     neo4j_user: str | None = None
     neo4j_password: SecretStr | None = None
     neo4j_database: str = "neo4j"
+    embedder: str = Field("use", description="Embedder: use (default), minilm, hashing, or st with embedder_model_dir.")
+    embedder_model_dir: Path | None = Field(None, description="sentence-transformers model folder (embedder 'st').")
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -29,6 +31,10 @@ class Settings(BaseSettings):
     def graph_dir(self) -> Path:
         """Folder of the embedded graph database."""
         return self.data_dir / "graph"
+
+    def index_dir(self, tenant: str) -> Path:
+        """Folder of a tenant's retrieval indexes, next to the graph."""
+        return self.data_dir / "index" / tenant
 
 
 @lru_cache

@@ -17,7 +17,7 @@ from typing import Literal
 
 from graph.model import AboutIndication, AboutProduct, CaseOf, Customer, Entry, Indication, Product
 from graph.ports import GraphStore
-from retrieval.embedders import Embedder
+from retrieval.embedders import CachedEmbedder, Embedder
 from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
 from retrieval.vector_index import VectorIndex
 
@@ -168,6 +168,15 @@ class KnowledgeIndex:
                 index = self._kinds[doc.kind]
                 index.vectors.remove([entry_id])
                 index.keywords.remove([entry_id])
+
+    def sync(self, docs: Sequence[EntryDoc]) -> int:
+        """Bring the index in line with ``docs`` (the graph's entries): upsert what changed, drop what is gone."""
+        current = {d.entry_id: d for d in docs}
+        changed = [d for d in docs if self.docs.get(d.entry_id) != d]
+        gone = [e for e in self.docs if e not in current]
+        self.remove(gone)
+        self.upsert(changed)
+        return len(changed) + len(gone)
 
     def build(self, docs: Sequence[EntryDoc]) -> IndexStats:
         """Index ``docs`` from scratch and compact the keyword segments."""
@@ -350,8 +359,11 @@ def open_index(
 ) -> KnowledgeIndex:
     """The tenant's index, loaded from ``directory`` or rebuilt from the graph.
 
-    A saved index built by another embedder (or missing) is rebuilt from the graph and saved again.
+    A saved index built by another embedder (or missing) is rebuilt from the graph and saved again; with a
+    ``directory``, embeddings go through a content-hash cache there, so a rebuild never re-embeds unchanged text.
     """
+    if directory is not None and not isinstance(embedder, CachedEmbedder):
+        embedder = CachedEmbedder(embedder, directory / "embeddings.sqlite")
     index = KnowledgeIndex(
         tenant,
         embedder,
@@ -359,9 +371,12 @@ def open_index(
         approx_threshold=approx_threshold,
         product_detector=product_detector,
     )
+    docs = entry_docs(store, tenant)
     if directory is not None and index.load(directory):
+        if index.sync(docs):
+            index.save(directory)
         return index
-    index.build(entry_docs(store, tenant))
+    index.build(docs)
     if directory is not None:
         index.save(directory)
     return index

@@ -159,3 +159,47 @@ class TestKnowledgeRetrieverStandard(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "立普妥 医保卡 二甲双胍 断货 价格"
+
+
+def test_open_index_persists_next_to_the_graph_and_follows_graph_edits(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from graph.embedded import EmbeddedGraphStore
+    from graph.model import Entry
+    from retrieval.hybrid import open_index
+
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128) as store:
+        store.upsert_nodes(
+            "t1",
+            [
+                Entry(
+                    tenant="t1",
+                    id="E1",
+                    kind="faq",
+                    title="冷链药品如何签收",
+                    body="核对温度记录。",
+                    status="published",
+                    updated_at=dt.datetime(2025, 1, 1),
+                )
+            ],
+        )
+        first = open_index(store, "t1", HashingEmbedder(), tmp_path / "index")
+        assert [h.entry_id for h in first.search("冷链签收", k=1)] == ["E1"]
+        store.upsert_nodes(
+            "t1",
+            [
+                Entry(
+                    tenant="t1",
+                    id="E1",
+                    kind="faq",
+                    title="医保刷卡失败怎么办",
+                    body="先查定点。",
+                    status="published",
+                    version=2,
+                )
+            ],
+        )
+        again = open_index(store, "t1", HashingEmbedder(), tmp_path / "index")
+        assert again.docs["E1"].version == 2
+        assert [h.entry_id for h in again.search("医保刷卡", k=1)] == ["E1"]
+        assert (tmp_path / "index" / "embeddings.sqlite").exists()
