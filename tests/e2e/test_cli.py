@@ -84,12 +84,8 @@ def test_readme_commands_run(tmp_path: Path) -> None:
     assert len(commands) >= 3
     exe = Path(sys.executable).parent / "salescopilot"
     for command in commands:
-        args = (
-            command.split("#")[0]
-            .replace("./data", str(tmp_path / "data"))
-            .replace("./backup", str(tmp_path / "backup"))
-            .split()
-        )
+        line = command.split("#")[0].replace("./data", str(tmp_path / "data"))
+        args = shlex.split(line.replace("./backup", str(tmp_path / "backup")))
         done = subprocess.run(
             [str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
         )
