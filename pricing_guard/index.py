@@ -1,0 +1,244 @@
+"""The in-memory price index: every order line of a tenant, per SKU, ready for checks that never touch the database.
+
+Built once from the graph (one price-history read per SKU) and updated incrementally when order lines arrive: new
+lines are appended to their SKU and only that SKU's cached bands are dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from graph.model import Customer, FormularyEdition, ListedIn, Product, Purchased
+from graph.ports import GraphStore
+from pricing_guard.bands import Band, recency_weights, robust_band
+from pricing_guard.peers import LEVELS, PeerKey, volume_band, volume_edges
+from pricing_guard.policy import PaymentStandard, payment_standard_per_pack
+
+EPOCH = dt.date(2000, 1, 1)
+
+
+def day(d: dt.date) -> int:
+    """Days since 2000-01-01 (dates as integers in the arrays)."""
+    return (d - EPOCH).days
+
+
+@dataclass
+class CustomerInfo:
+    """What peers are grouped by."""
+
+    id: str
+    name: str
+    type: str
+    tier: str | None
+    region: str | None
+    city: str | None
+
+
+@dataclass
+class SkuLines:
+    """All order lines of one SKU as parallel arrays."""
+
+    price: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    qty: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    customer: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    edges: tuple[float, float] = (0.0, 0.0)
+    cache: dict[tuple[object, ...], tuple[Band | None, np.ndarray]] = field(default_factory=dict)
+
+    def append(
+        self, price: np.ndarray, qty: np.ndarray, days: np.ndarray, customers: list[str], orders: list[str]
+    ) -> None:
+        """Add lines; drops the cached bands of this SKU only."""
+        self.price = np.concatenate([self.price, price])
+        self.qty = np.concatenate([self.qty, qty])
+        self.day = np.concatenate([self.day, days]).astype(np.int64)
+        self.customer += customers
+        self.order += orders
+        self.edges = volume_edges(self.qty)
+        self.cache = {}
+
+
+@dataclass
+class ProductInfo:
+    """Policy facts of a SKU."""
+
+    sku: str
+    name: str
+    list_price: float | None
+    floor_price: float | None
+    payment_standard: PaymentStandard | None
+
+
+class PriceIndex:
+    """Order lines, customers and policy facts of one tenant, in memory."""
+
+    def __init__(self, tenant: str, *, window_days: int = 365, half_life_days: float = 180.0) -> None:
+        self.tenant = tenant
+        self.window_days = window_days
+        self.half_life_days = half_life_days
+        self.customers: dict[str, CustomerInfo] = {}
+        self.products: dict[str, ProductInfo] = {}
+        self.lines: dict[str, SkuLines] = {}
+        self._lock = threading.RLock()
+        self._attr_cache: dict[str, dict[str, np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ build and update
+
+    @classmethod
+    def from_store(
+        cls,
+        store: GraphStore,
+        tenant: str,
+        *,
+        as_of: dt.date | None = None,
+        window_days: int = 365,
+        half_life_days: float = 180.0,
+    ) -> PriceIndex:
+        """Read customers, products, the formulary edition in force and every order line of the tenant."""
+        index = cls(tenant, window_days=window_days, half_life_days=half_life_days)
+        index.set_customers([c for page in store.iter_nodes(tenant, Customer) for c in page])
+        products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+        editions = [e for page in store.iter_nodes(tenant, FormularyEdition) for e in page]
+        today = as_of or dt.date.today()
+        in_force = max(
+            (e for e in editions if e.effective_date is None or e.effective_date <= today),
+            key=lambda e: e.effective_date or dt.date.min,
+            default=None,
+        )
+        listed = {
+            e.sku: e
+            for page in store.iter_edges(tenant, ListedIn)
+            for e in page
+            if in_force is not None and e.edition_id == in_force.id
+        }
+        index.set_products(products, listed)
+        for p in products:
+            history = store.price_history(tenant, p.sku).table
+            if history.num_rows:
+                index._append(
+                    p.sku,
+                    history.column("unit_price").to_numpy(),
+                    history.column("qty").to_numpy(),
+                    np.array([day(d) for d in history.column("at").to_pylist()], dtype=np.int64),
+                    history.column("customer_id").to_pylist(),
+                    history.column("order_id").to_pylist(),
+                )
+        return index
+
+    def add_table(self, lines: pa.Table) -> int:
+        """Incremental update from an Arrow table of order lines (columns as `Purchased`); the bulk path."""
+        with self._lock:
+            skus = lines.column("sku").to_numpy(zero_copy_only=False)
+            days = np.array([day(d) for d in lines.column("at").to_pylist()], dtype=np.int64)
+            price = lines.column("unit_price").to_numpy()
+            qty = lines.column("qty").to_numpy()
+            customers = lines.column("customer_id").to_pylist()
+            orders = lines.column("order_id").to_pylist()
+            order = np.argsort(skus, kind="stable")
+            bounds = np.flatnonzero(skus[order][1:] != skus[order][:-1]) + 1
+            for group in np.split(order, bounds):
+                if len(group):
+                    g = group.tolist()
+                    self._append(
+                        str(skus[g[0]]), price[g], qty[g], days[g], [customers[i] for i in g], [orders[i] for i in g]
+                    )
+        return int(lines.num_rows)
+
+    def set_customers(self, customers: Iterable[Customer]) -> None:
+        """Add or replace customers (their attributes define peer groups)."""
+        with self._lock:
+            for c in customers:
+                self.customers[c.id] = CustomerInfo(c.id, c.name, c.type, c.tier, c.region, c.city)
+            self._attr_cache = {}
+            for lines in self.lines.values():
+                lines.cache = {}
+
+    def set_products(self, products: Iterable[Product], listed: dict[str, ListedIn] | None = None) -> None:
+        """Add or replace products with their floor price and payment standard in force."""
+        listed = listed or {}
+        with self._lock:
+            for p in products:
+                entry = listed.get(p.sku)
+                standard = (
+                    payment_standard_per_pack(entry.payment_standard, pack_size=p.pack_size, spec=p.spec)
+                    if entry
+                    else None
+                )
+                self.products[p.sku] = ProductInfo(p.sku, p.name, p.list_price, p.floor_price, standard)
+
+    def add_order_lines(self, lines: Sequence[Purchased]) -> int:
+        """Incremental update with new order lines (no rebuild); returns the number added."""
+        by_sku: dict[str, list[Purchased]] = {}
+        for line in lines:
+            by_sku.setdefault(line.sku, []).append(line)
+        with self._lock:
+            for sku, group in by_sku.items():
+                self._append(
+                    sku,
+                    np.array([g.unit_price for g in group]),
+                    np.array([g.qty for g in group]),
+                    np.array([day(g.at) for g in group], dtype=np.int64),
+                    [g.customer_id for g in group],
+                    [g.order_id for g in group],
+                )
+        return len(lines)
+
+    def _append(
+        self, sku: str, price: np.ndarray, qty: np.ndarray, days: np.ndarray, customers: list[str], orders: list[str]
+    ) -> None:
+        self.lines.setdefault(sku, SkuLines()).append(price, qty, days, customers, orders)
+        self._attr_cache.pop(sku, None)
+
+    # ------------------------------------------------------------------ peers
+
+    def _attributes(self, sku: str) -> dict[str, np.ndarray]:
+        cached = self._attr_cache.get(sku)
+        lines = self.lines[sku]
+        if cached is not None and len(cached["type"]) == len(lines.price):
+            return cached
+        info = [self.customers.get(c) for c in lines.customer]
+        attrs = {
+            "type": np.array([i.type if i else "" for i in info], dtype=object),
+            "tier": np.array([i.tier if i else None for i in info], dtype=object),
+            "region": np.array([i.region if i else None for i in info], dtype=object),
+            "band": np.array([volume_band(q, lines.edges) for q in lines.qty], dtype=np.int64),
+        }
+        self._attr_cache[sku] = attrs
+        return attrs
+
+    def peer_band(self, sku: str, key: PeerKey, level: int, on: dt.date) -> tuple[Band | None, np.ndarray]:
+        """The band of a peer group and the indices of its lines (within the window before ``on``)."""
+        lines = self.lines.get(sku)
+        if lines is None or not len(lines.price):
+            return None, np.zeros(0, dtype=np.int64)
+        cache_key = (level, key.at(level), on)
+        hit = lines.cache.get(cache_key)
+        if hit is not None:
+            return hit
+        today = day(on)
+        mask = (lines.day <= today) & (lines.day > today - self.window_days)
+        attrs = self._attributes(sku)
+        for a in LEVELS[level]:
+            mask &= attrs[a] == getattr(key, a)
+        idx = np.flatnonzero(mask)
+        band = None
+        if len(idx):
+            weights = recency_weights((today - lines.day[idx]).astype(float), self.half_life_days)
+            band = robust_band(lines.price[idx], weights)
+        lines.cache[cache_key] = (band, idx)
+        return band, idx
+
+    def key_for(self, customer_id: str, sku: str, qty: float) -> PeerKey | None:
+        """The peer key of a customer quoting ``qty`` of ``sku`` (``None`` for an unknown customer)."""
+        c = self.customers.get(customer_id)
+        if c is None:
+            return None
+        edges = self.lines[sku].edges if sku in self.lines else (0.0, 0.0)
+        return PeerKey(c.type, c.tier, c.region, volume_band(qty, edges))
