@@ -356,6 +356,80 @@ def eval_retrieval(
     run_eval(argv)
 
 
+@eval_app.command("pricing")
+def eval_pricing(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Precision, recall and false-flag rate of the price guard on held-out lines with injected anomalies."""
+    from eval.eval_pricing import main as run_eval
+
+    run_eval(["--json"] if as_json else [])
+
+
+_VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "yellow",
+                  "below_floor": "red", "above_payment_standard": "red"}  # fmt: skip
+
+
+@app.command("price-check")
+def price_check(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Quote lines: customer_id, sku, unit_price, qty[, at].")
+    ] = None,
+    customer: Annotated[str | None, typer.Option(help="One line: the customer id.")] = None,
+    sku: Annotated[str | None, typer.Option(help="One line: the SKU.")] = None,
+    price: Annotated[float | None, typer.Option(help="One line: the quoted unit price.")] = None,
+    qty: Annotated[float, typer.Option(help="One line: the quantity.")] = 1.0,
+    as_of: Annotated[str | None, typer.Option(help="Date of the quote (YYYY-MM-DD); default today.")] = None,
+) -> None:
+    """Check quote prices against similar customers' deals: a coloured verdict per line with band and evidence."""
+    import csv
+    import datetime as dt
+
+    from pricing_guard.guard import QuoteLine, check_quote
+    from pricing_guard.index import PriceIndex
+
+    on = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    lines: list[QuoteLine] = []
+    if csv_file is not None:
+        with csv_file.open(encoding="utf-8-sig") as f:
+            for n, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    lines.append(QuoteLine(row["customer_id"], row["sku"], float(row["unit_price"]),
+                                           float(row.get("qty") or 1), on))  # fmt: skip
+                except (KeyError, ValueError) as e:
+                    err_console.print(f"[red]error[/red] {csv_file} row {n}: {escape(str(e))}")
+                    raise typer.Exit(2) from e
+    elif customer and sku and price is not None:
+        lines.append(QuoteLine(customer, sku, price, qty, on))
+    else:
+        raise typer.BadParameter("give --csv FILE, or --customer, --sku and --price")
+    with _store(ctx) as store:
+        index = PriceIndex.from_store(store, tenant, as_of=on)
+        try:
+            results = check_quote(index, lines, today=on)
+        except SalesCopilotError as e:
+            _print_error(e)
+            raise typer.Exit(_exit_code(e)) from e
+    table = Table(title=f"price check ({tenant}, {on})")
+    for name in ("customer", "sku", "price", "verdict", "band", "pct", "peers", "explanation"):
+        table.add_column(name)
+    for r in results:
+        style = _VERDICT_STYLE[r.verdict]
+        band = f"{r.band_low:.2f}–{r.band_high:.2f}" if r.band_low is not None and r.band_high is not None else "–"
+        table.add_row(
+            r.line.customer_id, r.line.sku, f"{r.line.unit_price:g}", f"[{style}]{r.verdict}[/{style}]", band,
+            "–" if r.percentile is None else f"{r.percentile:g}", str(r.peer_count), escape(r.explanation),
+        )  # fmt: skip
+    console.print(table)
+    for r in results:
+        for ev in r.evidence:
+            console.print(
+                f"  {r.line.sku} evidence: {escape(ev.customer_name)} {ev.at} qty {ev.qty:g} @ {ev.unit_price:g}"
+            )
+
+
 formulary_app = typer.Typer(help="National reimbursement formulary (医保目录) editions: diff and apply.")
 app.add_typer(formulary_app, name="formulary")
 

@@ -49,19 +49,29 @@ class SkuLines:
     day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     customer: list[str] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
+    codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int32))
+    bands: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     edges: tuple[float, float] = (0.0, 0.0)
     cache: dict[tuple[object, ...], tuple[Band | None, np.ndarray]] = field(default_factory=dict)
 
     def append(
-        self, price: np.ndarray, qty: np.ndarray, days: np.ndarray, customers: list[str], orders: list[str]
+        self,
+        price: np.ndarray,
+        qty: np.ndarray,
+        days: np.ndarray,
+        customers: list[str],
+        orders: list[str],
+        codes: np.ndarray,
     ) -> None:
-        """Add lines; drops the cached bands of this SKU only."""
+        """Add lines with their customers' attribute codes; drops the cached bands of this SKU only."""
         self.price = np.concatenate([self.price, price])
         self.qty = np.concatenate([self.qty, qty])
         self.day = np.concatenate([self.day, days]).astype(np.int64)
         self.customer += customers
         self.order += orders
+        self.codes = np.concatenate([self.codes, codes]).astype(np.int32)
         self.edges = volume_edges(self.qty)
+        self.bands = np.digitize(self.qty, self.edges, right=True).astype(np.int32)
         self.cache = {}
 
 
@@ -87,7 +97,8 @@ class PriceIndex:
         self.products: dict[str, ProductInfo] = {}
         self.lines: dict[str, SkuLines] = {}
         self._lock = threading.RLock()
-        self._attr_cache: dict[str, dict[str, np.ndarray]] = {}
+        self._codes: dict[object, int] = {}
+        self._by_customer: dict[str, tuple[int, int, int]] = {}
 
     # ------------------------------------------------------------------ build and update
 
@@ -156,8 +167,9 @@ class PriceIndex:
         with self._lock:
             for c in customers:
                 self.customers[c.id] = CustomerInfo(c.id, c.name, c.type, c.tier, c.region, c.city)
-            self._attr_cache = {}
+                self._by_customer[c.id] = (self._code(c.type), self._code(c.tier), self._code(c.region))
             for lines in self.lines.values():
+                lines.codes = self._customer_codes(lines.customer)
                 lines.cache = {}
 
     def set_products(self, products: Iterable[Product], listed: dict[str, ListedIn] | None = None) -> None:
@@ -193,25 +205,23 @@ class PriceIndex:
     def _append(
         self, sku: str, price: np.ndarray, qty: np.ndarray, days: np.ndarray, customers: list[str], orders: list[str]
     ) -> None:
-        self.lines.setdefault(sku, SkuLines()).append(price, qty, days, customers, orders)
-        self._attr_cache.pop(sku, None)
+        self.lines.setdefault(sku, SkuLines()).append(
+            price, qty, days, customers, orders, self._customer_codes(customers)
+        )
 
     # ------------------------------------------------------------------ peers
 
-    def _attributes(self, sku: str) -> dict[str, np.ndarray]:
-        cached = self._attr_cache.get(sku)
-        lines = self.lines[sku]
-        if cached is not None and len(cached["type"]) == len(lines.price):
-            return cached
-        info = [self.customers.get(c) for c in lines.customer]
-        attrs = {
-            "type": np.array([i.type if i else "" for i in info], dtype=object),
-            "tier": np.array([i.tier if i else None for i in info], dtype=object),
-            "region": np.array([i.region if i else None for i in info], dtype=object),
-            "band": np.array([volume_band(q, lines.edges) for q in lines.qty], dtype=np.int64),
-        }
-        self._attr_cache[sku] = attrs
-        return attrs
+    def _code(self, value: object) -> int:
+        """Integer code of an attribute value (peer masks compare integers, not Python strings)."""
+        code = self._codes.get(value)
+        if code is None:
+            code = self._codes[value] = len(self._codes)
+        return code
+
+    def _customer_codes(self, customers: list[str]) -> np.ndarray:
+        missing = (self._code(None),) * 3
+        rows = [self._by_customer.get(c, missing) for c in customers]
+        return np.array(rows, dtype=np.int32).reshape(-1, 3)
 
     def peer_band(self, sku: str, key: PeerKey, level: int, on: dt.date) -> tuple[Band | None, np.ndarray]:
         """The band of a peer group and the indices of its lines (within the window before ``on``)."""
@@ -224,9 +234,13 @@ class PriceIndex:
             return hit
         today = day(on)
         mask = (lines.day <= today) & (lines.day > today - self.window_days)
-        attrs = self._attributes(sku)
+        columns = {"type": 0, "tier": 1, "region": 2}
         for a in LEVELS[level]:
-            mask &= attrs[a] == getattr(key, a)
+            value = getattr(key, a)
+            if a == "band":
+                mask &= lines.bands == value
+            else:
+                mask &= lines.codes[:, columns[a]] == self._code(value)
         idx = np.flatnonzero(mask)
         band = None
         if len(idx):

@@ -86,9 +86,7 @@ def test_readme_commands_run(tmp_path: Path) -> None:
     for command in commands:
         line = command.split("#")[0].replace("./data", str(tmp_path / "data"))
         args = shlex.split(line.replace("./backup", str(tmp_path / "backup")))
-        done = subprocess.run(
-            [str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
-        )
+        done = subprocess.run([str(exe), *args[1:]], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
 
 
@@ -104,3 +102,15 @@ def test_demo_twice_leaves_counts_identical(tmp_path: Path) -> None:
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert _stats(tmp_path) == counts
+
+
+def test_price_check_one_line_and_bad_csv(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["--data-dir", str(tmp_path), "demo", "--as-of", "2026-11-25"]).exit_code == 0
+    args = ["--data-dir", str(tmp_path), "price-check", "--tenant", "hz-pharma", "--as-of", "2026-11-25"]
+    low = runner.invoke(app, [*args, "--customer", "C-HZ-00001", "--sku", "SKU-ATV20-LPT", "--price", "30"])
+    assert low.exit_code == 0, low.output
+    assert "below_flo" in low.output and "41 元 27%" in low.output  # below the floor price of 41
+    bad = tmp_path / "quote.csv"
+    bad.write_text("customer_id,sku,unit_price,qty\nC-HZ-00001,SKU-ATV20-LPT,很贵,10\n", encoding="utf-8")
+    result = runner.invoke(app, [*args, "--csv", str(bad)])
+    assert result.exit_code == 2 and "row 2" in result.output

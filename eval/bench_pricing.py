@@ -1,0 +1,138 @@
+"""Benchmark of the price guard: check latency, index build time and memory, incremental updates.
+
+Per-line check latency in process at several history sizes, the index build from the graph with its memory, and the
+incremental update of 1,000 new order lines. Each size runs in its own subprocess. Usage::
+
+    python -m eval.bench_pricing --sizes 200000 2000000
+
+Writes ``eval/reports/pricing/bench_pricing.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval import synthetic
+from graph.embedded import EmbeddedGraphStore
+from graph.model import Customer, Product, Purchased
+from pricing_guard.guard import QuoteLine, check_line
+from pricing_guard.index import PriceIndex
+
+TENANT = "bench"
+TODAY = dt.date(2025, 11, 20)
+
+
+def run_one(n: int, tmp: str | None, checks: int = 5000) -> dict[str, Any]:
+    """Load ``n`` order lines, build the index from the graph, time checks and an incremental update."""
+    with tempfile.TemporaryDirectory(dir=tmp) as d:
+        store = EmbeddedGraphStore(Path(d) / "graph", buffer_pool_mb=1024)
+        prods, custs = synthetic.products(), synthetic.customers(max(300, n // 700))
+        store.bulk_load(TENANT, Product, prods)
+        store.bulk_load(TENANT, Customer, custs)
+        store.bulk_load(
+            TENANT, Purchased, synthetic.purchases(n, custs.column("id").to_pylist(), prods.column("sku").to_pylist())
+        )
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        index = PriceIndex.from_store(store, TENANT, as_of=TODAY)
+        build_s = time.perf_counter() - t0
+        store.close()
+    rng = np.random.default_rng(3)
+    skus, ids = prods.column("sku").to_pylist(), custs.column("id").to_pylist()
+    lines = [
+        QuoteLine(ids[int(rng.integers(0, len(ids)))], skus[int(rng.integers(0, len(skus)))],
+                  float(rng.uniform(5, 300)), float(rng.integers(1, 200)), TODAY)
+        for _ in range(checks)
+    ]  # fmt: skip
+    cold, warm = [], []
+    for line in lines:
+        t0 = time.perf_counter()
+        check_line(index, line)
+        cold.append((time.perf_counter() - t0) * 1000)
+    for line in lines:  # the quote screen re-checks the same line on every keystroke
+        t0 = time.perf_counter()
+        check_line(index, QuoteLine(line.customer_id, line.sku, line.unit_price * 1.01, line.qty, TODAY))
+        warm.append((time.perf_counter() - t0) * 1000)
+    new = [
+        Purchased(tenant=TENANT, customer_id=ids[int(rng.integers(0, len(ids)))], sku=skus[i % len(skus)],
+                  order_id=f"NEW-{i}", line=1, at=TODAY, qty=10.0, unit_price=50.0)
+        for i in range(1000)
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    index.add_order_lines(new)
+    update_ms = (time.perf_counter() - t0) * 1000
+    floor = index.products[new[0].sku].floor_price or 0.0
+    typical = max(float(np.median(index.lines[new[0].sku].price)), floor * 1.05)
+    t0 = time.perf_counter()
+    after = check_line(index, QuoteLine(new[0].customer_id, new[0].sku, typical, 10.0, TODAY))
+    first_check_after_ms = (time.perf_counter() - t0) * 1000
+
+    def pct(a: list[float]) -> dict[str, float]:
+        return {f"p{q}": round(float(np.percentile(a, q)), 4) for q in (50, 99)}
+
+    return {
+        "order_lines": n,
+        "index_build_s": round(build_s, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_build_mib": round(rss_before, 1),
+        "check_first_time_ms": pct(cold),
+        "check_repeat_ms": pct(warm),
+        "update_1000_lines_ms": round(update_ms, 1),
+        "first_check_after_update_ms": round(first_check_after_ms, 2),
+        "first_check_after_update_verdict": after.verdict,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Each size in a subprocess; write the report."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[200_000, 2_000_000])
+    p.add_argument("--tmp", default=None)
+    p.add_argument("--out", type=Path, default=Path("eval/reports/pricing"))
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.tmp)))
+        return
+    results = []
+    for n in args.sizes:
+        cmd = [sys.executable, "-m", "eval.bench_pricing", "--one", str(n)] + (["--tmp", args.tmp] if args.tmp else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    lines = [
+        "# Price guard benchmark",
+        "",
+        f"Run {dt.datetime.now().isoformat(timespec='seconds')} (2 cores), in process, random quote lines "
+        "over all SKUs.",
+        "",
+        "| order lines | check p50 / p99 ms (first) | check p50 / p99 ms (repeat) | index build s | peak RSS MiB "
+        "| +1,000 lines ms | first check after ms |",
+        "|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        c, w = r["check_first_time_ms"], r["check_repeat_ms"]
+        lines.append(
+            f"| {r['order_lines']:,} | {c['p50']} / {c['p99']} | {w['p50']} / {w['p99']} | {r['index_build_s']} "
+            f"| {r['peak_rss_mib']} | {r['update_1000_lines_ms']} | {r['first_check_after_update_ms']} |"
+        )
+    lines += ["", "Targets (issue 6): p99 ≤ 1 ms per line; +1,000 lines ≤ 100 ms. Peak RSS includes loading the graph."]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_pricing.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (args.out / "bench_pricing.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
