@@ -375,12 +375,15 @@ def price_check(
     ctx: typer.Context,
     tenant: TenantOption,
     csv_file: Annotated[
-        Path | None, typer.Option("--csv", help="Quote lines: customer_id, sku, unit_price, qty[, at].")
+        Path | None, typer.Option("--csv", help="Quote lines: customer_id, sku, unit_price, qty[, unit].")
     ] = None,
     customer: Annotated[str | None, typer.Option(help="One line: the customer id.")] = None,
     sku: Annotated[str | None, typer.Option(help="One line: the SKU.")] = None,
     price: Annotated[float | None, typer.Option(help="One line: the quoted unit price.")] = None,
     qty: Annotated[float, typer.Option(help="One line: the quantity.")] = 1.0,
+    unit: Annotated[
+        str | None, typer.Option(help="One line: unit of price and quantity (default: selling unit).")
+    ] = None,
     as_of: Annotated[str | None, typer.Option(help="Date of the quote (YYYY-MM-DD); default today.")] = None,
 ) -> None:
     """Check quote prices against similar customers' deals: a coloured verdict per line with band and evidence."""
@@ -397,12 +400,12 @@ def price_check(
             for n, row in enumerate(csv.DictReader(f), start=2):
                 try:
                     lines.append(QuoteLine(row["customer_id"], row["sku"], float(row["unit_price"]),
-                                           float(row.get("qty") or 1), on))  # fmt: skip
+                                           float(row.get("qty") or 1), on, row.get("unit") or None))  # fmt: skip
                 except (KeyError, ValueError) as e:
                     err_console.print(f"[red]error[/red] {csv_file} row {n}: {escape(str(e))}")
                     raise typer.Exit(2) from e
     elif customer and sku and price is not None:
-        lines.append(QuoteLine(customer, sku, price, qty, on))
+        lines.append(QuoteLine(customer, sku, price, qty, on, unit))
     else:
         raise typer.BadParameter("give --csv FILE, or --customer, --sku and --price")
     with _store(ctx) as store:

@@ -101,7 +101,7 @@ PRICE_HISTORY_FILTERS: dict[str, str] = {
 PRICE_HISTORY_RETURN = (
     " RETURN c.id AS customer_id, c.name AS customer_name, c.type AS customer_type, c.tier AS tier,"
     " c.region AS region, c.city AS city, r.order_id AS order_id, r.line AS line, r.at AS at, r.qty AS qty,"
-    " r.unit_price AS unit_price"
+    " r.unit_price AS unit_price, r.unit AS unit"
 )
 
 _CUSTOMER = "(c:Customer {uid: $uid})"

@@ -23,10 +23,10 @@ from graph.frames import DST, SRC, UID
 from graph.model import EDGE_TYPES, NODE_TYPES, REL_TYPES, Edge, Node, edge_types_of, node_uid
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILE = "graph.lbdb"
 
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {2: ["ALTER TABLE PURCHASED ADD unit STRING"]}
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 META_DDL = "CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING PRIMARY KEY, value STRING)"

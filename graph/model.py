@@ -480,6 +480,9 @@ class Purchased(Edge):
     at: dt.date
     qty: float = Field(gt=0, allow_inf_nan=False)
     unit_price: Money
+    unit: Text | None = Field(
+        None, description="Unit of qty and unit_price (盒, 片…); empty means the product's selling unit."
+    )
 
 
 class DealFor(Edge):

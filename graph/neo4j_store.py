@@ -21,8 +21,8 @@ from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, list[str]] = {}
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, list[str]] = {2: []}  # v2 added PURCHASED.unit: a property, nothing to declare in Neo4j
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {

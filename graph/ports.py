@@ -77,6 +77,7 @@ class PricePoint:
     at: dt.date
     qty: float
     unit_price: float
+    unit: str | None = None
 
 
 PRICE_HISTORY_SCHEMA = pa.schema(
@@ -92,6 +93,7 @@ PRICE_HISTORY_SCHEMA = pa.schema(
         ("at", pa.date32()),
         ("qty", pa.float64()),
         ("unit_price", pa.float64()),
+        ("unit", pa.string()),
     ]
 )
 

@@ -148,7 +148,7 @@ FILE_TYPES: tuple[FileType, ...] = (
         f(Purchased, "order_id", "订单号", "订单编号", "单号"), f(Purchased, "line", "行号", "订单行号"),
         f(Purchased, "customer_id", *CUSTOMER_ID), f(Purchased, "sku", *SKU),
         f(Purchased, "at", "订单日期", "下单日期", "日期"), f(Purchased, "qty", "数量", "采购数量"),
-        f(Purchased, "unit_price", "单价", "成交价", "成交单价"),
+        f(Purchased, "unit_price", "单价", "成交价", "成交单价"), f(Purchased, "unit", "单位", "计价单位"),
     ), keys=("order_id", "line")),
     FileType("deals", "商机与报价 Deals and quote lines", (
         f(Deal, "id", "商机编号", "商机编码", column="deal_id"), x("customer_id", "key", *CUSTOMER_ID, required=True),

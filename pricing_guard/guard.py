@@ -15,6 +15,7 @@ import numpy as np
 from pricing_guard.errors import UnknownProductError
 from pricing_guard.index import EPOCH, PriceIndex
 from pricing_guard.peers import LEVEL_NAMES, LEVELS, MIN_PEERS, PeerKey
+from pricing_guard.units import to_selling_unit
 
 TOLERANCE = 0.03
 """A price this close outside the band (3 %) is within negotiation and rounding noise: ok, with the band shown."""
@@ -32,6 +33,7 @@ class QuoteLine:
     unit_price: float
     qty: float = 1.0
     at: dt.date | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,20 +111,24 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
     if product is None:
         raise UnknownProductError(f"unknown SKU '{line.sku}'", details={"sku": line.sku})
     on = line.at or today or dt.date.today()
+    p, qty = to_selling_unit(
+        line.unit_price, line.qty, line.unit, selling_unit=product.unit, pack_size=product.pack_size
+    )
+    per = f"（按{product.unit}折算）" if line.unit and line.unit != product.unit else ""
     standard = product.payment_standard.per_pack if product.payment_standard else None
-    if product.floor_price is not None and line.unit_price < product.floor_price:
-        gap = (product.floor_price - line.unit_price) / product.floor_price
+    if product.floor_price is not None and p < product.floor_price:
+        gap = (product.floor_price - p) / product.floor_price
         return QuoteCheck(
-            line, "below_floor", "critical", f"低于公司最低限价 {product.floor_price:g} 元 {gap:.0%}",
+            line, "below_floor", "critical", f"低于公司最低限价 {product.floor_price:g} 元 {gap:.0%}{per}",
             floor_price=product.floor_price, payment_standard=standard,
         )  # fmt: skip
-    if standard is not None and line.unit_price > standard:
-        gap = (line.unit_price - standard) / standard
+    if standard is not None and p > standard:
+        gap = (p - standard) / standard
         return QuoteCheck(
-            line, "above_payment_standard", "major", f"高于医保支付标准 {standard:g} 元 {gap:.0%}，患者需自付差额",
+            line, "above_payment_standard", "major", f"高于医保支付标准 {standard:g} 元 {gap:.0%}，患者需自付差额{per}",
             floor_price=product.floor_price, payment_standard=standard,
         )  # fmt: skip
-    key = index.key_for(line.customer_id, line.sku, line.qty)
+    key = index.key_for(line.customer_id, line.sku, qty)
     if key is None:
         key = PeerKey("", None, None, 1)
     levels = range(len(LEVELS)) if widen else range(1)
@@ -143,20 +149,19 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
     level, band, idx = best
     who = key.describe(level)
     months = index.window_days // 30
-    p = line.unit_price
     if p < band.low * (1 - TOLERANCE):
         verdict: Verdict = "low"
         gap = (band.low - p) / band.low
         severity = _severity(gap)
-        text = f"低于{who}近{months}个月成交区间下沿 {gap:.0%}"
+        text = f"低于{who}近{months}个月成交区间下沿 {gap:.0%}{per}"
     elif p > band.high * (1 + TOLERANCE):
         verdict = "high"
         gap = (p - band.high) / band.high
         severity = _severity(gap)
-        text = f"高于{who}近{months}个月成交区间上沿 {gap:.0%}"
+        text = f"高于{who}近{months}个月成交区间上沿 {gap:.0%}{per}"
     else:
         verdict, severity = "ok", "none"
-        text = f"在{who}近{months}个月成交区间内（{band.low:.2f}–{band.high:.2f} 元）"
+        text = f"在{who}近{months}个月成交区间内（{band.low:.2f}–{band.high:.2f} 元）{per}"
     return QuoteCheck(
         line, verdict, severity, text, round(band.low, 4), round(band.high, 4), round(band.median, 4),
         band.percentile(p), band.count, level, LEVEL_NAMES[level], product.floor_price, standard,

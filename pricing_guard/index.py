@@ -19,6 +19,7 @@ from graph.ports import GraphStore
 from pricing_guard.bands import Band, recency_weights, robust_band
 from pricing_guard.peers import LEVELS, PeerKey, volume_band, volume_edges
 from pricing_guard.policy import PaymentStandard, payment_standard_per_pack
+from pricing_guard.units import factors
 
 EPOCH = dt.date(2000, 1, 1)
 
@@ -84,6 +85,8 @@ class ProductInfo:
     list_price: float | None
     floor_price: float | None
     payment_standard: PaymentStandard | None
+    unit: str | None = None
+    pack_size: int | None = None
 
 
 class PriceIndex:
@@ -98,6 +101,8 @@ class PriceIndex:
         self.lines: dict[str, SkuLines] = {}
         self._lock = threading.RLock()
         self._codes: dict[object, int] = {}
+        self.skipped_lines = 0
+        """Order lines left out because their unit could not be converted to the selling unit."""
         self._by_customer: dict[str, tuple[int, int, int]] = {}
 
     # ------------------------------------------------------------------ build and update
@@ -140,6 +145,7 @@ class PriceIndex:
                     np.array([day(d) for d in history.column("at").to_pylist()], dtype=np.int64),
                     history.column("customer_id").to_pylist(),
                     history.column("order_id").to_pylist(),
+                    history.column("unit").to_pylist(),
                 )
         return index
 
@@ -152,14 +158,16 @@ class PriceIndex:
             qty = lines.column("qty").to_numpy()
             customers = lines.column("customer_id").to_pylist()
             orders = lines.column("order_id").to_pylist()
+            units = lines.column("unit").to_pylist() if "unit" in lines.column_names else [None] * lines.num_rows
             order = np.argsort(skus, kind="stable")
             bounds = np.flatnonzero(skus[order][1:] != skus[order][:-1]) + 1
             for group in np.split(order, bounds):
                 if len(group):
                     g = group.tolist()
                     self._append(
-                        str(skus[g[0]]), price[g], qty[g], days[g], [customers[i] for i in g], [orders[i] for i in g]
-                    )
+                        str(skus[g[0]]), price[g], qty[g], days[g], [customers[i] for i in g], [orders[i] for i in g],
+                        [units[i] for i in g],
+                    )  # fmt: skip
         return int(lines.num_rows)
 
     def set_customers(self, customers: Iterable[Customer]) -> None:
@@ -183,7 +191,9 @@ class PriceIndex:
                     if entry
                     else None
                 )
-                self.products[p.sku] = ProductInfo(p.sku, p.name, p.list_price, p.floor_price, standard)
+                self.products[p.sku] = ProductInfo(
+                    p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size
+                )
 
     def add_order_lines(self, lines: Sequence[Purchased]) -> int:
         """Incremental update with new order lines (no rebuild); returns the number added."""
@@ -199,12 +209,29 @@ class PriceIndex:
                     np.array([day(g.at) for g in group], dtype=np.int64),
                     [g.customer_id for g in group],
                     [g.order_id for g in group],
+                    [g.unit for g in group],
                 )
         return len(lines)
 
     def _append(
-        self, sku: str, price: np.ndarray, qty: np.ndarray, days: np.ndarray, customers: list[str], orders: list[str]
+        self,
+        sku: str,
+        price: np.ndarray,
+        qty: np.ndarray,
+        days: np.ndarray,
+        customers: list[str],
+        orders: list[str],
+        units: list[str | None] | None = None,
     ) -> None:
+        """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out (counted)."""
+        if units is not None and any(units):
+            info = self.products.get(sku)
+            f = factors(units, selling_unit=info.unit if info else None, pack_size=info.pack_size if info else None)
+            keep = ~np.isnan(f)
+            self.skipped_lines += int((~keep).sum())
+            price, qty, days = price[keep] / f[keep], qty[keep] * f[keep], days[keep]
+            customers = [c for c, k in zip(customers, keep, strict=True) if k]
+            orders = [o for o, k in zip(orders, keep, strict=True) if k]
         self.lines.setdefault(sku, SkuLines()).append(
             price, qty, days, customers, orders, self._customer_codes(customers)
         )

@@ -224,6 +224,7 @@ def sample_edges(t: str) -> list[list[Edge]]:
                 at=dt.date(2025, 6, 15),
                 qty=10,
                 unit_price=34.0,
+                unit="盒",
             ),
             Purchased(
                 tenant=t,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -321,3 +322,19 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
     assert store.counts(b) == before_b
     assert store.get_node(a, Customer, "C-001") is None
     assert len(store.price_history(b, "SKU-ATV-20")) == 4
+
+
+def test_embedded_store_migrates_a_version_1_store(tmp_path: Path) -> None:
+    """A store written by schema v1 (no PURCHASED.unit) is upgraded in place on open, data kept."""
+    from graph.embedded import EmbeddedGraphStore
+
+    store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
+    load_sample(store, "t1")
+    store._run("ALTER TABLE PURCHASED DROP unit")  # what a v1 store looks like
+    store._run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = '1'")
+    store.close()
+    reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
+    assert reopened.schema_version() == 2
+    assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
+    assert {p.unit for p in reopened.price_history("t1", "SKU-ATV-20")} == {None}
+    reopened.close()

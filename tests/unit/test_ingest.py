@@ -34,7 +34,9 @@ def loaded(store: EmbeddedGraphStore) -> EmbeddedGraphStore:
 
 def test_examples_load_and_reingest_changes_nothing(loaded: EmbeddedGraphStore) -> None:
     before = loaded.counts(T)
-    assert before[T]["Product"] == 4 and before[T]["PURCHASED"] == 5 and before[T]["Customer"] == 4
+    assert before[T]["Product"] == 4 and before[T]["PURCHASED"] == 6 and before[T]["Customer"] == 4
+    tablets = [p for p in loaded.price_history(T, "SKU-ATV-20") if p.order_id == "SO-1005"]
+    assert [(p.unit, p.unit_price) for p in tablets] == [("片", 4.8)]
     report = ingest_paths(loaded, T, [EXAMPLES])
     assert all(w.created == 0 and w.updated == 0 for w in report.writes.values())
     assert loaded.counts(T) == before

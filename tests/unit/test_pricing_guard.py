@@ -130,3 +130,33 @@ def test_robust_band_ignores_a_few_wild_prices() -> None:
     prices = np.array([10.0] * 20 + [100.0, 1.0])
     band = robust_band(prices, np.ones(len(prices)))
     assert band.low < 10 < band.high < 12
+
+
+def test_lines_in_another_unit_are_normalised_to_the_selling_unit() -> None:
+    from pricing_guard.units import UnknownUnitError
+
+    boxes = make_index()
+    tablets = PriceIndex(T)
+    tablets.set_customers(
+        Customer(tenant=T, id=c, name=i.name, type=i.type, tier=i.tier, region=i.region, city=i.city)  # type: ignore[arg-type]
+        for c, i in boxes.customers.items()
+    )
+    tablets.set_products(
+        [Product(tenant=T, sku="ATV", name="阿托伐他汀钙片", unit="盒", pack_size=7, floor_price=30.0)]
+    )
+    src = boxes.lines["ATV"]
+    per_tablet = [
+        Purchased(tenant=T, customer_id=c, sku="ATV", order_id=f"T{i}", line=1, at=TODAY - dt.timedelta(days=1),
+                  qty=q * 7, unit_price=p / 7, unit="片")
+        for i, (c, q, p) in enumerate(zip(src.customer, src.qty, src.price, strict=True))
+    ]  # fmt: skip
+    per_tablet.append(per_tablet[0].model_copy(update={"order_id": "BAD", "unit": "桶"}))
+    tablets.add_order_lines(per_tablet)
+    assert tablets.skipped_lines == 1
+    assert np.allclose(np.sort(tablets.lines["ATV"].price), np.sort(src.price))
+    as_box = check_line(tablets, QuoteLine("C1", "ATV", 32.0, 50, TODAY))
+    as_tablet = check_line(tablets, QuoteLine("C1", "ATV", 32.0 / 7, 350, TODAY, unit="片"))
+    assert as_box.verdict == as_tablet.verdict == "low"
+    assert "按盒折算" in as_tablet.explanation and as_tablet.band_low == as_box.band_low
+    with pytest.raises(UnknownUnitError):
+        check_line(tablets, QuoteLine("C1", "ATV", 1.0, 1, TODAY, unit="桶"))
