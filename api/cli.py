@@ -336,6 +336,43 @@ def search(
     console.print(table)
 
 
+@app.command()
+def brief(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="Customer id.")],
+    tenant: TenantOption,
+    fmt: Annotated[str, typer.Option("--format", help="json, md or pdf.")] = "md",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file (PDF needs it).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Visit date (YYYY-MM-DD); default today.")] = None,
+) -> None:
+    """A visit briefing pack for a customer: profile, health, interactions, doctors, gaps, formulary, scripts, cases."""
+    import datetime as dt
+
+    from copilot.briefing import build_briefing
+    from copilot.render import to_markdown, to_pdf
+    from pricing_guard.index import PriceIndex
+
+    if fmt not in ("json", "md", "pdf"):
+        raise typer.BadParameter("must be json, md or pdf", param_hint="--format")
+    if fmt == "pdf" and output is None:
+        raise typer.BadParameter("a PDF needs -o FILE", param_hint="--output")
+    today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    with _store(ctx) as store:
+        index = PriceIndex.from_store(store, tenant, as_of=today)
+        pack = build_briefing(store, tenant, customer, today=today, price_index=index)
+    if fmt == "pdf":
+        assert output is not None
+        output.write_bytes(to_pdf(pack))
+        console.print(f"briefing written to {output}")
+        return
+    text = pack.model_dump_json(indent=2) if fmt == "json" else to_markdown(pack)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"briefing written to {output}")
+    else:
+        print(text)
+
+
 eval_app = typer.Typer(help="Quality evaluations (reports under eval/reports/).")
 app.add_typer(eval_app, name="eval")
 

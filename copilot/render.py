@@ -1,0 +1,87 @@
+"""Rendering a briefing pack to Markdown and to a printable A4 PDF with an embedded Chinese font.
+
+The PDF uses fpdf2 with Noto Sans CJK from the ``cvttf-notosanscjk-regular`` package (subsetted into the file, so it
+shows correctly on any viewer); no font is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from functools import cache
+from pathlib import Path
+
+from copilot.briefing import BriefingPack, Fact
+from copilot.errors import CopilotError
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("interactions", "最近拜访"),
+    ("open_next_steps", "待办跟进"),
+    ("doctors", "关联医生处方偏好"),
+    ("likely_objections", "可能的异议与话术"),
+    ("matching_cases", "可参考的成功案例"),
+    ("contracts_ending", "即将到期合同"),
+    ("open_deals", "进行中的商机"),
+)
+
+
+def _lines(pack: BriefingPack) -> list[tuple[str, list[str]]]:
+    """Section title and bullet lines, shared by both renderers."""
+    out: list[tuple[str, list[str]]] = [("客户概况", [f.text for f in pack.profile])]
+    h = pack.health
+    out.append((f"客户健康度 {h.score} 分（{h.tier}）", [f"{f.name}：{f.value}（{f.points} 分）" for f in h.factors]))
+    out.append(("采购缺口", [f"{g.name}（{g.sku}）：{g.detail}" for g in pack.purchase_gaps]))
+    out.append(("医保目录变化", [f"{c.name}（{c.sku}）：{c.detail}" for c in pack.formulary_changes]))
+    for attr, title in SECTIONS:
+        facts: list[Fact] = getattr(pack, attr)
+        out.append((title, [f"{f.text}　[{f.node_id}]" for f in facts]))
+    return out
+
+
+def to_markdown(pack: BriefingPack) -> str:
+    """The pack as Markdown, every fact followed by its node id."""
+    md = [f"# 拜访简报 · {pack.profile[0].text}", "", f"日期 {pack.as_of} · 客户 `{pack.customer_id}`", ""]
+    for title, lines in _lines(pack):
+        md += [f"## {title}", ""]
+        md += [f"- {line}" for line in lines] or ["- （无）"]
+        md.append("")
+    return "\n".join(md)
+
+
+@cache
+def cjk_font() -> Path:
+    """The Noto Sans CJK OTF file shipped by the ``cvttf-notosanscjk-regular`` package."""
+    try:
+        files = importlib.metadata.files("cvttf-NotoSansCJK-Regular") or []
+    except importlib.metadata.PackageNotFoundError as e:
+        raise CopilotError("package cvttf-notosanscjk-regular (the PDF's Chinese font) is not installed") from e
+    for f in files:
+        if str(f).endswith(".otf"):
+            path = Path(str(f.locate())).resolve()
+            if path.exists():
+                return path
+    raise CopilotError("the Noto Sans CJK font file of cvttf-notosanscjk-regular was not found")
+
+
+def to_pdf(pack: BriefingPack) -> bytes:
+    """The pack as an A4 PDF with the CJK font embedded (subset)."""
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("NotoSansCJK", fname=str(cjk_font()))
+    pdf.add_page()
+    pdf.set_font("NotoSansCJK", size=16)
+    pdf.multi_cell(0, 9, f"拜访简报 · {pack.profile[0].text}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("NotoSansCJK", size=9)
+    pdf.multi_cell(
+        0, 5, f"日期 {pack.as_of}　客户 {pack.customer_id}　租户 {pack.tenant}", new_x="LMARGIN", new_y="NEXT"
+    )
+    for title, lines in _lines(pack):
+        pdf.ln(2)
+        pdf.set_font("NotoSansCJK", size=12)
+        pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("NotoSansCJK", size=9.5)
+        for line in lines or ["（无）"]:
+            pdf.multi_cell(0, 5, f"• {line}", new_x="LMARGIN", new_y="NEXT", align="L", wrapmode=WrapMode.CHAR)
+    return bytes(pdf.output())
