@@ -551,6 +551,40 @@ def formulary_apply(
         )
 
 
+@formulary_app.command("impact")
+def formulary_impact_cmd(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    old: Annotated[str | None, typer.Option(help="Old edition id (default: the one before the latest).")] = None,
+    new: Annotated[str | None, typer.Option(help="New edition id (default: the latest by effective date).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Report only; mark nothing stale.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Products whose status changed, affected customers, and entries marked stale for trainers to review."""
+    import dataclasses
+    import datetime as dt
+
+    from copilot.formulary_impact import formulary_impact
+
+    with _store(ctx) as store:
+        report = formulary_impact(store, tenant, old=old, new=new, today=dt.date.today(), dry_run=dry_run)
+    if as_json:
+        data = dataclasses.asdict(report)
+        data["changes"] = [c.model_dump() for c in report.changes]
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table(title=f"formulary impact {report.old_edition} → {report.new_edition} ({report.seconds:.2f} s)")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_row("products whose status changed", f"{len(report.changes):,}")
+    table.add_row("customers affected", f"{len(report.customers):,}")
+    table.add_row("entries marked stale" + (" (dry run)" if dry_run else ""), f"{len(report.stale_entries):,}")
+    table.add_row("entries already stale for this change", f"{report.already_stale:,}")
+    console.print(table)
+    for c in report.changes[:10]:
+        console.print(f"  {escape(c.name)} ({c.sku}): {escape(c.detail)}", soft_wrap=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

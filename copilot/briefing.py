@@ -12,7 +12,8 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from graph.model import ListedIn, Product
+from copilot.formulary_impact import Change, edition_changes, latest_editions
+from graph.model import Product
 from graph.ports import CustomerContext, GraphStore
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
@@ -42,16 +43,6 @@ class Gap(BaseModel):
     sku: str
     name: str
     kind: str = Field(description="overdue (usual re-order interval passed) or peers_buy")
-    detail: str
-
-
-class Change(BaseModel):
-    """A formulary change of a product the customer buys."""
-
-    sku: str
-    name: str
-    old_edition: str | None
-    new_edition: str
     detail: str
 
 
@@ -188,7 +179,8 @@ def build_briefing(
             )
     if price_index is not None:
         gaps += _peer_gaps(price_index, c.id, set(by_sku), name)
-    changes = _formulary_changes(store, tenant, set(by_sku), name)
+    old, new = latest_editions(store, tenant)
+    changes = edition_changes(store, tenant, old.id if old else None, new.id, skus=set(by_sku)) if new else []
     objections = []
     for sku in list(by_sku)[:6]:
         for e in store.entries(tenant, sku=sku, status="published", kind="objection_script")[:1]:
@@ -261,51 +253,3 @@ def _peer_gaps(index: PriceIndex, customer_id: str, bought: set[str], name: dict
                 Gap(sku=sku, name=name.get(sku, sku), kind="peers_buy", detail=f"{share:.0%} 的同类同区域客户在采购")
             )
     return sorted(out, key=lambda g: g.detail, reverse=True)[:5]
-
-
-def _same_text(text: str | None) -> str:
-    """Text compared without whitespace and a trailing full stop (cosmetic edits are not changes)."""
-    return "".join((text or "").split()).rstrip("。.")
-
-
-def _formulary_changes(store: GraphStore, tenant: str, skus: set[str], name: dict[str, str]) -> list[Change]:
-    """Changes between the two latest formulary editions for the SKUs the customer buys."""
-    from graph.model import FormularyEdition
-
-    editions = sorted(
-        (e for page in store.iter_nodes(tenant, FormularyEdition) for e in page),
-        key=lambda e: e.effective_date or dt.date.min,
-    )
-    if not editions:
-        return []
-    new = editions[-1]
-    old = editions[-2] if len(editions) > 1 else None
-    listed: dict[str, dict[str, ListedIn]] = defaultdict(dict)
-    for page in store.iter_edges(tenant, ListedIn):
-        for e in page:
-            if e.sku in skus:
-                listed[e.sku][e.edition_id] = e
-    out = []
-    for sku in sorted(skus):
-        a = listed[sku].get(old.id) if old else None
-        b = listed[sku].get(new.id)
-        if a is None and b is None:
-            continue
-        if a is None:
-            detail = f"新进入{new.name}（{b.category or ''}类）" if b else ""
-        elif b is None:
-            detail = f"已调出{new.name}"
-        elif a.category != b.category:
-            detail = f"{a.category}类 → {b.category}类"
-        elif _same_text(a.restriction) != _same_text(b.restriction):
-            detail = f"限定支付范围变化：{a.restriction or '无'} → {b.restriction or '无'}"
-        elif _same_text(a.payment_standard) != _same_text(b.payment_standard):
-            detail = f"支付标准变化：{a.payment_standard or '无'} → {b.payment_standard or '无'}"
-        else:
-            continue
-        out.append(
-            Change(
-                sku=sku, name=name.get(sku, sku), old_edition=old.id if old else None, new_edition=new.id, detail=detail
-            )
-        )
-    return out
