@@ -21,6 +21,7 @@ import numpy as np
 
 from copilot.briefing import build_briefing
 from copilot.render import to_pdf
+from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer
 from ingest.demo_load import load_demo
@@ -53,8 +54,8 @@ def run(scale: int, n: int, tmp: str | None) -> dict[str, Any]:
     return {
         "scale": scale,
         "customers": len(ids),
-        "json_ms": {q: round(float(np.percentile(json_ms, int(q[1:]))), 1) for q in ("p50", "p95")},
-        "pdf_ms": {q: round(float(np.percentile(pdf_ms, int(q[1:]))), 1) for q in ("p50", "p95")},
+        "json_ms": percentiles(json_ms, (50, 95), 1),
+        "pdf_ms": percentiles(pdf_ms, (50, 95), 1),
     }
 
 

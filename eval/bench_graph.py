@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from eval import synthetic
+from eval.stats import percentiles
 from graph.base import CypherGraphStore
 from graph.model import Customer, Product, Purchased
 from graph.ports import PriceHistoryFilter
@@ -43,8 +44,7 @@ def _open(args: argparse.Namespace, data_dir: Path) -> CypherGraphStore:
 
 
 def _percentiles(samples_ms: list[float]) -> dict[str, float]:
-    a = np.asarray(samples_ms)
-    return {f"p{q}": round(float(np.percentile(a, q)), 3) for q in (50, 90, 99)} | {"n": len(a)}
+    return percentiles(samples_ms, (50, 90, 99)) | {"n": len(samples_ms)}
 
 
 def run_one(args: argparse.Namespace) -> dict[str, Any]:

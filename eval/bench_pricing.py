@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from eval import synthetic
+from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer, Product, Purchased
 from pricing_guard.guard import QuoteLine, check_line
@@ -79,7 +80,7 @@ def run_one(n: int, tmp: str | None, checks: int = 5000) -> dict[str, Any]:
     first_check_after_ms = (time.perf_counter() - t0) * 1000
 
     def pct(a: list[float]) -> dict[str, float]:
-        return {f"p{q}": round(float(np.percentile(a, q)), 4) for q in (50, 99)}
+        return percentiles(a, (50, 99), 4)
 
     return {
         "order_lines": n,

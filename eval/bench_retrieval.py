@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from eval.eval_retrieval import load_queries
+from eval.stats import percentiles
 from ingest.demo import build_demo
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import EntryDoc, KnowledgeIndex, SearchFilters
@@ -87,8 +88,7 @@ def throughput(embedder: Embedder, texts: list[str]) -> float:
 
 def pct(samples: list[float]) -> dict[str, float]:
     """p50 / p95 / p99 in milliseconds."""
-    a = np.asarray(samples)
-    return {f"p{q}": round(float(np.percentile(a, q)), 2) for q in (50, 95, 99)}
+    return percentiles(samples, (50, 95, 99), 2)
 
 
 def bench_size(n: int, embed_limit: int, queries: list[dict[str, Any]], approx_threshold: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from eval.stats import percentiles
 from graph.model import Customer, ListedIn, Product
 from ingest.demo import build_demo
 from pricing_guard.guard import QuoteLine, check_line
@@ -129,7 +130,7 @@ def run() -> dict[str, Any]:
         lines=len(rows),
         anomalies=sum(k != "clean" for k in kinds),
         verdicts=verdicts,
-        check_ms={"p50": round(float(np.percentile(times, 50)), 3), "p99": round(float(np.percentile(times, 99)), 3)},
+        check_ms=percentiles(times, (50, 99)),
         baselines={"list_price_20pct": score(naive, kinds), "non_widening": score(narrow, kinds)},
     )
     return report

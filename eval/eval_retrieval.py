@@ -22,8 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Product
 from ingest.demo_load import load_demo
@@ -67,8 +66,8 @@ def evaluate(
         for name, value in metrics([h.entry_id for h in hits], set(q["relevant"])).items():
             totals[name] = totals.get(name, 0.0) + value
     result = {name: round(v / len(queries), 4) for name, v in totals.items()}
-    result["p50_ms"] = round(float(np.percentile(times, 50)), 2)
-    result["p95_ms"] = round(float(np.percentile(times, 95)), 2)
+    latency = percentiles(times, (50, 95), 2)
+    result["p50_ms"], result["p95_ms"] = latency["p50"], latency["p95"]
     return result
 
 
