@@ -292,6 +292,24 @@ def demo(
         _print_duplicates(tenant, dupes)
 
 
+def _knowledge_index(ctx: typer.Context, store: CypherGraphStore, tenant: str, rebuild: bool) -> Any:
+    """The tenant's retrieval index next to the graph (built on first use, synced with graph edits)."""
+    import shutil
+
+    from graph.model import Product
+    from ingest.mentions import QueryProductMatcher
+    from retrieval.embedders import make_embedder
+    from retrieval.hybrid import open_index
+
+    settings: Settings = ctx.obj
+    directory = settings.index_dir(tenant)
+    if rebuild and directory.exists():
+        shutil.rmtree(directory)
+    products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+    embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
+    return open_index(store, tenant, embedder, directory, product_detector=QueryProductMatcher(products))
+
+
 @app.command()
 def search(
     ctx: typer.Context,
@@ -303,22 +321,10 @@ def search(
     rebuild: Annotated[bool, typer.Option(help="Rebuild the index from the graph first.")] = False,
 ) -> None:
     """Hybrid search of published knowledge entries (index kept next to the graph, built on first use)."""
-    import shutil
+    from retrieval.hybrid import SearchFilters
 
-    from ingest.mentions import QueryProductMatcher
-    from retrieval.embedders import make_embedder
-    from retrieval.hybrid import SearchFilters, open_index
-
-    settings: Settings = ctx.obj
-    directory = settings.index_dir(tenant)
-    if rebuild and directory.exists():
-        shutil.rmtree(directory)
     with _store(ctx) as store:
-        from graph.model import Product
-
-        products = [p for page in store.iter_nodes(tenant, Product) for p in page]
-        embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
-        index = open_index(store, tenant, embedder, directory, product_detector=QueryProductMatcher(products))
+        index = _knowledge_index(ctx, store, tenant, rebuild)
     hits = index.search(query, k=k, filters=SearchFilters(kinds=(kind,), skus=tuple(product or ())))
     table = Table(title=f"{query} — {len(hits)} result(s)")
     for name in ("entry", "title", "score", "vector rank", "keyword rank", "product rank", "products named"):
@@ -334,6 +340,25 @@ def search(
             ", ".join(h.matched_products),
         )
     console.print(table)
+
+
+@app.command()
+def objection(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The objection in the customer's words.")],
+    tenant: TenantOption,
+    product: Annotated[list[str] | None, typer.Option("--product", help="SKUs at hand (repeatable).")] = None,
+    k: Annotated[int, typer.Option(min=1, max=10, help="Number of scripts.")] = 3,
+) -> None:
+    """The best published scripts for an objection: about the products at hand, then their indications, then any."""
+    from copilot.objections import answer_objection
+
+    with _store(ctx) as store:
+        index = _knowledge_index(ctx, store, tenant, False)
+    for a in answer_objection(index, text, skus=product or (), k=k):
+        console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {a.level}]", soft_wrap=True)
+        console.print(escape(a.script), soft_wrap=True)
+        console.print()
 
 
 @app.command()

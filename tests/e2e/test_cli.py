@@ -114,3 +114,15 @@ def test_price_check_one_line_and_bad_csv(tmp_path: Path) -> None:
     bad.write_text("customer_id,sku,unit_price,qty\nC-HZ-00001,SKU-ATV20-LPT,很贵,10\n", encoding="utf-8")
     result = runner.invoke(app, [*args, "--csv", str(bad)])
     assert result.exit_code == 2 and "row 2" in result.output
+
+
+def test_objection_answers_from_the_demo(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["--data-dir", str(tmp_path), "demo", "--as-of", "2026-11-25"]).exit_code == 0
+    result = runner.invoke(
+        app,
+        ["--data-dir", str(tmp_path), "objection", "客户说可定比仿制药贵太多", "--tenant", "hz-pharma",
+         "--product", "SKU-RSV10-KD", "--k", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "KB-HZ-OS-0003" in result.output and "product]" in result.output
+    assert (tmp_path / "index" / "hz-pharma" / "entries.json").exists()
