@@ -362,6 +362,27 @@ def objection(
 
 
 @app.command()
+def cases(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    customer: Annotated[str, typer.Option(help="Customer of the deal being created.")],
+    product: Annotated[list[str], typer.Option("--product", help="SKUs of the deal (repeatable).")],
+    text: Annotated[str, typer.Option(help="The rep's description of the situation.")] = "",
+    k: Annotated[int, typer.Option(min=1, max=10, help="Number of cases.")] = 3,
+) -> None:
+    """The past success cases that best match a deal draft, each with why it matched."""
+    from copilot.cases import suggest_cases
+
+    with _store(ctx) as store:
+        index = _knowledge_index(ctx, store, tenant, False)
+        found = suggest_cases(store, tenant, customer_id=customer, skus=product, text=text, index=index, k=k)
+    for s in found:
+        console.print(f"[bold]{escape(s.title)}[/bold]  [{s.entry_id}, score {s.score:.2f}]", soft_wrap=True)
+        console.print(f"  {escape(s.summary)}", soft_wrap=True)
+        console.print(f"  为什么匹配：{escape('；'.join(s.why))}", soft_wrap=True)
+
+
+@app.command()
 def brief(
     ctx: typer.Context,
     customer: Annotated[str, typer.Argument(help="Customer id.")],

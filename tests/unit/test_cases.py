@@ -1,0 +1,45 @@
+"""Case suggestions on the demo data: published cases only, ranked by a transparent mix, each with reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from copilot.cases import WEIGHTS, suggest_cases
+from graph.embedded import EmbeddedGraphStore
+from graph.model import AboutProduct, Entry
+from ingest.demo_load import load_demo
+from retrieval.embedders import HashingEmbedder
+from retrieval.hybrid import open_index
+
+TODAY = dt.date(2026, 11, 25)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    store = EmbeddedGraphStore(tmp_path_factory.mktemp("cases") / "graph", buffer_pool_mb=256)
+    load_demo(store, as_of=TODAY)
+    yield store
+    store.close()
+
+
+def test_suggestions_share_products_and_say_why(demo) -> None:  # type: ignore[no-untyped-def]
+    store = demo
+    assert sum(WEIGHTS.values()) == pytest.approx(1.0)
+    case = store.entries("hz-pharma", kind="case_study", status="published")[0]
+    skus = [e.sku for page in store.iter_edges("hz-pharma", AboutProduct) for e in page if e.entry_id == case.id]
+    assert skus
+    index = open_index(store, "hz-pharma", HashingEmbedder())
+    got = suggest_cases(store, "hz-pharma", customer_id="C-HZ-00002", skus=skus[:1], text=case.title, index=index, k=3)
+    assert len(got) == 3 and got[0].score >= got[1].score >= got[2].score
+    assert any(s.entry_id == case.id for s in got)
+    assert all(s.why for s in got) and got[0].parts["products"] == 1.0
+    published = {e.id for e in store.entries("hz-pharma", kind="case_study", status="published")}
+    assert {s.entry_id for s in got} <= published
+
+
+def test_other_tenants_cases_are_never_suggested(demo) -> None:  # type: ignore[no-untyped-def]
+    got = suggest_cases(demo, "sh-pharma", customer_id="C-SH-00002", skus=["SKU-ATV20-LPT"], k=10)
+    assert got and all(s.entry_id.startswith("KB-SH-") for s in got)
+    assert isinstance(demo.get_node("sh-pharma", Entry, got[0].entry_id), Entry)
