@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -128,6 +129,8 @@ class KnowledgeIndex:
         self.approx_threshold = approx_threshold
         self.docs: dict[str, EntryDoc] = {}
         self._kinds: dict[str, _KindIndex] = {}
+        self._allowed: dict[tuple[str, SearchFilters], frozenset[str]] = {}
+        self._by_sku: dict[str, set[str]] = defaultdict(set)
         self.stats = IndexStats()
 
     def _kind(self, kind: str) -> _KindIndex:
@@ -158,13 +161,36 @@ class KnowledgeIndex:
                 )
                 index.keywords.upsert([(d.entry_id, d.text) for d in changed])
             for d in group:
+                self._link(self.docs.get(d.entry_id), d)
                 self.docs[d.entry_id] = d
+        self._allowed.clear()
+
+    def _link(self, old: EntryDoc | None, new: EntryDoc | None) -> None:
+        """Keep the product → entries map in step with an entry's change."""
+        if old is not None:
+            for sku in old.skus:
+                self._by_sku[sku].discard(old.entry_id)
+        if new is not None:
+            for sku in new.skus:
+                self._by_sku[sku].add(new.entry_id)
+
+    def _allowed_ids(self, kind: str, f: SearchFilters) -> frozenset[str]:
+        """Entries of ``kind`` the filters admit, cached until the next change (queries repeat the same filters)."""
+        key = (kind, f)
+        found = self._allowed.get(key)
+        if found is None:
+            found = self._allowed[key] = frozenset(
+                d.entry_id for d in self.docs.values() if d.kind == kind and f.admits(d)
+            )
+        return found
 
     def remove(self, entry_ids: Iterable[str]) -> None:
         """Remove entries (a retired entry can also stay, filtered out by status)."""
         for entry_id in list(entry_ids):
             doc = self.docs.pop(entry_id, None)
             if doc is not None:
+                self._link(doc, None)
+                self._allowed.clear()
                 index = self._kinds[doc.kind]
                 index.vectors.remove([entry_id])
                 index.keywords.remove([entry_id])
@@ -181,7 +207,7 @@ class KnowledgeIndex:
     def build(self, docs: Sequence[EntryDoc]) -> IndexStats:
         """Index ``docs`` from scratch and compact the keyword segments."""
         t0 = time.perf_counter()
-        self.docs, self._kinds = {}, {}
+        self.docs, self._kinds, self._by_sku = {}, {}, defaultdict(set)
         for i in range(0, len(docs), 2048):
             self.upsert(docs[i : i + 2048])
         for index in self._kinds.values():
@@ -215,7 +241,7 @@ class KnowledgeIndex:
             index = self._kinds[kind]
             allowed = None
             if f != SearchFilters(kinds=f.kinds, statuses=()):
-                allowed = {d.entry_id for d in self.docs.values() if d.kind == kind and f.admits(d)}
+                allowed = self._allowed_ids(kind, f)
                 if not allowed:
                     continue
             if qvec is not None:
@@ -237,11 +263,8 @@ class KnowledgeIndex:
         mentioned = tuple(self.product_detector(query)) if mode == "hybrid" and self.product_detector else ()
         grank: dict[str, int] = {}
         if mentioned:
-            linked = [
-                d.entry_id
-                for d in self.docs.values()
-                if d.kind in kinds and f.admits(d) and set(d.skus) & set(mentioned)
-            ]
+            mentioning = {e for sku in mentioned for e in self._by_sku.get(sku, ())}
+            linked = [e for e in mentioning if self.docs[e].kind in kinds and f.admits(self.docs[e])]
             linked.sort(key=lambda e: (-fused.get(e, 0.0), e))
             for i, e in enumerate(linked[:candidates]):
                 grank[e] = i + 1
@@ -294,7 +317,9 @@ class KnowledgeIndex:
             for d in meta["docs"]
         ]
         self.docs = {d.entry_id: d for d in docs}
-        self._kinds = {}
+        self._kinds, self._allowed, self._by_sku = {}, {}, defaultdict(set)
+        for d in docs:
+            self._link(None, d)
         for kind in sorted({d.kind for d in docs}):
             index = self._kind(kind)
             index.vectors = VectorIndex.load(directory / kind)
