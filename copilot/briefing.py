@@ -13,12 +13,10 @@ from collections import defaultdict
 from pydantic import BaseModel, Field
 
 from copilot.formulary_impact import Change, edition_changes, latest_editions
-from graph.model import Product
+from graph.model import CUSTOMER_TYPE_NAMES, Product
 from graph.ports import CustomerContext, GraphStore
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
-
-TYPE_NAMES = {"chain": "连锁", "single_pharmacy": "单体药店", "hospital": "医院", "clinic": "诊所", "dtp": "DTP药房"}
 
 
 class Factor(BaseModel):
@@ -130,7 +128,8 @@ def build_briefing(
     profile = [
         Fact(
             node_id=c.id,
-            text=f"{c.name}（{TYPE_NAMES.get(c.type, c.type)}，{c.city or ''} {c.region or ''}，{c.tier or '-'}级）",
+            text=f"{c.name}（{CUSTOMER_TYPE_NAMES.get(c.type, c.type)}，"
+            f"{c.city or ''} {c.region or ''}，{c.tier or '-'}级）",
         ),
         Fact(
             node_id=c.id,

@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from copilot.briefing import TYPE_NAMES
-from graph.model import AboutIndication, AboutProduct, CaseOf, Customer, Product, Treats
+from graph.model import CUSTOMER_TYPE_NAMES, AboutIndication, AboutProduct, CaseOf, Customer, Product, Treats
 from graph.ports import GraphStore
 from retrieval.hybrid import KnowledgeIndex, SearchFilters
 
@@ -124,7 +123,7 @@ def suggest_cases(
             parts[attr] = 1.0 if same else 0.0
             if same and other is not None:
                 value = getattr(other, attr)
-                why.append(f"同{label}：{TYPE_NAMES.get(value, value) if attr == 'type' else value}")
+                why.append(f"同{label}：{CUSTOMER_TYPE_NAMES.get(value, value) if attr == 'type' else value}")
         parts["size"] = _size_similarity(customer, other) if customer and other else 0.0
         rank = text_rank.get(case.entry_id)
         parts["text"] = 1.0 / rank if rank else 0.0

@@ -31,6 +31,10 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 CustomerType = Literal["chain", "single_pharmacy", "hospital", "clinic", "dtp"]
+CUSTOMER_TYPE_NAMES: dict[str, str] = {
+    "chain": "连锁", "single_pharmacy": "单体药店", "hospital": "医院", "clinic": "诊所", "dtp": "DTP药房"
+}  # fmt: skip
+"""How a rep names each customer type."""
 EntryKind = Literal["objection_script", "case_study", "product_note", "faq"]
 EntryStatus = Literal["draft", "in_review", "published", "stale", "retired"]
 FormularyCategory = Literal["甲", "乙"]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graph.model import CUSTOMER_TYPE_NAMES
+
 LEVELS: tuple[tuple[str, ...], ...] = (
     ("type", "tier", "region", "band"),
     ("type", "tier", "band"),
@@ -23,8 +25,6 @@ MIN_PEERS = 10
 With fewer, one unusual deal moves the median and the MAD by a large share (the MAD of 5 points is one point);
 from 10 on, the breakdown point of median/MAD lets up to 4 odd prices pass without moving the band.
 """
-
-TYPE_NAMES = {"chain": "连锁", "single_pharmacy": "单体药店", "hospital": "医院", "clinic": "诊所", "dtp": "DTP药房"}
 
 
 def volume_edges(qty: np.ndarray) -> tuple[float, float]:
@@ -65,5 +65,5 @@ class PeerKey:
             parts.append(self.region)
         if "band" in attrs:
             parts.append(("小", "中", "大")[self.band] + "量")
-        who = f"同类{TYPE_NAMES.get(self.type, self.type)}客户"
+        who = f"同类{CUSTOMER_TYPE_NAMES.get(self.type, self.type)}客户"
         return who + (f"({', '.join(parts)})" if parts else "")
