@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from copilot.errors import CopilotError
+from graph.errors import VersionConflictError
 from graph.model import (
     AboutProduct,
     AuditEvent,
     Entry,
-    EntryVersion,
     FormularyEdition,
     ListedIn,
     Prescribes,
-    Previous,
     Product,
     WorksAt,
 )
@@ -104,6 +103,7 @@ class ImpactReport:
     customers: dict[str, list[str]] = field(default_factory=dict)
     stale_entries: dict[str, str] = field(default_factory=dict)
     already_stale: int = 0
+    conflicts: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -151,10 +151,6 @@ def formulary_impact(
         for ab in abouts:
             if ab.sku in changed:
                 about[ab.entry_id].add(ab.sku)
-    updates: list[Entry] = []
-    versions: list[EntryVersion] = []
-    previous: list[Previous] = []
-    audits: list[AuditEvent] = []
     now = dt.datetime.combine(today, dt.time())
     for entries in store.iter_nodes(tenant, Entry):
         for e in entries:
@@ -172,44 +168,22 @@ def formulary_impact(
                 report.already_stale += 1
                 continue
             report.stale_entries[e.id] = reason
-            version_id = f"{e.id}@{e.version}"
-            versions.append(
-                EntryVersion(
-                    tenant=tenant,
-                    id=version_id,
-                    entry_id=e.id,
-                    version=e.version,
-                    kind=e.kind,
-                    title=e.title,
-                    body=e.body,
-                    tags=e.tags,
-                    status=e.status,
-                    author=e.author,
-                    updated_at=e.updated_at,
-                )
+            if dry_run:
+                continue
+            audit = AuditEvent(
+                tenant=tenant,
+                id=f"{actor}:{new}:{e.id}:{e.version + 1}",
+                at=now,
+                actor=actor,
+                action="mark_stale",
+                target_label="Entry",
+                target_key=e.id,
+                details=json.dumps({"reason": reason, "from": e.version}, ensure_ascii=False),
             )
-            previous.append(Previous(tenant=tenant, entry_id=e.id, version_id=version_id))
-            updates.append(
-                e.model_copy(
-                    update={"status": "stale", "stale_reason": reason, "version": e.version + 1, "updated_at": now}
-                )
-            )
-            audits.append(
-                AuditEvent(
-                    tenant=tenant,
-                    id=f"{actor}:{new}:{e.id}:{e.version + 1}",
-                    at=now,
-                    actor=actor,
-                    action="mark_stale",
-                    target_label="Entry",
-                    target_key=e.id,
-                    details=json.dumps({"reason": reason, "from": e.version}, ensure_ascii=False),
-                )
-            )
-    if updates and not dry_run:
-        store.upsert_nodes(tenant, versions)
-        store.upsert_nodes(tenant, updates)
-        store.upsert_edges(tenant, previous)
-        store.upsert_nodes(tenant, audits)
+            stale = e.model_copy(update={"status": "stale", "stale_reason": reason, "updated_at": now})
+            try:  # one versioned write per entry: a trainer's concurrent edit is never overwritten
+                store.save_entry(tenant, stale, expected_version=e.version, audit=audit)
+            except VersionConflictError:
+                report.conflicts.append(e.id)
     report.seconds = time.perf_counter() - t0
     return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -17,12 +17,15 @@ import pyarrow as pa
 from pydantic import TypeAdapter
 
 from graph import cypher
-from graph.errors import InvalidRowError, NotFoundError, UnknownReferenceError
+from graph.errors import ConflictError, InvalidRowError, NotFoundError, UnknownReferenceError, VersionConflictError
 from graph.frames import DST, SRC, edge_frame, models_to_table, node_frame
 from graph.model import (
     EDGE_TYPES,
     NODE_TYPES,
     REL_TYPES,
+    AboutIndication,
+    AboutProduct,
+    AuditEvent,
     Contract,
     Customer,
     Deal,
@@ -31,10 +34,14 @@ from graph.model import (
     Entry,
     EntryKind,
     EntryStatus,
+    EntryVersion,
     GraphModel,
+    Indication,
     Interaction,
     Node,
     Prescribes,
+    Previous,
+    Product,
     Purchased,
     Quotes,
     Rep,
@@ -54,7 +61,10 @@ from graph.ports import (
 
 N = TypeVar("N", bound=Node)
 E = TypeVar("E", bound=Edge)
+T = TypeVar("T")
 Row = dict[str, Any]
+Run = Callable[[str, Row], list[Row]]
+"""Runs one statement inside the current transaction and returns its rows."""
 
 _TENANT: TypeAdapter[str] = TypeAdapter(TenantId)
 
@@ -99,6 +109,17 @@ class CypherGraphStore(ABC):
     @abstractmethod
     def _write_edges(self, tenant: str, model: type[Edge], frame: pa.Table, *, atomic: bool) -> WriteResult:
         """Write a prepared edge frame (``from``/``to``/``uid`` + stored properties)."""
+
+    @abstractmethod
+    def _atomic(self, work: Callable[[Run], T]) -> T:
+        """Run ``work`` in one write transaction, serialised against other writes of the same records."""
+
+    _LOCK_CLAUSE = ""
+    """Cypher that takes the write lock on ``n`` before it is read for an update (empty: the engine serialises)."""
+    _UNLOCK_CLAUSE = ""
+    """Cypher that releases what ``_LOCK_CLAUSE`` set."""
+    _EDGE_UID = True
+    """Whether relationships store their ``uid`` property."""
 
     @abstractmethod
     def delete_tenant(self, tenant: str) -> int:
@@ -304,6 +325,95 @@ class CypherGraphStore(ABC):
                 params[name] = value
         return [Entry.model_validate(r) for r in self._query(statement + cypher.ENTRIES_RETURN, params)]
 
+    # ------------------------------------------------------------------ curation
+
+    def save_entry(
+        self,
+        tenant: str,
+        entry: Entry,
+        *,
+        expected_version: int | None,
+        audit: AuditEvent,
+        skus: Sequence[str] | None = None,
+        indications: Sequence[str] | None = None,
+    ) -> Entry:
+        """Create (``expected_version=None``) or update an entry if it is still at ``expected_version``, atomically.
+
+        An update keeps the stored version as an ``EntryVersion`` linked by ``PREVIOUS``, writes the entry with the
+        next version number, replaces its ABOUT links when ``skus`` / ``indications`` are given, and records
+        ``audit`` — all in one transaction, or nothing. A stale ``expected_version`` raises ``VersionConflictError``
+        carrying the stored entry, so no edit is ever silently lost.
+        """
+        tenant = check_tenant(tenant)
+        for row in (entry, audit):
+            if row.tenant != tenant:
+                raise InvalidRowError(f"{type(row).__name__} belongs to tenant {row.tenant!r}, not {tenant!r}")
+        for model, keys in ((Product, skus), (Indication, indications)):
+            missing = sorted(set(keys or ()) - self.existing_keys(tenant, model, list(keys or ())))
+            if missing:
+                raise UnknownReferenceError(
+                    f"unknown {model.label.lower()} {', '.join(missing)}", details={"missing": missing}
+                )
+        uid = entry.uid
+
+        def work(run: Run) -> Entry:
+            rows = run(cypher.lock_entry(self._LOCK_CLAUSE), {"uid": uid, "tenant": tenant})
+            current = Entry.model_validate(rows[0]) if rows else None
+            if expected_version is None:
+                if current is not None:
+                    raise ConflictError(f"entry {entry.id} already exists", details={"id": entry.id})
+                stored = entry.model_copy(update={"version": 1})
+                run(cypher.create_node(Entry), _params(Entry, stored))
+            else:
+                if current is None:
+                    raise NotFoundError(f"no entry {entry.id}", details={"id": entry.id})
+                if current.version != expected_version:  # raising rolls the transaction (and its lock) back
+                    raise VersionConflictError(
+                        f"entry {entry.id} is at version {current.version}, not {expected_version}",
+                        current=current,
+                        details={"id": entry.id, "expected": expected_version, "current": current.version},
+                    )
+                snapshot = EntryVersion(
+                    tenant=tenant,
+                    id=f"{current.id}@{current.version}",
+                    entry_id=current.id,
+                    **current.model_dump(include=set(EntryVersion.model_fields) - {"tenant", "id", "entry_id"}),
+                )
+                run(cypher.create_node(EntryVersion), _params(EntryVersion, snapshot))
+                self._create_edge(run, Previous(tenant=tenant, entry_id=current.id, version_id=snapshot.id))
+                stored = entry.model_copy(update={"version": current.version + 1})
+                run(cypher.update_entry(self._UNLOCK_CLAUSE), _params(Entry, stored))
+            for model, keys, make in (
+                (Product, skus, lambda k: AboutProduct(tenant=tenant, entry_id=entry.id, sku=k)),
+                (Indication, indications, lambda k: AboutIndication(tenant=tenant, entry_id=entry.id, indication=k)),
+            ):
+                if keys is not None:
+                    run(cypher.delete_entry_about(model), {"uid": uid, "tenant": tenant})
+                    for key in sorted(set(keys)):
+                        self._create_edge(run, make(key))
+            run(cypher.create_node(AuditEvent), _params(AuditEvent, audit))
+            return stored
+
+        return self._atomic(work)
+
+    def _create_edge(self, run: Run, edge: Edge) -> None:
+        params = _params(type(edge), edge, with_uid=self._EDGE_UID)
+        for name in edge.endpoint_fields():
+            params.pop(name)
+        params["from"] = node_uid(edge.tenant, edge.source_key)
+        params["to"] = node_uid(edge.tenant, edge.target_key)
+        run(cypher.create_edge(type(edge), self._EDGE_UID), params)
+
+    def entry_versions(self, tenant: str, entry_id: str) -> list[EntryVersion]:
+        """Earlier versions of an entry, oldest first (the current one is the entry itself)."""
+        rows = self._query(cypher.ENTRY_VERSIONS, {"tenant": check_tenant(tenant), "entry_id": entry_id})
+        return [EntryVersion.model_validate(r) for r in rows]
+
+    def audit_trail(self, tenant: str, label: str, key: str) -> list[AuditEvent]:
+        """Audit records of one node (e.g. ``Entry`` and its id), oldest first."""
+        rows = self._query(cypher.AUDIT_TRAIL, {"tenant": check_tenant(tenant), "label": label, "key": key})
+        return [AuditEvent.model_validate(r) for r in rows]
+
     def counts(self, tenant: str | None = None) -> dict[str, dict[str, int]]:
         """Nodes per label and relationships per type, per tenant (types with no rows are omitted)."""
         out: dict[str, dict[str, int]] = defaultdict(dict)
@@ -326,6 +436,14 @@ class CypherGraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _params(model: type[GraphModel], row: GraphModel, *, with_uid: bool = True) -> Row:
+    """Statement parameters of one row, converted exactly as the bulk path converts them."""
+    params: Row = models_to_table(model, [row]).to_pylist()[0]
+    if with_uid:
+        params["uid"] = row.uid  # type: ignore[attr-defined]
+    return params
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from functools import cache
 
-from graph.model import Contract, Customer, Deal, Doctor, Edge, Entry, Interaction, Node, Purchased, Rep
+from graph.model import (
+    AuditEvent,
+    Contract,
+    Customer,
+    Deal,
+    Doctor,
+    Edge,
+    Entry,
+    EntryVersion,
+    Interaction,
+    Node,
+    Purchased,
+    Rep,
+)
 
 
 def rel(rel_type: str) -> str:
@@ -153,3 +166,50 @@ ENTRIES_BY_INDICATION = (
 )
 ENTRIES_FILTERS: dict[str, str] = {"status": " AND n.status = $status", "kind": " AND n.kind = $kind"}
 ENTRIES_RETURN = f" RETURN DISTINCT {node_projection('n', Entry)} ORDER BY id"
+
+
+@cache
+def create_node(model: type[Node]) -> str:
+    """Create one node from parameters named as its fields (plus ``uid``)."""
+    props = ", ".join(f"{name}: ${name}" for name in ["uid", *model.model_fields])
+    return f"CREATE (n:{model.label} {{{props}}})"
+
+
+@cache
+def create_edge(model: type[Edge], with_uid: bool) -> str:
+    """Create one edge between two nodes given by ``$from`` / ``$to`` uids, with its stored properties."""
+    names = (["uid"] if with_uid else []) + list(model.stored_properties())
+    props = ", ".join(f"{name}: ${name}" for name in names)
+    return (
+        f"MATCH (a:{model.source.node.label} {{uid: $from}}), (b:{model.target.node.label} {{uid: $to}}) "
+        f"CREATE (a)-[r:{rel(model.rel_type)} {{{props}}}]->(b)"
+    )
+
+
+def lock_entry(lock_clause: str) -> str:
+    """Read one entry for an update, taking the engine's write lock first when it needs one (``lock_clause``)."""
+    return f"MATCH (n:Entry {{uid: $uid}}) WHERE n.tenant = $tenant {lock_clause} RETURN {node_projection('n', Entry)}"
+
+
+def update_entry(unlock_clause: str) -> str:
+    """Overwrite every field of one entry (and release the lock taken by ``lock_entry``)."""
+    sets = ", ".join(f"n.{name} = ${name}" for name in Entry.model_fields if name != "tenant")
+    return f"MATCH (n:Entry {{uid: $uid}}) WHERE n.tenant = $tenant SET {sets}{unlock_clause}"
+
+
+
+
+@cache
+def delete_entry_about(target: type[Node]) -> str:
+    """Remove an entry's ABOUT links to nodes of one label (before writing the new set)."""
+    return f"MATCH (n:Entry {{uid: $uid}})-[r:{rel('ABOUT')}]->(x:{target.label}) WHERE n.tenant = $tenant DELETE r"
+
+
+ENTRY_VERSIONS = (
+    f"MATCH (n:EntryVersion) WHERE n.tenant = $tenant AND n.entry_id = $entry_id "
+    f"RETURN {node_projection('n', EntryVersion)} ORDER BY version"
+)
+AUDIT_TRAIL = (
+    f"MATCH (n:AuditEvent) WHERE n.tenant = $tenant AND n.target_label = $label AND n.target_key = $key "
+    f"RETURN {node_projection('n', AuditEvent)} ORDER BY at, id"
+)

@@ -8,7 +8,7 @@ thousands of rows per second) and ``LOAD FROM … SET`` for changed rows, inside
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import ladybug
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph.base import CypherGraphStore, Row, check_tenant
+from graph.base import CypherGraphStore, Row, Run, T, check_tenant
 from graph.cypher import edge_pattern, rel
 from graph.errors import BackendUnavailableError, GraphError, SchemaVersionError
 from graph.frames import DST, SRC, UID
@@ -139,6 +139,13 @@ class EmbeddedGraphStore(CypherGraphStore):
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
+
+    _EDGE_UID = False
+
+    def _atomic(self, work: Callable[[Run], T]) -> T:
+        # One connection behind one lock: holding the lock for the transaction serialises it against every write.
+        with self._lock, self._transaction():
+            return work(self._query)
 
     def _write_nodes(self, tenant: str, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:  # noqa: ARG002
         # Always one transaction: COPY is fast enough that the bulk path needs no chunking.
@@ -304,8 +311,12 @@ class _Transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self._store._run("COMMIT")
-        else:
+            return
+        try:
             self._store._run("ROLLBACK")
+        except GraphError as e:  # a failed statement has already rolled the transaction back
+            if "No active transaction" not in str(e):
+                raise
 
 
 __all__ = ["EDGE_TYPES", "EmbeddedGraphStore", "SCHEMA_VERSION", "schema_ddl"]

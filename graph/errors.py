@@ -53,3 +53,19 @@ class SchemaVersionError(GraphError):
     """The store was written by a newer schema version than this code knows."""
 
     code = "schema_version"
+
+
+class ConflictError(GraphError):
+    """The write conflicts with the current state (the key already exists, or the record changed meanwhile)."""
+
+    code = "conflict"
+
+
+class VersionConflictError(ConflictError):
+    """The entry was changed by someone else since the version the caller edited; ``current`` is the stored one."""
+
+    code = "version_conflict"
+
+    def __init__(self, message: str, *, current: Any, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.current = current

@@ -12,11 +12,11 @@ from typing import Any
 
 import pyarrow as pa
 from neo4j import Driver, GraphDatabase, ManagedTransaction
-from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ConstraintError, Neo4jError, ServiceUnavailable
 
-from graph.base import CypherGraphStore, Row, check_tenant
+from graph.base import CypherGraphStore, Row, Run, T, check_tenant
 from graph.cypher import edge_pattern, rel
-from graph.errors import BackendUnavailableError, GraphError, SchemaVersionError
+from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
 from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
@@ -98,6 +98,26 @@ class Neo4jGraphStore(CypherGraphStore):
         try:
             with self._driver.session(database=self.database) as session:
                 return session.execute_write(work)
+        except Neo4jError as e:
+            raise GraphError(f"Neo4j write failed: {e}") from e
+
+    # Reading a node does not lock it in Neo4j; setting a property does, so an update sets a marker first (and
+    # removes it in the same transaction) to read the version it checks under the lock.
+    _LOCK_CLAUSE = "SET n._lock = true"
+    _UNLOCK_CLAUSE = " REMOVE n._lock"
+
+    def _atomic(self, work: Callable[[Run], T]) -> T:
+        def in_tx(tx: ManagedTransaction) -> T:
+            def run(statement: str, params: Row) -> list[Row]:
+                return [{k: _native(v) for k, v in rec.data().items()} for rec in tx.run(statement, params)]
+
+            return work(run)
+
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_write(in_tx)
+        except ConstraintError as e:
+            raise ConflictError(f"Neo4j constraint violated: {e.message}") from e
         except Neo4jError as e:
             raise GraphError(f"Neo4j write failed: {e}") from e
 

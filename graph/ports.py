@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import pyarrow as pa
 
 from graph.model import (
+    AuditEvent,
     Contract,
     Customer,
     CustomerType,
@@ -23,6 +24,7 @@ from graph.model import (
     Entry,
     EntryKind,
     EntryStatus,
+    EntryVersion,
     Interaction,
     Node,
     Prescribes,
@@ -228,6 +230,31 @@ class GraphStore(Protocol):
         kind: EntryKind | None = None,
     ) -> list[Entry]:
         """Knowledge entries about a product or indication, by status and kind, ordered by id."""
+        ...
+
+    def save_entry(
+        self,
+        tenant: str,
+        entry: Entry,
+        *,
+        expected_version: int | None,
+        audit: AuditEvent,
+        skus: Sequence[str] | None = None,
+        indications: Sequence[str] | None = None,
+    ) -> Entry:
+        """Create an entry, or update it only if still at ``expected_version`` (else ``VersionConflictError``).
+
+        One transaction: the previous version kept as ``EntryVersion``, the new version, ABOUT links and the audit
+        record. Returns the entry as stored (with its new version number).
+        """
+        ...
+
+    def entry_versions(self, tenant: str, entry_id: str) -> list[EntryVersion]:
+        """Earlier versions of an entry, oldest first."""
+        ...
+
+    def audit_trail(self, tenant: str, label: str, key: str) -> list[AuditEvent]:
+        """Audit records of one node, oldest first."""
         ...
 
     def counts(self, tenant: str | None = None) -> dict[str, dict[str, int]]:
