@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,13 +24,28 @@ class Settings(BaseSettings):
     neo4j_database: str = "neo4j"
     embedder: str = Field("use", description="Embedder: use (default), minilm, hashing, or st with embedder_model_dir.")
     embedder_model_dir: Path | None = Field(None, description="sentence-transformers model folder (embedder 'st').")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Address `salescopilot serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from a browser, e.g. ["https://crm.example"].',
+    )
+    upload_max_mb: int = Field(50, ge=1, le=2048, description="Largest ingest upload, MiB.")
+    keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
+    chat_model: str | None = Field(
+        None, description='Optional LangChain chat model "module.path:ClassName"; unset: extractive text only.'
+    )
+    chat_model_kwargs: dict[str, Any] = Field(default_factory=dict, description="JSON keyword arguments of it.")
 
     @property
     def graph_dir(self) -> Path:
         """Folder of the embedded graph database."""
         return self.data_dir / "graph"
+
+    @property
+    def keys_path(self) -> Path:
+        """The API key file."""
+        return self.keys_file or self.data_dir / "keys.sqlite"
 
     def index_dir(self, tenant: str) -> Path:
         """Folder of a tenant's retrieval indexes, next to the graph."""

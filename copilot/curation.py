@@ -109,13 +109,19 @@ def get_entry(store: GraphStore, tenant: str, entry_id: str) -> Entry:
     return entry
 
 
-def links(store: GraphStore, tenant: str, entry_id: str) -> tuple[list[str], list[str]]:
-    """The SKUs and indications an entry is ABOUT."""
-    skus = sorted(a.sku for page in store.iter_edges(tenant, AboutProduct) for a in page if a.entry_id == entry_id)
-    indications = sorted(
-        a.indication for page in store.iter_edges(tenant, AboutIndication) for a in page if a.entry_id == entry_id
-    )
-    return skus, indications
+def links(store: GraphStore, tenant: str, entry_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """For each entry id: the SKUs and the indications it is ABOUT (sorted)."""
+    wanted = set(entry_ids)
+    out: dict[str, tuple[list[str], list[str]]] = {eid: ([], []) for eid in entry_ids}
+    for page in store.iter_edges(tenant, AboutProduct):
+        for a in page:
+            if a.entry_id in wanted:
+                out[a.entry_id][0].append(a.sku)
+    for about in store.iter_edges(tenant, AboutIndication):
+        for ai in about:
+            if ai.entry_id in wanted:
+                out[ai.entry_id][1].append(ai.indication)
+    return {eid: (sorted(s), sorted(i)) for eid, (s, i) in out.items()}
 
 
 def create_entry(

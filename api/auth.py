@@ -1,0 +1,69 @@
+"""Who is calling: the API key in ``X-API-Key`` gives a tenant and a role; each route names the roles it admits.
+
+The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
+
+| route group | rep | trainer | admin | service |
+|---|---|---|---|---|
+| price checks | ✓ | ✓ | ✓ | ✓ |
+| cases, objections, briefings, customers, products, formulary editions and diffs, published entries | ✓ | ✓ | ✓ | |
+| entries of any status, curation writes, history, formulary impact, FAQ proposals | | ✓ | ✓ | |
+| ingest upload, API keys | | | ✓ | |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.errors import ApiError
+from api.keys import ApiKey, Role
+from api.state import ServiceState
+
+PRICING: tuple[Role, ...] = ("rep", "trainer", "admin", "service")
+READERS: tuple[Role, ...] = ("rep", "trainer", "admin")
+CURATORS: tuple[Role, ...] = ("trainer", "admin")
+ADMINS: tuple[Role, ...] = ("admin",)
+
+_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="API key `skg_<id>_<secret>` (salescopilot keys create)."
+)
+
+
+def get_state(request: Request) -> ServiceState:
+    """The service state opened by the app's lifespan."""
+    state: ServiceState = request.app.state.service
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def caller(state: State, token: Annotated[str | None, Security(_header)]) -> ApiKey:
+    """The live API key of the request (401 without one)."""
+    return state.keys.verify(token)
+
+
+def allow(*roles: Role) -> Callable[[ApiKey], ApiKey]:
+    """A dependency admitting only callers with one of ``roles`` (403 for the others)."""
+
+    def check(key: Annotated[ApiKey, Depends(caller)]) -> ApiKey:
+        if key.role not in roles:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"role '{key.role}' may not call this endpoint (allowed: {', '.join(roles)})",
+                details={"role": key.role, "allowed": list(roles)},
+            )
+        return key
+
+    check.__name__ = f"allow_{'_'.join(roles)}"
+    return check
+
+
+Pricing = Annotated[ApiKey, Depends(allow(*PRICING))]
+Reader = Annotated[ApiKey, Depends(allow(*READERS))]
+Curator = Annotated[ApiKey, Depends(allow(*CURATORS))]
+Admin = Annotated[ApiKey, Depends(allow(*ADMINS))]

@@ -1,0 +1,124 @@
+"""Errors at the HTTP edge: one JSON shape, a stable code per domain error, no stack traces to clients.
+
+``{"error": {"code": "version_conflict", "message": "…", "details": {…}}}`` — the code is the domain error's
+``code`` attribute, so a client can branch on it; the status comes from the error class (table below).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.keys import InvalidKeyError
+from copilot.curation import InvalidTransitionError
+from copilot.errors import CopilotError
+from graph.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    InvalidRowError,
+    NotFoundError,
+    SalesCopilotError,
+    VersionConflictError,
+)
+from ingest.errors import IngestError
+from pricing_guard.errors import PricingError
+from retrieval.errors import EmbedderUnavailableError
+
+log = logging.getLogger("salescopilot.api")
+
+STATUS: list[tuple[type[SalesCopilotError], int]] = [
+    (InvalidKeyError, 401),
+    (NotFoundError, 404),
+    (VersionConflictError, 409),
+    (ConflictError, 409),
+    (InvalidTransitionError, 409),
+    (InvalidRowError, 422),
+    (IngestError, 422),
+    (PricingError, 422),
+    (CopilotError, 422),
+    (BackendUnavailableError, 503),
+    (EmbedderUnavailableError, 503),
+]
+"""HTTP status of each domain error class (first match wins); anything else is a 500 with code ``internal``."""
+
+
+class ErrorBody(BaseModel):
+    """What went wrong, for a program (``code``) and for a person (``message``)."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, version_conflict, validation_failed.")
+    message: str = Field(description="What went wrong and what to do, in words.")
+    details: dict[str, Any] = Field(default_factory=dict, description="Structured context: field paths, rows, ids.")
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of the API."""
+
+    error: ErrorBody
+
+
+class ApiError(SalesCopilotError):
+    """An error raised by the HTTP layer itself (auth, roles, upload size) with its status."""
+
+    def __init__(self, status: int, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.status = status
+        self.code = code
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    """The JSON response of an error."""
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or {}))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+def status_of(error: SalesCopilotError) -> int:
+    """HTTP status for a domain error."""
+    if isinstance(error, ApiError):
+        return error.status
+    return next((status for cls, status in STATUS if isinstance(error, cls)), 500)
+
+
+def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SalesCopilotError)
+    status = status_of(exc)
+    if status >= 500:
+        log.error("request failed: %s", exc, exc_info=exc)
+    details = dict(exc.details)
+    if isinstance(exc, VersionConflictError):
+        details["current"] = exc.current.model_dump(mode="json", exclude={"tenant"})
+    return error_response(status, exc.code, exc.message, details)
+
+
+def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"path": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"path": "", "message": "invalid request"}
+    return error_response(422, "invalid_request", f"{first['path']}: {first['message']}", {"errors": errors})
+
+
+def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error", exc_info=exc)
+    return error_response(500, "internal", "internal error; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into the one JSON shape."""
+    app.add_exception_handler(SalesCopilotError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

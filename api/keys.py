@@ -1,0 +1,135 @@
+"""API keys: random secrets shown once, stored as SHA-256 digests, each carrying a tenant and a role.
+
+A key reads ``skg_<id>_<secret>``: the id finds the record, the secret (32 random bytes) is compared by digest in
+constant time. A fast digest is the right tool here: the secret is random, not a password, so there is nothing for a
+slow hash to protect against. Keys live in a small SQLite file next to the data (one per deployment).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from graph.base import check_tenant
+from graph.errors import NotFoundError, SalesCopilotError
+
+Role = Literal["rep", "trainer", "admin", "service"]
+ROLES: tuple[Role, ...] = get_args(Role)
+PREFIX = "skg_"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+)
+"""
+
+
+class InvalidKeyError(SalesCopilotError):
+    """No key, a malformed key, an unknown key or a revoked key."""
+
+    code = "invalid_api_key"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key's record (never the secret)."""
+
+    id: str
+    tenant: str
+    role: Role
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _row(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        tenant=row["tenant"],
+        role=row["role"],
+        name=row["name"],
+        created_at=dt.datetime.fromisoformat(row["created_at"]),
+        revoked_at=dt.datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None,
+    )
+
+
+class KeyStore:
+    """The API keys of a deployment, in a SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def create(self, tenant: str, role: str, name: str) -> tuple[ApiKey, str]:
+        """A new key; returns its record and the full key text, which is shown once and never stored."""
+        if role not in ROLES:
+            raise InvalidKeyError(f"unknown role {role!r}; one of {', '.join(ROLES)}", details={"role": role})
+        check_tenant(tenant)
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO api_keys (id, tenant, role, name, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, tenant, role, name, _digest(secret), now.isoformat()),
+            )
+        return ApiKey(key_id, tenant, role, name, now), f"{PREFIX}{key_id}_{secret}"
+
+    def verify(self, token: str | None) -> ApiKey:
+        """The live key ``token`` names, or ``InvalidKeyError``."""
+        if not token or not token.startswith(PREFIX) or token.count("_") < 2:
+            raise InvalidKeyError("missing or malformed API key (send it in the X-API-Key header)")
+        key_id, secret = token[len(PREFIX) :].split("_", 1)
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        if row is None or not hmac.compare_digest(row["digest"], _digest(secret)):
+            raise InvalidKeyError("unknown API key")
+        if row["revoked_at"]:
+            raise InvalidKeyError("this API key was revoked")
+        return _row(row)
+
+    def list(self, tenant: str | None = None) -> list[ApiKey]:
+        """Keys of one tenant (or all), newest first."""
+        query, args = "SELECT * FROM api_keys", tuple[str, ...]()
+        if tenant is not None:
+            query, args = query + " WHERE tenant = ?", (tenant,)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY created_at DESC, id", args).fetchall()
+        return [_row(r) for r in rows]
+
+    def revoke(self, key_id: str, *, tenant: str | None = None) -> ApiKey:
+        """Revoke a key at once (of ``tenant`` only, when given: another tenant's key is 'not found')."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat()
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            if row is None or (tenant is not None and row["tenant"] != tenant):
+                raise NotFoundError(f"no API key {key_id}", details={"id": key_id})
+            self._conn.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now, key_id))
+            row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        return _row(row)
+
+    def close(self) -> None:
+        """Close the database file."""
+        self._conn.close()

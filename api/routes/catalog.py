@@ -1,0 +1,197 @@
+"""Reads of the graph a rep needs around the copilot: customers, products, formulary editions, diffs and impact."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from api.auth import Curator, Reader, State
+from copilot.formulary_impact import Change, edition_changes, formulary_impact
+from graph.errors import NotFoundError
+from graph.model import Customer, Entry, FormularyEdition, ListedIn, Node, Product
+from graph.ports import GraphStore
+
+router = APIRouter(tags=["catalog"])
+
+Id = Annotated[str, Path(min_length=1, max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Search = Annotated[str | None, Query(max_length=100, description="Substring of the name (or id / SKU).")]
+
+
+class CustomerPage(BaseModel):
+    """One page of customers, ordered by id."""
+
+    total: int
+    items: list[Customer]
+
+
+class ProductListing(BaseModel):
+    """A product's status in one formulary edition."""
+
+    edition_id: str
+    category: str | None = None
+    restriction: str | None = None
+    payment_standard: str | None = None
+    code: str | None = None
+
+
+class ProductOut(BaseModel):
+    """A product with its formulary listings."""
+
+    product: Product
+    listings: list[ProductListing] = Field(default_factory=list)
+
+
+class ProductPage(BaseModel):
+    """One page of products, ordered by SKU."""
+
+    total: int
+    items: list[Product]
+
+
+class EditionList(BaseModel):
+    """Formulary editions, oldest first."""
+
+    editions: list[FormularyEdition]
+
+
+class EditionDiff(BaseModel):
+    """Products whose formulary status changed from ``old`` to ``new``."""
+
+    old: str | None
+    new: str
+    changes: list[Change]
+
+
+class ImpactOut(BaseModel):
+    """What a formulary edition change touches: products, customers, entries to review."""
+
+    old_edition: str | None
+    new_edition: str
+    applied: bool = Field(description="False: a preview; nothing was marked.")
+    changes: list[Change]
+    customers: dict[str, list[str]] = Field(description="Customer id → the changed SKUs they buy or prescribe.")
+    stale_entries: dict[str, str] = Field(description="Entry id → why it needs review.")
+    already_stale: int
+    conflicts: list[str] = Field(description="Entries edited meanwhile and left as they were (re-run to mark).")
+    seconds: float
+
+
+def _matches(node: Node, q: str | None, *fields: str) -> bool:
+    return q is None or any(q.lower() in str(getattr(node, f) or "").lower() for f in fields)
+
+
+def _page(store: GraphStore, tenant: str, model: type[Node], q: str | None, fields: tuple[str, ...]) -> list[Node]:
+    return [n for page in store.iter_nodes(tenant, model) for n in page if _matches(n, q, *fields)]
+
+
+@router.get("/customers", summary="List customers")
+def list_customers(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> CustomerPage:
+    """Customers of the caller's tenant, optionally filtered by a name or id substring."""
+    found = _page(state.store, key.tenant, Customer, q, ("name", "id", "city"))
+    return CustomerPage(total=len(found), items=found[offset : offset + limit])
+
+
+@router.get("/customers/{customer_id}", summary="One customer")
+def get_customer(customer_id: Id, key: Reader, state: State) -> Customer:
+    """The customer, or 404 (also for an id of another tenant)."""
+    found = state.store.get_node(key.tenant, Customer, customer_id)
+    if found is None:
+        raise NotFoundError(f"no customer {customer_id}", details={"customer_id": customer_id})
+    return found
+
+
+@router.get("/products", summary="List products")
+def list_products(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
+    """Products of the caller's tenant, optionally filtered by name, generic name, brand or SKU."""
+    found = _page(state.store, key.tenant, Product, q, ("name", "generic_name", "brand", "sku"))
+    return ProductPage(total=len(found), items=found[offset : offset + limit])
+
+
+@router.get("/products/{sku}", summary="One product with its formulary listings")
+def get_product(sku: Id, key: Reader, state: State) -> ProductOut:
+    """The product and its status in each formulary edition, or 404."""
+    found = state.store.get_node(key.tenant, Product, sku)
+    if found is None:
+        raise NotFoundError(f"no product {sku}", details={"sku": sku})
+    listings = [
+        ProductListing(
+            edition_id=e.edition_id,
+            category=e.category,
+            restriction=e.restriction,
+            payment_standard=e.payment_standard,
+            code=e.code,
+        )  # fmt: skip
+        for page in state.store.iter_edges(key.tenant, ListedIn)
+        for e in page
+        if e.sku == sku
+    ]
+    return ProductOut(product=found, listings=listings)
+
+
+def _editions(store: GraphStore, tenant: str) -> list[FormularyEdition]:
+    return sorted(
+        (e for page in store.iter_nodes(tenant, FormularyEdition) for e in page),
+        key=lambda e: (e.effective_date or dt.date.min, e.id),
+    )
+
+
+@router.get("/formulary/editions", summary="Formulary editions")
+def list_editions(key: Reader, state: State) -> EditionList:
+    """The formulary editions applied to the tenant's catalogue, oldest first."""
+    return EditionList(editions=_editions(state.store, key.tenant))
+
+
+def _known(store: GraphStore, tenant: str, *ids: str | None) -> None:
+    known = {e.id for e in _editions(store, tenant)}
+    for edition in ids:
+        if edition is not None and edition not in known:
+            raise NotFoundError(f"no formulary edition {edition}", details={"edition": edition})
+
+
+@router.get("/formulary/diff", summary="What changed between two formulary editions")
+def diff_editions(
+    key: Reader,
+    state: State,
+    old: Annotated[str, Query(min_length=1, max_length=200, examples=["NRDL-2022"])],
+    new: Annotated[str, Query(min_length=1, max_length=200, examples=["NRDL-2024"])],
+) -> EditionDiff:
+    """Products added, removed, re-categorised, or with changed restriction or payment standard."""
+    _known(state.store, key.tenant, old, new)
+    return EditionDiff(old=old, new=new, changes=edition_changes(state.store, key.tenant, old, new))
+
+
+def _impact(state: State, tenant: str, old: str | None, new: str | None, actor: str, apply: bool) -> ImpactOut:
+    _known(state.store, tenant, old, new)
+    report = formulary_impact(state.store, tenant, old=old, new=new, today=dt.date.today(), actor=actor,
+                              dry_run=not apply)  # fmt: skip
+    if apply and report.stale_entries:  # stale entries leave retrieval at once
+        marked = [state.store.get_node(tenant, Entry, eid) for eid in report.stale_entries]
+        state.reindex_entries(tenant, [e for e in marked if e is not None])
+    return ImpactOut(applied=apply, **report.__dict__)
+
+
+@router.get("/formulary/impact", summary="Preview what a formulary change touches")
+def preview_impact(
+    key: Curator,
+    state: State,
+    old: Annotated[str | None, Query(max_length=200)] = None,
+    new: Annotated[str | None, Query(max_length=200, description="Default: the latest edition.")] = None,
+) -> ImpactOut:
+    """Changed products, affected customers and the entries that would be marked stale; writes nothing."""
+    return _impact(state, key.tenant, old, new, f"key:{key.id}", apply=False)
+
+
+@router.post("/formulary/impact", summary="Mark the entries a formulary change touches as stale")
+def apply_impact(
+    key: Curator,
+    state: State,
+    old: Annotated[str | None, Query(max_length=200)] = None,
+    new: Annotated[str | None, Query(max_length=200, description="Default: the latest edition.")] = None,
+) -> ImpactOut:
+    """Like the preview, and marks the entries ``stale`` with the reason (versioned and audited); idempotent."""
+    return _impact(state, key.tenant, old, new, f"key:{key.id}", apply=True)

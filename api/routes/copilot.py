@@ -1,0 +1,186 @@
+"""What reps see: case suggestions for a deal draft, objection answers, and visit briefing packs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.auth import Reader, State
+from api.state import ServiceState
+from copilot.briefing import BriefingPack, build_briefing
+from copilot.cases import suggest_cases
+from copilot.objections import answer_objection
+from copilot.render import to_markdown, to_pdf
+from graph.errors import NotFoundError
+from graph.model import Customer, Product
+
+router = APIRouter(tags=["copilot"])
+
+Id = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+class DealDraft(BaseModel):
+    """The deal a rep is creating: the customer, the products, and optionally the situation in their words."""
+
+    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-0001"])
+    skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    text: str = Field("", max_length=2000, description="The situation, e.g. 连锁总部想做慢病会员日，担心毛利。")
+    k: int = Field(3, ge=1, le=20, description="How many cases.")
+
+
+class CaseOut(BaseModel):
+    """A suggested past success case and why it matched."""
+
+    entry_id: str
+    title: str
+    summary: str
+    outcome: str = Field(description="The result sentence of the case (with its numbers), when it has one.")
+    score: float = Field(description="Weighted sum of the parts (0–1).")
+    parts: dict[str, float] = Field(description="Each part's similarity (0–1): products, indications, type, …")
+    why: list[str] = Field(description="Why it matched, in words: shared products, indications, attributes, text.")
+    customer_id: str | None = None
+
+
+class CaseSuggestions(BaseModel):
+    """The best published cases of the caller's tenant for the draft."""
+
+    cases: list[CaseOut]
+
+
+class ObjectionQuery(BaseModel):
+    """What the customer said, and optionally the products and customer at hand."""
+
+    objection: str = Field(min_length=1, max_length=1000, examples=["店长说立普妥太贵了，隔壁药房便宜"])
+    skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    customer_id: str | None = Field(None, max_length=200)
+    k: int = Field(3, ge=1, le=20)
+
+
+class ObjectionAnswerOut(BaseModel):
+    """A published script answering the objection, with its source entry and version."""
+
+    entry_id: str
+    version: int
+    title: str
+    script: str
+    level: Literal["product", "indication", "general"] = Field(
+        description="Where it was found: a script about the products, about their indication, or a general one."
+    )
+    score: float
+    vector_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+class ObjectionAnswers(BaseModel):
+    """Scripts, best first."""
+
+    answers: list[ObjectionAnswerOut]
+
+
+def _check_customer(state: ServiceState, tenant: str, customer_id: str | None) -> None:
+    if customer_id is not None and state.store.get_node(tenant, Customer, customer_id) is None:
+        raise NotFoundError(f"no customer {customer_id}", details={"customer_id": customer_id})
+
+
+def _check_skus(state: ServiceState, tenant: str, skus: list[str]) -> None:
+    missing = sorted(set(skus) - state.store.existing_keys(tenant, Product, skus)) if skus else []
+    if missing:
+        raise NotFoundError(f"unknown SKU {', '.join(missing)}", details={"skus": missing})
+
+
+@router.post("/case-suggestions", summary="Past success cases matching a deal draft")
+def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggestions:
+    """The ``k`` best published case studies, ranked by graph overlap and text similarity, each saying why."""
+    _check_customer(state, key.tenant, body.customer_id)
+    _check_skus(state, key.tenant, body.skus)
+    services = state.services(key.tenant)
+    with services.lock:
+        found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, skus=body.skus, text=body.text,
+                              index=services.index, k=body.k)  # fmt: skip
+    return CaseSuggestions(
+        cases=[
+            CaseOut(
+                entry_id=s.entry_id,
+                title=s.title,
+                summary=s.summary,
+                outcome=s.outcome,
+                score=s.score,
+                parts=s.parts,
+                why=list(s.why),
+                customer_id=s.customer_id,
+            )  # fmt: skip
+            for s in found
+        ]
+    )
+
+
+@router.post("/objection-answers", summary="Scripts answering a customer's objection")
+def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> ObjectionAnswers:
+    """Hybrid retrieval over published scripts: about the products first, then their indication, then general."""
+    _check_customer(state, key.tenant, body.customer_id)
+    _check_skus(state, key.tenant, body.skus)
+    services = state.services(key.tenant)
+    with services.lock:
+        found = answer_objection(services.index, body.objection, skus=body.skus, k=body.k)
+    return ObjectionAnswers(
+        answers=[
+            ObjectionAnswerOut(
+                entry_id=a.entry_id,
+                version=a.version,
+                title=a.title,
+                script=a.script,
+                level=a.level,
+                score=a.hit.score,
+                vector_rank=a.hit.vector_rank,
+                keyword_rank=a.hit.keyword_rank,
+            )  # fmt: skip
+            for a in found
+        ]
+    )
+
+
+_BRIEFING_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The pack as JSON (default), Markdown or an A4 PDF with embedded Chinese font.",
+        "content": {
+            "text/markdown": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.get(
+    "/customers/{customer_id}/briefing",
+    summary="Visit briefing pack for a customer",
+    response_model=BriefingPack,
+    responses=_BRIEFING_RESPONSES,
+)
+async def briefing(
+    customer_id: Id,
+    key: Reader,
+    state: State,
+    fmt: Annotated[Literal["json", "md", "pdf"], Query(alias="format")] = "json",
+    as_of: Annotated[dt.date | None, Query(description="Visit date; default today.")] = None,
+) -> Response | BriefingPack:
+    """Profile, health, interactions, doctors, purchase gaps, formulary changes, objections, cases, contracts, deals.
+
+    Every fact names the node it comes from.
+    """
+    today = as_of or dt.date.today()
+    services = await run_in_threadpool(state.services, key.tenant)
+    pack = await run_in_threadpool(
+        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+    )
+    if fmt == "md":
+        return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
+    if fmt == "pdf":
+        pdf = await run_in_threadpool(to_pdf, pack)
+        headers = {"Content-Disposition": f'attachment; filename="briefing-{customer_id}-{today}.pdf"'}
+        return Response(pdf, media_type="application/pdf", headers=headers)
+    return pack

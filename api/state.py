@@ -1,0 +1,129 @@
+"""What the running service holds: the graph store, the embedder, the API keys and per-tenant indexes.
+
+Opened once in the app's lifespan; per-tenant retrieval and price indexes are built on first use (and at start for
+tenants that have data), and refreshed after an ingest or a curation write, so a published entry is searchable at
+once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+from api.keys import KeyStore
+from api.settings import Settings
+from graph.base import CypherGraphStore
+from graph.model import AboutIndication, AboutProduct, CaseOf, Customer, Entry, Product
+from ingest.mentions import QueryProductMatcher
+from pricing_guard.index import PriceIndex
+from retrieval.embedders import Embedder
+from retrieval.hybrid import EntryDoc, KnowledgeIndex, open_index
+
+
+@dataclass
+class TenantServices:
+    """A tenant's in-memory indexes: hybrid retrieval over entries and the price bands."""
+
+    index: KnowledgeIndex
+    prices: PriceIndex
+    built_on: dt.date
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held around every search and update of ``index`` (an update must not run under a search)."""
+
+
+@dataclass
+class ServiceState:
+    """Everything a request needs, shared by all requests of the process."""
+
+    settings: Settings
+    store: CypherGraphStore
+    embedder: Embedder
+    keys: KeyStore
+    _services: dict[str, TenantServices] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def _lock(self, tenant: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(tenant, threading.Lock())
+
+    def services(self, tenant: str) -> TenantServices:
+        """The tenant's indexes, built on first use (and again on a new day, so price bands use today's window)."""
+        today = dt.date.today()
+        found = self._services.get(tenant)
+        if found is not None and found.built_on == today:
+            return found
+        with self._lock(tenant):
+            found = self._services.get(tenant)
+            if found is None or found.built_on != today:
+                found = self._build(tenant, today)
+                self._services[tenant] = found
+            return found
+
+    def _build(self, tenant: str, today: dt.date) -> TenantServices:
+        products = [p for page in self.store.iter_nodes(tenant, Product) for p in page]
+        index = open_index(
+            self.store,
+            tenant,
+            self.embedder,
+            self.settings.index_dir(tenant),
+            product_detector=QueryProductMatcher(products),
+        )
+        prices = PriceIndex.from_store(self.store, tenant, as_of=today)
+        return TenantServices(index, prices, today)
+
+    def refresh(self, tenant: str) -> None:
+        """Rebuild a tenant's indexes from the graph (after an ingest)."""
+        with self._lock(tenant):
+            self._services[tenant] = self._build(tenant, dt.date.today())
+
+    def reindex_entries(self, tenant: str, entries: list[Entry]) -> None:
+        """Put entries' current text, status and links into the tenant's retrieval index (searchable at once)."""
+        services = self._services.get(tenant)
+        if services is None or not entries:
+            return  # built from the graph on first use, with these writes in it
+        wanted = {e.id for e in entries}
+        skus: dict[str, list[str]] = {}
+        for page in self.store.iter_edges(tenant, AboutProduct):
+            for a in page:
+                if a.entry_id in wanted:
+                    skus.setdefault(a.entry_id, []).append(a.sku)
+        indications: dict[str, list[str]] = {}
+        for about in self.store.iter_edges(tenant, AboutIndication):
+            for ai in about:
+                if ai.entry_id in wanted:
+                    indications.setdefault(ai.entry_id, []).append(ai.indication)
+        types: dict[str, set[str]] = {}
+        for cases in self.store.iter_edges(tenant, CaseOf):
+            for c in cases:
+                customer = self.store.get_node(tenant, Customer, c.customer_id) if c.entry_id in wanted else None
+                if customer is not None:
+                    types.setdefault(c.entry_id, set()).add(customer.type)
+        docs = [
+            EntryDoc(
+                e.id,
+                e.kind,
+                e.status,
+                e.title,
+                e.body,
+                e.version,
+                tuple(sorted(skus.get(e.id, ()))),
+                tuple(sorted(indications.get(e.id, ()))),
+                tuple(sorted(types.get(e.id, ()))),
+            )  # fmt: skip
+            for e in entries
+        ]
+        with services.lock:
+            services.index.upsert(docs)
+
+    def loaded_tenants(self) -> list[str]:
+        """Tenants whose indexes are in memory."""
+        return list(self._services)
+
+    def close(self) -> None:
+        """Save the retrieval indexes and close the store and the key file."""
+        for tenant, services in self._services.items():
+            services.index.save(self.settings.index_dir(tenant))
+        self.store.close()
+        self.keys.close()
