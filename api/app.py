@@ -28,6 +28,7 @@ API_PREFIX = "/v1"
 _ERRORS = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in (
+        (400, "The body could not be parsed (not JSON, not UTF-8, broken multipart)."),
         (401, "No API key, or an unknown or revoked one."),
         (403, "The key's role may not call this endpoint."),
         (404, "Not found in the caller's tenant."),

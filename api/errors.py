@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,7 +28,7 @@ from graph.errors import (
     VersionConflictError,
 )
 from ingest.errors import IngestError
-from pricing_guard.errors import PricingError
+from pricing_guard.errors import PricingError, UnknownProductError
 from retrieval.errors import EmbedderUnavailableError
 
 log = logging.getLogger("salescopilot.api")
@@ -35,6 +36,7 @@ log = logging.getLogger("salescopilot.api")
 STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (InvalidKeyError, 401),
     (NotFoundError, 404),
+    (UnknownProductError, 404),
     (VersionConflictError, 409),
     (ConflictError, 409),
     (InvalidTransitionError, 409),
@@ -71,10 +73,16 @@ class ApiError(SalesCopilotError):
         self.code = code
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The JSON response of an error."""
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or {}))
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def status_of(error: SalesCopilotError) -> int:
@@ -105,10 +113,23 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", f"{first['path']}: {first['message']}", {"errors": errors})
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the OpenAPI document lists for the request's path (routers report only their own)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return ""
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-    return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+    codes = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    code = codes.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ import datetime as dt
 import difflib
 import json
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,11 +80,13 @@ def _preview(value: Any) -> Any:
     return value
 
 
-def _audit(tenant: str, actor: str, action: str, entry_id: str, details: dict[str, Any], at: dt.datetime) -> AuditEvent:
+def _audit(
+    tenant: str, actor: str, action: str, entry_id: str, details: dict[str, Any], at: dt.datetime | None = None
+) -> AuditEvent:
     return AuditEvent(
         tenant=tenant,
-        id=f"AUD-{uuid.uuid4().hex}",
-        at=at,
+        id=f"AUD-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}",  # sorts by time, unique across processes
+        at=dt.datetime.now(dt.UTC).replace(tzinfo=None) if at is None else at,
         actor=actor,
         action=action,
         target_label="Entry",
@@ -143,7 +146,7 @@ def create_entry(
     eid = entry_id or f"E-{uuid.uuid4().hex[:12].upper()}"
     entry = Entry(tenant=tenant, id=eid, kind=kind, title=title, body=body, tags=list(tags), status="draft",
                   author=actor, updated_at=now, source=source)  # fmt: skip
-    audit = _audit(tenant, actor, "create", eid, {"kind": kind, "title": title}, now)
+    audit = _audit(tenant, actor, "create", eid, {"kind": kind, "title": title})
     return store.save_entry(
         tenant, entry, expected_version=None, audit=audit, skus=list(skus), indications=list(indications)
     )
@@ -170,7 +173,7 @@ def edit_entry(
     details = {"from_version": expected_version, "changes": _changes(current, new)}
     if edit.skus is not None or edit.indications is not None:
         details["links"] = {"skus": edit.skus, "indications": edit.indications}
-    audit = _audit(tenant, actor, "edit", entry_id, details, new.updated_at or _now())
+    audit = _audit(tenant, actor, "edit", entry_id, details)
     return store.save_entry(
         tenant,
         new,
@@ -206,7 +209,7 @@ def transition(
     details: dict[str, Any] = {"from_version": expected_version, "changes": _changes(current, new)}
     if note:
         details["note"] = note
-    audit = _audit(tenant, actor, action, entry_id, details, new.updated_at or _now())
+    audit = _audit(tenant, actor, action, entry_id, details)
     return store.save_entry(tenant, new, expected_version=expected_version, audit=audit)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import tempfile
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +14,8 @@ from pydantic import BaseModel, Field
 from api.auth import Admin, State
 from api.errors import ApiError
 from api.keys import Role
+from api.timestamps import UtcDatetime
+from graph.errors import SalesCopilotError
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.pipeline import ingest_paths
 
@@ -62,8 +63,8 @@ class KeyOut(BaseModel):
     tenant: str
     role: Role
     name: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None = None
 
 
 class KeyCreate(BaseModel):
@@ -116,7 +117,10 @@ async def ingest_upload(
                     raise ApiError(413, "too_large", f"upload larger than {state.settings.upload_max_mb} MiB",
                                    details={"limit_mb": state.settings.upload_max_mb})  # fmt: skip
                 out.write(chunk)
-        report = await run_in_threadpool(ingest_paths, state.store, key.tenant, [path], file_type=file_type)
+        try:
+            report = await run_in_threadpool(ingest_paths, state.store, key.tenant, [path], file_type=file_type)
+        except SalesCopilotError as e:
+            raise _without_dir(e, f"{tmp}/") from None
     await run_in_threadpool(state.refresh, key.tenant)
     return IngestOut(
         files=[FileOut(**{k: getattr(f, k) for k in FileOut.model_fields}) for f in report.files],
@@ -129,6 +133,24 @@ async def ingest_upload(
         seconds=report.seconds,
         duplicate_customers=len(report.duplicates.merges) if report.duplicates else 0,
     )
+
+
+def _without_dir(error: SalesCopilotError, prefix: str) -> SalesCopilotError:
+    """The error naming the file as uploaded, not the server's temporary folder."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(prefix, "")
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    error.message = clean(error.message)
+    error.details = clean(error.details)
+    error.args = (error.message,)
+    return error
 
 
 def _key_out(k: object) -> KeyOut:

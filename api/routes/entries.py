@@ -6,7 +6,6 @@ entry in ``details.current``, so the editor can show what changed and merge. Rep
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.auth import Curator, Reader, State
 from api.errors import ApiError
 from api.state import ServiceState
+from api.timestamps import UtcDatetime
 from copilot import curation
 from copilot.curation import EntryEdit
 from graph.errors import NotFoundError
@@ -39,7 +39,7 @@ class EntryOut(BaseModel):
     status: EntryStatus
     version: int = Field(description="Send this back with an edit: a stale version gets 409.")
     author: str | None = None
-    updated_at: dt.datetime | None = None
+    updated_at: UtcDatetime | None = None
     stale_reason: str | None = Field(None, description="Why a formulary change put the entry up for review.")
     source: str | None = None
     skus: list[str] = Field(default_factory=list)
@@ -93,14 +93,14 @@ class VersionOut(BaseModel):
     tags: list[str]
     status: EntryStatus
     author: str | None = None
-    updated_at: dt.datetime | None = None
+    updated_at: UtcDatetime | None = None
 
 
 class AuditOut(BaseModel):
     """Who did what to the entry, when."""
 
     id: str
-    at: dt.datetime
+    at: UtcDatetime
     actor: str
     action: str
     details: dict[str, Any]

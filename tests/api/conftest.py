@@ -42,7 +42,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     load_demo(store, as_of=TODAY)
     store.close()
     state = open_state(settings)
-    keys = {(t, r): state.keys.create(t, r, f"test {r}")[1] for t in TENANTS for r in ROLES}
+    keys: dict[tuple[str, str], str] = {(t, r): state.keys.create(t, r, f"test {r}")[1] for t in TENANTS for r in ROLES}
     app = create_app(settings, state=state)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Deployment(client, state, keys, data_dir)

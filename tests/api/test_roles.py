@@ -55,7 +55,9 @@ def test_matrix_covers_every_route(deployment: Deployment) -> None:
 
 @pytest.mark.parametrize("role", sorted(ALL))
 @pytest.mark.parametrize(("method", "path", "allowed", "kwargs"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
-def test_cell(deployment: Deployment, role: str, method: str, path: str, allowed: set[str], kwargs: dict[str, Any]) -> None:
+def test_cell(
+    deployment: Deployment, role: str, method: str, path: str, allowed: set[str], kwargs: dict[str, Any]
+) -> None:
     response = deployment.client.request(method, path, headers=deployment.headers(role), **kwargs)
     if role in allowed:
         assert response.status_code not in (401, 403), response.text

@@ -26,9 +26,7 @@ def test_reads_of_another_tenants_ids_are_404(deployment: Deployment) -> None:
         assert response.status_code == 404, (path, response.text)
         assert response.json()["error"]["code"] == "not_found"
         assert "C-SH" not in response.text.replace(SH_CUSTOMER, "") and "上海" not in response.text
-    response = deployment.client.post(
-        "/v1/case-suggestions", headers=hz, json={"customer_id": SH_CUSTOMER, "skus": []}
-    )
+    response = deployment.client.post("/v1/case-suggestions", headers=hz, json={"customer_id": SH_CUSTOMER, "skus": []})
     assert response.status_code == 404
 
 

@@ -1,0 +1,132 @@
+"""The trainers' workflow over HTTP: versions, 409 on a stale write, audit, history, diff, and retrieval at once."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.api.conftest import Deployment
+
+OBJECTION = "顾客说这个降压药的锌铜配比口感太差想换别的牌子"  # a made-up objection only the new script answers
+
+
+def _create(d: Deployment, title: str, body: str, kind: str = "objection_script") -> dict:  # type: ignore[type-arg]
+    response = d.client.post(
+        "/v1/entries",
+        headers=d.headers("trainer"),
+        json={"kind": kind, "title": title, "body": body, "tags": ["测试"], "skus": ["SKU-999GML"]},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_workflow_from_draft_to_published_to_retired(deployment: Deployment) -> None:
+    d, trainer, rep = deployment, deployment.headers("trainer"), deployment.headers("rep")
+    entry = _create(d, "口感异议的应对", "先认同顾客感受。锌铜配比口感差的说法没有依据。")
+    assert (entry["status"], entry["version"], entry["skus"]) == ("draft", 1, ["SKU-999GML"])
+    assert d.client.get(f"/v1/entries/{entry['id']}", headers=rep).status_code == 404  # reps see published only
+
+    # publishing a draft that was never reviewed is not a step the workflow has
+    skipped = d.client.post(f"/v1/entries/{entry['id']}/publish", headers=trainer, json={"version": 1})
+    assert skipped.status_code == 409 and skipped.json()["error"]["code"] == "invalid_transition"
+
+    edited = d.client.patch(
+        f"/v1/entries/{entry['id']}",
+        headers=trainer,
+        json={"version": 1, "body": "先认同顾客感受。锌铜配比口感差的说法没有依据。可以推荐同成分的其他剂型。"},
+    ).json()
+    assert edited["version"] == 2
+    submitted = d.client.post(f"/v1/entries/{entry['id']}/submit", headers=trainer, json={"version": 2}).json()
+    assert submitted["status"] == "in_review"
+    before = d.client.post("/v1/objection-answers", headers=rep, json={"objection": OBJECTION, "k": 3}).json()
+    assert entry["id"] not in [a["entry_id"] for a in before["answers"]]
+    published = d.client.post(
+        f"/v1/entries/{entry['id']}/publish", headers=trainer, json={"version": 3, "note": "审核通过"}
+    ).json()
+    assert (published["status"], published["version"]) == ("published", 4)
+
+    # searchable at once, with its version
+    after = d.client.post("/v1/objection-answers", headers=rep, json={"objection": OBJECTION, "k": 3}).json()
+    top = after["answers"][0]
+    assert (top["entry_id"], top["version"]) == (entry["id"], 4)
+
+    history = d.client.get(f"/v1/entries/{entry['id']}/history", headers=trainer).json()
+    assert [v["version"] for v in history["versions"]] == [1, 2, 3, 4]
+    assert [a["action"] for a in history["audit"]] == ["create", "edit", "submit", "publish"]
+    assert all("trainer" in a["actor"] for a in history["audit"])
+    assert history["audit"][1]["details"]["changes"]["body"]["from"].startswith("先认同")
+    assert history["audit"][3]["details"]["note"] == "审核通过"
+    diff = d.client.get(f"/v1/entries/{entry['id']}/diff?from=1", headers=trainer).json()
+    assert {"op": "insert", "old": "", "new": "可以推荐同成分的其他剂型。"} in diff["body"]
+
+    retired = d.client.post(f"/v1/entries/{entry['id']}/retire", headers=trainer, json={"version": 4}).json()
+    assert retired["status"] == "retired"
+    gone = d.client.post("/v1/objection-answers", headers=rep, json={"objection": OBJECTION, "k": 3}).json()
+    assert entry["id"] not in [a["entry_id"] for a in gone["answers"]]
+    again = d.client.patch(f"/v1/entries/{entry['id']}", headers=trainer, json={"version": 5, "title": "复活"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
+
+
+def test_stale_write_gets_409_with_the_current_version(deployment: Deployment) -> None:
+    d, trainer = deployment, deployment.headers("trainer")
+    entry = _create(d, "冲突测试", "第一版。")
+    first = d.client.patch(f"/v1/entries/{entry['id']}", headers=trainer, json={"version": 1, "body": "甲的修改。"})
+    assert first.status_code == 200
+    second = d.client.patch(f"/v1/entries/{entry['id']}", headers=trainer, json={"version": 1, "body": "乙的修改。"})
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert error["code"] == "version_conflict"
+    assert error["details"]["current"]["version"] == 2 and error["details"]["current"]["body"] == "甲的修改。"
+    assert d.client.get(f"/v1/entries/{entry['id']}", headers=trainer).json()["body"] == "甲的修改。"
+
+
+def test_many_clients_editing_one_entry_lose_no_update(deployment: Deployment) -> None:
+    """Twelve clients each append a line, re-reading and retrying after every 409: all 36 lines survive."""
+    d, trainer = deployment, deployment.headers("trainer")
+    entry = _create(d, "并发编辑", "", kind="faq")
+    conflicts: list[int] = []
+    failures: list[str] = []
+
+    def client(n: int) -> None:
+        for i in range(3):
+            while True:
+                current = d.client.get(f"/v1/entries/{entry['id']}", headers=trainer).json()
+                body = current["body"] + f"[{n}-{i}]"
+                r = d.client.patch(
+                    f"/v1/entries/{entry['id']}", headers=trainer, json={"version": current["version"], "body": body}
+                )
+                if r.status_code == 200:
+                    break
+                if r.status_code != 409:
+                    failures.append(r.text)
+                    return
+                conflicts.append(n)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    final = d.client.get(f"/v1/entries/{entry['id']}", headers=trainer).json()
+    assert all(final["body"].count(f"[{n}-{i}]") == 1 for n in range(12) for i in range(3))
+    assert final["version"] == 1 + 36
+    history = d.client.get(f"/v1/entries/{entry['id']}/history", headers=trainer).json()
+    assert len(history["versions"]) == 37 and len(history["audit"]) == 37
+
+
+def test_stale_queue_after_a_formulary_change_and_clearing_it(deployment: Deployment) -> None:
+    d, trainer = deployment, deployment.headers("trainer")
+    preview = d.client.get("/v1/formulary/impact", headers=trainer).json()
+    assert preview["applied"] is False and preview["changes"]
+    applied = d.client.post("/v1/formulary/impact", headers=trainer).json()
+    queue = d.client.get("/v1/entries?status=stale&limit=500", headers=trainer).json()
+    assert queue["total"] >= len(applied["stale_entries"]) > 0
+    first = queue["items"][0]
+    assert first["stale_reason"].startswith("医保目录")
+    # stale entries are out of the reps' view until a trainer confirms them
+    assert d.client.get(f"/v1/entries/{first['id']}", headers=d.headers("rep")).status_code == 404
+    cleared = d.client.post(
+        f"/v1/entries/{first['id']}/publish", headers=trainer, json={"version": first["version"], "note": "已核对"}
+    ).json()
+    assert (cleared["status"], cleared["stale_reason"]) == ("published", None)
+    assert d.client.get(f"/v1/entries/{first['id']}", headers=d.headers("rep")).status_code == 200

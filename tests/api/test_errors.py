@@ -1,0 +1,106 @@
+"""Bad input over HTTP: one error shape, the field path (or file, row and column), 4xx, and nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.api.conftest import Deployment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _error(response) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert "Traceback" not in response.text
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_invalid_body_names_the_field_path(deployment: Deployment) -> None:
+    response = deployment.client.post(
+        "/v1/price-checks",
+        headers=deployment.headers("service"),
+        json={"lines": [{"customer_id": "C-HZ-00001", "sku": "SKU-999GML", "unit_price": -3}]},
+    )
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "invalid_request"
+    assert error["details"]["errors"][0]["path"] == "body.lines.0.unit_price"
+    assert error["message"].startswith("body.lines.0.unit_price")
+
+
+def test_unknown_sku_in_a_quote_line_names_the_line(deployment: Deployment) -> None:
+    lines = [{"customer_id": "C-HZ-00001", "sku": "SKU-999GML", "unit_price": 20}] * 2
+    lines = [*lines, {"customer_id": "C-HZ-00001", "sku": "SKU-NOPE", "unit_price": 20}]
+    response = deployment.client.post("/v1/price-checks", headers=deployment.headers("service"), json={"lines": lines})
+    assert response.status_code == 404
+    error = _error(response)
+    assert error["code"] == "unknown_product" and error["details"] == {"sku": "SKU-NOPE", "path": "lines.2.sku"}
+
+
+def test_malformed_json_and_unknown_route(deployment: Deployment) -> None:
+    response = deployment.client.post(
+        "/v1/price-checks", headers=deployment.headers("rep") | {"Content-Type": "application/json"}, content=b"{"
+    )
+    assert response.status_code == 422 and _error(response)["code"] == "invalid_request"
+    assert _error(deployment.client.get("/v1/nope"))["code"] == "not_found"
+
+
+def test_rejected_upload_names_row_and_column_and_writes_nothing(deployment: Deployment) -> None:
+    admin = deployment.headers("admin")
+    before = deployment.state.store.counts("hz-pharma")
+    text = (ROOT / "examples" / "orders.csv").read_text(encoding="utf-8").splitlines()
+    header, rows = text[0], text[1:]
+    bad_row = rows[1].split(",")
+    bad_row[header.split(",").index("qty")] = "十盒"
+    csv = "\n".join([header, rows[0], ",".join(bad_row), *rows[2:]]).encode()
+    response = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("订单.csv", csv, "text/csv")})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] in ("validation_failed", "unknown_reference")
+    assert deployment.state.store.counts("hz-pharma") == before
+
+
+def test_bad_value_in_an_upload_is_reported_by_row_and_column(deployment: Deployment) -> None:
+    admin = deployment.headers("admin")
+    before = deployment.state.store.counts("hz-pharma")
+    csv = "客户编码,客户名称,客户类型\nC-NEW-1,新客户,连锁\nC-NEW-2,另一个,超市\n".encode()
+    response = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("customers.csv", csv, "text/csv")})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "validation_failed"
+    [row_error] = error["details"]["errors"]
+    assert (row_error["file"], row_error["row"], row_error["column"]) == ("customers.csv", 3, "客户类型")
+    assert deployment.state.store.counts("hz-pharma") == before
+
+
+def test_good_upload_loads_and_a_rerun_duplicates_nothing(deployment: Deployment) -> None:
+    admin = deployment.headers("admin")
+    csv = "客户编码,客户名称,客户类型,城市\nC-UP-1,上传测试药房,单体药店,杭州\n".encode()
+    first = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("c.csv", csv, "text/csv")})
+    assert first.status_code == 200, first.text
+    assert first.json()["writes"][0]["created"] == 1
+    counts = deployment.state.store.counts("hz-pharma")
+    again = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("c.csv", csv, "text/csv")}).json()
+    assert again["writes"][0]["created"] == 0 and deployment.state.store.counts("hz-pharma") == counts
+    assert deployment.client.get("/v1/customers/C-UP-1", headers=deployment.headers("rep")).status_code == 200
+
+
+def test_oversized_upload_is_413(deployment: Deployment) -> None:
+    limit = deployment.state.settings.upload_max_mb << 20
+    response = deployment.client.post(
+        "/v1/ingest",
+        headers=deployment.headers("admin"),
+        files={"file": ("big.csv", b"a" * (limit + 10), "text/csv")},
+    )
+    assert response.status_code == 413 and _error(response)["code"] == "too_large"
+
+
+def test_pdf_and_markdown_briefings(deployment: Deployment) -> None:
+    rep = deployment.headers("rep")
+    pdf = deployment.client.get("/v1/customers/C-HZ-00001/briefing?format=pdf", headers=rep)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+    md = deployment.client.get("/v1/customers/C-HZ-00001/briefing?format=md", headers=rep)
+    assert md.headers["content-type"].startswith("text/markdown") and "客户健康度" in md.text
+    bad = deployment.client.get("/v1/customers/C-HZ-00001/briefing?format=docx", headers=rep)
+    assert bad.status_code == 422 and _error(bad)["details"]["errors"][0]["path"] == "query.format"
