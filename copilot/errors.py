@@ -9,3 +9,9 @@ class CopilotError(SalesCopilotError):
     """Root of copilot failures."""
 
     code = "copilot_error"
+
+
+class ChatModelConfigError(CopilotError):
+    """The configured LangChain chat model cannot be imported or built (bad spec, missing package, bad arguments)."""
+
+    code = "chat_model_config"
