@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# Quick start: set up, then run the main job on the embedded store (./data/graph): load the demo data
-# (two tenants; re-running changes nothing) and show what the store holds.
+# Quick start: set up, load the demo data into the embedded store (./data; two tenants, re-running changes
+# nothing), create demo API keys once (./data/demo-keys.tsv), then serve the API on http://127.0.0.1:8000
+# (OpenAPI at /docs). Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/salescopilot demo
 .venv/bin/salescopilot stats
+keys=data/demo-keys.tsv
+if [ ! -s "$keys" ]; then
+  for tenant in hz-pharma sh-pharma; do
+    for role in rep trainer admin service; do
+      .venv/bin/salescopilot keys create --tenant "$tenant" --role "$role" --name "demo $role" -o "$keys" >/dev/null
+    done
+  done
+fi
+echo "demo API keys (role, tenant, key) in $keys:"
+cat "$keys"
+exec .venv/bin/salescopilot serve "$@"

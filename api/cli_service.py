@@ -1,0 +1,116 @@
+"""``salescopilot serve`` and ``salescopilot keys``: running the API and managing its keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.keys import ROLES, KeyStore
+from api.settings import Settings
+from graph.errors import SalesCopilotError
+
+console = Console()
+err_console = Console(stderr=True)
+keys_app = typer.Typer(help="API keys: each carries a tenant and a role (rep, trainer, admin, service).")
+
+
+def _keys(ctx: typer.Context) -> KeyStore:
+    settings: Settings = ctx.obj
+    return KeyStore(settings.keys_path)
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Option(help="Tenant the key may read and write.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    name: Annotated[str, typer.Option(help="Who or what holds it, e.g. 张三 or 报价屏-杭州.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Also append 'role tenant key' to this file (mode 600).")
+    ] = None,
+) -> None:
+    """Create a key and print it once; only its SHA-256 digest is stored."""
+    store = _keys(ctx)
+    try:
+        record, text = store.create(tenant, role, name)
+    except SalesCopilotError as e:
+        err_console.print(f"[red]error[/red] {e.message}")
+        raise typer.Exit(2) from e
+    finally:
+        store.close()
+    if output is not None:
+        output.touch(mode=0o600, exist_ok=True)
+        with output.open("a", encoding="utf-8") as f:
+            f.write(f"{record.role}\t{record.tenant}\t{text}\n")
+    console.print(f"key {record.id} ({record.role}, {record.tenant}) — shown once, store it now:")
+    print(text)
+
+
+@keys_app.command("list")
+def keys_list(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Key records (never the secrets), newest first."""
+    store = _keys(ctx)
+    try:
+        found = store.list(tenant)
+    finally:
+        store.close()
+    if as_json:
+        rows = [{**k.__dict__, "created_at": k.created_at.isoformat(),
+                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in found]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(found)} API key(s)")
+    for column in ("id", "tenant", "role", "name", "created", "revoked"):
+        table.add_column(column)
+    for k in found:
+        table.add_row(k.id, k.tenant, k.role, k.name, f"{k.created_at:%Y-%m-%d %H:%M}",
+                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="The key's id (see keys list).")]
+) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    store = _keys(ctx)
+    try:
+        record = store.revoke(key_id)
+    except SalesCopilotError as e:
+        err_console.print(f"[red]error[/red] {e.message}")
+        raise typer.Exit(4) from e
+    finally:
+        store.close()
+    console.print(f"revoked {record.id} ({record.role}, {record.tenant})")
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: SKG_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: SKG_PORT or 8000).")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the API (OpenAPI at /docs): one process, the store and models opened once."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings: Settings = ctx.obj
+    host, port = host or settings.host, port or settings.port
+    console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``keys`` to the command line."""
+    app.command()(serve)
+    app.add_typer(keys_app, name="keys")
