@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_service import register as register_service_commands
 from api.settings import Settings, get_settings
 from api.stores import open_store
 from graph.base import CypherGraphStore
@@ -449,6 +450,17 @@ def eval_pricing(
     run_eval(["--json"] if as_json else [])
 
 
+@eval_app.command("cases")
+def eval_cases(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    embedder: Annotated[str, typer.Option(help="Embedder of the text part: use, minilm or hashing.")] = "use",
+) -> None:
+    """Hit@1/3, MRR and latency of case suggestions on labelled demo deals, against text-only and graph-only."""
+    from eval.eval_cases import main as run_eval
+
+    run_eval(["--json", "--embedder", embedder] if as_json else ["--embedder", embedder])
+
+
 _VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "yellow",
                   "below_floor": "red", "above_payment_standard": "red"}  # fmt: skip
 
@@ -629,6 +641,151 @@ def formulary_impact_cmd(
     console.print(table)
     for c in report.changes[:10]:
         console.print(f"  {escape(c.name)} ({c.sku}): {escape(c.detail)}", soft_wrap=True)
+
+
+faq_app = typer.Typer(help="FAQ clustering: customers' recurring questions in interaction summaries, as draft FAQs.")
+app.add_typer(faq_app, name="faq")
+
+FaqMinSize = Annotated[int, typer.Option("--min-size", min=1, help="Least interactions a proposal must come from.")]
+FaqThreshold = Annotated[
+    float | None, typer.Option(min=0.01, max=2.0, help="Cosine distance at which clusters stop merging (default 0.4).")
+]
+FaqAlgorithm = Annotated[str, typer.Option(help="agglomerative (average linkage, cosine) or hdbscan.")]
+FaqSince = Annotated[str | None, typer.Option(help="Only interactions on or after this date (YYYY-MM-DD).")]
+FaqSkipAnswered = Annotated[
+    bool, typer.Option("--skip-answered", help="Leave out proposals a published FAQ or objection script answers.")
+]
+
+
+def _faq_report(
+    ctx: typer.Context, store: CypherGraphStore, tenant: str, *, min_size: int, threshold: float | None,
+    algorithm: str, since: str | None, skip_answered: bool,
+) -> Any:  # fmt: skip
+    """Proposals from the tenant's interactions, embedded with the configured embedder (cached next to the index)."""
+    import datetime as dt
+
+    from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, propose_faqs
+    from retrieval.embedders import CachedEmbedder, make_embedder
+
+    chosen = next((a for a in ALGORITHMS if a == algorithm), None)
+    if chosen is None:
+        raise typer.BadParameter(f"must be one of {', '.join(ALGORITHMS)}", param_hint="--algorithm")
+    try:
+        start = dt.datetime.combine(dt.date.fromisoformat(since), dt.time()) if since else None
+    except ValueError as e:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--since") from e
+    settings: Settings = ctx.obj
+    embedder = CachedEmbedder(
+        make_embedder(settings.embedder, model_dir=settings.embedder_model_dir),
+        settings.index_dir(tenant) / "embeddings.sqlite",
+    )
+    return propose_faqs(
+        store, tenant, embedder, since=start, algorithm=chosen,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold, min_size=min_size,
+        skip_answered=skip_answered,
+    )  # fmt: skip
+
+
+@faq_app.command("propose")
+def faq_propose(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    min_size: FaqMinSize = 5,
+    threshold: FaqThreshold = None,
+    algorithm: FaqAlgorithm = "agglomerative",
+    since: FaqSince = None,
+    skip_answered: FaqSkipAnswered = False,
+    examples: Annotated[int, typer.Option(min=0, max=20, help="Example questions shown per proposal.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every proposal as JSON.")] = False,
+) -> None:
+    """Cluster what customers asked or objected in visits into proposed FAQs, largest first (nothing is written)."""
+    import dataclasses
+
+    with _store(ctx) as store:
+        report = _faq_report(
+            ctx, store, tenant, min_size=min_size, threshold=threshold, algorithm=algorithm, since=since,
+            skip_answered=skip_answered,
+        )  # fmt: skip
+    if as_json:
+        data = {**report.summary(), "proposals": [dataclasses.asdict(p) for p in report.proposals]}
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    s = report.summary()
+    table = Table(
+        title=f"FAQ proposals for {tenant}: {s['proposals']} from {s['questions']:,} questions in "
+        f"{s['interactions']:,} interactions ({report.seconds.get('total', 0.0):.1f} s)"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("draft id", no_wrap=True, min_width=22)
+    table.add_column("size", justify="right")
+    for name in ("proposed title (medoid question)", "products", "closest published", "draft"):
+        table.add_column(name)
+    for k, p in enumerate(report.proposals, 1):
+        products = "、".join(f"{c.name.split(' ')[0]}×{c.count}" for c in p.products[:2])
+        if len(p.products) > 2:
+            products += f" 等{len(p.products)}个"
+        m = p.closest_published
+        closest = f"{m.entry_id} ({m.similarity:.2f}{', answered' if p.answered else ''})" if m else "–"
+        table.add_row(str(k), p.id, str(p.size), escape(p.title), escape(products), escape(closest), p.draft_status)
+    console.print(table)
+    if s["skipped_answered"]:
+        console.print(f"{s['skipped_answered']} proposal(s) left out: answered by a published entry")
+    for k, p in enumerate(report.proposals, 1):
+        for e in p.examples[:examples]:
+            more = f", worded so {e.same_wording} times" if e.same_wording > 1 else ""
+            console.print(f"  #{k} {escape(e.text)}  ({e.interaction_id}{more})", soft_wrap=True)
+
+
+@faq_app.command("draft")
+def faq_draft(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    top: Annotated[int, typer.Option(min=1, help="Write the N largest proposals.")] = 5,
+    proposal: Annotated[
+        list[str] | None, typer.Option("--id", help="Write these proposals (draft ids from `faq propose`) instead.")
+    ] = None,
+    min_size: FaqMinSize = 5,
+    threshold: FaqThreshold = None,
+    algorithm: FaqAlgorithm = "agglomerative",
+    since: FaqSince = None,
+    skip_answered: FaqSkipAnswered = False,
+) -> None:
+    """Write proposals as draft FAQ entries for trainers (re-running updates untouched drafts, never duplicates)."""
+    import datetime as dt
+
+    from copilot.faq import CatalogueNames, write_drafts
+
+    with _store(ctx) as store:
+        report = _faq_report(
+            ctx, store, tenant, min_size=min_size, threshold=threshold, algorithm=algorithm, since=since,
+            skip_answered=skip_answered,
+        )  # fmt: skip
+        if proposal:
+            chosen = [p for p in report.proposals if p.id in set(proposal)]
+            missing = sorted(set(proposal) - {p.id for p in chosen})
+            if missing:
+                raise typer.BadParameter(f"no such proposal: {', '.join(missing)}", param_hint="--id")
+        else:
+            chosen = report.proposals[:top]
+        now = dt.datetime.now().replace(microsecond=0)
+        result = write_drafts(store, tenant, chosen, now=now, names=CatalogueNames.from_store(store, tenant))
+    table = Table(title=f"FAQ drafts for {tenant}")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for label, ids in (
+        ("created", result.created),
+        ("updated (untouched drafts)", result.updated),
+        ("unchanged", result.unchanged),
+        ("skipped: a trainer has taken it over", result.skipped_curated),
+    ):
+        table.add_row(label, str(len(ids)))
+    table.add_row("ABOUT edges created", str(result.about_edges))
+    console.print(table)
+    for eid in result.created + result.updated:
+        console.print(f"  {eid}")
+
+
+register_service_commands(app)
 
 
 def main() -> None:

@@ -7,8 +7,9 @@ published case studies of the caller's tenant are candidates.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from graph.model import CUSTOMER_TYPE_NAMES, AboutIndication, AboutProduct, CaseOf, Customer, Product, Treats
@@ -56,6 +57,15 @@ def _summary(body: str, limit: int = 80) -> str:
     return (first[:limit] + "…") if len(first) > limit else first + "。"
 
 
+def _outcome(body: str) -> str:
+    """The result of a case: its 【结果】 section's first sentence, else the first sentence with a percentage."""
+    _, marker, rest = body.partition("【结果】")
+    if marker:
+        return rest.split("【")[0].split("。")[0].strip() + "。"
+    sentences = (s.strip() for s in re.split(r"[。\n]", body))
+    return next((s + "。" for s in sentences if "%" in s and any(ch.isdigit() for ch in s)), "")
+
+
 def _size_similarity(a: Customer, b: Customer) -> float:
     if not a.annual_revenue or not b.annual_revenue:
         return 0.0
@@ -72,8 +82,14 @@ def suggest_cases(
     text: str = "",
     index: KnowledgeIndex | None = None,
     k: int = 3,
+    weights: Mapping[str, float] | None = None,
 ) -> list[CaseSuggestion]:
-    """The ``k`` best published case studies for a deal draft (customer, products, optional situation text)."""
+    """The ``k`` best published case studies for a deal draft (customer, products, optional situation text).
+
+    ``weights`` replaces ``WEIGHTS`` (a missing part weighs 0), so an evaluation can rank by some parts only through
+    this same code; with no weight on ``text`` the text search is skipped.
+    """
+    weights = WEIGHTS if weights is None else weights
     customer = store.get_node(tenant, Customer, customer_id)
     products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
     wanted = set(skus)
@@ -97,7 +113,7 @@ def suggest_cases(
             if link.entry_id in cases:
                 cases[link.entry_id].customer = customers.get(link.customer_id)
     text_rank: dict[str, int] = {}
-    if index is not None:
+    if index is not None and weights.get("text", 0.0) > 0:
         query = " ".join([text, *(products[s].name for s in wanted if s in products)]).strip()
         if query:
             hits = index.search(query, k=50, filters=SearchFilters(kinds=("case_study",)))
@@ -129,9 +145,9 @@ def suggest_cases(
         parts["text"] = 1.0 / rank if rank else 0.0
         if rank and rank <= 5:
             why.append(f"情境描述相近（文本检索第 {rank} 名）")
-        score = sum(WEIGHTS[p] * v for p, v in parts.items())
+        score = sum(weights.get(p, 0.0) * v for p, v in parts.items())
         if score > 0:
-            outcome = next((s for s in case.body.split("。") if any(ch.isdigit() for ch in s) and "%" in s), "")
+            outcome = _outcome(case.body)
             out.append(CaseSuggestion(case.entry_id, case.title, _summary(case.body), round(score, 4),
                                       {p: round(v, 3) for p, v in parts.items()}, tuple(why),
                                       other.id if other else None, outcome))  # fmt: skip

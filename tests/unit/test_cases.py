@@ -43,3 +43,13 @@ def test_other_tenants_cases_are_never_suggested(demo) -> None:  # type: ignore[
     got = suggest_cases(demo, "sh-pharma", customer_id="C-SH-00002", skus=["SKU-ATV20-LPT"], k=10)
     assert got and all(s.entry_id.startswith("KB-SH-") for s in got)
     assert isinstance(demo.get_node("sh-pharma", Entry, got[0].entry_id), Entry)
+
+
+def test_outcome_is_the_result_sentence() -> None:
+    from copilot.cases import _outcome
+
+    body = "【客户背景】断货11天。\n【我们的做法】1. 分批到货；2. 增长目标30%。\n"
+    body += "【结果】本季度销量增长36%，断货为0。【可复制】提前备货。"
+    assert _outcome(body) == "本季度销量增长36%，断货为0。"
+    assert _outcome("复购率从37%提升到51%。后续继续跟进。") == "复购率从37%提升到51%。"
+    assert _outcome("没有数字。") == ""
