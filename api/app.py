@@ -16,10 +16,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import errors
 from api.errors import ErrorResponse, error_response
 from api.keys import KeyStore
-from api.routes import admin, catalog, copilot, entries, health, pricing
+from api.routes import admin, catalog, copilot, entries, faq, health, pricing
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 from api.stores import open_store
+from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder
 
 log = logging.getLogger("salescopilot.api")
@@ -60,7 +61,10 @@ def open_state(settings: Settings) -> ServiceState:
     """Open the store, the embedder and the key file the settings name."""
     store = open_store(settings)
     embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
-    return ServiceState(settings=settings, store=store, embedder=embedder, keys=KeyStore(settings.keys_path))
+    chat_model = load_chat_model(settings.chat_model, settings.chat_model_kwargs) if settings.chat_model else None
+    return ServiceState(
+        settings=settings, store=store, embedder=embedder, keys=KeyStore(settings.keys_path), chat_model=chat_model
+    )
 
 
 def create_app(settings: Settings | None = None, *, state: ServiceState | None = None, preload: bool = True) -> FastAPI:
@@ -93,7 +97,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         responses=_ERRORS,  # type: ignore[arg-type]
     )
     errors.install(app)
-    for module in (health, pricing, copilot, catalog, entries, admin):
+    for module in (health, pricing, copilot, catalog, entries, faq, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     if settings.cors_origins:
         app.add_middleware(

@@ -11,6 +11,8 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+from langchain_core.language_models import BaseChatModel
+
 from api.keys import KeyStore
 from api.settings import Settings
 from graph.base import CypherGraphStore
@@ -40,6 +42,8 @@ class ServiceState:
     store: CypherGraphStore
     embedder: Embedder
     keys: KeyStore
+    chat_model: BaseChatModel | None = None
+    """The optional LangChain chat model that rewrites retrieved facts (None: extractive text only)."""
     _services: dict[str, TenantServices] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)

@@ -16,6 +16,17 @@ from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
 from copilot.objections import answer_objection
 from copilot.render import to_markdown, to_pdf
+from copilot.rewrite import (
+    BRIEFING_PURPOSE,
+    CASES_PURPOSE,
+    OBJECTION_PURPOSE,
+    Rewritten,
+    arewrite,
+    briefing_facts,
+    case_facts,
+    objection_facts,
+    rewrite,
+)
 from graph.errors import NotFoundError
 from graph.model import Customer, Product
 
@@ -31,6 +42,7 @@ class DealDraft(BaseModel):
     skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
     text: str = Field("", max_length=2000, description="The situation, e.g. 连锁总部想做慢病会员日，担心毛利。")
     k: int = Field(3, ge=1, le=20, description="How many cases.")
+    rewrite: bool = Field(False, description="Also return the cases as fluent text (see `RewriteOut`).")
 
 
 class CaseOut(BaseModel):
@@ -46,10 +58,29 @@ class CaseOut(BaseModel):
     customer_id: str | None = None
 
 
+class RewriteOut(BaseModel):
+    """The results as one text, rewritten from the retrieved facts only.
+
+    With a configured chat model: its text, citing fact ids in brackets and checked (unknown ids, numbers or
+    reimbursement terms not in the facts are refused). Without one, or when the check fails: the facts themselves.
+    """
+
+    text: str
+    cited_ids: list[str]
+    source: Literal["llm", "extractive"]
+    model: str | None = None
+    fallback_reason: str | None = Field(None, description="Why the model's text was not used.")
+
+
+def _rewrite_out(done: Rewritten) -> RewriteOut:
+    return RewriteOut(**done.model_dump(include=set(RewriteOut.model_fields)))
+
+
 class CaseSuggestions(BaseModel):
     """The best published cases of the caller's tenant for the draft."""
 
     cases: list[CaseOut]
+    rewritten: RewriteOut | None = None
 
 
 class ObjectionQuery(BaseModel):
@@ -59,6 +90,7 @@ class ObjectionQuery(BaseModel):
     skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
     customer_id: str | None = Field(None, max_length=200)
     k: int = Field(3, ge=1, le=20)
+    rewrite: bool = Field(False, description="Also return one combined answer as fluent text (see `RewriteOut`).")
 
 
 class ObjectionAnswerOut(BaseModel):
@@ -80,6 +112,7 @@ class ObjectionAnswers(BaseModel):
     """Scripts, best first."""
 
     answers: list[ObjectionAnswerOut]
+    rewritten: RewriteOut | None = None
 
 
 def _check_customer(state: ServiceState, tenant: str, customer_id: str | None) -> None:
@@ -102,7 +135,11 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
     with services.lock:
         found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, skus=body.skus, text=body.text,
                               index=services.index, k=body.k)  # fmt: skip
+    rewritten = None
+    if body.rewrite:
+        rewritten = _rewrite_out(rewrite(case_facts(found), CASES_PURPOSE, state.chat_model))
     return CaseSuggestions(
+        rewritten=rewritten,
         cases=[
             CaseOut(
                 entry_id=s.entry_id,
@@ -115,7 +152,7 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
                 customer_id=s.customer_id,
             )  # fmt: skip
             for s in found
-        ]
+        ],
     )
 
 
@@ -127,7 +164,12 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
     services = state.services(key.tenant)
     with services.lock:
         found = answer_objection(services.index, body.objection, skus=body.skus, k=body.k)
+    rewritten = None
+    if body.rewrite:
+        purpose = OBJECTION_PURPOSE.format(objection=body.objection)
+        rewritten = _rewrite_out(rewrite(objection_facts(found), purpose, state.chat_model))
     return ObjectionAnswers(
+        rewritten=rewritten,
         answers=[
             ObjectionAnswerOut(
                 entry_id=a.entry_id,
@@ -140,7 +182,7 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
                 keyword_rank=a.hit.keyword_rank,
             )  # fmt: skip
             for a in found
-        ]
+        ],
     )
 
 
@@ -184,3 +226,24 @@ async def briefing(
         headers = {"Content-Disposition": f'attachment; filename="briefing-{customer_id}-{today}.pdf"'}
         return Response(pdf, media_type="application/pdf", headers=headers)
     return pack
+
+
+@router.get("/customers/{customer_id}/briefing/summary", summary="Visit briefing as a short text")
+async def briefing_summary(
+    customer_id: Id,
+    key: Reader,
+    state: State,
+    as_of: Annotated[dt.date | None, Query(description="Visit date; default today.")] = None,
+) -> RewriteOut:
+    """The pack's facts as a short visit brief.
+
+    The configured chat model's rewrite (checked, citing node ids), or the pack as Markdown when no model is
+    configured or its text fails the checks.
+    """
+    today = as_of or dt.date.today()
+    services = await run_in_threadpool(state.services, key.tenant)
+    pack = await run_in_threadpool(
+        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+    )
+    done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
+    return _rewrite_out(done)

@@ -19,6 +19,7 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("POST", "/v1/case-suggestions", READERS, {"json": {"customer_id": C, "skus": [P]}}),
     ("POST", "/v1/objection-answers", READERS, {"json": {"objection": "太贵了"}}),
     ("GET", f"/v1/customers/{C}/briefing", READERS, {}),
+    ("GET", f"/v1/customers/{C}/briefing/summary", READERS, {}),
     ("GET", "/v1/customers", READERS, {}),
     ("GET", f"/v1/customers/{C}", READERS, {}),
     ("GET", "/v1/products", READERS, {}),
@@ -37,6 +38,8 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("POST", f"/v1/entries/{E}/retire", CURATORS, {"json": {"version": 999}}),
     ("GET", f"/v1/entries/{E}/history", CURATORS, {}),
     ("GET", f"/v1/entries/{E}/diff?from=1", CURATORS, {}),
+    ("GET", "/v1/faq/proposals", CURATORS, {}),
+    ("POST", "/v1/faq/drafts", CURATORS, {"json": {"proposal_ids": ["FAQ-NOPE"]}}),  # 404 for the allowed
     ("POST", "/v1/ingest", ADMINS, {"files": {"file": ("bad.csv", b"x,y\n1,2\n", "text/csv")}}),
     ("GET", "/v1/keys", ADMINS, {}),
     ("POST", "/v1/keys", ADMINS, {"json": {"role": "rep", "name": "矩阵测试"}}),
