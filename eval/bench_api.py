@@ -1,0 +1,382 @@
+"""Load benchmark of the API server on 127.0.0.1: saturation throughput, then latency at a fixed offered rate.
+
+The server (``salescopilot serve``) runs in its own process on demo data; the load generator is a lean asyncio
+HTTP/1.1 client (`eval.http_load`, keep-alive connections) in this process, on the same machine, sharing its cores.
+Two phases per target:
+
+1. **Saturation**: ``--clients`` concurrent clients with no think time for ``--saturation-seconds``: the throughput
+   the server sustains. (With N clients and no think time, latency is just N / throughput, so these latencies are
+   not reported as the server's.)
+2. **Open loop**: requests sent on a fixed schedule at ``--rate-fraction`` of that throughput for ``--seconds``,
+   whatever the server's speed, each timed from its scheduled send time (no coordinated omission), with up to
+   ``--clients`` connections: p50/p95/p99 per endpoint, errors, and the server's peak RSS.
+
+The mix is 70 % price checks (one quote line), 20 % objection answers, 10 % briefing packs (JSON). The baseline is
+a bare FastAPI app with the same request model for price checks and a constant answer, served by the same uvicorn
+in the same way: the ratio says what the copilot adds over the framework.
+
+Usage::
+
+    python -m eval.bench_api                       # demo scale 1, 100 clients, 60 s open loop
+    python -m eval.bench_api --scales 1 5 --seconds 30
+
+Writes ``eval/reports/api/bench_api.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx  # health polling only
+import psutil
+
+from api.keys import KeyStore
+from eval.http_load import HttpError, Pool
+from eval.stats import percentiles
+from graph.embedded import EmbeddedGraphStore
+from graph.model import Customer, Product
+from ingest.demo_load import load_demo
+
+TENANT = "hz-pharma"
+MIX = (("price_check", 0.7), ("objection", 0.2), ("briefing", 0.1))
+OBJECTIONS = ("店长说这个药太贵了，隔壁药房便宜", "顾客担心副作用大", "医生说集采以后不想再用原研", "医保报不了怎么办",
+              "库存压力大不想多进货", "竞品给的返利更高")  # fmt: skip
+REPORT_DIR = Path(__file__).parent / "reports" / "api"
+
+BARE_APP = '''
+from fastapi import FastAPI
+from api.routes.pricing import PriceCheckRequest
+
+app = FastAPI()
+
+
+@app.post("/v1/price-checks")
+async def price_checks(body: PriceCheckRequest) -> dict:
+    return {"lines": [{"sku": line.sku, "verdict": "ok"} for line in body.lines]}
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A server process and what was learned about it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    peak_rss: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def watch(self) -> threading.Thread:
+        """Sample the server's RSS (process and children) every 0.2 s until stopped."""
+
+        def run() -> None:
+            proc = psutil.Process(self.process.pid)
+            while not self._stop.is_set():
+                with contextlib.suppress(psutil.Error):
+                    rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                    self.peak_rss = max(self.peak_rss, rss)
+                time.sleep(0.2)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        """Stop sampling and the process."""
+        self._stop.set()
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@contextlib.contextmanager
+def serve(cmd: list[str], port: int) -> Iterator[Server]:
+    """Start a server command and wait until it answers."""
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    server = Server(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(server.url + "/v1/health", timeout=1).status_code in (200, 404, 405):
+                break
+        time.sleep(0.5)
+    watcher = server.watch()
+    try:
+        yield server
+    finally:
+        server.stop()
+        watcher.join(timeout=2)
+
+
+Request = tuple[str, str, str, dict[str, Any] | None]
+"""(endpoint name, method, path, JSON body)."""
+
+
+def copilot_requests(customers: list[str], skus: list[str], seed: int) -> Callable[[], Request]:
+    """A generator of the mixed workload's requests (fixed seed)."""
+    rng = random.Random(seed)
+    names = [n for n, _ in MIX]
+    weights = [w for _, w in MIX]
+
+    def next_request() -> Request:
+        kind = rng.choices(names, weights)[0]
+        customer, sku = rng.choice(customers), rng.choice(skus)
+        if kind == "price_check":
+            line = {"customer_id": customer, "sku": sku, "unit_price": round(rng.uniform(5, 80), 2), "qty": 10}
+            return kind, "POST", "/v1/price-checks", {"lines": [line]}
+        if kind == "objection":
+            return kind, "POST", "/v1/objection-answers", {"objection": rng.choice(OBJECTIONS), "skus": [sku]}
+        return kind, "GET", f"/v1/customers/{customer}/briefing", None
+
+    return next_request
+
+
+def bare_requests(customers: list[str], skus: list[str], seed: int) -> Callable[[], Request]:
+    """Price-check requests only (the bare baseline has no other endpoint)."""
+    rng = random.Random(seed)
+
+    def next_request() -> Request:
+        line = {"customer_id": rng.choice(customers), "sku": rng.choice(skus), "unit_price": 20.0, "qty": 10}
+        return "price_check", "POST", "/v1/price-checks", {"lines": [line]}
+
+    return next_request
+
+
+@dataclass
+class Samples:
+    """Latencies (ms) and errors per endpoint."""
+
+    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    error_examples: list[str] = field(default_factory=list)
+
+    def record(self, name: str, ms: float, status: int | None, body: bytes = b"") -> None:
+        """One finished request (``status`` None: it failed; ``body`` then says why)."""
+        if status is not None and status < 400:
+            self.latency[name].append(ms)
+        else:
+            self.errors[name] += 1
+            if len(self.error_examples) < 5:
+                self.error_examples.append(f"{status}: {body[:200].decode(errors='replace')}")
+
+    def summary(self, seconds: float) -> dict[str, Any]:
+        """Per endpoint and overall: count, throughput, percentiles, errors."""
+        out: dict[str, Any] = {}
+        everything: list[float] = []
+        for name in sorted(set(self.latency) | set(self.errors)):
+            lat = self.latency.get(name, [])
+            everything += lat
+            out[name] = {"count": len(lat), "errors": self.errors.get(name, 0), "rps": round(len(lat) / seconds, 1),
+                         **(percentiles(lat, (50, 95, 99), 2) if lat else {})}  # fmt: skip
+        total = sum(self.errors.values())
+        out["all"] = {"count": len(everything), "errors": total, "rps": round(len(everything) / seconds, 1),
+                      **(percentiles(everything, (50, 95, 99), 2) if everything else {})}  # fmt: skip
+        if self.error_examples:
+            out["error_examples"] = self.error_examples
+        return out
+
+
+async def _send(pool: Pool, request: Request, samples: Samples, t0: float) -> None:
+    name, method, path, body = request
+    try:
+        status, data = await pool.request(method, path, body)
+        samples.record(name, (time.perf_counter() - t0) * 1000, status, data)
+    except HttpError as e:
+        samples.record(name, 0.0, None, str(e).encode())
+
+
+@contextlib.asynccontextmanager
+async def _pool(url: str, key: str, clients: int) -> AsyncIterator[Pool]:
+    host, port = url.removeprefix("http://").split(":")
+    pool = Pool(host, int(port), clients, {"X-API-Key": key})
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def closed_loop(url: str, key: str, make: Callable[[], Request], clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` workers sending back-to-back for ``seconds``: the saturation throughput."""
+    samples = Samples()
+    end = time.perf_counter() + seconds
+    async with _pool(url, key, clients) as pool:
+
+        async def worker() -> None:
+            while time.perf_counter() < end:
+                await _send(pool, make(), samples, time.perf_counter())
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - t0
+    return samples.summary(elapsed)
+
+
+async def open_loop(
+    url: str, key: str, make: Callable[[], Request], clients: int, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Requests on a fixed schedule of ``rate`` per second, each timed from when it was due."""
+    samples = Samples()
+    n = int(rate * seconds)
+    async with _pool(url, key, clients) as pool:
+        start = time.perf_counter()
+        tasks = []
+        for i in range(n):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(_send(pool, make(), samples, due)))
+        await asyncio.gather(*tasks)
+        elapsed = max(time.perf_counter() - start, seconds)
+    out = samples.summary(elapsed)
+    out["offered_rps"] = round(rate, 1)
+    late = time.perf_counter() - (start + n / rate)
+    out["drain_s"] = round(late, 2)
+    return out
+
+
+def prepare(data_dir: Path, scale: int, as_of: dt.date) -> tuple[list[str], list[str], str]:
+    """Demo data at ``scale`` in ``data_dir`` and a rep key; returns customers, SKUs and the key."""
+    store = EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=1024)
+    load_demo(store, scale=scale, as_of=as_of)
+    customers = [c.id for page in store.iter_nodes(TENANT, Customer) for c in page]
+    skus = [p.sku for page in store.iter_nodes(TENANT, Product) for p in page]
+    store.close()
+    keys = KeyStore(data_dir / "keys.sqlite")
+    key = keys.create(TENANT, "rep", "bench")[1]
+    keys.close()
+    return customers, skus, key
+
+
+def run_target(
+    name: str, server: Server, key: str, make: Callable[[], Request], args: Any, rate: float | None = None
+) -> dict[str, Any]:
+    """Saturation, then the open loop at ``rate`` (default: a fraction of the saturation), against one server."""
+    asyncio.run(closed_loop(server.url, key, make, args.clients, 3))  # warm-up
+    saturation = asyncio.run(closed_loop(server.url, key, make, args.clients, args.saturation_seconds))
+    rate = rate or max(1.0, saturation["all"]["rps"] * args.rate_fraction)
+    fixed = asyncio.run(open_loop(server.url, key, make, args.clients, rate, args.seconds))
+    brief = {k: {m: v.get(m) for m in ("p50", "p99", "errors")} for k, v in fixed.items() if isinstance(v, dict)}
+    print(f"  {name}: saturation {saturation['all']['rps']} req/s; open loop at {rate:.0f} req/s: {brief}")
+    return {"saturation": saturation, "open_loop": fixed}
+
+
+def run_scale(scale: int, args: Any) -> dict[str, Any]:
+    """The copilot server (mixed load, then price checks alone) and the bare baseline, on demo data at ``scale``."""
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        data_dir = Path(tmp) / "data"
+        t0 = time.perf_counter()
+        customers, skus, key = prepare(data_dir, scale, dt.date.today())
+        print(f"scale {scale}: demo ready in {time.perf_counter() - t0:.1f} s ({len(customers)} customers)")
+        port = _free_port()
+        cli = str(Path(sys.executable).parent / "salescopilot")
+        cmd = [cli, "--data-dir", str(data_dir), "serve", "--port", str(port), "--log-level", "warning"]
+        t0 = time.perf_counter()
+        with serve(cmd, port) as server:
+            started = time.perf_counter() - t0
+            time.sleep(1)  # a few RSS samples before any load
+            idle_rss = server.peak_rss
+            mix = run_target("copilot mix", server, key, copilot_requests(customers, skus, 1), args)
+            price = run_target("copilot price checks", server, key, bare_requests(customers, skus, 2), args)
+        peak_rss = server.peak_rss
+        rate = price["open_loop"]["offered_rps"]
+        (Path(tmp) / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+        port = _free_port()
+        bare_cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", tmp, "--port", str(port),
+                    "--log-level", "warning"]  # fmt: skip
+        with serve(bare_cmd, port) as server:
+            bare = run_target("bare FastAPI", server, key, bare_requests(customers, skus, 2), args, rate=rate)
+    return {"scale": scale, "customers": len(customers), "startup_s": round(started, 1),
+            "idle_rss_mib": round(idle_rss / 2**20, 1), "peak_rss_mib": round(peak_rss / 2**20, 1),
+            "copilot_mix": mix, "copilot_price_checks": price, "bare_fastapi": bare}  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
+            "load_avg": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables per scale."""
+    lines = ["# API load benchmark", "", f"Machine: {report['machine']}", "",
+             f"{report['clients']} connections. Saturation: {report['saturation_seconds']} s closed loop with no think "
+             f"time. Then {report['seconds']} s open loop at a fixed offered rate ({report['rate_fraction']:.0%} of "
+             "the saturation; the bare baseline at the same rate as the copilot's price checks). Latency in ms from "
+             "the scheduled send; the load generator shares the machine's cores with the server.", ""]  # fmt: skip
+    for r in report["results"]:
+        mix, price, bare = r["copilot_mix"], r["copilot_price_checks"], r["bare_fastapi"]
+        lines += [f"## Demo scale {r['scale']} ({r['customers']} customers per tenant)", "",
+                  f"Server start {r['startup_s']} s; RSS idle {r['idle_rss_mib']} MiB, peak {r['peak_rss_mib']} MiB.",
+                  "", "| load | saturation req/s |", "|---|---|",
+                  f"| copilot mix (70/20/10 % price checks/objections/briefings) | {mix['saturation']['all']['rps']} |",
+                  f"| copilot price checks only | {price['saturation']['all']['rps']} |",
+                  f"| bare FastAPI, same request model | {bare['saturation']['all']['rps']} |", "",
+                  "| load | endpoint | offered req/s | done | errors | p50 | p95 | p99 |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for target, res in (("copilot mix", mix), ("copilot price checks", price), ("bare FastAPI", bare)):
+            ol = res["open_loop"]
+            for name, s in ol.items():
+                if isinstance(s, dict) and (name != "all" or target == "copilot mix"):
+                    lines.append(f"| {target} | {name} | {ol['offered_rps']} | {s['count']} | {s['errors']} | "
+                                 f"{s.get('p50', '-')} | {s.get('p95', '-')} | {s.get('p99', '-')} |")  # fmt: skip
+        cp, bp = price["open_loop"]["price_check"], bare["open_loop"]["price_check"]
+        lines += ["", "Price checks against the bare baseline at the same offered rate: "
+                      f"p50 {cp['p50'] / bp['p50']:.2f}×, "
+                      f"p99 {cp['p99'] / bp['p99']:.2f}×; saturation throughput "
+                      f"{price['saturation']['all']['rps'] / bare['saturation']['all']['rps']:.2f}×.", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", type=int, nargs="+", default=[1])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--saturation-seconds", type=float, default=20)
+    parser.add_argument("--rate-fraction", type=float, default=0.5)
+    parser.add_argument("--tmp", default=None, help="Folder for the temporary data.")
+    parser.add_argument("--out", type=Path, default=REPORT_DIR)
+    args = parser.parse_args(argv)
+    report = {"machine": machine(), "clients": args.clients, "seconds": args.seconds,
+              "saturation_seconds": args.saturation_seconds, "rate_fraction": args.rate_fraction,
+              "results": [run_scale(s, args) for s in args.scales]}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_api.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    (args.out / "bench_api.md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
