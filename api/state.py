@@ -52,6 +52,11 @@ class ServiceState:
         with self._guard:
             return self._locks.setdefault(tenant, threading.Lock())
 
+    def is_current(self, tenant: str) -> bool:
+        """Whether the tenant's indexes are built for today (a request can use them without waiting)."""
+        found = self._services.get(tenant)
+        return found is not None and found.built_on == dt.date.today()
+
     def services(self, tenant: str) -> TenantServices:
         """The tenant's indexes, built on first use (and again on a new day, so price bands use today's window)."""
         today = dt.date.today()

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import Pricing, State
@@ -99,6 +100,8 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
 
     Reads only the in-memory price index (no database query), so it can run on every keystroke.
     """
+    if not state.is_current(key.tenant):  # build (first use, or a new day) off the event loop
+        await run_in_threadpool(state.services, key.tenant)
     prices = state.services(key.tenant).prices
     on = body.as_of or dt.date.today()
     out = []
