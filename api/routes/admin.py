@@ -124,12 +124,7 @@ async def ingest_upload(
     await run_in_threadpool(state.refresh, key.tenant)
     return IngestOut(
         files=[FileOut(**{k: getattr(f, k) for k in FileOut.model_fields}) for f in report.files],
-        writes=[
-            WriteOut(
-                type_name=w.type_name, received=w.received, created=w.created, updated=w.updated, unchanged=w.unchanged
-            )
-            for w in report.writes.values()
-        ],  # fmt: skip
+        writes=[WriteOut.model_validate(w, from_attributes=True) for w in report.writes.values()],
         seconds=report.seconds,
         duplicate_customers=len(report.duplicates.merges) if report.duplicates else 0,
     )

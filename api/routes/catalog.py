@@ -119,13 +119,7 @@ def get_product(sku: Id, key: Reader, state: State) -> ProductOut:
     if found is None:
         raise NotFoundError(f"no product {sku}", details={"sku": sku})
     listings = [
-        ProductListing(
-            edition_id=e.edition_id,
-            category=e.category,
-            restriction=e.restriction,
-            payment_standard=e.payment_standard,
-            code=e.code,
-        )  # fmt: skip
+        ProductListing.model_validate(e, from_attributes=True)
         for page in state.store.iter_edges(key.tenant, ListedIn)
         for e in page
         if e.sku == sku

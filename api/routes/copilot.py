@@ -140,19 +140,7 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
         rewritten = _rewrite_out(rewrite(case_facts(found), CASES_PURPOSE, state.chat_model))
     return CaseSuggestions(
         rewritten=rewritten,
-        cases=[
-            CaseOut(
-                entry_id=s.entry_id,
-                title=s.title,
-                summary=s.summary,
-                outcome=s.outcome,
-                score=s.score,
-                parts=s.parts,
-                why=list(s.why),
-                customer_id=s.customer_id,
-            )  # fmt: skip
-            for s in found
-        ],
+        cases=[CaseOut.model_validate(s, from_attributes=True) for s in found],
     )
 
 
@@ -180,7 +168,7 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
                 score=a.hit.score,
                 vector_rank=a.hit.vector_rank,
                 keyword_rank=a.hit.keyword_rank,
-            )  # fmt: skip
+            )
             for a in found
         ],
     )

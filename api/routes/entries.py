@@ -252,7 +252,7 @@ def history(entry_id: EntryId, key: Curator, state: State) -> HistoryOut:
         audit=[
             AuditOut(id=a.id, at=a.at, actor=a.actor, action=a.action, details=json.loads(a.details or "{}"))
             for a in audit
-        ],  # fmt: skip
+        ],
     )
 
 
