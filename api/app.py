@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
+from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.keys import KeyStore
 from api.routes import admin, catalog, copilot, entries, faq, health, pricing
@@ -89,16 +91,18 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
             if state is None:
                 service.close()
 
-    app = FastAPI(
+    # /docs and /redoc from assets shipped in the fastapi-offline package: they work without internet access.
+    app = FastAPIOffline(
         title="Sales knowledge graph & copilot",
         version="1.0",
         summary="Case suggestions, objection answers, price checks, briefing packs and knowledge curation.",
         lifespan=lifespan,
-        responses=_ERRORS,  # type: ignore[arg-type]
+        responses=_ERRORS,
     )
     errors.install(app)
     for module in (health, pricing, copilot, catalog, entries, faq, admin):
         app.include_router(module.router, prefix=API_PREFIX)
+    mount_console(app)  # the web console at / (its assets under /console); it calls only /v1
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

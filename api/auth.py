@@ -4,7 +4,7 @@ The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 
 | route group | rep | trainer | admin | service |
 |---|---|---|---|---|
-| price checks | ✓ | ✓ | ✓ | ✓ |
+| price checks, who am I (`/v1/me`) | ✓ | ✓ | ✓ | ✓ |
 | cases, objections, briefings, customers, products, formulary editions and diffs, published entries | ✓ | ✓ | ✓ | |
 | entries of any status, curation writes, history, formulary impact, FAQ proposals | | ✓ | ✓ | |
 | ingest upload, API keys | | | ✓ | |

@@ -1,12 +1,15 @@
-"""Liveness and readiness probes (no API key needed)."""
+"""Liveness and readiness probes (no API key needed), and who the caller is."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.auth import State
+from api.auth import PRICING, State, allow
+from api.keys import ApiKey, Role
 from graph.model import Product
 
 router = APIRouter(tags=["health"])
@@ -43,3 +46,18 @@ def ready(state: State) -> Readiness | JSONResponse:
         body = Readiness(status="unavailable", backend=state.store.backend, tenants_loaded=loaded, detail=str(e)[:200])
         return JSONResponse(body.model_dump(), status_code=503)
     return Readiness(status="ready", backend=state.store.backend, tenants_loaded=loaded)
+
+
+class Me(BaseModel):
+    """The caller's key: its id, name, role and tenant."""
+
+    key_id: str
+    name: str
+    role: Role
+    tenant: str
+
+
+@router.get("/me", summary="Who the API key belongs to")
+def me(key: Annotated[ApiKey, Depends(allow(*PRICING))]) -> Me:
+    """The calling key's role and tenant (any valid key), e.g. for a client to show what it may do."""
+    return Me(key_id=key.id, name=key.name, role=key.role, tenant=key.tenant)

@@ -15,6 +15,7 @@ ADMINS = {"admin"}
 
 C, P, E = "C-HZ-00001", "SKU-999GML", "KB-HZ-OS-0001"
 MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
+    ("GET", "/v1/me", ALL, {}),
     ("POST", "/v1/price-checks", ALL, {"json": {"lines": [{"customer_id": C, "sku": P, "unit_price": 20}]}}),
     ("POST", "/v1/case-suggestions", READERS, {"json": {"customer_id": C, "skus": [P]}}),
     ("POST", "/v1/objection-answers", READERS, {"json": {"objection": "太贵了"}}),
@@ -78,6 +79,11 @@ def test_no_key_or_a_bad_key_is_401(
         response = deployment.client.request(method, path, headers=headers, **kwargs)
         assert response.status_code == 401, response.text
         assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_me_names_the_keys_role_and_tenant(deployment: Deployment) -> None:
+    me = deployment.client.get("/v1/me", headers=deployment.headers("service", "sh-pharma")).json()
+    assert (me["role"], me["tenant"], me["name"]) == ("service", "sh-pharma", "test service")
 
 
 def test_health_needs_no_key(deployment: Deployment) -> None:
