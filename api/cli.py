@@ -461,6 +461,20 @@ def eval_cases(
     run_eval(["--json", "--embedder", embedder] if as_json else ["--embedder", embedder])
 
 
+@eval_app.command("all")
+def eval_all(
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes and a short API run (a few minutes).")] = False,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default eval/reports/<date>[-quick]).")] = None,
+) -> None:
+    """Every evaluation and benchmark, one report: REPORT.md (headline targets first), results.json, PNG plots."""
+    from eval.run_all import failed_steps
+    from eval.run_all import main as run_all
+
+    report = run_all((["--quick"] if quick else []) + (["--out", str(out)] if out else []))
+    if failed_steps(report):
+        raise typer.Exit(1)
+
+
 _VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "yellow",
                   "below_floor": "red", "above_payment_standard": "red"}  # fmt: skip
 

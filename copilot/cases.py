@@ -114,7 +114,7 @@ def suggest_cases(
                 cases[link.entry_id].customer = customers.get(link.customer_id)
     text_rank: dict[str, int] = {}
     if index is not None and weights.get("text", 0.0) > 0:
-        query = " ".join([text, *(products[s].name for s in wanted if s in products)]).strip()
+        query = " ".join([text, *(products[s].name for s in sorted(wanted) if s in products)]).strip()
         if query:
             hits = index.search(query, k=50, filters=SearchFilters(kinds=("case_study",)))
             text_rank = {h.entry_id: i + 1 for i, h in enumerate(hits)}

@@ -35,7 +35,8 @@ def run(scale: int, n: int, tmp: str | None) -> dict[str, Any]:
     """Build ``n`` packs for random customers of a demo store at ``scale``."""
     with tempfile.TemporaryDirectory(dir=tmp) as d:
         store = EmbeddedGraphStore(Path(d) / "graph", buffer_pool_mb=1024)
-        load_demo(store, scale=scale, as_of=TODAY)
+        loaded = load_demo(store, scale=scale, as_of=TODAY)
+        order_lines = sum(w["Purchased"].received for w in loaded.writes.values())
         index = PriceIndex.from_store(store, TENANT, as_of=TODAY)
         ids = [c.id for page in store.iter_nodes(TENANT, Customer) for c in page]
         rng = np.random.default_rng(4)
@@ -54,6 +55,7 @@ def run(scale: int, n: int, tmp: str | None) -> dict[str, Any]:
     return {
         "scale": scale,
         "customers": len(ids),
+        "order_lines": order_lines,
         "json_ms": percentiles(json_ms, (50, 95), 1),
         "pdf_ms": percentiles(pdf_ms, (50, 95), 1),
     }
