@@ -16,11 +16,11 @@ from langchain_core.language_models import BaseChatModel
 from api.keys import KeyStore
 from api.settings import Settings
 from graph.base import CypherGraphStore
-from graph.model import AboutIndication, AboutProduct, CaseOf, Customer, Entry, Product
+from graph.model import Entry, Product
 from ingest.mentions import QueryProductMatcher
 from pricing_guard.index import PriceIndex
 from retrieval.embedders import Embedder
-from retrieval.hybrid import EntryDoc, KnowledgeIndex, open_index
+from retrieval.hybrid import KnowledgeIndex, entry_docs, open_index
 
 
 @dataclass
@@ -92,37 +92,7 @@ class ServiceState:
         services = self._services.get(tenant)
         if services is None or not entries:
             return  # built from the graph on first use, with these writes in it
-        wanted = {e.id for e in entries}
-        skus: dict[str, list[str]] = {}
-        for page in self.store.iter_edges(tenant, AboutProduct):
-            for a in page:
-                if a.entry_id in wanted:
-                    skus.setdefault(a.entry_id, []).append(a.sku)
-        indications: dict[str, list[str]] = {}
-        for about in self.store.iter_edges(tenant, AboutIndication):
-            for ai in about:
-                if ai.entry_id in wanted:
-                    indications.setdefault(ai.entry_id, []).append(ai.indication)
-        types: dict[str, set[str]] = {}
-        for cases in self.store.iter_edges(tenant, CaseOf):
-            for c in cases:
-                customer = self.store.get_node(tenant, Customer, c.customer_id) if c.entry_id in wanted else None
-                if customer is not None:
-                    types.setdefault(c.entry_id, set()).add(customer.type)
-        docs = [
-            EntryDoc(
-                e.id,
-                e.kind,
-                e.status,
-                e.title,
-                e.body,
-                e.version,
-                tuple(sorted(skus.get(e.id, ()))),
-                tuple(sorted(indications.get(e.id, ()))),
-                tuple(sorted(types.get(e.id, ()))),
-            )  # fmt: skip
-            for e in entries
-        ]
+        docs = entry_docs(self.store, tenant, entries)
         with services.lock:
             services.index.upsert(docs)
 

@@ -338,38 +338,54 @@ def catalogue_words(store: GraphStore, tenant: str) -> list[str]:
     return words
 
 
-def entry_docs(store: GraphStore, tenant: str) -> list[EntryDoc]:
-    """Every entry of the tenant with the products, indications and customer types it is linked to."""
+def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None = None) -> list[EntryDoc]:
+    """Entries (default: all of the tenant's) with the products, indications and customer types they are linked to."""
+    wanted = None if entries is None else {e.id for e in entries}
+
+    def linked(entry_id: str) -> bool:
+        return wanted is None or entry_id in wanted
+
     skus: dict[str, list[str]] = {}
     for about_products in store.iter_edges(tenant, AboutProduct):
         for ap in about_products:
-            skus.setdefault(ap.entry_id, []).append(ap.sku)
+            if linked(ap.entry_id):
+                skus.setdefault(ap.entry_id, []).append(ap.sku)
     indications: dict[str, list[str]] = {}
     for about_indications in store.iter_edges(tenant, AboutIndication):
         for ai in about_indications:
-            indications.setdefault(ai.entry_id, []).append(ai.indication)
-    customer_type = {c.id: c.type for customers in store.iter_nodes(tenant, Customer) for c in customers}
-    types: dict[str, list[str]] = {}
+            if linked(ai.entry_id):
+                indications.setdefault(ai.entry_id, []).append(ai.indication)
+    case_customers: dict[str, list[str]] = {}
     for cases in store.iter_edges(tenant, CaseOf):
         for case in cases:
-            if case.customer_id in customer_type:
-                types.setdefault(case.entry_id, []).append(customer_type[case.customer_id])
+            if linked(case.entry_id):
+                case_customers.setdefault(case.entry_id, []).append(case.customer_id)
+    customer_type: dict[str, str] = {}
+    if wanted is None:
+        customer_type = {c.id: c.type for customers in store.iter_nodes(tenant, Customer) for c in customers}
+    else:
+        for cid in {c for ids in case_customers.values() for c in ids}:
+            found = store.get_node(tenant, Customer, cid)
+            if found is not None:
+                customer_type[cid] = found.type
+    if entries is None:
+        entries = [entry for page in store.iter_nodes(tenant, Entry) for entry in page]
     docs = []
-    for entries in store.iter_nodes(tenant, Entry):
-        for entry in entries:
-            docs.append(
-                EntryDoc(
-                    entry.id,
-                    entry.kind,
-                    entry.status,
-                    entry.title,
-                    entry.body,
-                    entry.version,
-                    tuple(sorted(skus.get(entry.id, ()))),
-                    tuple(sorted(indications.get(entry.id, ()))),
-                    tuple(sorted(set(types.get(entry.id, ())))),
-                )  # fmt: skip
-            )
+    for entry in entries:
+        types = {customer_type[c] for c in case_customers.get(entry.id, ()) if c in customer_type}
+        docs.append(
+            EntryDoc(
+                entry.id,
+                entry.kind,
+                entry.status,
+                entry.title,
+                entry.body,
+                entry.version,
+                tuple(sorted(skus.get(entry.id, ()))),
+                tuple(sorted(indications.get(entry.id, ()))),
+                tuple(sorted(types)),
+            )  # fmt: skip
+        )
     return docs
 
 
