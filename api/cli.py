@@ -242,6 +242,13 @@ def ingest(
             console.print(f"[yellow]{f.file}: ignored unknown column(s): {', '.join(f.ignored_columns)}[/yellow]")
         if f.mentions_linked:
             console.print(f"{f.file}: {f.mentions_linked:,} product mention(s) found in the summaries and linked")
+        if f.unconvertible_units:
+            console.print(
+                f"[yellow]{f.file}: {f.unconvertible_units:,} order line(s) in a unit the product cannot convert "
+                f"(loaded, but left out of price checks until the product file gives its case or pack size): "
+                f"{escape('; '.join(f.unit_examples))}[/yellow]",
+                soft_wrap=True,
+            )
     if report.duplicates is not None:
         _print_duplicates(tenant, report.duplicates)
 
@@ -262,15 +269,30 @@ def demo(
     ctx: typer.Context,
     scale: Annotated[int, typer.Option(min=1, help="Multiplies customers and orders (20 ≈ 2M order lines).")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, scale and date give the same data.")] = 7,
-    as_of: Annotated[str | None, typer.Option(help="Date the demo is 'today' (YYYY-MM-DD); default: today.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Date the demo is 'today' (YYYY-MM-DD); default: the last demo load's date, else today."),
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the demo tenants (with every change made to them) and reload.")
+    ] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Load only into empty demo tenants; leave the others as they are.")
+    ] = False,
 ) -> None:
-    """Load the realistic Chinese demo dataset (two tenants) through the ingest path; re-running changes nothing."""
+    """Load the Chinese demo dataset (two tenants) into empty tenants; never over changes a user made.
+
+    Re-running with the same parameters changes nothing. A tenant holding later changes (curation edits, uploads,
+    a formulary apply) or other data is refused unless --reset (which deletes it first) or --if-empty (left as is).
+    """
     import datetime as dt
 
     from ingest.demo_load import load_demo
 
+    if reset and if_empty:
+        raise typer.BadParameter("--reset and --if-empty exclude each other", param_hint="--reset")
     try:
-        today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+        date = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as e:
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from e
     with _store(ctx) as store, _progress() as progress:
@@ -279,16 +301,23 @@ def demo(
         def on_step(step: str, done: int, total: int) -> None:
             progress.update(task, description=step, completed=done, total=total)
 
-        report = load_demo(store, seed=seed, scale=scale, as_of=today, progress=on_step)
-    table = Table(
-        title=f"demo data as of {report.as_of} (generated {report.generate_s:.1f} s, loaded {report.load_s:.1f} s)"
-    )
-    for name in ("tenant", "type", "rows", "created", "updated", "unchanged"):
-        table.add_column(name, justify="left" if name in ("tenant", "type") else "right")
-    for tenant, writes in report.writes.items():
-        for name, w in writes.items():
-            table.add_row(tenant, name, f"{w.received:,}", f"{w.created:,}", f"{w.updated:,}", f"{w.unchanged:,}")
-    console.print(table)
+        report = load_demo(store, seed=seed, scale=scale, as_of=date, reset=reset, if_empty=if_empty, progress=on_step)
+    for tenant, n in report.deleted.items():
+        console.print(f"[yellow]{tenant}: deleted {n:,} nodes (--reset)[/yellow]")
+    for tenant, why in report.skipped.items():
+        console.print(f"{tenant}: {why}")
+    if report.writes:
+        table = Table(
+            title=f"demo data as of {report.as_of} (generated {report.generate_s:.1f} s, loaded {report.load_s:.1f} s)"
+        )
+        for name in ("tenant", "type", "rows", "created", "updated", "unchanged"):
+            table.add_column(name, justify="left" if name in ("tenant", "type") else "right")
+        for tenant, writes in report.writes.items():
+            for name, w in writes.items():
+                table.add_row(
+                    tenant, name, f"{w.received:,}", f"{w.created:,}", f"{w.updated:,}", f"{w.unchanged:,}"
+                )
+        console.print(table)
     for tenant, dupes in report.duplicates.items():
         _print_duplicates(tenant, dupes)
 
@@ -476,7 +505,8 @@ def eval_all(
 
 
 _VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "yellow",
-                  "below_floor": "red", "above_payment_standard": "red"}  # fmt: skip
+                  "below_floor": "red", "above_payment_standard": "red", "unknown_customer": "magenta",
+                  "unknown_product": "magenta", "unknown_unit": "magenta"}  # fmt: skip
 
 
 @app.command("price-check")

@@ -28,7 +28,7 @@ from graph.errors import (
     VersionConflictError,
 )
 from ingest.errors import IngestError
-from pricing_guard.errors import PricingError, UnknownProductError
+from pricing_guard.errors import PricingError
 from retrieval.errors import EmbedderUnavailableError
 
 log = logging.getLogger("salescopilot.api")
@@ -36,7 +36,6 @@ log = logging.getLogger("salescopilot.api")
 STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (InvalidKeyError, 401),
     (NotFoundError, 404),
-    (UnknownProductError, 404),
     (VersionConflictError, 409),
     (ConflictError, 409),
     (InvalidTransitionError, 409),

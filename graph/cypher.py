@@ -10,6 +10,7 @@ from functools import cache
 
 from graph.model import (
     AuditEvent,
+    Change,
     Contract,
     Customer,
     Deal,
@@ -157,6 +158,31 @@ CUSTOMER_DEALS = (
 CUSTOMER_CASES = (
     f"MATCH (n:Entry)-[:{rel('CASE_OF')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
     f"RETURN {node_projection('n', Entry)} ORDER BY id"
+)
+
+@cache
+def nodes_by_uids(model: type[Node]) -> str:
+    """The nodes of ``$uids`` (with their ``uid``) that exist in the tenant."""
+    return (
+        f"UNWIND $uids AS u MATCH (n:{model.label} {{uid: u}}) WHERE n.tenant = $tenant "
+        f"RETURN n.uid AS uid, {node_projection('n', model)}"
+    )
+
+
+CHANGE_HEAD = "_ChangeHead"
+"""Label of the per-tenant record holding the last change sequence number (not part of the domain model)."""
+NEXT_CHANGE_SEQ = (
+    f"MERGE (h:{CHANGE_HEAD} {{tenant: $tenant}}) ON CREATE SET h.seq = 1 ON MATCH SET h.seq = h.seq + 1 "
+    "RETURN h.seq AS seq"
+)
+RAISE_CHANGE_SEQ = (
+    f"MERGE (h:{CHANGE_HEAD} {{tenant: $tenant}}) ON CREATE SET h.seq = $seq "
+    "ON MATCH SET h.seq = CASE WHEN h.seq < $seq THEN $seq ELSE h.seq END"
+)
+"""Move the head past change records loaded as data (an import of a backup), so new ones never reuse a number."""
+CHANGES_AFTER = (
+    f"MATCH (n:Change) WHERE n.tenant = $tenant AND n.seq > $after RETURN {node_projection('n', Change)} "
+    "ORDER BY seq LIMIT $limit"
 )
 
 ENTRIES_ALL = "MATCH (n:Entry) WHERE n.tenant = $tenant"

@@ -17,17 +17,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.base import CypherGraphStore, Row, Run, T, check_tenant
-from graph.cypher import edge_pattern, rel
-from graph.errors import BackendUnavailableError, GraphError, SchemaVersionError
+from graph.cypher import CHANGE_HEAD, edge_pattern, rel
+from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
 from graph.frames import DST, SRC, UID
-from graph.model import EDGE_TYPES, NODE_TYPES, REL_TYPES, Edge, Node, edge_types_of, node_uid
+from graph.model import (
+    EDGE_TYPES,
+    KEY_SEPARATOR,
+    NODE_TYPES,
+    REL_TYPES,
+    Change,
+    Edge,
+    Node,
+    edge_types_of,
+    node_uid,
+)
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_FILE = "graph.lbdb"
 
-MIGRATIONS: dict[int, list[str]] = {2: ["ALTER TABLE PURCHASED ADD unit STRING"]}
-"""Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
+CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
+"""The per-tenant last change sequence number (outside the domain model)."""
 
 META_DDL = "CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING PRIMARY KEY, value STRING)"
 GET_VERSION = "MATCH (m:_Meta {key: 'schema_version'}) RETURN m.value AS v"
@@ -39,12 +49,16 @@ def _column_defs(props: dict[str, Any]) -> str:
     return ", ".join(f"{name} {t.value}" for name, t in props.items())
 
 
+def node_table_ddl(model: type[Node]) -> str:
+    """DDL of one node table: the tenant-qualified ``uid`` as primary key, then the model's properties."""
+    columns = _column_defs(model.property_types())
+    return f"CREATE NODE TABLE IF NOT EXISTS {model.label}(uid STRING PRIMARY KEY, {columns})"
+
+
 def schema_ddl() -> list[str]:
     """DDL of the current schema: one node table per label, one relationship table per type."""
-    ddl = [
-        f"CREATE NODE TABLE IF NOT EXISTS {m.label}(uid STRING PRIMARY KEY, {_column_defs(m.property_types())})"
-        for m in NODE_TYPES
-    ]
+    ddl = [node_table_ddl(m) for m in NODE_TYPES]
+    ddl.append(CHANGE_HEAD_DDL)
     for rel_type in REL_TYPES:
         models = edge_types_of(rel_type)
         props = models[0].stored_properties()
@@ -55,6 +69,13 @@ def schema_ddl() -> list[str]:
         # long strings in relationship tables halve COPY throughput.
         ddl.append(f"CREATE REL TABLE IF NOT EXISTS {rel(rel_type)}({pairs}, {_column_defs(props)})")
     return ddl
+
+
+MIGRATIONS: dict[int, list[str]] = {
+    2: ["ALTER TABLE PURCHASED ADD unit STRING"],
+    3: ["ALTER TABLE Product ADD case_size INT64", node_table_ddl(Change), CHANGE_HEAD_DDL],
+}
+"""Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 
 class EmbeddedGraphStore(CypherGraphStore):
@@ -74,6 +95,8 @@ class EmbeddedGraphStore(CypherGraphStore):
         except (RuntimeError, OSError) as e:
             raise BackendUnavailableError(f"cannot open embedded graph at {self.data_dir}: {e}") from e
         self._lock = threading.RLock()
+        self._tx_depth = 0
+        """Open transactions of this connection (guarded by ``_lock``); nested blocks join the outer one."""
         if not read_only:
             self._migrate()
 
@@ -83,6 +106,12 @@ class EmbeddedGraphStore(CypherGraphStore):
         try:
             return self._conn.execute(statement, params or {})
         except RuntimeError as e:
+            if "duplicated primary key" in str(e):
+                key = str(e).split("primary key value", 1)[-1].split(",", 1)[0].strip()
+                raise ConflictError(
+                    f"a record with key {key.replace(KEY_SEPARATOR, ' / ')!r} exists already; nothing was written",
+                    details={"key": key.split(KEY_SEPARATOR)[-1]},
+                ) from e
             raise GraphError(f"embedded graph query failed: {e}") from e
 
     def _query(self, statement: str, params: Row) -> list[Row]:
@@ -132,7 +161,11 @@ class EmbeddedGraphStore(CypherGraphStore):
                 self._run(SET_VERSION, {"v": str(SCHEMA_VERSION)})
                 self._run("COMMIT")
             except Exception:
-                self._run("ROLLBACK")
+                try:
+                    self._run("ROLLBACK")
+                except GraphError as e:  # a failed statement has already rolled the transaction back
+                    if "No active transaction" not in str(e):
+                        raise
                 raise
 
     # ------------------------------------------------------------------ writes
@@ -259,7 +292,7 @@ class EmbeddedGraphStore(CypherGraphStore):
         One statement is atomic on its own and runs in an auto-commit transaction, which lets ``COPY`` skip the
         write-ahead log (about twice as fast for a large load); several run inside one explicit transaction.
         """
-        if len(steps) == 1:
+        if len(steps) == 1 and not self._tx_depth:
             statement, frame = steps[0]
             self._run(statement, {"frame": frame})
             return
@@ -306,17 +339,34 @@ class _Transaction:
         self._store = store
 
     def __enter__(self) -> None:
-        self._store._run("BEGIN TRANSACTION")
+        store = self._store
+        store._lock.acquire()
+        store._tx_depth += 1
+        if store._tx_depth > 1:
+            return  # joins the outer transaction
+        try:
+            store._run("BEGIN TRANSACTION")
+        except BaseException:
+            store._tx_depth -= 1
+            store._lock.release()
+            raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self._store._run("COMMIT")
-            return
+        store = self._store
         try:
-            self._store._run("ROLLBACK")
-        except GraphError as e:  # a failed statement has already rolled the transaction back
-            if "No active transaction" not in str(e):
-                raise
+            store._tx_depth -= 1
+            if store._tx_depth:
+                return  # the outer block commits or rolls back
+            if exc_type is None:
+                store._run("COMMIT")
+                return
+            try:
+                store._run("ROLLBACK")
+            except GraphError as e:  # a failed statement has already rolled the transaction back
+                if "No active transaction" not in str(e):
+                    raise
+        finally:
+            store._lock.release()
 
 
 __all__ = ["EDGE_TYPES", "EmbeddedGraphStore", "SCHEMA_VERSION", "schema_ddl"]

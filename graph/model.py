@@ -187,6 +187,9 @@ class Product(Node):
     category: Text | None = Field(None, description="Therapeutic or commercial category.")
     unit: Text | None = Field(None, description="Selling unit (计价单位), e.g. 盒.", examples=["盒"])
     pack_size: int | None = Field(None, ge=1, description="Smallest units (tablets…) per selling unit.")
+    case_size: int | None = Field(
+        None, ge=1, description="Selling units per case (件), e.g. 40 boxes; lets lines in 件 convert exactly."
+    )
     list_price: Money | None = Field(None, description="List price per selling unit, CNY.")
     floor_price: Money | None = Field(None, description="Lowest price a rep may quote, CNY.")
 
@@ -358,6 +361,25 @@ class AuditEvent(Node):
     target_label: Text
     target_key: Text
     details: Text = Field("", description="JSON text of what changed.")
+
+
+class Change(Node):
+    """One write to a tenant's data, in the tenant's change log (monotonic ``seq``), written in the write's transaction.
+
+    Services follow the log to keep their in-memory indexes current, and the demo loader reads it to know whether a
+    store holds changes a user made after the demo was loaded (it then refuses to overwrite them).
+    """
+
+    label: ClassVar[str] = "Change"
+    key_field: ClassVar[str] = "id"
+
+    id: Key = Field(description="The sequence number as a zero-padded string (the natural key).")
+    seq: int = Field(ge=1, description="Position in the tenant's change log, 1, 2, 3, …")
+    kind: Text = Field(description="What changed: demo_loaded, ingest, entry_saved, formulary_applied, …")
+    at: dt.datetime
+    actor: Text = Field("system", description="Who made the change (a key's name, cli, demo).")
+    ids: list[Text] = Field(default_factory=list, description="Natural keys of the records written (may be cut).")
+    details: Text = Field("", description="JSON text with what the change was (counts, parameters).")
 
 
 # --------------------------------------------------------------------------------------------------- edges
@@ -582,6 +604,7 @@ NODE_TYPES: tuple[type[Node], ...] = (
     Entry,
     EntryVersion,
     AuditEvent,
+    Change,
 )
 """Node types in dependency-free order (the allow-list of labels)."""
 

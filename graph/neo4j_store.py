@@ -7,6 +7,7 @@ and schema commands of Neo4j 5 Community are used.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,20 +16,23 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ConstraintError, Neo4jError, ServiceUnavailable
 
 from graph.base import CypherGraphStore, Row, Run, T, check_tenant
-from graph.cypher import edge_pattern, rel
+from graph.cypher import CHANGE_HEAD, edge_pattern, rel
 from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
 from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 2
-MIGRATIONS: dict[int, list[str]] = {2: []}  # v2 added PURCHASED.unit: a property, nothing to declare in Neo4j
+SCHEMA_VERSION = 3
+# v2 added PURCHASED.unit, v3 Product.case_size and the Change log: properties and labels whose constraints and
+# indexes schema_statements() declares; nothing else to migrate in Neo4j.
+MIGRATIONS: dict[int, list[str]] = {2: [], 3: []}
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
     "Customer": ("type", "tier", "region", "city"),
     "Entry": ("status", "kind"),
     "Interaction": ("at",),
+    "Change": ("seq",),
 }
 REL_LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {"PURCHASED": ("at",)}
 
@@ -38,7 +42,10 @@ SET_VERSION = "MERGE (m:_SkgMeta {key: 'schema_version'}) SET m.value = $v"
 
 def schema_statements() -> list[str]:
     """Constraints and indexes of the current schema (idempotent)."""
-    out = ["CREATE CONSTRAINT skg_meta_key IF NOT EXISTS FOR (m:_SkgMeta) REQUIRE m.key IS UNIQUE"]
+    out = [
+        "CREATE CONSTRAINT skg_meta_key IF NOT EXISTS FOR (m:_SkgMeta) REQUIRE m.key IS UNIQUE",
+        f"CREATE CONSTRAINT skg_change_head IF NOT EXISTS FOR (h:{CHANGE_HEAD}) REQUIRE h.tenant IS UNIQUE",
+    ]
     for m in NODE_TYPES:
         name = m.label.lower()
         out.append(f"CREATE CONSTRAINT {name}_uid IF NOT EXISTS FOR (n:{m.label}) REQUIRE n.uid IS UNIQUE")
@@ -83,9 +90,15 @@ class Neo4jGraphStore(CypherGraphStore):
             self._driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, ValueError, OSError) as e:
             raise BackendUnavailableError(f"cannot connect to Neo4j at {uri}: {e}") from e
+        self._local = threading.local()
+        """``tx``: the managed transaction this thread is inside (a load spanning several types), if any."""
         self._migrate()
 
     # ------------------------------------------------------------------ engine primitives
+
+    def _current_tx(self) -> ManagedTransaction | None:
+        tx: ManagedTransaction | None = getattr(self._local, "tx", None)
+        return tx
 
     def _read(self, work: Callable[[ManagedTransaction], Any]) -> Any:
         try:
@@ -98,6 +111,8 @@ class Neo4jGraphStore(CypherGraphStore):
         try:
             with self._driver.session(database=self.database) as session:
                 return session.execute_write(work)
+        except ConstraintError as e:
+            raise ConflictError(f"Neo4j constraint violated: {e.message}; nothing was written") from e
         except Neo4jError as e:
             raise GraphError(f"Neo4j write failed: {e}") from e
 
@@ -107,11 +122,20 @@ class Neo4jGraphStore(CypherGraphStore):
     _UNLOCK_CLAUSE = " REMOVE n._lock"
 
     def _atomic(self, work: Callable[[Run], T]) -> T:
-        def in_tx(tx: ManagedTransaction) -> T:
-            def run(statement: str, params: Row) -> list[Row]:
-                return [{k: _native(v) for k, v in rec.data().items()} for rec in tx.run(statement, params)]
+        def run(statement: str, params: Row) -> list[Row]:
+            tx = self._current_tx()
+            assert tx is not None
+            return [{k: _native(v) for k, v in rec.data().items()} for rec in tx.run(statement, params)]
 
+        if self._current_tx() is not None:  # joins the transaction this thread is already in
             return work(run)
+
+        def in_tx(tx: ManagedTransaction) -> T:
+            self._local.tx = tx
+            try:
+                return work(run)
+            finally:
+                self._local.tx = None
 
         try:
             with self._driver.session(database=self.database) as session:
@@ -125,6 +149,9 @@ class Neo4jGraphStore(CypherGraphStore):
         def work(tx: ManagedTransaction) -> list[Row]:
             return [{k: _native(v) for k, v in rec.data().items()} for rec in tx.run(statement, params)]
 
+        current = self._current_tx()
+        if current is not None:  # inside a write transaction: read what it has written so far
+            return work(current)
         rows: list[Row] = self._read(work)
         return rows
 
@@ -165,6 +192,11 @@ class Neo4jGraphStore(CypherGraphStore):
             for statement, rows in statements
             for i in range(0, len(rows), self.batch_size)
         ]
+        current = self._current_tx()
+        if current is not None:
+            for statement, chunk in chunks:
+                current.run(statement, {"rows": chunk}).consume()
+            return
         if atomic:
 
             def all_chunks(tx: ManagedTransaction) -> None:

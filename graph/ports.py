@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
 from graph.model import (
     AuditEvent,
+    Change,
     Contract,
     Customer,
     CustomerType,
@@ -50,6 +51,20 @@ class WriteResult:
     def unchanged(self) -> int:
         """Rows that matched an existing record with identical values."""
         return self.received - self.created - self.updated
+
+
+@dataclass(frozen=True)
+class ChangeDraft:
+    """A change-log record to append with a write: what kind of write, by whom, which records, and its parameters."""
+
+    kind: str
+    actor: str = "system"
+    ids: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+MAX_CHANGE_IDS = 1_000
+"""At most this many record keys are listed in one change record (the details keep the counts)."""
 
 
 @dataclass(frozen=True)
@@ -190,8 +205,31 @@ class GraphStore(Protocol):
         """Load a large columnar batch (columns named as the model's fields) idempotently, through the fast path."""
         ...
 
+    def load_batch(
+        self, tenant: str, loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]], *, change: ChangeDraft
+    ) -> dict[str, WriteResult]:
+        """Load several graph types in one transaction with one change-log record: all of it is stored, or nothing.
+
+        Nodes are written before edges. An entry that already exists and differs goes through the versioned save
+        (previous version kept, audit record written); history records (entry versions, audit, changes) are
+        append-only, so one that exists with other values raises ``ConflictError``.
+        """
+        ...
+
+    def append_change(self, tenant: str, change: ChangeDraft) -> Change:
+        """Append one record to the tenant's change log (its own transaction) and return it with its sequence."""
+        ...
+
+    def changes(self, tenant: str, *, after: int = 0, limit: int = 1_000) -> list[Change]:
+        """Change-log records of the tenant with ``seq > after``, oldest first."""
+        ...
+
     def get_node(self, tenant: str, model: type[N], key: str) -> N | None:
         """Return the node with natural ``key`` in ``tenant``, or ``None``."""
+        ...
+
+    def nodes_by_keys(self, tenant: str, model: type[N], keys: Sequence[str]) -> list[N]:
+        """The nodes of ``model`` with these natural keys that exist in ``tenant`` (any order; unknown keys omitted)."""
         ...
 
     def list_nodes(self, tenant: str, model: type[N], *, limit: int = 100, offset: int = 0) -> list[N]:

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 from pydantic import ValidationError
 
 from graph.errors import InvalidRowError
 from graph.frames import models_to_table
 from graph.model import EDGE_TYPES, NODE_TYPES, Edge, GraphModel, Node
-from graph.ports import GraphStore
+from graph.ports import ChangeDraft, GraphStore
 
 Progress = Callable[[str, int], None]
 """Called with a type name and the number of rows just handled."""
@@ -93,7 +94,11 @@ def _read(model: type[GraphModel], path: Path) -> Iterator[GraphModel]:
 def import_jsonl(
     store: GraphStore, directory: Path, *, batch_size: int = 50_000, progress: Progress | None = None
 ) -> TransferReport:
-    """Load a directory written by ``export_jsonl``; idempotent, validates all files before writing."""
+    """Load a directory written by ``export_jsonl``; idempotent, validates all files before writing.
+
+    Each tenant is one transaction; what the store holds that differs from the backup is never overwritten silently
+    (entries take the backup's text as a new version, history records must agree).
+    """
     files = [(m, p) for m, p in _files(directory) if p.exists()]
     if not files:
         raise InvalidRowError(f"{directory}: no nodes/*.jsonl or edges/*.jsonl files", details={"file": str(directory)})
@@ -101,26 +106,23 @@ def import_jsonl(
         for _ in _read(model, path):
             pass
     report = TransferReport()
+    tables: dict[str, dict[type[Node] | type[Edge], list[pa.Table]]] = defaultdict(lambda: defaultdict(list))
     for model, path in files:
         by_tenant: dict[str, list[GraphModel]] = defaultdict(list)
         for row in _read(model, path):
             by_tenant[row.tenant].append(row)
             if len(by_tenant[row.tenant]) >= batch_size:
-                _flush(store, model, row.tenant, by_tenant.pop(row.tenant), report, progress)
+                rows = by_tenant.pop(row.tenant)
+                tables[row.tenant][model].append(models_to_table(model, rows))
         for tenant, rows in by_tenant.items():
-            _flush(store, model, tenant, rows, report, progress)
+            tables[tenant][model].append(models_to_table(model, rows))
+    for tenant, per_model in tables.items():
+        # One transaction per tenant: a failed or interrupted import leaves that tenant as it was. Curated entries
+        # that differ from the backup go through the versioned save; history records are never overwritten.
+        loads = [(model, pa.concat_tables(parts)) for model, parts in per_model.items()]
+        store.load_batch(tenant, loads, change=ChangeDraft("import", actor="import", ids=(directory.name,)))
+        for model, table in loads:
+            report.add(tenant, model.__name__, table.num_rows)
+            if progress:
+                progress(model.__name__, table.num_rows)
     return report
-
-
-def _flush(
-    store: GraphStore,
-    model: type[Node] | type[Edge],
-    tenant: str,
-    rows: list[GraphModel],
-    report: TransferReport,
-    progress: Progress | None,
-) -> None:
-    store.bulk_load(tenant, model, models_to_table(model, rows))
-    report.add(tenant, model.__name__, len(rows))
-    if progress:
-        progress(model.__name__, len(rows))

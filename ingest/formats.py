@@ -105,6 +105,7 @@ FILE_TYPES: tuple[FileType, ...] = (
         f(Product, "spec", "规格"), f(Product, "dosage_form", "剂型"),
         f(Product, "manufacturer", "生产企业", "生产厂家", "厂家"), f(Product, "category", "类别", "分类", "治疗类别"),
         f(Product, "unit", "单位", "计价单位"), f(Product, "pack_size", "包装数量", "最小包装数", "包装"),
+        f(Product, "case_size", "件装量", "箱规", "件包装", "装箱数", "每件数量"),
         f(Product, "list_price", "零售价", "指导价", "挂网价", "标准价"),
         f(Product, "floor_price", "最低价", "底价", "最低限价"),
         x("indications", "list", "适应症", "适应证", "功能主治"),

@@ -19,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 
 from graph.errors import SalesCopilotError
-from graph.model import EDGE_TYPES, NODE_TYPES, Customer, Edge, Mentions, Node, Product
-from graph.ports import GraphStore, WriteResult
+from graph.model import EDGE_TYPES, NODE_TYPES, Customer, Edge, Mentions, Node, Product, Purchased
+from graph.ports import ChangeDraft, GraphStore, WriteResult
+from graph.units import UnitRule
 from ingest.builders import Model, Part, build_parts
 from ingest.errors import FormatError, IngestError, RowError, ValidationFailed
 from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
@@ -50,6 +51,10 @@ class FileReport:
     rejects_file: str | None = None
     encoding: str | None = None
     mentions_linked: int = 0
+    unconvertible_units: int = 0
+    """Order lines loaded whose unit cannot be converted to the product's selling unit (left out of price bands)."""
+    unit_examples: list[str] = field(default_factory=list)
+    """A few of them, as 'row N: SKU in 件' for the person who fixes the product file."""
 
 
 @dataclass
@@ -153,6 +158,64 @@ def _check_references(store: GraphStore, tenant: str, plans: list[_Planned]) -> 
                     )
 
 
+UNIT_EXAMPLES = 10
+
+
+def _check_units(store: GraphStore, tenant: str, plans: list[_Planned]) -> None:
+    """Count, per file, the order lines whose unit the product cannot convert (件 without a case size, …).
+
+    They are valid order lines and are loaded, but a price comparison needs them in the selling unit: the report
+    names them so that someone adds the case size (or pack size) to the product file.
+    """
+    lines = [(plan, part) for plan in plans for part in plan.parts if part.model is Purchased]
+    if not lines:
+        return
+    rules: dict[str, UnitRule] = {}
+    for plan in plans:
+        for part in plan.parts:
+            if part.model is Product:
+                for row in part.frame.to_dict("records"):
+                    rules[str(row["sku"])] = UnitRule(
+                        _clean(row.get("unit")), _int_or_none(row.get("pack_size")), _int_or_none(row.get("case_size"))
+                    )
+    wanted = {
+        str(sku)
+        for _, part in lines
+        if "unit" in part.frame.columns
+        for sku in part.frame.loc[part.frame["unit"].notna(), "sku"].unique()
+    }
+    for p in store.nodes_by_keys(tenant, Product, sorted(wanted - set(rules))):
+        rules[p.sku] = UnitRule(p.unit, p.pack_size, p.case_size)
+    for plan, part in lines:
+        if "unit" not in part.frame.columns:
+            continue
+        pairs = part.frame[["sku", "unit"]].astype("string")
+        bad = {
+            (sku, unit)
+            for sku, unit in pairs.dropna().drop_duplicates().itertuples(index=False)
+            if rules.get(str(sku), UnitRule()).factor(str(unit)) is None
+        }
+        if not bad:
+            continue
+        mask = np.array([(s_, u) in bad for s_, u in pairs.itertuples(index=False)], dtype=bool)
+        plan.report.unconvertible_units += int(mask.sum())
+        for i in np.flatnonzero(mask)[: UNIT_EXAMPLES - len(plan.report.unit_examples)]:
+            source_row = plan.validated.source_row(int(part.source[i]))
+            sku, unit = pairs.iloc[int(i)]
+            plan.report.unit_examples.append(f"第 {source_row} 行：{sku} 的单位 '{unit}'")
+
+
+def _clean(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)
+
+
+def _int_or_none(value: object) -> int | None:
+    text = _clean(value)
+    return int(float(text)) if text else None
+
+
 def _write_rejects(plan: _Planned, directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{Path(plan.report.file).stem}.rejects.csv"
@@ -180,6 +243,7 @@ def ingest_paths(
     skip_invalid: bool = False,
     rejects_dir: Path | None = None,
     progress: Progress | None = None,
+    actor: str = "cli",
 ) -> IngestReport:
     """Ingest files (or directories of files) into ``tenant``; all are validated before any is written.
 
@@ -201,6 +265,7 @@ def ingest_paths(
             raise FormatError(f"{path}: cannot be read: {e}") from e
     _link_mentions(store, tenant, plans)
     _check_references(store, tenant, plans)
+    _check_units(store, tenant, plans)
     for plan in plans:
         if plan.validated.error_count == 0:
             continue
@@ -216,7 +281,17 @@ def ingest_paths(
             plan.report.rejects_file = _write_rejects(plan, rejects_dir or Path("."))
         plan.report.rows_loaded = plan.report.rows_read - plan.report.rows_skipped
         report.files.append(plan.report)
-    report.writes = load_parts(store, tenant, [p for plan in plans for p in plan.parts], progress=progress)
+    change = ChangeDraft(
+        "ingest",
+        actor=actor,
+        ids=tuple(Path(f.file).name for f in report.files),
+        details={
+            "files": [{"file": Path(f.file).name, "type": f.file_type, "rows": f.rows_loaded} for f in report.files]
+        },
+    )
+    report.writes = load_parts(
+        store, tenant, [p for plan in plans for p in plan.parts], change=change, progress=progress
+    )
     if any(plan.report.file_type == "customers" for plan in plans):
         # Only customers with a city: duplicates are found within a city (records without one are never merged, and
         # comparing them all with each other is quadratic in the whole customer base).
@@ -272,7 +347,12 @@ def _without(part: Part, bad: np.ndarray) -> Part:
 
 
 def load_tables(
-    store: GraphStore, tenant: str, tables: dict[str, pa.Table], *, progress: Progress | None = None
+    store: GraphStore,
+    tenant: str,
+    tables: dict[str, pa.Table],
+    *,
+    change: ChangeDraft,
+    progress: Progress | None = None,
 ) -> dict[str, WriteResult]:
     """Load tables keyed by graph model name (columns = model fields) through the same checked, ordered load path.
 
@@ -286,28 +366,34 @@ def load_tables(
     parts = [
         Part(models[name], pd.DataFrame(), np.arange(table.num_rows), {}, arrow=table) for name, table in tables.items()
     ]
-    return load_parts(store, tenant, parts, progress=progress)
+    return load_parts(store, tenant, parts, change=change, progress=progress)
 
 
 def load_parts(
-    store: GraphStore, tenant: str, parts: Sequence[Part], *, progress: Progress | None = None
+    store: GraphStore,
+    tenant: str,
+    parts: Sequence[Part],
+    *,
+    change: ChangeDraft,
+    progress: Progress | None = None,
 ) -> dict[str, WriteResult]:
-    """Bulk-load parts in dependency order (nodes before edges), one load per graph type."""
+    """Load parts in one transaction (nodes before edges) with one change-log record: all of it, or nothing."""
     by_model: dict[Model, list[Part]] = defaultdict(list)
     for p in parts:
         by_model[p.model].append(p)
-    results: dict[str, WriteResult] = {}
     ordered = [m for m in LOAD_ORDER if m in by_model]
-    for n, model in enumerate(ordered):
-        if progress:
-            progress(f"loading {model.__name__}", n, len(ordered))
-        table = pa.concat_tables([p.table() for p in by_model[model]], promote_options="permissive")
-        try:
-            results[model.__name__] = store.bulk_load(tenant, model, table)
-        except SalesCopilotError as e:
-            raise IngestError(f"loading {model.__name__} failed: {e.message}", details=e.details) from e
+    loads = [
+        (model, pa.concat_tables([p.table() for p in by_model[model]], promote_options="permissive"))
+        for model in ordered
+    ]
     if progress:
-        progress("done", len(ordered), len(ordered))
+        progress(f"loading {sum(t.num_rows for _, t in loads):,} rows", 0, 1)
+    try:
+        results = store.load_batch(tenant, loads, change=change)
+    except SalesCopilotError as e:
+        raise IngestError(f"loading failed, nothing was written: {e.message}", details=e.details) from e
+    if progress:
+        progress("done", 1, 1)
     return results
 
 

@@ -9,9 +9,3 @@ class PricingError(SalesCopilotError):
     """Root of pricing-guard failures."""
 
     code = "pricing_error"
-
-
-class UnknownProductError(PricingError):
-    """A quote line names a SKU the tenant does not have."""
-
-    code = "unknown_product"

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from graph.model import Customer, FormularyEdition, ListedIn, Product, Purchased
 from graph.ports import GraphStore
+from graph.units import UnitRule
 from pricing_guard.bands import Band, recency_weights, robust_band
 from pricing_guard.peers import LEVELS, PeerKey, volume_band, volume_edges
 from pricing_guard.policy import PaymentStandard, payment_standard_per_pack
@@ -87,6 +88,18 @@ class ProductInfo:
     payment_standard: PaymentStandard | None
     unit: str | None = None
     pack_size: int | None = None
+    case_size: int | None = None
+
+    @property
+    def units(self) -> UnitRule:
+        """How this SKU's lines convert to its selling unit."""
+        return UnitRule(self.unit, self.pack_size, self.case_size)
+
+
+UNKNOWN_UNIT = "unit"
+"""Reason key of order lines left out of the bands because their unit cannot be converted."""
+EXCLUSION_NAMES = {UNKNOWN_UNIT: "单位无法换算"}
+"""How each reason for leaving order lines out of the bands reads to a rep."""
 
 
 class PriceIndex:
@@ -101,8 +114,8 @@ class PriceIndex:
         self.lines: dict[str, SkuLines] = {}
         self._lock = threading.RLock()
         self._codes: dict[object, int] = {}
-        self.skipped_lines = 0
-        """Order lines left out because their unit could not be converted to the selling unit."""
+        self.excluded: dict[str, dict[str, int]] = {}
+        """Per SKU: order lines left out of the bands, by reason (e.g. ``unit``: unit not convertible)."""
         self._by_customer: dict[str, tuple[int, int, int]] = {}
 
     # ------------------------------------------------------------------ build and update
@@ -192,7 +205,7 @@ class PriceIndex:
                     else None
                 )
                 self.products[p.sku] = ProductInfo(
-                    p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size
+                    p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size, p.case_size
                 )
 
     def add_order_lines(self, lines: Sequence[Purchased]) -> int:
@@ -223,18 +236,30 @@ class PriceIndex:
         orders: list[str],
         units: list[str | None] | None = None,
     ) -> None:
-        """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out (counted)."""
+        """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out and counted."""
         if units is not None and any(units):
             info = self.products.get(sku)
-            f = factors(units, selling_unit=info.unit if info else None, pack_size=info.pack_size if info else None)
+            f = factors(units, info.units if info else UnitRule())
             keep = ~np.isnan(f)
-            self.skipped_lines += int((~keep).sum())
+            dropped = int((~keep).sum())
+            if dropped:
+                per_sku = self.excluded.setdefault(sku, {})
+                per_sku[UNKNOWN_UNIT] = per_sku.get(UNKNOWN_UNIT, 0) + dropped
             price, qty, days = price[keep] / f[keep], qty[keep] * f[keep], days[keep]
             customers = [c for c, k in zip(customers, keep, strict=True) if k]
             orders = [o for o, k in zip(orders, keep, strict=True) if k]
         self.lines.setdefault(sku, SkuLines()).append(
             price, qty, days, customers, orders, self._customer_codes(customers)
         )
+
+    @property
+    def skipped_lines(self) -> int:
+        """Order lines of every SKU left out of the bands (for any reason)."""
+        return sum(n for per_sku in self.excluded.values() for n in per_sku.values())
+
+    def exclusions(self, sku: str) -> dict[str, int]:
+        """Lines of ``sku`` left out of its bands, by reason name a rep reads (e.g. 单位无法换算: 3)."""
+        return {EXCLUSION_NAMES.get(k, k): n for k, n in sorted(self.excluded.get(sku, {}).items())}
 
     # ------------------------------------------------------------------ peers
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Quick start: set up, load the demo data into the embedded store (./data; two tenants, re-running changes
-# nothing), create demo API keys once (./data/demo-keys.tsv), then serve the API on http://127.0.0.1:8000
-# (OpenAPI at /docs). Ctrl-C stops it.
+# Quick start: set up, load the demo data into the embedded store (./data) when its tenants are empty — a store
+# that holds data (the demo as loaded, or anything a user changed since) is left exactly as it is — create demo
+# API keys once (./data/demo-keys.tsv), then serve the API on http://127.0.0.1:8000 (OpenAPI at /docs).
+# Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/salescopilot demo
+.venv/bin/salescopilot demo --if-empty
 .venv/bin/salescopilot stats
 keys=data/demo-keys.tsv
 if [ ! -s "$keys" ]; then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from functools import partial
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -35,6 +36,10 @@ class FileOut(BaseModel):
     ignored_columns: list[str]
     encoding: str | None = None
     mentions_linked: int = 0
+    unconvertible_units: int = Field(
+        0, description="Order lines loaded whose unit the product cannot convert (e.g. 件 without a case size)."
+    )
+    unit_examples: list[str] = Field(default_factory=list, description="A few of them: row, SKU and unit.")
 
 
 class WriteOut(BaseModel):
@@ -118,7 +123,12 @@ async def ingest_upload(
                                    details={"limit_mb": state.settings.upload_max_mb})  # fmt: skip
                 out.write(chunk)
         try:
-            report = await run_in_threadpool(ingest_paths, state.store, key.tenant, [path], file_type=file_type)
+            report = await run_in_threadpool(
+                partial(ingest_paths, file_type=file_type, actor=f"{key.name} ({key.role}, key {key.id})"),
+                state.store,
+                key.tenant,
+                [path],
+            )
         except SalesCopilotError as e:
             raise _without_dir(e, f"{tmp}/") from None
     await run_in_threadpool(state.refresh, key.tenant)

@@ -7,29 +7,53 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Pricing, State
-from pricing_guard.errors import PricingError
-from pricing_guard.guard import QuoteCheck, QuoteLine, check_line
+from graph.model import CustomerType
+from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
 
 router = APIRouter(tags=["pricing"])
 
 
-class QuoteLineIn(BaseModel):
-    """One quote line as the rep is typing it."""
+class ProfileIn(BaseModel):
+    """A prospect that has no customer id yet: its peers are customers of this type (and tier and region)."""
 
-    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-0001"])
-    sku: str = Field(min_length=1, max_length=200, examples=["SKU-0001"])
-    unit_price: float = Field(gt=0, le=1e9, description="Quoted price per unit (yuan).", examples=[35.5])
-    qty: float = Field(1.0, gt=0, le=1e9, description="Quantity in ``unit``.", examples=[100])
+    model_config = ConfigDict(extra="forbid")
+
+    type: CustomerType = Field(description="Customer type.", examples=["chain"])
+    tier: str | None = Field(None, max_length=20, description="Commercial tier, e.g. A/B/C.", examples=["A"])
+    region: str | None = Field(None, max_length=50, description="Sales region.", examples=["浙北"])
+
+
+class QuoteLineIn(BaseModel):
+    """One quote line as the rep is typing it: for a customer of the tenant, or for a prospect's ``profile``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(
+        None, min_length=1, max_length=200, description="The tenant's customer id.", examples=["C-HZ-00001"]
+    )
+    profile: ProfileIn | None = Field(None, description="A prospect without a customer id (instead of customer_id).")
+    sku: str = Field(min_length=1, max_length=200, examples=["SKU-999GML"])
+    unit_price: float = Field(gt=0, le=1e9, description="Quoted price per unit (yuan).", examples=[13.5])
+    qty: float = Field(1.0, gt=0, le=1e9, description="Quantity in ``unit``.", examples=[50])
     unit: str | None = Field(
         None, max_length=20, description="Unit of price and quantity (盒, 件, 片…); default: the SKU's selling unit."
     )
+    date: dt.date | None = Field(None, description="Date of this line; default: the request's as_of, else today.")
+
+    @model_validator(mode="after")
+    def _customer_or_profile(self) -> QuoteLineIn:
+        if self.customer_id is None and self.profile is None:
+            raise ValueError("give customer_id, or a profile (type, tier, region) for a prospect without an id")
+        return self
 
 
 class PriceCheckRequest(BaseModel):
     """Quote lines to check; ``as_of`` (default today) sets the date the peer window ends."""
+
+    model_config = ConfigDict(extra="forbid")
 
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
     as_of: dt.date | None = Field(None, description="Date of the quote; default today.")
@@ -47,12 +71,16 @@ class EvidenceOut(BaseModel):
 
 
 class LineVerdict(BaseModel):
-    """The verdict on one line: ok / low / high / below_floor / above_payment_standard / no_history, and why."""
+    """The verdict on one line, and why.
 
-    customer_id: str
+    ``unknown_customer`` / ``unknown_product`` / ``unknown_unit``: the line names something the tenant does not have
+    (``suggestions`` holds the nearest ids, or the units accepted); it is never given a band.
+    """
+
+    customer_id: str | None
     sku: str
     unit_price: float
-    verdict: Literal["ok", "low", "high", "below_floor", "above_payment_standard", "no_history"]
+    verdict: Verdict
     severity: Literal["none", "minor", "major", "critical"]
     explanation: str = Field(description="The verdict in words, e.g. 低于同类连锁客户近12个月成交区间下沿 18%.")
     band_low: float | None = Field(None, description="Low end of the peer band (selling unit).")
@@ -65,6 +93,15 @@ class LineVerdict(BaseModel):
     floor_price: float | None = None
     payment_standard: float | None = None
     evidence: list[EvidenceOut] = Field(default_factory=list)
+    suggestions: list[str] = Field(
+        default_factory=list, description="Unknown customer or SKU: ids it most likely meant; unknown unit: units."
+    )
+    checked_against: Literal["customer", "profile"] | None = Field(
+        None, description="Judged against the customer's peers, or against the profile given for a prospect."
+    )
+    excluded: dict[str, int] = Field(
+        default_factory=dict, description="Order lines of the SKU left out of the bands, by reason."
+    )
 
 
 class PriceCheckResponse(BaseModel):
@@ -91,6 +128,9 @@ def _out(check: QuoteCheck) -> LineVerdict:
         floor_price=check.floor_price,
         payment_standard=check.payment_standard,
         evidence=[EvidenceOut(**e.__dict__) for e in check.evidence],
+        suggestions=list(check.suggestions),
+        checked_against=check.checked_against,
+        excluded=check.excluded,
     )
 
 
@@ -98,19 +138,19 @@ def _out(check: QuoteCheck) -> LineVerdict:
 async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> PriceCheckResponse:
     """Per line: policy checks (floor price, payment standard) first, then the peer band, with evidence deals.
 
-    Reads only the in-memory price index (no database query), so it can run on every keystroke.
+    Every line gets its own verdict: an unknown customer, SKU or unit is a verdict on that line (with the nearest
+    ids), the other lines are answered. Reads only the in-memory price index (no database query), so it can run on
+    every keystroke.
     """
     if not state.is_current(key.tenant):  # build (first use, or a new day) off the event loop
         await run_in_threadpool(state.services, key.tenant)
     prices = state.services(key.tenant).prices
     on = body.as_of or dt.date.today()
-    out = []
-    with prices._lock:
-        for i, line in enumerate(body.lines):
-            q = QuoteLine(line.customer_id, line.sku, line.unit_price, line.qty, on, line.unit)
-            try:
-                out.append(_out(check_line(prices, q, today=on)))
-            except PricingError as e:
-                e.details["path"] = f"lines.{i}.{'unit' if 'unit' in e.code else 'sku'}"
-                raise
-    return PriceCheckResponse(lines=out)
+    lines = [
+        QuoteLine(
+            line.customer_id, line.sku, line.unit_price, line.qty, line.date or on, line.unit,
+            CustomerProfile(line.profile.type, line.profile.tier, line.profile.region) if line.profile else None,
+        )  # fmt: skip
+        for line in body.lines
+    ]
+    return PriceCheckResponse(lines=[_out(check) for check in check_quote(prices, lines, today=on)])

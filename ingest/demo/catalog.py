@@ -365,10 +365,29 @@ def product_table(catalog: tuple[ProductFacts, ...]) -> pa.Table:
             "category": [p.category for p in catalog],
             "unit": [p.unit for p in catalog],
             "pack_size": pa.array([p.pack_size for p in catalog], pa.int64()),
+            "case_size": pa.array([demo_case_size(p) for p in catalog], pa.int64()),
             "list_price": pa.array([p.list_price for p in catalog], pa.float64()),
             "floor_price": pa.array([p.floor_price for p in catalog], pa.float64()),
         }
     )
+
+
+def demo_case_size(p: ProductFacts) -> int:
+    """Boxes (or bottles, vials) per shipping case (件) for the demo: what distributors' cases commonly hold.
+
+    Small blister boxes pack densest; bottles of liquid and vials of injections fewer. A real product file states it
+    (column 件装量); the demo derives it from the form and pack so that its 件 lines convert.
+    """
+    form = p.dosage_form or ""
+    if "注射" in form:
+        return 100
+    if p.unit == "瓶" and "丸" not in form:
+        return 60
+    if "颗粒" in form or "合剂" in form:
+        return 100
+    if p.pack_size <= 14:
+        return 400
+    return 300 if p.pack_size <= 36 else 200
 
 
 def indication_tables(catalog: tuple[ProductFacts, ...]) -> tuple[pa.Table, pa.Table]:

@@ -29,13 +29,39 @@ def test_invalid_body_names_the_field_path(deployment: Deployment) -> None:
     assert error["message"].startswith("body.lines.0.unit_price")
 
 
-def test_unknown_sku_in_a_quote_line_names_the_line(deployment: Deployment) -> None:
-    lines = [{"customer_id": "C-HZ-00001", "sku": "SKU-999GML", "unit_price": 20}] * 2
-    lines = [*lines, {"customer_id": "C-HZ-00001", "sku": "SKU-NOPE", "unit_price": 20}]
+def test_unknown_ids_and_units_are_line_verdicts_and_the_other_lines_are_answered(deployment: Deployment) -> None:
+    good = {"customer_id": "C-HZ-00001", "sku": "SKU-999GML", "unit_price": 13.5, "qty": 50}
+    lines = [
+        good,
+        good | {"customer_id": "C-HZ-0001"},  # one digit short, the shape of an old OpenAPI example
+        good | {"customer_id": "C-SH-00001"},  # another tenant's customer
+        good | {"customer_id": "'; DROP TABLE x;--"},
+        good | {"sku": "SKU-NOPE"},
+        good | {"unit": "桶"},
+    ]
     response = deployment.client.post("/v1/price-checks", headers=deployment.headers("service"), json={"lines": lines})
-    assert response.status_code == 404
-    error = _error(response)
-    assert error["code"] == "unknown_product" and error["details"] == {"sku": "SKU-NOPE", "path": "lines.2.sku"}
+    assert response.status_code == 200, response.text
+    real, short, other, injected, sku, unit = response.json()["lines"]
+    assert real["verdict"] not in ("unknown_customer", "unknown_product", "unknown_unit") and real["peer_count"] > 0
+    for line in (short, other, injected):
+        assert line["verdict"] == "unknown_customer" and line["band_low"] is None and line["peer_count"] == 0
+    assert short["suggestions"][0] == "C-HZ-00001"
+    assert sku["verdict"] == "unknown_product" and sku["band_low"] is None
+    assert unit["verdict"] == "unknown_unit" and "盒" in unit["suggestions"]
+
+
+def test_a_prospect_needs_a_profile_and_the_answer_says_so(deployment: Deployment) -> None:
+    service = deployment.headers("service")
+    line = {"sku": "SKU-999GML", "unit_price": 13.5, "qty": 50}
+    missing = deployment.client.post("/v1/price-checks", headers=service, json={"lines": [line]})
+    assert missing.status_code == 422 and "profile" in _error(missing)["message"]
+    profile = {"type": "chain", "tier": "A"}
+    body = {"lines": [line | {"profile": profile}]}
+    response = deployment.client.post("/v1/price-checks", headers=service, json=body)
+    assert response.status_code == 200, response.text
+    [checked] = response.json()["lines"]
+    assert checked["checked_against"] == "profile" and "客户画像" in checked["explanation"]
+    assert checked["verdict"] in ("ok", "low", "high", "no_history") and checked["customer_id"] is None
 
 
 def test_malformed_json_and_unknown_route(deployment: Deployment) -> None:

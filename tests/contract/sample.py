@@ -9,6 +9,7 @@ from graph.model import (
     AboutProduct,
     AuditEvent,
     CaseOf,
+    Change,
     CompetesWith,
     CompetitorProduct,
     Contract,
@@ -164,6 +165,18 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 target_label="Entry",
                 target_key="E-1",
                 details='{"version": 2}',
+            )
+        ],
+        [
+            Change(
+                tenant=t,
+                id="000000000001",
+                seq=1,
+                kind="ingest",
+                at=dt.datetime(2025, 8, 1, 9, 5),
+                actor="数据管理员",
+                ids=["商品.csv"],
+                details='{"files": 1}',
             )
         ],
     ]

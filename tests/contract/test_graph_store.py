@@ -15,6 +15,7 @@ from graph.errors import InvalidRowError, NotFoundError, UnknownReferenceError
 from graph.model import (
     EDGE_TYPES,
     NODE_TYPES,
+    Change,
     Customer,
     Entry,
     Product,
@@ -324,17 +325,37 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
     assert len(store.price_history(b, "SKU-ATV-20")) == 4
 
 
-def test_embedded_store_migrates_a_version_1_store(tmp_path: Path) -> None:
-    """A store written by schema v1 (no PURCHASED.unit) is upgraded in place on open, data kept."""
-    from graph.embedded import EmbeddedGraphStore
+def _as_old_schema(store: object, version: int) -> None:
+    """Make an embedded store look as schema ``version`` wrote it."""
+    run = store._run  # type: ignore[attr-defined]
+    run("ALTER TABLE Product DROP case_size")  # v3 added Product.case_size and the change log
+    run("DROP TABLE Change")
+    run("DROP TABLE _ChangeHead")
+    if version < 2:
+        run("ALTER TABLE PURCHASED DROP unit")  # v2 added PURCHASED.unit
+    run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
+    """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
+    from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
+    from graph.ports import ChangeDraft
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
-    load_sample(store, "t1")
-    store._run("ALTER TABLE PURCHASED DROP unit")  # what a v1 store looks like
-    store._run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = '1'")
+    for batch in sample_nodes("t1"):
+        if not isinstance(batch[0], Change):
+            store.upsert_nodes("t1", batch)
+    for edges in sample_edges("t1"):
+        store.upsert_edges("t1", edges)
+    _as_old_schema(store, version)
     store.close()
     reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
-    assert reopened.schema_version() == 2
+    assert reopened.schema_version() == SCHEMA_VERSION == 3
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
-    assert {p.unit for p in reopened.price_history("t1", "SKU-ATV-20")} == {None}
+    if version == 1:
+        assert {p.unit for p in reopened.price_history("t1", "SKU-ATV-20")} == {None}
+    product = reopened.get_node("t1", Product, "SKU-ATV-20")
+    assert product is not None and product.case_size is None and product.pack_size == 7
+    assert reopened.append_change("t1", ChangeDraft("ingest")).seq == 1
     reopened.close()

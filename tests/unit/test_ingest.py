@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Customer, Entry, Purchased
+from graph.model import Customer, Entry, Product, Purchased
 from ingest.errors import FormatError, ValidationFailed
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_table
@@ -280,3 +280,29 @@ def test_chinese_pdf_is_split_on_chinese_punctuation(store: EmbeddedGraphStore, 
     assert all(len(e.body) <= 500 for e in entries)
     assert sum(e.body.endswith(("。", "；", "！", "？")) for e in entries) >= len(entries) // 2
     assert any("药品" in e.body for e in entries)
+
+
+def test_case_units_convert_and_unconvertible_lines_are_reported(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    from pricing_guard.index import PriceIndex
+
+    products = _write(
+        tmp_path / "商品.csv",
+        "商品编码,品名,单位,包装数量,件装量\nSKU-ATV-20,阿托伐他汀钙片,盒,7,40\nSKU-AML-5,苯磺酸氨氯地平片,盒,7,\n",
+    )
+    orders = _write(
+        tmp_path / "订单.csv",
+        "订单号,行号,客户编码,商品编码,订单日期,数量,单价,单位\n"
+        "SO-9001,1,C-001,SKU-ATV-20,2025-03-02,2,1240,件\n"  # 2 cases of 40 boxes at 31.00 a box
+        "SO-9001,2,C-001,SKU-AML-5,2025-03-02,1,1100,件\n"  # no case size: cannot convert
+        "SO-9001,3,C-001,SKU-AML-5,2025-03-02,5,26,盒\n",
+    )
+    report = ingest_paths(loaded, T, [products, orders])
+    [order_file] = [f for f in report.files if f.file_type == "orders"]
+    assert order_file.rows_loaded == 3 and order_file.unconvertible_units == 1
+    assert order_file.unit_examples == ["第 3 行：SKU-AML-5 的单位 '件'"]
+    product = loaded.get_node(T, Product, "SKU-ATV-20")
+    assert product is not None and product.case_size == 40
+    index = PriceIndex.from_store(loaded, T)
+    atv = index.lines["SKU-ATV-20"]
+    assert 31.0 in atv.price.tolist() and 80.0 in atv.qty.tolist()  # the case line, in boxes
+    assert index.exclusions("SKU-AML-5") == {"单位无法换算": 1}

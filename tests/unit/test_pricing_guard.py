@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from graph.model import Customer, ListedIn, Product, Purchased
 from pricing_guard.bands import robust_band
-from pricing_guard.errors import UnknownProductError
-from pricing_guard.guard import QuoteLine, check_line, check_quote
+from pricing_guard.guard import CustomerProfile, QuoteLine, check_line, check_quote
 from pricing_guard.index import PriceIndex
 from pricing_guard.peers import MIN_PEERS
 from pricing_guard.policy import payment_standard_per_pack
@@ -47,8 +46,8 @@ def test_policy_checks_come_first() -> None:
     assert check_line(index, QuoteLine("C1", "ATV", 25.0, 10, TODAY)).verdict == "below_floor"
     above = check_line(index, QuoteLine("C1", "ATV", 70.0, 10, TODAY))
     assert above.verdict == "above_payment_standard" and above.payment_standard == 63.0  # 9 元/片 × 7
-    with pytest.raises(UnknownProductError):
-        check_line(index, QuoteLine("C1", "NOPE", 1.0))
+    unknown = check_line(index, QuoteLine("C1", "NOPE", 1.0))
+    assert unknown.verdict == "unknown_product" and unknown.band_low is None and unknown.flagged
 
 
 def test_band_verdicts_with_evidence_and_chinese_explanation() -> None:
@@ -68,6 +67,7 @@ def test_widening_is_reported_and_no_history_says_why() -> None:
     assert check.level is not None and check.level > 0 and check.level_name
     empty = PriceIndex(T)
     empty.set_products([Product(tenant=T, sku="X", name="新品")])
+    empty.set_customers([Customer(tenant=T, id="C1", name="药房1", type="chain")])
     none = check_line(empty, QuoteLine("C1", "X", 10.0, 1, TODAY))
     assert none.verdict == "no_history" and "少于" in none.explanation and not none.flagged
 
@@ -133,8 +133,6 @@ def test_robust_band_ignores_a_few_wild_prices() -> None:
 
 
 def test_lines_in_another_unit_are_normalised_to_the_selling_unit() -> None:
-    from pricing_guard.units import UnknownUnitError
-
     boxes = make_index()
     tablets = PriceIndex(T)
     tablets.set_customers(
@@ -142,7 +140,7 @@ def test_lines_in_another_unit_are_normalised_to_the_selling_unit() -> None:
         for c, i in boxes.customers.items()
     )
     tablets.set_products(
-        [Product(tenant=T, sku="ATV", name="阿托伐他汀钙片", unit="盒", pack_size=7, floor_price=30.0)]
+        [Product(tenant=T, sku="ATV", name="阿托伐他汀钙片", unit="盒", pack_size=7, case_size=40, floor_price=30.0)]
     )
     src = boxes.lines["ATV"]
     per_tablet = [
@@ -152,11 +150,61 @@ def test_lines_in_another_unit_are_normalised_to_the_selling_unit() -> None:
     ]  # fmt: skip
     per_tablet.append(per_tablet[0].model_copy(update={"order_id": "BAD", "unit": "桶"}))
     tablets.add_order_lines(per_tablet)
-    assert tablets.skipped_lines == 1
+    assert tablets.skipped_lines == 1 and tablets.exclusions("ATV") == {"单位无法换算": 1}  # counted, never silent
     assert np.allclose(np.sort(tablets.lines["ATV"].price), np.sort(src.price))
     as_box = check_line(tablets, QuoteLine("C1", "ATV", 32.0, 50, TODAY))
     as_tablet = check_line(tablets, QuoteLine("C1", "ATV", 32.0 / 7, 350, TODAY, unit="片"))
-    assert as_box.verdict == as_tablet.verdict == "low"
-    assert "按盒折算" in as_tablet.explanation and as_tablet.band_low == as_box.band_low
-    with pytest.raises(UnknownUnitError):
-        check_line(tablets, QuoteLine("C1", "ATV", 1.0, 1, TODAY, unit="桶"))
+    as_case = check_line(tablets, QuoteLine("C1", "ATV", 32.0 * 40, 1, TODAY, unit="件"))
+    assert as_box.verdict == as_tablet.verdict == as_case.verdict == "low"
+    assert "按盒折算" in as_tablet.explanation and as_tablet.band_low == as_box.band_low == as_case.band_low
+    assert as_box.excluded == {"单位无法换算": 1} and "已排除 1 笔单位无法换算的订单行" in as_box.explanation
+    barrel = check_line(tablets, QuoteLine("C1", "ATV", 1.0, 1, TODAY, unit="桶"))
+    assert barrel.verdict == "unknown_unit" and barrel.band_low is None
+    assert barrel.suggestions[0] == "盒" and any(s.startswith("件（40盒）") for s in barrel.suggestions)
+
+
+def test_a_case_unit_without_a_case_size_is_a_line_verdict_not_a_failed_quote() -> None:
+    index = make_index()  # ATV has no case size
+    lines = [QuoteLine("C1", "ATV", 1600.0, 1, TODAY, unit="件"), QuoteLine("C1", "ATV", 40.0, 50, TODAY)]
+    case, box = check_quote(index, lines)
+    assert case.verdict == "unknown_unit" and "件" in case.explanation and not case.evidence
+    assert box.verdict == "ok"
+
+
+def test_unknown_customers_and_skus_get_line_verdicts_with_did_you_mean() -> None:
+    index = make_index()
+    index.set_customers([Customer(tenant=T, id="C-HZ-00001", name="仁和堂大药房(湖滨店)", type="chain", tier="A",
+                                  region="浙北", city="杭州")])  # fmt: skip
+    lines = [
+        QuoteLine("C-HZ-0001", "ATV", 40.0, 50, TODAY),  # one digit short
+        QuoteLine("'; DROP TABLE x;--", "ATV", 40.0, 50, TODAY),
+        QuoteLine("C1", "ATV-20", 40.0, 50, TODAY),
+        QuoteLine("C1", "ATV", 40.0, 50, TODAY),
+        QuoteLine("仁和堂大药房湖滨店", "ATV", 40.0, 50, TODAY),  # a name typed where the id goes
+    ]
+    short, injected, sku, good, by_name = check_quote(index, lines)
+    assert short.verdict == "unknown_customer" and short.suggestions[0] == "C-HZ-00001"
+    assert short.band_low is None and short.peer_count == 0 and "C-HZ-00001" in short.explanation
+    assert injected.verdict == "unknown_customer" and injected.suggestions == ()
+    assert sku.verdict == "unknown_product" and sku.suggestions == ("ATV",)
+    assert good.verdict == "ok" and good.checked_against == "customer"
+    assert by_name.verdict == "unknown_customer" and by_name.suggestions[0] == "C-HZ-00001"
+
+
+def test_another_tenants_customer_is_unknown() -> None:
+    mine, other = make_index("a"), make_index("b")
+    other.set_customers([Customer(tenant="b", id="C-SH-00001", name="外公司客户", type="chain")])
+    check = check_line(mine, QuoteLine("C-SH-00001", "ATV", 40.0, 50, TODAY))
+    assert check.verdict == "unknown_customer" and check.band_low is None
+
+
+def test_a_prospect_is_checked_against_an_explicit_profile_and_says_so() -> None:
+    index = make_index()
+    chain = CustomerProfile("chain", "A", "浙北")
+    low = check_line(index, QuoteLine(None, "ATV", 32.0, 50, TODAY, profile=chain))
+    assert low.verdict == "low" and low.checked_against == "profile"
+    assert "按客户画像 连锁、A级、浙北 核对" in low.explanation
+    customer = check_line(index, QuoteLine("C1", "ATV", 32.0, 50, TODAY))
+    assert (low.band_low, low.band_high) == (customer.band_low, customer.band_high)  # C1 is such a chain
+    none = check_line(index, QuoteLine(None, "ATV", 32.0, 50, TODAY))
+    assert none.verdict == "unknown_customer" and "客户画像" in none.explanation

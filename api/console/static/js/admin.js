@@ -117,6 +117,15 @@ function ingestReport(r) {
         )
       : null,
     r.duplicate_customers ? h("p", { class: "small" }, `发现 ${r.duplicate_customers} 对疑似重复客户（未合并，请人工核对）。`) : null,
+    ...r.files
+      .filter((f) => f.unconvertible_units)
+      .map((f) =>
+        h(
+          "p",
+          { class: "small warn", "data-testid": "unconvertible-units" },
+          `${f.file}：${f.unconvertible_units} 行订单的单位无法换算成商品的计价单位（已导入，但在补齐商品的件装量或包装数量之前不参与价格核对）：${f.unit_examples.join("；")}`,
+        ),
+      ),
   );
 }
 

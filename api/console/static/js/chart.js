@@ -6,7 +6,7 @@ const COLORS = { green: "#1a7f37", amber: "#b7791f", red: "#c62828", grey: "#6b7
 
 /** Traffic-light colour of a verdict: severity none → green, minor → amber, major or critical → red. */
 export function colorOf(verdict, severity) {
-  if (verdict === "no_history") return "grey";
+  if (verdict === "no_history" || verdict.startsWith("unknown_")) return "grey";
   if (severity === "none") return "green";
   if (severity === "minor") return "amber";
   return "red";

@@ -303,6 +303,9 @@ const VERDICT = {
   below_floor: "低于公司底价",
   above_payment_standard: "高于医保支付标准",
   no_history: "无同类成交记录",
+  unknown_customer: "未知客户",
+  unknown_product: "未知商品",
+  unknown_unit: "单位无法换算",
 };
 const SEVERITY = { none: "", minor: "轻度", major: "明显", critical: "严重" };
 const CHECK_DELAY_MS = 100; // debounce: one check per pause in typing
@@ -437,6 +440,9 @@ function quoteLine(getCustomer, remove) {
         h("span", { class: `light c-${color}` }, VERDICT[v.verdict] || v.verdict, SEVERITY[v.severity] ? `（${SEVERITY[v.severity]}）` : ""),
         h("span", { class: "explanation" }, v.explanation),
       ),
+      v.suggestions && v.suggestions.length
+        ? h("p", { class: "small suggestions" }, v.verdict === "unknown_unit" ? "可用单位：" : "您是不是要找：", v.suggestions.join("、"))
+        : null,
       h(
         "div",
         { class: "facts" },
