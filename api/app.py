@@ -9,10 +9,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.console import mount_console
@@ -41,22 +42,77 @@ _ERRORS = {
 }
 
 
-class UploadLimit:
-    """Refuses a request body larger than the limit from its Content-Length before reading it (413)."""
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimit:
+    """Refuses a request body past its limit, counted on the bytes received (chunked uploads too), before work.
+
+    Multipart uploads (ingest) may reach ``upload_bytes``; any other body (JSON) ``json_bytes``. A declared
+    Content-Length over the limit is refused before anything is read; a body without one (chunked) is cut off the
+    moment it passes the limit, so a 200 MB chunked upload never reaches the disk or memory whole.
+    """
+
+    def __init__(self, app: ASGIApp, upload_bytes: int, json_bytes: int) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
+        self.json_bytes = json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 413 for an oversized body, else pass the request on."""
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = error_response(413, "too_large", f"request body larger than {self.max_bytes >> 20} MiB")
-                await response(scope, receive, send)
+        """Pass the request on with a receive channel that counts the body's bytes."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        multipart = headers.get(b"content-type", b"").lower().startswith(b"multipart/")
+        limit = self.upload_bytes if multipart else self.json_bytes
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+        overflow = replied = False
+
+        async def counted() -> Message:
+            nonlocal received, overflow
+            if overflow:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:  # stop reading: the app sees the client gone, and this reply replaces its own
+                    overflow = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def reply_too_large() -> None:
+            nonlocal replied
+            if not replied:
+                replied = True
+                await _too_large(limit)(scope, receive, send)
+
+        async def tracked(message: Message) -> None:
+            if overflow:
+                await reply_too_large()
                 return
-        await self.app(scope, receive, send)
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except Exception:
+            if not overflow:
+                raise
+        if overflow:
+            await reply_too_large()
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(413, "too_large", f"request body larger than {_size(limit)}", {"limit_bytes": limit})
+
+
+def _too_deep(_: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
+    return error_response(400, "invalid_request", "the body is nested too deeply to be a request of this API")
 
 
 def open_state(settings: Settings) -> ServiceState:
@@ -110,5 +166,6 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
             allow_methods=["*"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    app.add_middleware(UploadLimit, max_bytes=settings.upload_max_mb << 20)
+    app.add_exception_handler(RecursionError, _too_deep)  # JSON nested thousands deep: the parser's recursion
+    app.add_middleware(BodyLimit, upload_bytes=settings.upload_max_mb << 20, json_bytes=settings.json_max_kb << 10)
     return app

@@ -12,7 +12,7 @@ The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -32,7 +32,7 @@ _header = APIKeyHeader(
 )
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     """The service state opened by the app's lifespan."""
     state: ServiceState = request.app.state.service
     return state
@@ -41,15 +41,19 @@ def get_state(request: Request) -> ServiceState:
 State = Annotated[ServiceState, Depends(get_state)]
 
 
-def caller(state: State, token: Annotated[str | None, Security(_header)]) -> ApiKey:
-    """The live API key of the request (401 without one)."""
+async def caller(state: State, token: Annotated[str | None, Security(_header)]) -> ApiKey:
+    """The live API key of the request (401 without one).
+
+    ``async``: checked on the event loop from the key cache, so a request never waits for a worker thread (while
+    50 trainers' writes held every thread of the pool, price checks queued for seconds behind them).
+    """
     return state.keys.verify(token)
 
 
-def allow(*roles: Role) -> Callable[[ApiKey], ApiKey]:
+def allow(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency admitting only callers with one of ``roles`` (403 for the others)."""
 
-    def check(key: Annotated[ApiKey, Depends(caller)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(caller)]) -> ApiKey:
         if key.role not in roles:
             raise ApiError(
                 403,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -833,5 +834,6 @@ register_service_commands(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; every file the product writes (store, keys, indexes, rejects) is owner-only."""
+    os.umask(0o077)
     app()

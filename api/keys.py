@@ -13,12 +13,14 @@ import hmac
 import secrets
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
 from graph.base import check_tenant
 from graph.errors import NotFoundError, SalesCopilotError
+from graph.files import restrict_permissions
 
 Role = Literal["rep", "trainer", "admin", "service"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -55,6 +57,11 @@ class ApiKey:
     revoked_at: dt.datetime | None = None
 
 
+CACHE_S = 5.0
+"""Seconds a verified key is trusted without reading the key store again (revocation elsewhere: within this)."""
+CACHE_SIZE = 10_000
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -80,7 +87,10 @@ class KeyStore:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(_SCHEMA)
+        for file in path.parent.glob(path.name + "*"):  # the database and its -wal/-shm files: owner only
+            restrict_permissions(file)
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[ApiKey, float]] = {}
 
     def create(self, tenant: str, role: str, name: str) -> tuple[ApiKey, str]:
         """A new key; returns its record and the full key text, which is shown once and never stored."""
@@ -98,9 +108,18 @@ class KeyStore:
         return ApiKey(key_id, tenant, role, name, now), f"{PREFIX}{key_id}_{secret}"
 
     def verify(self, token: str | None) -> ApiKey:
-        """The live key ``token`` names, or ``InvalidKeyError``."""
+        """The live key ``token`` names, or ``InvalidKeyError``.
+
+        A verified key is remembered for ``CACHE_S`` seconds, so the check on every request (every keystroke of a
+        quote screen) costs a hash and a dict lookup, not a database read; a revocation by another process takes
+        effect within that time, one by this process at once.
+        """
         if not token or not token.startswith(PREFIX) or token.count("_") < 2:
             raise InvalidKeyError("missing or malformed API key (send it in the X-API-Key header)")
+        cache_key = _digest(token)
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
         key_id, secret = token[len(PREFIX) :].split("_", 1)
         with self._lock:
             row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
@@ -108,7 +127,11 @@ class KeyStore:
             raise InvalidKeyError("unknown API key")
         if row["revoked_at"]:
             raise InvalidKeyError("this API key was revoked")
-        return _row(row)
+        key = _row(row)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[cache_key] = (key, time.monotonic() + CACHE_S)
+        return key
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         """Keys of one tenant (or all), newest first."""
@@ -127,6 +150,7 @@ class KeyStore:
             if row is None or (tenant is not None and row["tenant"] != tenant):
                 raise NotFoundError(f"no API key {key_id}", details={"id": key_id})
             self._conn.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now, key_id))
+            self._cache.clear()  # effective at once in this process
             row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         return _row(row)
 

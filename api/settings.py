@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         description='Origins allowed to call the API from a browser, e.g. ["https://crm.example"].',
     )
     upload_max_mb: int = Field(50, ge=1, le=2048, description="Largest ingest upload, MiB.")
+    json_max_kb: int = Field(1024, ge=16, le=65536, description="Largest JSON request body, KiB.")
     keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
     chat_model: str | None = Field(
         None, description='Optional LangChain chat model "module.path:ClassName"; unset: extractive text only.'

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 from copilot.errors import CopilotError
 from graph.errors import NotFoundError
-from graph.model import AboutIndication, AboutProduct, AuditEvent, Entry, EntryKind, EntryStatus, EntryVersion
-from graph.ports import GraphStore
+from graph.model import AuditEvent, Entry, EntryKind, EntryStatus, EntryVersion
+from graph.ports import EntryLinks, GraphStore
 
 Action = Literal["submit", "publish", "reject", "retire"]
 
@@ -114,17 +114,9 @@ def get_entry(store: GraphStore, tenant: str, entry_id: str) -> Entry:
 
 def links(store: GraphStore, tenant: str, entry_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
     """For each entry id: the SKUs and the indications it is ABOUT (sorted)."""
-    wanted = set(entry_ids)
-    out: dict[str, tuple[list[str], list[str]]] = {eid: ([], []) for eid in entry_ids}
-    for page in store.iter_edges(tenant, AboutProduct):
-        for a in page:
-            if a.entry_id in wanted:
-                out[a.entry_id][0].append(a.sku)
-    for about in store.iter_edges(tenant, AboutIndication):
-        for ai in about:
-            if ai.entry_id in wanted:
-                out[ai.entry_id][1].append(ai.indication)
-    return {eid: (sorted(s), sorted(i)) for eid, (s, i) in out.items()}
+    found = store.entry_links(tenant, entry_ids)
+    empty = EntryLinks()
+    return {eid: (list(found.get(eid, empty).skus), list(found.get(eid, empty).indications)) for eid in entry_ids}
 
 
 def create_entry(

@@ -58,6 +58,7 @@ from graph.ports import (
     CustomerContext,
     DealRecord,
     DoctorRecord,
+    EntryLinks,
     InteractionRecord,
     PriceHistory,
     PriceHistoryFilter,
@@ -584,6 +585,22 @@ class CypherGraphStore(ABC):
         params["from"] = node_uid(edge.tenant, edge.source_key)
         params["to"] = node_uid(edge.tenant, edge.target_key)
         run(cypher.create_edge(type(edge), self._EDGE_UID), params)
+
+    def entry_links(self, tenant: str, entry_ids: Sequence[str]) -> dict[str, EntryLinks]:
+        """Products, indications and case customers of the given entries, found from each entry (no scan)."""
+        tenant = check_tenant(tenant)
+        ids = list(dict.fromkeys(entry_ids))
+        found: dict[str, dict[str, list[str]]] = {}
+        for chunk in _chunks([node_uid(tenant, i) for i in ids], 10_000):
+            prefix = len(node_uid(tenant, ""))
+            for r in self._query(cypher.existing_node_uids(Entry), {"uids": chunk}):
+                found[r["uid"][prefix:]] = {name: [] for name in cypher.ENTRY_LINKS}
+            for name, statement in cypher.ENTRY_LINKS.items():
+                for r in self._query(statement, {"uids": chunk, "tenant": tenant}):
+                    found[r["id"]][name].append(r["key"])
+        return {
+            i: EntryLinks(**{name: tuple(sorted(keys)) for name, keys in found[i].items()}) for i in ids if i in found
+        }
 
     def entry_versions(self, tenant: str, entry_id: str) -> list[EntryVersion]:
         """Earlier versions of an entry, oldest first (the current one is the entry itself)."""

@@ -231,6 +231,17 @@ def delete_entry_about(target: type[Node]) -> str:
     return f"MATCH (n:Entry {{uid: $uid}})-[r:{rel('ABOUT')}]->(x:{target.label}) WHERE n.tenant = $tenant DELETE r"
 
 
+ENTRY_LINKS: dict[str, str] = {
+    field: f"UNWIND $uids AS u MATCH (n:Entry {{uid: u}})-[r:{rel(rel_type)}]->(x:{label}) WHERE r.tenant = $tenant "
+    f"RETURN n.id AS id, x.{key} AS key"
+    for field, rel_type, label, key in (
+        ("skus", "ABOUT", "Product", "sku"),
+        ("indications", "ABOUT", "Indication", "name"),
+        ("customers", "CASE_OF", "Customer", "id"),
+    )
+}
+"""Per kind of link: the linked keys of the entries given by ``$uids``."""
+
 ENTRY_VERSIONS = (
     f"MATCH (n:EntryVersion) WHERE n.tenant = $tenant AND n.entry_id = $entry_id "
     f"RETURN {node_projection('n', EntryVersion)} ORDER BY version"

@@ -7,8 +7,11 @@ thousands of rows per second) and ``LOAD FROM … SET`` for changed rows, inside
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import pyarrow.compute as pc
 from graph.base import CypherGraphStore, Row, Run, T, check_tenant
 from graph.cypher import CHANGE_HEAD, edge_pattern, rel
 from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
+from graph.files import fsync, remove, restrict_permissions
 from graph.frames import DST, SRC, UID
 from graph.model import (
     EDGE_TYPES,
@@ -31,7 +35,7 @@ from graph.model import (
     edge_types_of,
     node_uid,
 )
-from graph.ports import WriteResult
+from graph.ports import ChangeDraft, WriteResult
 
 SCHEMA_VERSION = 3
 DB_FILE = "graph.lbdb"
@@ -85,20 +89,45 @@ class EmbeddedGraphStore(CypherGraphStore):
 
     def __init__(self, data_dir: str | Path, *, buffer_pool_mb: int = 1024, read_only: bool = False) -> None:
         self.data_dir = Path(data_dir)
-        try:
-            if not read_only:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._db = ladybug.Database(
-                str(self.data_dir / DB_FILE), buffer_pool_size=buffer_pool_mb * 1024 * 1024, read_only=read_only
+        self._buffer_pool_mb = buffer_pool_mb
+        self._read_only = read_only
+        if not read_only:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            restrict_permissions(self.data_dir)
+            self.recovered_load = recover_interrupted_load(self.data_dir)
+            # ``recovered_load``: opening undid a load a crash had interrupted (the store is as before that load)
+        elif (self.data_dir / UNDO_FILE).exists():
+            raise BackendUnavailableError(
+                f"{self.data_dir} holds a load that was interrupted; open it once read-write to undo it"
             )
-            self._conn = ladybug.Connection(self._db)
-        except (RuntimeError, OSError) as e:
-            raise BackendUnavailableError(f"cannot open embedded graph at {self.data_dir}: {e}") from e
+        else:
+            self.recovered_load = False
+        self._open()
         self._lock = threading.RLock()
+        self._guard_depth = 0
+        self._dirty = 0
+        self._last_write = 0.0
+        self._closed = False
+        self._stop = threading.Event()
+        self._idle_thread: threading.Thread | None = None
         self._tx_depth = 0
         """Open transactions of this connection (guarded by ``_lock``); nested blocks join the outer one."""
         if not read_only:
             self._migrate()
+
+    def _open(self) -> None:
+        try:
+            self._db = ladybug.Database(
+                str(self.data_dir / DB_FILE),
+                buffer_pool_size=self._buffer_pool_mb * 1024 * 1024,
+                read_only=self._read_only,
+            )
+            self._conn = ladybug.Connection(self._db)
+        except (RuntimeError, OSError) as e:
+            raise BackendUnavailableError(f"cannot open embedded graph at {self.data_dir}: {e}") from e
+        if not self._read_only:
+            for path in self.data_dir.iterdir():
+                restrict_permissions(path)
 
     # ------------------------------------------------------------------ engine primitives
 
@@ -177,8 +206,107 @@ class EmbeddedGraphStore(CypherGraphStore):
 
     def _atomic(self, work: Callable[[Run], T]) -> T:
         # One connection behind one lock: holding the lock for the transaction serialises it against every write.
-        with self._lock, self._transaction():
-            return work(self._query)
+        with self._lock:
+            with self._transaction():
+                result = work(self._query)
+            if not self._tx_depth:
+                self._wrote()
+            return result
+
+    def _wrote(self) -> None:
+        """Count a committed write; checkpoint when many have piled up, else soon after the writes pause.
+
+        LadybugDB keeps committed updates in memory and in its WAL until a checkpoint folds them into the database
+        file, and every read of a table gets slower the more of them it must look through: 500 edits of three
+        entries made each statement 3–5× slower until a checkpoint. Folding them in when writes pause (or every
+        ``CHECKPOINT_EVERY`` writes during a storm) keeps an edit's cost flat, whatever the history length.
+        """
+        self._dirty += 1
+        self._last_write = time.monotonic()
+        if self._dirty >= CHECKPOINT_EVERY:
+            self.checkpoint()
+        elif self._idle_thread is None and not self._read_only:
+            self._idle_thread = threading.Thread(target=self._checkpoint_when_idle, name="lbdb-checkpoint", daemon=True)
+            self._idle_thread.start()
+
+    def checkpoint(self) -> None:
+        """Fold committed writes into the database file (no-op when there are none)."""
+        with self._lock:
+            if self._dirty and not self._closed:
+                self._run("CHECKPOINT")
+                self._dirty = 0
+
+    def _checkpoint_when_idle(self) -> None:
+        while not self._stop.wait(CHECKPOINT_IDLE_S / 2):
+            if self._dirty and time.monotonic() - self._last_write >= CHECKPOINT_IDLE_S:
+                try:
+                    self.checkpoint()
+                except GraphError:
+                    pass  # the next write or the close checkpoints again
+
+    def load_batch(
+        self, tenant: str, loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]], *, change: ChangeDraft
+    ) -> dict[str, WriteResult]:
+        """Load several types in one transaction, guarded by an undo image so that a crash can never split it.
+
+        LadybugDB writes the WAL records of a transaction's ordinary statements before the pages its ``COPY``
+        statements fill; a process killed during ``COMMIT`` was seen to keep the former and lose the latter (a change
+        record without its rows). So a load first checkpoints and keeps a copy of the database file; the copy is
+        dropped once the load is committed and checkpointed. A load that fails restores it at once, and a store
+        opened after a crash restores it before anything reads the store.
+        """
+        return self._guarded(lambda: super(EmbeddedGraphStore, self).load_batch(tenant, loads, change=change))
+
+    def bulk_load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table) -> WriteResult:
+        """Load a large batch of one type through ``COPY``, guarded like ``load_batch``."""
+        return self._guarded(lambda: super(EmbeddedGraphStore, self).bulk_load(tenant, model, table))
+
+    def upsert_nodes(self, tenant: str, rows: Sequence[Node]) -> WriteResult:
+        """Create or update nodes of one type, all or nothing (guarded like ``load_batch``)."""
+        return self._guarded(lambda: super(EmbeddedGraphStore, self).upsert_nodes(tenant, rows))
+
+    def upsert_edges(self, tenant: str, rows: Sequence[Edge]) -> WriteResult:
+        """Create or update edges of one type, all or nothing (guarded like ``load_batch``)."""
+        return self._guarded(lambda: super(EmbeddedGraphStore, self).upsert_edges(tenant, rows))
+
+    def _guarded(self, write: Callable[[], T]) -> T:
+        """Run a write that may ``COPY`` between an undo image and a checkpoint (see ``load_batch``)."""
+        with self._lock:
+            if self._guard_depth:
+                return write()
+            self._take_undo_image()
+            self._guard_depth += 1
+            try:
+                result = write()
+                self._run("CHECKPOINT")
+                self._dirty = 0
+            except BaseException:
+                self._restore_undo_image()
+                raise
+            finally:
+                self._guard_depth -= 1
+            remove(self.data_dir / UNDO_FILE)
+            return result
+
+    def _take_undo_image(self) -> None:
+        self._run("CHECKPOINT")  # the database file alone now holds every committed write
+        self._dirty = 0
+        tmp, undo = self.data_dir / (UNDO_FILE + ".tmp"), self.data_dir / UNDO_FILE
+        shutil.copyfile(self.data_dir / DB_FILE, tmp)
+        fsync(tmp)
+        os.replace(tmp, undo)  # the image counts only once it is complete
+        restrict_permissions(undo)
+        fsync(self.data_dir)
+
+    def _restore_undo_image(self) -> None:
+        """Put the database back as it was before the load (close, restore the file, reopen)."""
+        try:
+            self._conn.close()
+            self._db.close()
+        except RuntimeError:
+            pass
+        recover_interrupted_load(self.data_dir)
+        self._open()
 
     def _write_nodes(self, tenant: str, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:  # noqa: ARG002
         # Always one transaction: COPY is fast enough that the bulk path needs no chunking.
@@ -315,9 +443,41 @@ class EmbeddedGraphStore(CypherGraphStore):
 
     def close(self) -> None:
         """Close the connection and the database files."""
+        self._stop.set()
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._conn.close()
             self._db.close()
+        if self._idle_thread is not None and self._idle_thread is not threading.current_thread():
+            self._idle_thread.join(timeout=5)
+
+
+CHECKPOINT_EVERY = 100
+"""Committed writes after which a checkpoint runs at once, even while writes go on."""
+CHECKPOINT_IDLE_S = 1.0
+"""Seconds without a write after which pending writes are checkpointed in the background."""
+
+UNDO_FILE = DB_FILE + ".undo"
+"""The database file as it was before the load in progress; present only while a load runs (or was interrupted)."""
+
+
+def recover_interrupted_load(data_dir: Path) -> bool:
+    """Undo a load a crash interrupted: the database file comes back from its undo image, the WAL files go.
+
+    Returns whether there was one. A half-written image (``.undo.tmp``) means the load had not started: it is dropped.
+    """
+    remove(data_dir / (UNDO_FILE + ".tmp"))
+    undo = data_dir / UNDO_FILE
+    if not undo.exists():
+        return False
+    for path in data_dir.glob(DB_FILE + ".*"):
+        if path.name != UNDO_FILE:
+            remove(path)
+    os.replace(undo, data_dir / DB_FILE)
+    fsync(data_dir)
+    return True
 
 
 def _prefixed(table: pa.Table) -> pa.Table:

@@ -68,6 +68,15 @@ MAX_CHANGE_IDS = 1_000
 
 
 @dataclass(frozen=True)
+class EntryLinks:
+    """What one entry is linked to: products and indications it is ABOUT, customers it is a CASE_OF (sorted)."""
+
+    skus: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PriceHistoryFilter:
     """Which order lines of a SKU to return; ``None`` means no filter on that attribute."""
 
@@ -285,6 +294,10 @@ class GraphStore(Protocol):
         One transaction: the previous version kept as ``EntryVersion``, the new version, ABOUT links and the audit
         record. Returns the entry as stored (with its new version number).
         """
+        ...
+
+    def entry_links(self, tenant: str, entry_ids: Sequence[str]) -> dict[str, EntryLinks]:
+        """For each given entry id that exists: its products, indications and case customers (index lookups only)."""
         ...
 
     def entry_versions(self, tenant: str, entry_id: str) -> list[EntryVersion]:

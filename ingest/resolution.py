@@ -922,6 +922,14 @@ class NormalizedCustomer(BaseModel):
     digits: tuple[str, ...] = Field((), description="Numbers in the name (第一 → 1): different numbers never merge.")
 
 
+MAX_CUSTOMER_NAME = 200
+"""Characters of a customer name that duplicate detection reads; real names are far shorter."""
+ALL_PAIRS_UP_TO = 400
+"""A block (city) with at most this many distinct names is compared all-against-all; a larger one by neighbourhoods."""
+NEIGHBOURS = 12
+"""In a large block, each name is compared with this many names on each side in two sort orders."""
+
+
 def normalize_customer_name(name: str, city: str | None = None) -> NormalizedCustomer:
     """Take a customer name apart: core (chain/institution) and branch, normalised for comparison.
 
@@ -929,6 +937,7 @@ def normalize_customer_name(name: str, city: str | None = None) -> NormalizedCus
     spaces, 店/分店/门店, legal forms (有限公司…), 大药房/药房/药店 and the record's own city as a prefix are not
     differences; ordinals become digits (第一 → 第1) so that they can be compared exactly.
     """
+    name = name[:MAX_CUSTOMER_NAME]  # a name longer than any real one is compared by its start (bounded work)
     s = _ORDINAL.sub(lambda m: f"第{_cn_number(m.group(1))}", _clean(name).casefold())
     branch: str | None = None
     for m in reversed(list(_BRACKET_GROUP.finditer(s))):
@@ -1115,17 +1124,34 @@ def _candidate_pairs(
         by_full[norm[j].full].append(j)
         by_core[norm[j].core].append(j)
     keys = list(by_full)
+    near = _neighbourhoods(keys) if len(keys) > ALL_PAIRS_UP_TO else None
     hits_by_name: dict[str, list[int]] = {}
     for i in left:
         name = norm[i].full
         if name not in hits_by_name:
-            found = process.extract(name, keys, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
+            pool = keys if near is None else near.get(name, [])
+            found = process.extract(name, pool, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
             hits_by_name[name] = [j for key, _, _ in found for j in by_full[key]]
         hits = hits_by_name[name]
         if norm[i].branch is None:  # a chain account: pair it with each store of the chain
             hits = hits + by_core.get(norm[i].core, [])
-        out.update((min(i, j), max(i, j)) for j in hits if i != j)
+        digits = norm[i].digits  # other numbers are certainly other customers (see _customer_score): never paired
+        out.update((min(i, j), max(i, j)) for j in hits if i != j and norm[j].digits == digits)
     return out
+
+
+def _neighbourhoods(keys: list[str]) -> dict[str, list[str]]:
+    """For each name, the names next to it when all are sorted, and when sorted by their reversed text.
+
+    Sorted-neighbourhood blocking: two spellings of one store share a start (a typo late in the name) or an end
+    (a typo early on), so they sort near each other in one of the two orders. The work grows as n·log n instead of
+    n², which keeps one city of thousands of customers (or one planted to be hostile) from stalling an ingest.
+    """
+    out: dict[str, set[str]] = defaultdict(set)
+    for order in (sorted(keys), sorted(keys, key=lambda k: k[::-1])):
+        for pos, key in enumerate(order):
+            out[key].update(order[max(0, pos - NEIGHBOURS) : pos + NEIGHBOURS + 1])
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def _merge(

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from graph.model import AboutIndication, AboutProduct, CaseOf, Customer, Entry, Indication, Product
-from graph.ports import GraphStore
+from graph.model import Customer, Entry, Indication, Product
+from graph.ports import EntryLinks, GraphStore
 from retrieval.embedders import CachedEmbedder, Embedder
 from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
 from retrieval.vector_index import VectorIndex
@@ -340,50 +340,21 @@ def catalogue_words(store: GraphStore, tenant: str) -> list[str]:
 
 def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None = None) -> list[EntryDoc]:
     """Entries (default: all of the tenant's) with the products, indications and customer types they are linked to."""
-    wanted = None if entries is None else {e.id for e in entries}
-
-    def linked(entry_id: str) -> bool:
-        return wanted is None or entry_id in wanted
-
-    skus: dict[str, list[str]] = {}
-    for about_products in store.iter_edges(tenant, AboutProduct):
-        for ap in about_products:
-            if linked(ap.entry_id):
-                skus.setdefault(ap.entry_id, []).append(ap.sku)
-    indications: dict[str, list[str]] = {}
-    for about_indications in store.iter_edges(tenant, AboutIndication):
-        for ai in about_indications:
-            if linked(ai.entry_id):
-                indications.setdefault(ai.entry_id, []).append(ai.indication)
-    case_customers: dict[str, list[str]] = {}
-    for cases in store.iter_edges(tenant, CaseOf):
-        for case in cases:
-            if linked(case.entry_id):
-                case_customers.setdefault(case.entry_id, []).append(case.customer_id)
-    customer_type: dict[str, str] = {}
-    if wanted is None:
-        customer_type = {c.id: c.type for customers in store.iter_nodes(tenant, Customer) for c in customers}
-    else:
-        for cid in {c for ids in case_customers.values() for c in ids}:
-            found = store.get_node(tenant, Customer, cid)
-            if found is not None:
-                customer_type[cid] = found.type
     if entries is None:
         entries = [entry for page in store.iter_nodes(tenant, Entry) for entry in page]
+    found = store.entry_links(tenant, [e.id for e in entries])
+    customer_type = {
+        c.id: c.type
+        for c in store.nodes_by_keys(tenant, Customer, sorted({c for ln in found.values() for c in ln.customers}))
+    }
     docs = []
     for entry in entries:
-        types = {customer_type[c] for c in case_customers.get(entry.id, ()) if c in customer_type}
+        links = found.get(entry.id, EntryLinks())
+        types = {customer_type[c] for c in links.customers if c in customer_type}
         docs.append(
             EntryDoc(
-                entry.id,
-                entry.kind,
-                entry.status,
-                entry.title,
-                entry.body,
-                entry.version,
-                tuple(sorted(skus.get(entry.id, ()))),
-                tuple(sorted(indications.get(entry.id, ()))),
-                tuple(sorted(types)),
+                entry.id, entry.kind, entry.status, entry.title, entry.body, entry.version, links.skus,
+                links.indications, tuple(sorted(types)),
             )  # fmt: skip
         )
     return docs

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import Reader, State
+from api.downloads import attachment
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
@@ -211,7 +212,7 @@ async def briefing(
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
     if fmt == "pdf":
         pdf = await run_in_threadpool(to_pdf, pack)
-        headers = {"Content-Disposition": f'attachment; filename="briefing-{customer_id}-{today}.pdf"'}
+        headers = {"Content-Disposition": attachment(f"briefing-{customer_id}-{today}.pdf")}
         return Response(pdf, media_type="application/pdf", headers=headers)
     return pack
 

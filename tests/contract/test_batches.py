@@ -130,3 +130,20 @@ def test_order_lines_and_products_load_together(store: CypherGraphStore, tenant_
     product = store.get_node(t, Product, "P-1")
     assert product is not None and product.case_size == 200
     assert [p.unit for p in store.price_history(t, "P-1")] == ["件"]
+
+
+def test_narrow_reads_entry_links_and_nodes_by_keys(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    from graph.ports import EntryLinks
+
+    t, other = tenant_factory(), tenant_factory("o")
+    load_sample(store, t)
+    load_sample(store, other)
+    links = store.entry_links(t, ["E-1", "E-2", "E-NOPE"])
+    assert set(links) == {"E-1", "E-2"}
+    assert links["E-1"] == EntryLinks(skus=("SKU-ATV-20",), indications=("高胆固醇血症",), customers=())
+    assert links["E-2"] == EntryLinks(customers=("C-001",))
+    assert store.entry_links(other, ["E-1"])["E-1"].skus == ("SKU-ATV-20",)  # the other tenant's own E-1
+    assert all(isinstance(v, EntryLinks) for v in links.values())
+    found = store.nodes_by_keys(t, Customer, ["C-001", "C-002", "C-NOPE", "C-001"])
+    assert sorted(c.id for c in found) == ["C-001", "C-002"] and {c.tenant for c in found} == {t}
+    assert store.nodes_by_keys(t, Customer, []) == []

@@ -1,0 +1,153 @@
+"""Latency isolation: price checks at a fixed rate while 50 trainers edit entries as fast as they can.
+
+The quote screen calls the price check on every keystroke; curation writes (versioned save, audit, re-index) run in
+the same service. This benchmark serves demo data, measures the price check open loop alone, then again during a
+storm of concurrent edits (GET the entry, PATCH it with its version, retry on 409), and reports both, with the
+edits acknowledged and whether every acknowledged edit is in the history.
+
+    python -m eval.bench_storm [--rate 100] [--seconds 20] [--trainers 50] [--out eval/reports/storm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.keys import KeyStore
+from eval.bench_api import _free_port, bare_requests, machine, open_loop, prepare, serve
+from eval.http_load import HttpError, Pool
+from eval.stats import percentiles
+
+ENTRIES = ("KB-HZ-OS-0020", "KB-HZ-OS-0021", "KB-HZ-OS-0022", "KB-HZ-OS-0023", "KB-HZ-OS-0024")
+
+
+async def storm(url: str, keys: list[str], seconds: float) -> dict[str, Any]:
+    """Each trainer edits the entries in turn until ``seconds`` have passed; returns counts and edit latencies."""
+    host, port = url.removeprefix("http://").split(":")
+    acked: list[tuple[str, int]] = []
+    conflicts = errors = 0
+    latency: list[float] = []
+    end = time.perf_counter() + seconds
+
+    async def trainer(n: int, key: str) -> None:
+        nonlocal conflicts, errors
+        pool = Pool(host, int(port), 1, {"X-API-Key": key})
+        i = n
+        try:
+            while time.perf_counter() < end:
+                entry = ENTRIES[i % len(ENTRIES)]
+                i += 1
+                try:
+                    status, data = await pool.request("GET", f"/v1/entries/{entry}", None)
+                    if status != 200:
+                        errors += 1
+                        continue
+                    current = json.loads(data)
+                    body = {"version": current["version"], "body": current["body"][:300] + f"（修订 {n}-{i}）"}
+                    t0 = time.perf_counter()
+                    status, data = await pool.request("PATCH", f"/v1/entries/{entry}", body)
+                    latency.append((time.perf_counter() - t0) * 1000)
+                except HttpError:
+                    errors += 1
+                    continue
+                if status == 200:
+                    acked.append((entry, json.loads(data)["version"]))
+                elif status == 409:
+                    conflicts += 1
+                else:
+                    errors += 1
+        finally:
+            await pool.close()
+
+    await asyncio.gather(*(trainer(n, k) for n, k in enumerate(keys)))
+    return {"acked": acked, "conflicts": conflicts, "errors": errors, "edit_ms": percentiles(latency, (50, 99), 1)}
+
+
+async def during(url: str, key: str, make: Any, rate: float, seconds: float, keys: list[str]) -> dict[str, Any]:
+    """The price-check open loop and the storm at the same time."""
+    checks, edits = await asyncio.gather(open_loop(url, key, make, 20, rate, seconds), storm(url, keys, seconds))
+    return {"price_checks": checks, "storm": edits}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Serve the demo, measure price checks alone and during the storm, and check the storm lost nothing."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        customers, skus, key = prepare(data_dir, 1, dt.date.today())
+        store = KeyStore(data_dir / "keys.sqlite")
+        trainers = [store.create("hz-pharma", "trainer", f"培训师{i}")[1] for i in range(args.trainers)]
+        store.close()
+        port = _free_port()
+        cli = str(Path(sys.executable).parent / "salescopilot")
+        cmd = [cli, "--data-dir", str(data_dir), "serve", "--port", str(port), "--log-level", "warning"]
+        make = bare_requests(customers, skus, 3)
+        with serve(cmd, port) as server:
+            asyncio.run(open_loop(server.url, key, make, 20, args.rate, 3))  # warm-up
+            alone = asyncio.run(open_loop(server.url, key, make, 20, args.rate, args.seconds))
+            both = asyncio.run(during(server.url, key, make, args.rate, args.seconds, trainers))
+            histories = {}
+            for entry in ENTRIES:
+                reply = httpx.get(f"{server.url}/v1/entries/{entry}/history", headers={"X-API-Key": trainers[0]})
+                histories[entry] = {v["version"] for v in reply.json()["versions"]}
+        lost = [a for a in both["storm"]["acked"] if a[1] not in histories[a[0]]]
+        return {
+            "machine": machine(),
+            "rate": args.rate,
+            "seconds": args.seconds,
+            "trainers": args.trainers,
+            "price_check_alone": {k: alone["price_check"].get(k) for k in ("p50", "p99", "errors", "count")},
+            "price_check_during_storm": {
+                k: both["price_checks"]["price_check"].get(k) for k in ("p50", "p99", "errors", "count")
+            },
+            "edits_acknowledged": len(both["storm"]["acked"]),
+            "edit_conflicts": both["storm"]["conflicts"],
+            "edit_errors": both["storm"]["errors"],
+            "edit_latency_ms": both["storm"]["edit_ms"],
+            "acknowledged_edits_missing_from_history": len(lost),
+        }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run and write ``storm.json`` and ``storm.md`` under ``--out``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--trainers", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=Path("eval/reports/storm"))
+    args = parser.parse_args(argv)
+    report = run(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "storm.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    alone, both = report["price_check_alone"], report["price_check_during_storm"]
+    md = [
+        "# Price checks during a curation storm",
+        "",
+        f"{report['trainers']} trainers editing {len(ENTRIES)} entries back to back while price checks arrive at "
+        f"{report['rate']:g}/s (open loop, {report['seconds']:g} s each); "
+        f"machine load {report['machine']['load_avg']}.",
+        "",
+        "| | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|",
+        f"| price check alone | {alone['p50']} | {alone['p99']} | {alone['errors']} |",
+        f"| price check during the storm | {both['p50']} | {both['p99']} | {both['errors']} |",
+        "",
+        f"Edits acknowledged: {report['edits_acknowledged']} (409 conflicts {report['edit_conflicts']}, errors "
+        f"{report['edit_errors']}), edit latency p50/p99 {report['edit_latency_ms']} ms; acknowledged edits missing "
+        f"from the history: {report['acknowledged_edits_missing_from_history']}.",
+    ]
+    (args.out / "storm.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    print("\n".join(md))
+    return report
+
+
+if __name__ == "__main__":
+    main()
