@@ -144,7 +144,7 @@ def test_order_lines_and_products_load_together(store: CypherGraphStore, tenant_
 
 
 def test_a_load_can_replace_edges_in_its_transaction(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
-    """A formulary re-apply moves a product from review to matched: the STATUS_IN edge goes, LISTED_IN comes, at once."""
+    """A re-apply moves a product from review to matched: its STATUS_IN edge goes, LISTED_IN comes, at once."""
     t = tenant_factory()
     load_sample(store, t)
     pair = pa.table({"sku": ["SKU-MET-05"], "edition_id": ["NRDL-2024"]})

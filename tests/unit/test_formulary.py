@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from graph.embedded import EmbeddedGraphStore
-import datetime as dt
-
 from graph.model import FormularyDecision, FormularyStatus, ListedIn, Product
 from ingest.formulary import (
     ReviewStateError,
