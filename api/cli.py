@@ -315,9 +315,7 @@ def demo(
             table.add_column(name, justify="left" if name in ("tenant", "type") else "right")
         for tenant, writes in report.writes.items():
             for name, w in writes.items():
-                table.add_row(
-                    tenant, name, f"{w.received:,}", f"{w.created:,}", f"{w.updated:,}", f"{w.unchanged:,}"
-                )
+                table.add_row(tenant, name, f"{w.received:,}", f"{w.created:,}", f"{w.updated:,}", f"{w.unchanged:,}")
         console.print(table)
     for tenant, dupes in report.duplicates.items():
         _print_duplicates(tenant, dupes)
@@ -480,6 +478,18 @@ def eval_pricing(
     run_eval(["--json"] if as_json else [])
 
 
+@eval_app.command("formulary")
+def eval_formulary(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "all",
+    nrdl: Annotated[Path | None, typer.Option(help="Folder with the official nrdl-2024.xlsx.")] = None,
+) -> None:
+    """Formulary status of 760 blind-labelled ERP names: accuracy, precision of matched, review rate, baseline."""
+    from eval.eval_formulary import main as run_eval
+
+    run_eval((["--json"] if as_json else []) + ["--split", split] + (["--nrdl", str(nrdl)] if nrdl else []))
+
+
 @eval_app.command("cases")
 def eval_cases(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
@@ -636,22 +646,82 @@ def formulary_apply(
     with _store(ctx) as store:
         drugs = load_edition(files, edition, kind=_kind(kind))
         report = apply_edition(store, tenant, drugs, edition_id=edition, name=name or edition, effective_date=effective)
-    table = Table(title=f"formulary apply {edition}")
+    table = Table(title=f"formulary apply {edition} ({report.seconds:.1f} s)")
     table.add_column("")
     table.add_column("count", justify="right")
     for label, n in (
         ("drug rows in the edition", report.drugs),
         ("products of the tenant", report.products),
-        ("products tagged", report.tagged),
-        ("matches left for review", len(report.review)),
+        ("matched to a row (LISTED_IN)", report.states.get("matched", 0)),
+        ("not listed (with the reason)", report.states.get("not_listed", 0)),
+        ("left for review", report.states.get("review", 0)),
+        ("decisions of a person reused", report.reused_decisions),
         ("listed before, not matched now", report.untagged),
     ):
         table.add_row(label, f"{n:,}")
     console.print(table)
     for r in report.review[:10]:
         console.print(
-            f"[yellow]review[/yellow] {escape(r['drug'])} → {', '.join(r['skus'])}: {escape(r['explanation'])}"
+            f"[yellow]review[/yellow] {escape(r['sku'])} {escape(r['name'])}: {escape(r['explanation'])}",
+            soft_wrap=True,
         )
+
+
+_CSV_COLUMNS = (
+    "sku", "product_name", "edition_id", "state", "section", "number", "nrdl_name", "dosage_form", "category",
+    "restriction", "payment_standard", "reason", "explanation", "decided_by",
+)  # fmt: skip
+
+
+def csv_cell(value: object) -> str:
+    """A value safe for a spreadsheet: text that starts with ``= + - @`` (a formula) gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@formulary_app.command("status")
+def formulary_status(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    edition: Annotated[str | None, typer.Option(help="Edition id (default: the latest).")] = None,
+    state: Annotated[str | None, typer.Option(help="Only this state: matched, not_listed, review, unchecked.")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (one row per product) instead of a table.")] = False,
+) -> None:
+    """Every product's state in an edition: the row (section, number, name, form, category), or why not, or review."""
+    import csv
+    import sys
+
+    from ingest.formulary import formulary_states
+
+    with _store(ctx) as store:
+        try:
+            states = formulary_states(store, tenant, edition_id=edition)
+        except SalesCopilotError as e:
+            _print_error(e)
+            raise typer.Exit(_exit_code(e)) from e
+    if state is not None:
+        states = [s for s in states if s.state == state]
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(_CSV_COLUMNS)
+        for s in states:
+            writer.writerow([csv_cell(getattr(s, c)) for c in _CSV_COLUMNS])
+        return
+    counts: dict[str, int] = {}
+    for s in states:
+        counts[s.state] = counts.get(s.state, 0) + 1
+    table = Table(title=f"formulary status ({tenant}, {states[0].edition_id if states else edition or '–'}): {counts}")
+    for name in ("sku", "product", "state", "row / reason"):
+        table.add_column(name)
+    colour = {"matched": "green", "not_listed": "dim", "review": "yellow", "unchecked": "magenta"}
+    for s in states:
+        if s.state == "matched":
+            detail = f"{s.section} {s.number} {s.nrdl_name} {s.dosage_form or ''} {s.category or ''}"
+        else:
+            detail = f"{s.reason or ''}: {s.explanation or ''}"
+        c = colour[s.state]
+        table.add_row(s.sku, escape(s.product_name), f"[{c}]{s.state}[/{c}]", escape(detail))
+    console.print(table)
 
 
 @formulary_app.command("impact")

@@ -28,7 +28,9 @@ from graph.errors import (
     VersionConflictError,
 )
 from ingest.errors import IngestError
+from ingest.formulary import ReviewStateError
 from pricing_guard.errors import PricingError
+from resolution.errors import ResolutionError
 from retrieval.errors import EmbedderUnavailableError
 
 log = logging.getLogger("salescopilot.api")
@@ -39,8 +41,10 @@ STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (VersionConflictError, 409),
     (ConflictError, 409),
     (InvalidTransitionError, 409),
+    (ReviewStateError, 409),
     (InvalidRowError, 422),
     (IngestError, 422),
+    (ResolutionError, 422),
     (PricingError, 422),
     (CopilotError, 422),
     (BackendUnavailableError, 503),

@@ -161,18 +161,40 @@ class CypherGraphStore(ABC):
         return self._load(check_tenant(tenant), model, table, atomic=False)
 
     def load_batch(
-        self, tenant: str, loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]], *, change: ChangeDraft
+        self,
+        tenant: str,
+        loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]],
+        *,
+        change: ChangeDraft,
+        deletes: Sequence[tuple[type[Edge], pa.Table]] = (),
     ) -> dict[str, WriteResult]:
-        """Load several graph types and one change record in a single transaction (all or nothing)."""
+        """Delete the given edges, load several graph types and one change record in a single transaction."""
         tenant = check_tenant(tenant)
         order = {m: i for i, m in enumerate((*NODE_TYPES, *EDGE_TYPES))}
-        for model, _ in loads:
+        for model, _ in [*loads, *deletes]:
             if model not in order:
                 raise InvalidRowError(f"{getattr(model, '__name__', model)!r} is not a type of the graph model")
+        for edge_type, _ in deletes:
+            if not issubclass(edge_type, Edge) or edge_type.identity:
+                raise InvalidRowError(f"{edge_type.__name__}: only edges identified by their endpoints can be deleted")
         ordered = sorted(loads, key=lambda load: order[load[0]])
 
         def work(run: Run) -> dict[str, WriteResult]:
             results: dict[str, WriteResult] = {}
+            for edge_model, doomed in deletes:
+                src_field, dst_field = edge_model.endpoint_fields()
+                rows = [
+                    {"src": node_uid(tenant, str(s)), "dst": node_uid(tenant, str(d))}
+                    for s, d in zip(
+                        doomed.column(src_field).to_pylist(), doomed.column(dst_field).to_pylist(), strict=True
+                    )
+                ]
+                n = (
+                    sum(int(r["n"]) for r in run(cypher.delete_edges(edge_model), {"rows": rows, "tenant": tenant}))
+                    if rows
+                    else 0
+                )
+                results[f"{edge_model.__name__}.deleted"] = WriteResult(edge_model.rel_type, len(rows), 0, 0, n)
             for model, table in ordered:
                 if model is Entry:
                     result = self._load_entries(run, tenant, table, change)
@@ -191,7 +213,9 @@ class CypherGraphStore(ABC):
                         prev.updated + result.updated,
                     )
                 results[name] = result
-            if any(r.created or r.updated for r in results.values()):  # a load that changed nothing is no change
+            if any(
+                r.created or r.updated or r.deleted for r in results.values()
+            ):  # a load that changed nothing is no change
                 self._append_change(run, tenant, change)
             return results
 

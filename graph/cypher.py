@@ -160,6 +160,7 @@ CUSTOMER_CASES = (
     f"RETURN {node_projection('n', Entry)} ORDER BY id"
 )
 
+
 @cache
 def nodes_by_uids(model: type[Node]) -> str:
     """The nodes of ``$uids`` (with their ``uid``) that exist in the tenant."""
@@ -223,6 +224,13 @@ def update_entry(unlock_clause: str) -> str:
     return f"MATCH (n:Entry {{uid: $uid}}) WHERE n.tenant = $tenant SET {sets}{unlock_clause}"
 
 
+@cache
+def delete_edges(model: type[Edge]) -> str:
+    """Delete the edges of one type between the endpoint pairs given in ``$rows`` (``src``/``dst`` uids)."""
+    return (
+        f"UNWIND $rows AS row MATCH (a:{model.source.node.label} {{uid: row.src}})-[r:{rel(model.rel_type)}]->"
+        f"(b:{model.target.node.label} {{uid: row.dst}}) WHERE r.tenant = $tenant DELETE r RETURN count(*) AS n"
+    )
 
 
 @cache

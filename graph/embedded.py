@@ -31,13 +31,14 @@ from graph.model import (
     REL_TYPES,
     Change,
     Edge,
+    FormularyDecision,
     Node,
     edge_types_of,
     node_uid,
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -59,25 +60,37 @@ def node_table_ddl(model: type[Node]) -> str:
     return f"CREATE NODE TABLE IF NOT EXISTS {model.label}(uid STRING PRIMARY KEY, {columns})"
 
 
+def rel_table_ddl(rel_type: str) -> str:
+    """DDL of one relationship table: every (source, target) label pair of the type, then its stored properties."""
+    models = edge_types_of(rel_type)
+    props = models[0].stored_properties()
+    if any(m.stored_properties() != props for m in models):
+        raise TypeError(f"edge models of {rel_type} must store the same properties")
+    pairs = ", ".join(f"FROM {m.source.node.label} TO {m.target.node.label}" for m in models)
+    # No uid column: an edge's identity is its endpoints or its identity properties (order id + line), and
+    # long strings in relationship tables halve COPY throughput.
+    return f"CREATE REL TABLE IF NOT EXISTS {rel(rel_type)}({pairs}, {_column_defs(props)})"
+
+
 def schema_ddl() -> list[str]:
     """DDL of the current schema: one node table per label, one relationship table per type."""
     ddl = [node_table_ddl(m) for m in NODE_TYPES]
     ddl.append(CHANGE_HEAD_DDL)
-    for rel_type in REL_TYPES:
-        models = edge_types_of(rel_type)
-        props = models[0].stored_properties()
-        if any(m.stored_properties() != props for m in models):
-            raise TypeError(f"edge models of {rel_type} must store the same properties")
-        pairs = ", ".join(f"FROM {m.source.node.label} TO {m.target.node.label}" for m in models)
-        # No uid column: an edge's identity is its endpoints or its identity properties (order id + line), and
-        # long strings in relationship tables halve COPY throughput.
-        ddl.append(f"CREATE REL TABLE IF NOT EXISTS {rel(rel_type)}({pairs}, {_column_defs(props)})")
+    ddl.extend(rel_table_ddl(rel_type) for rel_type in REL_TYPES)
     return ddl
 
 
 MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE PURCHASED ADD unit STRING"],
     3: ["ALTER TABLE Product ADD case_size INT64", node_table_ddl(Change), CHANGE_HEAD_DDL],
+    4: [
+        *(
+            f"ALTER TABLE LISTED_IN ADD {c} STRING"
+            for c in ("section", "nrdl_name", "dosage_form", "match_reason", "decided_by")
+        ),
+        node_table_ddl(FormularyDecision),
+        rel_table_ddl("STATUS_IN"),
+    ],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
@@ -245,7 +258,12 @@ class EmbeddedGraphStore(CypherGraphStore):
                     pass  # the next write or the close checkpoints again
 
     def load_batch(
-        self, tenant: str, loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]], *, change: ChangeDraft
+        self,
+        tenant: str,
+        loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]],
+        *,
+        change: ChangeDraft,
+        deletes: Sequence[tuple[type[Edge], pa.Table]] = (),
     ) -> dict[str, WriteResult]:
         """Load several types in one transaction, guarded by an undo image so that a crash can never split it.
 
@@ -255,7 +273,9 @@ class EmbeddedGraphStore(CypherGraphStore):
         dropped once the load is committed and checkpointed. A load that fails restores it at once, and a store
         opened after a crash restores it before anything reads the store.
         """
-        return self._guarded(lambda: super(EmbeddedGraphStore, self).load_batch(tenant, loads, change=change))
+        return self._guarded(
+            lambda: super(EmbeddedGraphStore, self).load_batch(tenant, loads, change=change, deletes=deletes)
+        )
 
     def bulk_load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table) -> WriteResult:
         """Load a large batch of one type through ``COPY``, guarded like ``load_batch``."""

@@ -38,6 +38,8 @@ CUSTOMER_TYPE_NAMES: dict[str, str] = {
 EntryKind = Literal["objection_script", "case_study", "product_note", "faq"]
 EntryStatus = Literal["draft", "in_review", "published", "stale", "retired"]
 FormularyCategory = Literal["甲", "乙"]
+FormularyState = Literal["matched", "not_listed", "review"]
+"""A product's state in a formulary edition: on a row (LISTED_IN), not listed, or waiting for a person."""
 
 
 class PropType(StrEnum):
@@ -363,6 +365,30 @@ class AuditEvent(Node):
     details: Text = Field("", description="JSON text of what changed.")
 
 
+class FormularyDecision(Node):
+    """A person's decision about a product's formulary row, kept and reused when the next edition is applied.
+
+    ``matched`` names the confirmed row by section, name and form (numbers change between editions); ``not_listed``
+    holds until the list offers a row the person did not see (``rejected``: the rows they were shown).
+    """
+
+    label: ClassVar[str] = "FormularyDecision"
+    key_field: ClassVar[str] = "sku"
+
+    sku: Key
+    product_name: Text = Field(description="The product's name when decided: a renamed product is decided again.")
+    state: Literal["matched", "not_listed"]
+    edition_id: Key = Field(description="The edition the decision was made in.")
+    section: Text | None = None
+    number: Text | None = None
+    nrdl_name: Text | None = None
+    dosage_form: Text | None = None
+    reason: Text | None = Field(None, description="Why not listed (not_a_drug, generic_not_listed, …), or a note.")
+    rejected: list[Text] = Field(default_factory=list, description="Identities of the rows shown and not chosen.")
+    actor: Text = "system"
+    decided_at: dt.datetime
+
+
 class Change(Node):
     """One write to a tenant's data, in the tenant's change log (monotonic ``seq``), written in the write's transaction.
 
@@ -408,7 +434,39 @@ class ListedIn(Edge):
     category: FormularyCategory | None = None
     restriction: Text | None = Field(None, description="Payment restriction (限…).")
     payment_standard: Text | None = Field(None, description="Payment standard as published; `*` = confidential.")
-    code: Text | None = Field(None, description="Number of the drug in the edition.")
+    code: Text | None = Field(None, description="Number (编号) of the row in the edition, e.g. 455 or ★(700).")
+    section: Text | None = Field(
+        None,
+        description="Part of the list: 西药部分, 中成药部分, 协议西药, 协议中成药, 竞价药品部分.",
+        examples=["西药部分"],
+    )
+    nrdl_name: Text | None = Field(None, description="The row's 药品名称 as printed.", examples=["阿托伐他汀"])
+    dosage_form: Text | None = Field(None, description="The row's 剂型 (form group), when it has one.")
+    match_reason: Text | None = Field(None, description="Why the product is on this row (the rule, or a person).")
+    decided_by: Text | None = Field(None, description="rule, or the person who confirmed the row.")
+
+
+class FormularyStatus(Edge):
+    """(Product)-[:STATUS_IN]->(FormularyEdition): a product that is not listed in the edition, or awaits review.
+
+    Every product an edition was applied to is in exactly one state: matched (a ``LISTED_IN`` edge, none of these),
+    ``not_listed`` or ``review`` (this edge, no ``LISTED_IN``).
+    """
+
+    rel_type: ClassVar[str] = "STATUS_IN"
+    source: ClassVar[Endpoint] = Endpoint(Product, "sku")
+    target: ClassVar[Endpoint] = Endpoint(FormularyEdition, "edition_id")
+
+    sku: Key
+    edition_id: Key
+    state: Literal["not_listed", "review"]
+    reason: Text = Field(
+        description="not_a_drug, generic_not_listed, form_excluded, scope_excluded (not listed); ambiguous, "
+        "similar_name, no_form, variant_missing, qualifier (review)."
+    )
+    explanation: Text = Field("", description="One sentence a person can check.")
+    candidates: Text = Field("[]", description="JSON list of candidate rows (section, number, name, form, why).")
+    decided_by: Text | None = Field(None, description="rule, or the person who marked it not listed.")
 
 
 class CompetesWith(Edge):
@@ -604,6 +662,7 @@ NODE_TYPES: tuple[type[Node], ...] = (
     Entry,
     EntryVersion,
     AuditEvent,
+    FormularyDecision,
     Change,
 )
 """Node types in dependency-free order (the allow-list of labels)."""
@@ -611,6 +670,7 @@ NODE_TYPES: tuple[type[Node], ...] = (
 EDGE_TYPES: tuple[type[Edge], ...] = (
     Treats,
     ListedIn,
+    FormularyStatus,
     CompetesWith,
     WorksAt,
     Prescribes,

@@ -22,10 +22,11 @@ from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 3
-# v2 added PURCHASED.unit, v3 Product.case_size and the Change log: properties and labels whose constraints and
-# indexes schema_statements() declares; nothing else to migrate in Neo4j.
-MIGRATIONS: dict[int, list[str]] = {2: [], 3: []}
+SCHEMA_VERSION = 4
+# v2 added PURCHASED.unit, v3 Product.case_size and the Change log, v4 the formulary row fields on LISTED_IN, the
+# STATUS_IN edge and FormularyDecision nodes: properties and labels whose constraints and indexes
+# schema_statements() declares; nothing else to migrate in Neo4j.
+MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: []}
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {

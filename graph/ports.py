@@ -46,6 +46,7 @@ class WriteResult:
     received: int
     created: int
     updated: int
+    deleted: int = 0
 
     @property
     def unchanged(self) -> int:
@@ -215,11 +216,18 @@ class GraphStore(Protocol):
         ...
 
     def load_batch(
-        self, tenant: str, loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]], *, change: ChangeDraft
+        self,
+        tenant: str,
+        loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]],
+        *,
+        change: ChangeDraft,
+        deletes: Sequence[tuple[type[Edge], pa.Table]] = (),
     ) -> dict[str, WriteResult]:
         """Load several graph types in one transaction with one change-log record: all of it is stored, or nothing.
 
-        Nodes are written before edges. An entry that already exists and differs goes through the versioned save
+        ``deletes`` names edges to remove first, in the same transaction (columns: the edge's two endpoint fields;
+        edge types identified by their endpoints only); their results are keyed ``<EdgeType>.deleted``. Nodes are
+        written before edges. An entry that already exists and differs goes through the versioned save
         (previous version kept, audit record written); history records (entry versions, audit, changes) are
         append-only, so one that exists with other values raises ``ConflictError``.
         """

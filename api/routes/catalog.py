@@ -13,6 +13,7 @@ from copilot.formulary_impact import Change, edition_changes, formulary_impact
 from graph.errors import NotFoundError
 from graph.model import Customer, Entry, FormularyEdition, ListedIn, Node, Product
 from graph.ports import GraphStore
+from ingest.formulary import ProductFormularyState, confirm_row, formulary_states, mark_not_listed
 
 router = APIRouter(tags=["catalog"])
 
@@ -30,27 +31,104 @@ class CustomerPage(BaseModel):
 
 
 class ProductListing(BaseModel):
-    """A product's status in one formulary edition."""
+    """A product's row in one formulary edition (``code`` is the row's number, repeated as ``number``)."""
 
     edition_id: str
     category: str | None = None
     restriction: str | None = None
     payment_standard: str | None = None
     code: str | None = None
+    section: str | None = Field(None, description="西药部分, 中成药部分, 协议西药, 协议中成药 or 竞价药品部分.")
+    nrdl_name: str | None = Field(None, description="The row's 药品名称.")
+    dosage_form: str | None = Field(None, description="The row's 剂型 (form group), if any.")
+
+
+class CandidateRow(BaseModel):
+    """A list row offered to a person for a product in review."""
+
+    identity: str = Field(description="What to send back to confirm this row.")
+    section: str
+    number: str | None = None
+    name: str
+    dosage_form: str | None = None
+    category: str | None = None
+    restriction: str | None = None
+    payment_standard: str | None = None
+    why: str = ""
+
+
+class FormularyStateOut(BaseModel):
+    """A product's state in one edition: matched (with the row), not_listed (with why), review, or unchecked."""
+
+    sku: str
+    product_name: str
+    edition_id: str
+    state: str = Field(description="matched, not_listed, review, or unchecked (the edition was not applied to it).")
+    section: str | None = None
+    number: str | None = None
+    nrdl_name: str | None = None
+    dosage_form: str | None = None
+    category: str | None = None
+    restriction: str | None = None
+    payment_standard: str | None = None
+    reason: str | None = Field(None, description="Why not listed (not_a_drug, generic_not_listed, form_excluded, …) "
+                               "or why in review (ambiguous, similar_name, no_form, …).")  # fmt: skip
+    explanation: str | None = None
+    candidates: list[CandidateRow] = Field(default_factory=list)
+    decided_by: str | None = Field(None, description="rule, or person:<who> for a reviewed decision.")
+
+    @classmethod
+    def of(cls, s: ProductFormularyState) -> FormularyStateOut:
+        """From the ingest layer's read-back."""
+        data = dict(s.__dict__)
+        data["candidates"] = [CandidateRow.model_validate(c) for c in s.candidates]
+        return cls.model_validate(data)
 
 
 class ProductOut(BaseModel):
-    """A product with its formulary listings."""
+    """A product with its formulary listings and its state in every edition."""
 
     product: Product
     listings: list[ProductListing] = Field(default_factory=list)
+    formulary: list[FormularyStateOut] = Field(default_factory=list, description="State per edition, oldest first.")
 
 
 class ProductPage(BaseModel):
-    """One page of products, ordered by SKU."""
+    """One page of products, ordered by SKU, with each one's state in the latest formulary edition."""
 
     total: int
     items: list[Product]
+    formulary: dict[str, FormularyStateOut] = Field(
+        default_factory=dict, description="SKU → state in the latest edition (absent when no edition exists)."
+    )
+
+
+class ReviewPage(BaseModel):
+    """Products of one edition by state: the review queue (default) or any other state."""
+
+    edition_id: str
+    counts: dict[str, int] = Field(description="Products per state in this edition.")
+    total: int
+    items: list[FormularyStateOut]
+
+
+class ConfirmIn(BaseModel):
+    """Confirm one of the candidate rows of a product."""
+
+    edition_id: str = Field(min_length=1, max_length=200, examples=["NRDL-2024"])
+    row: str = Field(min_length=1, max_length=500, description="The candidate's ``identity``.")
+
+
+class NotListedIn(BaseModel):
+    """Mark a product not listed in an edition (kept for the next edition)."""
+
+    edition_id: str = Field(min_length=1, max_length=200, examples=["NRDL-2024"])
+    reason: str = Field(
+        "generic_not_listed",
+        pattern=r"^(not_a_drug|generic_not_listed|form_excluded|scope_excluded)$",
+        description="not_a_drug, generic_not_listed, form_excluded or scope_excluded.",
+    )
+    note: str | None = Field(None, max_length=500)
 
 
 class EditionList(BaseModel):
@@ -109,7 +187,11 @@ def get_customer(customer_id: Id, key: Reader, state: State) -> Customer:
 def list_products(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
     """Products of the caller's tenant, optionally filtered by name, generic name, brand or SKU."""
     found = _page(state.store, key.tenant, Product, q, ("name", "generic_name", "brand", "sku"))
-    return ProductPage(total=len(found), items=found[offset : offset + limit])
+    page = [p for p in found[offset : offset + limit] if isinstance(p, Product)]
+    states = (
+        formulary_states(state.store, key.tenant, products=page) if page and _editions(state.store, key.tenant) else []
+    )
+    return ProductPage(total=len(found), items=page, formulary={s.sku: FormularyStateOut.of(s) for s in states})
 
 
 @router.get("/products/{sku}", summary="One product with its formulary listings")
@@ -124,7 +206,8 @@ def get_product(sku: Id, key: Reader, state: State) -> ProductOut:
         for e in page
         if e.sku == sku
     ]
-    return ProductOut(product=found, listings=listings)
+    states = formulary_states(state.store, key.tenant, skus=[sku], products=[found])
+    return ProductOut(product=found, listings=listings, formulary=[FormularyStateOut.of(s) for s in states])
 
 
 def _editions(store: GraphStore, tenant: str) -> list[FormularyEdition]:
@@ -189,3 +272,60 @@ def apply_impact(
 ) -> ImpactOut:
     """Like the preview, and marks the entries ``stale`` with the reason (versioned and audited); idempotent."""
     return _impact(state, key.tenant, old, new, f"key:{key.id}", apply=True)
+
+
+def _latest(store: GraphStore, tenant: str, edition: str | None) -> str:
+    if edition is not None:
+        _known(store, tenant, edition)
+        return edition
+    editions = _editions(store, tenant)
+    if not editions:
+        raise NotFoundError("no formulary edition applied yet", details={})
+    return editions[-1].id
+
+
+@router.get("/formulary/review", summary="The formulary review queue (or products in any state)")
+def review_queue(
+    key: Curator,
+    state: State,
+    edition: Annotated[str | None, Query(max_length=200, description="Default: the latest edition.")] = None,
+    status: Annotated[
+        str, Query(pattern=r"^(review|not_listed|matched|unchecked|all)$", description="Which state to list.")
+    ] = "review",
+    q: Search = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ReviewPage:
+    """Products of an edition in one state, with candidate rows and reasons; counts of every state."""
+    edition_id = _latest(state.store, key.tenant, edition)
+    states = formulary_states(state.store, key.tenant, edition_id=edition_id)
+    counts = {name: sum(s.state == name for s in states) for name in ("matched", "not_listed", "review", "unchecked")}
+    chosen = [
+        s
+        for s in states
+        if (status == "all" or s.state == status) and (q is None or q.lower() in f"{s.sku} {s.product_name}".lower())
+    ]
+    return ReviewPage(
+        edition_id=edition_id,
+        counts=counts,
+        total=len(chosen),
+        items=[FormularyStateOut.of(s) for s in chosen[offset : offset + limit]],
+    )
+
+
+@router.post("/formulary/review/{sku}/confirm", summary="Confirm a candidate row for a product")
+def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> FormularyStateOut:
+    """The product becomes matched to the chosen row; the decision is kept and reused on the next edition."""
+    now = dt.datetime.now().replace(microsecond=0)
+    result = confirm_row(state.store, key.tenant, sku, body.edition_id, body.row, actor=key.name, now=now)
+    return FormularyStateOut.of(result)
+
+
+@router.post("/formulary/review/{sku}/not-listed", summary="Mark a product not listed in an edition")
+def not_listed(sku: Id, body: NotListedIn, key: Curator, state: State) -> FormularyStateOut:
+    """The product is not listed (a match, if any, is removed); the decision is kept for the next edition."""
+    now = dt.datetime.now().replace(microsecond=0)
+    result = mark_not_listed(
+        state.store, key.tenant, sku, body.edition_id, reason=body.reason, note=body.note, actor=key.name, now=now
+    )
+    return FormularyStateOut.of(result)

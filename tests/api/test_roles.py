@@ -29,6 +29,9 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("GET", "/v1/formulary/diff?old=NRDL-2022&new=NRDL-2024", READERS, {}),
     ("GET", "/v1/formulary/impact", CURATORS, {}),
     ("POST", "/v1/formulary/impact?new=NOPE", CURATORS, {}),  # 404 for the allowed: nothing is marked
+    ("GET", "/v1/formulary/review", CURATORS, {}),
+    ("POST", f"/v1/formulary/review/{P}/confirm", CURATORS, {"json": {"edition_id": "NOPE", "row": "x"}}),  # 404
+    ("POST", f"/v1/formulary/review/{P}/not-listed", CURATORS, {"json": {"edition_id": "NOPE"}}),  # 404: unchanged
     ("GET", "/v1/entries", READERS, {}),
     ("POST", "/v1/entries", CURATORS, {"json": {"kind": "faq", "title": "矩阵测试"}}),
     ("GET", f"/v1/entries/{E}", READERS, {}),

@@ -21,7 +21,9 @@ from graph.model import (
     Edge,
     Entry,
     EntryVersion,
+    FormularyDecision,
     FormularyEdition,
+    FormularyStatus,
     Had,
     Indication,
     Interaction,
@@ -168,6 +170,19 @@ def sample_nodes(t: str) -> list[list[Node]]:
             )
         ],
         [
+            FormularyDecision(
+                tenant=t,
+                sku="SKU-MET-05",
+                product_name="盐酸二甲双胍片",
+                state="not_listed",
+                edition_id="NRDL-2024",
+                reason="form_excluded",
+                rejected=["西药部分|129|二甲双胍|口服常释剂型"],
+                actor="李老师",
+                decided_at=dt.datetime(2025, 8, 2, 10, 0),
+            )
+        ],
+        [
             Change(
                 tenant=t,
                 id="000000000001",
@@ -197,7 +212,24 @@ def sample_edges(t: str) -> list[list[Edge]]:
                 category="甲",
                 restriction=None,
                 payment_standard="3.49元(20mg/片)",
-                code="XC10AAA",
+                code="455",
+                section="西药部分",
+                nrdl_name="阿托伐他汀",
+                dosage_form="口服常释剂型",
+                match_reason="通用名一致（盐基/酸根不同，凡例七）",
+                decided_by="rule",
+            )
+        ],
+        [
+            FormularyStatus(
+                tenant=t,
+                sku="SKU-MET-05",
+                edition_id="NRDL-2024",
+                state="review",
+                reason="ambiguous",
+                explanation="多个目录行同样相符",
+                candidates='[{"section": "西药部分", "number": "129", "name": "二甲双胍"}]',
+                decided_by="rule",
             )
         ],
         [CompetesWith(tenant=t, sku="SKU-ATV-20", competitor_id="CP-1")],

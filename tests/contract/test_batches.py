@@ -10,9 +10,20 @@ import pyarrow as pa
 import pytest
 
 from graph.base import CypherGraphStore
-from graph.errors import ConflictError, UnknownReferenceError
+from graph.errors import ConflictError, InvalidRowError, UnknownReferenceError
 from graph.frames import models_to_table
-from graph.model import AuditEvent, Customer, Entry, EntryVersion, Owns, Product, Purchased, Rep
+from graph.model import (
+    AuditEvent,
+    Customer,
+    Entry,
+    EntryVersion,
+    FormularyStatus,
+    ListedIn,
+    Owns,
+    Product,
+    Purchased,
+    Rep,
+)
 from graph.ports import ChangeDraft
 from tests.contract.test_graph_store import load_sample
 
@@ -147,3 +158,28 @@ def test_narrow_reads_entry_links_and_nodes_by_keys(store: CypherGraphStore, ten
     found = store.nodes_by_keys(t, Customer, ["C-001", "C-002", "C-NOPE", "C-001"])
     assert sorted(c.id for c in found) == ["C-001", "C-002"] and {c.tenant for c in found} == {t}
     assert store.nodes_by_keys(t, Customer, []) == []
+
+
+def test_a_load_can_replace_edges_in_its_transaction(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    """A re-apply moves a product from review to matched: its STATUS_IN edge goes, LISTED_IN comes, at once."""
+    t = tenant_factory()
+    load_sample(store, t)
+    pair = pa.table({"sku": ["SKU-MET-05"], "edition_id": ["NRDL-2024"]})
+    listed = models_to_table(
+        ListedIn,
+        [ListedIn(tenant=t, sku="SKU-MET-05", edition_id="NRDL-2024", category="甲", code="129", section="西药部分")],
+    ).drop_columns(["tenant"])
+    before = len(store.changes(t))
+    result = store.load_batch(
+        t, [(ListedIn, listed)], change=ChangeDraft("formulary_applied"), deletes=[(FormularyStatus, pair)]
+    )
+    assert result["FormularyStatus.deleted"].deleted == 1 and result["ListedIn"].created == 1
+    assert [e for page in store.iter_edges(t, FormularyStatus) for e in page] == []
+    assert {e.sku for page in store.iter_edges(t, ListedIn) for e in page} == {"SKU-ATV-20", "SKU-MET-05"}
+    assert len(store.changes(t)) == before + 1
+    again = store.load_batch(t, [], change=ChangeDraft("formulary_applied"), deletes=[(FormularyStatus, pair)])
+    assert again["FormularyStatus.deleted"].deleted == 0 and len(store.changes(t)) == before + 1  # nothing changed
+    with pytest.raises(InvalidRowError):
+        store.load_batch(
+            t, [], change=ChangeDraft("x"), deletes=[(Purchased, pa.table({"customer_id": [], "sku": []}))]
+        )

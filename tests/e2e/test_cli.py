@@ -129,3 +129,35 @@ def test_objection_answers_from_the_demo(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "KB-HZ-OS-0003" in result.output and "product]" in result.output
     assert (tmp_path / "index" / "hz-pharma" / "entries.json").exists()
+
+
+def test_formulary_apply_then_status_as_a_safe_csv(tmp_path: Path) -> None:
+    """Apply the mini edition, then read every product's state back as CSV; formula-leading cells are escaped."""
+    import csv
+    import io
+
+    from api.cli import csv_cell
+    from graph.model import Product
+
+    fixture = ROOT / "tests" / "fixtures" / "nrdl" / "nrdl-2024-mini.xlsx"
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128) as store:
+        store.upsert_nodes(
+            "demo",
+            [
+                Product(tenant="demo", sku="OME", name="奥美拉唑肠溶胶囊 20mg*14粒"),
+                Product(tenant="demo", sku="=HYPERLINK", name="=1+1 保健品 鱼油软胶囊"),
+            ],
+        )
+    base = ["--data-dir", str(tmp_path)]
+    applied = runner.invoke(app, [*base, "formulary", "apply", str(fixture), "--tenant", "demo", "--edition", "E1"])
+    assert applied.exit_code == 0, applied.output
+    result = runner.invoke(app, [*base, "formulary", "status", "--tenant", "demo", "--csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    by_sku = {r["sku"]: r for r in rows}
+    assert by_sku["OME"]["state"] == "matched" and by_sku["OME"]["nrdl_name"] == "奥美拉唑"
+    assert by_sku["OME"]["section"] == "西药部分" and by_sku["OME"]["number"] == "15"
+    assert by_sku["'=HYPERLINK"]["product_name"].startswith("'=") and by_sku["'=HYPERLINK"]["state"] == "not_listed"
+    assert csv_cell("-5") == "'-5" and csv_cell("@x") == "'@x" and csv_cell("阿托伐他汀") == "阿托伐他汀"
+    table = runner.invoke(app, [*base, "formulary", "status", "--tenant", "demo"])
+    assert table.exit_code == 0 and "matched" in table.stdout

@@ -96,8 +96,30 @@ def test_login_shows_the_pages_of_the_keys_role(server: ConsoleServer, page: Pag
     expect(page.locator("#login-form .error-box")).to_contain_text("密钥无效")
     expected = {
         "rep": ["deal", "objection", "customer", "quote", "formulary"],
-        "trainer": ["deal", "objection", "customer", "quote", "entries", "stale", "faq", "formulary"],
-        "admin": ["deal", "objection", "customer", "quote", "entries", "stale", "faq", "ingest", "formulary", "keys"],
+        "trainer": [
+            "deal",
+            "objection",
+            "customer",
+            "quote",
+            "entries",
+            "stale",
+            "faq",
+            "formulary-review",
+            "formulary",
+        ],
+        "admin": [
+            "deal",
+            "objection",
+            "customer",
+            "quote",
+            "entries",
+            "stale",
+            "faq",
+            "formulary-review",
+            "ingest",
+            "formulary",
+            "keys",
+        ],
         "service": ["quote"],
     }
     for role, pages in expected.items():
@@ -347,6 +369,14 @@ def test_admin_uploads_a_bad_file_and_sees_the_row_errors(server: ConsoleServer,
     expect(rows.first).to_contain_text("很多")
     with server.client("admin") as api:
         assert api.get("/customers", params={"q": "C-BAD"}).json()["total"] == 0  # nothing was written
+
+
+def test_trainer_opens_the_formulary_review_queue(server: ConsoleServer, page: Page) -> None:
+    login(page, server, "trainer")
+    page.goto(f"{server.url}/#/formulary-review")
+    expect(page.locator("#review-counts")).to_contain_text("NRDL-2024")
+    page.select_option("select[name=state]", "matched")
+    expect(page.locator("#formulary-review .review-item").first).to_contain_text("目录行")
 
 
 def test_admin_sees_the_formulary_diff_and_manages_keys(server: ConsoleServer, page: Page) -> None:

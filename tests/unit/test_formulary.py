@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from graph.embedded import EmbeddedGraphStore
-from graph.model import ListedIn, Product
-from ingest.formulary import apply_edition, diff_files, load_edition
+from graph.model import FormularyDecision, FormularyStatus, ListedIn, Product
+from ingest.formulary import (
+    ReviewStateError,
+    apply_edition,
+    confirm_row,
+    diff_files,
+    formulary_states,
+    load_edition,
+    mark_not_listed,
+)
+from resolution.errors import UnknownRowError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nrdl"
 MINI_2024 = FIXTURES / "nrdl-2024-mini.xlsx"
@@ -48,10 +58,20 @@ def test_apply_tags_matching_products_with_their_status(store: EmbeddedGraphStor
     assert listed["MET-XR"].category == "乙"  # 缓释控释剂型 row, not the 甲 口服常释剂型 one
     assert listed["LWDH"].category == "乙"
     assert listed["NHQG"].payment_standard == "0.63元(0.3g/粒)"
+    assert listed["NHQG"].section == "协议中成药" and listed["NHQG"].nrdl_name == "牛黄清感胶囊"
+    assert (listed["OME-20"].section, listed["OME-20"].nrdl_name, listed["OME-20"].dosage_form) == (
+        "西药部分", "奥美拉唑", "口服常释剂型"
+    )
     assert "ATV" not in listed
     assert report.tagged == len(listed) == 5
+    status = {e.sku: e for page in store.iter_edges(T, FormularyStatus) for e in page}
+    assert set(status) == {"ATV"} and status["ATV"].state == "not_listed"
+    states = formulary_states(store, T, edition_id="NRDL-2024")
+    assert sorted(s.sku for s in states) == sorted(p.sku for p in PRODUCTS)  # every product exactly once
+    changes = len(store.changes(T))
     again = apply_edition(store, T, drugs, edition_id="NRDL-2024", name="国家医保药品目录（2024年）")
     assert again.tagged == 5 and store.counts(T)[T]["LISTED_IN"] == 5
+    assert len(store.changes(T)) == changes  # re-applying changes nothing
 
 
 def test_products_listed_before_but_not_now_are_reported(store: EmbeddedGraphStore) -> None:
@@ -90,8 +110,42 @@ def test_applying_the_official_2024_list_to_the_demo_catalogue_agrees_with_its_r
         drugs = load_edition([SHARED / "nrdl-2024.xlsx"], "official")
         apply_edition(store, "hz-pharma", drugs, edition_id="official", name="2024 official file")
         edges = [e for page in store.iter_edges("hz-pharma", ListedIn) for e in page]
+        states = formulary_states(store, "hz-pharma", edition_id="official")
+        products = store.counts("hz-pharma")["hz-pharma"]["Product"]
     recorded = {e.sku: e for e in edges if e.edition_id == "NRDL-2024"}
     applied = {e.sku: e for e in edges if e.edition_id == "official"}
     assert set(applied) <= set(recorded)  # no product tagged that is not on the list
-    assert len(applied) >= len(recorded) - 1  # 120 of 121 here; 孟鲁司特 (two SKUs) goes to review
+    assert len(applied) >= len(recorded) - 1
     assert all(applied[k].category == recorded[k].category for k in applied)
+    assert all(f"{applied[k].section}-{applied[k].code}" == recorded[k].code for k in applied)
+    # every one of the demo's products is in exactly one state
+    assert products == 127 and len(states) == 127 and len({s.sku for s in states}) == 127
+    assert {s.state for s in states} <= {"matched", "not_listed", "review"}
+
+
+def test_review_queue_decisions_are_kept_and_reused_on_the_next_edition(store: EmbeddedGraphStore) -> None:
+    drugs = load_edition([MINI_2024], "NRDL-2024")
+    store.upsert_nodes(T, [Product(tenant=T, sku="OME-X", name="奥美拉唑")])  # no form: one row per form → review
+    apply_edition(store, T, drugs, edition_id="NRDL-2024", name="x")
+    [review] = [s for s in formulary_states(store, T, edition_id="NRDL-2024") if s.state == "review"]
+    assert review.sku == "OME-X" and len(review.candidates) >= 2
+    now = dt.datetime(2025, 3, 1, 9, 0)
+    with pytest.raises(UnknownRowError):
+        confirm_row(store, T, "OME-X", "NRDL-2024", "no|such|row|x", actor="李老师", now=now)
+    with pytest.raises(ReviewStateError):
+        confirm_row(store, T, "OME-20", "NRDL-2024", review.candidates[0]["identity"], actor="李老师", now=now)
+    pick = next(c for c in review.candidates if c["dosage_form"] == "口服常释剂型")
+    state = confirm_row(store, T, "OME-X", "NRDL-2024", pick["identity"], actor="李老师", now=now)
+    assert (state.state, state.number, state.decided_by) == ("matched", "15", "person:李老师")
+    assert [e.sku for page in store.iter_edges(T, FormularyStatus) for e in page].count("OME-X") == 0
+    state = mark_not_listed(store, T, "LWDH", "NRDL-2024", reason="not_a_drug", note="样品", actor="李老师", now=now)
+    assert state.state == "not_listed" and "LWDH" not in _listed(store)
+    assert {d.sku for page in store.iter_nodes(T, FormularyDecision) for d in page} == {"OME-X", "LWDH"}
+    kinds = [c.kind for c in store.changes(T)]
+    assert "formulary_confirmed" in kinds and "formulary_not_listed" in kinds
+    # the next edition: both decisions reused, not asked again
+    report = apply_edition(store, T, load_edition([MINI_2024], "NRDL-2025"), edition_id="NRDL-2025", name="y")
+    assert report.reused_decisions == 2
+    by_sku = {s.sku: s for s in formulary_states(store, T, edition_id="NRDL-2025")}
+    assert by_sku["OME-X"].state == "matched" and by_sku["OME-X"].decided_by == "person:李老师"
+    assert by_sku["LWDH"].state == "not_listed" and by_sku["LWDH"].reason == "not_a_drug"

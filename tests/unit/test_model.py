@@ -38,6 +38,7 @@ DESIGN_LABELS = {
 DESIGN_RELS = {
     "TREATS",
     "LISTED_IN",
+    "STATUS_IN",  # issue 18: a product's not-listed / review state in an edition
     "COMPETES_WITH",
     "WORKS_AT",
     "PRESCRIBES",

@@ -2,7 +2,7 @@
 // diff, and API keys (create — the key shown once — and revoke).
 
 import { api, upload } from "./api.js";
-import { busy, confirmButton, dateTime, errorBox, fill, h, idChip, ROLE, spinner, table, toast } from "./ui.js";
+import { busy, confirmButton, dateTime, debounce, errorBox, fill, h, idChip, ROLE, spinner, table, toast } from "./ui.js";
 
 // ---------------------------------------------------------------------------------------------- ingest
 
@@ -323,4 +323,88 @@ export function keysPage(main, { session }) {
   main.append(h("h1", null, "API 密钥"), form, h("div", { class: "panel" }, h("h3", null, "本租户的密钥"), list));
   load();
   return () => (alive = false);
+}
+
+// ---------------------------------------------------------------------------------------------- formulary review
+
+const STATE_NAMES = { review: "待复核", not_listed: "不在目录", matched: "已匹配", unchecked: "未判定", all: "全部" };
+const NOT_LISTED_REASONS = {
+  not_a_drug: "不是药品（保健食品、器械、化妆品…）",
+  generic_not_listed: "目录没有该通用名",
+  form_excluded: "该剂型/规格不在目录内",
+  scope_excluded: "支付范围排除（如含天然麝香、天然牛黄）",
+};
+
+/** The formulary review queue: each product's state in an edition; confirm a candidate row or mark it not listed. */
+export function formularyReviewPage(main) {
+  const stateSel = h("select", { name: "state", "aria-label": "状态" }, ...Object.entries(STATE_NAMES).map(([v, t]) => h("option", { value: v }, t)));
+  const search = h("input", { type: "search", name: "q", placeholder: "品名或编码", "aria-label": "搜索" });
+  const counts = h("p", { class: "muted small", id: "review-counts" });
+  const out = h("div", { id: "formulary-review" }, spinner());
+  let edition = null;
+
+  const rowText = (i) => [i.section, i.number, i.nrdl_name || i.name, i.dosage_form, i.category ? `${i.category}类` : ""].filter(Boolean).join(" ");
+
+  async function load() {
+    const query = { status: stateSel.value, limit: 200 };
+    if (search.value.trim()) query.q = search.value.trim();
+    try {
+      const page = await api("formulary/review", { query });
+      edition = page.edition_id;
+      fill(counts, `${edition}：已匹配 ${page.counts.matched}，不在目录 ${page.counts.not_listed}，待复核 ${page.counts.review}，未判定 ${page.counts.unchecked}；当前列表 ${page.total} 个。`);
+      fill(out, page.items.length ? h("div", null, ...page.items.map(card)) : h("p", { class: "muted" }, "没有需要处理的商品。"));
+    } catch (e) {
+      fill(out, errorBox(e));
+    }
+  }
+
+  function card(item) {
+    const reasonSel = h("select", { name: "reason", "aria-label": "不在目录的原因" }, ...Object.entries(NOT_LISTED_REASONS).map(([v, t]) => h("option", { value: v }, t)));
+    const note = h("input", { type: "text", name: "note", placeholder: "备注（可选）", "aria-label": "备注" });
+    const markBtn = h("button", { type: "button", name: "not-listed" }, "标为不在目录");
+    markBtn.addEventListener("click", () =>
+      busy(markBtn, "保存中…", async () => {
+        await api(`formulary/review/${encodeURIComponent(item.sku)}/not-listed`, {
+          method: "POST",
+          body: { edition_id: edition, reason: reasonSel.value, note: note.value.trim() || null },
+        });
+        toast(`${item.product_name}：已标为不在目录，下一版目录会沿用`);
+        load();
+      }),
+    );
+    const candidates = (item.candidates || []).map((c) => {
+      const pick = h("button", { type: "button", class: "primary", name: "confirm" }, "确认此行");
+      pick.addEventListener("click", () =>
+        busy(pick, "保存中…", async () => {
+          await api(`formulary/review/${encodeURIComponent(item.sku)}/confirm`, { method: "POST", body: { edition_id: edition, row: c.identity } });
+          toast(`${item.product_name}：已确认 ${rowText(c)}`);
+          load();
+        }),
+      );
+      return h("li", null, h("span", null, rowText(c)), " ", h("span", { class: "muted small" }, c.why || ""), " ", item.state === "matched" ? null : pick);
+    });
+    const state = STATE_NAMES[item.state] || item.state;
+    return h(
+      "div",
+      { class: "panel review-item", "data-sku": item.sku },
+      h("h3", null, item.product_name, " ", idChip(item.sku), " ", h("span", { class: `badge ${item.state}` }, state)),
+      item.state === "matched" ? h("p", null, "目录行：", rowText(item)) : null,
+      item.explanation ? h("p", { class: "small" }, item.explanation) : null,
+      item.reason && item.state !== "matched" ? h("p", { class: "muted small" }, `原因：${item.reason}`) : null,
+      candidates.length ? h("div", null, h("p", { class: "small" }, "候选目录行："), h("ul", null, ...candidates)) : null,
+      h("div", { class: "row" }, h("div", { class: "field" }, reasonSel), h("div", { class: "field" }, note), h("div", { class: "field", style: "flex:0 0 auto" }, markBtn)),
+      item.decided_by ? h("p", { class: "muted small" }, `决定人：${item.decided_by === "rule" ? "规则" : item.decided_by.replace("person:", "")}`) : null,
+    );
+  }
+
+  stateSel.addEventListener("change", load);
+  search.addEventListener("input", debounce(load, 300));
+  main.append(
+    h("h1", null, "医保目录复核"),
+    h("p", { class: "muted" }, "每个商品在所选目录版本中只有一种状态：已匹配（目录行）、不在目录（原因）或待复核。确认或标记后，下一版目录会沿用这一决定。"),
+    h("div", { class: "row" }, h("div", { class: "field" }, h("label", null, "状态"), stateSel), h("div", { class: "field" }, h("label", null, "搜索"), search)),
+    counts,
+    out,
+  );
+  load();
 }
