@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from api.cli_output import Table, make_console
 from api.cli_service import register as register_service_commands
 from api.settings import Settings, get_settings
 from api.stores import open_store
@@ -31,8 +30,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 EXIT_CODES: dict[type[SalesCopilotError], int] = {InvalidRowError: 2, NotFoundError: 4, BackendUnavailableError: 3}
 

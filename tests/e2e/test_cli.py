@@ -116,6 +116,38 @@ def test_price_check_one_line_and_bad_csv(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "row 2" in result.output
 
 
+def test_output_does_not_depend_on_terminal_width(tmp_path: Path) -> None:
+    """A narrow $COLUMNS and a long path change nothing: table cells stay whole, an error stays on one line."""
+    deep = tmp_path / ("很长的文件夹" + "x" * 140)
+    deep.mkdir()
+    good = deep / "客户名单_浙江大区_连锁与单体药房_二〇二六年第四季度.csv"
+    good.write_text("客户编码,客户名称,客户类型,城市\nC-W-1,测试药房,单体药店,杭州\n", encoding="utf-8")
+    narrow = CliRunner(env={"COLUMNS": "40"})
+    result = narrow.invoke(app, ["--data-dir", str(tmp_path / "data"), "ingest", str(good), "--tenant", "t"])
+    assert result.exit_code == 0, result.output
+    assert str(good) in result.stdout and "…" not in result.stdout
+    missing = deep / "没有这个备份文件夹"
+    result = narrow.invoke(app, ["--data-dir", str(tmp_path / "data"), "import", str(missing)])
+    assert result.exit_code == 2 and f"{missing} is not a folder" in result.output
+
+
+def test_a_table_in_a_narrow_terminal_folds_instead_of_cutting() -> None:
+    import io
+
+    from rich.console import Console
+
+    from api.cli_output import Table
+
+    out = io.StringIO()
+    table = Table()
+    table.add_column("verdict")
+    table.add_column("explanation")
+    table.add_row("below_floor", "低于最低限价41元27%，需要主管审批后才能报价")
+    Console(file=out, width=24, force_terminal=True, color_system=None).print(table)
+    text = out.getvalue()
+    assert "…" not in text and "below_flo" in text and "│ or " in text and "报价" in text  # folded, not cut
+
+
 def test_objection_answers_from_the_demo(tmp_path: Path) -> None:
     assert runner.invoke(app, ["--data-dir", str(tmp_path), "demo", "--as-of", "2026-11-25"]).exit_code == 0
     result = runner.invoke(
