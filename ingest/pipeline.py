@@ -149,7 +149,9 @@ def _check_references(store: GraphStore, tenant: str, plans: list[_Planned]) -> 
                     plan.validated.error(
                         int(part.source[i]),
                         part.columns[endpoint.field],
-                        f"unknown {endpoint.node.label} '{keys[i]}' (not in this ingest nor in the store)",
+                        "unknown_reference",
+                        label=endpoint.node.label,
+                        key=keys[i],
                     )
 
 

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer, Entry, Purchased
-from ingest.errors import FormatError, ValidationFailed
+from ingest.errors import REASONS, FormatError, ValidationFailed
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_table
 
@@ -63,7 +63,7 @@ def test_wrong_type_in_a_column_names_row_and_column(loaded: EmbeddedGraphStore,
     with pytest.raises(ValidationFailed) as e:
         ingest_paths(loaded, T, [f])
     (err,) = e.value.errors
-    assert (err.row, err.column) == (3, "qty") and "not a number" in err.reason and "十盒" in err.reason
+    assert (err.row, err.column, err.code) == (3, "qty", "not_a_number") and err.reason == "无法读取为数字：'十盒'"
     assert "row 3 column 'qty'" in str(e.value)
     assert loaded.counts(T) == before
 
@@ -85,7 +85,8 @@ def test_unknown_sku_is_an_error_and_nothing_is_written(loaded: EmbeddedGraphSto
     with pytest.raises(ValidationFailed) as e:
         ingest_paths(loaded, T, [f])
     (err,) = e.value.errors
-    assert (err.row, err.column) == (3, "sku") and "SKU-NOPE" in err.reason
+    assert (err.row, err.column, err.code) == (3, "sku", "unknown_reference")
+    assert err.reason == "未知商品 'SKU-NOPE'（本次导入和库中都没有）"
     assert loaded.counts(T) == before
 
 
@@ -123,8 +124,8 @@ def test_skip_invalid_loads_good_rows_and_writes_rejects(loaded: EmbeddedGraphSt
     report = ingest_paths(loaded, T, [f], skip_invalid=True, rejects_dir=tmp_path / "rejects")
     assert (report.files[0].rows_loaded, report.files[0].rows_skipped) == (1, 2)
     rejects = (tmp_path / "rejects" / "orders.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert len(rejects) == 3 and rejects[1].startswith("3,sku: unknown Product 'SKU-NOPE'")
-    assert rejects[2].startswith("4,qty: not a number")
+    assert len(rejects) == 3 and rejects[1].startswith("3,sku: 未知商品 'SKU-NOPE'")
+    assert rejects[2].startswith("4,qty: 无法读取为数字：'abc'")
     history = loaded.price_history(T, "SKU-ATV-20")
     assert "N-1" in history.column("order_id") and "N-3" not in history.column("order_id")
 
@@ -280,3 +281,28 @@ def test_chinese_pdf_is_split_on_chinese_punctuation(store: EmbeddedGraphStore, 
     assert all(len(e.body) <= 500 for e in entries)
     assert sum(e.body.endswith(("。", "；", "！", "？")) for e in entries) >= len(entries) // 2
     assert any("药品" in e.body for e in entries)
+
+
+def test_row_errors_are_chinese_with_a_stable_code(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "customers.csv",
+        "客户编码,客户名称,客户类型,医保定点,门店数\n"
+        "A1,,连锁,是,3\nA2,乙药房,超市,是,3\nA3,丙药房,连锁,也许,3\nA4,丁药房,连锁,是,很多\nA4,戊药房,连锁,是,2\n",
+    )
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(store, T, [f])
+    found = {(err.row, err.code): err.reason for err in e.value.errors}
+    assert found == {
+        (2, "required"): "必填值为空",
+        (3, "not_a_choice"): "不是可选的值（连锁/chain、单体药店/single_pharmacy、医院/hospital、诊所/clinic、"
+        "dtp药房/dtp）：'超市'",
+        (4, "not_yes_no"): "无法读取为是/否（是/否、true/false、1/0）：'也许'",
+        (5, "not_an_integer"): "无法读取为整数：'很多'",
+        (6, "duplicate_key"): "客户编码 重复：A4（首次出现在第 5 行）",
+    }
+    assert all(err.code in REASONS for err in e.value.errors)
+    missing = _write(tmp_path / "orders.csv", "订单号,行号,客户编码,商品编码,订单日期,数量\nN-1,1,C-001,SKU-1,2025-09-01,10\n")
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(store, T, [missing], file_type="orders")
+    [err] = e.value.errors
+    assert err.code == "missing_column" and err.reason.startswith("缺少必填列 单价/unit_price（可用的表头：unit_price、")
