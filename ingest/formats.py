@@ -42,6 +42,7 @@ class Column:
     source: tuple[type[GraphModel], str] | None = None
     kind: Kind | None = None
     required: bool | None = None
+    gt: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ def f(model: type[GraphModel], name: str, *aliases: str, column: str | None = No
     return Column(column or name, (name, *aliases), source=(model, name))
 
 
-def x(name: str, kind: Kind, *aliases: str, required: bool = False) -> Column:
-    """A column that is not a model field."""
-    return Column(name, (name, *aliases), kind=kind, required=required)
+def x(name: str, kind: Kind, *aliases: str, required: bool = False, gt: float | None = None) -> Column:
+    """A column that is not a model field (``gt``: a number must be greater than this)."""
+    return Column(name, (name, *aliases), kind=kind, required=required, gt=gt)
 
 
 ENUM_ALIASES: dict[str, dict[str, str]] = {
@@ -179,6 +180,15 @@ FILE_TYPES: tuple[FileType, ...] = (
 
 FILE_TYPES_BY_NAME: dict[str, FileType] = {t.name: t for t in FILE_TYPES}
 
+QUOTE_LINES = FileType("quote_lines", "报价行 Quote lines (price check, not loaded into the graph)", (
+    x("customer_id", "key", *CUSTOMER_ID, required=True), x("sku", "key", *SKU, required=True),
+    x("unit_price", "float", "单价", "报价", "报价单价", required=True, gt=0),
+    x("qty", "float", "quantity", "数量", "报价数量", gt=0), x("unit", "text", "单位", "计价单位"),
+    x("date", "date", "日期", "报价日期"),
+))  # fmt: skip
+"""The lines of a quote to price-check (``ingest.quotes.read_quote_lines``). Not one of ``FILE_TYPES``: a quote is
+checked, never written to the graph, so it takes no part in telling the type of a file to ingest."""
+
 
 def header_key(text: str) -> str:
     """Normalised header for alias matching: NFKC (full-width → half-width), lower case, no spaces/underscores."""
@@ -199,8 +209,6 @@ def alias_table(file_type: FileType) -> dict[str, str]:
 
 def formats_markdown() -> str:
     """The format reference of ``docs/formats.md``, generated from the column table so it cannot drift."""
-    from ingest.validation import rule_for
-
     lines = [
         "# Input formats",
         "",
@@ -221,29 +229,42 @@ def formats_markdown() -> str:
         "",
     ]
     for ft in FILE_TYPES:
-        lines += [
-            f"## `{ft.name}` — {ft.title}",
-            "",
-            "| column | accepted headers | type | required |",
-            "|---|---|---|---|",
-        ]
-        for col in ft.columns:
-            rule = rule_for(col)
-            kind = rule.kind + (f" ({' / '.join(rule.choices)})" if rule.choices else "")
-            bounds = [
-                f"≥ {rule.ge:g}" if rule.ge is not None else "",
-                f"> {rule.gt:g}" if rule.gt is not None else "",
-                f"≤ {rule.le:g}" if rule.le is not None else "",
-            ]
-            kind += "".join(f", {b}" for b in bounds if b)
-            key = " *key*" if col.name in ft.keys else ""
-            aliases = ", ".join(f"`{a}`" for a in dict.fromkeys(col.aliases) if a != col.name)
-            lines.append(f"| `{col.name}`{key} | {aliases} | {kind} | {'yes' if rule.required else ''} |")
-        lines.append("")
+        lines += [f"## `{ft.name}` — {ft.title}", "", *_columns_markdown(ft), ""]
+    lines += [
+        f"## `{QUOTE_LINES.name}` — {QUOTE_LINES.title}",
+        "",
+        "The lines of a quote for `salescopilot price-check --csv` (CSV, XLSX or JSON, read by",
+        "`ingest.quotes.read_quote_lines`), one line per row. Not loaded into the graph, and never inferred from a",
+        "header: it is read only where a quote is expected. A missing `qty` is 1; a missing `unit` is the product's",
+        "selling unit; a missing `date` is the date of the check. Errors name file, row and column like any ingest.",
+        "",
+        *_columns_markdown(QUOTE_LINES),
+        "",
+    ]
     lines += ["## Value aliases", ""]
     for name, mapping in ENUM_ALIASES.items():
         lines.append(f"- `{name}`: " + ", ".join(f"{k} → `{v}`" for k, v in mapping.items() if k != v))
     return "\n".join(lines) + "\n"
+
+
+def _columns_markdown(ft: FileType) -> list[str]:
+    """The column table of one file type, as Markdown lines."""
+    from ingest.validation import rule_for
+
+    lines = ["| column | accepted headers | type | required |", "|---|---|---|---|"]
+    for col in ft.columns:
+        rule = rule_for(col)
+        kind = rule.kind + (f" ({' / '.join(rule.choices)})" if rule.choices else "")
+        bounds = [
+            f"≥ {rule.ge:g}" if rule.ge is not None else "",
+            f"> {rule.gt:g}" if rule.gt is not None else "",
+            f"≤ {rule.le:g}" if rule.le is not None else "",
+        ]
+        kind += "".join(f", {b}" for b in bounds if b)
+        key = " *key*" if col.name in ft.keys else ""
+        aliases = ", ".join(f"`{a}`" for a in dict.fromkeys(col.aliases) if a != col.name)
+        lines.append(f"| `{col.name}`{key} | {aliases} | {kind} | {'yes' if rule.required else ''} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def rule_for(col: Column) -> Rule:
     """The rule of a column, from its model field when it has one."""
     if col.source is None:
         assert col.kind is not None
-        return Rule(col.kind, bool(col.required))
+        return Rule(col.kind, bool(col.required), gt=col.gt)
     model, name = col.source
     info = model.model_fields[name]
     prop = model.property_types()[name]
