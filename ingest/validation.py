@@ -145,10 +145,16 @@ def _literal_choices(annotation: Any) -> tuple[str, ...]:
 
 
 def validate(raw: RawTable, file_type: FileType) -> Validated:
-    """Map headers to canonical columns and check every cell; problems are collected, not raised."""
+    """Map headers to canonical columns and check every cell; problems are collected, not raised.
+
+    A file without data rows (a header alone, an empty JSON array) is an error of the whole file: loading nothing
+    and calling it a success hides an export that went wrong.
+    """
     aliases = alias_table(file_type)
     rename: dict[str, str] = {}
     v = Validated(raw, file_type, pd.DataFrame(index=raw.frame.index), bad=np.zeros(len(raw.frame), dtype=bool))
+    if not len(raw.frame):
+        v.error(None, None, "no_data_rows")
     for header in raw.frame.columns:
         canonical = aliases.get(header_key(header))
         if canonical is None:

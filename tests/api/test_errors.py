@@ -86,6 +86,18 @@ def test_good_upload_loads_and_a_rerun_duplicates_nothing(deployment: Deployment
     assert deployment.client.get("/v1/customers/C-UP-1", headers=deployment.headers("rep")).status_code == 200
 
 
+def test_a_header_only_upload_is_422_naming_the_file(deployment: Deployment) -> None:
+    admin = deployment.headers("admin")
+    csv = "客户编码,客户名称,客户类型\n".encode()
+    response = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("客户.csv", csv, "text/csv")})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "validation_failed"
+    [row_error] = error["details"]["errors"]
+    assert (row_error["file"], row_error["code"]) == ("客户.csv", "no_data_rows")
+    assert row_error["reason"] == "文件没有数据行（只有表头）"
+
+
 def test_oversized_upload_is_413(deployment: Deployment) -> None:
     limit = deployment.state.settings.upload_max_mb << 20
     response = deployment.client.post(

@@ -75,6 +75,15 @@ def test_bad_import_file_names_line_and_field_and_writes_nothing(tmp_path: Path)
     assert _stats(dst) == {}
 
 
+def test_a_header_only_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "customers.csv"
+    empty.write_text("客户编码,客户名称,客户类型\n", encoding="utf-8")
+    result = runner.invoke(app, ["--data-dir", str(tmp_path / "data"), "ingest", str(empty), "--tenant", "t"])
+    assert result.exit_code == 2
+    assert f"{empty}: 文件没有数据行" in result.output
+    assert _stats(tmp_path / "data") == {}
+
+
 def test_readme_commands_run(tmp_path: Path) -> None:
     """Every `salescopilot` line of the README's CLI example block runs and exits 0."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -301,7 +301,8 @@ def test_row_errors_are_chinese_with_a_stable_code(store: EmbeddedGraphStore, tm
         (6, "duplicate_key"): "客户编码 重复：A4（首次出现在第 5 行）",
     }
     assert all(err.code in REASONS for err in e.value.errors)
-    missing = _write(tmp_path / "orders.csv", "订单号,行号,客户编码,商品编码,订单日期,数量\nN-1,1,C-1,S-1,2025-09-01,10\n")
+    header = "订单号,行号,客户编码,商品编码,订单日期,数量\n"
+    missing = _write(tmp_path / "orders.csv", header + "N-1,1,C-1,S-1,2025-09-01,10\n")
     with pytest.raises(ValidationFailed) as e:
         ingest_paths(store, T, [missing], file_type="orders")
     [err] = e.value.errors

@@ -52,12 +52,16 @@ def test_a_bad_price_is_a_row_error_not_python_text(tmp_path: Path) -> None:
     assert "could not convert" not in str(e.value) and f"{f} row 2 column 'unit_price'" in str(e.value)
 
 
-def test_missing_column_and_no_file(tmp_path: Path) -> None:
+def test_missing_column_header_only_and_no_file(tmp_path: Path) -> None:
     f = tmp_path / "quote.csv"
     f.write_text("客户编码,单价\nC-1,12\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as e:
         read_quote_lines(f)
     assert [err.code for err in e.value.errors] == ["missing_column"] and "商品编码/sku" in e.value.errors[0].reason
+    f.write_text("customer_id,sku,unit_price\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as e:
+        read_quote_lines(f)
+    assert [(err.code, err.reason) for err in e.value.errors] == [("no_data_rows", "文件没有数据行（只有表头）")]
     with pytest.raises(FormatError):
         read_quote_lines(tmp_path / "missing.csv")
 
