@@ -19,7 +19,7 @@ from api.stores import open_store
 from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.transfer import export_jsonl, import_jsonl
-from ingest.errors import ValidationFailed
+from ingest.errors import UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
 from ingest.pipeline import IngestReport, ingest_paths
@@ -229,6 +229,11 @@ def ingest(
         except ValidationFailed as e:
             progress.stop()
             _print_error(e)
+            raise typer.Exit(2) from e
+        except UnknownFileTypeError as e:
+            progress.stop()
+            _print_error(e)
+            err_console.print(f"改正表头，或用 --type 指定文件类型（{'、'.join(FILE_TYPES_BY_NAME)}）")
             raise typer.Exit(2) from e
     console.print(_summary(report))
     console.print(_writes(report))

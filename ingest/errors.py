@@ -107,6 +107,16 @@ class FormatError(IngestError):
     code = "format_error"
 
 
+class UnknownFileTypeError(FormatError):
+    """The header fits no file type (``details``: the closest type and its missing columns) or several of them.
+
+    The message says what is missing in words; how to choose a type by hand is the caller's to say (a command-line
+    option, a form field), since ingest does not know who is asking.
+    """
+
+    code = "unknown_file_type"
+
+
 class LayoutError(FormatError):
     """A file opens but is not laid out as expected (e.g. not an NRDL list); ``where`` names file/sheet/row/column."""
 

@@ -98,6 +98,26 @@ def test_a_header_only_upload_is_422_naming_the_file(deployment: Deployment) -> 
     assert row_error["reason"] == "文件没有数据行（只有表头）"
 
 
+def test_a_header_typo_names_the_missing_column_and_a_forced_type_is_accepted(deployment: Deployment) -> None:
+    admin = deployment.headers("admin")
+    typo = "订单号,行号,客户编码,商品编码,订单日期,数量,单格\nN-1,1,C-HZ-00001,SKU-1,2025-09-01,10,30\n".encode()
+    response = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("订单.csv", typo, "text/csv")})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "unknown_file_type" and "--type" not in error["message"]
+    assert error["message"].startswith("订单.csv: 看起来像订单行文件（orders），但缺少必填列 单价/unit_price")
+    assert error["details"] == {"file": "订单.csv", "closest": "orders", "missing": ["单价/unit_price"]}
+    people = "id,name\nR-UP-1,上传代表\n".encode()
+    ambiguous = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("people.csv", people, "text/csv")})
+    assert ambiguous.status_code == 422
+    assert _error(ambiguous)["details"]["candidates"] == ["competitors", "doctors", "reps"]
+    forced = deployment.client.post(
+        "/v1/ingest", headers=admin, files={"file": ("people.csv", people, "text/csv")}, data={"file_type": "reps"}
+    )
+    assert forced.status_code == 200, forced.text
+    assert forced.json()["files"][0]["file_type"] == "reps"
+
+
 def test_oversized_upload_is_413(deployment: Deployment) -> None:
     limit = deployment.state.settings.upload_max_mb << 20
     response = deployment.client.post(

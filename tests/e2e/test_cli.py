@@ -84,6 +84,14 @@ def test_a_header_only_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
     assert _stats(tmp_path / "data") == {}
 
 
+def test_a_header_typo_names_the_missing_column_and_suggests_type(tmp_path: Path) -> None:
+    typo = tmp_path / "x.csv"
+    typo.write_text("订单号,行号,客户编码,商品编码,订单日期,数量,单格\nN-1,1,C,S,2025-09-01,1,3\n", encoding="utf-8")
+    result = runner.invoke(app, ["--data-dir", str(tmp_path / "data"), "ingest", str(typo), "--tenant", "t"])
+    assert result.exit_code == 2
+    assert "看起来像订单行文件（orders），但缺少必填列 单价/unit_price" in result.output and "--type" in result.output
+
+
 def test_readme_commands_run(tmp_path: Path) -> None:
     """Every `salescopilot` line of the README's CLI example block runs and exits 0."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

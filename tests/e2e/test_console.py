@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="Playwright for Python is not installed: pip install -e '.[dev]'")
 
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
 from tests.e2e.console_support import (  # noqa: E402
     CHROMIUM,
@@ -347,6 +347,23 @@ def test_admin_uploads_a_bad_file_and_sees_the_row_errors(server: ConsoleServer,
     expect(rows.first).to_contain_text("很多")
     with server.client("admin") as api:
         assert api.get("/customers", params={"q": "C-BAD"}).json()["total"] == 0  # nothing was written
+
+
+def test_admin_chooses_the_file_type_when_the_header_does_not_tell(server: ConsoleServer, page: Page) -> None:
+    login(page, server, "admin")
+    page.goto(f"{server.url}/#/ingest")
+    csv = "id,name\nR-CON-1,控制台代表\n".encode()
+    people: FilePayload = {"name": "people.csv", "mimeType": "text/csv", "buffer": csv}
+    page.set_input_files("input[type=file]", files=[people])
+    first = page.locator(".upload-item[data-file='people.csv']").first
+    expect(first).to_have_attribute("data-outcome", "rejected")
+    expect(first.locator(".error-box")).to_contain_text("表头同样符合几种文件类型")
+    expect(first.locator(".error-box")).to_contain_text("「文件类型」中选择类型")
+    expect(first.locator(".error-box")).not_to_contain_text("--type")
+    page.select_option("select[name=file_type]", "reps")
+    page.set_input_files("input[type=file]", files=[people])
+    expect(page.locator(".upload-item[data-file='people.csv']")).to_have_count(2)
+    expect(page.locator(".upload-item[data-file='people.csv']").first).to_have_attribute("data-outcome", "loaded")
 
 
 def test_admin_sees_the_formulary_diff_and_manages_keys(server: ConsoleServer, page: Page) -> None:

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer, Entry, Purchased
-from ingest.errors import REASONS, FormatError, ValidationFailed
+from ingest.errors import REASONS, UnknownFileTypeError, ValidationFailed
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_table
 
@@ -164,8 +164,22 @@ def test_json_array_errors_use_json_paths(loaded: EmbeddedGraphStore, tmp_path: 
 
 def test_type_detection_and_unknown_header(tmp_path: Path, store: EmbeddedGraphStore) -> None:
     f = _write(tmp_path / "misc.csv", "foo,bar\n1,2\n")
-    with pytest.raises(FormatError, match="--type"):
+    with pytest.raises(UnknownFileTypeError, match="没有一列是认识的列名") as e:
         ingest_paths(store, T, [f])
+    assert "--type" not in e.value.message
+
+
+def test_a_header_typo_names_the_closest_type_and_the_missing_column(tmp_path: Path, store: EmbeddedGraphStore) -> None:
+    f = _write(tmp_path / "x.csv", "订单号,行号,客户编码,商品编码,订单日期,数量,单格\nN-1,1,C-1,S-1,2025-09-01,10,30\n")
+    with pytest.raises(UnknownFileTypeError) as e:
+        ingest_paths(store, T, [f])
+    assert e.value.message.startswith(f"{f}: 看起来像订单行文件（orders），但缺少必填列 单价/unit_price（表头：")
+    assert e.value.details == {"file": str(f), "closest": "orders", "missing": ["单价/unit_price"]}
+    assert "--type" not in e.value.message
+    same = _write(tmp_path / "people.csv", "id,name\nR-1,张三\n")
+    with pytest.raises(UnknownFileTypeError) as e:
+        ingest_paths(store, T, [same])
+    assert e.value.details["candidates"] == ["competitors", "doctors", "reps"] and "--type" not in e.value.message
 
 
 def test_pdf_passages_become_draft_entries_citing_page(store: EmbeddedGraphStore, tmp_path: Path) -> None:
