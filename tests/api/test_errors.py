@@ -118,6 +118,20 @@ def test_a_header_typo_names_the_missing_column_and_a_forced_type_is_accepted(de
     assert forced.json()["files"][0]["file_type"] == "reps"
 
 
+def test_an_upload_is_named_by_its_own_file_name(deployment: Deployment) -> None:
+    admin = deployment.headers("admin")
+    name = "客户 名单(1).csv"
+    good = "客户编码,客户名称,客户类型,城市\nC-UP-9,上传命名测试药房,单体药店,杭州\n".encode()
+    loaded = deployment.client.post("/v1/ingest", headers=admin, files={"file": (name, good, "text/csv")})
+    assert loaded.status_code == 200, loaded.text
+    assert loaded.json()["files"][0]["file"] == name and "skg-upload" not in loaded.text
+    bad = "客户编码,客户名称,客户类型\nC-UP-10,另一个,超市\n".encode()
+    rejected = deployment.client.post("/v1/ingest", headers=admin, files={"file": (name, bad, "text/csv")})
+    error = _error(rejected)
+    assert error["details"]["file"] == name and error["details"]["errors"][0]["file"] == name
+    assert error["message"].startswith(f"{name}: ") and "skg-upload" not in rejected.text
+
+
 def test_oversized_upload_is_413(deployment: Deployment) -> None:
     limit = deployment.state.settings.upload_max_mb << 20
     response = deployment.client.post(
