@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from api.auth import Admin, State
 from api.errors import ApiError
 from api.keys import Role
+from api.request_model import RequestModel
 from api.timestamps import UtcDatetime
 from graph.errors import SalesCopilotError
 from ingest.formats import FILE_TYPES_BY_NAME
@@ -67,7 +68,7 @@ class KeyOut(BaseModel):
     revoked_at: UtcDatetime | None = None
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestModel):
     """A new key of the caller's tenant."""
 
     role: Role

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import Reader, State
+from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
@@ -35,7 +36,7 @@ router = APIRouter(tags=["copilot"])
 Id = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-class DealDraft(BaseModel):
+class DealDraft(RequestModel):
     """The deal a rep is creating: the customer, the products, and optionally the situation in their words."""
 
     customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-0001"])
@@ -83,7 +84,7 @@ class CaseSuggestions(BaseModel):
     rewritten: RewriteOut | None = None
 
 
-class ObjectionQuery(BaseModel):
+class ObjectionQuery(RequestModel):
     """What the customer said, and optionally the products and customer at hand."""
 
     objection: str = Field(min_length=1, max_length=1000, examples=["店长说立普妥太贵了，隔壁药房便宜"])

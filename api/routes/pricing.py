@@ -10,13 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import Pricing, State
+from api.request_model import RequestModel
 from pricing_guard.errors import PricingError
 from pricing_guard.guard import QuoteCheck, QuoteLine, check_line
 
 router = APIRouter(tags=["pricing"])
 
 
-class QuoteLineIn(BaseModel):
+class QuoteLineIn(RequestModel):
     """One quote line as the rep is typing it."""
 
     customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-0001"])
@@ -28,7 +29,7 @@ class QuoteLineIn(BaseModel):
     )
 
 
-class PriceCheckRequest(BaseModel):
+class PriceCheckRequest(RequestModel):
     """Quote lines to check; ``as_of`` (default today) sets the date the peer window ends."""
 
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)

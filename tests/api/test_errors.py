@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from tests.api.conftest import Deployment
@@ -39,11 +41,52 @@ def test_unknown_sku_in_a_quote_line_names_the_line(deployment: Deployment) -> N
 
 
 def test_malformed_json_and_unknown_route(deployment: Deployment) -> None:
-    response = deployment.client.post(
-        "/v1/price-checks", headers=deployment.headers("rep") | {"Content-Type": "application/json"}, content=b"{"
-    )
-    assert response.status_code == 422 and _error(response)["code"] == "invalid_request"
+    json_type = deployment.headers("rep") | {"Content-Type": "application/json"}
+    response = deployment.client.post("/v1/price-checks", headers=json_type, content=b"{")
+    assert response.status_code == 400 and _error(response)["code"] == "invalid_request"
+    assert _error(response)["message"].startswith("the body is not valid JSON")
+    not_utf8 = deployment.client.post("/v1/objection-answers", headers=json_type, content=b'{"objection": "\xff\xfe"}')
+    assert not_utf8.status_code == 400 and _error(not_utf8)["code"] == "invalid_request"
+    text_type = deployment.headers("rep") | {"Content-Type": "text/plain"}
+    not_json = deployment.client.post("/v1/objection-answers", headers=text_type, content='{"objection": "太贵"}')
+    assert not_json.status_code == 400 and "must be JSON" in _error(not_json)["message"]
     assert _error(deployment.client.get("/v1/nope"))["code"] == "not_found"
+
+
+def test_an_unknown_field_is_422_naming_its_path(deployment: Deployment) -> None:
+    draft = {"customer_id": "C-HZ-00001", "skus": [], "situation": "连锁总部想做慢病会员日"}
+    response = deployment.client.post("/v1/case-suggestions", headers=deployment.headers("rep"), json=draft)
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "invalid_request" and error["message"].startswith("body.situation: unknown field")
+    assert [e["path"] for e in error["details"]["errors"]] == ["body.situation"]
+    line = {"customer_id": "C-HZ-00001", "sku": "SKU-999GML", "unit_price": 20, "price": 20}
+    nested = deployment.client.post("/v1/price-checks", headers=deployment.headers("service"), json={"lines": [line]})
+    assert nested.status_code == 422 and _error(nested)["details"]["errors"][0]["path"] == "body.lines.0.price"
+
+
+def test_every_request_body_refuses_unknown_fields_in_the_openapi_document(deployment: Deployment) -> None:
+    doc = deployment.client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def closed(ref: str, seen: set[str]) -> list[str]:
+        name = ref.rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        seen.add(name)
+        schema = schemas[name]
+        open_ = [] if schema.get("additionalProperties") is False else [name]
+        refs = re.findall(r'"\$ref": "([^"]+)"', json.dumps(schema.get("properties", {})))
+        return open_ + [n for r in refs for n in closed(r, seen)]
+
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        for path in doc["paths"].values()
+        for op in path.values()
+        if "application/json" in op.get("requestBody", {}).get("content", {})
+    ]
+    assert len(bodies) >= 9
+    assert [name for ref in bodies for name in closed(ref, set())] == []
 
 
 def test_rejected_upload_names_row_and_column_and_writes_nothing(deployment: Deployment) -> None:
