@@ -177,7 +177,7 @@ class Product(Node):
     label: ClassVar[str] = "Product"
     key_field: ClassVar[str] = "sku"
 
-    sku: Key = Field(description="Stock-keeping unit, the company's product code.", examples=["SKU-ATV-20"])
+    sku: Key = Field(description="Stock-keeping unit, the company's product code.", examples=["SKU-ATV20-LPT"])
     name: Text = Field(description="Product name as sold (商品名/品名).", examples=["阿托伐他汀钙片"])
     generic_name: Text | None = Field(None, description="Generic name (通用名).", examples=["阿托伐他汀钙"])
     brand: Text | None = Field(None, description="Brand (商标名).", examples=["立普妥"])

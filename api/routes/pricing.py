@@ -20,9 +20,9 @@ router = APIRouter(tags=["pricing"])
 class QuoteLineIn(RequestModel):
     """One quote line as the rep is typing it."""
 
-    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-0001"])
-    sku: str = Field(min_length=1, max_length=200, examples=["SKU-0001"])
-    unit_price: float = Field(gt=0, le=1e9, description="Quoted price per unit (yuan).", examples=[35.5])
+    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-00001"])
+    sku: str = Field(min_length=1, max_length=200, examples=["SKU-ATV20-LPT"])
+    unit_price: float = Field(gt=0, le=1e9, description="Quoted price per unit (yuan).", examples=[52.0])
     qty: float = Field(1.0, gt=0, le=1e9, description="Quantity in ``unit``.", examples=[100])
     unit: str | None = Field(
         None, max_length=20, description="Unit of price and quantity (盒, 件, 片…); default: the SKU's selling unit."
