@@ -170,6 +170,29 @@ def test_rep_edits_a_quote_line_until_it_turns_red_and_back(server: ConsoleServe
     expect(verdict).to_have_attribute("data-verdict", "ok")
 
 
+def test_quote_editor_reads_full_width_digits_and_decimal_commas(server: ConsoleServer, page: Page) -> None:
+    login(page, server, "rep")
+    page.goto(f"{server.url}/#/quote")
+    read = page.evaluate(
+        """async (texts) => {
+          const ui = await import('./console/js/ui.js');
+          return texts.map((t) => { const n = ui.parseAmount(t); return Number.isNaN(n) ? null : n; });
+        }""",
+        ["１２.８", "１２．８", "12。8", "12,8", "12，8", "1,280", "1,280.50", "¥12.80元", "12,8,9", "1,2345", "很贵"],
+    )
+    assert read == [12.8, 12.8, 12.8, 12.8, 12.8, 1280, 1280.5, 12.8, None, None, None]
+    open_quote_line(page)
+    line = page.locator(".quote-line").first
+    verdict = line.locator(".verdict")
+    for typed, number in (("１２.８", "12.8"), ("12,8", "12.8"), ("1,280", "1280"), ("1,280.50", "1280.5")):
+        type_price(page, typed)
+        expect(verdict).to_have_attribute("data-read", number)
+        expect(line.locator(".understood[data-for=price]")).to_have_text(f"读作 {number}")
+    expect(verdict).to_have_attribute("data-verdict", "high")
+    line.locator("input[name=qty]").fill("１０")
+    expect(line.locator(".understood[data-for=qty]")).to_have_text("读作 10")
+
+
 def test_price_feedback_time_from_keystroke(server: ConsoleServer, page: Page) -> None:
     """Time from a keystroke in the price field to the painted verdict for that price; reported, not asserted."""
     login(page, server, "rep")
