@@ -584,9 +584,14 @@ def formulary_diff(
         for c in changes[:5]:
             console.print(
                 f"[cyan]{label}[/cyan] {c.new.name} {c.new.dosage_form or ''}: "
-                f"{escape(str(getattr(c.old, label)))} → {escape(str(getattr(c.new, label)))}",
+                f"{escape(_shown(getattr(c.old, label)))} → {escape(_shown(getattr(c.new, label)))}",
                 soft_wrap=True,
             )
+
+
+def _shown(value: Any) -> str:
+    """A value as the CLI prints it: a missing one (None, empty) as （无）, never as Python's ``None``."""
+    return "（无）" if value is None or value == "" else str(value)
 
 
 @formulary_app.command("apply")

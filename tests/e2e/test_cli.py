@@ -165,6 +165,15 @@ def test_a_table_in_a_narrow_terminal_folds_instead_of_cutting() -> None:
     assert "…" not in text and "below_flo" in text and "│ or " in text and "报价" in text  # folded, not cut
 
 
+def test_formulary_diff_prints_a_missing_value_as_none_in_words() -> None:
+    fixtures = ROOT / "tests" / "fixtures" / "nrdl"
+    old, new = fixtures / "nrdl-2022-mini-western.xlsx", fixtures / "nrdl-2024-mini.xlsx"
+    result = runner.invoke(app, ["formulary", "diff", "--old", str(old), "--new", str(new), "--kind", "western"])
+    assert result.exit_code == 0, result.output
+    assert "restriction 奥美拉唑 注射剂: （无） → 限：1.预防重症患者应激性溃疡出血" in result.stdout
+    assert "None" not in result.stdout
+
+
 def test_objection_answers_from_the_demo(tmp_path: Path) -> None:
     assert runner.invoke(app, ["--data-dir", str(tmp_path), "demo", "--as-of", "2026-11-25"]).exit_code == 0
     result = runner.invoke(
