@@ -92,6 +92,24 @@ def test_a_header_typo_names_the_missing_column_and_suggests_type(tmp_path: Path
     assert "看起来像订单行文件（orders），但缺少必填列 单价/unit_price" in result.output and "--type" in result.output
 
 
+def test_a_store_held_by_another_process_is_said_in_words(tmp_path: Path) -> None:
+    """While a server holds the embedded store, a command says so and what to do, not the database's lock text."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from graph.embedded import EmbeddedGraphStore as S; "
+         "s = S(sys.argv[1], buffer_pool_mb=64); print('open', flush=True); sys.stdin.read()", str(tmp_path / "graph")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        result = runner.invoke(app, ["--data-dir", str(tmp_path), "stats"])
+    finally:
+        holder.communicate("", timeout=60)
+    assert result.exit_code == 3
+    assert f"is open in another process (PID {holder.pid})" in result.output
+    assert "Stop the server and run the command again, or do the work through the running server" in result.output
+    assert "Could not set lock" not in result.output
+
+
 def test_readme_commands_run(tmp_path: Path) -> None:
     """Every `salescopilot` line of the README's CLI example block runs and exits 0."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
