@@ -233,7 +233,7 @@ class Customer(Node):
     key_field: ClassVar[str] = "id"
 
     id: Key
-    name: Text = Field(examples=["老百姓大药房(人民路店)"])
+    name: Text = Field(examples=["康邻大药房(人民路店)"])
     type: CustomerType
     region: Text | None = Field(None, examples=["华东"])
     city: Text | None = Field(None, examples=["杭州"])

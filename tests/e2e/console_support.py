@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 ]
 NO_CHROMIUM = f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run installs it)"
 TENANTS = ("hz-pharma", "sh-pharma")
-CUSTOMER = "C-HZ-00001"  # 老百姓大药房连锁(浙江)有限公司: a chain with a deep price history
+CUSTOMER = "C-HZ-00001"  # 康邻大药房连锁(浙江)有限公司: a chain with a deep price history
 SKU = "SKU-999GML"  # 999 感冒灵颗粒: floor price 12 元, peer band about 11.3–13.6 元
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}

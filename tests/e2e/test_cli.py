@@ -50,7 +50,7 @@ def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
     assert before["hz"]["PURCHASED"] == 5 and set(before) == {"hz", "sh"}
     result = runner.invoke(app, ["--data-dir", str(src), "export", str(dump)])
     assert result.exit_code == 0, result.output
-    assert (dump / "nodes" / "Customer.jsonl").read_text(encoding="utf-8").count("老百姓大药房") == 2
+    assert (dump / "nodes" / "Customer.jsonl").read_text(encoding="utf-8").count("康邻大药房") == 2
     for _ in range(2):
         result = runner.invoke(app, ["--data-dir", str(dst), "import", str(dump)])
         assert result.exit_code == 0, result.output

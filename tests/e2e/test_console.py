@@ -253,7 +253,7 @@ def test_price_feedback_time_from_keystroke(server: ConsoleServer, page: Page) -
 def test_rep_downloads_a_briefing_pdf(server: ConsoleServer, page: Page) -> None:
     login(page, server, "rep")
     page.goto(f"{server.url}/#/customer/{CUSTOMER}")
-    expect(page.locator("#briefing h2")).to_have_text("老百姓大药房连锁(浙江)有限公司")
+    expect(page.locator("#briefing h2")).to_have_text("康邻大药房连锁(浙江)有限公司")
     expect(page.locator("#briefing .health .score")).to_have_text(re.compile(r"^\d{1,3}$"))
     with page.expect_download() as waiting:
         page.click("button[data-download=pdf]")

@@ -102,12 +102,12 @@ def test_encodings_gbk_and_bom(store: EmbeddedGraphStore, tmp_path: Path) -> Non
     text = (EXAMPLES / "customers.csv").read_text(encoding="utf-8")
     for enc in ("gbk", "gb18030", "utf-8-sig"):
         raw = read_table(_write(tmp_path / f"customers-{enc}.csv", text, enc))
-        assert raw.frame.iloc[0]["客户名称"] == "老百姓大药房(人民路店)", enc
+        assert raw.frame.iloc[0]["客户名称"] == "康邻大药房(人民路店)", enc
 
 
 def test_mixed_encoding_is_rejected_naming_the_line(tmp_path: Path) -> None:
-    good = "客户编码,客户名称,客户类型\nC-1,一心堂,连锁\n".encode()
-    bad = "C-2,海王星辰,连锁\n".encode("gbk")
+    good = "客户编码,客户名称,客户类型\nC-1,同沐堂,连锁\n".encode()
+    bad = "C-2,北辰健康药房,连锁\n".encode("gbk")
     f = tmp_path / "customers.csv"
     f.write_bytes(good + bad)
     with pytest.raises(ValidationFailed) as e:
@@ -265,8 +265,8 @@ def test_mentions_found_in_summaries_when_no_products_column(store: EmbeddedGrap
 def test_duplicate_customers_are_reported_not_merged(store: EmbeddedGraphStore, tmp_path: Path) -> None:
     f = _write(
         tmp_path / "customers.csv",
-        "客户编码,客户名称,客户类型,城市\nA1,老百姓大药房(人民路店),连锁,杭州\n"
-        "A2,老百姓大药房人民路店,连锁,杭州\nA3,老百姓大药房(解放路店),连锁,杭州\nA4,老百姓大药房(人民路店),连锁,宁波\n",
+        "客户编码,客户名称,客户类型,城市\nA1,康邻大药房(人民路店),连锁,杭州\n"
+        "A2,康邻大药房人民路店,连锁,杭州\nA3,康邻大药房(解放路店),连锁,杭州\nA4,康邻大药房(人民路店),连锁,宁波\n",
     )
     report = ingest_paths(store, T, [f])
     assert report.duplicates is not None
