@@ -42,7 +42,7 @@ showed customer merges at 83–89 that were wrong, which is why the customer mer
 What it cannot do: a one-character typo inside the distinctive part of a name (格列美尿 for 格列美脲, 颉沙坦 for
 缬沙坦) scores like a different drug one character away (格列本脲) and is not matched automatically; almost all such
 typos are homophones typed through a pinyin input method, so comparing pinyin (``pypinyin``, not a dependency here)
-is the next step. Abbreviations (市一院) and parent-company legal names (医药集团旗下连锁的公司全称…) of customers are not
+is the next step. Abbreviations (市一院) and parent-company legal names (汇通医药控股联康大药房…) of customers are not
 recognised. Free-text mentions (`ProductResolver.find_mentions`) rely on the catalogue's names: a combination not in
 the catalogue (氨氯地平阿托伐他汀) is reported as its parts.
 """
