@@ -374,6 +374,12 @@ def normalize_drug_name(text: str) -> NormalizedName:
     base, salts = _strip_salts(base)
     if form is None:  # 阿托伐他汀钙片: the form was behind the salt only if the salt came last (rare), try again
         base, form = _strip_form(base, form)
+    while True:  # a form or salt taken off can bare another (…钙液钙): take them too, so the base is a fixpoint
+        again, bared_form = _strip_form(base, None)
+        again, more = _strip_salts(again)
+        if again == base:
+            break
+        base, salts, form = again, [*salts, *more], form or bared_form
     return NormalizedName(
         raw=text,
         base=base,
