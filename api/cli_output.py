@@ -25,6 +25,12 @@ PIPE_WIDTH = 10_000
 class CliConsole(Console):
     """A rich ``Console`` that is ``PIPE_WIDTH`` wide when its output is not a terminal (a pipe, a file, a test)."""
 
+    def __init__(self, *args: Any, width: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, width=width, **kwargs)
+        # rich fixes the width from $COLUMNS when the console is made (at import); read it at print time instead,
+        # and only for a terminal (``size`` below), so that a pipe is never cut at a width meant for a screen
+        self._width = width
+
     @property
     def size(self) -> ConsoleDimensions:
         """The terminal's size; for output that is not a terminal, ``PIPE_WIDTH`` columns whatever ``$COLUMNS`` says."""

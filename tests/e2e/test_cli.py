@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -164,6 +165,12 @@ def test_output_does_not_depend_on_terminal_width(tmp_path: Path) -> None:
     missing = deep / "没有这个备份文件夹"
     result = narrow.invoke(app, ["--data-dir", str(tmp_path / "data"), "import", str(missing)])
     assert result.exit_code == 2 and f"{missing} is not a folder" in result.output
+    # $COLUMNS set before the CLI starts (rich reads it when a console is made), output to a pipe
+    exe = Path(sys.executable).parent / "salescopilot"
+    args = [str(exe), "--data-dir", str(tmp_path / "data2"), "ingest", str(good), "--tenant", "t"]
+    env = {**os.environ, "COLUMNS": "40"}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT, env=env)
+    assert done.returncode == 0 and str(good) in done.stdout and "…" not in done.stdout, done.stdout
 
 
 def test_a_table_in_a_narrow_terminal_folds_instead_of_cutting() -> None:
