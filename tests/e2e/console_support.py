@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -113,9 +115,20 @@ def serve_demo(data_dir: Path, *, embedder: str = "use", start_timeout: float = 
         state.close()
 
 
+SOCKET_DIR_MAX = 60
+"""Longest temporary folder Chromium is given: it puts a Unix socket there, and a socket's path is at most 107 bytes."""
+
+
 def launch(playwright: Playwright) -> Browser:
-    """Debian's Chromium, headless, with the flags for a machine without internet."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    """Debian's Chromium, headless, with the flags for a machine without internet.
+
+    A long temporary folder (a deep CI workspace, or .ci/run's deliberately long TMPDIR) would stop Chromium at
+    start-up ("Socket path too long"), so it gets /tmp instead when $TMPDIR is longer than ``SOCKET_DIR_MAX``.
+    """
+    env = dict(os.environ)
+    if len(tempfile.gettempdir()) > SOCKET_DIR_MAX and Path("/tmp").is_dir():
+        env["TMPDIR"] = "/tmp"
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env=env)
 
 
 def login(page: Page, server: ConsoleServer, role: str, tenant: str = "hz-pharma") -> None:
