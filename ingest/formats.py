@@ -29,6 +29,7 @@ from graph.model import (
     Quotes,
     Rep,
 )
+from ingest.errors import REASONS
 
 Kind = Literal["text", "key", "int", "float", "date", "datetime", "bool", "list", "enum"]
 
@@ -218,7 +219,8 @@ def formats_markdown() -> str:
         'JSON (an array of objects, or `{"rows": [...]}`), JSON Lines, and PDF (knowledge documents: each passage',
         "becomes a draft entry citing file and page). Headers may be Chinese or English and are matched ignoring case,",
         "full/half width, spaces and underscores. Unknown columns are ignored and listed in the summary. The type of a",
-        "file is inferred from its header (`--type` overrides). Examples of every type are in `examples/`.",
+        "file is inferred from its header (`--type` on the command line, or the `file_type` field of an upload,",
+        "overrides). Examples of every type are in `examples/`.",
         "",
         "Values: numbers may carry thousands separators and `¥`/`元`; dates `2025-09-01`, `2025/9/1`, `20250901`,",
         "`2025年9月1日`; yes/no as `是`/`否`, `true`/`false`, `1`/`0`; lists separated by `|`, `;`, `；`, `、` or `,`.",
@@ -244,6 +246,20 @@ def formats_markdown() -> str:
     lines += ["## Value aliases", ""]
     for name, mapping in ENUM_ALIASES.items():
         lines.append(f"- `{name}`: " + ", ".join(f"{k} → `{v}`" for k, v in mapping.items() if k != v))
+    lines += [
+        "",
+        "## Row errors",
+        "",
+        "Each problem is reported with `file`, `sheet`, `row` (as a spreadsheet shows it; none for the whole file),",
+        "`column` (the file's own header), a `reason` in Chinese for people, and a stable English `code` for programs:",
+        "",
+        "| code | reason |",
+        "|---|---|",
+        *(f"| `{code}` | {text} |" for code, text in REASONS.items()),
+        "",
+        "A header that fits no file type is refused as a whole (`unknown_file_type`), naming the closest type and the",
+        "required columns its header lacks.",
+    ]
     return "\n".join(lines) + "\n"
 
 
