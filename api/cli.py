@@ -10,18 +10,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from api.cli_output import Table, make_console
 from api.cli_service import register as register_service_commands
 from api.settings import Settings, get_settings
 from api.stores import open_store
 from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.transfer import export_jsonl, import_jsonl
-from ingest.errors import ValidationFailed
+from ingest.errors import UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
 from ingest.pipeline import IngestReport, ingest_paths
@@ -32,8 +31,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 EXIT_CODES: dict[type[SalesCopilotError], int] = {InvalidRowError: 2, NotFoundError: 4, BackendUnavailableError: 3}
 
@@ -231,6 +230,11 @@ def ingest(
         except ValidationFailed as e:
             progress.stop()
             _print_error(e)
+            raise typer.Exit(2) from e
+        except UnknownFileTypeError as e:
+            progress.stop()
+            _print_error(e)
+            err_console.print(f"改正表头，或用 --type 指定文件类型（{'、'.join(FILE_TYPES_BY_NAME)}）")
             raise typer.Exit(2) from e
     console.print(_summary(report))
     console.print(_writes(report))
@@ -621,9 +625,14 @@ def formulary_diff(
         for c in changes[:5]:
             console.print(
                 f"[cyan]{label}[/cyan] {c.new.name} {c.new.dosage_form or ''}: "
-                f"{escape(str(getattr(c.old, label)))} → {escape(str(getattr(c.new, label)))}",
+                f"{escape(_shown(getattr(c.old, label)))} → {escape(_shown(getattr(c.new, label)))}",
                 soft_wrap=True,
             )
+
+
+def _shown(value: Any) -> str:
+    """A value as the CLI prints it: a missing one (None, empty) as （无）, never as Python's ``None``."""
+    return "（无）" if value is None or value == "" else str(value)
 
 
 @formulary_app.command("apply")

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from api.cli_output import Table, make_console
 from api.keys import ROLES, KeyStore
 from api.settings import Settings
 from graph.errors import SalesCopilotError
 
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 keys_app = typer.Typer(help="API keys: each carries a tenant and a role (rep, trainer, admin, service).")
 
 

@@ -107,13 +107,29 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _validation(_: Request, exc: Exception) -> JSONResponse:
+    """422 for well-formed JSON that fails the model (naming each field path); 400 for a body that is not JSON."""
     assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    unparsed = next((e for e in raw if e.get("type") == "json_invalid"), None)
+    if unparsed is not None:
+        position = (unparsed.get("loc") or ("body", "?"))[-1]
+        reason = (unparsed.get("ctx") or {}).get("error", "invalid JSON")
+        return error_response(400, "invalid_request", f"the body is not valid JSON: {reason} (at character {position})")
+    if any(tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in raw):
+        return error_response(400, "invalid_request", "the body must be JSON (Content-Type: application/json)")
     errors = [
-        {"path": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
+        {"path": ".".join(str(p) for p in e.get("loc", ())), "message": _message(e), "type": e.get("type", "")}
+        for e in raw
     ]
     first = errors[0] if errors else {"path": "", "message": "invalid request"}
     return error_response(422, "invalid_request", f"{first['path']}: {first['message']}", {"errors": errors})
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, with an unknown field said in words a client developer acts on."""
+    if error.get("type") == "extra_forbidden":
+        return "unknown field: this request has no such field (check its name against the API documentation)"
+    return str(error.get("msg", ""))
 
 
 def _allowed_methods(request: Request) -> str:
@@ -132,7 +148,10 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+    message = str(exc.detail)
+    if exc.status_code == 400 and message == "There was an error parsing the body":  # FastAPI's words for bad bytes
+        message = "the body could not be read: it is not UTF-8 JSON (or not a well-formed multipart form)"
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:

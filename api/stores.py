@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from api.settings import Settings
 from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError
@@ -22,4 +24,25 @@ def open_store(settings: Settings) -> CypherGraphStore:
         )
     from graph.embedded import EmbeddedGraphStore
 
-    return EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=settings.buffer_pool_mb)
+    try:
+        return EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=settings.buffer_pool_mb)
+    except BackendUnavailableError as e:
+        if not _LOCKED.search(e.message):
+            raise
+        raise _in_use(settings, e) from e
+
+
+_LOCKED = re.compile(r"could not set lock|lock is held by", re.IGNORECASE)
+"""LadybugDB's words when another process holds the database file's lock."""
+
+
+def _in_use(settings: Settings, error: BackendUnavailableError) -> BackendUnavailableError:
+    """The lock error said in words: who holds the store, and what to do (the database's text stays in details)."""
+    found = re.search(r"held by PID (\d+)", error.message)
+    pid = int(found.group(1)) if found else None
+    return BackendUnavailableError(
+        f"the graph store in {settings.data_dir} is open in another process{f' (PID {pid})' if pid else ''}, usually "
+        "a running `salescopilot serve`: the embedded store can be open in one process at a time. Stop the server "
+        "and run the command again, or do the work through the running server (the web console or the /v1 API).",
+        details={"path": str(settings.graph_dir), "pid": pid, "cause": error.message},
+    )

@@ -38,8 +38,8 @@ def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 def _xlsx_huge_cell(path: Path) -> None:
     from openpyxl import Workbook
 
-    wb = Workbook()
-    ws = wb.active
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("客户")
     ws.append(["客户编码", "客户名称", "客户类型"])
     ws.append(["C-1", "药" * 50_000_000, "连锁"])  # 150 MB of UTF-8 in one cell; the file compresses to ~150 KB
     wb.save(path)
@@ -49,14 +49,14 @@ def _xlsx_runaway(path: Path) -> None:
     from openpyxl import Workbook
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.create_sheet("客户", 0)
     ws.append(["客户编码", "客户名称", "客户类型"])
     ws.append(["C-1", "正常药房", "连锁"])
     ws.cell(row=1_000_000, column=16_384, value="x")  # XFD1000000: the used range says a million rows, 16k columns
     wb.save(path)
 
 
-FILES: dict[str, Callable[[Path], None]] = {
+FILES: dict[str, Callable[[Path], object]] = {
     "huge-cell.xlsx": _xlsx_huge_cell,
     "runaway-range.xlsx": _xlsx_runaway,
     "10mb-name.csv": lambda p: _csv(p, ["客户编码", "客户名称", "客户类型"], [["C-1", "药" * 3_500_000, "连锁"]]),

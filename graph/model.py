@@ -179,7 +179,7 @@ class Product(Node):
     label: ClassVar[str] = "Product"
     key_field: ClassVar[str] = "sku"
 
-    sku: Key = Field(description="Stock-keeping unit, the company's product code.", examples=["SKU-ATV-20"])
+    sku: Key = Field(description="Stock-keeping unit, the company's product code.", examples=["SKU-ATV20-LPT"])
     name: Text = Field(description="Product name as sold (商品名/品名).", examples=["阿托伐他汀钙片"])
     generic_name: Text | None = Field(None, description="Generic name (通用名).", examples=["阿托伐他汀钙"])
     brand: Text | None = Field(None, description="Brand (商标名).", examples=["立普妥"])
@@ -238,7 +238,7 @@ class Customer(Node):
     key_field: ClassVar[str] = "id"
 
     id: Key
-    name: Text = Field(examples=["老百姓大药房(人民路店)"])
+    name: Text = Field(examples=["康邻大药房(人民路店)"])
     type: CustomerType
     region: Text | None = Field(None, examples=["华东"])
     city: Text | None = Field(None, examples=["杭州"])

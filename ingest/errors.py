@@ -13,9 +13,57 @@ class IngestError(SalesCopilotError):
     code = "ingest_error"
 
 
+REASONS: dict[str, str] = {
+    # the file or a whole column
+    "no_data_rows": "文件没有数据行（只有表头）",
+    "missing_column": "缺少必填列 {name}（可用的表头：{accepted}）",
+    "duplicate_column": "与列 '{other}' 重复（两列都表示 {canonical}）",
+    "mixed_encoding": "这一行含非 UTF-8 字节，而文件其余部分是 UTF-8（可能是两份导出拼在了一起）",
+    "bad_encoding": "含无法按 {encoding} 解码的字节",
+    # one cell
+    "required": "必填值为空",
+    "control_character": "编码中含控制字符",
+    "too_long": "编码超过 200 个字符",
+    "not_a_number": "无法读取为数字：'{value}'",
+    "not_an_integer": "无法读取为整数：'{value}'",
+    "not_finite": "不是有限的数字：'{value}'",
+    "not_whole": "应为整数，不能有小数：'{value}'",
+    "below_minimum": "应 ≥ {bound}：'{value}'",
+    "not_above_minimum": "应 > {bound}：'{value}'",
+    "above_maximum": "应 ≤ {bound}：'{value}'",
+    "not_a_date": "无法读取为日期（请用 YYYY-MM-DD）：'{value}'",
+    "not_a_datetime": "无法读取为日期时间（请用 YYYY-MM-DD HH:MM）：'{value}'",
+    "not_yes_no": "无法读取为是/否（是/否、true/false、1/0）：'{value}'",
+    "not_a_choice": "不是可选的值（{choices}）：'{value}'",
+    # between rows, or against the store
+    "duplicate_key": "{keys} 重复：{key}（首次出现在第 {first} 行）",
+    "unknown_reference": "未知{label} '{key}'（本次导入和库中都没有）",
+}
+"""The reason of every ``RowError`` ingest reports, by its stable English ``code`` (what a program branches on); the
+text (Chinese, what a person reads in the console or the CLI) is filled in with the values named in braces."""
+
+LABELS_ZH: dict[str, str] = {
+    "Product": "商品", "Indication": "适应症", "FormularyEdition": "医保目录版本", "CompetitorProduct": "竞品",
+    "Customer": "客户", "Doctor": "医生", "Rep": "销售代表", "Interaction": "拜访记录", "Deal": "商机",
+    "Contract": "合同", "Entry": "知识条目",
+}  # fmt: skip
+"""Chinese names of the graph's node labels, for reasons that name a kind of record."""
+
+
+def row_reason(code: str, **values: object) -> str:
+    """The reason text of ``code`` with its values filled in (a node label in ``label`` is named in Chinese)."""
+    if "label" in values:
+        values["label"] = LABELS_ZH.get(str(values["label"]), str(values["label"]))
+    return REASONS[code].format(**values)
+
+
 @dataclass(frozen=True)
 class RowError:
-    """One problem in an input file; ``row`` is 1-based as a spreadsheet shows it (the header is row 1)."""
+    """One problem in an input file; ``row`` is 1-based as a spreadsheet shows it (the header is row 1).
+
+    ``reason`` is for a person (Chinese first); ``code`` is the stable English name of the reason for a program (the
+    keys of ``REASONS`` for ingest's own checks).
+    """
 
     file: str
     row: int | None
@@ -23,6 +71,7 @@ class RowError:
     reason: str
     sheet: str | None = None
     row_kind: str = "row"
+    code: str = "invalid"
 
     def __str__(self) -> str:
         where = self.file
@@ -56,6 +105,16 @@ class FormatError(IngestError):
     """A file cannot be read at all: unknown type, bad encoding, unreadable layout."""
 
     code = "format_error"
+
+
+class UnknownFileTypeError(FormatError):
+    """The header fits no file type (``details``: the closest type and its missing columns) or several of them.
+
+    The message says what is missing in words; how to choose a type by hand is the caller's to say (a command-line
+    option, a form field), since ingest does not know who is asking.
+    """
+
+    code = "unknown_file_type"
 
 
 class LayoutError(FormatError):

@@ -29,6 +29,7 @@ from graph.model import (
     Quotes,
     Rep,
 )
+from ingest.errors import REASONS
 
 Kind = Literal["text", "key", "int", "float", "date", "datetime", "bool", "list", "enum"]
 
@@ -42,6 +43,7 @@ class Column:
     source: tuple[type[GraphModel], str] | None = None
     kind: Kind | None = None
     required: bool | None = None
+    gt: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ def f(model: type[GraphModel], name: str, *aliases: str, column: str | None = No
     return Column(column or name, (name, *aliases), source=(model, name))
 
 
-def x(name: str, kind: Kind, *aliases: str, required: bool = False) -> Column:
-    """A column that is not a model field."""
-    return Column(name, (name, *aliases), kind=kind, required=required)
+def x(name: str, kind: Kind, *aliases: str, required: bool = False, gt: float | None = None) -> Column:
+    """A column that is not a model field (``gt``: a number must be greater than this)."""
+    return Column(name, (name, *aliases), kind=kind, required=required, gt=gt)
 
 
 ENUM_ALIASES: dict[str, dict[str, str]] = {
@@ -180,6 +182,15 @@ FILE_TYPES: tuple[FileType, ...] = (
 
 FILE_TYPES_BY_NAME: dict[str, FileType] = {t.name: t for t in FILE_TYPES}
 
+QUOTE_LINES = FileType("quote_lines", "报价行 Quote lines (price check, not loaded into the graph)", (
+    x("customer_id", "key", *CUSTOMER_ID, required=True), x("sku", "key", *SKU, required=True),
+    x("unit_price", "float", "单价", "报价", "报价单价", required=True, gt=0),
+    x("qty", "float", "quantity", "数量", "报价数量", gt=0), x("unit", "text", "单位", "计价单位"),
+    x("date", "date", "日期", "报价日期"),
+))  # fmt: skip
+"""The lines of a quote to price-check (``ingest.quotes.read_quote_lines``). Not one of ``FILE_TYPES``: a quote is
+checked, never written to the graph, so it takes no part in telling the type of a file to ingest."""
+
 
 def header_key(text: str) -> str:
     """Normalised header for alias matching: NFKC (full-width → half-width), lower case, no spaces/underscores."""
@@ -200,8 +211,6 @@ def alias_table(file_type: FileType) -> dict[str, str]:
 
 def formats_markdown() -> str:
     """The format reference of ``docs/formats.md``, generated from the column table so it cannot drift."""
-    from ingest.validation import rule_for
-
     lines = [
         "# Input formats",
         "",
@@ -211,7 +220,8 @@ def formats_markdown() -> str:
         'JSON (an array of objects, or `{"rows": [...]}`), JSON Lines, and PDF (knowledge documents: each passage',
         "becomes a draft entry citing file and page). Headers may be Chinese or English and are matched ignoring case,",
         "full/half width, spaces and underscores. Unknown columns are ignored and listed in the summary. The type of a",
-        "file is inferred from its header (`--type` overrides). Examples of every type are in `examples/`.",
+        "file is inferred from its header (`--type` on the command line, or the `file_type` field of an upload,",
+        "overrides). Examples of every type are in `examples/`.",
         "",
         "Values: numbers may carry thousands separators and `¥`/`元`; dates `2025-09-01`, `2025/9/1`, `20250901`,",
         "`2025年9月1日`; yes/no as `是`/`否`, `true`/`false`, `1`/`0`; lists separated by `|`, `;`, `；`, `、` or `,`.",
@@ -222,29 +232,56 @@ def formats_markdown() -> str:
         "",
     ]
     for ft in FILE_TYPES:
-        lines += [
-            f"## `{ft.name}` — {ft.title}",
-            "",
-            "| column | accepted headers | type | required |",
-            "|---|---|---|---|",
-        ]
-        for col in ft.columns:
-            rule = rule_for(col)
-            kind = rule.kind + (f" ({' / '.join(rule.choices)})" if rule.choices else "")
-            bounds = [
-                f"≥ {rule.ge:g}" if rule.ge is not None else "",
-                f"> {rule.gt:g}" if rule.gt is not None else "",
-                f"≤ {rule.le:g}" if rule.le is not None else "",
-            ]
-            kind += "".join(f", {b}" for b in bounds if b)
-            key = " *key*" if col.name in ft.keys else ""
-            aliases = ", ".join(f"`{a}`" for a in dict.fromkeys(col.aliases) if a != col.name)
-            lines.append(f"| `{col.name}`{key} | {aliases} | {kind} | {'yes' if rule.required else ''} |")
-        lines.append("")
+        lines += [f"## `{ft.name}` — {ft.title}", "", *_columns_markdown(ft), ""]
+    lines += [
+        f"## `{QUOTE_LINES.name}` — {QUOTE_LINES.title}",
+        "",
+        "The lines of a quote for `salescopilot price-check --csv` (CSV, XLSX or JSON, read by",
+        "`ingest.quotes.read_quote_lines`), one line per row. Not loaded into the graph, and never inferred from a",
+        "header: it is read only where a quote is expected. A missing `qty` is 1; a missing `unit` is the product's",
+        "selling unit; a missing `date` is the date of the check. Errors name file, row and column like any ingest.",
+        "",
+        *_columns_markdown(QUOTE_LINES),
+        "",
+    ]
     lines += ["## Value aliases", ""]
     for name, mapping in ENUM_ALIASES.items():
         lines.append(f"- `{name}`: " + ", ".join(f"{k} → `{v}`" for k, v in mapping.items() if k != v))
+    lines += [
+        "",
+        "## Row errors",
+        "",
+        "Each problem is reported with `file`, `sheet`, `row` (as a spreadsheet shows it; none for the whole file),",
+        "`column` (the file's own header), a `reason` in Chinese for people, and a stable English `code` for programs:",
+        "",
+        "| code | reason |",
+        "|---|---|",
+        *(f"| `{code}` | {text} |" for code, text in REASONS.items()),
+        "",
+        "A header that fits no file type is refused as a whole (`unknown_file_type`), naming the closest type and the",
+        "required columns its header lacks.",
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _columns_markdown(ft: FileType) -> list[str]:
+    """The column table of one file type, as Markdown lines."""
+    from ingest.validation import rule_for
+
+    lines = ["| column | accepted headers | type | required |", "|---|---|---|---|"]
+    for col in ft.columns:
+        rule = rule_for(col)
+        kind = rule.kind + (f" ({' / '.join(rule.choices)})" if rule.choices else "")
+        bounds = [
+            f"≥ {rule.ge:g}" if rule.ge is not None else "",
+            f"> {rule.gt:g}" if rule.gt is not None else "",
+            f"≤ {rule.le:g}" if rule.le is not None else "",
+        ]
+        kind += "".join(f", {b}" for b in bounds if b)
+        key = " *key*" if col.name in ft.keys else ""
+        aliases = ", ".join(f"`{a}`" for a in dict.fromkeys(col.aliases) if a != col.name)
+        lines.append(f"| `{col.name}`{key} | {aliases} | {kind} | {'yes' if rule.required else ''} |")
+    return lines
 
 
 if __name__ == "__main__":

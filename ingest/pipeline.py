@@ -23,11 +23,11 @@ from graph.model import EDGE_TYPES, NODE_TYPES, Customer, Edge, Mentions, Node, 
 from graph.ports import ChangeDraft, GraphStore, WriteResult
 from graph.units import UnitRule
 from ingest.builders import Model, Part, build_parts
-from ingest.errors import FormatError, IngestError, RowError, ValidationFailed
+from ingest.errors import FormatError, IngestError, RowError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
 from ingest.readers import RawTable, read_table
 from ingest.resolution import DedupeReport, ProductResolver, dedupe_customers
-from ingest.validation import Validated, rule_for, validate
+from ingest.validation import Validated, column_label, rule_for, validate
 
 Progress = Callable[[str, int, int], None]
 """Called with a step description, work done and work total."""
@@ -68,19 +68,35 @@ class IngestReport:
 
 
 def detect_file_type(raw: RawTable) -> FileType:
-    """The file type whose columns best match the header; every required column must be there."""
+    """The file type whose columns best match the header; every required column must be there.
+
+    Raises ``UnknownFileTypeError`` naming the closest type and the required columns its header lacks (a typo in a
+    header is the usual cause), or the types a header fits equally well.
+    """
     headers = {header_key(h) for h in raw.frame.columns}
     scored: list[tuple[int, FileType]] = []
+    closest: list[tuple[int, int, FileType, list[str]]] = []
     for ft in FILE_TYPES:
         table = alias_table(ft)
         matched = {table[h] for h in headers if h in table}
-        required = {c.name for c in ft.columns if rule_for(c).required}
-        if required <= matched:
+        required = [c for c in ft.columns if rule_for(c).required]
+        missing = [column_label(c) for c in required if c.name not in matched]
+        if not missing:
             scored.append((len(matched), ft))
+        elif matched:
+            closest.append((len(matched) - len(missing), len(matched), ft, missing))
+    header = "、".join(map(str, raw.frame.columns))
     if not scored:
-        raise FormatError(
-            f"{raw.file}: cannot tell which kind of file this is from its header "
-            f"({', '.join(map(str, raw.frame.columns))}); pass --type ({', '.join(FILE_TYPES_BY_NAME)})"
+        if not closest:
+            raise UnknownFileTypeError(
+                f"{raw.file}: 无法从表头判断文件类型：没有一列是认识的列名（表头：{header}）",
+                details={"file": raw.file, "headers": list(map(str, raw.frame.columns))},
+            )
+        _, _, ft, missing = max(closest, key=lambda c: (c[0], c[1]))
+        raise UnknownFileTypeError(
+            f"{raw.file}: 看起来像{ft.title.split(' ')[0]}文件（{ft.name}），但缺少必填列 {'、'.join(missing)}"
+            f"（表头：{header}）",
+            details={"file": raw.file, "closest": ft.name, "missing": missing},
         )
     scored.sort(key=lambda s: -s[0])
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
@@ -89,7 +105,10 @@ def detect_file_type(raw: RawTable) -> FileType:
         by_name = [n for n in names if n in stem or n.rstrip("s") in stem]
         if len(by_name) == 1:
             return FILE_TYPES_BY_NAME[by_name[0]]
-        raise FormatError(f"{raw.file}: the header fits several file types ({', '.join(names)}); pass --type")
+        raise UnknownFileTypeError(
+            f"{raw.file}: 表头同样符合几种文件类型（{'、'.join(names)}），无法判断是哪一种",
+            details={"file": raw.file, "candidates": names},
+        )
     return scored[0][1]
 
 
@@ -154,7 +173,9 @@ def _check_references(store: GraphStore, tenant: str, plans: list[_Planned]) -> 
                     plan.validated.error(
                         int(part.source[i]),
                         part.columns[endpoint.field],
-                        f"unknown {endpoint.node.label} '{keys[i]}' (not in this ingest nor in the store)",
+                        "unknown_reference",
+                        label=endpoint.node.label,
+                        key=keys[i],
                     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from charset_normalizer import from_bytes
 
-from ingest.errors import FormatError, RowError, ValidationFailed
+from ingest.errors import FormatError, RowError, ValidationFailed, row_reason
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -60,7 +60,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
         line = bad_lines[0]
         raise ValidationFailed(
             file,
-            [RowError(file, line, None, "bytes that are not UTF-8 in a file that is otherwise UTF-8", None, "line")],
+            [RowError(file, line, None, row_reason("mixed_encoding"), None, "line", "mixed_encoding")],
             1,
         )
     best = from_bytes(data[:2_000_000]).best()
@@ -76,7 +76,9 @@ def _strict(data: bytes, encoding: str, file: str) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise ValidationFailed(
-            file, [RowError(file, line, None, f"bytes that are not valid {encoding}", None, "line")], 1
+            file,
+            [RowError(file, line, None, row_reason("bad_encoding", encoding=encoding), None, "line", "bad_encoding")],
+            1,
         ) from e
 
 

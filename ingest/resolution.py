@@ -42,7 +42,7 @@ showed customer merges at 83–89 that were wrong, which is why the customer mer
 What it cannot do: a one-character typo inside the distinctive part of a name (格列美尿 for 格列美脲, 颉沙坦 for
 缬沙坦) scores like a different drug one character away (格列本脲) and is not matched automatically; almost all such
 typos are homophones typed through a pinyin input method, so comparing pinyin (``pypinyin``, not a dependency here)
-is the next step. Abbreviations (浙大一院) and parent-company legal names (国药控股国大药房…) of customers are not
+is the next step. Abbreviations (市一院) and parent-company legal names (汇通医药控股联康大药房…) of customers are not
 recognised. Free-text mentions (`ProductResolver.find_mentions`) rely on the catalogue's names: a combination not in
 the catalogue (氨氯地平阿托伐他汀) is reported as its parts.
 """
@@ -374,6 +374,12 @@ def normalize_drug_name(text: str) -> NormalizedName:
     base, salts = _strip_salts(base)
     if form is None:  # 阿托伐他汀钙片: the form was behind the salt only if the salt came last (rare), try again
         base, form = _strip_form(base, form)
+    while True:  # a form or salt taken off can bare another (…钙液钙): take them too, so the base is a fixpoint
+        again, bared_form = _strip_form(base, None)
+        again, more = _strip_salts(again)
+        if again == base:
+            break
+        base, salts, form = again, [*salts, *more], form or bared_form
     return NormalizedName(
         raw=text,
         base=base,
@@ -933,7 +939,7 @@ NEIGHBOURS = 12
 def normalize_customer_name(name: str, city: str | None = None) -> NormalizedCustomer:
     """Take a customer name apart: core (chain/institution) and branch, normalised for comparison.
 
-    ``杭州老百姓大药房连锁有限公司（人民路分店）`` with city 杭州 → core ``老百姓``, branch ``人民路``. Brackets, width,
+    ``杭州康邻大药房连锁有限公司（人民路分店）`` with city 杭州 → core ``康邻``, branch ``人民路``. Brackets, width,
     spaces, 店/分店/门店, legal forms (有限公司…), 大药房/药房/药店 and the record's own city as a prefix are not
     differences; ordinals become digits (第一 → 第1) so that they can be compared exactly.
     """

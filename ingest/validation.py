@@ -18,7 +18,7 @@ import pandas as pd
 
 from graph.frames import required_fields
 from graph.model import Edge, Node, PropType
-from ingest.errors import RowError, ValidationFailed
+from ingest.errors import RowError, ValidationFailed, row_reason
 from ingest.formats import ENUM_ALIASES, Column, FileType, Kind, alias_table, header_key
 from ingest.readers import RawTable
 
@@ -57,11 +57,15 @@ class Validated:
         """Row number (as the user sees it) of positional row ``i``."""
         return self.raw.rows[i]
 
-    def error(self, i: int | None, column: str | None, reason: str) -> None:
-        """Record a problem on positional row ``i`` (``None``: the whole file)."""
+    def error(self, i: int | None, column: str | None, code: str, **values: object) -> None:
+        """Record a problem on positional row ``i`` (``None``: the whole file).
+
+        ``code`` is a key of ``ingest.errors.REASONS``; ``values`` fill in its text.
+        """
         row = None if i is None else self.source_row(i)
         header = self.headers.get(column or "", column)
-        self.errors.append(RowError(self.raw.file, row, header, reason, self.raw.sheet, self.raw.row_kind))
+        reason = row_reason(code, **values)
+        self.errors.append(RowError(self.raw.file, row, header, reason, self.raw.sheet, self.raw.row_kind, code))
         if i is not None:
             self.bad[i] = True
 
@@ -80,11 +84,17 @@ class Validated:
             raise ValidationFailed(self.raw.file, ordered[:MAX_SHOWN], self.error_count)
 
 
+def column_label(col: Column) -> str:
+    """A column as a person would look for it in a header: its first Chinese alias and its name (单价/unit_price)."""
+    zh = next((a for a in col.aliases if not a.isascii()), None)
+    return f"{zh}/{col.name}" if zh else col.name
+
+
 def rule_for(col: Column) -> Rule:
     """The rule of a column, from its model field when it has one."""
     if col.source is None:
         assert col.kind is not None
-        return Rule(col.kind, bool(col.required))
+        return Rule(col.kind, bool(col.required), gt=col.gt)
     model, name = col.source
     info = model.model_fields[name]
     prop = model.property_types()[name]
@@ -135,17 +145,23 @@ def _literal_choices(annotation: Any) -> tuple[str, ...]:
 
 
 def validate(raw: RawTable, file_type: FileType) -> Validated:
-    """Map headers to canonical columns and check every cell; problems are collected, not raised."""
+    """Map headers to canonical columns and check every cell; problems are collected, not raised.
+
+    A file without data rows (a header alone, an empty JSON array) is an error of the whole file: loading nothing
+    and calling it a success hides an export that went wrong.
+    """
     aliases = alias_table(file_type)
     rename: dict[str, str] = {}
     v = Validated(raw, file_type, pd.DataFrame(index=raw.frame.index), bad=np.zeros(len(raw.frame), dtype=bool))
+    if not len(raw.frame):
+        v.error(None, None, "no_data_rows")
     for header in raw.frame.columns:
         canonical = aliases.get(header_key(header))
         if canonical is None:
             v.ignored_columns.append(header)
         elif canonical in rename.values():
             other = next(h for h, c in rename.items() if c == canonical)
-            v.error(None, header, f"duplicates column '{other}' (both mean '{canonical}')")
+            v.error(None, header, "duplicate_column", other=other, canonical=canonical)
         else:
             rename[header] = canonical
     v.headers = {c: h for h, c in rename.items()}
@@ -154,12 +170,8 @@ def validate(raw: RawTable, file_type: FileType) -> Validated:
         rule = rule_for(col)
         if col.name not in frame.columns:
             if rule.required:
-                v.error(
-                    None,
-                    col.name,
-                    f"required column '{col.name}' is missing (accepted headers: "
-                    f"{', '.join(dict.fromkeys((col.name, *col.aliases)))})",
-                )
+                accepted = "、".join(dict.fromkeys((col.name, *col.aliases)))
+                v.error(None, col.name, "missing_column", name=column_label(col), accepted=accepted)
             continue
         v.frame[col.name] = _check(v, col.name, frame[col.name], rule)
     _check_duplicates(v)
@@ -170,8 +182,8 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
     missing = values.isna().to_numpy()
     if rule.required and missing.any():
         for i in np.flatnonzero(missing)[:PER_REASON]:
-            v.error(int(i), name, "required value is empty")
-        _count_more(v, name, int(missing.sum()) - min(int(missing.sum()), PER_REASON), "required value is empty")
+            v.error(int(i), name, "required")
+        _count_more(v, name, int(missing.sum()) - min(int(missing.sum()), PER_REASON), "required")
     present = ~missing
     text = values.astype("str")  # Arrow-backed strings: a fraction of the memory of Python objects
     out: pd.Series
@@ -179,47 +191,35 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
         out = text
         if rule.kind == "key":
             bad = present & text.fillna("").str.contains(r"[\x00-\x1f]", regex=True).to_numpy()
-            _flag(v, name, bad, "key holds a control character")
+            _flag(v, name, bad, "control_character")
             too_long = present & (text.fillna("").str.len().to_numpy() > 200)
-            _flag(v, name, too_long, "key is longer than 200 characters")
+            _flag(v, name, too_long, "too_long")
     elif rule.kind in ("int", "float"):
         cleaned = text.where(~present, text.fillna("").str.replace(r"[,，\s¥￥元]", "", regex=True))
         num = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-        _flag(
-            v,
-            name,
-            present & np.isnan(num),
-            f"not a number: expected {'an integer' if rule.kind == 'int' else 'a number'}",
-            values,
-        )
-        _flag(v, name, present & ~np.isfinite(num) & ~np.isnan(num), "number is not finite", values)
+        _flag(v, name, present & np.isnan(num), "not_an_integer" if rule.kind == "int" else "not_a_number", values)
+        _flag(v, name, present & ~np.isfinite(num) & ~np.isnan(num), "not_finite", values)
         ok = present & np.isfinite(num)
         if rule.kind == "int":
-            _flag(v, name, ok & (np.floor(num) != num), "not a whole number", values)
+            _flag(v, name, ok & (np.floor(num) != num), "not_whole", values)
         if rule.ge is not None:
-            _flag(v, name, ok & (num < rule.ge), f"must be ≥ {rule.ge:g}", values)
+            _flag(v, name, ok & (num < rule.ge), "below_minimum", values, bound=f"{rule.ge:g}")
         if rule.gt is not None:
-            _flag(v, name, ok & (num <= rule.gt), f"must be > {rule.gt:g}", values)
+            _flag(v, name, ok & (num <= rule.gt), "not_above_minimum", values, bound=f"{rule.gt:g}")
         if rule.le is not None:
-            _flag(v, name, ok & (num > rule.le), f"must be ≤ {rule.le:g}", values)
+            _flag(v, name, ok & (num > rule.le), "above_maximum", values, bound=f"{rule.le:g}")
         out = pd.Series(num, index=values.index)
         if rule.kind == "int":
             out = out.round().astype("Int64")
     elif rule.kind in ("date", "datetime"):
         parsed = _parse_dates(text)
-        _flag(
-            v,
-            name,
-            present & parsed.isna().to_numpy(),
-            "not a date (use YYYY-MM-DD)" if rule.kind == "date" else "not a date-time (use YYYY-MM-DD HH:MM)",
-            values,
-        )
+        _flag(v, name, present & parsed.isna().to_numpy(), f"not_a_{rule.kind}", values)
         out = parsed.dt.date if rule.kind == "date" else parsed
         out = out.where(parsed.notna(), None)
     elif rule.kind == "bool":
         low = text.fillna("").str.lower()
         is_true, is_false = low.isin(TRUE).to_numpy(), low.isin(FALSE).to_numpy()
-        _flag(v, name, present & ~is_true & ~is_false, "not a yes/no value (是/否, true/false, 1/0)", values)
+        _flag(v, name, present & ~is_true & ~is_false, "not_yes_no", values)
         flags: list[bool | None] = [
             True if t else False if f_ else None for t, f_ in zip(is_true, is_false, strict=True)
         ]
@@ -228,7 +228,8 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
         mapping = {header_key(k): val for k, val in ENUM_ALIASES.get(name, {}).items()}
         mapping.update({header_key(c): c for c in rule.choices})
         mapped = text.map(lambda s: mapping.get(header_key(s)) if isinstance(s, str) else None)
-        _flag(v, name, present & mapped.isna().to_numpy(), f"must be one of {', '.join(rule.choices)}", values)
+        choices = _choices_text(name, rule.choices)
+        _flag(v, name, present & mapped.isna().to_numpy(), "not_a_choice", values, choices=choices)
         out = mapped
     else:  # list
         out = text.map(lambda s: [p for p in LIST_SPLIT.split(s) if p] if isinstance(s, str) else [])
@@ -253,12 +254,26 @@ def _parse_dates(text: pd.Series) -> pd.Series:
     return parsed
 
 
-def _flag(v: Validated, name: str, mask: np.ndarray, reason: str, values: pd.Series | None = None) -> None:
+def _choices_text(name: str, choices: tuple[str, ...]) -> str:
+    """The allowed values of an enum column as a person would type them (连锁/chain、单体药店/single_pharmacy…)."""
+    shown = []
+    for choice in choices:
+        alias = next(
+            (k for k, val in ENUM_ALIASES.get(name, {}).items() if val == choice and k != choice and not k.isascii()),
+            None,
+        )
+        shown.append(f"{alias}/{choice}" if alias else choice)
+    return "、".join(shown)
+
+
+def _flag(
+    v: Validated, name: str, mask: np.ndarray, code: str, values: pd.Series | None = None, **extra: object
+) -> None:
     idx = np.flatnonzero(mask)
     for i in idx[:PER_REASON]:
-        shown = f" (got '{values.iloc[int(i)]}')" if values is not None else ""
-        v.error(int(i), name, reason + shown)
-    _count_more(v, name, len(idx) - min(len(idx), PER_REASON), reason)
+        shown = {"value": values.iloc[int(i)]} if values is not None else {}
+        v.error(int(i), name, code, **shown, **extra)
+    _count_more(v, name, len(idx) - min(len(idx), PER_REASON), code)
     if len(idx):
         v.bad[idx] = True
 
@@ -279,7 +294,7 @@ def _check_duplicates(v: Validated) -> None:
         first: dict[tuple[str, ...], int] = {}
         for i, key in zip(positions.tolist(), map(tuple, sub.to_numpy()), strict=True):
             if key in first:
-                v.error(
-                    i, keys[0], f"duplicate {'/'.join(keys)} {'/'.join(key)} (first on row {v.source_row(first[key])})"
-                )
+                first_row = v.source_row(first[key])
+                names = "/".join(v.headers.get(k, k) for k in keys)
+                v.error(i, keys[0], "duplicate_key", keys=names, key="/".join(key), first=first_row)
             first.setdefault(key, i)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.auth import Admin, State
 from api.errors import ApiError
 from api.keys import Role
+from api.request_model import RequestModel
 from api.timestamps import UtcDatetime
 from graph.errors import SalesCopilotError
 from ingest.formats import FILE_TYPES_BY_NAME
@@ -72,7 +73,7 @@ class KeyOut(BaseModel):
     revoked_at: UtcDatetime | None = None
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestModel):
     """A new key of the caller's tenant."""
 
     role: Role
@@ -104,7 +105,7 @@ async def ingest_upload(
     state: State,
     file: Annotated[UploadFile, File(description="CSV, XLSX, JSON, JSON Lines or PDF; see docs/formats.md.")],
     file_type: Annotated[
-        str | None, Form(max_length=50, description="Force the file type (e.g. order_lines); default: detected.")
+        str | None, Form(max_length=50, description="Force the file type (e.g. orders); default: detected.")
     ] = None,
 ) -> IngestOut:
     """Validate the whole file, then write it; a rejected file writes nothing and the 422 names row and column."""
@@ -112,6 +113,7 @@ async def ingest_upload(
         raise ApiError(422, "invalid_request", f"unknown file_type {file_type!r}",
                        details={"path": "file_type", "allowed": sorted(FILE_TYPES_BY_NAME)})  # fmt: skip
     limit = state.settings.upload_max_mb * _CHUNK
+    shown = _shown_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="skg-upload-") as tmp:
         path = FsPath(tmp) / _safe_name(file.filename)
         size = 0
@@ -130,22 +132,29 @@ async def ingest_upload(
                 [path],
             )
         except SalesCopilotError as e:
-            raise _without_dir(e, f"{tmp}/") from None
+            raise _without_dir(e, {str(path): shown, f"{tmp}/": ""}) from None
     await run_in_threadpool(state.refresh, key.tenant)
     return IngestOut(
-        files=[FileOut(**{k: getattr(f, k) for k in FileOut.model_fields}) for f in report.files],
+        files=[FileOut(**{k: getattr(f, k) for k in FileOut.model_fields} | {"file": shown}) for f in report.files],
         writes=[WriteOut.model_validate(w, from_attributes=True) for w in report.writes.values()],
         seconds=report.seconds,
         duplicate_customers=len(report.duplicates.merges) if report.duplicates else 0,
     )
 
 
-def _without_dir(error: SalesCopilotError, prefix: str) -> SalesCopilotError:
-    """The error naming the file as uploaded, not the server's temporary folder."""
+def _shown_name(name: str | None) -> str:
+    """The uploaded file's own name (without any folder the client sent): what results and errors call it."""
+    return FsPath((name or "upload").replace("\\", "/")).name or "upload"
+
+
+def _without_dir(error: SalesCopilotError, replace: dict[str, str]) -> SalesCopilotError:
+    """The error naming the file as uploaded, not by its path in the server's temporary folder."""
 
     def clean(value: Any) -> Any:
         if isinstance(value, str):
-            return value.replace(prefix, "")
+            for old, new in replace.items():
+                value = value.replace(old, new)
+            return value
         if isinstance(value, list):
             return [clean(v) for v in value]
         if isinstance(value, dict):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Curator, Reader, State
+from api.request_model import RequestModel
 from copilot.formulary_impact import Change, edition_changes, formulary_impact
 from graph.errors import NotFoundError
 from graph.model import Customer, Entry, FormularyEdition, ListedIn, Node, Product
@@ -112,14 +113,14 @@ class ReviewPage(BaseModel):
     items: list[FormularyStateOut]
 
 
-class ConfirmIn(BaseModel):
+class ConfirmIn(RequestModel):
     """Confirm one of the candidate rows of a product."""
 
     edition_id: str = Field(min_length=1, max_length=200, examples=["NRDL-2024"])
     row: str = Field(min_length=1, max_length=500, description="The candidate's ``identity``.")
 
 
-class NotListedIn(BaseModel):
+class NotListedIn(RequestModel):
     """Mark a product not listed in an edition (kept for the next edition)."""
 
     edition_id: str = Field(min_length=1, max_length=200, examples=["NRDL-2024"])

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Reader, State
 from api.downloads import attachment
+from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
@@ -36,11 +37,13 @@ router = APIRouter(tags=["copilot"])
 Id = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-class DealDraft(BaseModel):
+class DealDraft(RequestModel):
     """The deal a rep is creating: the customer, the products, and optionally the situation in their words."""
 
-    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-0001"])
-    skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-00001"])
+    skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, examples=[["SKU-ATV20-LPT"]]
+    )
     text: str = Field("", max_length=2000, description="The situation, e.g. 连锁总部想做慢病会员日，担心毛利。")
     k: int = Field(3, ge=1, le=20, description="How many cases.")
     rewrite: bool = Field(False, description="Also return the cases as fluent text (see `RewriteOut`).")
@@ -84,11 +87,13 @@ class CaseSuggestions(BaseModel):
     rewritten: RewriteOut | None = None
 
 
-class ObjectionQuery(BaseModel):
+class ObjectionQuery(RequestModel):
     """What the customer said, and optionally the products and customer at hand."""
 
     objection: str = Field(min_length=1, max_length=1000, examples=["店长说立普妥太贵了，隔壁药房便宜"])
-    skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=50)
+    skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, examples=[["SKU-ATV20-LPT"]]
+    )
     customer_id: str | None = Field(None, max_length=200)
     k: int = Field(3, ge=1, le=20)
     rewrite: bool = Field(False, description="Also return one combined answer as fluent text (see `RewriteOut`).")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Curator, Reader, State
 from api.errors import ApiError
+from api.request_model import RequestModel
 from api.state import ServiceState
 from api.timestamps import UtcDatetime
 from copilot import curation
@@ -53,7 +54,7 @@ class EntryPage(BaseModel):
     items: list[EntryOut]
 
 
-class EntryCreate(BaseModel):
+class EntryCreate(RequestModel):
     """A new entry; it starts as a draft."""
 
     kind: EntryKind
@@ -65,7 +66,7 @@ class EntryCreate(BaseModel):
     source: str | None = Field(None, max_length=500)
 
 
-class EntryPatch(BaseModel):
+class EntryPatch(RequestModel):
     """Changed fields of an entry (absent: unchanged) and the version they were made against."""
 
     version: int = Field(ge=1, description="The version you edited (from the entry you read).")
@@ -77,7 +78,7 @@ class EntryPatch(BaseModel):
     source: str | None = Field(None, max_length=500)
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(RequestModel):
     """A workflow step on the version it was decided on, with an optional note for the audit trail."""
 
     version: int = Field(ge=1)

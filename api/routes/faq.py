@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import Curator, State
+from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.faq import CatalogueNames, FaqProposal, FaqReport, propose_faqs, write_drafts
 from graph.errors import NotFoundError
@@ -60,7 +61,7 @@ class ProposalsOut(BaseModel):
     seconds: float
 
 
-class DraftRequest(BaseModel):
+class DraftRequest(RequestModel):
     """Which proposals to turn into draft FAQ entries."""
 
     proposal_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=50)

@@ -7,36 +7,33 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from api.auth import Pricing, State
+from api.request_model import RequestModel
 from graph.model import CustomerType
 from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
 
 router = APIRouter(tags=["pricing"])
 
 
-class ProfileIn(BaseModel):
+class ProfileIn(RequestModel):
     """A prospect that has no customer id yet: its peers are customers of this type (and tier and region)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: CustomerType = Field(description="Customer type.", examples=["chain"])
     tier: str | None = Field(None, max_length=20, description="Commercial tier, e.g. A/B/C.", examples=["A"])
     region: str | None = Field(None, max_length=50, description="Sales region.", examples=["浙北"])
 
 
-class QuoteLineIn(BaseModel):
+class QuoteLineIn(RequestModel):
     """One quote line as the rep is typing it: for a customer of the tenant, or for a prospect's ``profile``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     customer_id: str | None = Field(
         None, min_length=1, max_length=200, description="The tenant's customer id.", examples=["C-HZ-00001"]
     )
     profile: ProfileIn | None = Field(None, description="A prospect without a customer id (instead of customer_id).")
-    sku: str = Field(min_length=1, max_length=200, examples=["SKU-999GML"])
-    unit_price: float = Field(gt=0, le=1e9, description="Quoted price per unit (yuan).", examples=[13.5])
+    sku: str = Field(min_length=1, max_length=200, examples=["SKU-ATV20-LPT"])
+    unit_price: float = Field(gt=0, le=1e9, description="Quoted price per unit (yuan).", examples=[52.0])
     qty: float = Field(1.0, gt=0, le=1e9, description="Quantity in ``unit``.", examples=[50])
     unit: str | None = Field(
         None, max_length=20, description="Unit of price and quantity (盒, 件, 片…); default: the SKU's selling unit."
@@ -50,10 +47,8 @@ class QuoteLineIn(BaseModel):
         return self
 
 
-class PriceCheckRequest(BaseModel):
+class PriceCheckRequest(RequestModel):
     """Quote lines to check; ``as_of`` (default today) sets the date the peer window ends."""
-
-    model_config = ConfigDict(extra="forbid")
 
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
     as_of: dt.date | None = Field(None, description="Date of the quote; default today.")

@@ -286,12 +286,12 @@ def _variant(name: str, rng: np.random.Generator) -> str:
     if "(" in name:
         options += [name.replace("(", "（").replace(")", "）"), name.replace("(", "").replace(")", "")]
         head = name.split("(")[0]
-        if head.endswith("大药房") and len(head) > 4:  # 老百姓大药房(…) → 老百姓(…), never 国大药房 → 国
+        if head.endswith("大药房") and len(head) > 4:  # 康邻大药房(…) → 康邻(…), never a 4-character X大药房 → X
             options.append(head[:-3] + name[len(head) :])
-    if "第一人民医院" in name:
-        options += [name.replace("第一人民医院", "一医院"), name.replace("市第一人民医院", "第一人民医院")]
-    if "人民医院" in name and "第" not in name:
-        options.append(name.replace("人民医院", "人民医院(总院)"))
+    if name.endswith("医院") and "中医院" not in name:  # 杭州市康澜医院 → 杭州市康澜医院(总院), 杭州康澜医院
+        options.append(name + "(总院)")
+        if "市" in name[:4]:
+            options.append(name.replace("市", "", 1))
     if "中医院" in name:
         options.append(name.replace("中医院", "中医医院"))
     if "社区卫生服务中心" in name:

@@ -94,7 +94,7 @@ def sample_nodes(t: str) -> list[list[Node]]:
             Customer(
                 tenant=t,
                 id="C-001",
-                name="老百姓大药房(人民路店)",
+                name="康邻大药房(人民路店)",
                 type="chain",
                 region="华东",
                 city="杭州",

@@ -192,7 +192,7 @@ def test_batch_with_one_invalid_row_leaves_store_unchanged(
         bad_key = Customer.model_construct(tenant=t, id="bad\x01key", name="x", type="clinic", tags=[])
         store.upsert_nodes(t, [changed, bad_key])
     customer = store.get_node(t, Customer, "C-001")
-    assert customer is not None and customer.name == "老百姓大药房(人民路店)"
+    assert customer is not None and customer.name == "康邻大药房(人民路店)"
     # bulk path: a null in a required column
     table = pa.table(
         {
@@ -263,7 +263,7 @@ def test_price_history_filters(store: CypherGraphStore, tenant_factory: TenantFa
     assert [p.order_id for p in store.price_history(t, sku)] == ["SO-1", "SO-2", "SO-3", "SO-4"]
     chain = store.price_history(t, sku, PriceHistoryFilter(customer_type="chain"))
     assert [(p.customer_id, p.unit_price) for p in chain] == [("C-001", 30.0), ("C-001", 29.5)]
-    assert chain[0].customer_name == "老百姓大药房(人民路店)" and chain[0].region == "华东"
+    assert chain[0].customer_name == "康邻大药房(人民路店)" and chain[0].region == "华东"
     assert chain[-1].at == dt.date(2025, 6, 1) and chain.column("unit_price") == [30.0, 29.5]
     assert chain.table.schema.field("at").type == pa.date32()
     assert [p.order_id for p in store.price_history(t, sku, PriceHistoryFilter(region="华东"))] == [
@@ -283,7 +283,7 @@ def test_customer_context(store: CypherGraphStore, tenant_factory: TenantFactory
     t = tenant_factory()
     load_sample(store, t)
     ctx = store.customer_context(t, "C-001")
-    assert ctx.customer.name == "老百姓大药房(人民路店)"
+    assert ctx.customer.name == "康邻大药房(人民路店)"
     assert [r.id for r in ctx.reps] == ["R-1"]
     assert len(ctx.interactions) == 1
     assert ctx.interactions[0].rep_id == "R-1" and ctx.interactions[0].mentioned_skus == ("SKU-ATV-20",)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +43,7 @@ CHROMIUM_ARGS = [
 ]
 NO_CHROMIUM = f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run installs it)"
 TENANTS = ("hz-pharma", "sh-pharma")
-CUSTOMER = "C-HZ-00001"  # 老百姓大药房连锁(浙江)有限公司: a chain with a deep price history
+CUSTOMER = "C-HZ-00001"  # 康邻大药房连锁(浙江)有限公司: a chain with a deep price history
 SKU = "SKU-999GML"  # 999 感冒灵颗粒: floor price 12 元, peer band about 11.3–13.6 元
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -113,9 +115,20 @@ def serve_demo(data_dir: Path, *, embedder: str = "use", start_timeout: float = 
         state.close()
 
 
+SOCKET_DIR_MAX = 60
+"""Longest temporary folder Chromium is given: it puts a Unix socket there, and a socket's path is at most 107 bytes."""
+
+
 def launch(playwright: Playwright) -> Browser:
-    """Debian's Chromium, headless, with the flags for a machine without internet."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    """Debian's Chromium, headless, with the flags for a machine without internet.
+
+    A long temporary folder (a deep CI workspace, or .ci/run's deliberately long TMPDIR) would stop Chromium at
+    start-up ("Socket path too long"), so it gets /tmp instead when $TMPDIR is longer than ``SOCKET_DIR_MAX``.
+    """
+    env = dict(os.environ)
+    if len(tempfile.gettempdir()) > SOCKET_DIR_MAX and Path("/tmp").is_dir():
+        env["TMPDIR"] = "/tmp"
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env=env)
 
 
 def login(page: Page, server: ConsoleServer, role: str, tenant: str = "hz-pharma") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -50,7 +51,7 @@ def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
     assert before["hz"]["PURCHASED"] == 5 and set(before) == {"hz", "sh"}
     result = runner.invoke(app, ["--data-dir", str(src), "export", str(dump)])
     assert result.exit_code == 0, result.output
-    assert (dump / "nodes" / "Customer.jsonl").read_text(encoding="utf-8").count("老百姓大药房") == 2
+    assert (dump / "nodes" / "Customer.jsonl").read_text(encoding="utf-8").count("康邻大药房") == 2
     for _ in range(2):
         result = runner.invoke(app, ["--data-dir", str(dst), "import", str(dump)])
         assert result.exit_code == 0, result.output
@@ -76,6 +77,41 @@ def test_bad_import_file_names_line_and_field_and_writes_nothing(tmp_path: Path)
     assert result.exit_code == 2
     assert "Purchased.jsonl: line 3" in result.output and "unit_price" in result.output
     assert _stats(dst) == {}
+
+
+def test_a_header_only_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "customers.csv"
+    empty.write_text("客户编码,客户名称,客户类型\n", encoding="utf-8")
+    result = runner.invoke(app, ["--data-dir", str(tmp_path / "data"), "ingest", str(empty), "--tenant", "t"])
+    assert result.exit_code == 2
+    assert f"{empty}: 文件没有数据行" in result.output
+    assert _stats(tmp_path / "data") == {}
+
+
+def test_a_header_typo_names_the_missing_column_and_suggests_type(tmp_path: Path) -> None:
+    typo = tmp_path / "x.csv"
+    typo.write_text("订单号,行号,客户编码,商品编码,订单日期,数量,单格\nN-1,1,C,S,2025-09-01,1,3\n", encoding="utf-8")
+    result = runner.invoke(app, ["--data-dir", str(tmp_path / "data"), "ingest", str(typo), "--tenant", "t"])
+    assert result.exit_code == 2
+    assert "看起来像订单行文件（orders），但缺少必填列 单价/unit_price" in result.output and "--type" in result.output
+
+
+def test_a_store_held_by_another_process_is_said_in_words(tmp_path: Path) -> None:
+    """While a server holds the embedded store, a command says so and what to do, not the database's lock text."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from graph.embedded import EmbeddedGraphStore as S; "
+         "s = S(sys.argv[1], buffer_pool_mb=64); print('open', flush=True); sys.stdin.read()", str(tmp_path / "graph")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        result = runner.invoke(app, ["--data-dir", str(tmp_path), "stats"])
+    finally:
+        holder.communicate("", timeout=60)
+    assert result.exit_code == 3
+    assert f"is open in another process (PID {holder.pid})" in result.output
+    assert "Stop the server and run the command again, or do the work through the running server" in result.output
+    assert "Could not set lock" not in result.output
 
 
 def test_readme_commands_run(tmp_path: Path) -> None:
@@ -117,6 +153,53 @@ def test_price_check_one_line_and_bad_csv(tmp_path: Path) -> None:
     bad.write_text("customer_id,sku,unit_price,qty\nC-HZ-00001,SKU-ATV20-LPT,很贵,10\n", encoding="utf-8")
     result = runner.invoke(app, [*args, "--csv", str(bad)])
     assert result.exit_code == 2 and "row 2" in result.output
+
+
+def test_output_does_not_depend_on_terminal_width(tmp_path: Path) -> None:
+    """A narrow $COLUMNS and a long path change nothing: table cells stay whole, an error stays on one line."""
+    deep = tmp_path / ("很长的文件夹" + "x" * 140)
+    deep.mkdir()
+    good = deep / "客户名单_浙江大区_连锁与单体药房_二〇二六年第四季度.csv"
+    good.write_text("客户编码,客户名称,客户类型,城市\nC-W-1,测试药房,单体药店,杭州\n", encoding="utf-8")
+    narrow = CliRunner(env={"COLUMNS": "40"})
+    result = narrow.invoke(app, ["--data-dir", str(tmp_path / "data"), "ingest", str(good), "--tenant", "t"])
+    assert result.exit_code == 0, result.output
+    assert str(good) in result.stdout and "…" not in result.stdout
+    missing = deep / "没有这个备份文件夹"
+    result = narrow.invoke(app, ["--data-dir", str(tmp_path / "data"), "import", str(missing)])
+    assert result.exit_code == 2 and f"{missing} is not a folder" in result.output
+    # $COLUMNS set before the CLI starts (rich reads it when a console is made), output to a pipe
+    exe = Path(sys.executable).parent / "salescopilot"
+    args = [str(exe), "--data-dir", str(tmp_path / "data2"), "ingest", str(good), "--tenant", "t"]
+    env = {**os.environ, "COLUMNS": "40"}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT, env=env)
+    assert done.returncode == 0 and str(good) in done.stdout and "…" not in done.stdout, done.stdout
+
+
+def test_a_table_in_a_narrow_terminal_folds_instead_of_cutting() -> None:
+    import io
+
+    from rich.console import Console
+
+    from api.cli_output import Table
+
+    out = io.StringIO()
+    table = Table()
+    table.add_column("verdict")
+    table.add_column("explanation")
+    table.add_row("below_floor", "低于最低限价41元27%，需要主管审批后才能报价")
+    Console(file=out, width=24, force_terminal=True, color_system=None).print(table)
+    text = out.getvalue()
+    assert "…" not in text and "below_flo" in text and "│ or " in text and "报价" in text  # folded, not cut
+
+
+def test_formulary_diff_prints_a_missing_value_as_none_in_words() -> None:
+    fixtures = ROOT / "tests" / "fixtures" / "nrdl"
+    old, new = fixtures / "nrdl-2022-mini-western.xlsx", fixtures / "nrdl-2024-mini.xlsx"
+    result = runner.invoke(app, ["formulary", "diff", "--old", str(old), "--new", str(new), "--kind", "western"])
+    assert result.exit_code == 0, result.output
+    assert "restriction 奥美拉唑 注射剂: （无） → 限：1.预防重症患者应激性溃疡出血" in result.stdout
+    assert "None" not in result.stdout
 
 
 def test_objection_answers_from_the_demo(tmp_path: Path) -> None:

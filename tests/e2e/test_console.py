@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="Playwright for Python is not installed: pip install -e '.[dev]'")
 
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
 from tests.e2e.console_support import (  # noqa: E402
     CHROMIUM,
@@ -192,6 +192,29 @@ def test_rep_edits_a_quote_line_until_it_turns_red_and_back(server: ConsoleServe
     expect(verdict).to_have_attribute("data-verdict", "ok")
 
 
+def test_quote_editor_reads_full_width_digits_and_decimal_commas(server: ConsoleServer, page: Page) -> None:
+    login(page, server, "rep")
+    page.goto(f"{server.url}/#/quote")
+    read = page.evaluate(
+        """async (texts) => {
+          const ui = await import('./console/js/ui.js');
+          return texts.map((t) => { const n = ui.parseAmount(t); return Number.isNaN(n) ? null : n; });
+        }""",
+        ["１２.８", "１２．８", "12。8", "12,8", "12，8", "1,280", "1,280.50", "¥12.80元", "12,8,9", "1,2345", "很贵"],
+    )
+    assert read == [12.8, 12.8, 12.8, 12.8, 12.8, 1280, 1280.5, 12.8, None, None, None]
+    open_quote_line(page)
+    line = page.locator(".quote-line").first
+    verdict = line.locator(".verdict")
+    for typed, number in (("１２.８", "12.8"), ("12,8", "12.8"), ("1,280", "1280"), ("1,280.50", "1280.5")):
+        type_price(page, typed)
+        expect(verdict).to_have_attribute("data-read", number)
+        expect(line.locator(".understood[data-for=price]")).to_have_text(f"读作 {number}")
+    expect(verdict).to_have_attribute("data-verdict", "high")
+    line.locator("input[name=qty]").fill("１０")
+    expect(line.locator(".understood[data-for=qty]")).to_have_text("读作 10")
+
+
 def test_price_feedback_time_from_keystroke(server: ConsoleServer, page: Page) -> None:
     """Time from a keystroke in the price field to the painted verdict for that price; reported, not asserted."""
     login(page, server, "rep")
@@ -252,7 +275,7 @@ def test_price_feedback_time_from_keystroke(server: ConsoleServer, page: Page) -
 def test_rep_downloads_a_briefing_pdf(server: ConsoleServer, page: Page) -> None:
     login(page, server, "rep")
     page.goto(f"{server.url}/#/customer/{CUSTOMER}")
-    expect(page.locator("#briefing h2")).to_have_text("老百姓大药房连锁(浙江)有限公司")
+    expect(page.locator("#briefing h2")).to_have_text("康邻大药房连锁(浙江)有限公司")
     expect(page.locator("#briefing .health .score")).to_have_text(re.compile(r"^\d{1,3}$"))
     with page.expect_download() as waiting:
         page.click("button[data-download=pdf]")
@@ -377,6 +400,23 @@ def test_trainer_opens_the_formulary_review_queue(server: ConsoleServer, page: P
     expect(page.locator("#review-counts")).to_contain_text("NRDL-2024")
     page.select_option("select[name=state]", "matched")
     expect(page.locator("#formulary-review .review-item").first).to_contain_text("目录行")
+
+
+def test_admin_chooses_the_file_type_when_the_header_does_not_tell(server: ConsoleServer, page: Page) -> None:
+    login(page, server, "admin")
+    page.goto(f"{server.url}/#/ingest")
+    csv = "id,name\nR-CON-1,控制台代表\n".encode()
+    people: FilePayload = {"name": "people.csv", "mimeType": "text/csv", "buffer": csv}
+    page.set_input_files("input[type=file]", files=[people])
+    first = page.locator(".upload-item[data-file='people.csv']").first
+    expect(first).to_have_attribute("data-outcome", "rejected")
+    expect(first.locator(".error-box")).to_contain_text("表头同样符合几种文件类型")
+    expect(first.locator(".error-box")).to_contain_text("「文件类型」中选择类型")
+    expect(first.locator(".error-box")).not_to_contain_text("--type")
+    page.select_option("select[name=file_type]", "reps")
+    page.set_input_files("input[type=file]", files=[people])
+    expect(page.locator(".upload-item[data-file='people.csv']")).to_have_count(2)
+    expect(page.locator(".upload-item[data-file='people.csv']").first).to_have_attribute("data-outcome", "loaded")
 
 
 def test_admin_sees_the_formulary_diff_and_manages_keys(server: ConsoleServer, page: Page) -> None:

@@ -246,6 +246,29 @@ def test_texts_are_chinese_and_varied(demo: DemoDataset) -> None:
     assert len(set(summaries)) > 0.95 * len(summaries)
 
 
+REAL_CHAINS = (
+    "老百姓", "益丰", "海王星辰", "华东大药房", "九洲大药房", "张同泰", "方回春堂", "英特", "瑞人堂", "国大药房",
+    "国药控股", "雷允上", "华氏大药房", "第一医药", "养和堂", "童涵春堂", "蔡同德堂", "上药云", "一心堂", "大参林",
+)  # fmt: skip
+"""Real pharmacy chains (and their companies). Real manufacturers (北京同仁堂…) stay: products are real."""
+
+
+def test_customers_are_invented_not_real_pharmacies_or_hospitals(demo: DemoDataset) -> None:
+    """The demo puts made-up purchases on its customers: none may be a real chain, hospital or health centre."""
+    for tenant in TENANTS:
+        customers = demo.tenants[tenant]["Customer"].to_pylist()
+        names = [c["name"] for c in customers]
+        assert not [n for n in names if any(real in n for real in REAL_CHAINS)]
+        hospitals = [c["name"] for c in customers if c["type"] == "hospital"]
+        assert hospitals and not [n for n in hospitals if "人民医院" in n or n.endswith(("市中医院", "区中医院"))]
+        centres = [n for n in names if "社区卫生服务中心" in n or "卫生院" in n]
+        real_streets = ("湖滨", "小营", "翠苑", "外滩", "徐家汇", "陆家嘴", "月湖", "五马", "平江")
+        assert centres and not [n for n in centres if any(s in n for s in real_streets)]
+        texts = [e["body"] for e in demo.tenants[tenant]["Entry"].to_pylist()]
+        texts += demo.tenants[tenant]["Interaction"].column("summary").to_pylist()
+        assert not [t for t in texts if any(real in t for real in REAL_CHAINS)]
+
+
 def test_generator_never_reads_the_shared_folder() -> None:
     """The demo must run on a fresh clone: no module the generator imports may name the shared data folder."""
     package = Path(inspect.getfile(ingest.demo)).parent

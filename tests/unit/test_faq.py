@@ -82,7 +82,7 @@ THEMES = {
             ["反映部分顾客医保结算蒲地蓝消炎口服液失败"],
         ),
         (
-            "例行拜访华东大药房，与毛经理面谈；店员反馈有顾客服用逍遥片后出现胃部不适，询问处理办法；需要内部协调后回复。",
+            "例行拜访望湖大药房，与毛经理面谈；店员反馈有顾客服用逍遥片后出现胃部不适，询问处理办法；需要内部协调后回复。",
             ["店员反馈有顾客服用逍遥片后出现胃部不适，询问处理办法"],
         ),
         (
@@ -96,7 +96,7 @@ THEMES = {
         ("介绍新品；西乐葆吃多了伤不伤肾，关节炎老人问。", ["西乐葆吃多了伤不伤肾，关节炎老人问"]),
         ("Visited Dr. Li; she asked whether Crestor is still covered.", ["she asked whether Crestor is still covered"]),
         # no question: rep activity, an opener that asks nothing, a topic that mentions 反馈 / 访问
-        ("例行拜访宁波市第二人民医院，了解临床对福善美的使用反馈，药剂科月用量约100盒；达成初步意向。", []),
+        ("例行拜访宁波市仁湾医院，了解临床对福善美的使用反馈，药剂科月用量约100盒；达成初步意向。", []),
         ("金经理微信咨询；介绍依叶的医保情况；对方认可方案。", []),
         ("访问3家门店，核对陈列，补签收货单。", []),
         ("Called the store manager to confirm next week's order.", []),

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer, Entry, Product, Purchased
-from ingest.errors import FormatError, ValidationFailed
+from ingest.errors import REASONS, UnknownFileTypeError, ValidationFailed
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_table
 
@@ -63,7 +63,7 @@ def test_wrong_type_in_a_column_names_row_and_column(loaded: EmbeddedGraphStore,
     with pytest.raises(ValidationFailed) as e:
         ingest_paths(loaded, T, [f])
     (err,) = e.value.errors
-    assert (err.row, err.column) == (3, "qty") and "not a number" in err.reason and "十盒" in err.reason
+    assert (err.row, err.column, err.code) == (3, "qty", "not_a_number") and err.reason == "无法读取为数字：'十盒'"
     assert "row 3 column 'qty'" in str(e.value)
     assert loaded.counts(T) == before
 
@@ -85,7 +85,8 @@ def test_unknown_sku_is_an_error_and_nothing_is_written(loaded: EmbeddedGraphSto
     with pytest.raises(ValidationFailed) as e:
         ingest_paths(loaded, T, [f])
     (err,) = e.value.errors
-    assert (err.row, err.column) == (3, "sku") and "SKU-NOPE" in err.reason
+    assert (err.row, err.column, err.code) == (3, "sku", "unknown_reference")
+    assert err.reason == "未知商品 'SKU-NOPE'（本次导入和库中都没有）"
     assert loaded.counts(T) == before
 
 
@@ -101,12 +102,12 @@ def test_encodings_gbk_and_bom(store: EmbeddedGraphStore, tmp_path: Path) -> Non
     text = (EXAMPLES / "customers.csv").read_text(encoding="utf-8")
     for enc in ("gbk", "gb18030", "utf-8-sig"):
         raw = read_table(_write(tmp_path / f"customers-{enc}.csv", text, enc))
-        assert raw.frame.iloc[0]["客户名称"] == "老百姓大药房(人民路店)", enc
+        assert raw.frame.iloc[0]["客户名称"] == "康邻大药房(人民路店)", enc
 
 
 def test_mixed_encoding_is_rejected_naming_the_line(tmp_path: Path) -> None:
-    good = "客户编码,客户名称,客户类型\nC-1,一心堂,连锁\n".encode()
-    bad = "C-2,海王星辰,连锁\n".encode("gbk")
+    good = "客户编码,客户名称,客户类型\nC-1,同沐堂,连锁\n".encode()
+    bad = "C-2,北辰健康药房,连锁\n".encode("gbk")
     f = tmp_path / "customers.csv"
     f.write_bytes(good + bad)
     with pytest.raises(ValidationFailed) as e:
@@ -123,8 +124,8 @@ def test_skip_invalid_loads_good_rows_and_writes_rejects(loaded: EmbeddedGraphSt
     report = ingest_paths(loaded, T, [f], skip_invalid=True, rejects_dir=tmp_path / "rejects")
     assert (report.files[0].rows_loaded, report.files[0].rows_skipped) == (1, 2)
     rejects = (tmp_path / "rejects" / "orders.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert len(rejects) == 3 and rejects[1].startswith("3,sku: unknown Product 'SKU-NOPE'")
-    assert rejects[2].startswith("4,qty: not a number")
+    assert len(rejects) == 3 and rejects[1].startswith("3,sku: 未知商品 'SKU-NOPE'")
+    assert rejects[2].startswith("4,qty: 无法读取为数字：'abc'")
     history = loaded.price_history(T, "SKU-ATV-20")
     assert "N-1" in history.column("order_id") and "N-3" not in history.column("order_id")
 
@@ -163,8 +164,22 @@ def test_json_array_errors_use_json_paths(loaded: EmbeddedGraphStore, tmp_path: 
 
 def test_type_detection_and_unknown_header(tmp_path: Path, store: EmbeddedGraphStore) -> None:
     f = _write(tmp_path / "misc.csv", "foo,bar\n1,2\n")
-    with pytest.raises(FormatError, match="--type"):
+    with pytest.raises(UnknownFileTypeError, match="没有一列是认识的列名") as e:
         ingest_paths(store, T, [f])
+    assert "--type" not in e.value.message
+
+
+def test_a_header_typo_names_the_closest_type_and_the_missing_column(tmp_path: Path, store: EmbeddedGraphStore) -> None:
+    f = _write(tmp_path / "x.csv", "订单号,行号,客户编码,商品编码,订单日期,数量,单格\nN-1,1,C-1,S-1,2025-09-01,10,30\n")
+    with pytest.raises(UnknownFileTypeError) as e:
+        ingest_paths(store, T, [f])
+    assert e.value.message.startswith(f"{f}: 看起来像订单行文件（orders），但缺少必填列 单价/unit_price（表头：")
+    assert e.value.details == {"file": str(f), "closest": "orders", "missing": ["单价/unit_price"]}
+    assert "--type" not in e.value.message
+    same = _write(tmp_path / "people.csv", "id,name\nR-1,张三\n")
+    with pytest.raises(UnknownFileTypeError) as e:
+        ingest_paths(store, T, [same])
+    assert e.value.details["candidates"] == ["competitors", "doctors", "reps"] and "--type" not in e.value.message
 
 
 def test_pdf_passages_become_draft_entries_citing_page(store: EmbeddedGraphStore, tmp_path: Path) -> None:
@@ -250,8 +265,8 @@ def test_mentions_found_in_summaries_when_no_products_column(store: EmbeddedGrap
 def test_duplicate_customers_are_reported_not_merged(store: EmbeddedGraphStore, tmp_path: Path) -> None:
     f = _write(
         tmp_path / "customers.csv",
-        "客户编码,客户名称,客户类型,城市\nA1,老百姓大药房(人民路店),连锁,杭州\n"
-        "A2,老百姓大药房人民路店,连锁,杭州\nA3,老百姓大药房(解放路店),连锁,杭州\nA4,老百姓大药房(人民路店),连锁,宁波\n",
+        "客户编码,客户名称,客户类型,城市\nA1,康邻大药房(人民路店),连锁,杭州\n"
+        "A2,康邻大药房人民路店,连锁,杭州\nA3,康邻大药房(解放路店),连锁,杭州\nA4,康邻大药房(人民路店),连锁,宁波\n",
     )
     report = ingest_paths(store, T, [f])
     assert report.duplicates is not None
@@ -306,3 +321,29 @@ def test_case_units_convert_and_unconvertible_lines_are_reported(loaded: Embedde
     atv = index.lines["SKU-ATV-20"]
     assert 31.0 in atv.price.tolist() and 80.0 in atv.qty.tolist()  # the case line, in boxes
     assert index.exclusions("SKU-AML-5") == {"单位无法换算": 1}
+
+
+def test_row_errors_are_chinese_with_a_stable_code(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    f = _write(
+        tmp_path / "customers.csv",
+        "客户编码,客户名称,客户类型,医保定点,门店数\n"
+        "A1,,连锁,是,3\nA2,乙药房,超市,是,3\nA3,丙药房,连锁,也许,3\nA4,丁药房,连锁,是,很多\nA4,戊药房,连锁,是,2\n",
+    )
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(store, T, [f])
+    found = {(err.row, err.code): err.reason for err in e.value.errors}
+    assert found == {
+        (2, "required"): "必填值为空",
+        (3, "not_a_choice"): "不是可选的值（连锁/chain、单体药店/single_pharmacy、医院/hospital、诊所/clinic、"
+        "dtp药房/dtp）：'超市'",
+        (4, "not_yes_no"): "无法读取为是/否（是/否、true/false、1/0）：'也许'",
+        (5, "not_an_integer"): "无法读取为整数：'很多'",
+        (6, "duplicate_key"): "客户编码 重复：A4（首次出现在第 5 行）",
+    }
+    assert all(err.code in REASONS for err in e.value.errors)
+    header = "订单号,行号,客户编码,商品编码,订单日期,数量\n"
+    missing = _write(tmp_path / "orders.csv", header + "N-1,1,C-1,S-1,2025-09-01,10\n")
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(store, T, [missing], file_type="orders")
+    [err] = e.value.errors
+    assert err.code == "missing_column" and err.reason.startswith("缺少必填列 单价/unit_price（可用的表头：")

@@ -82,7 +82,7 @@ def test_shared_relationship_types_store_the_same_properties() -> None:
 
 
 def test_uids_are_tenant_qualified() -> None:
-    c = Customer(tenant="a", id="C1", name="老百姓大药房", type="chain")
+    c = Customer(tenant="a", id="C1", name="康邻大药房", type="chain")
     assert c.uid == node_uid("a", "C1") == f"a{KEY_SEPARATOR}C1"
     p = Purchased(
         tenant="a", customer_id="C1", sku="S", order_id="O9", line=2, at=dt.date(2025, 1, 1), qty=1, unit_price=2.0

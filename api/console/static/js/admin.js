@@ -38,6 +38,13 @@ export function ingestPage(main) {
     h("label", { class: "button primary" }, "选择文件", input),
     h("p", { class: "small muted" }, "CSV（UTF-8/GBK）、XLSX、JSON、JSON Lines、PDF；表头中英文均可，文件类型按表头自动识别。任何一行有错，整个文件都不会写入。"),
   );
+  const fileType = h(
+    "select",
+    { name: "file_type", "aria-label": "文件类型" },
+    h("option", { value: "" }, "自动识别（按表头）"),
+    ...Object.entries(TYPE_NAMES).map(([name, label]) => h("option", { value: name }, `${label}（${name}）`)),
+  );
+  const typeRow = h("p", { class: "small" }, h("label", null, "文件类型：", fileType), h("span", { class: "muted" }, " 表头无法自动识别时，在这里选择类型后重新上传。"));
   const results = h("div", { id: "uploads" });
   zone.addEventListener("dragover", (e) => {
     e.preventDefault();
@@ -73,7 +80,7 @@ export function ingestPage(main) {
         }
         bar.value = total ? Math.round((sent / total) * 100) : 0;
         state.textContent = `上传中 ${bar.value}%`;
-      });
+      }, { file_type: fileType.value });
       bar.hidden = true;
       item.dataset.outcome = "loaded";
       state.textContent = `已导入，用时 ${report.seconds.toFixed(2)} 秒`;
@@ -87,7 +94,7 @@ export function ingestPage(main) {
     }
   }
 
-  main.append(h("h1", null, "数据导入"), h("div", { class: "panel" }, zone), results);
+  main.append(h("h1", null, "数据导入"), h("div", { class: "panel" }, zone, typeRow), results);
 }
 
 function ingestReport(r) {
@@ -134,7 +141,8 @@ function rejection(e) {
   if (!rows) {
     // the whole file was refused (unknown type, encoding, layout): the message says what to do
     const where = e.details && e.details.row ? `（第 ${e.details.row} 行${e.details.column ? `，列「${e.details.column}」` : ""}）` : "";
-    return errorBox({ message: `${e.message}${where}`, code: e.code });
+    const advice = e.code === "unknown_file_type" ? "。请改正表头，或在上方「文件类型」中选择类型后重新上传。" : "";
+    return errorBox({ message: `${e.message}${where}${advice}`, code: e.code });
   }
   const total = e.details.total || rows.length;
   return h(

@@ -89,10 +89,11 @@ export async function api(path, { method = "GET", body, query, raw = false, key,
 }
 
 /**
- * Upload one file as multipart (field `file`) with upload progress: `onProgress(sentBytes, totalBytes)`, then
- * `onProgress(null)` once the body is sent and the server is working. Resolves to the JSON answer.
+ * Upload one file as multipart (field `file`, plus the non-empty form `fields`) with upload progress:
+ * `onProgress(sentBytes, totalBytes)`, then `onProgress(null)` once the body is sent and the server is working.
+ * Resolves to the JSON answer.
  */
-export function upload(path, file, onProgress) {
+export function upload(path, file, onProgress, fields = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url(path));
@@ -118,6 +119,7 @@ export function upload(path, file, onProgress) {
     };
     const form = new FormData();
     form.append("file", file, file.name);
+    for (const [name, value] of Object.entries(fields)) if (value) form.append(name, value);
     xhr.send(form);
   });
 }

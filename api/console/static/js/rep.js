@@ -10,12 +10,14 @@ import {
   fill,
   h,
   idChip,
+  parseAmount,
   productChips,
   productPicker,
   saveBlob,
   spinner,
   table,
   TYPE,
+  understood,
   yuan,
 } from "./ui.js";
 
@@ -359,8 +361,11 @@ function quoteLine(getCustomer, remove) {
     qtyLabel.textContent = `数量（${p.unit || "单位"}）`;
     check();
   });
-  const qty = h("input", { type: "number", name: "qty", min: "0", step: "any", inputmode: "decimal", placeholder: "1", "aria-label": "数量" });
+  // text fields, not type=number: a Chinese input method types full-width digits, which a number field refuses
+  const qty = h("input", { type: "text", name: "qty", inputmode: "decimal", autocomplete: "off", placeholder: "1", "aria-label": "数量" });
   const price = h("input", { type: "text", name: "price", inputmode: "decimal", autocomplete: "off", placeholder: "0.00", "aria-label": "单价" });
+  const qtyRead = h("span", { class: "understood small muted", "aria-live": "polite", dataset: { for: "qty" } });
+  const priceRead = h("span", { class: "understood small muted", "aria-live": "polite", dataset: { for: "price" } });
   const unitLabel = h("label", null, "单价（元）");
   const qtyLabel = h("label", null, "数量");
   const verdict = h("div", { class: "verdict", "aria-live": "polite", dataset: { state: "empty" } },
@@ -372,16 +377,21 @@ function quoteLine(getCustomer, remove) {
       "div",
       { class: "quote-inputs" },
       h("div", { class: "field product" }, h("label", null, "产品"), pick.el, facts),
-      h("div", { class: "field" }, qtyLabel, qty),
-      h("div", { class: "field" }, unitLabel, price),
+      h("div", { class: "field" }, qtyLabel, qty, qtyRead),
+      h("div", { class: "field" }, unitLabel, price, priceRead),
       h("button", { type: "button", class: "ghost small remove", onclick: () => (dispose(), remove()), "aria-label": "删除这一行" }, "删除"),
     ),
     verdict,
   );
 
   const scheduled = debounce(() => check(), CHECK_DELAY_MS);
-  price.addEventListener("input", scheduled);
-  qty.addEventListener("input", scheduled);
+  // the number each field was read as shows at once; the check itself waits for a pause in typing
+  const showRead = () => {
+    priceRead.textContent = understood(price.value);
+    qtyRead.textContent = understood(qty.value);
+  };
+  price.addEventListener("input", () => (showRead(), scheduled()));
+  qty.addEventListener("input", () => (showRead(), scheduled()));
 
   function setColor(color) {
     el.className = `quote-line c-${color}`;
@@ -390,8 +400,9 @@ function quoteLine(getCustomer, remove) {
   async function check() {
     scheduled.cancel();
     const customer = getCustomer();
-    const raw = price.value.trim().replace(/[¥￥,，\s元]/g, "");
-    const unitPrice = Number(raw);
+    showRead();
+    const raw = price.value.trim();
+    const unitPrice = parseAmount(raw);
     const my = ++seq;
     if (controller) controller.abort();
     if (!customer || !product || !raw) {
@@ -407,14 +418,14 @@ function quoteLine(getCustomer, remove) {
       fill(verdict, h("p", { class: "muted small" }, "单价需要是大于 0 的数字。"));
       return;
     }
-    const q = Number(qty.value);
+    const q = parseAmount(qty.value);
     const line = { customer_id: customer.id, sku: product.sku, unit_price: unitPrice };
     if (Number.isFinite(q) && q > 0) line.qty = q;
     controller = new AbortController();
     try {
       const found = await api("price-checks", { method: "POST", body: { lines: [line] }, signal: controller.signal });
       if (my !== seq) return;
-      drawVerdict(found.lines[0], raw);
+      drawVerdict(found.lines[0], raw, unitPrice);
     } catch (e) {
       if (my !== seq || (e && e.name === "AbortError")) return;
       setColor("grey");
@@ -423,13 +434,14 @@ function quoteLine(getCustomer, remove) {
     }
   }
 
-  function drawVerdict(v, typed) {
+  function drawVerdict(v, typed, read) {
     const color = colorOf(v.verdict, v.severity);
     setColor(color);
     verdict.dataset.state = "checked";
     verdict.dataset.verdict = v.verdict;
     verdict.dataset.color = color;
     verdict.dataset.price = typed;
+    verdict.dataset.read = String(read);
     const hasBand = v.band_low !== null && v.band_high !== null;
     const chart = priceChart(v);
     fill(

@@ -164,6 +164,30 @@ export function yuan(x, digits = 2) {
   return `¥${Number(x).toFixed(digits)}`;
 }
 
+/**
+ * The number in what a person typed into an amount field, or NaN. Chinese input methods give full-width digits
+ * (１２.８) and a full-width or ideographic decimal point (１２．８, 12。8): both are read as ASCII; ¥, ￥, 元 and spaces
+ * are ignored. A single comma followed by one or two digits at the end is a decimal comma (12,8 → 12.8); otherwise
+ * commas must separate thousands (1,280 → 1280, 1,280.50 → 1280.5), and anything else is not a number.
+ */
+export function parseAmount(text) {
+  let t = String(text ?? "")
+    .replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0))
+    .replace(/[．。｡]/g, ".")
+    .replace(/，/g, ",")
+    .replace(/[¥￥元\s]/g, "");
+  if (/^\d+,\d{1,2}$/.test(t)) t = t.replace(",", ".");
+  else if (/^\d{1,3}(,\d{3})+(\.\d*)?$/.test(t)) t = t.replace(/,/g, "");
+  return /^(\d+(\.\d*)?|\.\d+)$/.test(t) ? Number(t) : NaN;
+}
+
+/** How an amount field shows the number it understood (empty while the field is empty). */
+export function understood(text) {
+  if (!String(text ?? "").trim()) return "";
+  const n = parseAmount(text);
+  return Number.isFinite(n) ? `读作 ${n}` : "不是数字";
+}
+
 export function dateTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
