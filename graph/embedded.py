@@ -28,12 +28,14 @@ from graph.model import (
     Change,
     Edge,
     Node,
+    PriceEvent,
+    Promotion,
     edge_types_of,
     node_uid,
 )
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -74,6 +76,7 @@ def schema_ddl() -> list[str]:
 MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE PURCHASED ADD unit STRING"],
     3: ["ALTER TABLE Product ADD case_size INT64", node_table_ddl(Change), CHANGE_HEAD_DDL],
+    4: [node_table_ddl(Promotion), node_table_ddl(PriceEvent)],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 

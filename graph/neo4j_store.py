@@ -22,10 +22,10 @@ from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 3
-# v2 added PURCHASED.unit, v3 Product.case_size and the Change log: properties and labels whose constraints and
-# indexes schema_statements() declares; nothing else to migrate in Neo4j.
-MIGRATIONS: dict[int, list[str]] = {2: [], 3: []}
+SCHEMA_VERSION = 4
+# v2 added PURCHASED.unit, v3 Product.case_size and the Change log, v4 the Promotion and PriceEvent labels: properties
+# and labels whose constraints and indexes schema_statements() declares; nothing else to migrate in Neo4j.
+MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: []}
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
@@ -33,6 +33,7 @@ LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
     "Entry": ("status", "kind"),
     "Interaction": ("at",),
     "Change": ("seq",),
+    "PriceEvent": ("sku",),
 }
 REL_LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {"PURCHASED": ("at",)}
 
