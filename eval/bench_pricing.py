@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -56,11 +58,13 @@ def run_one(n: int, tmp: str | None, checks: int = 5000) -> dict[str, Any]:
                   float(rng.uniform(5, 300)), float(rng.integers(1, 200)), TODAY)
         for _ in range(checks)
     ]  # fmt: skip
-    cold, warm = [], []
+    cold, warm, cpu = [], [], []
+    gc.collect()
     for line in lines:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         check_line(index, line)
         cold.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
     for line in lines:  # the quote screen re-checks the same line on every keystroke
         t0 = time.perf_counter()
         check_line(index, QuoteLine(line.customer_id, line.sku, line.unit_price * 1.01, line.qty, TODAY))
@@ -89,6 +93,8 @@ def run_one(n: int, tmp: str | None, checks: int = 5000) -> dict[str, Any]:
         "rss_before_build_mib": round(rss_before, 1),
         "check_first_time_ms": pct(cold),
         "check_repeat_ms": pct(warm),
+        "check_cpu_ms": pct(cpu),
+        "load_during_run": round(os.getloadavg()[0], 2),
         "update_1000_lines_ms": round(update_ms, 1),
         "first_check_after_update_ms": round(first_check_after_ms, 2),
         "first_check_after_update_verdict": after.verdict,
@@ -118,17 +124,24 @@ def main(argv: list[str] | None = None) -> None:
         f"Run {dt.datetime.now().isoformat(timespec='seconds')} (2 cores), in process, random quote lines "
         "over all SKUs.",
         "",
-        "| order lines | check p50 / p99 ms (first) | check p50 / p99 ms (repeat) | index build s | peak RSS MiB "
-        "| +1,000 lines ms | first check after ms |",
-        "|---:|---|---|---:|---:|---:|---:|",
+        "| order lines | check p50 / p99 ms (first) | check p50 / p99 ms (repeat) | CPU time p50 / p99 ms "
+        "| index build s | peak RSS MiB | +1,000 lines ms | first check after ms | load average |",
+        "|---:|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        c, w = r["check_first_time_ms"], r["check_repeat_ms"]
+        c, w, u = r["check_first_time_ms"], r["check_repeat_ms"], r["check_cpu_ms"]
         lines.append(
-            f"| {r['order_lines']:,} | {c['p50']} / {c['p99']} | {w['p50']} / {w['p99']} | {r['index_build_s']} "
-            f"| {r['peak_rss_mib']} | {r['update_1000_lines_ms']} | {r['first_check_after_update_ms']} |"
+            f"| {r['order_lines']:,} | {c['p50']} / {c['p99']} | {w['p50']} / {w['p99']} | {u['p50']} / {u['p99']} "
+            f"| {r['index_build_s']} | {r['peak_rss_mib']} | {r['update_1000_lines_ms']} "
+            f"| {r['first_check_after_update_ms']} | {r['load_during_run']} |"
         )
-    lines += ["", "Targets (issue 6): p99 ≤ 1 ms per line; +1,000 lines ≤ 100 ms. Peak RSS includes loading the graph."]
+    lines += [
+        "",
+        "Targets (issue 19): p99 ≤ 0.2 ms per line at 2M order lines; +1,000 lines ≤ 100 ms. Wall-clock percentiles",
+        "include the time the process waits for a core when the machine is shared (see the load average); CPU time is",
+        "the check's own cost. The index build includes the line analysis (dirt, promotions, events) and the level",
+        "fit; peak RSS includes loading the graph. The first check of a SKU after an update re-analyses that SKU.",
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_pricing.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     (args.out / "bench_pricing.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -17,10 +17,20 @@ from graph.frames import models_to_table
 from graph.model import FormularyEdition, ListedIn, Product
 from graph.ports import GraphStore
 from ingest.errors import FormatError
-from ingest.nrdl import DrugChange, FormularyDiff, NrdlDrug, diff_editions, load_nrdl_pdf, load_nrdl_xlsx
+from ingest.nrdl import (
+    SECTION_NEGOTIATED_TCM,
+    SECTION_NEGOTIATED_WESTERN,
+    DrugChange,
+    FormularyDiff,
+    NrdlDrug,
+    diff_editions,
+    load_nrdl_pdf,
+    load_nrdl_xlsx,
+)
 from ingest.resolution import ProductResolver
 
 KindFilter = Literal["western", "tcm", "all"]
+NEGOTIATED_SECTIONS = frozenset({SECTION_NEGOTIATED_WESTERN, SECTION_NEGOTIATED_TCM})
 
 
 def load_edition(paths: Sequence[Path], edition: str, *, kind: KindFilter = "all") -> list[NrdlDrug]:
@@ -114,23 +124,27 @@ def apply_edition(
     resolver = resolver or ProductResolver(products)
     report = ApplyReport(edition_id, len(drugs), len(products), effective_date=effective_date)
     listed: dict[str, ListedIn] = {}
+    negotiated: set[str] = set()
     for drug in drugs:
         names = drug.alternative_names or (drug.name,)
         for alt in names:
             res = resolver.resolve(alt, drug.dosage_form)
             if res.decision == "match":
                 for sku in res.skus:
-                    listed.setdefault(
-                        sku,
-                        ListedIn(
-                            tenant=tenant,
-                            sku=sku,
-                            edition_id=edition_id,
-                            category=drug.category,
-                            restriction=drug.restriction,
-                            payment_standard="*" if drug.payment_standard_confidential else drug.payment_standard,
-                            code=drug.number,
-                        ),
+                    # A product matching an ordinary row and a negotiated (协议) row is reimbursed on the negotiated
+                    # row's terms: that row wins whichever comes first; otherwise the first row does.
+                    if sku in listed and (sku in negotiated or drug.section not in NEGOTIATED_SECTIONS):
+                        continue
+                    if drug.section in NEGOTIATED_SECTIONS:
+                        negotiated.add(sku)
+                    listed[sku] = ListedIn(
+                        tenant=tenant,
+                        sku=sku,
+                        edition_id=edition_id,
+                        category=drug.category,
+                        restriction=drug.restriction,
+                        payment_standard="*" if drug.payment_standard_confidential else drug.payment_standard,
+                        code=drug.number,
                     )
             elif res.decision == "review":
                 report.review.append(

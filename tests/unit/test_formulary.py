@@ -95,3 +95,22 @@ def test_applying_the_official_2024_list_to_the_demo_catalogue_agrees_with_its_r
     assert set(applied) <= set(recorded)  # no product tagged that is not on the list
     assert len(applied) >= len(recorded) - 1  # 120 of 121 here; 孟鲁司特 (two SKUs) goes to review
     assert all(applied[k].category == recorded[k].category for k in applied)
+
+
+def test_a_negotiated_row_wins_over_an_ordinary_row_of_the_same_drug(store: EmbeddedGraphStore) -> None:
+    from ingest.nrdl import SECTION_NEGOTIATED_WESTERN, SECTION_WESTERN, NrdlDrug
+
+    def row(section: str, standard: str | None, number: str) -> NrdlDrug:
+        return NrdlDrug(
+            edition="E", section=section, kind="western", number=number, classification_code=None,
+            classification_name=None, category="乙", name="阿托伐他汀钙", alternative_names=(), dosage_form="片剂",
+            restriction=None, payment_standard=standard, payment_standard_confidential=False, agreement_period=None,
+            source=f"x:{number}",
+        )  # fmt: skip
+
+    ordinary = row(SECTION_WESTERN, None, "1")
+    negotiated = row(SECTION_NEGOTIATED_WESTERN, "24.15元(每片含阿托伐他汀20mg)", "2")
+    for rows in ([ordinary, negotiated], [negotiated, ordinary]):
+        apply_edition(store, T, rows, edition_id="E", name="x")
+        assert _listed(store)["ATV"].payment_standard == "24.15元(每片含阿托伐他汀20mg)"
+        assert _listed(store)["ATV"].code == "2"

@@ -86,6 +86,10 @@ def test_payment_standard_parsing() -> None:
     assert payment_standard_per_pack("5.39元(75mg/片)", pack_size=7, spec="75mg*7片") is not None
     assert payment_standard_per_pack("479.00元/盒(30片)", pack_size=30, spec="x").per_pack == 479.0  # type: ignore[union-attr]
     assert payment_standard_per_pack("*", pack_size=7, spec=None) is None
+    assert payment_standard_per_pack("40.36", pack_size=28, spec="10mg*28片").per_pack == 40.36  # type: ignore[union-attr]
+    assert payment_standard_per_pack("39.24元/盒", pack_size=7, spec=None).per_pack == 39.24  # type: ignore[union-attr]
+    each = payment_standard_per_pack("3.45元(每片含阿托伐他汀20mg)", pack_size=7, spec="20mg*7片")
+    assert each is not None and each.per_pack == 24.15
     two = "3.49元(50mg/片)；5.93元(100mg/片)"
     assert payment_standard_per_pack(two, pack_size=10, spec="100mg*10片").per_pack == 59.3  # type: ignore[union-attr]
     assert payment_standard_per_pack(two, pack_size=10, spec="25mg*10片") is None
