@@ -509,12 +509,34 @@ _VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "
                   "unknown_product": "magenta", "unknown_unit": "magenta"}  # fmt: skip
 
 
+QUOTE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("customer_id", "customer", "客户编码", "客户编号"),
+    "sku": ("sku", "商品编码", "产品编码"),
+    "unit_price": ("unit_price", "price", "单价", "报价"),
+    "qty": ("qty", "quantity", "数量"),
+    "unit": ("unit", "单位"),
+    "date": ("date", "at", "日期", "报价日期"),
+}
+"""Columns of a quote CSV for ``price-check --csv`` and the headers accepted for each."""
+
+
+def _quote_row(row: dict[str, str]) -> dict[str, str]:
+    """A CSV row with its headers mapped to the canonical quote columns (first alias present wins)."""
+    clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+    return {name: next((clean[a] for a in aliases if clean.get(a)), "") for name, aliases in QUOTE_COLUMNS.items()}
+
+
 @app.command("price-check")
 def price_check(
     ctx: typer.Context,
     tenant: TenantOption,
     csv_file: Annotated[
-        Path | None, typer.Option("--csv", help="Quote lines: customer_id, sku, unit_price, qty[, unit].")
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Quote lines: customer_id, sku, unit_price, qty (or quantity / 数量)[, unit][, date]; Chinese headers "
+            "客户编码, 商品编码, 单价, 数量, 单位, 日期 work too.",
+        ),
     ] = None,
     customer: Annotated[str | None, typer.Option(help="One line: the customer id.")] = None,
     sku: Annotated[str | None, typer.Option(help="One line: the SKU.")] = None,
@@ -523,9 +545,16 @@ def price_check(
     unit: Annotated[
         str | None, typer.Option(help="One line: unit of price and quantity (default: selling unit).")
     ] = None,
-    as_of: Annotated[str | None, typer.Option(help="Date of the quote (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date of the quote (YYYY-MM-DD), for lines without their own; default today.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every verdict with its evidence as JSON.")] = False,
 ) -> None:
-    """Check quote prices against similar customers' deals: a coloured verdict per line with band and evidence."""
+    """Check quote prices: per line the verdict, the reference that decided, the band and the evidence.
+
+    References: the customer's own agreed price, the 集采 award, its level, its segment; a running promotion widens
+    the band; history left out (clearance, unit mistakes, free goods) is counted.
+    """
     import csv
     import datetime as dt
 
@@ -536,11 +565,15 @@ def price_check(
     lines: list[QuoteLine] = []
     if csv_file is not None:
         with csv_file.open(encoding="utf-8-sig") as f:
-            for n, row in enumerate(csv.DictReader(f), start=2):
+            for n, raw in enumerate(csv.DictReader(f), start=2):
+                row = _quote_row(raw)
                 try:
+                    if not row["customer_id"] or not row["sku"] or not row["unit_price"]:
+                        raise ValueError("customer_id, sku and unit_price are required")
+                    at = dt.date.fromisoformat(row["date"]) if row["date"] else on
                     lines.append(QuoteLine(row["customer_id"], row["sku"], float(row["unit_price"]),
-                                           float(row.get("qty") or 1), on, row.get("unit") or None))  # fmt: skip
-                except (KeyError, ValueError) as e:
+                                           float(row["qty"] or 1), at, row["unit"] or None))  # fmt: skip
+                except ValueError as e:
                     err_console.print(f"[red]error[/red] {csv_file} row {n}: {escape(str(e))}")
                     raise typer.Exit(2) from e
     elif customer and sku and price is not None:
@@ -548,21 +581,24 @@ def price_check(
     else:
         raise typer.BadParameter("give --csv FILE, or --customer, --sku and --price")
     with _store(ctx) as store:
-        index = PriceIndex.from_store(store, tenant, as_of=on)
+        index = PriceIndex.from_store(store, tenant, as_of=max([on, *(line.at or on for line in lines)]))
         try:
             results = check_quote(index, lines, today=on)
         except SalesCopilotError as e:
             _print_error(e)
             raise typer.Exit(_exit_code(e)) from e
+    if as_json:
+        console.print_json(data={"tenant": tenant, "lines": [_check_json(r) for r in results]})
+        return
     table = Table(title=f"price check ({tenant}, {on})")
-    for name in ("customer", "sku", "price", "verdict", "band", "pct", "peers", "explanation"):
+    for name in ("customer", "sku", "price", "verdict", "band", "reference", "explanation"):
         table.add_column(name)
     for r in results:
         style = _VERDICT_STYLE[r.verdict]
         band = f"{r.band_low:.2f}–{r.band_high:.2f}" if r.band_low is not None and r.band_high is not None else "–"
         table.add_row(
             r.line.customer_id, r.line.sku, f"{r.line.unit_price:g}", f"[{style}]{r.verdict}[/{style}]", band,
-            "–" if r.percentile is None else f"{r.percentile:g}", str(r.peer_count), escape(r.explanation),
+            r.level_name or "–", escape(r.explanation),
         )  # fmt: skip
     console.print(table)
     for r in results:
@@ -570,6 +606,19 @@ def price_check(
             console.print(
                 f"  {r.line.sku} evidence: {escape(ev.customer_name)} {ev.at} qty {ev.qty:g} @ {ev.unit_price:g}"
             )
+
+
+def _check_json(r: Any) -> dict[str, Any]:
+    """One verdict as plain data (the same fields as the API's)."""
+    from dataclasses import asdict
+
+    out = asdict(r)
+    line = out.pop("line")
+    line["date"] = line.pop("at").isoformat() if line.get("at") else None
+    line["profile"] = line.get("profile")
+    out.update(line=line, evidence=[{**e, "at": e["at"].isoformat()} for e in out["evidence"]])
+    out["suggestions"] = list(out["suggestions"])
+    return out
 
 
 formulary_app = typer.Typer(help="National reimbursement formulary (医保目录) editions: diff and apply.")

@@ -113,8 +113,11 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return min(1.0, math.exp(top) * sum(math.exp(v - top) for v in logs))
 
 
-def _best_breaks(d0: np.ndarray, d1: np.ndarray, delta: np.ndarray) -> list[tuple[int, float, int]]:
-    """Days on which the pairs agree on a common change: (day, median change, customers agreeing).
+def _best_breaks(d0: np.ndarray, d1: np.ndarray, delta: np.ndarray) -> list[tuple[int, float, int, int]]:
+    """Days on which the pairs agree on a common change: (day, median change, customers agreeing, day before).
+
+    The change happened after "day before" (the latest line before it among the customers who moved) and on or
+    before "day" (the earliest line after it).
 
     At a candidate day, the customers observed across it (a line before, one on or after) either moved or not. How
     often a pair of lines moves down (or up) anywhere in the SKU's history is the chance rate; a day where far more
@@ -139,7 +142,7 @@ def _best_breaks(d0: np.ndarray, d1: np.ndarray, delta: np.ndarray) -> list[tupl
     total = count(np.ones(len(d0), dtype=bool))
     down, up = count(delta < -MOVED), count(delta > MOVED)
     rate = {-1.0: max(float(np.mean(delta < -MOVED)), 1e-3), 1.0: max(float(np.mean(delta > MOVED)), 1e-3)}
-    found: list[tuple[int, float, int]] = []
+    found: list[tuple[int, float, int, int]] = []
     blocked = np.zeros(len(candidates), dtype=bool)
     for _ in range(MAX_EVENTS):
         sign_down = down >= up
@@ -164,7 +167,7 @@ def _best_breaks(d0: np.ndarray, d1: np.ndarray, delta: np.ndarray) -> list[tupl
             big or (n_agree >= MIN_AGREE_SMALL and share[k] >= MIN_SHARE_SMALL and abs(step) >= MIN_STEP)
         )
         if enough:
-            found.append((int(d1[agreeing].min()), step, n_agree))
+            found.append((int(d1[agreeing].min()), step, n_agree, int(d0[agreeing].max())))
     return found
 
 
@@ -198,15 +201,15 @@ def detect_events(
         unexplained &= ~((d0 < e.day) & (d1 >= e.day) & e.mask(kinds))
         if e.is_vbp:
             unexplained &= ~(groups["pharmacy"] & (d1 > e.day) & (d1 <= e.day + GLIDE_DAYS))
-    found: list[tuple[int, float, int, str]] = []
+    found: list[tuple[int, float, int, str, int]] = []
     for name, sel in (("all", np.ones(len(d0), dtype=bool)), *groups.items()):
         sel = sel & unexplained
-        found += [(t, step, n, name) for t, step, n in _best_breaks(d0[sel], d1[sel], delta[sel])]
+        found += [(t, step, n, name, lo) for t, step, n, lo in _best_breaks(d0[sel], d1[sel], delta[sel])]
     if not any(f[3] == "institution" for f in found) and not any(e.applies(TYPE_CODE["hospital"]) for e in known):
         inst = np.isin(ctype[c], INSTITUTION_CODES) if len(c) else np.zeros(0, dtype=bool)
         cut = _unpaired_cut(d[inst], lp[inst])
         if cut is not None:
-            found.append((cut[0], cut[1], 0, "institution"))
+            found.append((cut[0], cut[1], 0, "institution", cut[0] - 1))
     if not found and not known and len(c):
         # prices that are no contracts (every line differs): one large shift of the whole SKU, lines normalised by
         # their customers' levels when known
@@ -224,12 +227,12 @@ def detect_events(
             return sorted([*events, Event(cut[0], "detected", types, step=steps)], key=lambda e: e.day)
     priority = {"institution": 0, "all": 1, "pharmacy": 2}
     found.sort(key=lambda f: (priority[f[3]], -f[2]))
-    for t, _step, _n, name in found:
+    for t, _step, _n, name, lo in found:
         if any(abs(e.day - t) <= MERGE_DAYS for e in events):
             continue
         if name != "institution" and any(e.is_vbp and e.day < t <= e.day + GLIDE_DAYS for e in events):
             continue  # after a 集采 award pharmacies step down on their own dates: the award explains it
-        steps = _steps_at(t, d0, d1, delta, groups)
+        steps = _group_steps(lo, t, d, lp, c, ctype)
         if name == "institution" and "institution" not in steps:
             steps["institution"] = _step
         moved = {g: v for g, v in steps.items() if abs(v) >= MIN_STEP}
@@ -271,6 +274,36 @@ def _types_of(steps: dict[str, float]) -> frozenset[str]:
     for group in steps:
         out |= INSTITUTIONS if group == "institution" else set(CUSTOMER_TYPES) - INSTITUTIONS
     return frozenset(out)
+
+
+def _group_steps(
+    lo: int, t: int, day: np.ndarray, logp: np.ndarray, cust: np.ndarray, ctype: np.ndarray
+) -> dict[str, float]:
+    """Per group, the median change of customers' agreed prices across a break in (``lo``, ``t``].
+
+    Each customer's last line on or before ``lo`` against its first on or after ``t`` (both within
+    ``MAX_GAP_DAYS``); only groups where most of those customers moved.
+    """
+    if not len(day):
+        return {}
+    offset = 1 << 21
+    keys = (cust.astype(np.int64) << 22) | (day.astype(np.int64) + offset)
+    who = np.unique(cust)
+    pre = np.searchsorted(keys, (who.astype(np.int64) << 22) | (lo + offset), side="right") - 1
+    post = np.searchsorted(keys, (who.astype(np.int64) << 22) | (t + offset), side="left")
+    pre_ok = (pre >= 0) & (cust[np.maximum(pre, 0)] == who) & (day[np.maximum(pre, 0)] >= lo - MAX_GAP_DAYS)
+    post_c = np.minimum(post, len(day) - 1)
+    post_ok = (post < len(day)) & (cust[post_c] == who) & (day[post_c] <= t + MAX_GAP_DAYS)
+    ok = pre_ok & post_ok
+    delta = logp[post_c[ok]] - logp[np.maximum(pre, 0)[ok]]
+    kinds = ctype[who[ok]]
+    out = {}
+    for name, codes in (("institution", INSTITUTION_CODES), ("pharmacy", PHARMACY_CODES)):
+        sel = np.isin(kinds, codes)
+        moved = sel & (np.abs(delta) > MOVED)
+        if moved.sum() >= 1 and moved.sum() >= 0.5 * sel.sum():
+            out[name] = float(np.median(delta[moved]))
+    return out
 
 
 def _steps_at(

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -74,7 +73,7 @@ class QuoteLine:
     profile: CustomerProfile | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Evidence:
     """A past order line of the peer group."""
 
@@ -86,7 +85,7 @@ class Evidence:
     order_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class QuoteCheck:
     """The verdict on one quote line and why."""
 
@@ -131,19 +130,24 @@ def _severity(deviation: float) -> Severity:
     return "minor" if deviation < 0.10 else "major" if deviation < 0.30 else "critical"
 
 
-def _evidence(index: PriceIndex, sku: str, positions: Sequence[int]) -> tuple[Evidence, ...]:
+def _evidence(index: PriceIndex, sku: str, positions: list[int]) -> tuple[Evidence, ...]:
     """The order lines behind the reference (storage positions), newest first."""
     lines = index.lines[sku]
+    prices, qtys, days = lines.price[positions].tolist(), lines.qty[positions].tolist(), lines.day[positions].tolist()
     out = []
-    for i in positions:
-        c = index.customers.get(lines.customer[i])
-        out.append(
-            Evidence(
-                lines.customer[i], c.name if c else lines.customer[i], EPOCH + dt.timedelta(days=int(lines.day[i])),
-                float(lines.qty[i]), float(lines.price[i]), lines.order[i],
-            )  # fmt: skip
-        )
+    for i, price, qty, d in zip(positions, prices, qtys, days, strict=True):
+        cid = lines.customer[i]
+        c = index.customers.get(cid)
+        out.append(Evidence(cid, c.name if c else cid, _DATES.get(d) or _date_of(d), qty, price, lines.order[i]))
     return tuple(out)
+
+
+_DATES: dict[int, dt.date] = {}
+
+
+def _date_of(d: int) -> dt.date:
+    found = _DATES[d] = EPOCH + dt.timedelta(days=d)
+    return found
 
 
 def _suggest(query: str | None, choices: dict[str, str]) -> tuple[str, ...]:
@@ -167,13 +171,19 @@ def _unknown(line: QuoteLine, verdict: Verdict, text: str, suggestions: tuple[st
     return QuoteCheck(line, verdict, "none", text, suggestions=suggestions)
 
 
-def _running_promotion(promos: Sequence[Promo], code: int | None, on: int, covers: bool | None) -> Promo | None:
-    """The deepest promotion of the calendar running on ``on`` for the customer (or, for a profile, ``covers``)."""
+def _running_promotion(
+    index: PriceIndex, sku: str, code: int | None, on: int, type_name: str, tier: str | None
+) -> Promo | None:
+    """The deepest promotion of the calendar running on ``on`` for the customer (``code``) or a prospect's profile."""
     best = None
-    for p in promos:
+    for p in index.promos_for(sku):
         if not p.start <= on <= p.end:
             continue
-        eligible = bool(p.eligible[code]) if code is not None and code < len(p.eligible) else bool(covers)
+        if code is not None and code < len(p.eligible):
+            eligible = bool(p.eligible[code])
+        else:  # a prospect: eligible by type and tier, never by a customer list
+            prom = index.promotions.get(p.id)
+            eligible = prom is not None and not prom.customer_ids and prom.covers(sku, None, type_name, tier)
         if eligible and (best is None or (p.max_discount or 0) > (best.max_discount or 0)):
             best = p
     return best
@@ -241,14 +251,12 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         gap = (p - standard) / standard
         text = f"高于医保支付标准 {standard:g} 元 {_percent(gap)}，患者需自付差额{per}"
         return policy("above_payment_standard", "major", text)
-    left_out = "、".join(f"{n} 笔{why}" for why, n in excluded.items())
-    left_out = f"；已排除 {left_out}" if left_out else ""
+    left_out = index.exclusion_text(line.sku)
     h = index.history(line.sku)
     if h is None or not len(h.cust):
         text = f"本公司尚无该商品的可比成交{left_out}"
         return policy("no_history", "none", text)
     code = customer.code if customer is not None else None
-    who = _who(type_name, tier, region)
     ref = refs.glide(index, h, line.sku, code, type_code, on)
     if ref is None and code is not None:
         ref = refs.own(index, h, code, type_code, on)
@@ -257,7 +265,7 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
     if ref is None and code is not None:
         ref = refs.level(index, h, line.sku, code, type_code, on)
     if ref is None:
-        ref = refs.peers(index, h, line.sku, type_code, tier, region, on, who)
+        ref = refs.peers(index, h, line.sku, type_code, tier, region, on, _who(type_name, tier, region))
     if ref is None:  # every type's history predates an event that moved it: the latest prices, said so
         ref = refs.peers(index, h, line.sku, -1, None, None, on, "全部客户")
     if ref is None:
@@ -269,14 +277,7 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         if floor is not None and floor * (1 - refs.AWARD_TOL) < low:
             low = floor * (1 - refs.AWARD_TOL)
             notes.append(f"集采后药店逐步降价，可低至中选价 {floor:.2f}")
-    covers = None
-    if code is None and line.profile is not None:
-        covers = any(
-            prom.covers(line.sku, None, type_name, tier)
-            for prom in index.promotions.values()
-            if not prom.customer_ids
-        )
-    promo = _running_promotion(index.promos_for(line.sku), code, on, covers)
+    promo = _running_promotion(index, line.sku, code, on, type_name, tier)
     if promo is not None:
         low = low * (1 - (promo.max_discount or 0.0))
         notes.append(f"促销「{promo.name}」进行中（{_discounts(promo)}）")
@@ -293,17 +294,18 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
     else:
         verdict, gap = "ok", 0.0
         text = f"与{reference} 一致{note}{per}" if ref.kind in ("own", "award") else f"符合{reference}{note}{per}"
-    if ref.event is not None and ref.kind != "award":
-        text += f"；{_event_text(ref.event)}后只比较此后的成交"
+    event_text = _event_text(ref.event)
+    if event_text is not None and ref.kind != "award":
+        text += f"；{event_text}后只比较此后的成交"
     n = len(ref.sample)
-    percentile = round(100.0 * int(np.count_nonzero(ref.sample <= math.log(p))) / n, 1) if n else None
+    percentile = round(100.0 * int((ref.sample <= math.log(p)).sum()) / n, 1) if n else None
     return QuoteCheck(
         line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, round(low, 4), round(high, 4),
         round(ref.price, 4), percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,
         _evidence(index, line.sku, ref.evidence.tolist()), checked_against=against, excluded=excluded,
         reference=ref.kind, reference_price=round(ref.price, 4), reference_text=ref.text,
         promotion_id=promo.id if promo else None, promotion_name=promo.name if promo else None,
-        event=_event_text(ref.event),
+        event=event_text,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ Rules, each about how real B2B prices behave:
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,14 +94,16 @@ class SkuHistory:
     """… and each one's position in storage order (for evidence)."""
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Customer code and day of each agreed-price line as one sortable integer (`line_key`)."""
+    _keys: list[int] | None = None
 
     def positions(self, code: int, days: Sequence[int], side: str = "right") -> list[int]:
-        """For each day, a position in the agreed lines: after (``right``) or at (``left``) the customer's lines of it.
-
-        One binary search answers all of them.
-        """
-        found = np.searchsorted(self.key, [line_key(code, d) for d in days], side=side)  # type: ignore[call-overload]
-        return [int(x) for x in found]
+        """Positions in the agreed lines after (``right``) or at (``left``) the customer's lines of each day."""
+        keys = self._keys
+        if keys is None:  # binary search in a Python list: no array call per lookup on the check path
+            keys = self._keys = self.key.tolist()
+        search = bisect.bisect_right if side == "right" else bisect.bisect_left
+        base = int(code) << DAY_BITS
+        return [search(keys, base | (int(d) + DAY_OFFSET)) for d in days]
 
     def customer_range(self, code: int) -> tuple[int, int]:
         """[start, end) of the customer's agreed-price lines."""

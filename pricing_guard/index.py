@@ -98,7 +98,7 @@ class ProductInfo:
     @property
     def units(self) -> UnitRule:
         """How this SKU's lines convert to its selling unit."""
-        return UnitRule(self.unit, self.pack_size, self.case_size)
+        return UnitRule(self.unit, self.pack_size, self.case_size)  # frozen and small: cheap to make
 
     def standard_on(self, on: int) -> PaymentStandard | None:
         """The payment standard in force on day ``on`` (the edition in force then; else the one set without dates)."""
@@ -157,7 +157,8 @@ class PriceIndex:
         self._promos: dict[str, list[Promo]] = {}
         self._levels: Levels | None = None
         self._sku_code: dict[str, int] = {}
-        self._cache: dict[tuple[object, ...], object] = {}
+        self._cache: dict[object, dict[tuple[object, ...], object]] = {}
+        """Derived values per SKU (segment prices, award prices, texts), dropped with the SKU's analysis."""
         self.as_of: dt.date | None = None
 
     # ------------------------------------------------------------------ build and update
@@ -391,7 +392,7 @@ class PriceIndex:
         )
         self._sku_code.setdefault(sku, len(self._sku_code))
         self._history.pop(sku, None)
-        self._cache = {k: v for k, v in self._cache.items() if k[0] != sku}
+        self._cache.pop(sku, None)
 
     # ------------------------------------------------------------------ derived state
 
@@ -495,13 +496,15 @@ class PriceIndex:
 
     def cached(self, key: tuple[object, ...]) -> object | None:
         """A derived value of one SKU (key starts with the SKU), dropped when the SKU changes."""
-        return self._cache.get(key)
+        per_sku = self._cache.get(key[0])
+        return per_sku.get(key) if per_sku is not None else None
 
     def remember(self, key: tuple[object, ...], value: object) -> None:
         """Keep a derived value of one SKU (key starts with the SKU)."""
-        if len(self._cache) > 200_000:
-            self._cache.clear()
-        self._cache[key] = value
+        per_sku = self._cache.setdefault(key[0], {})
+        if len(per_sku) > 1_000:  # quotes on many dates: keep the memory bounded
+            per_sku.clear()
+        per_sku[key] = value
 
     @property
     def line_count(self) -> int:
@@ -527,7 +530,7 @@ class PriceIndex:
     def exclusions(self, sku: str) -> dict[str, int]:
         """Lines of ``sku`` left out of its bands, by the reason a rep reads (e.g. 近效期清货: 3)."""
         key = (sku, "exclusions")
-        hit = self._cache.get(key)
+        hit = self.cached(key)
         if isinstance(hit, dict):
             return hit
         counts = self.exclusion_counts(sku)
@@ -535,6 +538,18 @@ class PriceIndex:
         if sku in self._history or sku not in self.lines:
             self.remember(key, found)
         return found
+
+    def exclusion_text(self, sku: str) -> str:
+        """The lines left out, as an explanation ends: "；已排除 3 笔近效期清货、1 笔单价录成 10 倍" (or nothing)."""
+        key = (sku, "exclusion_text")
+        hit = self.cached(key)
+        if isinstance(hit, str):
+            return hit
+        counts = "、".join(f"{n} 笔{why}" for why, n in self.exclusions(sku).items())
+        text = f"；已排除 {counts}" if counts else ""
+        if sku in self._history or sku not in self.lines:
+            self.remember(key, text)
+        return text
 
     def clean_mask(self, sku: str) -> np.ndarray:
         """Which of the SKU's stored lines are agreed prices (not dirt, not promotions)."""

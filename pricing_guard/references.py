@@ -60,7 +60,7 @@ RECENT_DAYS = 90
 """Pharmacies with prices before and after the award needed to measure the path."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Reference:
     """What a quote is compared with, the band of acceptable prices, and how it reads."""
 
@@ -81,8 +81,14 @@ class Reference:
     glide: bool = False
 
 
+_DATES: dict[int, dt.date] = {}
+
+
 def _date(d: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=int(d))
+    found = _DATES.get(d)
+    if found is None:
+        found = _DATES[d] = EPOCH + dt.timedelta(days=int(d))
+    return found
 
 
 def _last_event(h: SkuHistory, type_code: int, on: int) -> Event | None:
@@ -117,9 +123,11 @@ def own(index: PriceIndex, h: SkuHistory, code: int, type_code: int, on: int) ->
             return None
         first = start
         carried = event.step[group]
-    last_day = int(h.day[end - 1])
-    (recent,) = h.positions(code, (last_day - USUAL_DAYS - 1,))
-    logs = sorted(h.logp[max(first, recent, end - RECENT) : end].tolist())
+    tail = max(first, end - RECENT)
+    days = h.day[tail:end].tolist()
+    last_day = days[-1]
+    recent = tail + next((i for i, d in enumerate(days) if d >= last_day - USUAL_DAYS), 0)
+    logs = sorted(h.logp[recent:end].tolist())
     last = math.exp(float(h.logp[end - 1]) + carried)
     usual = math.exp((logs[(len(logs) - 1) // 2] + logs[len(logs) // 2]) / 2 + carried)
     tol = OWN_TOL + (STALE_EXTRA if on - last_day > STALE_DAYS else 0.0) + (CARRIED_EXTRA if carried else 0.0)

@@ -117,6 +117,14 @@ def test_price_check_one_line_and_bad_csv(tmp_path: Path) -> None:
     bad.write_text("customer_id,sku,unit_price,qty\nC-HZ-00001,SKU-ATV20-LPT,很贵,10\n", encoding="utf-8")
     result = runner.invoke(app, [*args, "--csv", str(bad)])
     assert result.exit_code == 2 and "row 2" in result.output
+    good = tmp_path / "报价.csv"  # Chinese headers, 数量 for the quantity, a date per line
+    good.write_text("客户编码,商品编码,单价,数量,单位,日期\nC-HZ-00001,SKU-ATV20-LPT,30,10,盒,2026-11-20\n"
+                    "C-HZ-00001,SKU-ATV20-LPT,300,1,箱,\n", encoding="utf-8-sig")  # fmt: skip
+    result = runner.invoke(app, [*args, "--csv", str(good), "--json"])
+    assert result.exit_code == 0, result.output
+    first, second = json.loads(result.output)["lines"]
+    assert first["verdict"] == "below_floor" and first["line"]["qty"] == 10 and first["line"]["date"] == "2026-11-20"
+    assert second["line"]["date"] == "2026-11-25" and second["verdict"] in ("unknown_unit", "below_floor")
 
 
 def test_objection_answers_from_the_demo(tmp_path: Path) -> None:
