@@ -401,7 +401,7 @@ TARGETS: tuple[Target, ...] = (
     Target(10, "briefing JSON pack p95", "<=", 300, "ms", _briefing("json_ms")),
     Target(10, "briefing PDF (pack included) p95", "<=", 2000, "ms", _briefing("pdf_ms"), digits=0),
 )
-"""Every numeric target of issues 3–7, 10 and 19 that ``eval all`` measures (issue 8's browser timing is a browser test)."""
+"""Every numeric target of issues 3–7, 10 and 19 that ``eval all`` measures (issue 8's is a browser test)."""
 
 
 def headline(results: Results, targets: Sequence[Target] = TARGETS) -> list[dict[str, Any]]:
