@@ -53,6 +53,9 @@ CLEARANCE_DEPTH = 0.2
 """Temporary prices 20 % or more under the customer's level are clearance; promotions give 4–12 %."""
 CLEARANCE_QTY = 1.8
 """Clearance is sold in larger, extra orders: the quantity ratio that marks a one-sided drop as clearance."""
+PROMO_WINDOW_GAP = 14
+PROMO_WINDOW_CUSTOMERS = 3
+"""Temporary prices of 3 customers within two weeks of each other make a promotion window."""
 RECENT_LINES = 5
 """A customer's current price: the median of its last few agreed-price lines (one odd line does not move it)."""
 EXHAUSTIVE_LINES = 300
@@ -179,6 +182,7 @@ def analyse(
         _campaigns(st, logp, c, d, norm, hospital, known)
     events = detect_events(d, logp, c, st == CLEAN, ctype=ctype, known=known, norm=norm)
     _end_clearance(st, logp, c, d, q, ctype, institution, events)
+    _end_promotions(st, logp, c, d, events)
     status[order] = st
     keep = st == CLEAN
     a_cust, a_day, a_logp, a_qty, a_line = c[keep], d[keep], logp[keep], q[keep], order[keep]
@@ -301,6 +305,44 @@ def _end_clearance(
         if any(lo < e.day <= hi and e.applies(int(ctype[rc[k]])) for e in events):
             continue
         st[mine] = CLEARANCE
+
+
+def _end_promotions(st: np.ndarray, logp: np.ndarray, c: np.ndarray, d: np.ndarray, events: Sequence[Event]) -> None:
+    """A customer's last run a few % under its previous one, inside a window where other customers' prices dipped.
+
+    Promotions missing from the calendar show as runs under both neighbouring runs (`_dips`) of several customers
+    within a few weeks: those weeks are a promotion window. A customer whose last purchase fell in such a window
+    (no later run to return to) bought at the promotion price too, unless a price event explains the drop.
+    """
+    dips = np.flatnonzero(st == DIP)
+    if len(dips) < PROMO_WINDOW_CUSTOMERS:
+        return
+    order = np.argsort(d[dips], kind="stable")
+    dips = dips[order]
+    breaks = np.flatnonzero(np.diff(d[dips]) > PROMO_WINDOW_GAP) + 1
+    windows = [
+        (int(d[k[0]]), int(d[k[-1]])) for k in np.split(dips, breaks) if len(np.unique(c[k])) >= PROMO_WINDOW_CUSTOMERS
+    ]
+    if not windows:
+        return
+    idx, _, starts = _runs(st, logp, c)
+    if len(starts) < 2:
+        return
+    rc = c[idx[starts]]
+    last = np.r_[rc[:-1] != rc[1:], True]
+    prev_same = np.r_[False, rc[1:] == rc[:-1]]
+    rlp = logp[idx[starts]]
+    drop = rlp - np.r_[np.nan, rlp[:-1]]
+    ends = np.r_[starts[1:], len(idx)]
+    with np.errstate(invalid="ignore"):
+        cand = np.flatnonzero(last & prev_same & (drop <= -DIP_MIN) & (drop > -CLEARANCE_DEPTH))
+    for k in cand:
+        first_day = int(d[idx[starts[k]]])
+        if not any(w0 - PROMO_WINDOW_GAP <= first_day <= w1 for w0, w1 in windows):
+            continue
+        if any(int(d[idx[starts[k] - 1]]) < e.day <= first_day for e in events):
+            continue
+        st[idx[starts[k] : ends[k]]] = DIP
 
 
 def _campaigns(

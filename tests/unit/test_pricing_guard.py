@@ -45,7 +45,7 @@ def contract_price(c: Customer, sku: str, at: dt.date, scale: float = 1.0) -> fl
 
 
 def world(tenant: str = T, *, scale: float = 1.0, vbp: bool = False, list_change: bool = False,
-          promotion: bool = False, dirt: bool = False) -> PriceIndex:  # fmt: skip
+          promotion: bool = False, dirt: bool = False, hidden_promotion: bool = False) -> PriceIndex:  # fmt: skip
     """A tenant whose customers buy every SKU about every 20 days at their agreed prices, with options for the
     situations a real distributor has: a 集采 award on AML (filed), a list change on MET (not filed), a promotion
     calendar for OTC, and dirty lines on ATV."""
@@ -98,6 +98,12 @@ def world(tenant: str = T, *, scale: float = 1.0, vbp: bool = False, list_change
                     promo[0] <= at <= promo[1] or past_promo[0] <= at <= past_promo[1]
                 ):
                     price = round(price * 0.92, 2)
+                hidden = (TODAY - dt.timedelta(days=40), TODAY - dt.timedelta(days=28))
+                if hidden_promotion and sku == "MET" and c.type == "chain":
+                    if hidden[0] <= at <= hidden[1]:
+                        price = round(price * 0.93, 2)  # a promotion nobody put in the calendar
+                    elif at > hidden[1] and c.id in ("C01", "C02"):
+                        continue  # customers whose last purchase was in it
                 n += 1
                 lines.append(Purchased(tenant=tenant, customer_id=c.id, sku=sku, order_id=f"O{n}", line=1, at=at,
                                        qty=20.0, unit_price=price))  # fmt: skip
@@ -238,6 +244,16 @@ def test_a_list_change_left_out_of_the_file_is_found_in_the_history(full: PriceI
     now = _price(full, "C06", "MET") * 0.92
     assert check_line(full, QuoteLine("C06", "MET", now, 20, TODAY)).verdict == "ok"
     assert check_line(full, QuoteLine("C06", "MET", now / 0.92 * 1.1, 20, TODAY)).verdict == "high"
+
+
+def test_a_promotion_missing_from_the_calendar_is_found_by_its_dates_and_depth() -> None:
+    index = world(hidden_promotion=True)
+    h = index.history("MET")
+    assert h is not None and h.events == []  # a dip that ends is no price event
+    assert index.exclusions("MET")["临时低价（疑似未登记促销）"] >= 10
+    for cid in ("C01", "C02"):  # their last purchase was at the promotion price: the agreed price is the one before
+        check = check_line(index, QuoteLine(cid, "MET", _price(index, cid, "MET"), 20, TODAY))
+        assert check.verdict == "ok" and check.reference_price == pytest.approx(_price(index, cid, "MET"), abs=0.01)
 
 
 def test_incremental_update_moves_the_reference_without_rebuild(plain: PriceIndex) -> None:
