@@ -277,6 +277,8 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         if floor is not None and floor * (1 - refs.AWARD_TOL) < low:
             low = floor * (1 - refs.AWARD_TOL)
             notes.append(f"集采后药店逐步降价，可低至中选价 {floor:.2f}")
+    if standard is not None and p > standard:  # not binding for hospitals and clinics, but worth knowing
+        notes.append(f"高于医保支付标准 {standard:g} 元")
     promo = _running_promotion(index, line.sku, code, on, type_name, tier)
     if promo is not None:
         low = low * (1 - (promo.max_discount or 0.0))

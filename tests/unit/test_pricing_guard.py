@@ -151,6 +151,7 @@ def test_policy_checks_come_first(plain: PriceIndex) -> None:
     assert above.verdict == "above_payment_standard" and above.payment_standard == 63.0  # 9 元/片 × 7
     hospital = check_line(plain, QuoteLine("H01", "ATV", 70.0, 10, TODAY))  # the standard binds retail pharmacies
     assert hospital.verdict == "high" and hospital.payment_standard == 63.0
+    assert "高于医保支付标准 63 元" in hospital.explanation
     unknown = check_line(plain, QuoteLine("C01", "NOPE", 1.0))
     assert unknown.verdict == "unknown_product" and unknown.band_low is None and unknown.flagged
 
