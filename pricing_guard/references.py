@@ -174,7 +174,7 @@ def award(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, region: ob
     where = f"{region}" if regions.any() and region else "各区域"
     text = f"集采中选价 {price:.2f}（{_date(event.day)}起，{where}医疗机构）"
     return Reference("award", price, price * (1 - tol), price * (1 + tol), int(use.sum()), text,
-                     np.sort(np.exp(values[use])), h.line[lasts[use]][::-1][:5], event)  # fmt: skip
+                     values[use], h.line[lasts[use][-5:]][::-1], event)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,9 @@ class Segment:
     adjusted: np.ndarray
     """Each customer's recent log price with its type offset and level taken out, sorted."""
     lasts: np.ndarray
-    """Storage positions (in the history's agreed lines) of each customer's latest line."""
+    """Positions (in the history's agreed lines) of each customer's latest line."""
+    evidence: np.ndarray
+    """Storage positions of the most recent of those lines, newest first (what a check shows)."""
 
 
 def _group(h: SkuHistory, type_code: int, on: int) -> np.ndarray | None:
@@ -216,7 +218,8 @@ def segment(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: int)
     base, spread = robust_center(adjusted, weights)
     if len(adjusted) < 3:
         spread = SMALL_SAMPLE_SPREAD
-    found = Segment(base, spread, len(codes), np.sort(adjusted), lasts)
+    newest = lasts[np.argsort(-h.day[lasts], kind="stable")[:5]]
+    found = Segment(base, spread, len(codes), np.sort(adjusted), lasts, h.line[newest])
     index.remember(key, found)
     return found
 
@@ -237,7 +240,7 @@ def level(index: PriceIndex, h: SkuHistory, sku: str, code: int, type_code: int,
     rel = "低于" if mine < 0 else "高于"
     text = f"该客户一贯水平（{rel}同类{_type_name(kind)}客户 {abs(math.expm1(mine)):.0%}）折算的参考价 {price:.2f}"
     return Reference("level", price, price * (1 - tol), price * (1 + tol), seg.count, text,
-                     seg.adjusted + shift, h.line[seg.lasts][::-1][:5], _last_event(h, type_code, on))  # fmt: skip
+                     seg.adjusted + shift, seg.evidence, _last_event(h, type_code, on))  # fmt: skip
 
 
 def peers(
@@ -253,7 +256,7 @@ def peers(
     tol = min(max(Z * math.hypot(seg.spread, seg_spread), PEER_TOL[0]), PEER_TOL[1])
     text = f"{who}参考价 {price:.2f}"
     return Reference("peers", price, price * (1 - tol), price * (1 + tol), seg.count, text,
-                     seg.adjusted + shift, h.line[seg.lasts][::-1][:5], _last_event(h, type_code, on))  # fmt: skip
+                     seg.adjusted + shift, seg.evidence, _last_event(h, type_code, on))  # fmt: skip
 
 
 def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_code: int, on: int) -> Reference | None:
@@ -274,7 +277,7 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
         low = min(last * (1 - OWN_TOL), award_price * (1 - AWARD_TOL) if award_price else math.inf)
         text = f"该客户{_date(last_day).month}月协议价 {last:.2f}（集采后逐步降价中）"
         return Reference("own", last, low, last * (1 + GLIDE_UP), lines.stop - lines.start, text,
-                         h.logp[lines], h.line[lines][::-1][:5], event, glide=True)  # fmt: skip
+                         h.logp[lines], h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip
     pre = _own_between(h, code, event.day - index.window_days, event.day - 1)
     path = _glide_path(index, h, sku, event, on)
     if pre is None or path is None:
@@ -285,7 +288,7 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
     text = (f"该客户{_date(last_day).month}月协议价 {before:.2f} 按近期药店集采后降幅 {math.expm1(path):+.0%} "
             f"折算的 {price:.2f}")  # fmt: skip
     return Reference("own", price, low, price * (1 + OWN_TOL), lines.stop - lines.start, text,
-                     h.logp[lines] + path, h.line[lines][::-1][:5], event, glide=True)  # fmt: skip
+                     h.logp[lines] + path, h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip
 
 
 def award_floor(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: int) -> float | None:
