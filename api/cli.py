@@ -472,11 +472,23 @@ def eval_retrieval(
 @eval_app.command("pricing")
 def eval_pricing(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    world: Annotated[
+        Path | None, typer.Option(help="Folder of the pricing world's seedN folders (skipped when absent).")
+    ] = None,
+    seed: Annotated[list[str] | None, typer.Option(help="Seed to run (repeatable; default every seed).")] = None,
+    no_world: Annotated[bool, typer.Option("--no-world", help="Only the demo evaluation.")] = False,
 ) -> None:
-    """Precision, recall and false-flag rate of the price guard on held-out lines with injected anomalies."""
+    """Price flags on the independent pricing world and on the demo, each beside the peer-band baseline."""
     from eval.eval_pricing import main as run_eval
 
-    run_eval(["--json"] if as_json else [])
+    argv = ["--json"] if as_json else []
+    if world is not None:
+        argv += ["--world", str(world)]
+    for s in seed or []:
+        argv += ["--seed", s]
+    if no_world:
+        argv.append("--no-world")
+    run_eval(argv)
 
 
 @eval_app.command("cases")
