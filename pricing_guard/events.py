@@ -297,9 +297,15 @@ def _group_steps(
     ok = pre_ok & post_ok
     delta = logp[post_c[ok]] - logp[np.maximum(pre, 0)[ok]]
     kinds = ctype[who[ok]]
+    groups = {name: np.isin(kinds, codes) for name, codes in (("institution", INSTITUTION_CODES),
+                                                                ("pharmacy", PHARMACY_CODES))}  # fmt: skip
+    return _group_moves(delta, groups)
+
+
+def _group_moves(delta: np.ndarray, groups: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per group (a mask over ``delta``): the median change of those that moved, where most of the group moved."""
     out = {}
-    for name, codes in (("institution", INSTITUTION_CODES), ("pharmacy", PHARMACY_CODES)):
-        sel = np.isin(kinds, codes)
+    for name, sel in groups.items():
         moved = sel & (np.abs(delta) > MOVED)
         if moved.sum() >= 1 and moved.sum() >= 0.5 * sel.sum():
             out[name] = float(np.median(delta[moved]))
@@ -310,14 +316,8 @@ def _steps_at(
     t: int, d0: np.ndarray, d1: np.ndarray, delta: np.ndarray, groups: dict[str, np.ndarray]
 ) -> dict[str, float]:
     """Median change per group across day ``t``, for groups where most customers observed across it moved."""
-    out = {}
     covering = (d0 < t) & (d1 >= t)
-    for name, sel in groups.items():
-        here = covering & sel
-        moved = here & (np.abs(delta) > MOVED)
-        if moved.sum() >= 1 and moved.sum() >= 0.5 * here.sum():
-            out[name] = float(np.median(delta[moved]))
-    return out
+    return _group_moves(delta, {name: covering & sel for name, sel in groups.items()})
 
 
 def _measured(

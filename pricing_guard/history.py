@@ -272,6 +272,25 @@ def _dips(st: np.ndarray, logp: np.ndarray, c: np.ndarray) -> None:
     st[idx[line_dip]] = kind[run][line_dip]
 
 
+def _last_runs(
+    st: np.ndarray, logp: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The runs of agreed prices, with which are a customer's last run after an earlier one, and each run's drop.
+
+    Returns the CLEAN line indices, run starts and ends (into those indices), each run's customer, the "last run
+    after an earlier run of the same customer" mask, and each run's log change from the run before; ``None`` with
+    fewer than two runs.
+    """
+    idx, _, starts = _runs(st, logp, c)
+    if len(starts) < 2:
+        return None
+    rc = c[idx[starts]]
+    last = np.r_[rc[:-1] != rc[1:], True] & np.r_[False, rc[1:] == rc[:-1]]
+    rlp = logp[idx[starts]]
+    drop = rlp - np.r_[np.nan, rlp[:-1]]
+    return idx, starts, np.r_[starts[1:], len(idx)], rc, last, drop
+
+
 def _end_clearance(
     st: np.ndarray,
     logp: np.ndarray,
@@ -283,17 +302,12 @@ def _end_clearance(
     events: Sequence[Event],
 ) -> None:
     """A customer's last run ≥ 20 % under its previous one, in larger quantities, with no price event between."""
-    idx, run, starts = _runs(st, logp, c)
-    if len(starts) < 2:
+    found = _last_runs(st, logp, c)
+    if found is None:
         return
-    rc = c[idx[starts]]
-    last = np.r_[rc[:-1] != rc[1:], True]
-    prev_same = np.r_[False, rc[1:] == rc[:-1]]
-    rlp = logp[idx[starts]]
-    drop = rlp - np.r_[np.nan, rlp[:-1]]
+    idx, starts, ends, rc, last, drop = found
     with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero(last & prev_same & (drop <= -CLEARANCE_DEPTH) & ~institution[rc])
-    ends = np.r_[starts[1:], len(idx)]
+        cand = np.flatnonzero(last & (drop <= -CLEARANCE_DEPTH) & ~institution[rc])
     for k in cand:
         mine = idx[starts[k] : ends[k]]
         before = idx[starts[k - 1] : ends[k - 1]]
@@ -325,17 +339,12 @@ def _end_promotions(st: np.ndarray, logp: np.ndarray, c: np.ndarray, d: np.ndarr
     ]
     if not windows:
         return
-    idx, _, starts = _runs(st, logp, c)
-    if len(starts) < 2:
+    found = _last_runs(st, logp, c)
+    if found is None:
         return
-    rc = c[idx[starts]]
-    last = np.r_[rc[:-1] != rc[1:], True]
-    prev_same = np.r_[False, rc[1:] == rc[:-1]]
-    rlp = logp[idx[starts]]
-    drop = rlp - np.r_[np.nan, rlp[:-1]]
-    ends = np.r_[starts[1:], len(idx)]
+    idx, starts, ends, _, last, drop = found
     with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero(last & prev_same & (drop <= -DIP_MIN) & (drop > -CLEARANCE_DEPTH))
+        cand = np.flatnonzero(last & (drop <= -DIP_MIN) & (drop > -CLEARANCE_DEPTH))
     for k in cand:
         first_day = int(d[idx[starts[k]]])
         if not any(w0 - PROMO_WINDOW_GAP <= first_day <= w1 for w0, w1 in windows):

@@ -94,11 +94,16 @@ class ProductInfo:
     spec: str | None = None
     standards: list[tuple[int, PaymentStandard | None]] = field(default_factory=list)
     """(first day in force, standard) of each edition listing the SKU, oldest first."""
+    _rule: UnitRule | None = field(default=None, repr=False, compare=False)
 
     @property
     def units(self) -> UnitRule:
-        """How this SKU's lines convert to its selling unit."""
-        return UnitRule(self.unit, self.pack_size, self.case_size)  # frozen and small: cheap to make
+        """How this SKU's lines convert to its selling unit (made once: every check converts the quoted unit)."""
+        rule = self._rule
+        if rule is None or (rule.selling_unit, rule.pack_size, rule.case_size) != (self.unit, self.pack_size,
+                                                                                     self.case_size):  # fmt: skip
+            rule = self._rule = UnitRule(self.unit, self.pack_size, self.case_size)
+        return rule
 
     def standard_on(self, on: int) -> PaymentStandard | None:
         """The payment standard in force on day ``on`` (the edition in force then; else the one set without dates)."""
