@@ -27,7 +27,7 @@ def _stats(data_dir: Path) -> dict[str, dict[str, int]]:
 
 
 def _load_sample(data_dir: Path, tenant: str) -> None:
-    with EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=128) as store:
+    with EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=256) as store:  # every table in one store
         for batch in sample_nodes(tenant):
             store.upsert_nodes(tenant, batch)
         for batch in sample_edges(tenant):
