@@ -9,7 +9,6 @@ quote screen calls it on every keystroke.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -133,12 +132,13 @@ def _severity(deviation: float) -> Severity:
 def _evidence(index: PriceIndex, sku: str, positions: list[int]) -> tuple[Evidence, ...]:
     """The order lines behind the reference (storage positions), newest first."""
     lines = index.lines[sku]
-    prices, qtys, days = lines.price[positions].tolist(), lines.qty[positions].tolist(), lines.day[positions].tolist()
+    price, qty, days, customers, orders = lines.price, lines.qty, lines.day, lines.customer, lines.order
     out = []
-    for i, price, qty, d in zip(positions, prices, qtys, days, strict=True):
-        cid = lines.customer[i]
+    for i in positions:
+        cid, d = customers[i], days.item(i)
         c = index.customers.get(cid)
-        out.append(Evidence(cid, c.name if c else cid, _DATES.get(d) or _date_of(d), qty, price, lines.order[i]))
+        out.append(Evidence(cid, c.name if c else cid, _DATES.get(d) or _date_of(d), qty.item(i), price.item(i),
+                            orders[i]))  # fmt: skip
     return tuple(out)
 
 
@@ -299,8 +299,7 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
     event_text = _event_text(ref.event)
     if event_text is not None and ref.kind != "award":
         text += f"；{event_text}后只比较此后的成交"
-    n = len(ref.sample)
-    percentile = round(100.0 * int((ref.sample <= math.log(p)).sum()) / n, 1) if n else None
+    percentile = ref.percentile(p)
     return QuoteCheck(
         line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, round(low, 4), round(high, 4),
         round(ref.price, 4), percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,

@@ -46,6 +46,8 @@ SMALL_SAMPLE_SPREAD = 0.05
 """The spread assumed for a segment price resting on one or two customers."""
 CUSTOMER_SKU_SPREAD = 0.015
 """What no level can know: one customer's price of one SKU against its level on the others."""
+SMALL_SAMPLE = 64
+"""A reference sample up to this size is counted in Python; larger ones are sorted and binary-searched."""
 RECENT = 5
 """Agreed-price lines behind the customer's usual price (their median, beside the latest)."""
 USUAL_DAYS = 90
@@ -73,12 +75,26 @@ class Reference:
     text: str
     """The reference in words, e.g. 该客户9月协议价 12.40."""
     sample: np.ndarray
-    """Log prices that the percentile of a quote is taken among."""
+    """Log prices (before ``shift``) that the percentile of a quote is taken among; sorted when large."""
     evidence: np.ndarray
     """Storage positions of the SKU's lines to show."""
     event: Event | None = None
     """The latest price event before the quote that changed what is comparable."""
     glide: bool = False
+    shift: float = 0.0
+    """Added to every ``sample`` value (a level, a carried change), kept apart so no array is made per check."""
+
+    def percentile(self, price: float) -> float | None:
+        """Share of the sample at or below ``price``, 0–100 (``None`` without a sample)."""
+        n = len(self.sample)
+        if not n:
+            return None
+        x = math.log(price) - self.shift
+        if n <= SMALL_SAMPLE:
+            at_or_below = sum(1 for v in self.sample.tolist() if v <= x)
+        else:
+            at_or_below = int(np.searchsorted(self.sample, x, side="right"))
+        return round(100.0 * at_or_below / n, 1)
 
 
 _DATES: dict[int, dt.date] = {}
@@ -92,10 +108,14 @@ def _date(d: int) -> dt.date:
 
 
 def _last_event(h: SkuHistory, type_code: int, on: int) -> Event | None:
+    if not h.events:
+        return None
     return max((e for e in h.events if e.day <= on and e.applies(type_code)), key=lambda e: e.day, default=None)
 
 
 def _vbp(h: SkuHistory, on: int) -> Event | None:
+    if not h.events:
+        return None
     return max((e for e in h.events if e.day <= on and e.is_vbp), key=lambda e: e.day, default=None)
 
 
@@ -136,8 +156,13 @@ def own(index: PriceIndex, h: SkuHistory, code: int, type_code: int, on: int) ->
         text += f"（按{_date(event.day)}调价幅度 {math.expm1(carried):+.0%} 折算）"
     return Reference(
         "own", last, min(last, usual) * (1 - tol), max(last, usual) * (1 + tol), end - first, text,
-        h.logp[first:end] + carried, h.line[max(first, end - 5) : end][::-1], event,
+        _sorted_if_large(h.logp[first:end]), h.line[max(first, end - 5) : end][::-1], event, shift=carried,
     )  # fmt: skip
+
+
+def _sorted_if_large(logs: np.ndarray) -> np.ndarray:
+    """The sample as `Reference.percentile` needs it: as it is when small, sorted when large."""
+    return logs if len(logs) <= SMALL_SAMPLE else np.sort(logs)
 
 
 def _latest(
@@ -174,7 +199,7 @@ def award(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, region: ob
     where = f"{region}" if regions.any() and region else "各区域"
     text = f"集采中选价 {price:.2f}（{_date(event.day)}起，{where}医疗机构）"
     return Reference("award", price, price * (1 - tol), price * (1 + tol), int(use.sum()), text,
-                     values[use], h.line[lasts[use][-5:]][::-1], event)  # fmt: skip
+                     _sorted_if_large(values[use]), h.line[lasts[use][-5:]][::-1], event)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -240,7 +265,7 @@ def level(index: PriceIndex, h: SkuHistory, sku: str, code: int, type_code: int,
     rel = "低于" if mine < 0 else "高于"
     text = f"该客户一贯水平（{rel}同类{_type_name(kind)}客户 {abs(math.expm1(mine)):.0%}）折算的参考价 {price:.2f}"
     return Reference("level", price, price * (1 - tol), price * (1 + tol), seg.count, text,
-                     seg.adjusted + shift, seg.evidence, _last_event(h, type_code, on))  # fmt: skip
+                     seg.adjusted, seg.evidence, _last_event(h, type_code, on), shift=shift)  # fmt: skip
 
 
 def peers(
@@ -256,7 +281,7 @@ def peers(
     tol = min(max(Z * math.hypot(seg.spread, seg_spread), PEER_TOL[0]), PEER_TOL[1])
     text = f"{who}参考价 {price:.2f}"
     return Reference("peers", price, price * (1 - tol), price * (1 + tol), seg.count, text,
-                     seg.adjusted + shift, seg.evidence, _last_event(h, type_code, on))  # fmt: skip
+                     seg.adjusted, seg.evidence, _last_event(h, type_code, on), shift=shift)  # fmt: skip
 
 
 def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_code: int, on: int) -> Reference | None:
@@ -277,7 +302,7 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
         low = min(last * (1 - OWN_TOL), award_price * (1 - AWARD_TOL) if award_price else math.inf)
         text = f"该客户{_date(last_day).month}月协议价 {last:.2f}（集采后逐步降价中）"
         return Reference("own", last, low, last * (1 + GLIDE_UP), lines.stop - lines.start, text,
-                         h.logp[lines], h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip
+                         _sorted_if_large(h.logp[lines]), h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip
     pre = _own_between(h, code, event.day - index.window_days, event.day - 1)
     path = _glide_path(index, h, sku, event, on)
     if pre is None or path is None:
@@ -288,7 +313,8 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
     text = (f"该客户{_date(last_day).month}月协议价 {before:.2f} 按近期药店集采后降幅 {math.expm1(path):+.0%} "
             f"折算的 {price:.2f}")  # fmt: skip
     return Reference("own", price, low, price * (1 + OWN_TOL), lines.stop - lines.start, text,
-                     h.logp[lines] + path, h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip
+                     _sorted_if_large(h.logp[lines]), h.line[lines][-5:][::-1], event, glide=True,
+                     shift=path)  # fmt: skip
 
 
 def award_floor(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: int) -> float | None:
