@@ -231,6 +231,13 @@ def test_two_clearance_campaigns_of_a_sparse_sku_are_both_found() -> None:
     assert new.verdict == "ok" and "已排除 12 笔近效期清货" in new.explanation
 
 
+def test_a_price_on_the_edge_of_the_band_shown_is_inside_it(plain: PriceIndex) -> None:
+    probe = check_line(plain, QuoteLine("C03", "ATV", 40.0, 20, TODAY))
+    assert probe.band_low is not None and probe.band_high is not None
+    for edge in (probe.band_low, probe.band_high):
+        assert check_line(plain, QuoteLine("C03", "ATV", edge, 20, TODAY)).verdict == "ok"
+
+
 def test_a_quote_inside_a_running_promotion_is_judged_against_it(full: PriceIndex) -> None:
     agreed = _price(full, "C04", "OTC")
     promoted = check_line(full, QuoteLine("C04", "OTC", agreed * 0.92, 20, TODAY))

@@ -1,0 +1,210 @@
+"""Pricing guard after price events: how pharmacies follow a 集采 award, list changes nobody bought under, old SKUs.
+
+The world here is small and written from the rules, not from any evaluation set: hospitals switch to the award price
+on the award day; pharmacies re-price 20 days later by 30 % of their eventual cut and reach it 100 days after that;
+each pharmacy's eventual cut is 90 % of the institutions' cut *of its own price*, so a key account that bought 15 %
+under its segment before the award ends about 15 % under the other pharmacies after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from graph.model import Customer, PriceEvent, Product, Purchased
+from pricing_guard.guard import QuoteLine, check_line
+from pricing_guard.index import PriceIndex
+
+T = "t"
+TODAY = dt.date(2026, 11, 1)
+AWARD = TODAY - dt.timedelta(days=200)
+HOSPITAL_BEFORE, AWARD_PRICE = 30.0, 15.0
+"""Hospitals bought AML at 30 and pay the award price 15 after the award (−50 %)."""
+CHAIN = 0.96
+"""Chains buy at 96 % of the hospitals' price."""
+PHARMACY_SHARE = 0.9
+"""Pharmacies end 90 % of the institutions' cut under their own price before the award."""
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """A customer of the small world: its type, its level against its segment, and when it bought AML."""
+
+    id: str
+    type: str
+    level: float = 1.0
+    aml_from: int = -360
+    aml_until: int = -1
+    """Days relative to TODAY of its first and last AML purchase."""
+
+
+BUYERS = [
+    *[Buyer(f"H{i}", "hospital") for i in range(6)],
+    *[Buyer(f"C{i}", "chain") for i in range(8)],
+    Buyer("KA1", "chain", 0.85, aml_until=-150),  # a key account whose last AML line is mid-glide
+    Buyer("KA2", "chain", 0.85, aml_from=-160, aml_until=-150),  # a key account that began AML mid-glide
+    Buyer("PRE", "chain", aml_until=(AWARD - TODAY).days - 10),  # bought AML only before the award
+    Buyer("OLD", "chain", aml_until=-150),  # an ordinary chain whose last AML line is mid-glide
+]
+
+
+def glide(days_after_award: int) -> float:
+    """Share of its eventual cut a pharmacy has made this many days after the award."""
+    if days_after_award < 20:
+        return 0.0
+    return min(1.0, 0.3 + 0.7 * (days_after_award - 20) / 100)
+
+
+def price(b: Buyer, sku: str, at: dt.date) -> float:
+    """The customer's agreed price (its type, its level; AML after the award: the award, or its own glide)."""
+    base = {"AML": HOSPITAL_BEFORE, "ATV": 40.0, "MET": 20.0}[sku]
+    before = base * (CHAIN if b.type == "chain" else 1.0) * b.level
+    if sku != "AML" or at < AWARD:
+        return round(before, 2)
+    if b.type == "hospital":
+        return AWARD_PRICE
+    cut = PHARMACY_SHARE * (1 - AWARD_PRICE / HOSPITAL_BEFORE)
+    return round(before * (1 - cut * glide((at - AWARD).days)), 2)
+
+
+def full_glide(b: Buyer) -> float:
+    """Where a pharmacy ends after the award."""
+    return round(HOSPITAL_BEFORE * CHAIN * b.level * (1 - PHARMACY_SHARE * (1 - AWARD_PRICE / HOSPITAL_BEFORE)), 2)
+
+
+def world(*, pharmacies_after_award: bool = True, filed: bool = True, sparse_hospitals: bool = False) -> PriceIndex:
+    """Everyone buys ATV and MET every 15 days; AML within each buyer's dates.
+
+    Options: no pharmacy line after the award; the award not filed; hospitals hardly buying AML (one line of one
+    hospital, after the award).
+    """
+    index = PriceIndex(T)
+    index.as_of = TODAY
+    index.set_customers([Customer(tenant=T, id=b.id, name=b.id, type=b.type, tier="B", region="华东")
+                         for b in BUYERS])  # fmt: skip
+    index.set_products([Product(tenant=T, sku=s, name=s, unit="盒", floor_price=6.0) for s in ("AML", "ATV", "MET")])
+    if filed:
+        index.set_price_events([PriceEvent(tenant=T, id="VBP", sku="AML", effective_date=AWARD, kind="vbp",
+                                           customer_types=["hospital", "clinic"])])  # fmt: skip
+    lines = []
+    for k, b in enumerate(BUYERS):
+        for d in range(-360 + k % 15, 0, 15):
+            at = TODAY + dt.timedelta(days=d)
+            for sku in ("AML", "ATV", "MET"):
+                if sku == "AML" and not b.aml_from <= d <= b.aml_until:
+                    continue
+                if sku == "AML" and b.type == "chain" and at >= AWARD and not pharmacies_after_award:
+                    continue
+                if sku == "AML" and b.type == "hospital" and sparse_hospitals and not (b.id == "H0" and -60 <= d < -45):
+                    continue
+                lines.append(Purchased(tenant=T, customer_id=b.id, sku=sku, order_id=f"O{len(lines)}", line=1,
+                                       at=at, qty=10.0, unit_price=price(b, sku, at)))  # fmt: skip
+    index.add_order_lines(lines)
+    index.prepare()
+    return index
+
+
+@pytest.fixture(scope="module")
+def vbp() -> PriceIndex:
+    return world()
+
+
+def buyer(cid: str) -> Buyer:
+    return next(b for b in BUYERS if b.id == cid)
+
+
+def test_a_key_account_glides_to_its_own_cut_below_the_award_price(vbp: PriceIndex) -> None:
+    ka = buyer("KA1")
+    end = full_glide(ka)
+    assert end < AWARD_PRICE * 0.94  # under the award price institutions pay, and still clean
+    at_end = check_line(vbp, QuoteLine("KA1", "AML", end, 10, TODAY))
+    assert at_end.verdict == "ok" and at_end.reference == "own"
+    below_own_cut = HOSPITAL_BEFORE * CHAIN * ka.level * (AWARD_PRICE / HOSPITAL_BEFORE) * 0.85
+    assert check_line(vbp, QuoteLine("KA1", "AML", below_own_cut, 10, TODAY)).verdict == "low"
+
+
+def test_a_pharmacy_that_began_buying_after_the_award_is_placed_by_its_level(vbp: PriceIndex) -> None:
+    ka = buyer("KA2")
+    check = check_line(vbp, QuoteLine("KA2", "AML", full_glide(ka), 10, TODAY))
+    assert check.verdict == "ok" and check.reference == "own" and "集采后逐步降价中" in check.explanation
+
+
+def test_a_gliding_pharmacys_old_price_is_stale_once_the_others_moved_on(vbp: PriceIndex) -> None:
+    old = buyer("OLD")
+    then = price(old, "AML", TODAY - dt.timedelta(days=150))
+    assert then > full_glide(old) * 1.15
+    stale = check_line(vbp, QuoteLine("OLD", "AML", then, 10, TODAY))
+    assert stale.verdict == "high" and "按近期药店集采后降幅" in stale.explanation
+    now = check_line(vbp, QuoteLine("OLD", "AML", full_glide(old), 10, TODAY))
+    assert now.verdict == "ok" and now.reference_price == pytest.approx(full_glide(old), rel=0.02)
+    fresh = check_line(vbp, QuoteLine("C3", "AML", full_glide(buyer("C3")), 10, TODAY))  # its latest line is recent
+    assert fresh.verdict == "ok" and "按近期药店" not in fresh.explanation
+
+
+def test_a_pharmacy_is_judged_between_its_price_and_its_cut_before_any_pharmacy_moved() -> None:
+    index = world(pharmacies_after_award=False)
+    pre = price(buyer("PRE"), "AML", AWARD - dt.timedelta(days=20))
+    partly = check_line(index, QuoteLine("PRE", "AML", pre * 0.8, 10, TODAY))  # part of the way down
+    assert partly.verdict == "ok" and partly.reference == "own" and "尚无可比成交" in partly.explanation
+    assert check_line(index, QuoteLine("PRE", "AML", pre, 10, TODAY)).verdict == "ok"  # not re-priced yet
+    assert check_line(index, QuoteLine("PRE", "AML", pre * 0.4, 10, TODAY)).verdict == "low"  # past its own cut
+    assert check_line(index, QuoteLine("PRE", "AML", pre * 1.2, 10, TODAY)).verdict == "high"
+
+
+def test_a_list_change_nobody_bought_under_yet_compares_with_the_prices_before_it(vbp: PriceIndex) -> None:
+    index = world()
+    change = TODAY  # every MET line is before it
+    index.set_price_events([PriceEvent(tenant=T, id="LC", sku="MET", effective_date=change, kind="list_change")])
+    before = price(buyer("C2"), "MET", TODAY)
+    moved = check_line(index, QuoteLine("C2", "MET", before * 1.06, 10, TODAY))
+    assert moved.verdict == "ok" and "调价后尚无成交" in moved.explanation and moved.event is not None
+    assert "后只比较此后的成交" not in moved.explanation
+    assert check_line(index, QuoteLine("C2", "MET", before * 1.4, 10, TODAY)).verdict == "high"
+    assert check_line(vbp, QuoteLine("C2", "MET", before * 1.06, 10, TODAY)).explanation.find("调价") < 0
+
+
+def test_a_sku_nobody_bought_for_over_a_year_is_judged_by_its_last_prices() -> None:
+    index = PriceIndex(T)
+    index.as_of = TODAY
+    index.set_customers([Customer(tenant=T, id=f"H{i}", name="医院", type="hospital") for i in range(3)])
+    index.set_products([Product(tenant=T, sku="RARE", name="罕用药", unit="盒")])
+    long_ago = TODAY - dt.timedelta(days=430)
+    index.add_order_lines([Purchased(tenant=T, customer_id=f"H{i}", sku="RARE", order_id=f"R{i}{k}", line=1,
+                                     at=long_ago + dt.timedelta(days=40 * k), qty=5.0, unit_price=70.0 + i)
+                           for i in range(3) for k in range(2)])  # fmt: skip
+    index.prepare()
+    own = check_line(index, QuoteLine("H1", "RARE", 71.0, 5, TODAY))
+    assert own.verdict == "ok" and own.reference == "own"
+    assert check_line(index, QuoteLine("H1", "RARE", 71.0 * 1.4, 5, TODAY)).verdict == "high"
+
+
+def test_an_award_nobody_filed_shows_in_the_pharmacies_glide_and_a_single_hospital_line() -> None:
+    """Hospitals hardly buy the SKU: one line, after the award. Pharmacies stepping down say that it was a cut."""
+    index = world(filed=False, sparse_hospitals=True)
+    h = index.history("AML")
+    assert h is not None and any(e.kind == "detected" and e.is_vbp for e in h.events)
+    award = check_line(index, QuoteLine("H1", "AML", AWARD_PRICE, 10, TODAY))  # H1 never bought AML
+    assert award.verdict == "ok" and award.reference == "award"
+    assert check_line(index, QuoteLine("H1", "AML", HOSPITAL_BEFORE, 10, TODAY)).verdict == "high"
+
+
+def test_a_cut_at_the_end_of_the_history_is_no_clearance_when_hospitals_pay_it_too() -> None:
+    """The last month: everybody 40 % lower. No line after it shows that it lasts, but hospitals get no clearance."""
+    from pricing_guard.history import CLEARANCE, analyse
+
+    rows = []
+    for cust in range(14):  # 0–9 chains, 10–13 hospitals; monthly lines for a year, the last one 40 % lower
+        for m in range(12):
+            at = m * 30 + cust
+            rows.append((cust, at, 20.0 * (0.6 if at >= 335 else 1.0)))
+        rows.append((cust, 345 + cust, 12.0))
+    cust_, day_, price_ = (np.array(x) for x in zip(*rows, strict=True))
+    ctype = np.array([0] * 10 + [2] * 4, dtype=np.int8)
+    n = len(rows)
+    h = analyse(price_.astype(float), np.full(n, 10.0), day_.astype(np.int64), cust_.astype(np.int32),
+                np.zeros(n, dtype=np.int8), ctype=ctype, institution=ctype == 2, case_size=None, pack_size=None,
+                promos=[], known=[], norm=np.zeros(14))  # fmt: skip
+    assert not (h.status == CLEARANCE).any() and h.events
