@@ -4,7 +4,7 @@ After an event, a quote must never be compared with prices from before it. Event
 taken as given; a company that leaves one out still has it in its order history, so every SKU's history is also
 searched for a *common break*: a day on which many customers' agreed prices step the same way at once.
 
-The method (see ``docs/decisions/2026-12-08-price-change-points.md``): each customer's agreed price is piecewise
+The method (see ``docs/decisions/2026-12-06-price-change-points.md``): each customer's agreed price is piecewise
 constant (it changes at that customer's renegotiations, which are spread over the year), so the history of a SKU is
 a panel of step functions, one per customer, already cleaned of temporary prices (promotions, clearance) and unit
 mistakes. For a candidate day t, every customer with an agreed-price line shortly before t and one on or after t

@@ -60,8 +60,8 @@ GLIDE_DAYS = 540
 GLIDE_UP = 0.04
 """A gliding pharmacy's price only goes down: room above its latest price is rounding and noise only."""
 GLIDE_SETTLED_DAYS = 300
-"""Pharmacies' re-pricings after an award are over within about ten months; after that their prices are agreed prices
-again, renegotiated up or down like any other."""
+"""Pharmacies' re-pricings after an award are over within about ten months; a pharmacy's recent price after that is
+an agreed price again, renegotiated up or down like any other (an older one may still step down: late gliders)."""
 GLIDE_FRESH_DAYS = 90
 """A gliding pharmacy's own price older than this (a renegotiation period) has likely stepped down since."""
 GLIDE_MIN = 3
@@ -336,7 +336,8 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
                 price = now
                 text = (f"该客户{_date(last_day).month}月协议价 {last:.2f}，按近期药店集采后降幅 "
                         f"{math.expm1(path):+.0%} 折算的 {now:.2f}（集采后逐步降价中）")  # fmt: skip
-        up = GLIDE_UP if on - event.day <= GLIDE_SETTLED_DAYS else OWN_TOL  # a settled price drifts either way
+        settled = on - event.day > GLIDE_SETTLED_DAYS and on - last_day <= GLIDE_FRESH_DAYS
+        up = OWN_TOL if settled else GLIDE_UP  # a recent price after the glide is an agreed price: either way
         high = min(last * (1 + up), price * (1 + OWN_TOL))
         return Reference("own", price, min(price * (1 - OWN_TOL), bottom), high, lines.stop - lines.start, text,
                          _sorted_if_large(h.logp[lines]), h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip

@@ -58,16 +58,16 @@ def glide(days_after_award: int) -> float:
     return min(1.0, 0.3 + 0.7 * (days_after_award - 20) / 100)
 
 
-def price(b: Buyer, sku: str, at: dt.date) -> float:
+def price(b: Buyer, sku: str, at: dt.date, award: dt.date = AWARD) -> float:
     """The customer's agreed price (its type, its level; AML after the award: the award, or its own glide)."""
     base = {"AML": HOSPITAL_BEFORE, "ATV": 40.0, "MET": 20.0}[sku]
     before = base * (CHAIN if b.type == "chain" else 1.0) * b.level
-    if sku != "AML" or at < AWARD:
+    if sku != "AML" or at < award:
         return round(before, 2)
     if b.type == "hospital":
         return AWARD_PRICE
     cut = PHARMACY_SHARE * (1 - AWARD_PRICE / HOSPITAL_BEFORE)
-    return round(before * (1 - cut * glide((at - AWARD).days)), 2)
+    return round(before * (1 - cut * glide((at - award).days)), 2)
 
 
 def full_glide(b: Buyer) -> float:
@@ -75,7 +75,9 @@ def full_glide(b: Buyer) -> float:
     return round(HOSPITAL_BEFORE * CHAIN * b.level * (1 - PHARMACY_SHARE * (1 - AWARD_PRICE / HOSPITAL_BEFORE)), 2)
 
 
-def world(*, pharmacies_after_award: bool = True, filed: bool = True, sparse_hospitals: bool = False) -> PriceIndex:
+def world(
+    *, pharmacies_after_award: bool = True, filed: bool = True, sparse_hospitals: bool = False, award: dt.date = AWARD
+) -> PriceIndex:
     """Everyone buys ATV and MET every 15 days; AML within each buyer's dates.
 
     Options: no pharmacy line after the award; the award not filed; hospitals hardly buying AML (one line of one
@@ -87,7 +89,7 @@ def world(*, pharmacies_after_award: bool = True, filed: bool = True, sparse_hos
                          for b in BUYERS])  # fmt: skip
     index.set_products([Product(tenant=T, sku=s, name=s, unit="盒", floor_price=6.0) for s in ("AML", "ATV", "MET")])
     if filed:
-        index.set_price_events([PriceEvent(tenant=T, id="VBP", sku="AML", effective_date=AWARD, kind="vbp",
+        index.set_price_events([PriceEvent(tenant=T, id="VBP", sku="AML", effective_date=award, kind="vbp",
                                            customer_types=["hospital", "clinic"])])  # fmt: skip
     lines = []
     for k, b in enumerate(BUYERS):
@@ -96,12 +98,12 @@ def world(*, pharmacies_after_award: bool = True, filed: bool = True, sparse_hos
             for sku in ("AML", "ATV", "MET"):
                 if sku == "AML" and not b.aml_from <= d <= b.aml_until:
                     continue
-                if sku == "AML" and b.type == "chain" and at >= AWARD and not pharmacies_after_award:
+                if sku == "AML" and b.type == "chain" and at >= award and not pharmacies_after_award:
                     continue
                 if sku == "AML" and b.type == "hospital" and sparse_hospitals and not (b.id == "H0" and -60 <= d < -45):
                     continue
                 lines.append(Purchased(tenant=T, customer_id=b.id, sku=sku, order_id=f"O{len(lines)}", line=1,
-                                       at=at, qty=10.0, unit_price=price(b, sku, at)))  # fmt: skip
+                                       at=at, qty=10.0, unit_price=price(b, sku, at, award)))  # fmt: skip
     index.add_order_lines(lines)
     index.prepare()
     return index
@@ -208,3 +210,11 @@ def test_a_cut_at_the_end_of_the_history_is_no_clearance_when_hospitals_pay_it_t
                 np.zeros(n, dtype=np.int8), ctype=ctype, institution=ctype == 2, case_size=None, pack_size=None,
                 promos=[], known=[], norm=np.zeros(14))  # fmt: skip
     assert not (h.status == CLEARANCE).any() and h.events
+
+
+def test_a_year_after_the_award_a_pharmacys_recent_price_may_be_renegotiated_up(vbp: PriceIndex) -> None:
+    c3 = buyer("C3")
+    settled = world(award=TODAY - dt.timedelta(days=330))
+    up = full_glide(c3) * 1.06
+    assert check_line(settled, QuoteLine("C3", "AML", up, 10, TODAY)).verdict == "ok"
+    assert check_line(vbp, QuoteLine("C3", "AML", up, 10, TODAY)).verdict == "high"  # still gliding: only down
