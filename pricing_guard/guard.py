@@ -263,10 +263,10 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
     low, high = ref.low, ref.high
     notes = []
     if ref.kind in ("level", "peers"):
-        floor = refs.award_floor(index, h, line.sku, type_code, on)
-        if floor is not None and floor * (1 - refs.AWARD_TOL) < low:
-            low = floor * (1 - refs.AWARD_TOL)
-            notes.append(f"集采后药店逐步降价，可低至中选价 {floor:.2f}")
+        lowest = refs.glide_bottom(index, h, line.sku, code, type_code, tier, region, on)
+        if lowest is not None and lowest[0] * (1 - refs.AWARD_TOL) < low:
+            low = lowest[0] * (1 - refs.AWARD_TOL)
+            notes.append(f"集采后药店逐步降价，可低至 {lowest[0]:.2f}（中选价 {lowest[1]:.2f} 按该客户水平折算）")
     if standard is not None and p > standard:  # not binding for hospitals and clinics, but worth knowing
         notes.append(f"高于医保支付标准 {standard:g} 元")
     promo = _running_promotion(index, line.sku, code, on, type_name, tier)

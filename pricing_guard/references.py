@@ -321,10 +321,8 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
     if pre is not None and cut is not None:
         bottom = pre[0] * math.exp(cut) * (1 - AWARD_TOL)
     else:  # no own price before the award: the award price, moved by where the customer stands against hospitals
-        award_price = award_floor(index, h, sku, type_code, on)
-        levels = index.levels()
-        standing = levels.offset(type_code) + levels.of(code) - levels.offset(HOSPITAL_CODE)
-        bottom = award_price * math.exp(standing) * (1 - AWARD_TOL) if award_price else math.inf
+        lowest = glide_bottom(index, h, sku, code, type_code, None, None, on)
+        bottom = lowest[0] * (1 - AWARD_TOL) if lowest else math.inf
     path = _glide_path(index, h, sku, event, on) if pre is not None else None
     if post is not None:
         last, last_day, lines = post
@@ -423,6 +421,24 @@ def before_change(
     ref.text += f"（{_date(event.day)}调价后尚无成交，按调价前价格比较，上下各放宽 {UNKNOWN_CHANGE:.0%}）"
     ref.event, ref.before_event = event, True
     return ref
+
+
+def glide_bottom(
+    index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_code: int, tier: object, region: object,
+    on: int,
+) -> tuple[float, float] | None:
+    """Where a gliding pharmacy ends at the lowest, judged by its standing: (that price, the award price).
+
+    Pharmacies end about as far under their own old price as institutions went under theirs, so a pharmacy that
+    bought 10 % under hospitals before the award ends about 10 % under the award price. Its standing against
+    hospitals is its type's offset and its level (a prospect's or a new customer's: its segment's level).
+    """
+    award_price = award_floor(index, h, sku, type_code, on)
+    if award_price is None:
+        return None
+    levels = index.levels()
+    mine = levels.of(code) if code is not None else levels.segment(type_code, tier, region)[0]
+    return award_price * math.exp(levels.offset(type_code) + mine - levels.offset(HOSPITAL_CODE)), award_price
 
 
 def award_floor(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: int) -> float | None:

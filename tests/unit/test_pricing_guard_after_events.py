@@ -48,6 +48,7 @@ BUYERS = [
     Buyer("KA2", "chain", 0.85, aml_from=-160, aml_until=-150),  # a key account that began AML mid-glide
     Buyer("PRE", "chain", aml_until=(AWARD - TODAY).days - 10),  # bought AML only before the award
     Buyer("OLD", "chain", aml_until=-150),  # an ordinary chain whose last AML line is mid-glide
+    Buyer("KA3", "chain", 0.85, aml_from=1, aml_until=0),  # a key account that never bought AML
 ]
 
 
@@ -132,6 +133,17 @@ def test_a_pharmacy_that_began_buying_after_the_award_is_placed_by_its_level(vbp
     ka = buyer("KA2")
     check = check_line(vbp, QuoteLine("KA2", "AML", full_glide(ka), 10, TODAY))
     assert check.verdict == "ok" and check.reference == "own" and "集采后逐步降价中" in check.explanation
+
+
+def test_a_key_account_that_never_bought_the_sku_may_be_as_far_under_the_award_as_under_its_segment(
+    vbp: PriceIndex,
+) -> None:
+    early = world(award=TODAY - dt.timedelta(days=80))  # pharmacies part of the way down
+    near_end = full_glide(buyer("KA3")) * 0.95
+    assert near_end < AWARD_PRICE * 0.94 * 0.92
+    check = check_line(early, QuoteLine("KA3", "AML", near_end, 10, TODAY))
+    assert check.verdict == "ok" and check.reference == "level" and "按该客户水平折算" in check.explanation
+    assert check_line(early, QuoteLine("KA3", "AML", near_end * 0.85, 10, TODAY)).verdict == "low"
 
 
 def test_a_gliding_pharmacys_old_price_is_stale_once_the_others_moved_on(vbp: PriceIndex) -> None:
