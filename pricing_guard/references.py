@@ -192,24 +192,62 @@ def _latest(
 
 
 def award(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, region: object, on: int) -> Reference | None:
-    """After a 集采 award, a hospital's or clinic's reference: the award price its region's institutions pay."""
+    """After a 集采 award, a hospital's or clinic's reference: the award price its region's institutions pay.
+
+    Before any institution has bought since a filed award, the award price is not in the history yet: it lies
+    between the new floor and the new list price filed with the award (institutions buy under the list price).
+    """
     event = _vbp(h, on)
     if event is None or type_code not in INSTITUTION_CODES or not event.applies(type_code):
         return None
-    codes, lasts, values = _latest(index, h, sku, on, INSTITUTION_CODES)
-    if not len(codes):
-        return None
-    regions = np.array([r == region for r in index.region_of(codes)], dtype=bool)
-    use = regions if regions.any() else np.ones(len(codes), dtype=bool)
-    center = float(np.median(values[use]))
+    found = _award_prices(index, h, sku, on, region)
+    if found is None:
+        if not (event.new_floor and event.new_list and event.new_list > event.new_floor):
+            return None
+        price = math.sqrt(event.new_floor * event.new_list)
+        text = (f"集采中选价（{_date(event.day)}起，医疗机构尚无成交：按申报的新底价 {event.new_floor:g} 至新零售价 "
+                f"{event.new_list:g} 核对）")  # fmt: skip
+        return Reference("award", price, event.new_floor, event.new_list, 0, text, _NO_SAMPLE, _NO_SAMPLE, event)
+    values, lines, where = found
+    center = float(np.median(values))
     price = math.exp(center)
     # award prices are one per region; where institutions kept their own levels after the cut, the spread says so
-    spread = float(MAD_TO_SD * np.median(np.abs(values[use] - center))) if use.sum() >= 3 else 0.0
+    spread = float(MAD_TO_SD * np.median(np.abs(values - center))) if len(values) >= 3 else 0.0
     tol = min(max(AWARD_TOL, Z * spread), PEER_TOL[1])
-    where = f"{region}" if regions.any() and region else "各区域"
-    text = f"集采中选价 {price:.2f}（{_date(event.day)}起，{where}医疗机构）"
-    return Reference("award", price, price * (1 - tol), price * (1 + tol), int(use.sum()), text,
-                     _sorted_if_large(values[use]), h.line[lasts[use][-5:]][::-1], event)  # fmt: skip
+    text = f"集采中选价 {price:.2f}（{_date(event.day)}起，{where}）"
+    return Reference("award", price, price * (1 - tol), price * (1 + tol), len(values), text,
+                     _sorted_if_large(values), h.line[lines[-5:]][::-1], event)  # fmt: skip
+
+
+_NO_SAMPLE = np.zeros(0, dtype=np.int64)
+
+
+def _award_prices(
+    index: PriceIndex, h: SkuHistory, sku: str, on: int, region: object
+) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Institutions' latest log prices since the award that say what the award price is, their lines, and whose.
+
+    The award is one price per region, paid by hospitals and clinics alike; but clinics may also be sold clearance
+    stock and hospitals never are, so hospitals' prices are read first: the region's hospitals, any hospitals (the
+    regions' award prices differ by a few %), the region's clinics, any institution.
+    """
+    key = (sku, "award", on, region)
+    hit = index.cached(key)
+    if hit is not None:
+        return hit if isinstance(hit, tuple) else None
+    codes, lasts, values = _latest(index, h, sku, on, INSTITUTION_CODES)
+    found: tuple[np.ndarray, np.ndarray, str] | bool = False
+    if len(codes):
+        here = np.array([r == region for r in index.region_of(codes)], dtype=bool) & (region is not None)
+        hospitals = index.ctype[codes] == HOSPITAL_CODE
+        everyone = np.ones(len(codes), dtype=bool)
+        for use, where in ((hospitals & here, f"{region}医院"), (hospitals, "各区域医院"),
+                           (here, f"{region}医疗机构"), (everyone, "各区域医疗机构")):  # fmt: skip
+            if use.any():
+                found = (values[use], lasts[use], where)
+                break
+    index.remember(key, found)
+    return found if isinstance(found, tuple) else None
 
 
 @dataclass(frozen=True)
@@ -321,7 +359,8 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
     if pre is not None and cut is not None:
         bottom = pre[0] * math.exp(cut) * (1 - AWARD_TOL)
     else:  # no own price before the award: the award price, moved by where the customer stands against hospitals
-        lowest = glide_bottom(index, h, sku, code, type_code, None, None, on)
+        _, tier, region = index.customer_attrs(code)
+        lowest = glide_bottom(index, h, sku, code, type_code, tier, region, on)
         bottom = lowest[0] * (1 - AWARD_TOL) if lowest else math.inf
     path = _glide_path(index, h, sku, event, on) if pre is not None else None
     if post is not None:
@@ -358,7 +397,8 @@ def award_cut(index: PriceIndex, h: SkuHistory, sku: str, event: Event, on: int)
     """How far institutions went down at a 集采 award (log of after / before, at most 0), or ``None`` unmeasured.
 
     The change measured across the award day on institutions' consecutive agreed prices when there is one; else
-    the median of institutions' latest prices since the award against the median of theirs in the year before it.
+    the median of institutions' latest prices since the award against the median of theirs in the year before it
+    (before any institution has bought since a filed award: its new floor, the deepest cut it can be).
     """
     step = event.step.get("institution")
     if step is not None:
@@ -370,6 +410,8 @@ def award_cut(index: PriceIndex, h: SkuHistory, sku: str, event: Event, on: int)
     none = np.full(6, -(10**6), dtype=np.int64)
     _, _, pre = latest(h, event.day - 1, event.day - 1 - index.window_days, none, index.ctype, INSTITUTION_CODES)
     _, _, post = latest(h, on, event.day - 1, none, index.ctype, INSTITUTION_CODES)
+    if not len(post) and event.new_floor:  # no institution has bought since a filed award: at most down to its floor
+        post = np.array([math.log(event.new_floor)])
     found: float | bool = min(float(np.median(post) - np.median(pre)), 0.0) if len(pre) and len(post) else False
     index.remember(key, found)
     return found if not isinstance(found, bool) else None
@@ -437,18 +479,24 @@ def glide_bottom(
     if award_price is None:
         return None
     levels = index.levels()
-    mine = levels.of(code) if code is not None else levels.segment(type_code, tier, region)[0]
+    seen = code is not None and 0 <= code < len(levels.n_skus) and levels.n_skus[code] > 0
+    mine = levels.of(code) if seen and code is not None else levels.segment(type_code, tier, region)[0]
     return award_price * math.exp(levels.offset(type_code) + mine - levels.offset(HOSPITAL_CODE)), award_price
 
 
 def award_floor(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: int) -> float | None:
-    """For a pharmacy on a 集采 SKU within its glide: the award price institutions pay (its price may go down to it)."""
-    if _gliding(h, type_code, on) is None:
+    """For a pharmacy on a 集采 SKU within its glide: the award price institutions pay (its price may go down to it).
+
+    Read from hospitals first (`_award_prices`); before any institution has bought since a filed award, its new
+    floor (the lowest the award price can be).
+    """
+    event = _gliding(h, type_code, on)
+    if event is None:
         return None
-    codes, _, values = _latest(index, h, sku, on, INSTITUTION_CODES)
-    if not len(codes):
-        return None
-    return float(np.exp(np.median(values)))
+    found = _award_prices(index, h, sku, on, None)
+    if found is None:
+        return event.new_floor or None
+    return float(np.exp(np.median(found[0])))
 
 
 def _own_between(h: SkuHistory, code: int, since: int, until: int) -> tuple[float, int, slice] | None:

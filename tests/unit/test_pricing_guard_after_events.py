@@ -77,7 +77,8 @@ def full_glide(b: Buyer) -> float:
 
 
 def world(
-    *, pharmacies_after_award: bool = True, filed: bool = True, sparse_hospitals: bool = False, award: dt.date = AWARD
+    *, pharmacies_after_award: bool = True, filed: bool = True, sparse_hospitals: bool = False, award: dt.date = AWARD,
+    hospitals_after_award: bool = True,
 ) -> PriceIndex:
     """Everyone buys ATV and MET every 15 days; AML within each buyer's dates.
 
@@ -91,7 +92,8 @@ def world(
     index.set_products([Product(tenant=T, sku=s, name=s, unit="盒", floor_price=6.0) for s in ("AML", "ATV", "MET")])
     if filed:
         index.set_price_events([PriceEvent(tenant=T, id="VBP", sku="AML", effective_date=award, kind="vbp",
-                                           customer_types=["hospital", "clinic"])])  # fmt: skip
+                                           customer_types=["hospital", "clinic"], new_list_price=AWARD_PRICE * 1.12,
+                                           new_floor_price=AWARD_PRICE * 0.9)])  # fmt: skip
     lines = []
     for k, b in enumerate(BUYERS):
         for d in range(-360 + k % 15, 0, 15):
@@ -100,6 +102,8 @@ def world(
                 if sku == "AML" and not b.aml_from <= d <= b.aml_until:
                     continue
                 if sku == "AML" and b.type == "chain" and at >= award and not pharmacies_after_award:
+                    continue
+                if sku == "AML" and b.type == "hospital" and at >= award and not hospitals_after_award:
                     continue
                 if sku == "AML" and b.type == "hospital" and sparse_hospitals and not (b.id == "H0" and -60 <= d < -45):
                     continue
@@ -230,3 +234,41 @@ def test_a_year_after_the_award_a_pharmacys_recent_price_may_be_renegotiated_up(
     up = full_glide(c3) * 1.06
     assert check_line(settled, QuoteLine("C3", "AML", up, 10, TODAY)).verdict == "ok"
     assert check_line(vbp, QuoteLine("C3", "AML", up, 10, TODAY)).verdict == "high"  # still gliding: only down
+
+
+def test_before_any_institution_bought_since_a_filed_award_its_filed_prices_bound_it() -> None:
+    index = world(hospitals_after_award=False)
+    at_award = check_line(index, QuoteLine("H2", "AML", AWARD_PRICE, 10, TODAY))
+    assert at_award.verdict == "ok" and at_award.reference == "award" and "尚无成交" in at_award.explanation
+    assert check_line(index, QuoteLine("H2", "AML", HOSPITAL_BEFORE, 10, TODAY)).verdict == "high"  # the old price
+    pharmacy = check_line(index, QuoteLine("C2", "AML", full_glide(buyer("C2")), 10, TODAY))
+    assert pharmacy.verdict == "ok"
+
+
+def test_the_award_price_is_read_from_hospitals_when_clinics_bought_clearance() -> None:
+    """Two hospitals pay the award; three clinics' only lines since are near-expiry stock at 40 % under it."""
+    index = PriceIndex(T)
+    index.as_of = TODAY
+    who = {"H0": "hospital", "H1": "hospital", "K0": "clinic", "K1": "clinic", "K2": "clinic", "K3": "clinic"}
+    index.set_customers([Customer(tenant=T, id=k, name=k, type=v, region="华东") for k, v in who.items()])
+    index.set_products([Product(tenant=T, sku="AML", name="AML", unit="盒", floor_price=6.0)])
+    index.set_price_events([PriceEvent(tenant=T, id="VBP", sku="AML", effective_date=AWARD, kind="vbp",
+                                       customer_types=["hospital", "clinic"])])  # fmt: skip
+    lines = []
+    for k, (cid, kind) in enumerate(who.items()):
+        for d in range(-360 + k, 0, 30):
+            at = TODAY + dt.timedelta(days=d)
+            if at < AWARD:
+                p = HOSPITAL_BEFORE * (1.0 if kind == "hospital" else 1.05)
+            elif kind == "hospital":
+                p = AWARD_PRICE
+            elif d > -60 and cid != "K3":
+                p = AWARD_PRICE * 0.6  # clearance
+            else:
+                continue
+            lines.append(Purchased(tenant=T, customer_id=cid, sku="AML", order_id=f"O{len(lines)}", line=1, at=at,
+                                   qty=10.0, unit_price=round(p, 2)))  # fmt: skip
+    index.add_order_lines(lines)
+    index.prepare()
+    check = check_line(index, QuoteLine("K3", "AML", AWARD_PRICE, 10, TODAY))  # K3: no line since the award
+    assert check.verdict == "ok" and check.reference == "award" and "华东医院" in check.explanation
