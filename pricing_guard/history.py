@@ -196,7 +196,7 @@ def analyse(
         _dips(st, logp, c)
     if norm is not None:
         hospital = ctype == HOSPITAL
-        _campaigns(st, logp, c, d, norm, hospital, known)
+        _campaigns(st, logp, c, d, norm, hospital, institution, known)
     events = detect_events(d, logp, c, st == CLEAN, ctype=ctype, known=known, norm=norm)
     _end_clearance(st, logp, c, d, q, ctype, institution, events)
     _end_promotions(st, logp, c, d, events)
@@ -378,6 +378,7 @@ def _campaigns(
     d: np.ndarray,
     norm: np.ndarray,
     hospital: np.ndarray,
+    institution: np.ndarray,
     events: Sequence[Event],
 ) -> None:
     """Clearance campaigns: within a month, several customers' prices ≥ 20 % under what their level predicts.
@@ -390,12 +391,10 @@ def _campaigns(
     costs, and when they pay the low price too, from the window on, it is a cut: at the end of the history, where no
     line after the window shows that the low price lasts, the hospitals' lines still do. A SKU may have several
     campaigns, the deeper one dragging down the price "outside" the other: the search repeats without the lines
-    already found. Lines after a 集采 award are not searched.
+    already found. Near-expiry stock is sold after a 集采 award too; there institutions pay the award and pharmacies
+    glide down on their own dates, so each is compared with lines of its own kind (``institution`` per customer).
     """
     sel = st == CLEAN
-    for e in events:
-        if e.is_vbp:
-            sel &= d < e.day
     if (sel & ~hospital[c]).sum() < CAMPAIGN_CUSTOMERS:
         return
     idx = np.flatnonzero(sel)
@@ -406,31 +405,68 @@ def _campaigns(
     candidate = ~hospital[c[idx]]
     cuts = sorted({e.day for e in events})
     period = np.searchsorted(cuts, days, side="right") if cuts else np.zeros(len(days), dtype=np.int64)
+    first_award = min((e.day for e in events if e.is_vbp), default=None)
+    inst = institution[c[idx]]
+    groups: dict[bool, list[tuple[np.ndarray, float | None]]] = {
+        False: [(np.ones(len(idx), dtype=bool), None)],
+        True: [(inst, None), (~inst, None)],
+    }
+    if first_award is not None:  # pharmacies never glide further under their old prices than institutions were cut
+        year = (days >= first_award - 365) & (days < first_award + 365)
+        before, after = year & (days < first_award), year & (days >= first_award)
+        if (before & inst).any() and (after & inst).any() and (before & ~inst).any():
+            cut = float(np.median(x[after & inst]) - np.median(x[before & inst]))
+            groups[True][1] = (~inst, float(np.median(x[before & ~inst])) + min(cut, 0.0))
     marked = np.zeros(len(idx), dtype=bool)
     for _ in range(CAMPAIGN_ROUNDS):
         found = np.zeros(len(idx), dtype=bool)
         for per in np.unique(period):
-            here = np.flatnonzero((period == per) & ~marked)
-            for w0, w1 in _campaign_windows(here[candidate[here]], days, x):
-                inside = here[(days[here] >= w0) & (days[here] <= w1) & candidate[here]]
-                outside = here[((days[here] < w0) | (days[here] > w1)) & (np.abs(days[here] - w0) <= 365)]
-                if len(outside) < 2:
-                    continue
-                ref = float(np.median(x[outside]))
-                hits = inside[x[inside] < ref - CLEARANCE_DEPTH]
-                if len(np.unique(c[idx[hits]])) < CAMPAIGN_CUSTOMERS:
-                    continue
-                after = here[(days[here] > w1) & (days[here] <= w0 + 365)]
-                if len(after) >= 2 and np.median(x[after]) < ref - CLEARANCE_DEPTH / 2:
-                    continue  # the low prices last: a cut, not a campaign
-                since = here[~candidate[here] & (days[here] >= w0) & (days[here] <= w0 + 365)]
-                if len(since) and np.median(x[since]) < ref - CLEARANCE_DEPTH / 2:
-                    continue  # hospitals pay the low price too: a cut (an award nobody filed), not clearance
-                found[hits] = True
+            # after a 集采 award institutions pay the award and pharmacies glide: each compared with its own kind
+            split = first_award is not None and per > 0 and cuts[per - 1] >= first_award
+            for group, bottom in groups[split]:
+                here = np.flatnonzero((period == per) & ~marked & group)
+                _campaigns_in(here, days, x, c[idx], candidate, found, must_end=split, bottom=bottom)
         if not found.any():
             break
         marked |= found
     st[idx[marked]] = CLEARANCE
+
+
+def _campaigns_in(
+    here: np.ndarray,
+    days: np.ndarray,
+    x: np.ndarray,
+    cust: np.ndarray,
+    candidate: np.ndarray,
+    found: np.ndarray,
+    *,
+    must_end: bool,
+    bottom: float | None = None,
+) -> None:
+    """Mark in ``found`` the campaign lines among ``here`` (positions of one period's comparable lines).
+
+    ``must_end``: the prices must be seen back after the window (after an award, pharmacies' glide steps are lasting
+    drops of several customers within weeks: only a return tells a campaign from them) — unless they sit well under
+    ``bottom``, the lowest a glide can reach (pharmacies' old level cut as far as institutions were).
+    """
+    for w0, w1 in _campaign_windows(here[candidate[here]], days, x):
+        inside = here[(days[here] >= w0) & (days[here] <= w1) & candidate[here]]
+        outside = here[((days[here] < w0) | (days[here] > w1)) & (np.abs(days[here] - w0) <= 365)]
+        if len(outside) < 2:
+            continue
+        ref = float(np.median(x[outside]))
+        hits = inside[x[inside] < ref - CLEARANCE_DEPTH]
+        if len(np.unique(cust[hits])) < CAMPAIGN_CUSTOMERS:
+            continue
+        after = here[(days[here] > w1) & (days[here] <= w0 + 365)]
+        if len(after) >= 2 and np.median(x[after]) < ref - CLEARANCE_DEPTH / 2:
+            continue  # the low prices last: a cut, not a campaign
+        if must_end and len(after) < 2 and (bottom is None or np.median(x[hits]) > bottom - CLEARANCE_DEPTH / 2):
+            continue
+        since = here[~candidate[here] & (days[here] >= w0) & (days[here] <= w0 + 365)]
+        if len(since) and np.median(x[since]) < ref - CLEARANCE_DEPTH / 2:
+            continue  # hospitals pay the low price too: a cut (an award nobody filed), not clearance
+        found[hits] = True
 
 
 def _campaign_windows(cand: np.ndarray, days: np.ndarray, x: np.ndarray) -> list[tuple[int, int]]:

@@ -272,3 +272,26 @@ def test_the_award_price_is_read_from_hospitals_when_clinics_bought_clearance() 
     index.prepare()
     check = check_line(index, QuoteLine("K3", "AML", AWARD_PRICE, 10, TODAY))  # K3: no line since the award
     assert check.verdict == "ok" and check.reference == "award" and "华东医院" in check.explanation
+
+
+def test_near_expiry_stock_sold_after_an_award_is_clearance_too() -> None:
+    """Five chains, fully glided, buy extra boxes at 45 % off within ten days; pharmacies are compared with theirs."""
+    index = world()
+    extra = [Purchased(tenant=T, customer_id=f"C{i}", sku="AML", order_id=f"QC{i}", line=1,
+                       at=TODAY - dt.timedelta(days=60 - 2 * i), qty=40.0,
+                       unit_price=round(full_glide(buyer(f"C{i}")) * 0.55, 2)) for i in range(5)]  # fmt: skip
+    index.add_order_lines(extra)
+    index.prepare()
+    assert index.exclusions("AML").get("近效期清货") == 5
+    assert check_line(index, QuoteLine("C1", "AML", full_glide(buyer("C1")), 10, TODAY)).verdict == "ok"
+
+
+def test_clearance_after_an_award_deeper_than_any_glide_is_found_at_the_end_of_the_history() -> None:
+    """No line after the window shows that prices came back (nor larger orders), but no glide goes that deep."""
+    index = world()
+    extra = [Purchased(tenant=T, customer_id=f"C{i}", sku="AML", order_id=f"QC{i}", line=1,
+                       at=TODAY - dt.timedelta(days=5 - i), qty=10.0,
+                       unit_price=round(full_glide(buyer(f"C{i}")) * 0.6, 2)) for i in range(5)]  # fmt: skip
+    index.add_order_lines(extra)
+    index.prepare()
+    assert index.exclusions("AML").get("近效期清货") == 5
