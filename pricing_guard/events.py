@@ -239,6 +239,15 @@ def detect_events(
                 if award is not None:
                     day_, types, steps["institution"] = award[0], INSTITUTIONS, award[1]
             return sorted([*events, Event(day_, "detected", types, step=steps)], key=lambda e: e.day)
+        # too few institution lines for a test of their own, pharmacies gliding on their own dates (no common day):
+        # a lasting drop of the pharmacies' prices is still the sign of an award, and the institutions' lines show it
+        inst = np.isin(ctype[c], INSTITUTION_CODES)
+        pharmacies = np.isin(ctype[c], PHARMACY_CODES)
+        drop = _unpaired_cut(d[pharmacies], x[pharmacies], min_step=GLIDE_EVIDENCE)
+        inst_cut = _cut_before_glide(d, x, inst, drop[0]) if drop is not None else None
+        if drop is not None and inst_cut is not None:
+            steps = {"institution": inst_cut[1], "pharmacy": drop[1]}
+            return sorted([*events, Event(inst_cut[0], "detected", INSTITUTIONS, step=steps)], key=lambda e: e.day)
     priority = {"institution": 0, "all": 1, "pharmacy": 2}
     found.sort(key=lambda f: (priority[f[3]], -f[2]))
     for t, _step, _n, name, lo in found:
@@ -259,11 +268,11 @@ def detect_events(
     return sorted(events, key=lambda e: e.day)
 
 
-def _unpaired_cut(day: np.ndarray, logp: np.ndarray) -> tuple[int, float] | None:
+def _unpaired_cut(day: np.ndarray, logp: np.ndarray, min_step: float = UNPAIRED_STEP) -> tuple[int, float] | None:
     """A 集采 cut at institutions too sparse for pairs: Pettitt's rank test for one change in the time-ordered prices.
 
-    Institutions buy at their own levels (a few % apart), so only a large drop (≥ 25 %) with Pettitt's p < 0.05 and
-    at least two lines on each side counts.
+    Institutions buy at their own levels (a few % apart), so only a large drop (≥ 25 %, ``min_step``) with Pettitt's
+    p < 0.05 and at least two lines on each side counts.
     """
     n = len(day)
     if n < 4:
@@ -278,7 +287,7 @@ def _unpaired_cut(day: np.ndarray, logp: np.ndarray) -> tuple[int, float] | None
     k = int(np.argmax(np.where(valid, np.abs(u), -1.0)))
     p = 2.0 * np.exp(-6.0 * u[k] ** 2 / (n**3 + n**2))
     step = float(np.median(x[k + 1 :]) - np.median(x[: k + 1]))
-    if p >= PETTITT_P or step > -UNPAIRED_STEP:
+    if p >= PETTITT_P or step > -min_step:
         return None
     # Pettitt's split is where the ranks differ most, which among a few lines can be a little off the day of the
     # cut; the cut is where the prices cross the middle of the two levels: the split that leaves the most lines on

@@ -295,3 +295,23 @@ def test_clearance_after_an_award_deeper_than_any_glide_is_found_at_the_end_of_t
     index.add_order_lines(extra)
     index.prepare()
     assert index.exclusions("AML").get("近效期清货") == 5
+
+
+def test_an_award_nobody_filed_shows_in_pharmacies_stepping_down_on_their_own_dates() -> None:
+    """Twenty pharmacies each step down 25 % on its own day in the half year after the award (no common day for the
+    paired method); three hospitals, four lines in all (too few for Pettitt's test): two before, two at half price."""
+    from pricing_guard.events import detect_events
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for cust in range(20):
+        step_day = 400 + int(rng.integers(20, 180))
+        rows += [(cust, d, np.log(30.0 * (0.75 if d >= step_day else 1.0))) for d in range(cust % 25, 720, 25)]
+    rows += [(20, 150, np.log(31.0)), (21, 330, np.log(30.5)), (21, 450, np.log(15.0)), (22, 560, np.log(15.0))]
+    rows.sort()
+    cust_, day_, logp = (np.array(x) for x in zip(*rows, strict=True))
+    ctype = np.array([0] * 20 + [2] * 3, dtype=np.int8)
+    events = detect_events(day_.astype(np.int64), logp, cust_.astype(np.int32), np.ones(len(rows), dtype=bool),
+                           ctype=ctype, known=[])  # fmt: skip
+    (event,) = events
+    assert event.is_vbp and event.applies(2) and not event.applies(0) and 400 < event.day <= 450
