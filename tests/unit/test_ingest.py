@@ -445,7 +445,7 @@ def test_promotion_customer_types_may_mix_languages_and_a_bad_one_is_named(
 def test_a_price_event_of_an_unknown_sku_or_kind_is_rejected(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
     header = "事件编号,商品编码,生效日期,事件类型,新零售价,新底价,适用客户类型\n"
     unknown_sku = _write(tmp_path / "price_events.csv", header + "PE-9,SKU-NOPE,2025-09-01,集采,10,8,医院\n")
-    with pytest.raises(ValidationFailed, match="unknown Product 'SKU-NOPE'"):
+    with pytest.raises(ValidationFailed, match="未知商品 'SKU-NOPE'"):
         ingest_paths(loaded, T, [unknown_sku])
     unknown_kind = _write(tmp_path / "price_events.csv", header + "PE-9,SKU-ATV-20,2025-09-01,涨价,10,8,\n")
     with pytest.raises(ValidationFailed, match="event_type|事件类型"):
