@@ -74,7 +74,13 @@ async def storm(url: str, keys: list[str], seconds: float) -> dict[str, Any]:
 
     await asyncio.gather(*(trainer(n, k) for n, k in enumerate(keys)))
     edit_ms = percentiles(latency, (50, 99), 1) if latency else {}
-    return {"acked": acked, "conflicts": conflicts, "errors": errors, "edit_ms": edit_ms, "error_examples": examples[:5]}
+    return {
+        "acked": acked,
+        "conflicts": conflicts,
+        "errors": errors,
+        "edit_ms": edit_ms,
+        "error_examples": examples[:5],
+    }
 
 
 async def during(url: str, key: str, make: Any, rate: float, seconds: float, keys: list[str]) -> dict[str, Any]:
