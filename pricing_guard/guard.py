@@ -285,6 +285,7 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         notes.append(f"促销「{promo.name}」进行中（{_discounts(promo)}）")
     note = f"（{'；'.join(notes)}）" if notes else ""
     reference = ref.text
+    low, high = round(low, 4), round(high, 4)  # judged on the band as reported: its own edges are inside it
     if p < low:
         verdict: Verdict = "low"
         gap = 1 - p / ref.price
