@@ -292,7 +292,7 @@ def demo(
     """
     import datetime as dt
 
-    from ingest.demo_load import load_demo
+    from demo.load import load_demo
 
     if reset and if_empty:
         raise typer.BadParameter("--reset and --if-empty exclude each other", param_hint="--reset")
@@ -330,7 +330,7 @@ def _knowledge_index(ctx: typer.Context, store: CypherGraphStore, tenant: str, r
     import shutil
 
     from graph.model import Product
-    from ingest.mentions import QueryProductMatcher
+    from resolution.mentions import QueryProductMatcher
     from retrieval.embedders import make_embedder
     from retrieval.hybrid import open_index
 

@@ -17,8 +17,8 @@ from api.keys import KeyStore
 from api.settings import Settings
 from graph.base import CypherGraphStore
 from graph.model import Entry, Product
-from ingest.mentions import QueryProductMatcher
 from pricing_guard.index import PriceIndex
+from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder
 from retrieval.hybrid import KnowledgeIndex, entry_docs, open_index
 

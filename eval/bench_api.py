@@ -50,11 +50,11 @@ import httpx  # health polling only
 import psutil
 
 from api.keys import KeyStore
+from demo.load import load_demo
 from eval.http_load import HttpError, Pool
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer, Product
-from ingest.demo_load import load_demo
 
 TENANT = "hz-pharma"
 MIX = (("price_check", 0.7), ("objection", 0.2), ("briefing", 0.1))

@@ -21,10 +21,10 @@ import numpy as np
 
 from copilot.briefing import build_briefing
 from copilot.render import to_pdf
+from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer
-from ingest.demo_load import load_demo
 from pricing_guard.index import PriceIndex
 
 TODAY = dt.date(2026, 11, 25)

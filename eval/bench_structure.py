@@ -47,7 +47,7 @@ DEALS = Path(__file__).parent / "datasets" / "cases_zh.jsonl"
 
 def _load_demo(data_dir: Path, scale: int) -> None:
     try:
-        from demo.load import load_demo  # type: ignore[import-not-found,unused-ignore]
+        from demo.load import load_demo
     except ImportError:  # the code before the issue
         from ingest.demo_load import load_demo  # type: ignore[import-not-found,no-redef,unused-ignore]
     store = EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=2048)

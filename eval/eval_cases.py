@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from copilot.cases import WEIGHTS, suggest_cases
+from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Product
 from graph.ports import GraphStore
-from ingest.demo_load import load_demo
-from ingest.mentions import QueryProductMatcher
+from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import KnowledgeIndex, open_index
 

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from demo import build_demo
 from eval.stats import percentiles
 from graph.model import Customer, ListedIn, Product
-from ingest.demo import build_demo
 from pricing_guard.guard import QuoteLine, check_line
 from pricing_guard.index import PriceIndex
 

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Product
-from ingest.demo_load import load_demo
-from ingest.mentions import QueryProductMatcher
+from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import KnowledgeIndex, Mode, ProductDetector, SearchFilters, catalogue_words, entry_docs
 

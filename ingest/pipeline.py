@@ -26,8 +26,9 @@ from ingest.builders import Model, Part, build_parts
 from ingest.errors import FormatError, IngestError, RowError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
 from ingest.readers import RawTable, read_table
-from ingest.resolution import DedupeReport, ProductResolver, dedupe_customers
 from ingest.validation import Validated, column_label, rule_for, validate
+from resolution.customers import DedupeReport, dedupe_customers
+from resolution.product_resolver import ProductResolver
 
 Progress = Callable[[str, int, int], None]
 """Called with a step description, work done and work total."""

@@ -9,9 +9,9 @@ import pytest
 
 from copilot.briefing import build_briefing
 from copilot.render import to_markdown, to_pdf
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.errors import NotFoundError
-from ingest.demo_load import load_demo
 from pricing_guard.index import PriceIndex
 
 TODAY = dt.date(2026, 11, 25)

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from copilot.cases import WEIGHTS, suggest_cases
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.model import AboutProduct, Entry
-from ingest.demo_load import load_demo
 from retrieval.embedders import HashingEmbedder
 from retrieval.hybrid import open_index
 

@@ -103,7 +103,7 @@ def test_applying_the_official_2024_list_to_the_demo_catalogue_agrees_with_its_r
     """The demo catalogue records each product's real 2024 status; applying the official file must reproduce it."""
     import datetime as dt
 
-    from ingest.demo_load import load_demo
+    from demo.load import load_demo
 
     with EmbeddedGraphStore(tmp_path / "demo", buffer_pool_mb=256) as store:
         load_demo(store, as_of=dt.date(2026, 11, 25))

@@ -15,13 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from demo import build_demo
+from demo.vocab import TENANTS
 from graph.model import Change, Customer
 from graph.ports import ChangeDraft, GraphStore, WriteResult
-from ingest.demo import build_demo
-from ingest.demo.vocab import TENANTS
 from ingest.errors import IngestError
 from ingest.pipeline import Progress, load_tables
-from ingest.resolution import DedupeReport, dedupe_customers
+from resolution.customers import DedupeReport, dedupe_customers
 
 DEMO_LOADED = "demo_loaded"
 """Kind of the change record a demo load leaves."""
