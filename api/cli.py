@@ -329,7 +329,6 @@ def _knowledge_index(ctx: typer.Context, store: CypherGraphStore, tenant: str, r
     """The tenant's retrieval index next to the graph (built on first use, synced with graph edits)."""
     import shutil
 
-    from graph.model import Product
     from resolution.mentions import QueryProductMatcher
     from retrieval.embedders import make_embedder
     from retrieval.hybrid import open_index
@@ -338,9 +337,9 @@ def _knowledge_index(ctx: typer.Context, store: CypherGraphStore, tenant: str, r
     directory = settings.index_dir(tenant)
     if rebuild and directory.exists():
         shutil.rmtree(directory)
-    products = [p for page in store.iter_nodes(tenant, Product) for p in page]
     embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
-    return open_index(store, tenant, embedder, directory, product_detector=QueryProductMatcher(products))
+    detector = QueryProductMatcher(store.catalogue(tenant).products)
+    return open_index(store, tenant, embedder, directory, product_detector=detector)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from api.keys import KeyStore
 from api.settings import Settings
 from graph.base import CypherGraphStore
-from graph.model import Entry, Product
+from graph.model import Entry
 from pricing_guard.index import PriceIndex
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder
@@ -71,13 +71,12 @@ class ServiceState:
             return found
 
     def _build(self, tenant: str, today: dt.date) -> TenantServices:
-        products = [p for page in self.store.iter_nodes(tenant, Product) for p in page]
         index = open_index(
             self.store,
             tenant,
             self.embedder,
             self.settings.index_dir(tenant),
-            product_detector=QueryProductMatcher(products),
+            product_detector=QueryProductMatcher(self.store.catalogue(tenant).products),
         )
         prices = PriceIndex.from_store(self.store, tenant, as_of=today)
         return TenantServices(index, prices, today)

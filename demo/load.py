@@ -17,7 +17,7 @@ from typing import Literal
 
 from demo import build_demo
 from demo.vocab import TENANTS
-from graph.model import Change, Customer
+from graph.model import Change
 from graph.ports import ChangeDraft, GraphStore, WriteResult
 from ingest.errors import IngestError
 from ingest.pipeline import Progress, load_tables
@@ -168,7 +168,6 @@ def load_demo(
             report.deleted[tenant] = store.delete_tenant(tenant)
         change = ChangeDraft(DEMO_LOADED, actor="demo", details=details)
         report.writes[tenant] = load_tables(store, tenant, demo.tenants[tenant], change=change, progress=progress)
-        customers = [c for page in store.iter_nodes(tenant, Customer) for c in page]
-        report.duplicates[tenant] = dedupe_customers(customers)
+        report.duplicates[tenant] = dedupe_customers(store.customers(tenant))
     report.load_s = time.perf_counter() - t0
     return report

@@ -54,7 +54,6 @@ from demo.load import load_demo
 from eval.http_load import HttpError, Pool
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Customer, Product
 
 TENANT = "hz-pharma"
 MIX = (("price_check", 0.7), ("objection", 0.2), ("briefing", 0.1))
@@ -267,8 +266,8 @@ def prepare(data_dir: Path, scale: int, as_of: dt.date) -> tuple[list[str], list
     """Demo data at ``scale`` in ``data_dir`` and a rep key; returns customers, SKUs and the key."""
     store = EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=1024)
     load_demo(store, scale=scale, as_of=as_of)
-    customers = [c.id for page in store.iter_nodes(TENANT, Customer) for c in page]
-    skus = [p.sku for page in store.iter_nodes(TENANT, Product) for p in page]
+    customers = [c.id for c in store.customers(TENANT)]
+    skus = [p.sku for p in store.catalogue(TENANT).products]
     store.close()
     keys = KeyStore(data_dir / "keys.sqlite")
     key = keys.create(TENANT, "rep", "bench")[1]

@@ -34,7 +34,6 @@ from copilot.cases import WEIGHTS, suggest_cases
 from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Product
 from graph.ports import GraphStore
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
@@ -153,7 +152,7 @@ def run(embedder: Embedder, deals: list[dict[str, Any]]) -> dict[str, Any]:
             indexes: dict[str, KnowledgeIndex] = {}
             build_s = 0.0
             for tenant in sorted({d["tenant"] for d in deals}):
-                products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+                products = list(store.catalogue(tenant).products)
                 t0 = time.perf_counter()
                 indexes[tenant] = open_index(store, tenant, embedder, product_detector=QueryProductMatcher(products))
                 build_s += time.perf_counter() - t0

@@ -52,7 +52,7 @@ from copilot.faq import (
 )
 from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Entry, Interaction
+from graph.model import Entry
 from retrieval.embedders import CachedEmbedder, Embedder, make_embedder
 
 AS_OF = dt.date(2026, 11, 25)
@@ -244,7 +244,7 @@ def run(embedders: Sequence[str] = ("use", "hashing")) -> dict[str, Any]:
         store = EmbeddedGraphStore(Path(tmp) / "graph", buffer_pool_mb=512)
         try:
             load_demo(store, as_of=AS_OF)
-            summaries = [i.summary for page in store.iter_nodes(TENANT, Interaction) for i in page]
+            summaries = [r.interaction.summary for r in store.interactions(TENANT)]
             out["extraction"]["demo"] = demo_extraction(summaries)
             names = CatalogueNames.from_store(store, TENANT)
             published = {

@@ -85,7 +85,7 @@ def run(embedders: dict[str, Embedder], queries: list[dict[str, Any]]) -> dict[s
         load_demo(store, as_of=dt.date(2026, 11, 25))
         docs = entry_docs(store, TENANT)
         words = catalogue_words(store, TENANT)
-        detector = product_detector([p for page in store.iter_nodes(TENANT, Product) for p in page])
+        detector = product_detector(list(store.catalogue(TENANT).products))
         store.close()
     for short, embedder in embedders.items():
         index = KnowledgeIndex(TENANT, embedder, user_words=words, product_detector=detector)

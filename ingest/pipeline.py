@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from graph.errors import SalesCopilotError
-from graph.model import EDGE_TYPES, NODE_TYPES, Customer, Edge, Mentions, Node, Product, Purchased
+from graph.model import EDGE_TYPES, NODE_TYPES, Edge, Mentions, Node, Product, Purchased
 from graph.ports import ChangeDraft, GraphStore, WriteResult
 from graph.units import UnitRule
 from ingest.builders import Model, Part, build_parts
@@ -317,8 +317,7 @@ def ingest_paths(
     if any(plan.report.file_type == "customers" for plan in plans):
         # Only customers with a city: duplicates are found within a city (records without one are never merged, and
         # comparing them all with each other is quadratic in the whole customer base).
-        customers = [c for page in store.iter_nodes(tenant, Customer) for c in page if c.city]
-        report.duplicates = dedupe_customers(customers)
+        report.duplicates = dedupe_customers(store.customers(tenant, with_city=True))
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -330,7 +329,7 @@ def _link_mentions(store: GraphStore, tenant: str, plans: list[_Planned]) -> Non
     ]
     if not targets:
         return
-    products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
+    products = {p.sku: p for p in store.catalogue(tenant).products}
     for plan in plans:
         for part in plan.parts:
             if part.model is Product:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from graph.model import Customer, FormularyEdition, ListedIn, Product, Purchased
+from graph.model import Customer, ListedIn, Product, Purchased
 from graph.ports import GraphStore
 from graph.units import UnitRule
 from pricing_guard.bands import Band, recency_weights, robust_band
@@ -132,21 +132,16 @@ class PriceIndex:
     ) -> PriceIndex:
         """Read customers, products, the formulary edition in force and every order line of the tenant."""
         index = cls(tenant, window_days=window_days, half_life_days=half_life_days)
-        index.set_customers([c for page in store.iter_nodes(tenant, Customer) for c in page])
-        products = [p for page in store.iter_nodes(tenant, Product) for p in page]
-        editions = [e for page in store.iter_nodes(tenant, FormularyEdition) for e in page]
+        index.set_customers(store.customers(tenant))
+        products = list(store.catalogue(tenant).products)
+        editions = store.formulary_editions(tenant)
         today = as_of or dt.date.today()
         in_force = max(
             (e for e in editions if e.effective_date is None or e.effective_date <= today),
             key=lambda e: e.effective_date or dt.date.min,
             default=None,
         )
-        listed = {
-            e.sku: e
-            for page in store.iter_edges(tenant, ListedIn)
-            for e in page
-            if in_force is not None and e.edition_id == in_force.id
-        }
+        listed = {e.sku: e for e in store.edges_of(tenant, ListedIn, targets=[in_force.id])} if in_force else {}
         index.set_products(products, listed)
         for p in products:
             history = store.price_history(tenant, p.sku).table
@@ -251,6 +246,26 @@ class PriceIndex:
         self.lines.setdefault(sku, SkuLines()).append(
             price, qty, days, customers, orders, self._customer_codes(customers)
         )
+
+    def customer(self, customer_id: str) -> CustomerInfo | None:
+        """What the index knows of a customer (type, tier, region, city), or ``None``."""
+        with self._lock:
+            return self.customers.get(customer_id)
+
+    def customers_in(self, *, type: str, region: str | None) -> set[str]:
+        """Ids of the customers of one type and region (a segment of peers)."""
+        with self._lock:
+            return {c.id for c in self.customers.values() if c.type == type and c.region == region}
+
+    def buyers(self) -> dict[str, set[str]]:
+        """Per SKU with order lines: the customers who bought it."""
+        with self._lock:
+            return {sku: set(lines.customer) for sku, lines in self.lines.items()}
+
+    def has_product(self, sku: str) -> bool:
+        """Whether the SKU is a product of the index (a quote line for another SKU is not checked)."""
+        with self._lock:
+            return sku in self.products
 
     @property
     def skipped_lines(self) -> int:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from graph.model import Customer, Entry, Indication, Product
+from graph.model import Customer, Entry
 from graph.ports import EntryLinks, GraphStore
 from retrieval.embedders import CachedEmbedder, Embedder
 from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
@@ -329,19 +329,15 @@ class KnowledgeIndex:
 
 def catalogue_words(store: GraphStore, tenant: str) -> list[str]:
     """Product names, generic names, brands and indications of the tenant: jieba keeps each one token."""
-    words: list[str] = []
-    for products in store.iter_nodes(tenant, Product):
-        for p in products:
-            words += [w for w in (p.name, p.generic_name, p.brand) if w]
-    for found in store.iter_nodes(tenant, Indication):
-        words += [i.name for i in found]
-    return words
+    catalogue = store.catalogue(tenant)
+    words = [w for p in catalogue.products for w in (p.name, p.generic_name, p.brand) if w]
+    return words + [i.name for i in catalogue.indications]
 
 
 def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None = None) -> list[EntryDoc]:
     """Entries (default: all of the tenant's) with the products, indications and customer types they are linked to."""
     if entries is None:
-        entries = [entry for page in store.iter_nodes(tenant, Entry) for entry in page]
+        entries = store.entries(tenant)
     found = store.entry_links(tenant, [e.id for e in entries])
     customer_type = {
         c.id: c.type

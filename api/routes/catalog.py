@@ -12,7 +12,7 @@ from api.auth import Curator, Reader, State
 from api.request_model import RequestModel
 from copilot.formulary_impact import Change, edition_changes, formulary_impact
 from graph.errors import NotFoundError
-from graph.model import Customer, Entry, FormularyEdition, ListedIn, Node, Product
+from graph.model import Customer, Entry, FormularyEdition, ListedIn, Product
 from graph.ports import GraphStore
 from ingest.formulary import ProductFormularyState, confirm_row, formulary_states, mark_not_listed
 
@@ -160,19 +160,15 @@ class ImpactOut(BaseModel):
     seconds: float
 
 
-def _matches(node: Node, q: str | None, *fields: str) -> bool:
-    return q is None or any(q.lower() in str(getattr(node, f) or "").lower() for f in fields)
-
-
-def _page(store: GraphStore, tenant: str, model: type[Node], q: str | None, fields: tuple[str, ...]) -> list[Node]:
-    return [n for page in store.iter_nodes(tenant, model) for n in page if _matches(n, q, *fields)]
+CUSTOMER_SEARCH = ("name", "id", "city")
+PRODUCT_SEARCH = ("name", "generic_name", "brand", "sku")
 
 
 @router.get("/customers", summary="List customers")
 def list_customers(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> CustomerPage:
     """Customers of the caller's tenant, optionally filtered by a name or id substring."""
-    found = _page(state.store, key.tenant, Customer, q, ("name", "id", "city"))
-    return CustomerPage(total=len(found), items=found[offset : offset + limit])
+    page = state.store.search_nodes(key.tenant, Customer, text=q, fields=CUSTOMER_SEARCH, limit=limit, offset=offset)
+    return CustomerPage(total=page.total, items=page.items)
 
 
 @router.get("/customers/{customer_id}", summary="One customer")
@@ -187,12 +183,12 @@ def get_customer(customer_id: Id, key: Reader, state: State) -> Customer:
 @router.get("/products", summary="List products")
 def list_products(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
     """Products of the caller's tenant, optionally filtered by name, generic name, brand or SKU."""
-    found = _page(state.store, key.tenant, Product, q, ("name", "generic_name", "brand", "sku"))
-    page = [p for p in found[offset : offset + limit] if isinstance(p, Product)]
+    found = state.store.search_nodes(key.tenant, Product, text=q, fields=PRODUCT_SEARCH, limit=limit, offset=offset)
+    page = found.items
     states = (
         formulary_states(state.store, key.tenant, products=page) if page and _editions(state.store, key.tenant) else []
     )
-    return ProductPage(total=len(found), items=page, formulary={s.sku: FormularyStateOut.of(s) for s in states})
+    return ProductPage(total=found.total, items=page, formulary={s.sku: FormularyStateOut.of(s) for s in states})
 
 
 @router.get("/products/{sku}", summary="One product with its formulary listings")
@@ -203,19 +199,14 @@ def get_product(sku: Id, key: Reader, state: State) -> ProductOut:
         raise NotFoundError(f"no product {sku}", details={"sku": sku})
     listings = [
         ProductListing.model_validate(e, from_attributes=True)
-        for page in state.store.iter_edges(key.tenant, ListedIn)
-        for e in page
-        if e.sku == sku
+        for e in state.store.edges_of(key.tenant, ListedIn, sources=[sku])
     ]
     states = formulary_states(state.store, key.tenant, skus=[sku], products=[found])
     return ProductOut(product=found, listings=listings, formulary=[FormularyStateOut.of(s) for s in states])
 
 
 def _editions(store: GraphStore, tenant: str) -> list[FormularyEdition]:
-    return sorted(
-        (e for page in store.iter_nodes(tenant, FormularyEdition) for e in page),
-        key=lambda e: (e.effective_date or dt.date.min, e.id),
-    )
+    return store.formulary_editions(tenant)
 
 
 @router.get("/formulary/editions", summary="Formulary editions")
