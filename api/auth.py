@@ -12,7 +12,7 @@ The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -71,3 +71,17 @@ Pricing = Annotated[ApiKey, Depends(allow(*PRICING))]
 Reader = Annotated[ApiKey, Depends(allow(*READERS))]
 Curator = Annotated[ApiKey, Depends(allow(*CURATORS))]
 Admin = Annotated[ApiKey, Depends(allow(*ADMINS))]
+
+
+async def write_slot(state: State) -> AsyncIterator[None]:
+    """Hold one of the few write slots while a write route runs (the others wait without a thread).
+
+    Writes to one store are serialised anyway; letting 40 worker threads run their Python work (validation, audit,
+    re-indexing) at once only made them fight the event loop for the GIL, and price checks waited seconds.
+    """
+    async with state.write_gate:
+        yield
+
+
+WriteSlot = Depends(write_slot)
+"""Add to a write route's ``dependencies``."""

@@ -20,6 +20,7 @@ from api.stores import open_store
 from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.transfer import export_jsonl, import_jsonl
+from ingest.csv_out import csv_cell
 from ingest.errors import UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
@@ -679,12 +680,6 @@ _CSV_COLUMNS = (
     "sku", "product_name", "edition_id", "state", "section", "number", "nrdl_name", "dosage_form", "category",
     "restriction", "payment_standard", "reason", "explanation", "decided_by",
 )  # fmt: skip
-
-
-def csv_cell(value: object) -> str:
-    """A value safe for a spreadsheet: text that starts with ``= + - @`` (a formula) gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @formulary_app.command("status")

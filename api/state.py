@@ -7,6 +7,7 @@ once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from pricing_guard.index import PriceIndex
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder
 from retrieval.hybrid import KnowledgeIndex, entry_docs, open_index
+
+WRITE_SLOTS = 2
+"""Write routes running at once: one writes, one prepares (a store takes one writer at a time)."""
 
 
 @dataclass
@@ -44,6 +48,8 @@ class ServiceState:
     keys: KeyStore
     chat_model: BaseChatModel | None = None
     """The optional LangChain chat model that rewrites retrieved facts (None: extractive text only)."""
+    write_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WRITE_SLOTS))
+    """Write routes run at most ``WRITE_SLOTS`` at a time (see ``api.auth.write_slot``)."""
     _services: dict[str, TenantServices] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)

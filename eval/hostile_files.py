@@ -35,14 +35,47 @@ def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         w.writerows(rows)
 
 
-def _xlsx_huge_cell(path: Path) -> None:
-    from openpyxl import Workbook
+def _raw_xlsx(path: Path, rows: list[list[str]], dimension: str) -> None:
+    """A minimal workbook written by hand: openpyxl itself cuts cells at 32,767 characters, an attacker does not."""
+    import zipfile
+    from xml.sax.saxutils import escape
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("客户")
-    ws.append(["客户编码", "客户名称", "客户类型"])
-    ws.append(["C-1", "药" * 50_000_000, "连锁"])  # 150 MB of UTF-8 in one cell; the file compresses to ~150 KB
-    wb.save(path)
+    def cell(ref: str, value: str) -> str:
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+
+    cols = "ABCDEFGHIJ"
+    sheet = "".join(
+        f'<row r="{r}">' + "".join(cell(f"{cols[c]}{r}", v) for c, v in enumerate(row)) + "</row>"
+        for r, row in enumerate(rows, start=1)
+    )
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    files = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
+        '+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+        'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook {ns} {rel}><sheets><sheet name="客户" sheetId="1" '
+        'r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet {ns}><dimension ref="{dimension}"/>'
+        f"<sheetData>{sheet}</sheetData></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+
+
+def _xlsx_huge_cell(path: Path) -> None:
+    # 150 MB of UTF-8 in one cell; the file compresses to a few hundred KB
+    _raw_xlsx(path, [["客户编码", "客户名称", "客户类型"], ["C-1", "药" * 50_000_000, "连锁"]], "A1:C2")
 
 
 def _xlsx_runaway(path: Path) -> None:

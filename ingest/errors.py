@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from graph.errors import SalesCopilotError
@@ -32,6 +33,10 @@ REASONS: dict[str, str] = {
     "not_above_minimum": "应 > {bound}：'{value}'",
     "above_maximum": "应 ≤ {bound}：'{value}'",
     "not_a_date": "无法读取为日期（请用 YYYY-MM-DD）：'{value}'",
+    "ambiguous_date": "日和月的顺序不明确（请用 YYYY-MM-DD）：'{value}'",
+    "date_out_of_range": "日期不在 1900–2100 年之间：'{value}'",
+    "text_too_long": "超过 {limit:,} 个字符（Excel 单元格的上限），共 {length:,} 个字符",
+    "text_control_character": "含控制字符（如 NUL）：'{value}'",
     "not_a_datetime": "无法读取为日期时间（请用 YYYY-MM-DD HH:MM）：'{value}'",
     "not_yes_no": "无法读取为是/否（是/否、true/false、1/0）：'{value}'",
     "not_a_choice": "不是可选的值（{choices}）：'{value}'",
@@ -54,7 +59,17 @@ def row_reason(code: str, **values: object) -> str:
     """The reason text of ``code`` with its values filled in (a node label in ``label`` is named in Chinese)."""
     if "label" in values:
         values["label"] = LABELS_ZH.get(str(values["label"]), str(values["label"]))
+    shown = values.get("value")
+    if isinstance(shown, str):
+        if len(shown) > SHOWN_VALUE:  # a 150 MB cell stays out of the message
+            shown = shown[:SHOWN_VALUE] + "…"
+        values["value"] = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", shown)  # a NUL shown as \x00
     return REASONS[code].format(**values)
+
+
+SHOWN_VALUE = 60
+"""Characters of a bad value a message repeats."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from graph.model import EDGE_TYPES, NODE_TYPES, Edge, Mentions, Node, Product, P
 from graph.ports import ChangeDraft, GraphStore, WriteResult
 from graph.units import UnitRule
 from ingest.builders import Model, Part, build_parts
+from ingest.csv_out import csv_cell
 from ingest.errors import FormatError, IngestError, RowError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
 from ingest.readers import RawTable, read_table
@@ -248,11 +249,11 @@ def _write_rejects(plan: _Planned, directory: Path) -> str:
     raw = plan.validated.raw
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["source_row", "reasons", *raw.frame.columns])
+        writer.writerow([csv_cell(c) for c in ["source_row", "reasons", *raw.frame.columns]])
         for i in np.flatnonzero(plan.validated.bad):
             row = raw.rows[int(i)]
-            values = ["" if v is None else str(v) for v in raw.frame.iloc[int(i)].tolist()]
-            writer.writerow([row, "; ".join(reasons.get(row, ["invalid"])), *values])
+            values = [csv_cell(v) for v in raw.frame.iloc[int(i)].tolist()]
+            writer.writerow([row, csv_cell("; ".join(reasons.get(row, ["invalid"]))), *values])
     return str(path)
 
 

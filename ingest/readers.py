@@ -18,6 +18,11 @@ from charset_normalizer import from_bytes
 
 from ingest.errors import FormatError, RowError, ValidationFailed, row_reason
 
+MAX_ROWS = 5_000_000
+"""Rows of one file; a larger export is split (it would not fit one transaction on a small machine anyway)."""
+MAX_COLUMNS = 1_000
+"""Header cells read from a sheet."""
+
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
@@ -125,19 +130,22 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
         raise FormatError(f"{path}: not a readable XLSX workbook: {e}") from e
     try:
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
+        # Only the header's columns are read: a stray cell in column XFD would otherwise make every row 16,384
+        # cells wide (80 s of CPU for a 5 MB file of empty rows).
+        header = next(ws.iter_rows(max_row=1, max_col=MAX_COLUMNS, values_only=True), None)
         if header is None:
             raise FormatError(f"{path}: sheet '{ws.title}' is empty")
         width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
         names = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header[:width])]
         records: list[list[str | None]] = []
         rows: list[int] = []
-        for n, values in enumerate(it, start=2):
+        for n, values in enumerate(ws.iter_rows(min_row=2, max_col=max(width, 1), values_only=True), start=2):
             cells = [_cell_text(v) for v in values[:width]]
             if any(c not in (None, "") for c in cells):
                 records.append(cells + [None] * (width - len(cells)))
                 rows.append(n)
+                if len(records) > MAX_ROWS:
+                    raise FormatError(f"{path}: more than {MAX_ROWS:,} rows; split the file")
         title = ws.title
     finally:
         wb.close()
@@ -158,6 +166,8 @@ def read_json(path: Path) -> RawTable:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise FormatError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
+        except RecursionError as e:
+            raise FormatError(f"{path}: JSON nested too deeply (expected an array of flat objects)") from e
         items = doc.get("rows") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise FormatError(f'{path}: expected a JSON array of objects (or {{"rows": [...]}})')
@@ -175,6 +185,8 @@ def read_json(path: Path) -> RawTable:
                 item = json.loads(line)
             except json.JSONDecodeError as e:
                 raise FormatError(f"{path}: line {n}: invalid JSON: {e.msg}") from e
+            except RecursionError as e:
+                raise FormatError(f"{path}: line {n}: JSON nested too deeply (expected a flat object)") from e
             if not isinstance(item, dict):
                 raise FormatError(f"{path}: line {n}: not a JSON object")
             records.append(item)

@@ -22,6 +22,12 @@ from ingest.errors import RowError, ValidationFailed, row_reason
 from ingest.formats import ENUM_ALIASES, Column, FileType, Kind, alias_table, header_key
 from ingest.readers import RawTable
 
+MAX_CELL_CHARS = 32_767
+"""The longest text a cell may hold: Excel's own limit; longer text is a document (ingest it as a PDF)."""
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""Control characters that never belong in text (tab and line breaks do)."""
+MIN_YEAR, MAX_YEAR = 1900, 2100
+"""Dates outside these years are typing or export errors (0001-01-01, 9999-12-31), refused with their row."""
 LIST_SPLIT = re.compile(r"\s*[|;；、,，]\s*")
 TRUE = {"true", "t", "yes", "y", "1", "是", "有", "√", "✓"}
 FALSE = {"false", "f", "no", "n", "0", "否", "无", "×", "✗"}
@@ -187,6 +193,16 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
     present = ~missing
     text = values.astype("str")  # Arrow-backed strings: a fraction of the memory of Python objects
     out: pd.Series
+    if rule.kind in ("text", "key", "list"):
+        length = text.fillna("").str.len().to_numpy()
+        long = present & (length > MAX_CELL_CHARS)
+        for i in np.flatnonzero(long)[:PER_REASON]:
+            v.error(int(i), name, "text_too_long", limit=MAX_CELL_CHARS, length=int(length[i]))
+        _count_more(v, name, int(long.sum()) - min(int(long.sum()), PER_REASON), "text_too_long")
+        v.bad[long] = True
+        if rule.kind != "key":
+            control = present & ~long & text.fillna("").str.contains(CONTROL, regex=True).to_numpy()
+            _flag(v, name, control, "text_control_character", values)
     if rule.kind in ("text", "key"):
         out = text
         if rule.kind == "key":
@@ -212,8 +228,11 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
         if rule.kind == "int":
             out = out.round().astype("Int64")
     elif rule.kind in ("date", "datetime"):
-        parsed = _parse_dates(text)
-        _flag(v, name, present & parsed.isna().to_numpy(), f"not_a_{rule.kind}", values)
+        parsed, ambiguous, out_of_range = _parse_dates(text)
+        _flag(v, name, present & ambiguous, "ambiguous_date", values)
+        _flag(v, name, present & out_of_range, "date_out_of_range", values)
+        unreadable = present & ~ambiguous & ~out_of_range & parsed.isna().to_numpy()
+        _flag(v, name, unreadable, f"not_a_{rule.kind}", values)
         out = parsed.dt.date if rule.kind == "date" else parsed
         out = out.where(parsed.notna(), None)
     elif rule.kind == "bool":
@@ -236,7 +255,20 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
     return out
 
 
-def _parse_dates(text: pd.Series) -> pd.Series:
+_YEAR_FIRST = r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+_YEAR_LAST = r"^(?P<a>\d{1,2})-(?P<b>\d{1,2})-(?P<y>\d{4})"
+_TIME = r"(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?)?$"
+
+
+def _parse_dates(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Dates by one documented rule: the parsed values (NaT when not read), which were ambiguous, which out of range.
+
+    Year first is read as written: ``2025-09-01``, ``2025/9/1``, ``2025.9.1``, ``20250901``, ``2025年9月1日``, with an
+    optional time ``HH:MM[:SS]``. A date with the year last is read only when it cannot be misread: ``13/01/2026`` is
+    13 January (there is no month 13), ``01/13/2026`` 13 January too, but ``01/02/2026`` — 1 February in China,
+    2 January in an American export — is refused as ambiguous, with its row named, rather than guessed. Years outside
+    1900–2100 (``0001-01-01``, ``9999-12-31``) are refused too.
+    """
     norm = (
         text.fillna("")
         .str.replace(r"[年/.]", "-", regex=True)
@@ -247,11 +279,30 @@ def _parse_dates(text: pd.Series) -> pd.Series:
     )
     compact = norm.str.fullmatch(r"\d{8}")
     norm = norm.where(~compact, norm.str[:4] + "-" + norm.str[4:6] + "-" + norm.str[6:])
-    parsed = pd.to_datetime(norm, format="%Y-%m-%d", errors="coerce")
-    rest = parsed.isna() & (norm != "")
-    if rest.any():
-        parsed[rest] = pd.to_datetime(norm[rest], format="mixed", errors="coerce")
-    return parsed
+    first = norm.str.extract(_YEAR_FIRST + _TIME)
+    last = norm.str.extract(_YEAR_LAST + _TIME)
+    a = pd.to_numeric(last["a"], errors="coerce")
+    b = pd.to_numeric(last["b"], errors="coerce")
+    day_first = ((a > 12) & (b <= 12)) | (a == b)
+    month_first = (b > 12) & (a <= 12)
+    ambiguous = last["y"].notna() & first["y"].isna() & ~day_first & ~month_first & (a <= 12) & (b <= 12)
+    parts = pd.DataFrame(
+        {
+            "year": pd.to_numeric(first["y"].fillna(last["y"]), errors="coerce"),
+            "month": pd.to_numeric(first["m"], errors="coerce").fillna(b.where(day_first, a)),
+            "day": pd.to_numeric(first["d"], errors="coerce").fillna(a.where(day_first, b)),
+            "hour": pd.to_numeric(first["H"].fillna(last["H"]), errors="coerce").fillna(0),
+            "minute": pd.to_numeric(first["M"].fillna(last["M"]), errors="coerce").fillna(0),
+            "second": pd.to_numeric(first["S"].fillna(last["S"]), errors="coerce").fillna(0),
+        }
+    )
+    complete = parts[["year", "month", "day"]].notna().all(axis=1) & ~ambiguous
+    in_range = parts["year"].between(MIN_YEAR, MAX_YEAR)
+    readable = complete & in_range
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if readable.any():
+        parsed.loc[readable] = pd.to_datetime(parts[readable], errors="coerce")
+    return parsed, ambiguous.to_numpy(), (complete & ~in_range).to_numpy()
 
 
 def _choices_text(name: str, choices: tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Path, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.auth import Admin, State
+from api.auth import Admin, State, WriteSlot
 from api.errors import ApiError
 from api.keys import Role
 from api.request_model import RequestModel
@@ -99,7 +99,7 @@ def _safe_name(name: str | None) -> str:
     return cleaned or "upload"
 
 
-@router.post("/ingest", summary="Upload a file to ingest (any supported data format)")
+@router.post("/ingest", summary="Upload a file to ingest (any supported data format)", dependencies=[WriteSlot])
 async def ingest_upload(
     key: Admin,
     state: State,
@@ -177,14 +177,14 @@ def list_keys(key: Admin, state: State) -> KeyList:
     return KeyList(keys=[_key_out(k) for k in state.keys.list(key.tenant)])
 
 
-@router.post("/keys", status_code=status.HTTP_201_CREATED, summary="Create an API key")
+@router.post("/keys", status_code=status.HTTP_201_CREATED, summary="Create an API key", dependencies=[WriteSlot])
 def create_key(body: KeyCreate, key: Admin, state: State) -> KeyCreated:
     """A new key for the caller's tenant; the response is the only time the key text is shown."""
     record, text = state.keys.create(key.tenant, body.role, body.name)
     return KeyCreated(key=text, record=_key_out(record))
 
 
-@router.delete("/keys/{key_id}", summary="Revoke an API key")
+@router.delete("/keys/{key_id}", summary="Revoke an API key", dependencies=[WriteSlot])
 def revoke_key(key_id: Annotated[str, Path(min_length=1, max_length=100)], key: Admin, state: State) -> KeyOut:
     """Revoke at once; requests with it get 401 from now on. 404 for a key of another tenant."""
     return _key_out(state.keys.revoke(key_id, tenant=key.tenant))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from api.auth import Curator, Reader, State
+from api.auth import Curator, Reader, State, WriteSlot
 from api.request_model import RequestModel
 from copilot.formulary_impact import Change, edition_changes, formulary_impact
 from graph.errors import NotFoundError
@@ -255,7 +255,11 @@ def preview_impact(
     return _impact(state, key.tenant, old, new, f"key:{key.id}", apply=False)
 
 
-@router.post("/formulary/impact", summary="Mark the entries a formulary change touches as stale")
+@router.post(
+    "/formulary/impact",
+    summary="Mark the entries a formulary change touches as stale",
+    dependencies=[WriteSlot],
+)
 def apply_impact(
     key: Curator,
     state: State,
@@ -305,7 +309,11 @@ def review_queue(
     )
 
 
-@router.post("/formulary/review/{sku}/confirm", summary="Confirm a candidate row for a product")
+@router.post(
+    "/formulary/review/{sku}/confirm",
+    summary="Confirm a candidate row for a product",
+    dependencies=[WriteSlot],
+)
 def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> FormularyStateOut:
     """The product becomes matched to the chosen row; the decision is kept and reused on the next edition."""
     now = dt.datetime.now().replace(microsecond=0)
@@ -313,7 +321,11 @@ def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> F
     return FormularyStateOut.of(result)
 
 
-@router.post("/formulary/review/{sku}/not-listed", summary="Mark a product not listed in an edition")
+@router.post(
+    "/formulary/review/{sku}/not-listed",
+    summary="Mark a product not listed in an edition",
+    dependencies=[WriteSlot],
+)
 def not_listed(sku: Id, body: NotListedIn, key: Curator, state: State) -> FormularyStateOut:
     """The product is not listed (a match, if any, is removed); the decision is kept for the next edition."""
     now = dt.datetime.now().replace(microsecond=0)

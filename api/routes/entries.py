@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
-from api.auth import Curator, Reader, State
+from api.auth import Curator, Reader, State, WriteSlot
 from api.errors import ApiError
 from api.request_model import RequestModel
 from api.state import ServiceState
@@ -180,7 +180,7 @@ def list_entries(
     return EntryPage(total=len(found), items=_outs(state, key.tenant, page))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a draft entry")
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a draft entry", dependencies=[WriteSlot])
 def create_entry(body: EntryCreate, key: Curator, state: State) -> EntryOut:
     """A new draft at version 1, with its ABOUT links and an audit record."""
     entry = curation.create_entry(state.store, key.tenant, actor=_actor(key), kind=body.kind, title=body.title,
@@ -198,7 +198,7 @@ def get_entry(entry_id: EntryId, key: Reader, state: State) -> EntryOut:
     return _out(state, key.tenant, entry)
 
 
-@router.patch("/{entry_id}", summary="Edit an entry (optimistic locking)")
+@router.patch("/{entry_id}", summary="Edit an entry (optimistic locking)", dependencies=[WriteSlot])
 def edit_entry(entry_id: EntryId, body: EntryPatch, key: Curator, state: State) -> EntryOut:
     """Change text, tags or links; 409 ``version_conflict`` when someone saved since ``version``.
 
@@ -217,25 +217,25 @@ def _transition(entry_id: str, body: TransitionIn, key: Any, state: ServiceState
     return _written(state, key.tenant, entry)
 
 
-@router.post("/{entry_id}/submit", summary="Submit a draft for review")
+@router.post("/{entry_id}/submit", summary="Submit a draft for review", dependencies=[WriteSlot])
 def submit(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
     """Draft or stale → in_review."""
     return _transition(entry_id, body, key, state, "submit")
 
 
-@router.post("/{entry_id}/publish", summary="Approve and publish")
+@router.post("/{entry_id}/publish", summary="Approve and publish", dependencies=[WriteSlot])
 def publish(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
     """in_review → published, or stale → published (confirmed still right after a formulary change)."""
     return _transition(entry_id, body, key, state, "publish")
 
 
-@router.post("/{entry_id}/reject", summary="Send back to draft")
+@router.post("/{entry_id}/reject", summary="Send back to draft", dependencies=[WriteSlot])
 def reject(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
     """in_review → draft, with the reviewer's note in the audit trail."""
     return _transition(entry_id, body, key, state, "reject")
 
 
-@router.post("/{entry_id}/retire", summary="Retire an entry")
+@router.post("/{entry_id}/retire", summary="Retire an entry", dependencies=[WriteSlot])
 def retire(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
     """Any status but retired → retired; it leaves retrieval at once."""
     return _transition(entry_id, body, key, state, "retire")

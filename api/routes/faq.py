@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.auth import Curator, State
+from api.auth import Curator, State, WriteSlot
 from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.faq import CatalogueNames, FaqProposal, FaqReport, propose_faqs, write_drafts
@@ -103,7 +103,7 @@ async def proposals(key: Curator, state: State, min_size: Annotated[int, Query(g
                         seconds=round(sum(report.seconds.values()), 3))  # fmt: skip
 
 
-@router.post("/drafts", summary="Turn proposals into draft FAQ entries")
+@router.post("/drafts", summary="Turn proposals into draft FAQ entries", dependencies=[WriteSlot])
 async def drafts(body: DraftRequest, key: Curator, state: State) -> DraftsOut:
     """Draft entries (kind faq) listing the example questions, for a trainer to answer, submit and publish."""
     report = await run_in_threadpool(_propose, state, key.tenant, body.min_size)

@@ -219,8 +219,8 @@ def test_formulary_apply_then_status_as_a_safe_csv(tmp_path: Path) -> None:
     import csv
     import io
 
-    from api.cli import csv_cell
     from graph.model import Product
+    from ingest.csv_out import csv_cell
 
     fixture = ROOT / "tests" / "fixtures" / "nrdl" / "nrdl-2024-mini.xlsx"
     with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128) as store:

@@ -21,6 +21,10 @@ pytest.importorskip("playwright", reason="Playwright for Python is not installed
 
 from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
+# Assertions wait for the server as long as page actions do: an upload or a formulary apply writes, checkpoints and
+# re-indexes, which takes seconds on a busy 2-core machine (the 5 s default failed there, never on a quiet one).
+expect.set_options(timeout=30_000)
+
 from tests.e2e.console_support import (  # noqa: E402
     CHROMIUM,
     CUSTOMER,

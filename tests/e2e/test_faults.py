@@ -134,3 +134,36 @@ def test_the_store_and_key_files_are_private(tmp_path: Path) -> None:
     assert (tmp_path / "graph").stat().st_mode & 0o777 == 0o700
     for path in [*(tmp_path / "graph").iterdir(), tmp_path / "keys.sqlite"]:
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_a_failed_commit_leaves_nothing_readable_and_the_next_ingest_succeeds(
+    statements: tuple[Path, int], tmp_path: Path
+) -> None:
+    """The 150 MB-cell case: the engine fails at commit ("buffer pool is full"); the store must not stay degraded."""
+    from graph.errors import GraphError
+    from ingest.errors import IngestError
+    from ingest.pipeline import ingest_paths
+
+    folder, _ = statements
+    store = EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128)
+    run = store._run
+    failed = []
+
+    def failing(statement: str, params: dict[str, object] | None = None) -> object:
+        if statement == "COMMIT" and not failed:
+            failed.append(statement)
+            run(statement, params)  # it commits, then the engine reports a failure after the commit
+            raise GraphError("Transaction committed successfully, but the post-commit checkpoint failed")
+        return run(statement, params)
+
+    store._run = failing  # type: ignore[method-assign]
+    with pytest.raises(IngestError):
+        ingest_paths(store, T, [folder])
+    assert failed and store.counts(T).get(T, {}) == {}  # what the failed ingest wrote is not readable
+    store._run = run  # type: ignore[method-assign]
+    ok = folder.parent / "ok.csv"
+    ok.write_text("客户编码,客户名称,客户类型\nC-OK-1,正常药房,连锁\n", encoding="utf-8")
+    report = ingest_paths(store, T, [ok])
+    assert report.writes["Customer"].created == 1
+    store.close()
+    assert _state(tmp_path / "graph") == {"Change": 1, "Customer": 1}

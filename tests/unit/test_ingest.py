@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Customer, Entry, Product, Purchased
-from ingest.errors import REASONS, UnknownFileTypeError, ValidationFailed
+from ingest.errors import REASONS, FormatError, UnknownFileTypeError, ValidationFailed
 from ingest.pipeline import ingest_paths
 from ingest.readers import read_table
 
@@ -347,3 +347,60 @@ def test_row_errors_are_chinese_with_a_stable_code(store: EmbeddedGraphStore, tm
         ingest_paths(store, T, [missing], file_type="orders")
     [err] = e.value.errors
     assert err.code == "missing_column" and err.reason.startswith("缺少必填列 单价/unit_price（可用的表头：")
+
+
+def test_hostile_cells_dates_and_formulas(store: EmbeddedGraphStore, tmp_path: Path) -> None:
+    """Huge cells, NUL bytes, ambiguous or absurd dates are row errors; rejects files never carry a live formula."""
+    customers = _write(
+        tmp_path / "customers.csv",
+        "客户编码,客户名称,客户类型\n"
+        f"H1,{'药' * 40_000},连锁\n"
+        "H2,药房\x00名,连锁\n"
+        'H3,"=HYPERLINK(""http://x"",""点我"")",超市\n'
+        "H4,正常药房,连锁\n",
+    )
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(store, T, [customers])
+    codes = {(err.row, err.code) for err in e.value.errors}
+    assert codes == {(2, "text_too_long"), (3, "text_control_character"), (4, "not_a_choice")}
+    assert all(len(err.reason) < 200 for err in e.value.errors)  # the 40,000 characters are not repeated
+    assert "\\x00" in next(err.reason for err in e.value.errors if err.code == "text_control_character")
+    report = ingest_paths(store, T, [customers], skip_invalid=True, rejects_dir=tmp_path / "rejects")
+    assert report.files[0].rows_loaded == 1
+    rejects = (tmp_path / "rejects" / "customers.rejects.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in rejects and ",=HYPERLINK" not in rejects
+
+    contracts = _write(
+        tmp_path / "contracts.csv",
+        "合同编号,客户编码,开始日期,结束日期\n"
+        "K1,H4,13/01/2026,2026-12-31\n"  # day first: there is no month 13
+        "K2,H4,01/02/2026,2026-12-31\n"  # 1 February or 2 January: refused
+        "K3,H4,0001-01-01,9999-12-31\n",
+    )
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(store, T, [contracts])
+    codes = {(err.row, err.column, err.code) for err in e.value.errors}
+    assert codes == {
+        (3, "开始日期", "ambiguous_date"),
+        (4, "开始日期", "date_out_of_range"),
+        (4, "结束日期", "date_out_of_range"),
+    }
+
+
+def test_xlsx_with_a_runaway_used_range_reads_only_the_header_columns(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.create_sheet("客户", 0)
+    ws.append(["客户编码", "客户名称", "客户类型"])
+    ws.append(["X1", "正常药房", "连锁"])
+    ws.cell(row=200_000, column=16_384, value="x")  # XFD200000
+    path = tmp_path / "customers.xlsx"
+    wb.save(path)
+    raw = read_table(path)
+    assert list(raw.frame.columns) == ["客户编码", "客户名称", "客户类型"] and raw.rows == [2]
+
+
+def test_deeply_nested_json_is_a_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "entries.json"
+    path.write_text('{"rows": ' + "[" * 50_000 + "]" * 50_000 + "}", encoding="utf-8")
+    with pytest.raises(FormatError, match="nested too deeply"):
+        read_table(path)
