@@ -475,11 +475,23 @@ def eval_retrieval(
 @eval_app.command("pricing")
 def eval_pricing(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    world: Annotated[
+        Path | None, typer.Option(help="Folder of the pricing world's seedN folders (skipped when absent).")
+    ] = None,
+    seed: Annotated[list[str] | None, typer.Option(help="Seed to run (repeatable; default every seed).")] = None,
+    no_world: Annotated[bool, typer.Option("--no-world", help="Only the demo evaluation.")] = False,
 ) -> None:
-    """Precision, recall and false-flag rate of the price guard on held-out lines with injected anomalies."""
+    """Price flags on the independent pricing world and on the demo, each beside the peer-band baseline."""
     from eval.eval_pricing import main as run_eval
 
-    run_eval(["--json"] if as_json else [])
+    argv = ["--json"] if as_json else []
+    if world is not None:
+        argv += ["--world", str(world)]
+    for s in seed or []:
+        argv += ["--seed", s]
+    if no_world:
+        argv.append("--no-world")
+    run_eval(argv)
 
 
 @eval_app.command("formulary")
@@ -529,7 +541,12 @@ def price_check(
     ctx: typer.Context,
     tenant: TenantOption,
     csv_file: Annotated[
-        Path | None, typer.Option("--csv", help="Quote lines: customer_id, sku, unit_price, qty[, unit].")
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Quote lines (CSV, XLSX or JSON): customer_id, sku, unit_price[, qty][, unit][, date]; Chinese "
+            "headers 客户编码, 商品编码, 单价, 数量, 单位, 日期 work too (docs/formats.md, quote lines).",
+        ),
     ] = None,
     customer: Annotated[str | None, typer.Option(help="One line: the customer id.")] = None,
     sku: Annotated[str | None, typer.Option(help="One line: the SKU.")] = None,
@@ -538,46 +555,55 @@ def price_check(
     unit: Annotated[
         str | None, typer.Option(help="One line: unit of price and quantity (default: selling unit).")
     ] = None,
-    as_of: Annotated[str | None, typer.Option(help="Date of the quote (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date of the quote (YYYY-MM-DD), for lines without their own; default today.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every verdict with its evidence as JSON.")] = False,
 ) -> None:
-    """Check quote prices against similar customers' deals: a coloured verdict per line with band and evidence."""
-    import csv
+    """Check quote prices: per line the verdict, the reference that decided, the band and the evidence.
+
+    References: the customer's own agreed price, the 集采 award, its level, its segment; a running promotion widens
+    the band; history left out (clearance, unit mistakes, free goods) is counted.
+    """
     import datetime as dt
 
+    from ingest.errors import IngestError
+    from ingest.quotes import read_quote_lines
     from pricing_guard.guard import QuoteLine, check_quote
     from pricing_guard.index import PriceIndex
 
     on = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     lines: list[QuoteLine] = []
     if csv_file is not None:
-        with csv_file.open(encoding="utf-8-sig") as f:
-            for n, row in enumerate(csv.DictReader(f), start=2):
-                try:
-                    lines.append(QuoteLine(row["customer_id"], row["sku"], float(row["unit_price"]),
-                                           float(row.get("qty") or 1), on, row.get("unit") or None))  # fmt: skip
-                except (KeyError, ValueError) as e:
-                    err_console.print(f"[red]error[/red] {csv_file} row {n}: {escape(str(e))}")
-                    raise typer.Exit(2) from e
+        try:
+            rows = read_quote_lines(csv_file)
+        except IngestError as e:
+            _print_error(e)
+            raise typer.Exit(2) from e
+        lines = [QuoteLine(r.customer_id, r.sku, r.unit_price, r.qty, r.date or on, r.unit) for r in rows]
     elif customer and sku and price is not None:
         lines.append(QuoteLine(customer, sku, price, qty, on, unit))
     else:
         raise typer.BadParameter("give --csv FILE, or --customer, --sku and --price")
     with _store(ctx) as store:
-        index = PriceIndex.from_store(store, tenant, as_of=on)
+        index = PriceIndex.from_store(store, tenant, as_of=max([on, *(line.at or on for line in lines)]))
         try:
             results = check_quote(index, lines, today=on)
         except SalesCopilotError as e:
             _print_error(e)
             raise typer.Exit(_exit_code(e)) from e
+    if as_json:
+        console.print_json(data={"tenant": tenant, "lines": [_check_json(r) for r in results]})
+        return
     table = Table(title=f"price check ({tenant}, {on})")
-    for name in ("customer", "sku", "price", "verdict", "band", "pct", "peers", "explanation"):
+    for name in ("customer", "sku", "price", "verdict", "band", "reference", "explanation"):
         table.add_column(name)
     for r in results:
         style = _VERDICT_STYLE[r.verdict]
         band = f"{r.band_low:.2f}–{r.band_high:.2f}" if r.band_low is not None and r.band_high is not None else "–"
         table.add_row(
             r.line.customer_id, r.line.sku, f"{r.line.unit_price:g}", f"[{style}]{r.verdict}[/{style}]", band,
-            "–" if r.percentile is None else f"{r.percentile:g}", str(r.peer_count), escape(r.explanation),
+            r.level_name or "–", escape(r.explanation),
         )  # fmt: skip
     console.print(table)
     for r in results:
@@ -585,6 +611,19 @@ def price_check(
             console.print(
                 f"  {r.line.sku} evidence: {escape(ev.customer_name)} {ev.at} qty {ev.qty:g} @ {ev.unit_price:g}"
             )
+
+
+def _check_json(r: Any) -> dict[str, Any]:
+    """One verdict as plain data (the same fields as the API's)."""
+    from dataclasses import asdict
+
+    out = asdict(r)
+    line = out.pop("line")
+    line["date"] = line.pop("at").isoformat() if line.get("at") else None
+    line["profile"] = line.get("profile")
+    out.update(line=line, evidence=[{**e, "at": e["at"].isoformat()} for e in out["evidence"]])
+    out["suggestions"] = list(out["suggestions"])
+    return out
 
 
 formulary_app = typer.Typer(help="National reimbursement formulary (医保目录) editions: diff and apply.")

@@ -88,7 +88,8 @@ def plot_pricing(res: Mapping[str, Any] | None, out: Path) -> Path | None:
     if not res or "by_type" not in res:
         return None
     methods: dict[str, Mapping[str, Any]] = {"guard": res, **res.get("baselines", {})}
-    names = {"guard": "guard", "list_price_20pct": "list price ± 20 %", "non_widening": "non-widening peers"}
+    names = {"guard": "guard", "list_price_20pct": "list price ± 20 %", "peer_band": "peer band (type, 183 days)",
+             "non_widening": "non-widening peers"}  # fmt: skip
     fig = Figure(figsize=(12, 4.6))
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 2.5]})
     _bars(

@@ -46,7 +46,9 @@ from graph.model import (
     Node,
     Prescribes,
     Previous,
+    PriceEvent,
     Product,
+    Promotion,
     PropType,
     Purchased,
     Quotes,
@@ -484,8 +486,19 @@ class CypherGraphStore(ABC):
         editions = self._tenant_nodes(tenant, FormularyEdition)
         return sorted(editions, key=lambda e: (e.effective_date or dt.date.min, e.id))
 
-    def _tenant_nodes(self, tenant: str, model: type[N], where: str = "") -> list[N]:
-        rows = self._query(cypher.tenant_nodes(model, where), {"tenant": check_tenant(tenant)})
+    def promotions(self, tenant: str) -> list[Promotion]:
+        """The promotion calendar, by start date then id."""
+        return sorted(self._tenant_nodes(tenant, Promotion), key=lambda p: (p.start_date, p.id))
+
+    def price_events(self, tenant: str, *, sku: str | None = None) -> list[PriceEvent]:
+        """Filed price events (of ``sku``, or all), oldest first."""
+        where, params = (cypher.PRICE_EVENTS_OF_SKU, {"sku": sku}) if sku is not None else ("", {})
+        return sorted(self._tenant_nodes(tenant, PriceEvent, where, params), key=lambda e: (e.effective_date, e.id))
+
+    def _tenant_nodes(
+        self, tenant: str, model: type[N], where: str = "", params: dict[str, Any] | None = None
+    ) -> list[N]:
+        rows = self._query(cypher.tenant_nodes(model, where), {"tenant": check_tenant(tenant), **(params or {})})
         return [model.model_validate(r) for r in rows]
 
     def case_candidates(self, tenant: str, query: CaseQuery) -> list[CaseRecord]:

@@ -317,6 +317,7 @@ def tenant_nodes(model: type[Node], where: str = "") -> str:
 
 CUSTOMERS_WITH_CITY = " AND n.city IS NOT NULL AND n.city <> ''"
 INTERACTIONS_SINCE = " AND n.at >= $since"
+PRICE_EVENTS_OF_SKU = " AND n.sku = $sku"
 INTERACTION_LINKS: dict[str, str] = {
     "reps": f"MATCH (x:Rep)-[:{rel('HAD')}]->(n:Interaction) WHERE n.uid IN $uids AND n.tenant = $tenant "
     "RETURN n.id AS id, x.id AS key",

@@ -33,12 +33,14 @@ from graph.model import (
     Edge,
     FormularyDecision,
     Node,
+    PriceEvent,
+    Promotion,
     edge_types_of,
     node_uid,
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -91,6 +93,7 @@ MIGRATIONS: dict[int, list[str]] = {
         node_table_ddl(FormularyDecision),
         rel_table_ddl("STATUS_IN"),
     ],
+    5: [node_table_ddl(Promotion), node_table_ddl(PriceEvent)],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 

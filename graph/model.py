@@ -72,6 +72,8 @@ class Node(GraphModel):
 
     label: ClassVar[str]
     key_field: ClassVar[str]
+    references: ClassVar[dict[str, type[Node]]] = {}
+    """Fields holding the key of another node (e.g. a price event's SKU): ingest checks that it exists."""
 
     @property
     def key(self) -> str:
@@ -408,6 +410,65 @@ class Change(Node):
     details: Text = Field("", description="JSON text with what the change was (counts, parameters).")
 
 
+class Promotion(Node):
+    """An announced price campaign (双11, 年终冲量…): some SKUs, for some customers, a discount range, a date window.
+
+    Empty lists mean "all": no customer types given ⇒ every type. The scope is kept on the node (one record, read as
+    one by the price guard); lines inside a promotion are judged against the promoted price and kept out of the
+    normal band.
+    """
+
+    label: ClassVar[str] = "Promotion"
+    key_field: ClassVar[str] = "id"
+
+    id: Key = Field(examples=["CX2026-A04"])
+    name: Text = Field(examples=["2026年双11健康节"])
+    start_date: dt.date = Field(description="First day of the promotion.")
+    end_date: dt.date = Field(description="Last day of the promotion (inclusive).")
+    customer_types: list[CustomerType] = Field(default_factory=list, description="Eligible types; empty = all.")
+    tiers: list[Text] = Field(default_factory=list, description="Eligible customer tiers (A/B/C); empty = all.")
+    customer_ids: list[Text] = Field(default_factory=list, description="Eligible customers only; empty = all.")
+    skus: list[Text] = Field(default_factory=list, description="SKUs on promotion; empty = all.")
+    min_discount: float | None = Field(None, ge=0, le=1, description="Smallest discount, a fraction off (0.04).")
+    max_discount: float | None = Field(None, ge=0, le=1, description="Largest discount, a fraction off (0.12).")
+
+    def covers(self, sku: str, customer_id: str | None, customer_type: str | None, tier: str | None) -> bool:
+        """Whether a line of ``sku`` for this customer falls under the promotion's scope (dates aside)."""
+        return (
+            (not self.skus or sku in self.skus)
+            and (not self.customer_ids or customer_id in self.customer_ids)
+            and (not self.customer_types or customer_type in self.customer_types)
+            and (not self.tiers or tier in self.tiers)
+        )
+
+
+PriceEventKind = Literal["vbp", "list_change"]
+PRICE_EVENT_NAMES: dict[str, str] = {"vbp": "集采", "list_change": "调价"}
+"""How a rep names each kind of price event."""
+
+
+class PriceEvent(Node):
+    """A policy price change of one SKU on a date: a 集采 (VBP) award, or a list-price change.
+
+    From ``effective_date`` prices of ``customer_types`` (empty = all) are not comparable with those before it; the new
+    floor applies to every type from that day.
+    """
+
+    label: ClassVar[str] = "PriceEvent"
+    key_field: ClassVar[str] = "id"
+    references: ClassVar[dict[str, type[Node]]] = {"sku": Product}
+
+    id: Key = Field(examples=["PE-A-003"])
+    sku: Key = Field(description="The SKU whose price changes.")
+    effective_date: dt.date
+    kind: PriceEventKind = Field(description="vbp (集采 award) or list_change (调价).")
+    new_list_price: Money | None = Field(None, description="List price per selling unit from that day.")
+    new_floor_price: Money | None = Field(None, description="Floor price per selling unit from that day.")
+    customer_types: list[CustomerType] = Field(
+        default_factory=list, description="Types that switch on the day (集采: hospitals and clinics); empty = all."
+    )
+
+
 # --------------------------------------------------------------------------------------------------- edges
 
 
@@ -664,6 +725,8 @@ NODE_TYPES: tuple[type[Node], ...] = (
     AuditEvent,
     FormularyDecision,
     Change,
+    Promotion,
+    PriceEvent,
 )
 """Node types in dependency-free order (the allow-list of labels)."""
 

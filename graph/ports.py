@@ -32,7 +32,9 @@ from graph.model import (
     Interaction,
     Node,
     Prescribes,
+    PriceEvent,
     Product,
+    Promotion,
     Purchased,
     Quotes,
     Rep,
@@ -364,6 +366,14 @@ class GraphStore(Protocol):
 
     def formulary_editions(self, tenant: str) -> list[FormularyEdition]:
         """The tenant's formulary editions, oldest first (by effective date, then id; undated ones first)."""
+        ...
+
+    def promotions(self, tenant: str) -> list[Promotion]:
+        """The tenant's promotion calendar, by start date then id (a calendar: tens to hundreds of rows)."""
+        ...
+
+    def price_events(self, tenant: str, *, sku: str | None = None) -> list[PriceEvent]:
+        """Filed price events (of ``sku``, or all), oldest first (by effective date, then id)."""
         ...
 
     def case_candidates(self, tenant: str, query: CaseQuery) -> list[CaseRecord]:

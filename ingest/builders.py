@@ -38,7 +38,9 @@ from graph.model import (
     Node,
     Owns,
     Prescribes,
+    PriceEvent,
     Product,
+    Promotion,
     Purchased,
     Quotes,
     Rep,
@@ -192,6 +194,8 @@ BUILDERS: dict[str, Callable[[pd.DataFrame], list[Part]]] = {
     "contracts": _contracts,
     "entries": _entries,
     "formulary": _formulary,
+    "promotions": lambda df: [_part(Promotion, df, _fields(Promotion, df))],
+    "price_events": lambda df: [_part(PriceEvent, df, _fields(PriceEvent, df, {"kind": "event_type"}))],
 }
 
 

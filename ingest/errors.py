@@ -40,6 +40,7 @@ REASONS: dict[str, str] = {
     "not_a_datetime": "无法读取为日期时间（请用 YYYY-MM-DD HH:MM）：'{value}'",
     "not_yes_no": "无法读取为是/否（是/否、true/false、1/0）：'{value}'",
     "not_a_choice": "不是可选的值（{choices}）：'{value}'",
+    "not_a_choice_item": "列表中有不可选的值（每项应为 {choices} 之一）：'{value}'",
     # between rows, or against the store
     "duplicate_key": "{keys} 重复：{key}（首次出现在第 {first} 行）",
     "unknown_reference": "未知{label} '{key}'（本次导入和库中都没有）",

@@ -24,7 +24,9 @@ from graph.model import (
     Interaction,
     ListedIn,
     Prescribes,
+    PriceEvent,
     Product,
+    Promotion,
     Purchased,
     Quotes,
     Rep,
@@ -91,8 +93,11 @@ ENUM_ALIASES: dict[str, dict[str, str]] = {
     },
     "outcome": {"赢单": "won", "成交": "won", "won": "won", "丢单": "lost", "lost": "lost",
                 "进行中": "open", "open": "open"},
+    "event_type": {"集采": "vbp", "带量采购": "vbp", "集中带量采购": "vbp", "vbp": "vbp", "调价": "list_change",
+                   "价格调整": "list_change", "list_change": "list_change"},
     "category": {"甲": "甲", "甲类": "甲", "a": "甲", "乙": "乙", "乙类": "乙", "b": "乙"},
 }  # fmt: skip
+ENUM_ALIASES["customer_types"] = ENUM_ALIASES["type"]
 
 SKU = ("商品编码", "产品编码", "编码", "货号", "药品编码", "sku_code")
 CUSTOMER_ID = ("客户编码", "客户编号", "客户id", "customer")
@@ -177,6 +182,23 @@ FILE_TYPES: tuple[FileType, ...] = (
         f(ListedIn, "category", "甲乙类", "医保类别", "医保分类"), f(ListedIn, "restriction", "限定支付范围", "备注"),
         f(ListedIn, "payment_standard", "支付标准", "医保支付标准"), f(ListedIn, "code", "药品编号", "目录编号"),
     ), keys=("edition_id", "sku")),
+    FileType("promotions", "促销日历 Promotions", (
+        f(Promotion, "id", "促销编号", "活动编号", "促销编码"), f(Promotion, "name", "促销名称", "活动名称"),
+        f(Promotion, "start_date", "开始日期", "活动开始日期", "start"),
+        f(Promotion, "end_date", "结束日期", "活动结束日期", "end"),
+        f(Promotion, "customer_types", "适用客户类型", "客户类型"), f(Promotion, "tiers", "适用客户级别", "客户级别"),
+        f(Promotion, "customer_ids", "适用客户", "客户名单", "适用客户编码"),
+        f(Promotion, "skus", "适用商品", "促销商品", "商品编码"),
+        f(Promotion, "min_discount", "最低折扣", "最小折扣"), f(Promotion, "max_discount", "最高折扣", "最大折扣"),
+    ), keys=("id",)),
+    FileType("price_events", "价格事件（集采、调价） Price events", (
+        f(PriceEvent, "id", "事件编号", "事件编码"), f(PriceEvent, "sku", *SKU),
+        f(PriceEvent, "effective_date", "生效日期", "执行日期"),
+        f(PriceEvent, "kind", "事件类型", "价格事件类型", column="event_type"),
+        f(PriceEvent, "new_list_price", "新零售价", "新指导价", "新挂网价"),
+        f(PriceEvent, "new_floor_price", "新底价", "新最低价", "新最低限价"),
+        f(PriceEvent, "customer_types", "适用客户类型", "客户类型"),
+    ), keys=("id",)),
 )  # fmt: skip
 
 FILE_TYPES_BY_NAME: dict[str, FileType] = {t.name: t for t in FILE_TYPES}

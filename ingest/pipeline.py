@@ -160,23 +160,25 @@ def _check_references(store: GraphStore, tenant: str, plans: list[_Planned]) -> 
                 produced[part.model].update(part.frame[part.model.key_field].astype(str))
     for plan in plans:
         for part in plan.parts:
-            if not issubclass(part.model, Edge):
-                continue
-            for endpoint in (part.model.source, part.model.target):
-                keys = part.frame[endpoint.field].astype("str")
-                known = produced[endpoint.node]
+            if issubclass(part.model, Edge):
+                targets = [(e.field, e.node) for e in (part.model.source, part.model.target)]
+            else:
+                targets = [(f, n) for f, n in part.model.references.items() if f in part.frame.columns]
+            for field_name, node in targets:
+                keys = part.frame[field_name].astype("str")
+                known = produced[node]
                 distinct = keys.unique()
                 unknown = [k for k in distinct if k not in known]
                 if not unknown:
                     continue
-                known = known | store.existing_keys(tenant, endpoint.node, unknown)
+                known = known | store.existing_keys(tenant, node, unknown)
                 missing = (~keys.isin(known)).to_numpy()
                 for i in np.flatnonzero(missing):
                     plan.validated.error(
                         int(part.source[i]),
-                        part.columns[endpoint.field],
+                        part.columns[field_name],
                         "unknown_reference",
-                        label=endpoint.node.label,
+                        label=node.label,
                         key=keys[i],
                     )
 

@@ -115,7 +115,7 @@ def rule_for(col: Column) -> Rule:
         PropType.STRING_LIST: "list",
     }[prop]
     choices = _literal_choices(info.annotation)
-    if choices:
+    if choices and kind != "list":
         kind = "enum"
     rule: dict[str, Any] = {}
     for meta in info.metadata:
@@ -133,7 +133,7 @@ def rule_for(col: Column) -> Rule:
 
 def _key_fields(model: type[Any]) -> set[str]:
     if isinstance(model, type) and issubclass(model, Node):
-        return {model.key_field}
+        return {model.key_field, *model.references}
     if isinstance(model, type) and issubclass(model, Edge):
         return {*model.endpoint_fields(), *model.identity}
     return set()
@@ -244,15 +244,28 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
         ]
         out = pd.Series(flags, index=values.index, dtype=object)
     elif rule.kind == "enum":
-        mapping = {header_key(k): val for k, val in ENUM_ALIASES.get(name, {}).items()}
-        mapping.update({header_key(c): c for c in rule.choices})
+        mapping = _enum_mapping(name, rule.choices)
         mapped = text.map(lambda s: mapping.get(header_key(s)) if isinstance(s, str) else None)
         choices = _choices_text(name, rule.choices)
         _flag(v, name, present & mapped.isna().to_numpy(), "not_a_choice", values, choices=choices)
         out = mapped
     else:  # list
         out = text.map(lambda s: [p for p in LIST_SPLIT.split(s) if p] if isinstance(s, str) else [])
+        if rule.choices:  # a list of enum values (customer types…): each item through the aliases
+            mapping = _enum_mapping(name, rule.choices)
+            mapped = out.map(lambda items: [mapping.get(header_key(i)) for i in items])
+            bad = mapped.map(lambda items: None in items).to_numpy(dtype=bool)
+            choices = _choices_text(name, rule.choices)
+            _flag(v, name, present & bad, "not_a_choice_item", values, choices=choices)
+            out = mapped.map(lambda items: list(dict.fromkeys(i for i in items if i is not None)))
     return out
+
+
+def _enum_mapping(name: str, choices: tuple[str, ...]) -> dict[str, str]:
+    """Normalised spelling → canonical value, for the aliases of column ``name`` and the choices themselves."""
+    mapping = {header_key(k): val for k, val in ENUM_ALIASES.get(name, {}).items()}
+    mapping.update({header_key(c): c for c in choices})
+    return mapping
 
 
 _YEAR_FIRST = r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"

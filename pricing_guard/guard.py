@@ -1,6 +1,9 @@
-"""``check_quote``: a verdict for every quote line, from policy first and then the peer band, with the evidence.
+"""``check_quote``: a verdict for every quote line — policy first, then the best reference, with the evidence.
 
-It reads only the in-memory `PriceIndex`; a quote screen calls it on every keystroke.
+The reference hierarchy (`pricing_guard.references`): the customer's own agreed price, the 集采 award price for
+institutions, the customer's level against its segment, the segment itself. A promotion of the calendar running for
+the customer widens the band down by its largest discount and is named. It reads only the in-memory `PriceIndex`; a
+quote screen calls it on every keystroke.
 """
 
 from __future__ import annotations
@@ -10,17 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from graph.model import CUSTOMER_TYPE_NAMES
-from pricing_guard.index import EPOCH, PriceIndex
-from pricing_guard.peers import LEVEL_NAMES, LEVELS, MIN_PEERS, PeerKey, volume_band
+from graph.model import CUSTOMER_TYPE_NAMES, PRICE_EVENT_NAMES
+from pricing_guard import references as refs
+from pricing_guard.events import TYPE_CODE, Event
+from pricing_guard.history import Promo
+from pricing_guard.index import EPOCH, PriceIndex, day
+from pricing_guard.references import ReferenceKind
 from pricing_guard.units import to_selling_unit
-
-TOLERANCE = 0.03
-"""A price this close outside the band (3 %) is within negotiation and rounding noise: ok, with the band shown."""
 
 Verdict = Literal[
     "ok",
@@ -70,7 +72,7 @@ class QuoteLine:
     profile: CustomerProfile | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Evidence:
     """A past order line of the peer group."""
 
@@ -82,7 +84,7 @@ class Evidence:
     order_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class QuoteCheck:
     """The verdict on one quote line and why."""
 
@@ -105,7 +107,16 @@ class QuoteCheck:
     checked_against: Literal["customer", "profile"] | None = None
     """Whose peers the line was judged against: the customer's, or those of the profile given for a prospect."""
     excluded: dict[str, int] = field(default_factory=dict)
-    """Order lines of the SKU left out of the bands, by reason (e.g. 单位无法换算: 3)."""
+    """Order lines of the SKU left out of the bands, by reason (e.g. 近效期清货: 3)."""
+    reference: ReferenceKind | None = None
+    """Which reference decided: own (agreed price), award (集采), level (customer's level), peers (segment)."""
+    reference_price: float | None = None
+    reference_text: str | None = None
+    promotion_id: str | None = None
+    """The running promotion the line was judged inside, if any."""
+    promotion_name: str | None = None
+    event: str | None = None
+    """The latest price event before the line that changed which history is comparable (e.g. 2026-06-02 集采)."""
 
     @property
     def flagged(self) -> bool:
@@ -113,36 +124,30 @@ class QuoteCheck:
         return self.verdict not in ("ok", "no_history")
 
 
+
 def _severity(deviation: float) -> Severity:
     return "minor" if deviation < 0.10 else "major" if deviation < 0.30 else "critical"
 
 
-def _evidence(index: PriceIndex, sku: str, idx: np.ndarray, line: QuoteLine, limit: int = 5) -> tuple[Evidence, ...]:
-    """Up to ``limit`` peer lines nearest to the customer: the customer itself, then its city, then the latest."""
+def _evidence(index: PriceIndex, sku: str, positions: list[int]) -> tuple[Evidence, ...]:
+    """The order lines behind the reference (storage positions), newest first."""
     lines = index.lines[sku]
-    me = index.customers.get(line.customer_id) if line.customer_id is not None else None
-
-    def nearness(i: int) -> tuple[int, int, int]:
-        c = index.customers.get(lines.customer[i])
-        same = int(lines.customer[i] == line.customer_id)
-        city = int(bool(me and c and me.city and c.city == me.city))
-        return (-same, -city, -int(lines.day[i]))
-
-    chosen = sorted((int(i) for i in idx[-400:]), key=nearness)[:limit]
+    price, qty, days, customers, orders = lines.price, lines.qty, lines.day, lines.customer, lines.order
     out = []
-    for i in chosen:
-        c = index.customers.get(lines.customer[i])
-        out.append(
-            Evidence(
-                lines.customer[i],
-                c.name if c else lines.customer[i],
-                EPOCH + dt.timedelta(days=int(lines.day[i])),
-                float(lines.qty[i]),
-                float(lines.price[i]),
-                lines.order[i],
-            )  # fmt: skip
-        )
+    for i in positions:
+        cid, d = customers[i], days.item(i)
+        c = index.customers.get(cid)
+        out.append(Evidence(cid, c.name if c else cid, _DATES.get(d) or _date_of(d), qty.item(i), price.item(i),
+                            orders[i]))  # fmt: skip
     return tuple(out)
+
+
+_DATES: dict[int, dt.date] = {}
+
+
+def _date_of(d: int) -> dt.date:
+    found = _DATES[d] = EPOCH + dt.timedelta(days=d)
+    return found
 
 
 def _suggest(query: str | None, choices: dict[str, str]) -> tuple[str, ...]:
@@ -166,8 +171,37 @@ def _unknown(line: QuoteLine, verdict: Verdict, text: str, suggestions: tuple[st
     return QuoteCheck(line, verdict, "none", text, suggestions=suggestions)
 
 
-def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = None, widen: bool = True) -> QuoteCheck:
-    """The verdict on one quote line (``widen=False``: the narrowest peer group only, a baseline).
+def _running_promotion(
+    index: PriceIndex, sku: str, code: int | None, on: int, type_name: str, tier: str | None
+) -> Promo | None:
+    """The deepest promotion of the calendar running on ``on`` for the customer (``code``) or a prospect's profile."""
+    best = None
+    for p in index.promos_for(sku):
+        if not p.start <= on <= p.end:
+            continue
+        if code is not None and code < len(p.eligible):
+            eligible = bool(p.eligible[code])
+        else:  # a prospect: eligible by type and tier, never by a customer list
+            prom = index.promotions.get(p.id)
+            eligible = prom is not None and not prom.customer_ids and prom.covers(sku, None, type_name, tier)
+        if eligible and (best is None or (p.max_discount or 0) > (best.max_discount or 0)):
+            best = p
+    return best
+
+
+def _event_text(event: Event | None) -> str | None:
+    if event is None:
+        return None
+    name = PRICE_EVENT_NAMES.get(event.kind, "价格水平变化（从历史识别）")
+    return f"{EPOCH + dt.timedelta(days=event.day)} {name}"
+
+
+def _percent(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.01 else "不足1%"
+
+
+def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = None) -> QuoteCheck:
+    """The verdict on one quote line.
 
     A line whose SKU, customer or unit the tenant does not know gets an ``unknown_*`` verdict with the nearest ids
     it has — never a band: a confident "ok" against all customers would be a guess.
@@ -183,19 +217,25 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         names = {cid: c.name for cid, c in index.customers.items()}
         text = f"本公司没有客户编码 '{line.customer_id}'（新客户请给出客户画像）"
         return _unknown(line, "unknown_customer", text, _suggest(line.customer_id, names))
-    on = line.at or today or dt.date.today()
+    on_date = line.at or today or dt.date.today()
+    on = day(on_date)
     converted = to_selling_unit(line.unit_price, line.qty, line.unit, product.units)
     if converted is None:
         accepted = tuple(product.units.accepted())
         text = f"单位 '{line.unit}' 无法换算成{product.units.unit}：本商品可用 {'、'.join(accepted)}"
         return QuoteCheck(line, "unknown_unit", "none", text, suggestions=accepted)
-    p, qty = converted
+    p, _qty = converted
     against: Literal["customer", "profile"] = "customer" if customer is not None else "profile"
     per = f"（按{product.units.unit}折算）" if line.unit and product.units.factor(line.unit) != 1.0 else ""
-    if against == "profile":
+    if customer is not None:
+        type_name, tier, region = customer.type, customer.tier, customer.region
+    else:
         assert line.profile is not None
+        type_name, tier, region = line.profile.type, line.profile.tier, line.profile.region
         per += f"（按客户画像 {line.profile.describe()} 核对）"
-    standard = product.payment_standard.per_pack if product.payment_standard else None
+    type_code = TYPE_CODE.get(type_name, -1)
+    standard_info = product.standard_on(on)
+    standard = standard_info.per_pack if standard_info else None
     excluded = index.exclusions(line.sku)
 
     def policy(verdict: Verdict, severity: Severity, text: str) -> QuoteCheck:
@@ -206,57 +246,88 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
 
     if product.floor_price is not None and p < product.floor_price:
         gap = (product.floor_price - p) / product.floor_price
-        text = f"低于公司最低限价 {product.floor_price:g} 元 {gap:.0%}{per}"
-        return policy("below_floor", "critical", text)
-    if standard is not None and p > standard:
+        return policy("below_floor", "critical", f"低于公司最低限价 {product.floor_price:g} 元 {_percent(gap)}{per}")
+    if standard is not None and p > standard and type_name in index.payment_standard_types:
         gap = (p - standard) / standard
-        text = f"高于医保支付标准 {standard:g} 元 {gap:.0%}，患者需自付差额{per}"
+        text = f"高于医保支付标准 {standard:g} 元 {_percent(gap)}，患者需自付差额{per}"
         return policy("above_payment_standard", "major", text)
-    edges = index.lines[line.sku].edges if line.sku in index.lines else (0.0, 0.0)
-    if customer is not None:
-        key = index.key_for(customer.id, line.sku, qty)
-        assert key is not None
-    else:
-        assert line.profile is not None
-        prof = line.profile
-        key = PeerKey(prof.type, prof.tier, prof.region, volume_band(qty, edges))
-    levels = range(len(LEVELS)) if widen else range(1)
-    best = None
-    for level in levels:
-        band, idx = index.peer_band(line.sku, key, level, on)
-        if band is not None and band.count >= MIN_PEERS:
-            best = (level, band, idx)
-            break
-    left_out = "".join(f"；已排除 {n} 笔{why}的订单行" for why, n in excluded.items())
-    if best is None:
-        text = f"近{index.window_days // 30}个月没有足够的可比成交（任一层级少于 {MIN_PEERS} 笔）{left_out}"
+    left_out = index.exclusion_text(line.sku)
+    h = index.history(line.sku)
+    if h is None or not len(h.cust):
+        text = f"本公司尚无该商品的可比成交{left_out}"
         return policy("no_history", "none", text)
-    level, band, idx = best
-    who = key.describe(level)
-    months = index.window_days // 30
-    if p < band.low * (1 - TOLERANCE):
+    code = customer.code if customer is not None else None
+    ref = refs.glide(index, h, line.sku, code, type_code, on)
+    if ref is None and code is not None:
+        ref = refs.own(index, h, code, type_code, on)
+    if ref is None:
+        ref = refs.award(index, h, line.sku, type_code, region, on)
+    if ref is None and code is not None:
+        ref = refs.level(index, h, line.sku, code, type_code, on)
+    if ref is None:
+        ref = refs.peers(index, h, line.sku, type_code, tier, region, on, _who(type_name, tier, region))
+    if ref is None:  # every type's history predates an event that moved it: the latest prices, said so
+        ref = refs.peers(index, h, line.sku, -1, None, None, on, "全部客户")
+    if ref is None:
+        return policy("no_history", "none", f"该商品没有事件后的可比成交{left_out}")
+    low, high = ref.low, ref.high
+    notes = []
+    if ref.kind in ("level", "peers"):
+        floor = refs.award_floor(index, h, line.sku, type_code, on)
+        if floor is not None and floor * (1 - refs.AWARD_TOL) < low:
+            low = floor * (1 - refs.AWARD_TOL)
+            notes.append(f"集采后药店逐步降价，可低至中选价 {floor:.2f}")
+    if standard is not None and p > standard:  # not binding for hospitals and clinics, but worth knowing
+        notes.append(f"高于医保支付标准 {standard:g} 元")
+    promo = _running_promotion(index, line.sku, code, on, type_name, tier)
+    if promo is not None:
+        low = low * (1 - (promo.max_discount or 0.0))
+        notes.append(f"促销「{promo.name}」进行中（{_discounts(promo)}）")
+    note = f"（{'；'.join(notes)}）" if notes else ""
+    reference = ref.text
+    if p < low:
         verdict: Verdict = "low"
-        gap = (band.low - p) / band.low
-        severity = _severity(gap)
-        text = f"低于{who}近{months}个月成交区间下沿 {gap:.0%}{per}"
-    elif p > band.high * (1 + TOLERANCE):
+        gap = 1 - p / ref.price
+        text = f"低于{reference} {_percent(gap)}{note}{per}"
+    elif p > high:
         verdict = "high"
-        gap = (p - band.high) / band.high
-        severity = _severity(gap)
-        text = f"高于{who}近{months}个月成交区间上沿 {gap:.0%}{per}"
+        gap = p / ref.price - 1
+        text = f"高于{reference} {_percent(gap)}{note}{per}"
     else:
-        verdict, severity = "ok", "none"
-        text = f"在{who}近{months}个月成交区间内（{band.low:.2f}–{band.high:.2f} 元）{per}"
+        verdict, gap = "ok", 0.0
+        text = f"与{reference} 一致{note}{per}" if ref.kind in ("own", "award") else f"符合{reference}{note}{per}"
+    event_text = _event_text(ref.event)
+    if event_text is not None and ref.kind != "award":
+        text += f"；{event_text}后只比较此后的成交"
+    percentile = ref.percentile(p)
     return QuoteCheck(
-        line, verdict, severity, text + left_out, round(band.low, 4), round(band.high, 4), round(band.median, 4),
-        band.percentile(p), band.count, level, LEVEL_NAMES[level], product.floor_price, standard,
-        _evidence(index, line.sku, idx, line), checked_against=against, excluded=excluded,
+        line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, round(low, 4), round(high, 4),
+        round(ref.price, 4), percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,
+        _evidence(index, line.sku, ref.evidence.tolist()), checked_against=against, excluded=excluded,
+        reference=ref.kind, reference_price=round(ref.price, 4), reference_text=ref.text,
+        promotion_id=promo.id if promo else None, promotion_name=promo.name if promo else None,
+        event=event_text,
     )  # fmt: skip
 
 
-def check_quote(
-    index: PriceIndex, lines: Sequence[QuoteLine], *, today: dt.date | None = None, widen: bool = True
-) -> list[QuoteCheck]:
+_REFERENCE_NAMES: dict[str, str] = {
+    "own": "本客户协议价", "award": "集采中选价", "level": "本客户一贯水平", "peers": "同类客户",
+}  # fmt: skip
+
+
+def _discounts(p: Promo) -> str:
+    if p.min_discount is not None and p.max_discount is not None:
+        return f"折扣 {p.min_discount:.0%}–{p.max_discount:.0%}"
+    return f"最高折扣 {p.max_discount:.0%}" if p.max_discount is not None else "折扣未登记"
+
+
+def _who(type_name: str, tier: str | None, region: str | None) -> str:
+    parts = [x for x in (f"{tier}级" if tier else None, region) if x]
+    name = f"同类{CUSTOMER_TYPE_NAMES.get(type_name, type_name)}客户"
+    return name + (f"({', '.join(parts)})" if parts else "")
+
+
+def check_quote(index: PriceIndex, lines: Sequence[QuoteLine], *, today: dt.date | None = None) -> list[QuoteCheck]:
     """Verdicts for many quote lines at once (the quote screen's call)."""
     with index._lock:
-        return [check_line(index, line, today=today, widen=widen) for line in lines]
+        return [check_line(index, line, today=today) for line in lines]

@@ -1,7 +1,10 @@
 """The in-memory price index: every order line of a tenant, per SKU, ready for checks that never touch the database.
 
-Built once from the graph (one price-history read per SKU) and updated incrementally when order lines arrive: new
-lines are appended to their SKU and only that SKU's cached bands are dropped.
+Built once from the graph (one price-history read per SKU) with the tenant's customers, products, formulary,
+promotions and price events. Each SKU's lines are classified once (`pricing_guard.history`: agreed prices,
+promotions, dirt, events) and the customers' levels are fitted across SKUs (`pricing_guard.levels`); both are kept,
+so a check is a few lookups. New order lines are appended to their SKU in place: only that SKU's analysis is dropped
+and redone at its next check (customer levels move slowly and are refitted by the next build).
 """
 
 from __future__ import annotations
@@ -14,25 +17,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from graph.model import Customer, ListedIn, Product, Purchased
+from graph.model import Customer, FormularyEdition, ListedIn, PriceEvent, Product, Promotion, Purchased
 from graph.ports import GraphStore
-from graph.units import UnitRule
-from pricing_guard.bands import Band, recency_weights, robust_band
-from pricing_guard.peers import LEVELS, PeerKey, volume_band, volume_edges
+from graph.units import CASE_UNITS, SMALLEST_UNITS, UnitRule, normalise_unit
+from pricing_guard import references
+from pricing_guard.days import EPOCH, day, days_of
+from pricing_guard.events import INSTITUTIONS, TYPE_CODE, Event
+from pricing_guard.history import BOX, CASE, CLEAN, PIECE, STATUS_KEYS, Promo, SkuHistory, analyse, latest, regimes
+from pricing_guard.levels import Levels, fit_levels
 from pricing_guard.policy import PaymentStandard, payment_standard_per_pack
 from pricing_guard.units import factors
 
-EPOCH = dt.date(2000, 1, 1)
-
-
-def day(d: dt.date) -> int:
-    """Days since 2000-01-01 (dates as integers in the arrays)."""
-    return (d - EPOCH).days
+PHARMACY_TYPES = frozenset({"chain", "single_pharmacy", "dtp"})
+"""Retail customers, whose patients pay any excess over the reimbursement payment standard at the counter."""
 
 
 @dataclass
 class CustomerInfo:
-    """What peers are grouped by."""
+    """What a customer is compared by, and its position (``code``) in the index's arrays."""
 
     id: str
     name: str
@@ -40,46 +42,36 @@ class CustomerInfo:
     tier: str | None
     region: str | None
     city: str | None
+    code: int = -1
 
 
 @dataclass
 class SkuLines:
-    """All order lines of one SKU as parallel arrays."""
+    """All order lines of one SKU as parallel arrays (prices and quantities in the selling unit)."""
 
     price: np.ndarray = field(default_factory=lambda: np.zeros(0))
     qty: np.ndarray = field(default_factory=lambda: np.zeros(0))
     day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    unit_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     customer: list[str] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
-    codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int32))
-    bands: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    edges: tuple[float, float] = (0.0, 0.0)
-    cache: dict[tuple[object, ...], tuple[Band | None, np.ndarray]] = field(default_factory=dict)
 
-    def append(
-        self,
-        price: np.ndarray,
-        qty: np.ndarray,
-        days: np.ndarray,
-        customers: list[str],
-        orders: list[str],
-        codes: np.ndarray,
-    ) -> None:
-        """Add lines with their customers' attribute codes; drops the cached bands of this SKU only."""
+    def append(self, price: np.ndarray, qty: np.ndarray, days: np.ndarray, cust: np.ndarray, unit_kind: np.ndarray,
+               customers: list[str], orders: list[str]) -> None:  # fmt: skip
+        """Add lines at the end."""
         self.price = np.concatenate([self.price, price])
         self.qty = np.concatenate([self.qty, qty])
         self.day = np.concatenate([self.day, days]).astype(np.int64)
+        self.cust = np.concatenate([self.cust, cust]).astype(np.int32)
+        self.unit_kind = np.concatenate([self.unit_kind, unit_kind]).astype(np.int8)
         self.customer += customers
         self.order += orders
-        self.codes = np.concatenate([self.codes, codes]).astype(np.int32)
-        self.edges = volume_edges(self.qty)
-        self.bands = np.digitize(self.qty, self.edges, right=True).astype(np.int32)
-        self.cache = {}
 
 
 @dataclass
 class ProductInfo:
-    """Policy facts of a SKU."""
+    """Policy facts of a SKU: floor price and the payment standard of each formulary edition."""
 
     sku: str
     name: str
@@ -89,34 +81,80 @@ class ProductInfo:
     unit: str | None = None
     pack_size: int | None = None
     case_size: int | None = None
+    spec: str | None = None
+    standards: list[tuple[int, PaymentStandard | None]] = field(default_factory=list)
+    """(first day in force, standard) of each edition listing the SKU, oldest first."""
+    _rule: UnitRule | None = field(default=None, repr=False, compare=False)
 
     @property
     def units(self) -> UnitRule:
-        """How this SKU's lines convert to its selling unit."""
-        return UnitRule(self.unit, self.pack_size, self.case_size)
+        """How this SKU's lines convert to its selling unit (made once: every check converts the quoted unit)."""
+        rule = self._rule
+        if rule is None or (rule.selling_unit, rule.pack_size, rule.case_size) != (self.unit, self.pack_size,
+                                                                                     self.case_size):  # fmt: skip
+            rule = self._rule = UnitRule(self.unit, self.pack_size, self.case_size)
+        return rule
+
+    def standard_on(self, on: int) -> PaymentStandard | None:
+        """The payment standard in force on day ``on`` (the edition in force then; else the one set without dates)."""
+        current = None
+        found = False
+        for start, standard in self.standards:
+            if start <= on:
+                current, found = standard, True
+        return current if found else self.payment_standard
 
 
 UNKNOWN_UNIT = "unit"
 """Reason key of order lines left out of the bands because their unit cannot be converted."""
-EXCLUSION_NAMES = {UNKNOWN_UNIT: "单位无法换算"}
+EXCLUSION_NAMES = {
+    UNKNOWN_UNIT: "单位无法换算", "free": "赠品（0 元）", "unit_x10": "单价录成 10 倍", "unit_div10": "单价录成 1/10",
+    "unit_case_on_box": "整件价录在单盒行", "unit_box_on_case": "单盒价录在整件行",
+    "unit_pack_on_box": "单片价录在单盒行",
+    "unit_error": "单位录入错误", "clearance": "近效期清货", "promotion": "促销价（促销日历）",
+    "promotion_detected": "临时低价（疑似未登记促销）",
+}  # fmt: skip
 """How each reason for leaving order lines out of the bands reads to a rep."""
+EXCLUSION_ORDER = ("clearance", *[k for k in EXCLUSION_NAMES if k != "clearance"])
 
 
 class PriceIndex:
     """Order lines, customers and policy facts of one tenant, in memory."""
 
-    def __init__(self, tenant: str, *, window_days: int = 365, half_life_days: float = 180.0) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        *,
+        window_days: int = 365,
+        half_life_days: float = 180.0,
+        payment_standard_types: frozenset[str] = PHARMACY_TYPES,
+    ) -> None:
         self.tenant = tenant
         self.window_days = window_days
         self.half_life_days = half_life_days
+        self.payment_standard_types = payment_standard_types
+        """Customer types whose quotes must stay at or under the payment standard (retail pharmacies)."""
         self.customers: dict[str, CustomerInfo] = {}
+        self._ids: list[str] = []
+        self._code_by_id: dict[str, int] = {}
+        self._ctype = np.zeros(0, dtype=np.int8)
+        self._institution = np.zeros(0, dtype=bool)
+        self._tier: list[object] = []
+        self._region: list[object] = []
         self.products: dict[str, ProductInfo] = {}
         self.lines: dict[str, SkuLines] = {}
+        self.promotions: dict[str, Promotion] = {}
+        self.events: dict[str, list[PriceEvent]] = {}
         self._lock = threading.RLock()
-        self._codes: dict[object, int] = {}
         self.excluded: dict[str, dict[str, int]] = {}
-        """Per SKU: order lines left out of the bands, by reason (e.g. ``unit``: unit not convertible)."""
-        self._by_customer: dict[str, tuple[int, int, int]] = {}
+        """Per SKU: order lines left out at loading, by reason (``unit``: unit not convertible)."""
+        self._history: dict[str, SkuHistory] = {}
+        self._promos: dict[str, list[Promo]] = {}
+        self._levels: Levels | None = None
+        self._sku_code: dict[str, int] = {}
+        self._cache: dict[object, dict[tuple[object, ...], object]] = {}
+        """Derived values per SKU (segment prices, award prices, texts), dropped with the SKU's analysis."""
+        self.as_of: dt.date | None = None
 
     # ------------------------------------------------------------------ build and update
 
@@ -130,19 +168,17 @@ class PriceIndex:
         window_days: int = 365,
         half_life_days: float = 180.0,
     ) -> PriceIndex:
-        """Read customers, products, the formulary edition in force and every order line of the tenant."""
+        """Read customers, products, formulary editions, promotions, price events and every order line of the tenant."""
         index = cls(tenant, window_days=window_days, half_life_days=half_life_days)
+        index.as_of = as_of or dt.date.today()
         index.set_customers(store.customers(tenant))
         products = list(store.catalogue(tenant).products)
+        index.set_products(products)
         editions = store.formulary_editions(tenant)
-        today = as_of or dt.date.today()
-        in_force = max(
-            (e for e in editions if e.effective_date is None or e.effective_date <= today),
-            key=lambda e: e.effective_date or dt.date.min,
-            default=None,
-        )
-        listed = {e.sku: e for e in store.edges_of(tenant, ListedIn, targets=[in_force.id])} if in_force else {}
-        index.set_products(products, listed)
+        listed = store.edges_of(tenant, ListedIn, targets=[e.id for e in editions]) if editions else []
+        index.set_formulary(editions, listed, today=index.as_of)
+        index.set_promotions(store.promotions(tenant))
+        index.set_price_events(store.price_events(tenant))
         for p in products:
             history = store.price_history(tenant, p.sku).table
             if history.num_rows:
@@ -150,18 +186,50 @@ class PriceIndex:
                     p.sku,
                     history.column("unit_price").to_numpy(),
                     history.column("qty").to_numpy(),
-                    np.array([day(d) for d in history.column("at").to_pylist()], dtype=np.int64),
+                    days_of(history.column("at")),
                     history.column("customer_id").to_pylist(),
                     history.column("order_id").to_pylist(),
                     history.column("unit").to_pylist(),
                 )
+        index.prepare()
         return index
+
+    def warm(self, on: dt.date) -> None:
+        """Compute what checks dated ``on`` share per SKU (segment prices, award prices), so none pays for it."""
+        with self._lock:
+            for sku in self.lines:
+                h = self.history(sku)
+                if h is None:
+                    continue
+                for type_code in range(len(TYPE_CODE)):
+                    references.segment(self, h, sku, type_code, day(on))
+                    references.award_floor(self, h, sku, type_code, day(on))
+
+    def prepare(self) -> None:
+        """Analyse every SKU and fit the customers' levels now (else the first checks would do it).
+
+        Twice: clearance campaigns are found with the customers' levels, and the levels are better without them.
+        """
+        with self._lock:
+            self._history.clear()
+            self._levels = None
+            for sku in self.lines:
+                self.history(sku)
+            self.levels()
+            self._history.clear()
+            for sku in self.lines:
+                self.history(sku)
+            self._levels = None
+            self._cache.clear()
+            self.levels()
+            if self.as_of is not None:
+                self.warm(self.as_of)
 
     def add_table(self, lines: pa.Table) -> int:
         """Incremental update from an Arrow table of order lines (columns as `Purchased`); the bulk path."""
         with self._lock:
             skus = lines.column("sku").to_numpy(zero_copy_only=False)
-            days = np.array([day(d) for d in lines.column("at").to_pylist()], dtype=np.int64)
+            days = days_of(lines.column("at"))
             price = lines.column("unit_price").to_numpy()
             qty = lines.column("qty").to_numpy()
             customers = lines.column("customer_id").to_pylist()
@@ -179,29 +247,96 @@ class PriceIndex:
         return int(lines.num_rows)
 
     def set_customers(self, customers: Iterable[Customer]) -> None:
-        """Add or replace customers (their attributes define peer groups)."""
+        """Add or replace customers (their type, tier and region define segments)."""
         with self._lock:
             for c in customers:
-                self.customers[c.id] = CustomerInfo(c.id, c.name, c.type, c.tier, c.region, c.city)
-                self._by_customer[c.id] = (self._code(c.type), self._code(c.tier), self._code(c.region))
-            for lines in self.lines.values():
-                lines.codes = self._customer_codes(lines.customer)
-                lines.cache = {}
+                code = self._code_by_id.get(c.id)
+                if code is None:
+                    code = self._new_code(c.id)
+                self.customers[c.id] = CustomerInfo(c.id, c.name, c.type, c.tier, c.region, c.city, code)
+                self._ctype[code] = TYPE_CODE.get(c.type, -1)
+                self._institution[code] = c.type in INSTITUTIONS
+                self._tier[code], self._region[code] = c.tier, c.region
+            self._invalidate()
+
+    def _new_code(self, customer_id: str) -> int:
+        code = len(self._ids)
+        self._ids.append(customer_id)
+        self._code_by_id[customer_id] = code
+        self._ctype = np.append(self._ctype, np.int8(-1))
+        self._institution = np.append(self._institution, False)
+        self._tier.append(None)
+        self._region.append(None)
+        return code
+
+    def _codes(self, customers: list[str]) -> np.ndarray:
+        """Customer codes of order lines (a customer the index has not seen gets a code of unknown type)."""
+        known = self._code_by_id
+        out = np.empty(len(customers), dtype=np.int32)
+        for i, cid in enumerate(customers):
+            code = known.get(cid)
+            out[i] = code if code is not None else self._new_code(cid)
+        return out
 
     def set_products(self, products: Iterable[Product], listed: dict[str, ListedIn] | None = None) -> None:
-        """Add or replace products with their floor price and payment standard in force."""
+        """Add or replace products with their floor price (and, given ``listed``, the payment standard in force)."""
         listed = listed or {}
         with self._lock:
             for p in products:
                 entry = listed.get(p.sku)
+                old = self.products.get(p.sku)
                 standard = (
                     payment_standard_per_pack(entry.payment_standard, pack_size=p.pack_size, spec=p.spec)
                     if entry
-                    else None
+                    else old.payment_standard if old is not None else None
                 )
                 self.products[p.sku] = ProductInfo(
-                    p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size, p.case_size
-                )
+                    p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size, p.case_size, p.spec,
+                    old.standards if old is not None else [],
+                )  # fmt: skip
+                self._sku_code.setdefault(p.sku, len(self._sku_code))
+                self._history.pop(p.sku, None)
+            self._cache.clear()
+
+    def set_formulary(
+        self, editions: Sequence[FormularyEdition], listed: Sequence[ListedIn], *, today: dt.date
+    ) -> None:
+        """Payment standards of every edition by date; an edition without a date counts as in force from always."""
+        starts = {e.id: day(e.effective_date) if e.effective_date else -(10**6) for e in editions}
+        by_sku: dict[str, list[tuple[int, PaymentStandard | None]]] = {}
+        for entry in listed:
+            info = self.products.get(entry.sku)
+            if info is None or entry.edition_id not in starts:
+                continue
+            standard = payment_standard_per_pack(entry.payment_standard, pack_size=info.pack_size, spec=info.spec)
+            by_sku.setdefault(entry.sku, []).append((starts[entry.edition_id], standard))
+        with self._lock:
+            for sku, info in self.products.items():
+                info.standards = sorted(by_sku.get(sku, []), key=lambda s: s[0])
+                info.payment_standard = info.standard_on(day(today))
+
+    def set_promotions(self, promotions: Iterable[Promotion]) -> None:
+        """Add or replace promotions of the calendar (their lines leave the normal band; quotes in them are judged)."""
+        with self._lock:
+            for p in promotions:
+                self.promotions[p.id] = p
+            self._promos.clear()
+            self._invalidate()
+
+    def set_price_events(self, events: Iterable[PriceEvent]) -> None:
+        """Add or replace filed price events (集采 awards, list changes)."""
+        with self._lock:
+            by_id = {e.id: e for per_sku in self.events.values() for e in per_sku}
+            by_id.update({e.id: e for e in events})
+            self.events = {}
+            for e in sorted(by_id.values(), key=lambda e: e.effective_date):
+                self.events.setdefault(e.sku, []).append(e)
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._history.clear()
+        self._levels = None
+        self._cache.clear()
 
     def add_order_lines(self, lines: Sequence[Purchased]) -> int:
         """Incremental update with new order lines (no rebuild); returns the number added."""
@@ -212,8 +347,8 @@ class PriceIndex:
             for sku, group in by_sku.items():
                 self._append(
                     sku,
-                    np.array([g.unit_price for g in group]),
-                    np.array([g.qty for g in group]),
+                    np.array([g.unit_price for g in group], dtype=np.float64),
+                    np.array([g.qty for g in group], dtype=np.float64),
                     np.array([day(g.at) for g in group], dtype=np.int64),
                     [g.customer_id for g in group],
                     [g.order_id for g in group],
@@ -232,6 +367,7 @@ class PriceIndex:
         units: list[str | None] | None = None,
     ) -> None:
         """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out and counted."""
+        kind = np.zeros(len(price), dtype=np.int8)
         if units is not None and any(units):
             info = self.products.get(sku)
             f = factors(units, info.units if info else UnitRule())
@@ -240,11 +376,134 @@ class PriceIndex:
             if dropped:
                 per_sku = self.excluded.setdefault(sku, {})
                 per_sku[UNKNOWN_UNIT] = per_sku.get(UNKNOWN_UNIT, 0) + dropped
-            price, qty, days = price[keep] / f[keep], qty[keep] * f[keep], days[keep]
+            kind = np.array([_unit_kind(u) for u in units], dtype=np.int8)
+            price, qty, days, kind = price[keep] / f[keep], qty[keep] * f[keep], days[keep], kind[keep]
             customers = [c for c, k in zip(customers, keep, strict=True) if k]
             orders = [o for o, k in zip(orders, keep, strict=True) if k]
         self.lines.setdefault(sku, SkuLines()).append(
-            price, qty, days, customers, orders, self._customer_codes(customers)
+            price, qty, days, self._codes(customers), kind, customers, orders
+        )
+        self._sku_code.setdefault(sku, len(self._sku_code))
+        self._history.pop(sku, None)
+        self._cache.pop(sku, None)
+
+    # ------------------------------------------------------------------ derived state
+
+    def history(self, sku: str) -> SkuHistory | None:
+        """The SKU's lines classified (computed on first use after a change), or ``None`` without lines."""
+        found = self._history.get(sku)
+        if found is not None:
+            return found
+        lines = self.lines.get(sku)
+        if lines is None or not len(lines.price):
+            return None
+        info = self.products.get(sku)
+        known = [
+            Event(day(e.effective_date), e.kind, frozenset(e.customer_types), e.id, e.new_floor_price, e.new_list_price)
+            for e in self.events.get(sku, [])
+        ]
+        found = analyse(
+            lines.price, lines.qty, lines.day, lines.cust, lines.unit_kind,
+            ctype=self._ctype, institution=self._institution,
+            case_size=info.case_size if info else None, pack_size=info.pack_size if info else None,
+            promos=self.promos_for(sku), known=known, norm=self._norm(),
+        )  # fmt: skip
+        self._history[sku] = found
+        return found
+
+    def _norm(self) -> np.ndarray | None:
+        """Per customer code: its type offset plus level (log), once levels are fitted."""
+        if self._levels is None:
+            return None
+        lv = self._levels
+        n = len(self._ids)
+        level = np.zeros(n)
+        level[: min(n, len(lv.level))] = np.nan_to_num(lv.level[:n])
+        offset = np.array([lv.offset(int(t)) for t in self._ctype])
+        return np.asarray(level + offset, dtype=np.float64)
+
+    def promos_for(self, sku: str) -> list[Promo]:
+        """The calendar's promotions covering ``sku``, with their eligible customers as a mask over customer codes."""
+        found = self._promos.get(sku)
+        if found is not None and all(len(p.eligible) == len(self._ids) for p in found):
+            return found
+        out = []
+        for p in self.promotions.values():
+            if p.skus and sku not in p.skus:
+                continue
+            eligible = np.array(
+                [p.covers(sku, cid, self.customers[cid].type if cid in self.customers else None,
+                          self.customers[cid].tier if cid in self.customers else None) for cid in self._ids],
+                dtype=bool,
+            )  # fmt: skip
+            out.append(Promo(p.id, p.name, day(p.start_date), day(p.end_date), eligible, p.min_discount,
+                             p.max_discount))  # fmt: skip
+        self._promos[sku] = out
+        return out
+
+    def levels(self) -> Levels:
+        """The customers' levels against their segments (fitted on first use after a rebuild)."""
+        if self._levels is not None:
+            return self._levels
+        on = day(self.as_of) if self.as_of is not None else self._last_day()
+        skus, custs, xs = [], [], []
+        for sku in self.lines:
+            h = self.history(sku)
+            if h is None or any(e.is_vbp for e in h.events):
+                continue  # a 集采 SKU's prices follow the award, not the customers' levels
+            codes, _, values = latest(h, on, on - self.window_days, regimes(h.events, on), self._ctype)
+            skus.append(np.full(len(codes), self._sku_code[sku], dtype=np.int64))
+            custs.append(codes)
+            xs.append(values)
+        self._levels = fit_levels(
+            _cat(skus, np.int64), _cat(custs, np.int64), _cat(xs, np.float64),
+            n_customers=len(self._ids), ctype=self._ctype, tier=self._tier, region=self._region,
+        )  # fmt: skip
+        return self._levels
+
+    def _last_day(self) -> int:
+        """The day of the latest order line held (the levels' reference day when no ``as_of`` was given)."""
+        return max((int(lines.day.max()) for lines in self.lines.values() if len(lines.day)), default=0)
+
+    def sku_code(self, sku: str) -> int:
+        """The SKU's position in the levels' per-SKU tables."""
+        return self._sku_code.get(sku, -1)
+
+    def type_code(self, customer_id: str | None) -> int:
+        """Type code of a customer (−1 when unknown)."""
+        info = self.customers.get(customer_id) if customer_id is not None else None
+        return int(self._ctype[info.code]) if info is not None else -1
+
+    @property
+    def ctype(self) -> np.ndarray:
+        """Type code per customer code (−1: unknown)."""
+        return self._ctype
+
+    def region_of(self, codes: np.ndarray) -> list[object]:
+        """Regions of customer codes."""
+        return [self._region[int(c)] for c in codes]
+
+    def customer_attrs(self, code: int) -> tuple[int, object, object]:
+        """Type code, tier and region of a customer code."""
+        return int(self._ctype[code]), self._tier[code], self._region[code]
+
+    def cached(self, key: tuple[object, ...]) -> object | None:
+        """A derived value of one SKU (key starts with the SKU), dropped when the SKU changes."""
+        per_sku = self._cache.get(key[0])
+        return per_sku.get(key) if per_sku is not None else None
+
+    def remember(self, key: tuple[object, ...], value: object) -> None:
+        """Keep a derived value of one SKU (key starts with the SKU)."""
+        per_sku = self._cache.setdefault(key[0], {})
+        if len(per_sku) > 1_000:  # quotes on many dates: keep the memory bounded
+            per_sku.clear()
+        per_sku[key] = value
+
+    @property
+    def line_count(self) -> int:
+        """Order lines held (in every SKU, lines left out included)."""
+        return sum(len(lines.price) for lines in self.lines.values()) + sum(
+            n for per_sku in self.excluded.values() for n in per_sku.values()
         )
 
     def customer(self, customer_id: str) -> CustomerInfo | None:
@@ -270,56 +529,62 @@ class PriceIndex:
     @property
     def skipped_lines(self) -> int:
         """Order lines of every SKU left out of the bands (for any reason)."""
-        return sum(n for per_sku in self.excluded.values() for n in per_sku.values())
+        return sum(sum(self.exclusion_counts(sku).values()) for sku in set(self.lines) | set(self.excluded))
+
+    def exclusion_counts(self, sku: str) -> dict[str, int]:
+        """Lines of ``sku`` left out of its bands, by reason key."""
+        out = dict(self.excluded.get(sku, {}))
+        h = self.history(sku)
+        if h is not None:
+            for k, n in h.counts.items():
+                out[k] = out.get(k, 0) + n
+        return out
 
     def exclusions(self, sku: str) -> dict[str, int]:
-        """Lines of ``sku`` left out of its bands, by reason name a rep reads (e.g. 单位无法换算: 3)."""
-        return {EXCLUSION_NAMES.get(k, k): n for k, n in sorted(self.excluded.get(sku, {}).items())}
-
-    # ------------------------------------------------------------------ peers
-
-    def _code(self, value: object) -> int:
-        """Integer code of an attribute value (peer masks compare integers, not Python strings)."""
-        code = self._codes.get(value)
-        if code is None:
-            code = self._codes[value] = len(self._codes)
-        return code
-
-    def _customer_codes(self, customers: list[str]) -> np.ndarray:
-        missing = (self._code(None),) * 3
-        rows = [self._by_customer.get(c, missing) for c in customers]
-        return np.array(rows, dtype=np.int32).reshape(-1, 3)
-
-    def peer_band(self, sku: str, key: PeerKey, level: int, on: dt.date) -> tuple[Band | None, np.ndarray]:
-        """The band of a peer group and the indices of its lines (within the window before ``on``)."""
-        lines = self.lines.get(sku)
-        if lines is None or not len(lines.price):
-            return None, np.zeros(0, dtype=np.int64)
-        cache_key = (level, key.at(level), on)
-        hit = lines.cache.get(cache_key)
-        if hit is not None:
+        """Lines of ``sku`` left out of its bands, by the reason a rep reads (e.g. 近效期清货: 3)."""
+        key = (sku, "exclusions")
+        hit = self.cached(key)
+        if isinstance(hit, dict):
             return hit
-        today = day(on)
-        mask = (lines.day <= today) & (lines.day > today - self.window_days)
-        columns = {"type": 0, "tier": 1, "region": 2}
-        for a in LEVELS[level]:
-            value = getattr(key, a)
-            if a == "band":
-                mask &= lines.bands == value
-            else:
-                mask &= lines.codes[:, columns[a]] == self._code(value)
-        idx = np.flatnonzero(mask)
-        band = None
-        if len(idx):
-            weights = recency_weights((today - lines.day[idx]).astype(float), self.half_life_days)
-            band = robust_band(lines.price[idx], weights)
-        lines.cache[cache_key] = (band, idx)
-        return band, idx
+        counts = self.exclusion_counts(sku)
+        found = {EXCLUSION_NAMES.get(k, k): counts[k] for k in sorted(counts, key=_exclusion_rank)}
+        if sku in self._history or sku not in self.lines:
+            self.remember(key, found)
+        return found
 
-    def key_for(self, customer_id: str, sku: str, qty: float) -> PeerKey | None:
-        """The peer key of a customer quoting ``qty`` of ``sku`` (``None`` for an unknown customer)."""
-        c = self.customers.get(customer_id)
-        if c is None:
-            return None
-        edges = self.lines[sku].edges if sku in self.lines else (0.0, 0.0)
-        return PeerKey(c.type, c.tier, c.region, volume_band(qty, edges))
+    def exclusion_text(self, sku: str) -> str:
+        """The lines left out, as an explanation ends: "；已排除 3 笔近效期清货、1 笔单价录成 10 倍" (or nothing)."""
+        key = (sku, "exclusion_text")
+        hit = self.cached(key)
+        if isinstance(hit, str):
+            return hit
+        counts = "、".join(f"{n} 笔{why}" for why, n in self.exclusions(sku).items())
+        text = f"；已排除 {counts}" if counts else ""
+        if sku in self._history or sku not in self.lines:
+            self.remember(key, text)
+        return text
+
+    def clean_mask(self, sku: str) -> np.ndarray:
+        """Which of the SKU's stored lines are agreed prices (not dirt, not promotions)."""
+        h = self.history(sku)
+        return h.status == CLEAN if h is not None else np.zeros(0, dtype=bool)
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+
+def _exclusion_rank(key: str) -> int:
+    return EXCLUSION_ORDER.index(key) if key in EXCLUSION_ORDER else len(EXCLUSION_ORDER)
+
+
+def _unit_kind(unit: str | None) -> int:
+    u = normalise_unit(unit)
+    if u in CASE_UNITS:
+        return CASE
+    if u in SMALLEST_UNITS:
+        return PIECE
+    return BOX
+
+
+__all__ = ["EPOCH", "PriceIndex", "ProductInfo", "CustomerInfo", "SkuLines", "STATUS_KEYS", "day"]

@@ -12,7 +12,7 @@ from api.auth import Curator, Reader, State, WriteSlot
 from api.request_model import RequestModel
 from copilot.formulary_impact import Change, edition_changes, formulary_impact
 from graph.errors import NotFoundError
-from graph.model import Customer, Entry, FormularyEdition, ListedIn, Product
+from graph.model import Customer, Entry, FormularyEdition, ListedIn, PriceEvent, Product, Promotion
 from graph.ports import GraphStore
 from ingest.formulary import ProductFormularyState, confirm_row, formulary_states, mark_not_listed
 
@@ -203,6 +203,61 @@ def get_product(sku: Id, key: Reader, state: State) -> ProductOut:
     ]
     states = formulary_states(state.store, key.tenant, skus=[sku], products=[found])
     return ProductOut(product=found, listings=listings, formulary=[FormularyStateOut.of(s) for s in states])
+
+
+class PromotionList(BaseModel):
+    """Promotions of the calendar, by start date."""
+
+    total: int
+    items: list[Promotion]
+
+
+class PriceEventList(BaseModel):
+    """Filed price events (集采 awards, list changes), by date."""
+
+    total: int
+    items: list[PriceEvent]
+
+
+@router.get("/promotions", summary="The promotion calendar")
+def list_promotions(
+    key: Reader,
+    state: State,
+    sku: Annotated[str | None, Query(max_length=200, description="Only promotions covering this SKU.")] = None,
+    on: Annotated[dt.date | None, Query(description="Only promotions running on this date.")] = None,
+    customer_id: Annotated[
+        str | None, Query(max_length=200, description="Only promotions this customer is eligible for.")
+    ] = None,
+) -> PromotionList:
+    """Promotions of the caller's tenant (a quote inside one is judged against its discounts), filtered."""
+    customer = None
+    if customer_id is not None:
+        customer = state.store.get_node(key.tenant, Customer, customer_id)
+        if customer is None:
+            raise NotFoundError(f"no customer {customer_id}", details={"customer_id": customer_id})
+
+    def wanted(p: Promotion) -> bool:
+        if sku is not None and p.skus and sku not in p.skus:
+            return False
+        if on is not None and not p.start_date <= on <= p.end_date:
+            return False
+        return customer is None or p.covers(sku or "", customer.id, customer.type, customer.tier) or (
+            sku is None and bool(p.skus) and p.covers(p.skus[0], customer.id, customer.type, customer.tier)
+        )
+
+    found = [p for p in state.store.promotions(key.tenant) if wanted(p)]
+    return PromotionList(total=len(found), items=found)
+
+
+@router.get("/price-events", summary="Filed price events (集采 awards, list changes)")
+def list_price_events(
+    key: Reader,
+    state: State,
+    sku: Annotated[str | None, Query(max_length=200, description="Only events of this SKU.")] = None,
+) -> PriceEventList:
+    """Price events of the caller's tenant, oldest first (events found in the order history are in price checks)."""
+    found = state.store.price_events(key.tenant, sku=sku)
+    return PriceEventList(total=len(found), items=found)
 
 
 def _editions(store: GraphStore, tenant: str) -> list[FormularyEdition]:

@@ -77,14 +77,23 @@ class LineVerdict(BaseModel):
     unit_price: float
     verdict: Verdict
     severity: Literal["none", "minor", "major", "critical"]
-    explanation: str = Field(description="The verdict in words, e.g. 低于同类连锁客户近12个月成交区间下沿 18%.")
-    band_low: float | None = Field(None, description="Low end of the peer band (selling unit).")
+    explanation: str = Field(
+        description="The verdict in words, e.g. 与该客户9月协议价 12.40 一致, 低于该客户一贯水平 9%, "
+        "在促销「双11健康节」折扣范围内, 高于集采中选价 24.41 98%; lines left out are counted (已排除 3 笔近效期清货)."
+    )
+    band_low: float | None = Field(
+        None, description="Low end of the acceptable range around the reference (selling unit; promotions included)."
+    )
     band_high: float | None = None
     median: float | None = None
-    percentile: float | None = Field(None, description="Where the quoted price falls among the peers (0–100).")
-    peer_count: int = Field(0, description="Order lines in the peer group used.")
-    level: int | None = Field(None, description="Widening level used: 0 is the narrowest peer group.")
-    level_name: str | None = None
+    percentile: float | None = Field(
+        None, description="Where the quoted price falls among the reference's prices (0–100)."
+    )
+    peer_count: int = Field(0, description="The customer's own lines, or the customers, behind the reference.")
+    level: int | None = Field(None, description="Deprecated: always null (references replaced peer widening).")
+    level_name: str | None = Field(
+        None, description="The reference in short: 本客户协议价, 集采中选价, 本客户一贯水平, 同类客户."
+    )
     floor_price: float | None = None
     payment_standard: float | None = None
     evidence: list[EvidenceOut] = Field(default_factory=list)
@@ -95,7 +104,21 @@ class LineVerdict(BaseModel):
         None, description="Judged against the customer's peers, or against the profile given for a prospect."
     )
     excluded: dict[str, int] = Field(
-        default_factory=dict, description="Order lines of the SKU left out of the bands, by reason."
+        default_factory=dict,
+        description="Order lines of the SKU left out of every reference, by reason (近效期清货, 单价录成 10 倍…).",
+    )
+    reference: Literal["own", "award", "level", "peers"] | None = Field(
+        None,
+        description="Which reference decided: own (the customer's agreed price), award (集采 award price for "
+        "hospitals and clinics), level (the customer's level against its segment, from its other SKUs), peers "
+        "(its segment, for a customer without history or a prospect).",
+    )
+    reference_price: float | None = Field(None, description="The price the line was compared with (selling unit).")
+    reference_text: str | None = Field(None, description="The reference in words, e.g. 该客户9月协议价 12.40.")
+    promotion_id: str | None = Field(None, description="The running promotion the line was judged inside.")
+    promotion_name: str | None = None
+    event: str | None = Field(
+        None, description="The latest price event before the line that limits the comparable history (e.g. 集采)."
     )
 
 
@@ -122,16 +145,26 @@ def _out(check: QuoteCheck) -> LineVerdict:
         level_name=check.level_name,
         floor_price=check.floor_price,
         payment_standard=check.payment_standard,
-        evidence=[EvidenceOut(**e.__dict__) for e in check.evidence],
+        evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in check.evidence],
         suggestions=list(check.suggestions),
         checked_against=check.checked_against,
         excluded=check.excluded,
+        reference=check.reference,
+        reference_price=check.reference_price,
+        reference_text=check.reference_text,
+        promotion_id=check.promotion_id,
+        promotion_name=check.promotion_name,
+        event=check.event,
     )
 
 
-@router.post("/price-checks", summary="Check quote line prices against similar customers' deals")
+@router.post("/price-checks", summary="Check quote line prices against the customer's own terms and its peers")
 async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> PriceCheckResponse:
-    """Per line: policy checks (floor price, payment standard) first, then the peer band, with evidence deals.
+    """Per line: policy checks first, then the best reference, inside any running promotion, with the evidence.
+
+    Policy: the floor price; the payment standard for retail pharmacies. References: the customer's own agreed price,
+    the 集采 award, the customer's level against its segment, the segment. Lines left out of every reference
+    (clearance, unit mistakes, free goods, promotion prices) are counted in ``excluded``.
 
     Every line gets its own verdict: an unknown customer, SKU or unit is a verdict on that line (with the nearest
     ids), the other lines are answered. Reads only the in-memory price index (no database query), so it can run on

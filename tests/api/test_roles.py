@@ -26,6 +26,8 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("GET", "/v1/products", READERS, {}),
     ("GET", f"/v1/products/{P}", READERS, {}),
     ("GET", "/v1/formulary/editions", READERS, {}),
+    ("GET", "/v1/promotions", READERS, {}),
+    ("GET", "/v1/price-events", READERS, {}),
     ("GET", "/v1/formulary/diff?old=NRDL-2022&new=NRDL-2024", READERS, {}),
     ("GET", "/v1/formulary/impact", CURATORS, {}),
     ("POST", "/v1/formulary/impact?new=NOPE", CURATORS, {}),  # 404 for the allowed: nothing is marked

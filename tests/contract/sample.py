@@ -34,7 +34,9 @@ from graph.model import (
     Owns,
     Prescribes,
     Previous,
+    PriceEvent,
     Product,
+    Promotion,
     Purchased,
     Quotes,
     Rep,
@@ -192,6 +194,32 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 actor="数据管理员",
                 ids=["商品.csv"],
                 details='{"files": 1}',
+            )
+        ],
+        [
+            Promotion(
+                tenant=t,
+                id="CX-1",
+                name="双11健康节",
+                start_date=dt.date(2025, 10, 28),
+                end_date=dt.date(2025, 11, 14),
+                customer_types=["chain", "single_pharmacy"],
+                tiers=["A", "B"],
+                skus=["SKU-ATV-20", "SKU-MET-05"],
+                min_discount=0.05,
+                max_discount=0.1,
+            )
+        ],
+        [
+            PriceEvent(
+                tenant=t,
+                id="PE-1",
+                sku="SKU-ATV-20",
+                effective_date=dt.date(2025, 9, 20),
+                kind="vbp",
+                new_list_price=18.5,
+                new_floor_price=14.0,
+                customer_types=["hospital", "clinic"],
             )
         ],
     ]

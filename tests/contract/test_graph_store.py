@@ -20,7 +20,9 @@ from graph.model import (
     Entry,
     FormularyStatus,
     ListedIn,
+    PriceEvent,
     Product,
+    Promotion,
     Purchased,
 )
 from graph.ports import GraphStore, PriceHistoryFilter
@@ -330,10 +332,13 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
 def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
-    run("DROP TABLE STATUS_IN")  # v4 added the formulary row fields, STATUS_IN and FormularyDecision
-    run("DROP TABLE FormularyDecision")
-    for column in ("section", "nrdl_name", "dosage_form", "match_reason", "decided_by"):
-        run(f"ALTER TABLE LISTED_IN DROP {column}")
+    run("DROP TABLE Promotion")  # v5 added promotions and price events
+    run("DROP TABLE PriceEvent")
+    if version < 4:
+        run("DROP TABLE STATUS_IN")  # v4 added the formulary row fields, STATUS_IN and FormularyDecision
+        run("DROP TABLE FormularyDecision")
+        for column in ("section", "nrdl_name", "dosage_form", "match_reason", "decided_by"):
+            run(f"ALTER TABLE LISTED_IN DROP {column}")
     if version < 3:
         run("ALTER TABLE Product DROP case_size")  # v3 added Product.case_size and the change log
         run("DROP TABLE Change")
@@ -343,7 +348,7 @@ def _as_old_schema(store: object, version: int) -> None:
     run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
     """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
     from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
@@ -351,20 +356,23 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
     for batch in sample_nodes("t1"):
-        if not isinstance(batch[0], Change) or version >= 3:
+        if not isinstance(batch[0], Promotion | PriceEvent) and (not isinstance(batch[0], Change) or version >= 3):
             store.upsert_nodes("t1", batch)
     for edges in sample_edges("t1"):
         store.upsert_edges("t1", edges)
     _as_old_schema(store, version)
     store.close()
     reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
-    assert reopened.schema_version() == SCHEMA_VERSION == 4
+    assert reopened.schema_version() == SCHEMA_VERSION == 5
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
     listed = [e for page in reopened.iter_edges("t1", ListedIn) for e in page]
-    assert len(listed) == 1 and listed[0].code == "455" and listed[0].section is None
+    assert len(listed) == 1 and listed[0].code == "455" and (listed[0].section is None) == (version < 4)
     reopened.upsert_edges(
         "t1", [FormularyStatus(tenant="t1", sku="SKU-MET-05", edition_id="NRDL-2024", state="review", reason="x")]
     )
+    (promotion,) = [p for batch in sample_nodes("t1") for p in batch if isinstance(p, Promotion)]
+    reopened.upsert_nodes("t1", [promotion])
+    assert reopened.get_node("t1", Promotion, "CX-1") == promotion
     if version == 1:
         assert {p.unit for p in reopened.price_history("t1", "SKU-ATV-20")} == {None}
     product = reopened.get_node("t1", Product, "SKU-ATV-20")

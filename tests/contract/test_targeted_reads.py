@@ -21,7 +21,9 @@ from graph.model import (
     ListedIn,
     Mentions,
     Prescribes,
+    PriceEvent,
     Product,
+    Promotion,
     Purchased,
     Treats,
     WorksAt,
@@ -153,6 +155,33 @@ def test_catalogue_customers_and_editions(store: CypherGraphStore, tenant_factor
     assert [e.id for e in store.formulary_editions(t)] == ["LOCAL", "NRDL-2022", "NRDL-2024"]
     empty = tenant_factory()
     assert store.catalogue(empty).products == () and store.customers(empty) == []
+
+
+def test_promotions_and_price_events_in_date_order(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    store.upsert_nodes(
+        t,
+        [
+            Promotion(tenant=t, id="CX-0", name="春季", start_date=dt.date(2025, 3, 1), end_date=dt.date(2025, 3, 9)),
+            Promotion(tenant=t, id="CX-2", name="年末", start_date=dt.date(2025, 12, 1), end_date=dt.date(2025, 12, 9)),
+        ],
+    )
+    store.upsert_nodes(
+        t,
+        [
+            PriceEvent(tenant=t, id="PE-0", sku="SKU-MET-05", effective_date=dt.date(2025, 1, 1), kind="list_change"),
+            PriceEvent(tenant=t, id="PE-2", sku="SKU-ATV-20", effective_date=dt.date(2026, 1, 1), kind="list_change"),
+        ],
+    )
+    promotions = store.promotions(t)
+    assert [p.id for p in promotions] == ["CX-0", "CX-1", "CX-2"]
+    assert promotions[1].skus == ["SKU-ATV-20", "SKU-MET-05"] and promotions[1].max_discount == 0.1
+    assert [e.id for e in store.price_events(t)] == ["PE-0", "PE-1", "PE-2"]
+    assert [e.id for e in store.price_events(t, sku="SKU-ATV-20")] == ["PE-1", "PE-2"]
+    assert store.price_events(t, sku="SKU-NONE") == []
+    other = tenant_factory()
+    assert store.promotions(other) == [] and store.price_events(other) == []
 
 
 def test_case_candidates_by_each_shared_fact(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:

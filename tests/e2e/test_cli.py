@@ -28,7 +28,7 @@ def _stats(data_dir: Path) -> dict[str, dict[str, int]]:
 
 
 def _load_sample(data_dir: Path, tenant: str) -> None:
-    with EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=128) as store:
+    with EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=256) as store:  # every table in one store
         for batch in sample_nodes(tenant):
             store.upsert_nodes(tenant, batch)
         for batch in sample_edges(tenant):
@@ -153,6 +153,14 @@ def test_price_check_one_line_and_bad_csv(tmp_path: Path) -> None:
     bad.write_text("customer_id,sku,unit_price,qty\nC-HZ-00001,SKU-ATV20-LPT,很贵,10\n", encoding="utf-8")
     result = runner.invoke(app, [*args, "--csv", str(bad)])
     assert result.exit_code == 2 and "row 2" in result.output
+    good = tmp_path / "报价.csv"  # Chinese headers, 数量 for the quantity, a date per line
+    good.write_text("客户编码,商品编码,单价,数量,单位,日期\nC-HZ-00001,SKU-ATV20-LPT,30,10,盒,2026-11-20\n"
+                    "C-HZ-00001,SKU-ATV20-LPT,300,1,箱,\n", encoding="utf-8-sig")  # fmt: skip
+    result = runner.invoke(app, [*args, "--csv", str(good), "--json"])
+    assert result.exit_code == 0, result.output
+    first, second = json.loads(result.output)["lines"]
+    assert first["verdict"] == "below_floor" and first["line"]["qty"] == 10 and first["line"]["date"] == "2026-11-20"
+    assert second["line"]["date"] == "2026-11-25" and second["verdict"] in ("unknown_unit", "below_floor")
 
 
 def test_output_does_not_depend_on_terminal_width(tmp_path: Path) -> None:

@@ -149,3 +149,25 @@ def test_review_queue_decisions_are_kept_and_reused_on_the_next_edition(store: E
     by_sku = {s.sku: s for s in formulary_states(store, T, edition_id="NRDL-2025")}
     assert by_sku["OME-X"].state == "matched" and by_sku["OME-X"].decided_by == "person:李老师"
     assert by_sku["LWDH"].state == "not_listed" and by_sku["LWDH"].reason == "not_a_drug"
+
+
+def test_a_negotiated_row_wins_over_an_ordinary_row_of_the_same_drug(store: EmbeddedGraphStore) -> None:
+    from ingest.nrdl import SECTION_NEGOTIATED_WESTERN, SECTION_WESTERN, NrdlDrug
+
+    def row(section: str, standard: str | None, number: str) -> NrdlDrug:
+        # as the official list prints them: a 西药 row names the drug without its form (剂型 column), a negotiated
+        # row names the product with its form
+        name = "阿托伐他汀钙片" if section == SECTION_NEGOTIATED_WESTERN else "阿托伐他汀钙"
+        return NrdlDrug(
+            edition="E", section=section, kind="western", number=number, classification_code=None,
+            classification_name=None, category="乙", name=name, alternative_names=(), dosage_form="片剂",
+            restriction=None, payment_standard=standard, payment_standard_confidential=False, agreement_period=None,
+            source=f"x:{number}",
+        )  # fmt: skip
+
+    ordinary = row(SECTION_WESTERN, None, "1")
+    negotiated = row(SECTION_NEGOTIATED_WESTERN, "24.15元(每片含阿托伐他汀20mg)", "2")
+    for rows in ([ordinary, negotiated], [negotiated, ordinary]):
+        apply_edition(store, T, rows, edition_id="E", name="x")
+        assert _listed(store)["ATV"].payment_standard == "24.15元(每片含阿托伐他汀20mg)"
+        assert _listed(store)["ATV"].code == "2"

@@ -21,7 +21,7 @@ T = "hz"
 
 @pytest.fixture
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    s = EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128)
+    s = EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256)  # one transaction touching every table
     yield s
     s.close()
 
@@ -404,3 +404,49 @@ def test_deeply_nested_json_is_a_format_error(tmp_path: Path) -> None:
     path.write_text('{"rows": ' + "[" * 50_000 + "]" * 50_000 + "}", encoding="utf-8")
     with pytest.raises(FormatError, match="nested too deeply"):
         read_table(path)
+
+
+def test_promotions_and_price_events_load_with_types_in_either_language(loaded: EmbeddedGraphStore) -> None:
+    from graph.model import PriceEvent, Promotion
+
+    promotion = loaded.get_node(T, Promotion, "CX-2025-11")
+    assert promotion is not None and promotion.customer_types == ["chain", "single_pharmacy"]
+    assert promotion.tiers == ["A", "B"] and promotion.skus == ["SKU-ATV-20", "SKU-AML-5"]
+    assert (promotion.min_discount, promotion.max_discount) == (0.05, 0.10)
+    assert promotion.customer_ids == [] and promotion.covers("SKU-ATV-20", "C-009", "chain", "A")
+    assert not promotion.covers("SKU-ATV-20", "C-009", "hospital", "A")
+    key_accounts = loaded.get_node(T, Promotion, "CX-2025-KA")
+    assert key_accounts is not None and key_accounts.customer_types == [] and key_accounts.customer_ids == ["C-001"]
+    vbp = loaded.get_node(T, PriceEvent, "PE-2025-01")
+    assert vbp is not None and vbp.kind == "vbp" and vbp.customer_types == ["hospital", "clinic"]
+    change = loaded.get_node(T, PriceEvent, "PE-2025-02")
+    assert change is not None and change.kind == "list_change" and change.customer_types == []
+
+
+def test_promotion_customer_types_may_mix_languages_and_a_bad_one_is_named(
+    loaded: EmbeddedGraphStore, tmp_path: Path
+) -> None:
+    from graph.model import Promotion
+
+    header = "促销编号,促销名称,开始日期,结束日期,适用客户类型,适用商品,最低折扣,最高折扣\n"
+    row = "CX-9,年终冲量,2025-12-01,2025-12-31,连锁|single_pharmacy|DTP药房,,0.04,0.12\n"
+    good = _write(tmp_path / "promotions.csv", header + row, "utf-8-sig")
+    ingest_paths(loaded, T, [good])
+    promotion = loaded.get_node(T, Promotion, "CX-9")
+    assert promotion is not None and promotion.customer_types == ["chain", "single_pharmacy", "dtp"]
+    assert promotion.skus == []  # empty list = every SKU
+    bad = _write(tmp_path / "promotions.csv", header + "CX-10,春节,2026-01-10,2026-02-01,连锁|药店,,0.04,0.12\n")
+    with pytest.raises(ValidationFailed) as e:
+        ingest_paths(loaded, T, [bad])
+    (err,) = e.value.errors
+    assert (err.row, err.column) == (2, "适用客户类型") and "药店" in err.reason
+
+
+def test_a_price_event_of_an_unknown_sku_or_kind_is_rejected(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
+    header = "事件编号,商品编码,生效日期,事件类型,新零售价,新底价,适用客户类型\n"
+    unknown_sku = _write(tmp_path / "price_events.csv", header + "PE-9,SKU-NOPE,2025-09-01,集采,10,8,医院\n")
+    with pytest.raises(ValidationFailed, match="未知商品 'SKU-NOPE'"):
+        ingest_paths(loaded, T, [unknown_sku])
+    unknown_kind = _write(tmp_path / "price_events.csv", header + "PE-9,SKU-ATV-20,2025-09-01,涨价,10,8,\n")
+    with pytest.raises(ValidationFailed, match="event_type|事件类型"):
+        ingest_paths(loaded, T, [unknown_kind])

@@ -13,7 +13,7 @@ export function colorOf(verdict, severity) {
 }
 
 /**
- * An inline SVG: the peer band (shaded), the median, the evidence deals (dots), the floor price and the payment
+ * An inline SVG: the acceptable band (shaded), the reference price, the evidence deals (dots), the floor price and the payment
  * standard (dashed), and the quoted price (a marker in the verdict's colour). Null when there is nothing to compare.
  */
 export function priceChart(v) {
@@ -55,7 +55,7 @@ export function priceChart(v) {
   if (typeof v.median === "number") {
     parts.push(
       svg("line", { x1: x(v.median), x2: x(v.median), y1: axisY - 14, y2: axisY + 14, stroke: "#3f8f55", "stroke-width": 2 },
-        svg("title", null, `中位数 ${yuan(v.median)}`)),
+        svg("title", null, `参考价 ${yuan(v.median)}`)),
     );
   }
   (v.evidence || []).forEach((e, i) => {

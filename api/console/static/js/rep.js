@@ -458,16 +458,18 @@ function quoteLine(getCustomer, remove) {
       h(
         "div",
         { class: "facts" },
-        hasBand ? h("div", { class: "wide" }, h("span", { class: "k" }, "同类区间"), h("b", { class: "band" }, `${yuan(v.band_low)} – ${yuan(v.band_high)}`)) : null,
-        v.median !== null ? h("div", null, h("span", { class: "k" }, "中位数"), h("b", null, yuan(v.median))) : null,
+        hasBand ? h("div", { class: "wide" }, h("span", { class: "k" }, "合理区间"), h("b", { class: "band" }, `${yuan(v.band_low)} – ${yuan(v.band_high)}`)) : null,
+        v.reference_price !== null && v.reference_price !== undefined ? h("div", null, h("span", { class: "k" }, "参考价"), h("b", null, yuan(v.reference_price))) : null,
         v.percentile !== null ? h("div", null, h("span", { class: "k" }, "报价分位"), h("b", { class: "percentile" }, `P${Math.round(v.percentile)}`)) : null,
-        h("div", null, h("span", { class: "k" }, "同类成交"), h("b", null, `${v.peer_count} 笔`)),
-        v.level_name ? h("div", null, h("span", { class: "k" }, "同类口径"), v.level_name) : null,
+        v.level_name ? h("div", null, h("span", { class: "k" }, "依据"), v.level_name) : null,
+        h("div", null, h("span", { class: "k" }, v.reference === "own" ? "本客户成交" : "参考客户"), h("b", null, `${v.peer_count} ${v.reference === "own" ? "笔" : "家"}`)),
+        v.promotion_name ? h("div", { class: "wide" }, h("span", { class: "k" }, "促销"), v.promotion_name) : null,
+        v.event ? h("div", null, h("span", { class: "k" }, "价格事件"), v.event) : null,
         v.floor_price !== null ? h("div", null, h("span", { class: "k" }, "底价"), h("b", null, yuan(v.floor_price))) : null,
         v.payment_standard !== null ? h("div", null, h("span", { class: "k" }, "医保支付标准"), h("b", null, yuan(v.payment_standard))) : null,
       ),
       chart,
-      chart ? h("div", { class: "small muted" }, "绿色区域：同类成交区间；竖线：中位数；灰点：参考成交；彩色标记：本次报价。") : null,
+      chart ? h("div", { class: "small muted" }, "绿色区域：合理区间；竖线：参考价；灰点：参考成交；彩色标记：本次报价。") : null,
       v.evidence.length
         ? h(
             "details",
