@@ -11,7 +11,7 @@ all through ``copilot.cases.suggest_cases`` with different weights:
 Metrics per ranking: hit@1 and hit@3 (a relevant case among the first 1 / 3), MRR over the first 10 suggestions, and
 p50 / p95 latency of one ``suggest_cases`` call (graph reads and text search included). Usage::
 
-    python -m eval.eval_cases [--json] [--embedder use|minilm|hashing]     (also: salescopilot eval cases)
+    python -m eval.eval_cases [--json] [--embedder use|minilm|hashing]     (also: python -m eval cases)
 
 Writes ``eval/reports/cases/cases_eval.{json,md}``.
 """

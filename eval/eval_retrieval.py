@@ -4,7 +4,7 @@ Configurations: BM25 only, each embedder only, hybrid with each embedder; each w
 objection scripts) and with the query's products as an extra filter (``+products``). The configuration named
 ``hybrid`` is hybrid retrieval with the default embedder. Usage::
 
-    python -m eval.eval_retrieval [--json]      (also: salescopilot eval retrieval)
+    python -m eval.eval_retrieval [--json]      (also: python -m eval retrieval)
 
 Writes ``eval/reports/retrieval/retrieval_eval.{json,md}``.
 """

@@ -887,7 +887,7 @@ def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         "## Reproduce",
         "",
         "```bash",
-        "salescopilot eval all            # or: python -m eval.run_all; add --quick for small sizes",
+        "python -m eval all  # or: python -m eval.run_all; add --quick for small sizes",
         "```",
         "",
         "Seeds are fixed in every evaluation and benchmark; timings depend on the machine and its load. What "

@@ -7,6 +7,11 @@ The import arrows between packages are checked by import-linter (``lint-imports`
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -61,3 +66,68 @@ def test_entries_are_written_only_by_curation() -> None:
 @pytest.mark.parametrize("snippet", ["store.iter_nodes(t, Customer)", "pages = s.iter_edges", "f(s.iter_nodes)"])
 def test_the_scan_sees_a_whole_table_read(snippet: str) -> None:
     assert _uses_in(snippet + "\n", "probe.py", {"iter_nodes", "iter_edges"})
+
+
+def _lint_imports(tree: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` with the project's own contracts over a made-up tree of the same packages."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    for package in config["root_packages"]:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    for name, source in tree.items():
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    exe = Path(sys.executable).parent / "lint-imports"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return subprocess.run([str(exe), "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("tree", "says"),
+    [
+        ({"graph/model.py": "import api\n"}, "graph"),  # the bottom layer imports nothing of ours
+        ({"copilot/x.py": "import eval.stats\n"}, "eval"),  # the product never imports eval
+        ({"retrieval/x.py": "from ingest import y\n", "ingest/y.py": ""}, "ingest"),  # ingest is above retrieval
+        ({"pricing_guard/x.py": "import retrieval\n"}, "pricing_guard"),  # siblings do not import each other
+        ({"ingest/a.py": "from ingest import b\n", "ingest/b.py": "def f():\n    from ingest import a\n"}, "cycle"),
+    ],
+)
+def test_import_contracts_fail_on_a_wrong_arrow_or_a_cycle(tree: dict[str, str], says: str, tmp_path: Path) -> None:
+    result = _lint_imports(tree, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BROKEN" in result.stdout and says in result.stdout
+
+
+def test_import_contracts_hold_on_a_tree_with_the_arrows_of_the_design(tmp_path: Path) -> None:
+    result = _lint_imports(
+        {"api/x.py": "import copilot, demo, ingest\n",
+         "copilot/x.py": "import pricing_guard, retrieval, graph\n", "ingest/x.py": "import resolution, retrieval\n",
+         "eval/x.py": "import api\n"},
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_eval_is_not_part_of_the_product() -> None:
+    """eval/ is not packaged, its dependencies are an extra, and the product CLI has no evaluation commands."""
+    from typer.main import get_command
+
+    from api.cli import app
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packaged = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not any(p.startswith("eval") for p in packaged)
+    runtime = {d.split(">")[0].split("[")[0] for d in project["project"]["dependencies"]}
+    assert runtime.isdisjoint({"matplotlib", "psutil", "httpx"})
+    assert {"matplotlib>=3.8", "psutil>=5.9"} <= set(project["project"]["optional-dependencies"]["eval"])
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    assert "eval" not in commands and {"serve", "ingest", "price-check"} <= set(commands)
+
+
+def test_python_m_eval_lists_the_evaluations() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "eval", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in ("retrieval", "pricing", "formulary", "cases", "all"))
