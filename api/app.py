@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         app.state.service = service
         if preload:
             for tenant in service.store.tenants():
-                service.services(tenant)
+                service.tenant(tenant).warm()
                 log.info("tenant ready", extra={"tenant": tenant})
         try:
             yield

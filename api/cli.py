@@ -15,16 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli_output import Table, make_console
 from api.cli_service import register as register_service_commands
+from api.services import TenantServices, services_for
 from api.settings import Settings, get_settings
 from api.stores import open_store
-from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
+from graph.ports import GraphStore
 from graph.transfer import export_jsonl, import_jsonl
 from ingest.csv_out import csv_cell
 from ingest.errors import UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
-from ingest.pipeline import IngestReport, ingest_paths
+from ingest.pipeline import IngestReport
 
 app = typer.Typer(
     name="salescopilot",
@@ -71,7 +72,7 @@ def _print_error(error: SalesCopilotError) -> None:
 
 
 @contextmanager
-def _store(ctx: typer.Context) -> Iterator[CypherGraphStore]:
+def _store(ctx: typer.Context) -> Iterator[GraphStore]:
     settings: Settings = ctx.obj
     try:
         store = open_store(settings)
@@ -219,9 +220,7 @@ def ingest(
             progress.update(task, description=step, completed=done, total=total)
 
         try:
-            report = ingest_paths(
-                store,
-                tenant,
+            report = _services(ctx, store, tenant).ingest(
                 paths,
                 file_type=file_type,
                 skip_invalid=skip_invalid,
@@ -326,21 +325,9 @@ def demo(
         _print_duplicates(tenant, dupes)
 
 
-def _knowledge_index(ctx: typer.Context, store: CypherGraphStore, tenant: str, rebuild: bool) -> Any:
-    """The tenant's retrieval index next to the graph (built on first use, synced with graph edits)."""
-    import shutil
-
-    from resolution.mentions import QueryProductMatcher
-    from retrieval.embedders import make_embedder
-    from retrieval.hybrid import open_index
-
-    settings: Settings = ctx.obj
-    directory = settings.index_dir(tenant)
-    if rebuild and directory.exists():
-        shutil.rmtree(directory)
-    embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
-    detector = QueryProductMatcher(store.catalogue(tenant).products)
-    return open_index(store, tenant, embedder, directory, product_detector=detector)
+def _services(ctx: typer.Context, store: GraphStore, tenant: str) -> TenantServices:
+    """The tenant's services over the open store, from the API's factory (the model loads only if retrieval is used)."""
+    return services_for(ctx.obj, store).tenant(tenant)
 
 
 @app.command()
@@ -357,8 +344,11 @@ def search(
     from retrieval.hybrid import SearchFilters
 
     with _store(ctx) as store:
-        index = _knowledge_index(ctx, store, tenant, rebuild)
-    hits = index.search(query, k=k, filters=SearchFilters(kinds=(kind,), skus=tuple(product or ())))
+        services = _services(ctx, store, tenant)
+        if rebuild:
+            services.rebuild_retrieval()
+        with services.searching() as index:
+            hits = index.search(query, k=k, filters=SearchFilters(kinds=(kind,), skus=tuple(product or ())))
     table = Table(title=f"{query} — {len(hits)} result(s)")
     for name in ("entry", "title", "score", "vector rank", "keyword rank", "product rank", "products named"):
         table.add_column(name)
@@ -386,9 +376,9 @@ def objection(
     """The best published scripts for an objection: about the products at hand, then their indications, then any."""
     from copilot.objections import answer_objection
 
-    with _store(ctx) as store:
-        index = _knowledge_index(ctx, store, tenant, False)
-    for a in answer_objection(index, text, skus=product or (), k=k):
+    with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
+        answers = answer_objection(index, text, skus=product or (), k=k)
+    for a in answers:
         console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {a.level}]", soft_wrap=True)
         console.print(escape(a.script), soft_wrap=True)
         console.print()
@@ -406,8 +396,7 @@ def cases(
     """The past success cases that best match a deal draft, each with why it matched."""
     from copilot.cases import suggest_cases
 
-    with _store(ctx) as store:
-        index = _knowledge_index(ctx, store, tenant, False)
+    with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
         found = suggest_cases(store, tenant, customer_id=customer, skus=product, text=text, index=index, k=k)
     for s in found:
         console.print(f"[bold]{escape(s.title)}[/bold]  [{s.entry_id}, score {s.score:.2f}]", soft_wrap=True)
@@ -429,7 +418,6 @@ def brief(
 
     from copilot.briefing import build_briefing
     from copilot.render import to_markdown, to_pdf
-    from pricing_guard.index import PriceIndex
 
     if fmt not in ("json", "md", "pdf"):
         raise typer.BadParameter("must be json, md or pdf", param_hint="--format")
@@ -437,8 +425,8 @@ def brief(
         raise typer.BadParameter("a PDF needs -o FILE", param_hint="--output")
     today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     with _store(ctx) as store:
-        index = PriceIndex.from_store(store, tenant, as_of=today)
-        pack = build_briefing(store, tenant, customer, today=today, price_index=index)
+        prices = _services(ctx, store, tenant).prices(today)
+        pack = build_briefing(store, tenant, customer, today=today, price_index=prices)
     if fmt == "pdf":
         assert output is not None
         output.write_bytes(to_pdf(pack))
@@ -491,7 +479,6 @@ def price_check(
     from ingest.errors import IngestError
     from ingest.quotes import read_quote_lines
     from pricing_guard.guard import QuoteLine, check_quote
-    from pricing_guard.index import PriceIndex
 
     on = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     lines: list[QuoteLine] = []
@@ -507,7 +494,7 @@ def price_check(
     else:
         raise typer.BadParameter("give --csv FILE, or --customer, --sku and --price")
     with _store(ctx) as store:
-        index = PriceIndex.from_store(store, tenant, as_of=max([on, *(line.at or on for line in lines)]))
+        index = _services(ctx, store, tenant).prices(max([on, *(line.at or on for line in lines)]))
         try:
             results = check_quote(index, lines, today=on)
         except SalesCopilotError as e:
@@ -700,10 +687,10 @@ def formulary_impact_cmd(
     import dataclasses
     import datetime as dt
 
-    from copilot.formulary_impact import formulary_impact
-
     with _store(ctx) as store:
-        report = formulary_impact(store, tenant, old=old, new=new, today=dt.date.today(), dry_run=dry_run)
+        report = _services(ctx, store, tenant).formulary_impact(
+            old=old, new=new, today=dt.date.today(), actor="formulary-impact", apply=not dry_run
+        )
     if as_json:
         data = dataclasses.asdict(report)
         data["changes"] = [c.model_dump() for c in report.changes]
@@ -736,7 +723,7 @@ FaqSkipAnswered = Annotated[
 
 
 def _faq_report(
-    ctx: typer.Context, store: CypherGraphStore, tenant: str, *, min_size: int, threshold: float | None,
+    ctx: typer.Context, store: GraphStore, tenant: str, *, min_size: int, threshold: float | None,
     algorithm: str, since: str | None, skip_answered: bool,
 ) -> Any:  # fmt: skip
     """Proposals from the tenant's interactions, embedded with the configured embedder (cached next to the index)."""
@@ -831,7 +818,7 @@ def faq_draft(
     """Write proposals as draft FAQ entries for trainers (re-running updates untouched drafts, never duplicates)."""
     import datetime as dt
 
-    from copilot.faq import CatalogueNames, write_drafts
+    from copilot.faq import CatalogueNames
 
     with _store(ctx) as store:
         report = _faq_report(
@@ -846,7 +833,9 @@ def faq_draft(
         else:
             chosen = report.proposals[:top]
         now = dt.datetime.now().replace(microsecond=0)
-        result = write_drafts(store, tenant, chosen, now=now, names=CatalogueNames.from_store(store, tenant))
+        result = _services(ctx, store, tenant).write_faq_drafts(
+            chosen, now=now, author="faq-cluster", names=CatalogueNames.from_store(store, tenant)
+        )
     table = Table(title=f"FAQ drafts for {tenant}")
     table.add_column("")
     table.add_column("count", justify="right")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def keys_list(
     finally:
         store.close()
     if as_json:
-        rows = [{**k.__dict__, "created_at": k.created_at.isoformat(),
+        rows = [{**dataclasses.asdict(k), "created_at": k.created_at.isoformat(),
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in found]  # fmt: skip
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -67,6 +67,8 @@ class IngestReport:
     writes: dict[str, WriteResult] = field(default_factory=dict)
     seconds: float = 0.0
     duplicates: DedupeReport | None = None
+    loaded: dict[str, pa.Table] = field(default_factory=dict)
+    """The tables written, by graph type (model name): what a service's indexes take in after the ingest."""
 
 
 def detect_file_type(raw: RawTable) -> FileType:
@@ -314,9 +316,9 @@ def ingest_paths(
             "files": [{"file": Path(f.file).name, "type": f.file_type, "rows": f.rows_loaded} for f in report.files]
         },
     )
-    report.writes = load_parts(
-        store, tenant, [p for plan in plans for p in plan.parts], change=change, progress=progress
-    )
+    loads = _tables([p for plan in plans for p in plan.parts])
+    report.writes = _load(store, tenant, loads, change=change, progress=progress)
+    report.loaded = {model.__name__: table for model, table in loads}
     if any(plan.report.file_type == "customers" for plan in plans):
         # Only customers with a city: duplicates are found within a city (records without one are never merged, and
         # comparing them all with each other is quadratic in the whole customer base).
@@ -402,14 +404,29 @@ def load_parts(
     progress: Progress | None = None,
 ) -> dict[str, WriteResult]:
     """Load parts in one transaction (nodes before edges) with one change-log record: all of it, or nothing."""
+    return _load(store, tenant, _tables(parts), change=change, progress=progress)
+
+
+def _tables(parts: Sequence[Part]) -> list[tuple[Model, pa.Table]]:
+    """One table per graph type, in load order (nodes before edges)."""
     by_model: dict[Model, list[Part]] = defaultdict(list)
     for p in parts:
         by_model[p.model].append(p)
     ordered = [m for m in LOAD_ORDER if m in by_model]
-    loads = [
+    return [
         (model, pa.concat_tables([p.table() for p in by_model[model]], promote_options="permissive"))
         for model in ordered
     ]
+
+
+def _load(
+    store: GraphStore,
+    tenant: str,
+    loads: list[tuple[Model, pa.Table]],
+    *,
+    change: ChangeDraft,
+    progress: Progress | None = None,
+) -> dict[str, WriteResult]:
     if progress:
         progress(f"loading {sum(t.num_rows for _, t in loads):,} rows", 0, 1)
     try:

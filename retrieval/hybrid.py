@@ -220,6 +220,28 @@ class KnowledgeIndex:
         )
         return self.stats
 
+    def doc(self, entry_id: str) -> EntryDoc | None:
+        """What the index holds of one entry (``None``: not indexed)."""
+        return self.docs.get(entry_id)
+
+    def indications_of(self, skus: Sequence[str]) -> list[str]:
+        """The indications of the indexed entries about any of ``skus`` (an objection's next level), sorted."""
+        wanted = set(skus)
+        return sorted({i for d in self.docs.values() if wanted & set(d.skus) for i in d.indications})
+
+    def set_catalogue(self, words: Iterable[str], product_detector: ProductDetector | None) -> None:
+        """Take in new product and indication names.
+
+        Each becomes one token (every entry's text is tokenized again, so queries and entries split the same way), and
+        queries find the products they name with ``product_detector``.
+        """
+        self.product_detector = product_detector
+        self.tokenizer.add_words(words)
+        for kind, index in self._kinds.items():
+            index.keywords.upsert([(d.entry_id, d.text) for d in self.docs.values() if d.kind == kind])
+            index.keywords.rebuild()
+        self._allowed.clear()
+
     # ------------------------------------------------------------------ search
 
     def search(

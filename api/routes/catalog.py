@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated
 
@@ -10,11 +11,11 @@ from pydantic import BaseModel, Field
 
 from api.auth import Curator, Reader, State, WriteSlot
 from api.request_model import RequestModel
-from copilot.formulary_impact import Change, edition_changes, formulary_impact
+from copilot.formulary_impact import Change, edition_changes
 from graph.errors import NotFoundError
-from graph.model import Customer, Entry, FormularyEdition, ListedIn, PriceEvent, Product, Promotion
+from graph.model import Customer, FormularyEdition, ListedIn, PriceEvent, Product, Promotion
 from graph.ports import GraphStore
-from ingest.formulary import ProductFormularyState, confirm_row, formulary_states, mark_not_listed
+from ingest.formulary import ProductFormularyState, formulary_states
 
 router = APIRouter(tags=["catalog"])
 
@@ -81,9 +82,9 @@ class FormularyStateOut(BaseModel):
     @classmethod
     def of(cls, s: ProductFormularyState) -> FormularyStateOut:
         """From the ingest layer's read-back."""
-        data = dict(s.__dict__)
-        data["candidates"] = [CandidateRow.model_validate(c) for c in s.candidates]
-        return cls.model_validate(data)
+        out = cls.model_validate(s, from_attributes=True)
+        out.candidates = [CandidateRow.model_validate(c) for c in s.candidates]
+        return out
 
 
 class ProductOut(BaseModel):
@@ -291,12 +292,8 @@ def diff_editions(
 
 def _impact(state: State, tenant: str, old: str | None, new: str | None, actor: str, apply: bool) -> ImpactOut:
     _known(state.store, tenant, old, new)
-    report = formulary_impact(state.store, tenant, old=old, new=new, today=dt.date.today(), actor=actor,
-                              dry_run=not apply)  # fmt: skip
-    if apply and report.stale_entries:  # stale entries leave retrieval at once
-        marked = [state.store.get_node(tenant, Entry, eid) for eid in report.stale_entries]
-        state.reindex_entries(tenant, [e for e in marked if e is not None])
-    return ImpactOut(applied=apply, **report.__dict__)
+    report = state.tenant(tenant).formulary_impact(old=old, new=new, today=dt.date.today(), actor=actor, apply=apply)
+    return ImpactOut.model_validate({**dataclasses.asdict(report), "applied": apply})
 
 
 @router.get("/formulary/impact", summary="Preview what a formulary change touches")
@@ -372,7 +369,7 @@ def review_queue(
 def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> FormularyStateOut:
     """The product becomes matched to the chosen row; the decision is kept and reused on the next edition."""
     now = dt.datetime.now().replace(microsecond=0)
-    result = confirm_row(state.store, key.tenant, sku, body.edition_id, body.row, actor=key.name, now=now)
+    result = state.tenant(key.tenant).confirm_formulary_row(sku, body.edition_id, body.row, actor=key.name, now=now)
     return FormularyStateOut.of(result)
 
 
@@ -384,7 +381,7 @@ def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> F
 def not_listed(sku: Id, body: NotListedIn, key: Curator, state: State) -> FormularyStateOut:
     """The product is not listed (a match, if any, is removed); the decision is kept for the next edition."""
     now = dt.datetime.now().replace(microsecond=0)
-    result = mark_not_listed(
-        state.store, key.tenant, sku, body.edition_id, reason=body.reason, note=body.note, actor=key.name, now=now
+    result = state.tenant(key.tenant).mark_not_listed(
+        sku, body.edition_id, reason=body.reason, note=body.note, actor=key.name, now=now
     )
     return FormularyStateOut.of(result)

@@ -131,3 +131,51 @@ def test_python_m_eval_lists_the_evaluations() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert all(name in result.stdout for name in ("retrieval", "pricing", "formulary", "cases", "all"))
+
+
+DOMAIN_WRITES = {
+    "copilot.curation": {"create_entry", "edit_entry", "transition", "mark_stale", "save_generated_draft"},
+    "copilot.faq": {"write_drafts"},
+    "copilot.formulary_impact": {"formulary_impact"},
+    "ingest.pipeline": {"ingest_paths"},
+    "ingest.formulary": {"confirm_row", "mark_not_listed"},
+}
+"""Domain writes a service makes: in api/, only api/services.py calls them (and keeps the indexes in step)."""
+
+
+def _domain_writes_in(source: str, where: str) -> list[str]:
+    tree = ast.parse(source, filename=where)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in DOMAIN_WRITES:
+            found += [f"{where}:{node.lineno} {a.name}" for a in node.names if a.name in DOMAIN_WRITES[node.module]]
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module = {"curation": "copilot.curation", "faq": "copilot.faq"}.get(node.value.id)
+            if module and node.attr in DOMAIN_WRITES[module]:
+                found.append(f"{where}:{node.lineno} {node.value.id}.{node.attr}")
+    return found
+
+
+def test_api_writes_go_through_the_tenant_services() -> None:
+    """Routes and commands write through ``api.services`` (the write-through); none re-indexes by itself."""
+    found = [
+        use
+        for path in sorted((ROOT / "api").rglob("*.py"))
+        if path.name != "services.py"
+        for use in _domain_writes_in(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())
+    ]
+    assert found == [], "domain writes outside api/services.py:\n" + "\n".join(found)
+    reindex = [u for p in sorted((ROOT / "api").rglob("*.py")) for u in _uses(p, {"reindex_entries", "refresh"})]
+    assert reindex == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "from copilot.curation import transition",
+        "curation.edit_entry(s, t)",
+        "from ingest.pipeline import ingest_paths",
+    ],
+)
+def test_the_scan_sees_a_domain_write(snippet: str) -> None:
+    assert _domain_writes_in(snippet + "\n", "probe.py")
