@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,14 +23,24 @@ from api.cli_service import register as register_service_commands
 from api.services import TenantServices, services_for
 from api.settings import Settings, get_settings
 from api.stores import open_store
+from copilot.briefing import build_briefing
+from copilot.cases import suggest_cases
+from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
+from copilot.objections import answer_objection
+from copilot.render import to_markdown, to_pdf
+from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.ports import GraphStore
 from graph.transfer import export_jsonl, import_jsonl
 from ingest.csv_out import csv_cell
-from ingest.errors import UnknownFileTypeError, ValidationFailed
+from ingest.errors import IngestError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
-from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
+from ingest.formulary import apply_edition, diff_as_json, diff_files, formulary_states, load_edition
 from ingest.pipeline import IngestReport
+from ingest.quotes import read_quote_lines
+from pricing_guard.guard import QuoteLine, check_quote
+from retrieval.embedders import CachedEmbedder, make_embedder
+from retrieval.hybrid import SearchFilters
 
 app = typer.Typer(
     name="salescopilot",
@@ -290,10 +305,6 @@ def demo(
     Re-running with the same parameters changes nothing. A tenant holding later changes (curation edits, uploads,
     a formulary apply) or other data is refused unless --reset (which deletes it first) or --if-empty (left as is).
     """
-    import datetime as dt
-
-    from demo.load import load_demo
-
     if reset and if_empty:
         raise typer.BadParameter("--reset and --if-empty exclude each other", param_hint="--reset")
     try:
@@ -341,8 +352,6 @@ def search(
     rebuild: Annotated[bool, typer.Option(help="Rebuild the index from the graph first.")] = False,
 ) -> None:
     """Hybrid search of published knowledge entries (index kept next to the graph, built on first use)."""
-    from retrieval.hybrid import SearchFilters
-
     with _store(ctx) as store:
         services = _services(ctx, store, tenant)
         if rebuild:
@@ -374,8 +383,6 @@ def objection(
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of scripts.")] = 3,
 ) -> None:
     """The best published scripts for an objection: about the products at hand, then their indications, then any."""
-    from copilot.objections import answer_objection
-
     with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
         answers = answer_objection(index, text, skus=product or (), k=k)
     for a in answers:
@@ -394,8 +401,6 @@ def cases(
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of cases.")] = 3,
 ) -> None:
     """The past success cases that best match a deal draft, each with why it matched."""
-    from copilot.cases import suggest_cases
-
     with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
         found = suggest_cases(store, tenant, customer_id=customer, skus=product, text=text, index=index, k=k)
     for s in found:
@@ -414,11 +419,6 @@ def brief(
     as_of: Annotated[str | None, typer.Option(help="Visit date (YYYY-MM-DD); default today.")] = None,
 ) -> None:
     """A visit briefing pack for a customer: profile, health, interactions, doctors, gaps, formulary, scripts, cases."""
-    import datetime as dt
-
-    from copilot.briefing import build_briefing
-    from copilot.render import to_markdown, to_pdf
-
     if fmt not in ("json", "md", "pdf"):
         raise typer.BadParameter("must be json, md or pdf", param_hint="--format")
     if fmt == "pdf" and output is None:
@@ -474,12 +474,6 @@ def price_check(
     References: the customer's own agreed price, the 集采 award, its level, its segment; a running promotion widens
     the band; history left out (clearance, unit mistakes, free goods) is counted.
     """
-    import datetime as dt
-
-    from ingest.errors import IngestError
-    from ingest.quotes import read_quote_lines
-    from pricing_guard.guard import QuoteLine, check_quote
-
     on = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     lines: list[QuoteLine] = []
     if csv_file is not None:
@@ -523,8 +517,6 @@ def price_check(
 
 def _check_json(r: Any) -> dict[str, Any]:
     """One verdict as plain data (the same fields as the API's)."""
-    from dataclasses import asdict
-
     out = asdict(r)
     line = out.pop("line")
     line["date"] = line.pop("at").isoformat() if line.get("at") else None
@@ -593,8 +585,6 @@ def formulary_apply(
     kind: KindOption = "all",
 ) -> None:
     """Tag the tenant's products with their status in an edition (re-running changes nothing)."""
-    import datetime as dt
-
     try:
         effective = dt.date.fromisoformat(effective_date) if effective_date else None
     except ValueError as e:
@@ -638,11 +628,6 @@ def formulary_status(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (one row per product) instead of a table.")] = False,
 ) -> None:
     """Every product's state in an edition: the row (section, number, name, form, category), or why not, or review."""
-    import csv
-    import sys
-
-    from ingest.formulary import formulary_states
-
     with _store(ctx) as store:
         try:
             states = formulary_states(store, tenant, edition_id=edition)
@@ -684,9 +669,6 @@ def formulary_impact_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
     """Products whose status changed, affected customers, and entries marked stale for trainers to review."""
-    import dataclasses
-    import datetime as dt
-
     with _store(ctx) as store:
         report = _services(ctx, store, tenant).formulary_impact(
             old=old, new=new, today=dt.date.today(), actor="formulary-impact", apply=not dry_run
@@ -727,11 +709,6 @@ def _faq_report(
     algorithm: str, since: str | None, skip_answered: bool,
 ) -> Any:  # fmt: skip
     """Proposals from the tenant's interactions, embedded with the configured embedder (cached next to the index)."""
-    import datetime as dt
-
-    from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, propose_faqs
-    from retrieval.embedders import CachedEmbedder, make_embedder
-
     chosen = next((a for a in ALGORITHMS if a == algorithm), None)
     if chosen is None:
         raise typer.BadParameter(f"must be one of {', '.join(ALGORITHMS)}", param_hint="--algorithm")
@@ -764,8 +741,6 @@ def faq_propose(
     as_json: Annotated[bool, typer.Option("--json", help="Print every proposal as JSON.")] = False,
 ) -> None:
     """Cluster what customers asked or objected in visits into proposed FAQs, largest first (nothing is written)."""
-    import dataclasses
-
     with _store(ctx) as store:
         report = _faq_report(
             ctx, store, tenant, min_size=min_size, threshold=threshold, algorithm=algorithm, since=since,
@@ -816,10 +791,6 @@ def faq_draft(
     skip_answered: FaqSkipAnswered = False,
 ) -> None:
     """Write proposals as draft FAQ entries for trainers (re-running updates untouched drafts, never duplicates)."""
-    import datetime as dt
-
-    from copilot.faq import CatalogueNames
-
     with _store(ctx) as store:
         report = _faq_report(
             ctx, store, tenant, min_size=min_size, threshold=threshold, algorithm=algorithm, since=since,
