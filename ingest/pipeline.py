@@ -8,6 +8,7 @@ ingest changes nothing.
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -33,6 +34,8 @@ from resolution.product_resolver import ProductResolver
 
 Progress = Callable[[str, int, int], None]
 """Called with a step description, work done and work total."""
+
+log = logging.getLogger(__name__)
 
 LOAD_ORDER: tuple[Model, ...] = (*NODE_TYPES, *EDGE_TYPES)
 SUPPORTED = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson", ".pdf"}
@@ -324,6 +327,16 @@ def ingest_paths(
         # comparing them all with each other is quadratic in the whole customer base).
         report.duplicates = dedupe_customers(store.customers(tenant, with_city=True))
     report.seconds = time.perf_counter() - t0
+    log.info(
+        "ingest",
+        extra={
+            "tenant": tenant,
+            "files": len(report.files),
+            "rows": sum(f.rows_loaded for f in report.files),
+            "skipped": sum(f.rows_skipped for f in report.files),
+            "duration_ms": round(report.seconds * 1000),
+        },
+    )
     return report
 
 
