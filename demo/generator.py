@@ -78,7 +78,7 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
     catalog = load_catalog()
     t: Tables = {"Product": product_table(catalog)}
     t["Indication"], t["Treats"] = indication_tables(catalog)
-    t["FormularyEdition"], t["ListedIn"] = formulary_tables(catalog)
+    t["FormularyEdition"], t["ListedIn"], t["FormularyStatus"] = formulary_tables(catalog)
     comp_list = competitors(catalog, _rng(seed, number, "competitors"), as_of)
     t["CompetitorProduct"], t["CompetesWith"] = competitor_tables(comp_list)
     comps: dict[str, list[Competitor]] = {}

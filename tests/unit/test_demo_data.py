@@ -222,12 +222,19 @@ def test_formulary_facts_are_the_real_ones(demo: DemoDataset) -> None:
     by = {(r["sku"], r["edition_id"]): r for r in listed}
     # spot checks against the official lists
     assert by[("SKU-ATV20-LPT", "NRDL-2024")]["category"] == "乙"
-    assert by[("SKU-ATV20-LPT", "NRDL-2024")]["code"] == "西药部分-455"
+    assert by[("SKU-ATV20-LPT", "NRDL-2024")]["code"] == "455"
+    assert by[("SKU-ATV20-LPT", "NRDL-2024")]["section"] == "西药部分"
     assert by[("SKU-SIT100-JNW", "NRDL-2022")]["restriction"] == "限二线用药"
     assert by[("SKU-SIT100-JNW", "NRDL-2024")]["restriction"] is None
     assert by[("SKU-LHQW-JN", "NRDL-2024")]["category"] == "甲"
     assert ("SKU-XSZZ-W", "NRDL-2024") not in by and ("SKU-XSZZ-W", "NRDL-2022") in by
     assert ("SKU-KPZ10", "NRDL-2022") not in by
+    # every product in exactly one state in every edition: listed, or a not_listed status edge
+    status = {(r["sku"], r["edition_id"]) for r in demo.tenants["hz-pharma"]["FormularyStatus"].to_pylist()}
+    skus = {r["sku"] for r in demo.tenants["hz-pharma"]["Product"].to_pylist()}
+    for edition in ("NRDL-2022", "NRDL-2024"):
+        assert not status & set(by) and {s for s, e in status | set(by) if e == edition} == skus
+    assert ("SKU-XSZZ-W", "NRDL-2024") in status and ("SKU-KPZ10", "NRDL-2022") in status
     assert by[("SKU-KPZ10", "NRDL-2024")]["payment_standard"].startswith("5.68元")
     changes = {p.formulary_change for p in load_catalog()}
     assert {"added", "removed", "restriction", "same", "unlisted"} <= changes
