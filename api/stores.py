@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from api.settings import Settings
-from graph.ports import GraphStore
 from graph.errors import BackendUnavailableError
+from graph.ports import GraphStore
 
 
 def open_store(settings: Settings) -> GraphStore:

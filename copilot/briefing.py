@@ -215,9 +215,7 @@ def _peer_shares(index: PriceIndex, customer_id: str, bought: set[str]) -> list[
     peers = index.customers_in(type=me.type, region=me.region) - {customer_id}
     if len(peers) < MIN_PEERS:
         return []
-    shares = [
-        (sku, len(peers & buyers) / len(peers)) for sku, buyers in index.buyers().items() if sku not in bought
-    ]
+    shares = [(sku, len(peers & buyers) / len(peers)) for sku, buyers in index.buyers().items() if sku not in bought]
     found = [(sku, share) for sku, share in shares if share >= PEER_SHARE]
     return sorted(found, key=lambda s: (-s[1], s[0]))[:PEER_GAPS]
 

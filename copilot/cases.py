@@ -141,8 +141,12 @@ def _candidates(
     treats = _treated(store, tenant, sorted({s for r in records for s in r.links.skus}))
     return [
         _Case(
-            r.entry.id, r.entry.title, r.entry.body, set(r.links.skus),
-            set(r.links.indications) | {i for s in r.links.skus for i in treats.get(s, set())}, r.customer,
+            r.entry.id,
+            r.entry.title,
+            r.entry.body,
+            set(r.links.skus),
+            set(r.links.indications) | {i for s in r.links.skus for i in treats.get(s, set())},
+            r.customer,
         )  # fmt: skip
         for r in records
     ]

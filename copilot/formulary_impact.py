@@ -160,9 +160,7 @@ def _affected_customers(store: GraphStore, tenant: str, skus: list[str], today: 
     return {c: sorted(s) for c, s in sorted(customers.items())}
 
 
-def _entries_to_review(
-    store: GraphStore, tenant: str, changed: Mapping[str, Change]
-) -> list[tuple[Entry, set[str]]]:
+def _entries_to_review(store: GraphStore, tenant: str, changed: Mapping[str, Change]) -> list[tuple[Entry, set[str]]]:
     """Entries (not retired) about a changed product or naming one in their text, with the SKUs each touches."""
     if not changed:
         return []

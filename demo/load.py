@@ -148,9 +148,7 @@ def load_demo(
             refused.append(s)
     if refused:
         asked = f"seed {want.seed}, scale {want.scale}, as of {want.as_of}"
-        lines = "; ".join(
-            s.describe() + (f" (asked for: {asked})" if s.state == "loaded" else "") for s in refused
-        )
+        lines = "; ".join(s.describe() + (f" (asked for: {asked})" if s.state == "loaded" else "") for s in refused)
         raise DemoRefusedError(
             f"the demo was not loaded, nothing was written: {lines}. Loading it would overwrite that data; "
             "`salescopilot demo --reset` deletes these tenants and loads the demo again",

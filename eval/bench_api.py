@@ -61,7 +61,7 @@ OBJECTIONS = ("店长说这个药太贵了，隔壁药房便宜", "顾客担心�
               "库存压力大不想多进货", "竞品给的返利更高")  # fmt: skip
 REPORT_DIR = Path(__file__).parent / "reports" / "api"
 
-BARE_APP = '''
+BARE_APP = """
 from fastapi import FastAPI
 from api.routes.pricing import PriceCheckRequest
 
@@ -71,7 +71,7 @@ app = FastAPI()
 @app.post("/v1/price-checks")
 async def price_checks(body: PriceCheckRequest) -> dict:
     return {"lines": [{"sku": line.sku, "verdict": "ok"} for line in body.lines]}
-'''
+"""
 
 
 def _free_port() -> int:

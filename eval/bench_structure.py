@@ -116,10 +116,15 @@ def _fill_entries(data_dir: Path, total: int) -> None:
             return
         subjects = ("价格", "医保", "疗效", "副作用", "竞品", "库存", "账期", "陈列", "会员", "培训")
         entries = [
-            Entry(tenant=TENANT, id=f"BENCH-{i:06d}", kind="product_note", status="published",
-                  title=f"{subjects[i % 10]}问题第{i}条：顾客关心{subjects[(i * 7) % 10]}",
-                  body=f"第{i}条说明。店员可以先确认顾客的{subjects[(i * 3) % 10]}顾虑，"
-                  f"再介绍{subjects[i % 10]}方面的要点。编号{i}的补充：按说明书用药，注意随访。")  # fmt: skip
+            Entry(
+                tenant=TENANT,
+                id=f"BENCH-{i:06d}",
+                kind="product_note",
+                status="published",
+                title=f"{subjects[i % 10]}问题第{i}条：顾客关心{subjects[(i * 7) % 10]}",
+                body=f"第{i}条说明。店员可以先确认顾客的{subjects[(i * 3) % 10]}顾虑，"
+                f"再介绍{subjects[i % 10]}方面的要点。编号{i}的补充：按说明书用药，注意随访。",
+            )  # fmt: skip
             for i in range(missing)
         ]
         about = [AboutProduct(tenant=TENANT, entry_id=e.id, sku=skus[i % len(skus)]) for i, e in enumerate(entries)]

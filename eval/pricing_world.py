@@ -232,8 +232,9 @@ def evaluate_seed(seed_dir: Path, *, tmp: str | None = None, misses: Path | None
         _write_misses(misses, checks)
     return {
         "seed": seed_dir.name,
-        "tenants": {t: {"order_lines": tw.index.line_count, "index_build_s": round(tw.build_s, 2)}
-                    for t, tw in world.items()},  # fmt: skip
+        "tenants": {
+            t: {"order_lines": tw.index.line_count, "index_build_s": round(tw.build_s, 2)} for t, tw in world.items()
+        },  # fmt: skip
         "load_s": round(load_s, 1),
         "check_ms": percentiles(times, (50, 99), 4),
         "guard": score(quotes, guard, sold),

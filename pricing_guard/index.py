@@ -288,7 +288,9 @@ class PriceIndex:
                 standard = (
                     payment_standard_per_pack(entry.payment_standard, pack_size=p.pack_size, spec=p.spec)
                     if entry
-                    else old.payment_standard if old is not None else None
+                    else old.payment_standard
+                    if old is not None
+                    else None
                 )
                 self.products[p.sku] = ProductInfo(
                     p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size, p.case_size, p.spec,
@@ -380,9 +382,7 @@ class PriceIndex:
             price, qty, days, kind = price[keep] / f[keep], qty[keep] * f[keep], days[keep], kind[keep]
             customers = [c for c, k in zip(customers, keep, strict=True) if k]
             orders = [o for o, k in zip(orders, keep, strict=True) if k]
-        self.lines.setdefault(sku, SkuLines()).append(
-            price, qty, days, self._codes(customers), kind, customers, orders
-        )
+        self.lines.setdefault(sku, SkuLines()).append(price, qty, days, self._codes(customers), kind, customers, orders)
         self._sku_code.setdefault(sku, len(self._sku_code))
         self._history.pop(sku, None)
         self._cache.pop(sku, None)

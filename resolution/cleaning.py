@@ -37,6 +37,7 @@ def squash(text: str) -> str:
     s = _SEPARATORS.sub("", text.casefold())
     return join_words(s.replace("(", " ").replace(")", " "))
 
+
 def strip_shared(a: str, b: str, stems: Sequence[str]) -> tuple[str, str]:
     """Remove each stem both strings contain (once), as long as something is left of both."""
     for stem in stems:

@@ -8,7 +8,6 @@ one city (records without a city are never compared). The thresholds come from `
 What it cannot do: abbreviations (市一院) and parent-company legal names (汇通医药控股联康大药房…) are not recognised.
 """
 
-
 from __future__ import annotations
 
 import re

@@ -47,7 +47,6 @@ recognised. Free-text mentions (`ProductResolver.find_mentions`) rely on the cat
 the catalogue (氨氯地平阿托伐他汀) is reported as its parts.
 """
 
-
 from __future__ import annotations
 
 import re
@@ -397,8 +396,6 @@ def _only_salts(text: str) -> bool:
             return False
         text = text[len(word) :]
     return True
-
-
 
 
 def name_codes(base: str) -> tuple[str, ...]:

@@ -371,8 +371,15 @@ def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None =
         types = {customer_type[c] for c in links.customers if c in customer_type}
         docs.append(
             EntryDoc(
-                entry.id, entry.kind, entry.status, entry.title, entry.body, entry.version, links.skus,
-                links.indications, tuple(sorted(types)),
+                entry.id,
+                entry.kind,
+                entry.status,
+                entry.title,
+                entry.body,
+                entry.version,
+                links.skus,
+                links.indications,
+                tuple(sorted(types)),
             )  # fmt: skip
         )
     return docs

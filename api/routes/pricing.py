@@ -152,7 +152,12 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
     on = body.as_of or dt.date.today()
     lines = [
         QuoteLine(
-            line.customer_id, line.sku, line.unit_price, line.qty, line.date or on, line.unit,
+            line.customer_id,
+            line.sku,
+            line.unit_price,
+            line.qty,
+            line.date or on,
+            line.unit,
             CustomerProfile(line.profile.type, line.profile.tier, line.profile.region) if line.profile else None,
         )  # fmt: skip
         for line in body.lines

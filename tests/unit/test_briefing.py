@@ -51,7 +51,7 @@ def test_markdown_and_pdf_render_chinese(demo, tmp_path: Path) -> None:  # type:
 
 
 def test_peer_gaps_rank_by_share_not_by_its_text() -> None:
-    """"100%" once sorted after "60%" as text and was cut first; gaps are ranked by the share itself."""
+    """ "100%" once sorted after "60%" as text and was cut first; gaps are ranked by the share itself."""
     from copilot.briefing import PEER_GAPS, _peer_shares
     from graph.model import Customer, Product, Purchased
 
@@ -62,8 +62,16 @@ def test_peer_gaps_rank_by_share_not_by_its_text() -> None:
     shares = {"S100": 10, "S90": 9, "S80": 8, "S70": 7, "S60": 6, "S50": 5, "S40": 4}
     index.set_products([Product(tenant=t, sku=s, name=s) for s in shares])
     lines = [
-        Purchased(tenant=t, customer_id=f"C-{i:02d}", sku=sku, order_id=f"O-{sku}-{i}", line=1,
-                  at=TODAY - dt.timedelta(days=10), qty=1, unit_price=10.0)  # fmt: skip
+        Purchased(
+            tenant=t,
+            customer_id=f"C-{i:02d}",
+            sku=sku,
+            order_id=f"O-{sku}-{i}",
+            line=1,
+            at=TODAY - dt.timedelta(days=10),
+            qty=1,
+            unit_price=10.0,
+        )  # fmt: skip
         for sku, n in shares.items()
         for i in range(1, n + 1)
     ]

@@ -60,7 +60,9 @@ def test_apply_tags_matching_products_with_their_status(store: EmbeddedGraphStor
     assert listed["NHQG"].payment_standard == "0.63元(0.3g/粒)"
     assert listed["NHQG"].section == "协议中成药" and listed["NHQG"].nrdl_name == "牛黄清感胶囊"
     assert (listed["OME-20"].section, listed["OME-20"].nrdl_name, listed["OME-20"].dosage_form) == (
-        "西药部分", "奥美拉唑", "口服常释剂型"
+        "西药部分",
+        "奥美拉唑",
+        "口服常释剂型",
     )
     assert "ATV" not in listed
     assert report.tagged == len(listed) == 5
