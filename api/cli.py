@@ -651,7 +651,7 @@ def formulary_status(
     colour = {"matched": "green", "not_listed": "dim", "review": "yellow", "unchecked": "magenta"}
     for s in states:
         if s.state == "matched":
-            detail = f"{s.section} {s.number} {s.nrdl_name} {s.dosage_form or ''} {s.category or ''}"
+            detail = " ".join(str(v) for v in (s.section, s.number, s.nrdl_name, s.dosage_form, s.category) if v)
         else:
             detail = f"{s.reason or ''}: {s.explanation or ''}"
         c = colour[s.state]
