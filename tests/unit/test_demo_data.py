@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-import ingest.demo
+import demo as demo_package
+from demo import DemoDataset, build_demo
+from demo.catalog import load_catalog
 from graph.frames import arrow_schema, conform
 from graph.model import EDGES_BY_NAME, NODES_BY_LABEL, GraphModel
-from ingest.demo import DemoDataset, build_demo
-from ingest.demo.catalog import load_catalog
 
 AS_OF = dt.date(2025, 6, 30)
 TENANTS = ("hz-pharma", "sh-pharma")
@@ -124,7 +124,7 @@ def _digest(data: DemoDataset) -> str:
 DIGEST_SCRIPT = """
 import datetime as dt, sys
 from tests.unit.test_demo_data import _digest
-from ingest.demo import build_demo
+from demo import build_demo
 sys.stdout.write(_digest(build_demo(seed=7, scale=1, as_of=dt.date(2025, 6, 30))))
 """
 
@@ -278,7 +278,7 @@ def test_customers_are_invented_not_real_pharmacies_or_hospitals(demo: DemoDatas
 
 def test_generator_never_reads_the_shared_folder() -> None:
     """The demo must run on a fresh clone: no module the generator imports may name the shared data folder."""
-    package = Path(inspect.getfile(ingest.demo)).parent
+    package = Path(inspect.getfile(demo_package)).parent
     for path in package.glob("*.py"):
         if path.name == "build_catalog.py":
             continue  # the offline script that derived data/products.csv from the official lists
@@ -286,13 +286,13 @@ def test_generator_never_reads_the_shared_folder() -> None:
         assert "shared/" not in source and "nrdl-20" not in source and "openpyxl" not in source, path.name
         tree = ast.parse(source)
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert "ingest.demo.build_catalog" not in imported, path.name
+        assert "demo.build_catalog" not in imported, path.name
     assert (package / "data" / "products.csv").is_file()
 
 
 def test_generator_runs_with_the_shared_folder_unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file the generator opens lies inside the package (run with any other path refused)."""
-    package = str(Path(inspect.getfile(ingest.demo)).parent)
+    package = str(Path(inspect.getfile(demo_package)).parent)
     real_open = builtins.open
     opened: list[str] = []
 

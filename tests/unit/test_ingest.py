@@ -228,10 +228,10 @@ def test_orders_keyed_by_order_and_line(loaded: EmbeddedGraphStore, tmp_path: Pa
 
 
 def test_formats_doc_is_generated_from_the_column_table() -> None:
-    from ingest.formats import formats_markdown
+    from ingest.format_docs import formats_markdown
 
     doc = (EXAMPLES.parent / "docs" / "formats.md").read_text(encoding="utf-8")
-    assert doc == formats_markdown(), "docs/formats.md is stale: run `python -m ingest.formats > docs/formats.md`"
+    assert doc == formats_markdown(), "docs/formats.md is stale: run `python -m ingest.format_docs > docs/formats.md`"
 
 
 def test_every_file_type_has_an_example() -> None:

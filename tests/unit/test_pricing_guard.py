@@ -94,8 +94,11 @@ def world(tenant: str = T, *, scale: float = 1.0, vbp: bool = False, list_change
                         price = round(price * (1 - 0.4 * done), 2)
                 if list_change and sku == "MET" and at >= change_day:
                     price = round(price * 0.92, 2)
-                if promotion and sku == "OTC" and c.type == "chain" and (
-                    promo[0] <= at <= promo[1] or past_promo[0] <= at <= past_promo[1]
+                if (
+                    promotion
+                    and sku == "OTC"
+                    and c.type == "chain"
+                    and (promo[0] <= at <= promo[1] or past_promo[0] <= at <= past_promo[1])
                 ):
                     price = round(price * 0.92, 2)
                 hidden = (TODAY - dt.timedelta(days=40), TODAY - dt.timedelta(days=28))

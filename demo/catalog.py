@@ -245,7 +245,7 @@ def company_short(company: str) -> str:
 @lru_cache(maxsize=1)
 def load_catalog() -> tuple[ProductFacts, ...]:
     """The 127 products of ``data/products.csv``, in file order."""
-    text = resources.files("ingest.demo").joinpath(PRODUCTS_CSV).read_text(encoding="utf-8")
+    text = resources.files("demo").joinpath(PRODUCTS_CSV).read_text(encoding="utf-8")
     out: list[ProductFacts] = []
     for row in csv.DictReader(io.StringIO(text)):
         out.append(
