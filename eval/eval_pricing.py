@@ -13,7 +13,7 @@ Baselines: the peer band of `eval.pricing_world.PeerBandBaseline` (policy rules,
 customer type's last 183 days) and, on the demo, list price ± 20 %. Usage::
 
     python -m eval.eval_pricing [--json] [--world DIR ...] [--seed 101 --seed 202] [--misses DIR]
-    (also: salescopilot eval pricing)
+    (also: python -m eval pricing)
 
 Writes ``eval/reports/pricing/pricing_eval.{json,md}``.
 """
@@ -31,12 +31,13 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from demo import build_demo
 from eval.pricing_world import PHARMACIES, PeerBandBaseline, evaluate_seed
 from eval.stats import percentiles
 from graph.model import Customer, ListedIn, Product
-from ingest.demo import build_demo
+from pricing_guard.days import days_of
 from pricing_guard.guard import QuoteLine, check_line
-from pricing_guard.index import PriceIndex, days_of
+from pricing_guard.index import PriceIndex
 
 DEFAULT_WORLD = Path("/work/evalsets/pricing_world")
 HELD_OUT = frozenset({"seed202"})
@@ -313,8 +314,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=Path, default=Path("eval/reports/pricing"))
-    p.add_argument("--world", type=Path, action="append",
-                   help="Folder of seedN worlds (repeatable; default the pricing world; skipped when absent).")
+    p.add_argument(
+        "--world",
+        type=Path,
+        action="append",
+        help="Folder of seedN worlds (repeatable; default the pricing world; skipped when absent).",
+    )
     p.add_argument("--seed", action="append", help="Seed folder number to run (repeatable; default: every seed).")
     p.add_argument("--no-world", action="store_true", help="Only the demo evaluation.")
     p.add_argument("--misses", type=Path, help="Write every quote whose verdict differs from its label here.")

@@ -19,14 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from pricing_guard.bands import MAD_TO_SD, recency_weights, robust_center
 from pricing_guard.events import CUSTOMER_TYPES, INSTITUTION_CODES, PHARMACY_CODES, TYPE_CODE, Event
 from pricing_guard.history import SkuHistory, latest, regimes
-from pricing_guard.index import EPOCH, PriceIndex
+
+if TYPE_CHECKING:  # the index calls this module to warm its caches: a type, not an import at run time
+    from pricing_guard.index import PriceIndex
+from pricing_guard.days import EPOCH
 
 ReferenceKind = Literal["own", "award", "level", "peers"]
 HOSPITAL_CODE = TYPE_CODE["hospital"]
@@ -418,8 +421,15 @@ def award_cut(index: PriceIndex, h: SkuHistory, sku: str, event: Event, on: int)
 
 
 def best(
-    index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_code: int, tier: object, region: object,
-    on: int, who: str,
+    index: PriceIndex,
+    h: SkuHistory,
+    sku: str,
+    code: int | None,
+    type_code: int,
+    tier: object,
+    region: object,
+    on: int,
+    who: str,
 ) -> Reference | None:
     """The most specific reference for a line: glide, own, award, level, segment, then the latest prices of all.
 
@@ -442,8 +452,15 @@ def best(
 
 
 def before_change(
-    index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_code: int, tier: object, region: object,
-    on: int, who: str,
+    index: PriceIndex,
+    h: SkuHistory,
+    sku: str,
+    code: int | None,
+    type_code: int,
+    tier: object,
+    region: object,
+    on: int,
+    who: str,
 ) -> Reference | None:
     """After a list change that nobody has bought under yet: the reference of the day before, widened.
 
@@ -466,7 +483,13 @@ def before_change(
 
 
 def glide_bottom(
-    index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_code: int, tier: object, region: object,
+    index: PriceIndex,
+    h: SkuHistory,
+    sku: str,
+    code: int | None,
+    type_code: int,
+    tier: object,
+    region: object,
     on: int,
 ) -> tuple[float, float] | None:
     """Where a gliding pharmacy ends at the lowest, judged by its standing: (that price, the award price).

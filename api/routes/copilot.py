@@ -137,10 +137,9 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
     """The ``k`` best published case studies, ranked by graph overlap and text similarity, each saying why."""
     _check_customer(state, key.tenant, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
-    services = state.services(key.tenant)
-    with services.lock:
+    with state.tenant(key.tenant).searching() as index:
         found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, skus=body.skus, text=body.text,
-                              index=services.index, k=body.k)  # fmt: skip
+                              index=index, k=body.k)  # fmt: skip
     rewritten = None
     if body.rewrite:
         rewritten = _rewrite_out(rewrite(case_facts(found), CASES_PURPOSE, state.chat_model))
@@ -155,9 +154,8 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
     """Hybrid retrieval over published scripts: about the products first, then their indication, then general."""
     _check_customer(state, key.tenant, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
-    services = state.services(key.tenant)
-    with services.lock:
-        found = answer_objection(services.index, body.objection, skus=body.skus, k=body.k)
+    with state.tenant(key.tenant).searching() as index:
+        found = answer_objection(index, body.objection, skus=body.skus, k=body.k)
     rewritten = None
     if body.rewrite:
         purpose = OBJECTION_PURPOSE.format(objection=body.objection)
@@ -209,9 +207,9 @@ async def briefing(
     Every fact names the node it comes from.
     """
     today = as_of or dt.date.today()
-    services = await run_in_threadpool(state.services, key.tenant)
+    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     if fmt == "md":
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
@@ -235,9 +233,9 @@ async def briefing_summary(
     configured or its text fails the checks.
     """
     today = as_of or dt.date.today()
-    services = await run_in_threadpool(state.services, key.tenant)
+    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
     return _rewrite_out(done)

@@ -77,7 +77,11 @@ def full_glide(b: Buyer) -> float:
 
 
 def world(
-    *, pharmacies_after_award: bool = True, filed: bool = True, sparse_hospitals: bool = False, award: dt.date = AWARD,
+    *,
+    pharmacies_after_award: bool = True,
+    filed: bool = True,
+    sparse_hospitals: bool = False,
+    award: dt.date = AWARD,
     hospitals_after_award: bool = True,
 ) -> PriceIndex:
     """Everyone buys ATV and MET every 15 days; AML within each buyer's dates.
