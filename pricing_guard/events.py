@@ -213,9 +213,9 @@ def detect_events(
     if not any(f[3] == "institution" for f in found) and not any(e.applies(TYPE_CODE["hospital"]) for e in known):
         inst = np.isin(ctype[c], INSTITUTION_CODES) if len(c) else np.zeros(0, dtype=bool)
         cut = _unpaired_cut(d[inst], lp[inst])
-        glide = min((f[0] for f in found if f[3] != "institution" and f[1] <= -GLIDE_EVIDENCE), default=None)
+        glide = min(((f[0], f[1]) for f in found if f[3] != "institution" and f[1] <= -GLIDE_EVIDENCE), default=None)
         if cut is None and glide is not None:  # pharmacies gliding down: the institutions were cut before them
-            cut = _cut_before_glide(d, lp - norm[c] if norm is not None else lp, inst, glide)
+            cut = _cut_before_glide(d, lp - norm[c] if norm is not None else lp, inst, *glide)
         if cut is not None:
             found.append((cut[0], cut[1], 0, "institution", cut[0] - 1))
     if not found and not known and len(c):
@@ -235,7 +235,7 @@ def detect_events(
             day_ = cut[0]
             if "institution" not in steps and steps.get("pharmacy", 0.0) <= -GLIDE_EVIDENCE:
                 inst = np.isin(ctype[c], INSTITUTION_CODES)
-                award = _cut_before_glide(d, x, inst, cut[0])  # pharmacies gliding: institutions were cut first
+                award = _cut_before_glide(d, x, inst, cut[0], steps["pharmacy"])  # institutions were cut first
                 if award is not None:
                     day_, types, steps["institution"] = award[0], INSTITUTIONS, award[1]
             return sorted([*events, Event(day_, "detected", types, step=steps)], key=lambda e: e.day)
@@ -244,7 +244,7 @@ def detect_events(
         inst = np.isin(ctype[c], INSTITUTION_CODES)
         pharmacies = np.isin(ctype[c], PHARMACY_CODES)
         drop = _unpaired_cut(d[pharmacies], x[pharmacies], min_step=GLIDE_EVIDENCE)
-        inst_cut = _cut_before_glide(d, x, inst, drop[0]) if drop is not None else None
+        inst_cut = _cut_before_glide(d, x, inst, *drop) if drop is not None else None
         if drop is not None and inst_cut is not None:
             steps = {"institution": inst_cut[1], "pharmacy": drop[1]}
             return sorted([*events, Event(inst_cut[0], "detected", INSTITUTIONS, step=steps)], key=lambda e: e.day)
@@ -298,14 +298,18 @@ def _unpaired_cut(day: np.ndarray, logp: np.ndarray, min_step: float = UNPAIRED_
     return int(t[k + 1]), float(np.median(x[k + 1 :]) - np.median(x[: k + 1]))
 
 
-def _cut_before_glide(day: np.ndarray, x: np.ndarray, inst: np.ndarray, glide: int) -> tuple[int, float] | None:
+def _cut_before_glide(
+    day: np.ndarray, x: np.ndarray, inst: np.ndarray, glide: int, glided: float
+) -> tuple[int, float] | None:
     """The institutions' cut behind a glide of pharmacies that starts on day ``glide``, from however few lines.
 
     ``x``: log prices with each customer's type offset and level taken out (so types compare). The old level is
     where pharmacies stood in the half year before their glide. The institutions' cut shows as their first line
-    ≥ 25 % under it after which none of their lines is back above the middle of the two levels. Institutions switch
-    on the award day, before pharmacies start gliding, so the cut is dated at the glide's start when that line comes
-    later and no institution bought at the old level in between.
+    ≥ 25 % under it after which none of their lines is back above the middle of the two levels; and it must be
+    clearly deeper than the pharmacies' drop (``glided``, log): institutions switch to the award at once, pharmacies
+    take months, whereas a cut that moved everybody alike is no award. Institutions switch on the award day, before
+    pharmacies start gliding, so the cut is dated at the glide's start when that line comes later and no
+    institution bought at the old level in between.
     """
     before = ~inst & (day < glide) & (day >= glide - GLIDE_BEFORE_DAYS)
     if before.sum() < 2:
@@ -320,8 +324,11 @@ def _cut_before_glide(day: np.ndarray, x: np.ndarray, inst: np.ndarray, glide: i
     if not len(first):
         return None
     j = int(first[0])
+    step = float(np.median(xs[j:])) - old
+    if step > -UNPAIRED_STEP or step > glided - GLIDE_EVIDENCE:
+        return None
     at = int(ds[j]) if j and ds[j - 1] >= glide else min(int(ds[j]), glide)
-    return at, float(np.median(xs[j:])) - old
+    return at, step
 
 
 def _types_of(steps: dict[str, float]) -> frozenset[str]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from pricing_guard.bands import MAD_TO_SD, recency_weights, robust_center
 from pricing_guard.events import CUSTOMER_TYPES, INSTITUTION_CODES, PHARMACY_CODES, TYPE_CODE, Event
-from pricing_guard.history import SkuHistory, latest, regimes
+from pricing_guard.history import CLEARANCE_DEPTH, SkuHistory, latest, regimes
 
 if TYPE_CHECKING:  # the index calls this module to warm its caches: a type, not an import at run time
     from pricing_guard.index import PriceIndex
@@ -230,9 +230,10 @@ def _award_prices(
 ) -> tuple[np.ndarray, np.ndarray, str] | None:
     """Institutions' latest log prices since the award that say what the award price is, their lines, and whose.
 
-    The award is one price per region, paid by hospitals and clinics alike; but clinics may also be sold clearance
-    stock and hospitals never are, so hospitals' prices are read first: the region's hospitals, any hospitals (the
-    regions' award prices differ by a few %), the region's clinics, any institution.
+    The award is one price per region, paid by hospitals and clinics alike: the region's institutions, else all
+    (regions' award prices differ by a few %). But clinics may also be sold near-expiry stock, and hospitals never
+    are, so an institution's price 20 % or more under what hospitals pay (the region's, else any) is clearance, not
+    the award, and is left out.
     """
     key = (sku, "award", on, region)
     hit = index.cached(key)
@@ -243,9 +244,9 @@ def _award_prices(
     if len(codes):
         here = np.array([r == region for r in index.region_of(codes)], dtype=bool) & (region is not None)
         hospitals = index.ctype[codes] == HOSPITAL_CODE
-        everyone = np.ones(len(codes), dtype=bool)
-        for use, where in ((hospitals & here, f"{region}医院"), (hospitals, "各区域医院"),
-                           (here, f"{region}医疗机构"), (everyone, "各区域医疗机构")):  # fmt: skip
+        paid = hospitals & here if (hospitals & here).any() else hospitals
+        usual = values >= float(np.median(values[paid])) - CLEARANCE_DEPTH if paid.any() else np.ones_like(here)
+        for use, where in ((here & usual, f"{region}医疗机构"), (usual, "各区域医疗机构")):
             if use.any():
                 found = (values[use], lasts[use], where)
                 break

@@ -275,7 +275,7 @@ def test_the_award_price_is_read_from_hospitals_when_clinics_bought_clearance() 
     index.add_order_lines(lines)
     index.prepare()
     check = check_line(index, QuoteLine("K3", "AML", AWARD_PRICE, 10, TODAY))  # K3: no line since the award
-    assert check.verdict == "ok" and check.reference == "award" and "华东医院" in check.explanation
+    assert check.verdict == "ok" and check.reference == "award" and "华东医疗机构" in check.explanation
 
 
 def test_near_expiry_stock_sold_after_an_award_is_clearance_too() -> None:
