@@ -39,7 +39,8 @@ def eval_retrieval(
 def eval_pricing(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     world: Annotated[
-        Path | None, typer.Option(help="Folder of the pricing world's seedN folders (skipped when absent).")
+        list[Path] | None,
+        typer.Option(help="Folder of the pricing world's seedN folders (repeatable; skipped when absent)."),
     ] = None,
     seed: Annotated[list[str] | None, typer.Option(help="Seed to run (repeatable; default every seed).")] = None,
     no_world: Annotated[bool, typer.Option("--no-world", help="Only the demo evaluation.")] = False,
@@ -48,8 +49,8 @@ def eval_pricing(
     from eval.eval_pricing import main as run_eval
 
     argv = ["--json"] if as_json else []
-    if world is not None:
-        argv += ["--world", str(world)]
+    for w in world or []:
+        argv += ["--world", str(w)]
     for s in seed or []:
         argv += ["--seed", s]
     if no_world:
