@@ -384,13 +384,23 @@ def objection(
     product: Annotated[list[str] | None, typer.Option("--product", help="SKUs at hand (repeatable).")] = None,
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of scripts.")] = 3,
 ) -> None:
-    """The best published scripts for an objection: about the products at hand, then their indications, then any."""
-    from copilot.objections import answer_objection
+    """The best published scripts for an objection (product, indication and general side by side), or 无匹配话术."""
+    from api.state import objection_answerer
+    from graph.model import Product
+    from ingest.mentions import QueryProductMatcher
 
     with _store(ctx) as store:
         index = _knowledge_index(ctx, store, tenant, False)
-    for a in answer_objection(index, text, skus=product or (), k=k):
-        console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {a.level}]", soft_wrap=True)
+        matcher = QueryProductMatcher([p for page in store.iter_nodes(tenant, Product) for p in page])
+        answerer = objection_answerer(store, tenant, index, matcher)
+    result = answerer.answer(text, skus=product or (), k=k)
+    if result.reading.fixes:
+        console.print("读作：" + escape(result.reading.corrected), soft_wrap=True)
+    if result.status == "no_match":
+        console.print(f"[bold]{escape(result.message or '')}[/bold]", soft_wrap=True)
+    for a in result.answers or result.nearest_general:
+        label = f"{a.badge}{'·最接近' if a.nearest else ''}"
+        console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {label}]", soft_wrap=True)
         console.print(escape(a.script), soft_wrap=True)
         console.print()
 

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.keys import InvalidKeyError
 from copilot.curation import InvalidTransitionError
 from copilot.errors import CopilotError
+from copilot.script_requests import RequestClosedError
 from graph.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -42,6 +43,7 @@ STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (ConflictError, 409),
     (InvalidTransitionError, 409),
     (ReviewStateError, 409),
+    (RequestClosedError, 409),
     (InvalidRowError, 422),
     (IngestError, 422),
     (ResolutionError, 422),

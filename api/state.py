@@ -16,8 +16,10 @@ from langchain_core.language_models import BaseChatModel
 
 from api.keys import KeyStore
 from api.settings import Settings
+from copilot.objections import ObjectionAnswerer
 from graph.base import CypherGraphStore
-from graph.model import Entry, Product
+from graph.model import Entry, Product, Treats
+from graph.ports import GraphStore
 from ingest.mentions import QueryProductMatcher
 from pricing_guard.index import PriceIndex
 from retrieval.embedders import Embedder
@@ -27,6 +29,17 @@ WRITE_SLOTS = 2
 """Write routes running at once: one writes, one prepares (a store takes one writer at a time)."""
 
 
+def objection_answerer(
+    store: GraphStore, tenant: str, index: KnowledgeIndex, matcher: QueryProductMatcher
+) -> ObjectionAnswerer:
+    """The tenant's objection answerer: the index, product names found in queries, and each product's indications."""
+    treats: dict[str, list[str]] = {}
+    for page in store.iter_edges(tenant, Treats):
+        for t in page:
+            treats.setdefault(t.sku, []).append(t.indication)
+    return ObjectionAnswerer(index, mentions=matcher.mentions, product_indications=treats)
+
+
 @dataclass
 class TenantServices:
     """A tenant's in-memory indexes: hybrid retrieval over entries and the price bands."""
@@ -34,6 +47,8 @@ class TenantServices:
     index: KnowledgeIndex
     prices: PriceIndex
     built_on: dt.date
+    answerer: ObjectionAnswerer
+    """Objection answers over ``index`` (it reads the index live: a publish is answered at once)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held around every search and update of ``index`` (an update must not run under a search)."""
 
@@ -78,15 +93,11 @@ class ServiceState:
 
     def _build(self, tenant: str, today: dt.date) -> TenantServices:
         products = [p for page in self.store.iter_nodes(tenant, Product) for p in page]
-        index = open_index(
-            self.store,
-            tenant,
-            self.embedder,
-            self.settings.index_dir(tenant),
-            product_detector=QueryProductMatcher(products),
-        )
+        matcher = QueryProductMatcher(products)
+        index = open_index(self.store, tenant, self.embedder, self.settings.index_dir(tenant), product_detector=matcher)
+        answerer = objection_answerer(self.store, tenant, index, matcher)
         prices = PriceIndex.from_store(self.store, tenant, as_of=today)
-        return TenantServices(index, prices, today)
+        return TenantServices(index, prices, today, answerer)
 
     def refresh(self, tenant: str) -> None:
         """Rebuild a tenant's indexes from the graph (after an ingest)."""
