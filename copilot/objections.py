@@ -50,7 +50,7 @@ NO_MATCH_TEXT = "无匹配话术"
 NO_MATCH_MESSAGE = "无匹配话术：没有针对这个问题的话术。下面是最接近的通用话术，仅供参考；可以请培训部补写。"
 TypoMode = Literal["pinyin", "ngram", "none"]
 KIND = "objection_script"
-SHORTLIST = 64
+SHORTLIST = 24
 """Per level, how many scripts (by cosine and category) are scored in full; ties at the cut are all kept."""
 LEVEL_SET_CACHE = 1024
 """Level sets (a product's, an indication's, the general scripts) kept with their vectors until the index changes."""
@@ -190,7 +190,8 @@ class _Scored:
     level: Level
     score: float
     confidence: float
-    why: tuple[str, ...]
+    why: tuple[Level, tuple[str, ...], bool, str | None]
+    """What the reasons are made of (level, shared title words, on topic, customer type): put in words on output."""
 
 
 @dataclass
@@ -298,10 +299,10 @@ class ObjectionAnswerer:
         q = self.read(text, skus)
         scored = self.score(q, customer_type=customer_type, category=category)
         if scored and scored[0].confidence >= self.thresholds.of(scored[0].level):
-            return ObjectionResult("answered", tuple(self._out(s) for s in scored[:k]), q.reading)
+            return ObjectionResult("answered", tuple(self._out(s, q) for s in scored[:k]), q.reading)
         general = [s for s in scored if s.level == "general"][: min(k, 2)]
         return ObjectionResult(
-            "no_match", (), q.reading, tuple(self._out(s, nearest=True) for s in general), NO_MATCH_MESSAGE
+            "no_match", (), q.reading, tuple(self._out(s, q, nearest=True) for s in general), NO_MATCH_MESSAGE
         )
 
     def score(self, q: _Prepared, *, customer_type: str | None = None, category: str | None = None) -> list[_Scored]:
@@ -316,7 +317,8 @@ class ObjectionAnswerer:
         total = sum(idf.values()) or 1.0
         w = self.weights
         vector = np.asarray(q.vector, dtype=np.float32)
-        wanted = np.asarray([CATEGORY_CODES[c] for c in q.categories if c in CATEGORY_CODES] or [-2])
+        wanted = np.zeros(len(CATEGORY_CODES) + 1, dtype=bool)  # the last slot: no category (code -1)
+        wanted[[CATEGORY_CODES[c] for c in q.categories if c in CATEGORY_CODES]] = True
         out = []
         plan: tuple[tuple[Level, frozenset[str]], ...] = (
             ("product", q.subject), ("indication", q.indications), ("general", frozenset())
@@ -326,7 +328,7 @@ class ObjectionAnswerer:
             if not found.ids:
                 continue
             cos = found.matrix @ vector
-            on = np.isin(found.categories, wanted)
+            on = wanted[found.categories]
             pre = w.dense * cos + (w.category_confidence + w.category + w.product_category * (level == "product")) * on
             keep = np.arange(len(found.ids))
             if len(keep) > SHORTLIST:
@@ -367,7 +369,8 @@ class ObjectionAnswerer:
             bonus += w.indication
         if customer_type and customer_type in doc.customer_types:
             bonus += w.customer_type
-        return _Scored(doc, level, confidence + bonus, confidence, _why(level, doc, q, shared, on_topic, customer_type))
+        why = (level, tuple(shared), on_topic, customer_type)
+        return _Scored(doc, level, confidence + bonus, confidence, why)
 
     def _sync(self) -> None:
         """Forget the level sets when the index changed (a publish, an edit, a retirement)."""
@@ -402,10 +405,12 @@ class ObjectionAnswerer:
             self._sets.popitem(last=False)
         return found
 
-    def _out(self, s: _Scored, *, nearest: bool = False) -> ObjectionAnswer:
+    def _out(self, s: _Scored, q: _Prepared, *, nearest: bool = False) -> ObjectionAnswer:
         d = s.doc
+        level, shared, on_topic, customer_type = s.why
         return ObjectionAnswer(d.entry_id, d.version, d.title, d.body, s.level, round(s.score, 4),
-                               round(s.confidence, 4), d.category, d.customer_types, s.why, nearest)  # fmt: skip
+                               round(s.confidence, 4), d.category, d.customer_types,
+                               _why(level, d, q, shared, on_topic, customer_type), nearest)  # fmt: skip
 
 
 def _subject(found: Sequence[Mention], text: str, selected: Sequence[str]) -> tuple[set[str], set[str]]:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin, pinyin
 
@@ -46,6 +47,17 @@ def readings(word: str) -> list[str]:
 def spelling(text: str) -> str:
     """The toneless pinyin of ``text`` as an input method reads it (context-aware for polyphonic characters)."""
     return " ".join(lazy_pinyin(text))
+
+
+def _each(chars: str) -> Any:
+    """Pypinyin's ``errors`` hook: a run of non-Han characters becomes one item per character (offsets stay)."""
+    return list(chars)
+
+
+def _sounds(text: str) -> list[str]:
+    """One toneless pinyin syllable per character of ``text`` (read in context; a non-Han character is itself)."""
+    found = list(lazy_pinyin(text, errors=_each))
+    return found if len(found) == len(text) else [spelling(ch) for ch in text]
 
 
 @dataclass(frozen=True)
@@ -107,9 +119,10 @@ class PinyinCorrector:
         out = list(text)
         fixes: list[Fix] = []
         covered = self._covered(text)
+        sounds = _sounds(text)
         i = 0
         while i < len(text):
-            fix = self._fix_at(text, i, covered)
+            fix = self._fix_at(text, i, covered, sounds)
             if fix is None:
                 i += 1
                 continue
@@ -128,7 +141,7 @@ class PinyinCorrector:
                     break
         return cov
 
-    def _fix_at(self, text: str, i: int, covered: list[bool]) -> Fix | None:
+    def _fix_at(self, text: str, i: int, covered: list[bool], sounds: list[str]) -> Fix | None:
         for n in range(min(MAX_WINDOW, len(text) - i), 1, -1):
             window = text[i : i + n]
             if not HAN.fullmatch(window) or all(covered[i : i + n]) or (n == 2 and any(covered[i : i + n])):
@@ -138,7 +151,7 @@ class PinyinCorrector:
                 continue
             candidates = [
                 w
-                for w in self._by_sound.get(spelling(window), ())
+                for w in self._by_sound.get(" ".join(sounds[i : i + n]), ())
                 if len(w) == n
                 and self.known(w)
                 and 1 <= sum(a != b for a, b in zip(w, window, strict=True)) <= max(1, n // 2)
