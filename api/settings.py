@@ -48,9 +48,14 @@ class Settings(BaseSettings):
         """The API key file."""
         return self.keys_file or self.data_dir / "keys.sqlite"
 
+    @property
+    def index_root(self) -> Path:
+        """Folder of the tenants' retrieval indexes, next to the graph."""
+        return self.data_dir / "index"
+
     def index_dir(self, tenant: str) -> Path:
-        """Folder of a tenant's retrieval indexes, next to the graph."""
-        return self.data_dir / "index" / tenant
+        """Folder of a tenant's retrieval indexes."""
+        return self.index_root / tenant
 
 
 @lru_cache

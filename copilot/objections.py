@@ -9,7 +9,7 @@ answered by the 立普妥 price script, 太贵了 (no product named or selected)
 How one request is read (once: one typo correction, one tokenisation, one embedding, whatever the levels):
 
 1. the text is normalised and homophone typos are put right (`retrieval.typos`: 价隔 → 价格, 带文 → 代文);
-2. products are found in it with their positions (`ingest.mentions`); a product after 比/跟/和 (立普妥比国产的贵,
+2. products are found in it with their positions (`resolution.mentions`); a product after 比/跟/和 (立普妥比国产的贵,
    可威比达菲便宜) is the comparison, not the subject; a product selected in the UI is the subject, and one only
    named in the text then is a comparison;
 3. the glossary (`retrieval.glossary`) adds the plain words of English and jargon terms (MOQ → 起订量, 账期, 动销…),
@@ -60,7 +60,7 @@ COMPARISON = re.compile(r"比|跟|和|与|相比|对比|不如|换成|换")
 
 
 class Mention(Protocol):
-    """A product named in the text, with its offsets (``ingest.mentions.ProductMention``)."""
+    """A product named in the text, with its offsets (``resolution.mentions.ProductMention``)."""
 
     @property
     def start(self) -> int:
@@ -241,9 +241,7 @@ class ObjectionAnswerer:
     def read(self, text: str, skus: Sequence[str] = ()) -> _Prepared:
         """The query read once: corrected, products and indications found, tokenised and embedded."""
         normal = " ".join(normalize(text).split())
-        corrected, fixes = (
-            self.index.corrector.correct(normal) if self.typo_mode == "pinyin" else (normal, ())
-        )
+        corrected, fixes = self.index.corrector.correct(normal) if self.typo_mode == "pinyin" else (normal, ())
         found = list(self.mentions(corrected)) if self.mentions else []
         subject, compared = _subject(found, corrected, skus)
         topic = corrected

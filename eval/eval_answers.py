@@ -48,9 +48,9 @@ import numpy as np
 from copilot.objections import LEVELS, ObjectionAnswerer, Thresholds, TypoMode
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Product, Treats
-from ingest.mentions import QueryProductMatcher
+from graph.model import Treats
 from ingest.pipeline import ingest_paths
+from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import CachedEmbedder, Embedder, HashingEmbedder, UniversalSentenceEncoder
 from retrieval.hybrid import KnowledgeIndex, SearchFilters, open_index
 
@@ -99,12 +99,11 @@ def load_set(
     try:
         files = [folder / n for n in ("indications.csv", "products.csv", "customers.csv", "entries.json")]
         ingest_paths(store, TENANT, files, actor="eval")
-        products = [p for page in store.iter_nodes(TENANT, Product) for p in page]
+        products = list(store.catalogue(TENANT).products)
         matcher = QueryProductMatcher(products)
         treats: dict[str, list[str]] = {}
-        for page in store.iter_edges(TENANT, Treats):
-            for t in page:
-                treats.setdefault(t.sku, []).append(t.indication)
+        for t in store.edges_of(TENANT, Treats, sources=[p.sku for p in products]):
+            treats.setdefault(t.sku, []).append(t.indication)
         index = open_index(store, TENANT, embedder, product_detector=matcher)
     finally:
         store.close()

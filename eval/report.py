@@ -397,13 +397,36 @@ TARGETS: tuple[Target, ...] = (
     Target(6, "guard F1 minus the best baseline's (clearly ahead)", ">=", 0.05, "", _pricing_margin, digits=3),
     Target(19, "price-flag precision, held-out pricing world", ">=", 0.98, "", _world("precision"), digits=3),
     Target(19, "price-flag recall, held-out pricing world", ">=", 0.97, "", _world("recall"), digits=3),
-    Target(19, "false flags on clean quotes, held-out world", "<=", 0.01, "%", _world("false_flag_rate"), digits=2,
-           scale=100),  # fmt: skip
-    Target(19, "false flags, worst clean situation, held-out world", "<=", 0.03, "%",
-           _world("max_false_flag_rate_clean_situation"), digits=2, scale=100),  # fmt: skip
+    Target(
+        19,
+        "false flags on clean quotes, held-out world",
+        "<=",
+        0.01,
+        "%",
+        _world("false_flag_rate"),
+        digits=2,
+        scale=100,
+    ),  # fmt: skip
+    Target(
+        19,
+        "false flags, worst clean situation, held-out world",
+        "<=",
+        0.03,
+        "%",
+        _world("max_false_flag_rate_clean_situation"),
+        digits=2,
+        scale=100,
+    ),  # fmt: skip
     Target(19, "exact verdicts, held-out world", ">=", 0.95, "", _world("exact"), digits=3),
-    Target(19, "no_history on a SKU the tenant sold, held-out world", "<=", 0, "", _world("no_history_where_sold"),
-           digits=0),  # fmt: skip
+    Target(
+        19,
+        "no_history on a SKU the tenant sold, held-out world",
+        "<=",
+        0,
+        "",
+        _world("no_history_where_sold"),
+        digits=0,
+    ),  # fmt: skip
     Target(
         19,
         "price check p99 per line, in process",
@@ -432,10 +455,18 @@ TARGETS: tuple[Target, ...] = (
     Target(20, "objection answers recall@3 (held-out)", ">=", 0.95, "", _answers("all", "recall@3"), digits=3),
     Target(20, "objection answers recall@1 (held-out)", ">=", 0.85, "", _answers("all", "recall@1"), digits=3),
     Target(20, "short queries recall@3 (held-out)", ">=", 0.85, "", _answers("short", "recall@3"), digits=3),
-    Target(20, "无匹配话术 right on no-match queries (held-out)", ">=", 0.95, "", _answers("all", "no_match_right"),
-           digits=3),  # fmt: skip
-    Target(20, "false 无匹配话术 on the others (held-out)", "<=", 0.03, "", _answers("all", "false_no_match"),
-           digits=3),  # fmt: skip
+    Target(
+        20,
+        "无匹配话术 right on no-match queries (held-out)",
+        ">=",
+        0.95,
+        "",
+        _answers("all", "no_match_right"),
+        digits=3,
+    ),  # fmt: skip
+    Target(
+        20, "false 无匹配话术 on the others (held-out)", "<=", 0.03, "", _answers("all", "false_no_match"), digits=3
+    ),  # fmt: skip
     Target(20, "objection answer p95 in process, 10k entries", "<=", 8, "ms", _answers_bench(10_000), digits=2),
     Target(20, "objection answer p95 in process, 100k entries", "<=", 15, "ms", _answers_bench(100_000), digits=2),
 )
@@ -925,7 +956,7 @@ def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         "## Reproduce",
         "",
         "```bash",
-        "salescopilot eval all            # or: python -m eval.run_all; add --quick for small sizes",
+        "python -m eval all  # or: python -m eval.run_all; add --quick for small sizes",
         "```",
         "",
         "Seeds are fixed in every evaluation and benchmark; timings depend on the machine and its load. What "

@@ -95,9 +95,7 @@ def _list_fields(model: type[GraphModel]) -> tuple[str, ...]:
     """The list-typed properties of ``model`` (cached: read on every validation)."""
     found = _LIST_FIELDS.get(model)
     if found is None:
-        found = _LIST_FIELDS[model] = tuple(
-            n for n, t in model.property_types().items() if t is PropType.STRING_LIST
-        )
+        found = _LIST_FIELDS[model] = tuple(n for n, t in model.property_types().items() if t is PropType.STRING_LIST)
     return found
 
 

@@ -173,7 +173,9 @@ class Glossary:
                 found_cues[i] = form
         order = sorted(found_terms)
         meanings = list(dict.fromkeys(self.terms[i].meaning for i in order))
-        indications = tuple(dict.fromkeys(ind for i in sorted(found_cues) for ind in self.indication_cues[i].indications))
+        indications = tuple(
+            dict.fromkeys(ind for i in sorted(found_cues) for ind in self.indication_cues[i].indications)
+        )
         return GlossaryMatch(
             forms=tuple(found_terms[i] for i in order) + tuple(found_cues[i] for i in sorted(found_cues)),
             expansion=" ".join(meanings),

@@ -87,8 +87,12 @@ class PinyinCorrector:
         self._by_sound: dict[str, set[str]] = {}
         self._freq = common_word or (lambda _w: 0)
         self.add(words)
-        for p in products:
-            if HAN.fullmatch(p) and len(p) >= 2:
+        self.add_products(products)
+
+    def add_products(self, names: Iterable[str]) -> None:
+        """Product names (names, generic names, brands): a typo of one is read as the product."""
+        for p in names:
+            if HAN.fullmatch(p) and len(p) >= 2 and p not in self._products:
                 self._products.add(p)
                 self._index(p)
 

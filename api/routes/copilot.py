@@ -190,10 +190,9 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
     """The ``k`` best published case studies, ranked by graph overlap and text similarity, each saying why."""
     _check_customer(state, key.tenant, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
-    services = state.services(key.tenant)
-    with services.lock:
+    with state.tenant(key.tenant).searching() as index:
         found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, skus=body.skus, text=body.text,
-                              index=services.index, k=body.k)  # fmt: skip
+                              index=index, k=body.k)  # fmt: skip
     rewritten = None
     if body.rewrite:
         rewritten = _rewrite_out(rewrite(case_facts(found), CASES_PURPOSE, state.chat_model))
@@ -218,9 +217,10 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         if customer is None:
             raise NotFoundError(f"no customer {body.customer_id}", details={"customer_id": body.customer_id})
         customer_type = customer.type
-    services = state.services(key.tenant)
+    services = state.tenant(key.tenant)
+    answerer = services.answerer
     with services.lock:
-        result = services.answerer.answer(
+        result = answerer.answer(
             body.objection, skus=body.skus, customer_type=customer_type, category=body.category, k=body.k
         )
     rewritten = None
@@ -231,9 +231,12 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
     request = None
     if result.can_request_script:
         request = RequestScriptAction(
-            body={"query": body.objection, "skus": list(r.products) or body.skus,
-                  "category": r.categories[0] if len(r.categories) == 1 else body.category,
-                  "customer_type": customer_type}  # fmt: skip
+            body={
+                "query": body.objection,
+                "skus": list(r.products) or body.skus,
+                "category": r.categories[0] if len(r.categories) == 1 else body.category,
+                "customer_type": customer_type,
+            }  # fmt: skip
         )
     return ObjectionAnswers(
         status=result.status,
@@ -241,8 +244,11 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         answers=[_answer_out(a) for a in result.answers],
         nearest_general=[_answer_out(a) for a in result.nearest_general],
         reading=ReadingOut(
-            corrected=r.corrected, fixes=[FixOut(typed=t, read_as=w) for t, w in r.fixes], products=list(r.products),
-            compared=list(r.compared), indications=list(r.indications),
+            corrected=r.corrected,
+            fixes=[FixOut(typed=t, read_as=w) for t, w in r.fixes],
+            products=list(r.products),
+            compared=list(r.compared),
+            indications=list(r.indications),
             categories=list(r.categories),
             terms=list(r.terms),
         ),  # fmt: skip
@@ -280,9 +286,9 @@ async def briefing(
     Every fact names the node it comes from.
     """
     today = as_of or dt.date.today()
-    services = await run_in_threadpool(state.services, key.tenant)
+    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     if fmt == "md":
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
@@ -306,9 +312,9 @@ async def briefing_summary(
     configured or its text fails the checks.
     """
     today = as_of or dt.date.today()
-    services = await run_in_threadpool(state.services, key.tenant)
+    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
     return _rewrite_out(done)

@@ -15,8 +15,7 @@ from api.auth import Curator, Reader, State, WriteSlot
 from api.request_model import RequestModel
 from api.timestamps import UtcDatetime
 from copilot import script_requests
-from graph.errors import NotFoundError
-from graph.model import CustomerType, ObjectionCategory, Product, ScriptRequest, ScriptRequestStatus
+from graph.model import CustomerType, ObjectionCategory, ScriptRequest, ScriptRequestStatus
 
 router = APIRouter(prefix="/script-requests", tags=["script requests"])
 
@@ -50,7 +49,7 @@ class ScriptRequestOut(BaseModel):
 
 
 class ScriptRequestPage(BaseModel):
-    """One page of requests, newest first."""
+    """One page of requests, oldest first (a queue)."""
 
     total: int
     items: list[ScriptRequestOut]
@@ -75,12 +74,10 @@ def _actor(key: object) -> str:
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Ask the trainers for a script", dependencies=[WriteSlot])
 def create(body: ScriptRequestIn, key: Reader, state: State) -> ScriptRequestOut:
     """An open request in the caller's tenant's queue, with the query and the products at hand."""
-    missing = sorted(set(body.skus) - state.store.existing_keys(key.tenant, Product, body.skus)) if body.skus else []
-    if missing:
-        raise NotFoundError(f"unknown SKU {', '.join(missing)}", details={"skus": missing})
-    made = script_requests.create_request(state.store, key.tenant, query=body.query, requested_by=_actor(key),
-                                          skus=body.skus, category=body.category,
-                                          customer_type=body.customer_type)  # fmt: skip
+    made = state.tenant(key.tenant).request_script(
+        query=body.query, requested_by=_actor(key), skus=body.skus, category=body.category,
+        customer_type=body.customer_type,
+    )  # fmt: skip
     return _out(made)
 
 
@@ -92,7 +89,7 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ScriptRequestPage:
-    """Requests of the caller's tenant, newest first."""
+    """Requests of the caller's tenant, oldest first."""
     total, page = script_requests.list_requests(state.store, key.tenant, status=status_, limit=limit, offset=offset)
     return ScriptRequestPage(total=total, items=[_out(r) for r in page])
 
@@ -100,6 +97,7 @@ def list_requests(
 @router.post("/{request_id}/close", summary="Close a script request", dependencies=[WriteSlot])
 def close(request_id: RequestId, body: CloseIn, key: Curator, state: State) -> ScriptRequestOut:
     """Open → done (naming the script written) or declined; 409 ``request_closed`` when it was closed already."""
-    closed = script_requests.close_request(state.store, key.tenant, request_id, status=body.status,
-                                           closed_by=_actor(key), entry_id=body.entry_id, note=body.note)  # fmt: skip
+    closed = state.tenant(key.tenant).close_script_request(
+        request_id, status=body.status, closed_by=_actor(key), entry_id=body.entry_id, note=body.note
+    )
     return _out(closed)

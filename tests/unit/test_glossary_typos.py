@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.mentions import QueryProductMatcher
+from resolution.mentions import QueryProductMatcher
 from retrieval.glossary import Glossary, IndicationCue, Term
 from retrieval.keyword_index import ChineseTokenizer
 from retrieval.typos import PinyinCorrector, char_ngrams, readings

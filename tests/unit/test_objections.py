@@ -35,7 +35,7 @@ class _Mention:
 
 
 def mentions(text: str) -> Sequence[_Mention]:
-    """Product names in ``text`` by longest exact match (the real finder is ``ingest.mentions``)."""
+    """Product names in ``text`` by longest exact match (the real finder is ``resolution.mentions``)."""
     out: list[_Mention] = []
     i = 0
     while i < len(text):

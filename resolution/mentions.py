@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from graph.model import Product
-from ingest.resolution import ProductResolver, normalize_drug_name
+from resolution.product_resolver import ProductResolver, normalize_drug_name
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ class TenantSpec:
 HZ = TenantSpec(
     id="hz-pharma",
     code="HZ",
-    company="杭州医药有限公司",
+    company="钱塘康桥医药有限公司",
     cities=(
         City("杭州", "浙北", 0.36,
              districts=("上城区", "拱墅区", "西湖区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区", "富阳区", "临安区",
@@ -112,7 +112,7 @@ HZ = TenantSpec(
 SH = TenantSpec(
     id="sh-pharma",
     code="SH",
-    company="上海医药分销有限公司",
+    company="申江康联医药分销有限公司",
     cities=(
         City("上海", "上海市区", 0.52,
              districts=("黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "浦东新区"),
