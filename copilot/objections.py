@@ -235,6 +235,7 @@ class ObjectionAnswerer:
         self._vectors = _VectorCache() if cache_vectors else None
         self._sets: OrderedDict[tuple[Level, frozenset[str], str | None], _LevelSet] = OrderedDict()
         self._generation = -1
+        self._known: tuple[int, frozenset[str]] | None = None
 
     # ------------------------------------------------------------------ reading the query
 
@@ -273,10 +274,12 @@ class ObjectionAnswerer:
         return _Prepared(reading, frozenset(subject), frozenset(inds), frozenset(text_inds), gloss.categories, tokens,
                          vector, grams)  # fmt: skip
 
-    def _known_indications(self) -> set[str]:
-        known = {i for v in self.product_indications.values() for i in v}
-        known.update(self.index.linked_indications())
-        return known
+    def _known_indications(self) -> frozenset[str]:
+        """Indications of the products and of the entries (kept until the index changes)."""
+        if self._known is None or self._known[0] != self.index.generation:
+            known = {i for v in self.product_indications.values() for i in v} | self.index.linked_indications()
+            self._known = (self.index.generation, frozenset(known))
+        return self._known[1]
 
     # ------------------------------------------------------------------ answering
 

@@ -156,20 +156,27 @@ class Glossary:
         self.indication_cues = tuple(indication_cues)
         self._term_forms = [(normalize(f), i) for i, t in enumerate(self.terms) for f in t.forms]
         self._cue_forms = [(normalize(f), i) for i, c in enumerate(self.indication_cues) for f in c.forms]
+        self._by_first: dict[str, list[str]] = {}
+        for form in sorted({f for f, _ in self._term_forms + self._cue_forms if not f.isascii()}):
+            self._by_first.setdefault(form[0], []).append(form)
         ascii_forms = sorted({f for f, _ in self._term_forms + self._cue_forms if f.isascii()}, key=len, reverse=True)
         self._ascii = re.compile(r"(?<![a-z0-9])(" + "|".join(map(re.escape, ascii_forms)) + r")(?![a-z0-9])")
 
     def match(self, text: str) -> GlossaryMatch:
         """The terms and cues found in ``text`` (normalised), with the plain words to add to the query."""
         t = normalize(text)
-        ascii_found = set(self._ascii.findall(t)) if t and not t.isspace() else set()
+        present = set(self._ascii.findall(t)) if t and not t.isspace() else set()
+        for pos, ch in enumerate(t):  # Chinese forms by their first character: a few startswith per character
+            for form in self._by_first.get(ch, ()):
+                if t.startswith(form, pos):
+                    present.add(form)
         found_terms: dict[int, str] = {}
         for form, i in self._term_forms:
-            if i not in found_terms and (form in ascii_found if form.isascii() else form in t):
+            if i not in found_terms and form in present:
                 found_terms[i] = form
         found_cues: dict[int, str] = {}
         for form, i in self._cue_forms:
-            if i not in found_cues and (form in ascii_found if form.isascii() else form in t):
+            if i not in found_cues and form in present:
                 found_cues[i] = form
         order = sorted(found_terms)
         meanings = list(dict.fromkeys(self.terms[i].meaning for i in order))
