@@ -5,8 +5,8 @@ The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 | route group | rep | trainer | admin | service |
 |---|---|---|---|---|
 | price checks, who am I (`/v1/me`) | ✓ | ✓ | ✓ | ✓ |
-| cases, objections, briefings, customers, products, formulary editions and diffs, published entries | ✓ | ✓ | ✓ | |
-| entries of any status, curation writes, history, formulary impact, FAQ proposals | | ✓ | ✓ | |
+| cases, objections, script requests (ask), briefings, customers, products, formulary, published entries | ✓ | ✓ | ✓ | |
+| entries of any status, curation writes, history, formulary impact, FAQ proposals, script-request queue | | ✓ | ✓ | |
 | ingest upload, API keys | | | ✓ | |
 """
 

@@ -26,7 +26,6 @@ from api.stores import open_store
 from copilot.briefing import build_briefing
 from copilot.cases import suggest_cases
 from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
-from copilot.objections import answer_objection
 from copilot.render import to_markdown, to_pdf
 from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
@@ -382,11 +381,19 @@ def objection(
     product: Annotated[list[str] | None, typer.Option("--product", help="SKUs at hand (repeatable).")] = None,
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of scripts.")] = 3,
 ) -> None:
-    """The best published scripts for an objection: about the products at hand, then their indications, then any."""
-    with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
-        answers = answer_objection(index, text, skus=product or (), k=k)
-    for a in answers:
-        console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {a.level}]", soft_wrap=True)
+    """The best published scripts for an objection (product, indication and general side by side), or 无匹配话术."""
+    with _store(ctx) as store:
+        services = _services(ctx, store, tenant)
+        answerer = services.answerer
+        with services.lock:
+            result = answerer.answer(text, skus=product or (), k=k)
+    if result.reading.fixes:
+        console.print("读作：" + escape(result.reading.corrected), soft_wrap=True)
+    if result.status == "no_match":
+        console.print(f"[bold]{escape(result.message or '')}[/bold]", soft_wrap=True)
+    for a in result.answers or result.nearest_general:
+        label = f"{a.badge}{'·最接近' if a.nearest else ''}"
+        console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {label}]", soft_wrap=True)
         console.print(escape(a.script), soft_wrap=True)
         console.print()
 

@@ -20,6 +20,7 @@ from api.keys import InvalidKeyError
 from api.logs import current_request_id
 from copilot.curation import InvalidTransitionError
 from copilot.errors import CopilotError
+from copilot.script_requests import RequestClosedError
 from graph.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -43,6 +44,7 @@ STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (ConflictError, 409),
     (InvalidTransitionError, 409),
     (ReviewStateError, 409),
+    (RequestClosedError, 409),
     (InvalidRowError, 422),
     (IngestError, 422),
     (ResolutionError, 422),

@@ -22,16 +22,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from api.settings import Settings
-from copilot import curation
+from copilot import curation, script_requests
 from copilot.curation import Action, EntryEdit
 from copilot.faq import CatalogueNames, DraftReport, FaqProposal, write_drafts
 from copilot.formulary_impact import ImpactReport, formulary_impact
-from graph.model import CaseOf, Entry, EntryKind
+from copilot.objections import ObjectionAnswerer
+from graph.errors import NotFoundError
+from graph.model import CaseOf, Entry, EntryKind, Product, ScriptRequest, Treats
 from graph.ports import GraphStore
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
 from ingest.pipeline import IngestReport, ingest_paths
@@ -112,6 +114,7 @@ class TenantServices:
         self.lock = threading.RLock()
         """Held around every search and every update of the retrieval index (an update must not run under a search)."""
         self._retrieval: KnowledgeIndex | None = None
+        self._answerer: ObjectionAnswerer | None = None
         self._prices: PriceIndex | None = None
         self._build = threading.Lock()
 
@@ -127,6 +130,30 @@ class TenantServices:
                 if found is None:
                     found = self._retrieval = self._open_retrieval()
         return found
+
+    @property
+    def answerer(self) -> ObjectionAnswerer:
+        """Objection answers over the retrieval index (reads it live: a publish is answered at once).
+
+        Made with the index; made again when the index or the catalogue is replaced (products' names and
+        indications: what queries are read with).
+        """
+        index = self.retrieval
+        found = self._answerer
+        if found is None or found.index is not index:
+            with self._build:
+                found = self._answerer
+                if found is None or found.index is not index:
+                    found = self._answerer = self._make_answerer(index)
+        return found
+
+    def _make_answerer(self, index: KnowledgeIndex) -> ObjectionAnswerer:
+        products = self.store.catalogue(self.tenant).products
+        treats: dict[str, list[str]] = {}
+        for t in self.store.edges_of(self.tenant, Treats, sources=[p.sku for p in products]) if products else []:
+            treats.setdefault(t.sku, []).append(t.indication)
+        matcher = QueryProductMatcher(products)
+        return ObjectionAnswerer(index, mentions=matcher.mentions, product_indications=treats)
 
     def prices(self, on: dt.date | None = None) -> PriceIndex:
         """The price index as of ``on`` (default today): the one held, or rebuilt when it was built for another day."""
@@ -206,9 +233,11 @@ class TenantServices:
             with self.lock:
                 if written.catalogue:
                     catalogue = self.store.catalogue(self.tenant)
+                    names = [w for p in catalogue.products for w in (p.name, p.generic_name, p.brand) if w]
                     index.set_catalogue(
-                        catalogue_words(self.store, self.tenant), QueryProductMatcher(catalogue.products)
+                        catalogue_words(self.store, self.tenant), QueryProductMatcher(catalogue.products), names
                     )
+                    self._answerer = None  # read queries with the new names and indications
                 if entry_ids:
                     entries = self.store.nodes_by_keys(self.tenant, Entry, sorted(entry_ids))
                     index.upsert(entry_docs(self.store, self.tenant, entries))
@@ -239,6 +268,8 @@ class TenantServices:
         skus: Sequence[str] = (),
         indications: Sequence[str] = (),
         source: str | None = None,
+        category: str | None = None,
+        customer_types: Sequence[str] = (),
     ) -> Entry:
         """A new draft entry (`copilot.curation.create_entry`), in the retrieval index at once."""
         return self._entry_written(
@@ -253,6 +284,8 @@ class TenantServices:
                 skus=skus,
                 indications=indications,
                 source=source,
+                category=category,
+                customer_types=customer_types,
             )
         )
 
@@ -313,6 +346,30 @@ class TenantServices:
         )
         self.apply(Written(prices=True))
         return state
+
+    def request_script(
+        self,
+        *,
+        query: str,
+        requested_by: str,
+        skus: Sequence[str] = (),
+        category: str | None = None,
+        customer_type: str | None = None,
+    ) -> ScriptRequest:
+        """A rep's request for a script nobody wrote yet, in the trainers' queue (`copilot.script_requests`)."""
+        missing = sorted(set(skus) - self.store.existing_keys(self.tenant, Product, list(skus))) if skus else []
+        if missing:
+            raise NotFoundError(f"unknown SKU {', '.join(missing)}", details={"skus": missing})
+        return script_requests.create_request(self.store, self.tenant, query=query, requested_by=requested_by,
+                                              skus=skus, category=category, customer_type=customer_type)  # fmt: skip
+
+    def close_script_request(
+        self, request_id: str, *, status: Literal["done", "declined"], closed_by: str, entry_id: str | None,
+        note: str | None,
+    ) -> ScriptRequest:  # fmt: skip
+        """A trainer closes a request, naming the script written or declining it (`copilot.script_requests`)."""
+        return script_requests.close_request(self.store, self.tenant, request_id, status=status, closed_by=closed_by,
+                                             entry_id=entry_id, note=note)  # fmt: skip
 
     def ingest(self, paths: Sequence[Path], **options: Any) -> IngestReport:
         """Files ingested (`ingest.pipeline.ingest_paths`, ``options`` passed on), the indexes kept in step.

@@ -63,6 +63,10 @@ class EntryEdit:
     skus: Sequence[str] | None = None
     indications: Sequence[str] | None = None
     source: str | None = None
+    category: str | None = None
+    clear_category: bool = False
+    """Set the category to none (``category=None`` alone leaves it as it is)."""
+    customer_types: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def audit_event(
 
 
 def _changes(old: Entry, new: Entry) -> dict[str, dict[str, Any]]:
-    fields = ("title", "body", "tags", "status", "source", "stale_reason")
+    fields = ("title", "body", "tags", "status", "source", "stale_reason", "category", "customer_types")
     return {
         f: {"from": _preview(getattr(old, f)), "to": _preview(getattr(new, f))}
         for f in fields
@@ -148,12 +152,17 @@ def create_entry(
     indications: Sequence[str] = (),
     source: str | None = None,
     entry_id: str | None = None,
+    category: str | None = None,
+    customer_types: Sequence[str] = (),
 ) -> Entry:
     """A new draft entry at version 1 (id generated unless given)."""
     now = _now()
     eid = entry_id or f"E-{uuid.uuid4().hex[:12].upper()}"
-    entry = Entry(tenant=tenant, id=eid, kind=kind, title=title, body=body, tags=list(tags), status="draft",
-                  author=actor, updated_at=now, source=source)  # fmt: skip
+    entry = Entry.model_validate(
+        {"tenant": tenant, "id": eid, "kind": kind, "title": title, "body": body, "tags": list(tags),
+         "status": "draft", "author": actor, "updated_at": now, "source": source, "category": category,
+         "customer_types": list(customer_types)}
+    )  # fmt: skip
     audit = audit_event(tenant, actor, "create", eid, {"kind": kind, "title": title})
     return store.save_entry(
         tenant, entry, expected_version=None, audit=audit, skus=list(skus), indications=list(indications)
@@ -174,10 +183,14 @@ def edit_entry(
                               if v is not None}  # fmt: skip
     if edit.tags is not None:
         update["tags"] = list(edit.tags)
+    if edit.category is not None or edit.clear_category:
+        update["category"] = edit.category
+    if edit.customer_types is not None:
+        update["customer_types"] = list(edit.customer_types)
     if current.status == "published":
         update["status"] = "draft"
     update |= {"author": actor, "updated_at": _now()}
-    new = current.model_copy(update=update)
+    new = Entry.model_validate({**current.model_dump(), **update})
     details = {"from_version": expected_version, "changes": _changes(current, new)}
     if edit.skus is not None or edit.indications is not None:
         details["links"] = {"skus": edit.skus, "indications": edit.indications}

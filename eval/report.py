@@ -293,6 +293,35 @@ def _api_rss(r: Results) -> Measured | None:
     return None if v is None else Measured(v / 1024, "server process peak, under load")
 
 
+def _answers(*path: str) -> Callable[[Results], Measured | None]:
+    """A held-out figure of the objection-answer evaluation (issue 20), from the shipped configuration."""
+
+    def measure(r: Results) -> Measured | None:
+        v = _num(_get(r, "answers", "configs", "answers", "heldout", *path))
+        n = _get(r, "answers", "configs", "answers", "heldout", path[0], "n")
+        return None if v is None else Measured(v, f"held-out half of the independent set ({n} queries)")
+
+    return measure
+
+
+def _answers_bench(entries: int) -> Callable[[Results], Measured | None]:
+    def measure(r: Results) -> Measured | None:
+        rows = _get(r, "answers_bench", "sizes")
+        if not isinstance(rows, list):
+            return None
+        row = next((x for x in rows if isinstance(x, Mapping) and x.get("entries") == entries), None)
+        if row is None:
+            largest = max((int(x["entries"]) for x in rows if isinstance(x, Mapping)), default=0)
+            row = next((x for x in rows if isinstance(x, Mapping) and x.get("entries") == largest), None)
+            if row is None:
+                return None
+        v = _num(_get(row, "cold", "p95"))
+        where = f"{row['entries']:,} entries, every query embedded (cold)"
+        return None if v is None else Measured(v, where, at_target_size=row["entries"] >= entries)
+
+    return measure
+
+
 TARGETS: tuple[Target, ...] = (
     Target(
         3,
@@ -423,8 +452,25 @@ TARGETS: tuple[Target, ...] = (
     Target(10, "case hit@3 minus the better of text-only and graph-only", ">", 0, "", _cases_margin, digits=3),
     Target(10, "briefing JSON pack p95", "<=", 300, "ms", _briefing("json_ms")),
     Target(10, "briefing PDF (pack included) p95", "<=", 2000, "ms", _briefing("pdf_ms"), digits=0),
+    Target(20, "objection answers recall@3 (held-out)", ">=", 0.95, "", _answers("all", "recall@3"), digits=3),
+    Target(20, "objection answers recall@1 (held-out)", ">=", 0.85, "", _answers("all", "recall@1"), digits=3),
+    Target(20, "short queries recall@3 (held-out)", ">=", 0.85, "", _answers("short", "recall@3"), digits=3),
+    Target(
+        20,
+        "无匹配话术 right on no-match queries (held-out)",
+        ">=",
+        0.95,
+        "",
+        _answers("all", "no_match_right"),
+        digits=3,
+    ),  # fmt: skip
+    Target(
+        20, "false 无匹配话术 on the others (held-out)", "<=", 0.03, "", _answers("all", "false_no_match"), digits=3
+    ),  # fmt: skip
+    Target(20, "objection answer p95 in process, 10k entries", "<=", 8, "ms", _answers_bench(10_000), digits=2),
+    Target(20, "objection answer p95 in process, 100k entries", "<=", 15, "ms", _answers_bench(100_000), digits=2),
 )
-"""Every numeric target of issues 3–7, 10 and 19 that ``eval all`` measures (issue 8's is a browser test)."""
+"""Every numeric target of issues 3–7, 10, 19 and 20 that ``eval all`` measures (issue 8's is a browser test)."""
 
 
 def headline(results: Results, targets: Sequence[Target] = TARGETS) -> list[dict[str, Any]]:

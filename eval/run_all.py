@@ -103,6 +103,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("pricing", "price-flag quality, injected anomalies", "eval.eval_pricing", "pricing", "pricing_eval.json"),
     Step("cases", "case-suggestion quality, labelled deals", "eval.eval_cases", "cases", "cases_eval.json"),
+    Step("answers", "objection answers, independent set", "eval.eval_answers", "answers", "answers_eval.json"),
     Step("er", "entity resolution, labelled pairs", "eval.eval_er", "er", "er_eval.json", quick=("--no-sweep",)),
     Step("faq", "FAQ clustering", "eval.eval_faq", "faq", "faq_eval.json", quick=("--embedder", "use")),
     Step(
@@ -131,6 +132,15 @@ STEPS: tuple[Step, ...] = (
         "bench_retrieval.json",
         full=("--sizes", "1000", "10000", "100000"),
         quick=("--sizes", "1000", "5000", "--embed-limit", "1000"),
+    ),
+    Step(
+        "answers_bench",
+        "objection answer latency",
+        "eval.bench_answers",
+        "answers",
+        "bench_answers.json",
+        full=("--sizes", "10000", "100000"),
+        quick=("--sizes", "10000", "--embed-limit", "500"),
     ),
     Step(
         "pricing_bench",

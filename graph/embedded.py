@@ -35,12 +35,13 @@ from graph.model import (
     Node,
     PriceEvent,
     Promotion,
+    ScriptRequest,
     edge_types_of,
     node_uid,
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -94,6 +95,11 @@ MIGRATIONS: dict[int, list[str]] = {
         rel_table_ddl("STATUS_IN"),
     ],
     5: [node_table_ddl(Promotion), node_table_ddl(PriceEvent)],
+    6: [
+        "ALTER TABLE Entry ADD category STRING",
+        "ALTER TABLE Entry ADD customer_types STRING[]",
+        node_table_ddl(ScriptRequest),
+    ],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 

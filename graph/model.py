@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 KEY_SEPARATOR = "\x1f"
 """Joins tenant and natural key into a node's internal ``uid``; forbidden inside keys."""
@@ -36,6 +36,17 @@ CUSTOMER_TYPE_NAMES: dict[str, str] = {
 }  # fmt: skip
 """How a rep names each customer type."""
 EntryKind = Literal["objection_script", "case_study", "product_note", "faq"]
+ObjectionCategory = Literal[
+    "price", "formulary", "efficacy", "side_effects", "stock", "payment_terms", "insurance_card", "compliance",
+    "dtp_prescription", "vbp", "margin_display", "incumbent_supplier",
+]  # fmt: skip
+"""What an objection is about (异议类别); ``compliance`` is regulatory (合规), not patient adherence."""
+OBJECTION_CATEGORY_NAMES: dict[str, str] = {
+    "price": "价格", "formulary": "进院/目录", "efficacy": "疗效", "side_effects": "不良反应", "stock": "库存/配送",
+    "payment_terms": "账期/付款", "insurance_card": "医保报销", "compliance": "合规", "dtp_prescription": "DTP/处方",
+    "vbp": "集采", "margin_display": "毛利/陈列", "incumbent_supplier": "现有供应商",
+}  # fmt: skip
+"""How a trainer names each objection category."""
 EntryStatus = Literal["draft", "in_review", "published", "stale", "retired"]
 FormularyCategory = Literal["甲", "乙"]
 FormularyState = Literal["matched", "not_listed", "review"]
@@ -65,6 +76,27 @@ class GraphModel(BaseModel):
     def property_types(cls) -> dict[str, PropType]:
         """Return the storage type of every stored property, in declaration order."""
         return {name: _prop_type(info.annotation) for name, info in cls.model_fields.items()}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_lists_are_empty(cls, data: Any) -> Any:
+        """A list property read as NULL is empty: a column added by a schema migration is NULL in older rows."""
+        if isinstance(data, dict):
+            lists = [n for n in _list_fields(cls) if n in data and data[n] is None]
+            if lists:
+                data = {**data, **{n: [] for n in lists}}
+        return data
+
+
+_LIST_FIELDS: dict[type[GraphModel], tuple[str, ...]] = {}
+
+
+def _list_fields(model: type[GraphModel]) -> tuple[str, ...]:
+    """The list-typed properties of ``model`` (cached: read on every validation)."""
+    found = _LIST_FIELDS.get(model)
+    if found is None:
+        found = _LIST_FIELDS[model] = tuple(n for n, t in model.property_types().items() if t is PropType.STRING_LIST)
+    return found
 
 
 class Node(GraphModel):
@@ -332,6 +364,12 @@ class Entry(Node):
     updated_at: dt.datetime | None = None
     stale_reason: Text | None = None
     source: Text | None = Field(None, description="Where the entry came from, e.g. 'guide.pdf p.3'.")
+    category: ObjectionCategory | None = Field(
+        None, description="What the objection (or the case's problem) is about: price, stock, efficacy, …"
+    )
+    customer_types: list[CustomerType] = Field(
+        default_factory=list, description="Customer types the entry applies to; empty = all."
+    )
 
 
 class EntryVersion(Node):
@@ -440,6 +478,33 @@ class Promotion(Node):
             and (not self.customer_types or customer_type in self.customer_types)
             and (not self.tiers or tier in self.tiers)
         )
+
+
+ScriptRequestStatus = Literal["open", "done", "declined"]
+
+
+class ScriptRequest(Node):
+    """A rep's request for an objection script that does not exist yet: the trainers' queue.
+
+    Made from an objection answer that found no good match (无匹配话术), with the rep's words and the products at
+    hand, so that a trainer sees what reps meet in the field and nobody has a script for.
+    """
+
+    label: ClassVar[str] = "ScriptRequest"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    query: Text = Field(description="What the customer said, as the rep typed it.")
+    skus: list[Text] = Field(default_factory=list, description="Products at hand (selected or named).")
+    category: ObjectionCategory | None = Field(None, description="The category the copilot read in the query.")
+    customer_type: CustomerType | None = None
+    requested_by: Text = Field(description="Who asked (a key's name, role and id).")
+    at: dt.datetime
+    status: ScriptRequestStatus = "open"
+    entry_id: Text | None = Field(None, description="The script written for it, once there is one.")
+    note: Text | None = Field(None, description="The trainer's note when closing it.")
+    closed_by: Text | None = None
+    closed_at: dt.datetime | None = None
 
 
 PriceEventKind = Literal["vbp", "list_change"]
@@ -727,6 +792,7 @@ NODE_TYPES: tuple[type[Node], ...] = (
     Change,
     Promotion,
     PriceEvent,
+    ScriptRequest,
 )
 """Node types in dependency-free order (the allow-list of labels)."""
 

@@ -95,7 +95,17 @@ ENUM_ALIASES: dict[str, dict[str, str]] = {
                 "进行中": "open", "open": "open"},
     "event_type": {"集采": "vbp", "带量采购": "vbp", "集中带量采购": "vbp", "vbp": "vbp", "调价": "list_change",
                    "价格调整": "list_change", "list_change": "list_change"},
-    "category": {"甲": "甲", "甲类": "甲", "a": "甲", "乙": "乙", "乙类": "乙", "b": "乙"},
+    "category": {"甲": "甲", "甲类": "甲", "a": "甲", "乙": "乙", "乙类": "乙", "b": "乙",
+                 # an entry's objection category (异议类别); each column takes only the aliases of its own choices
+                 "价格": "price", "价格异议": "price", "目录": "formulary", "进院": "formulary", "医保目录": "formulary",
+                 "疗效": "efficacy", "效果": "efficacy", "不良反应": "side_effects", "副作用": "side_effects",
+                 "安全性": "side_effects", "库存": "stock", "缺货": "stock", "配送": "stock", "断货": "stock",
+                 "账期": "payment_terms", "付款": "payment_terms", "回款": "payment_terms", "付款条件": "payment_terms",
+                 "医保卡": "insurance_card", "医保报销": "insurance_card", "报销": "insurance_card",
+                 "合规": "compliance", "dtp": "dtp_prescription", "处方": "dtp_prescription",
+                 "处方外流": "dtp_prescription", "dtp/处方": "dtp_prescription", "集采": "vbp", "带量采购": "vbp",
+                 "毛利": "margin_display", "陈列": "margin_display", "毛利/陈列": "margin_display",
+                 "现有供应商": "incumbent_supplier", "供应商": "incumbent_supplier", "在位供应商": "incumbent_supplier"},
 }  # fmt: skip
 ENUM_ALIASES["customer_types"] = ENUM_ALIASES["type"]
 
@@ -171,7 +181,8 @@ FILE_TYPES: tuple[FileType, ...] = (
         f(Entry, "id", "条目编号", "编号"), f(Entry, "kind", "类型", "条目类型"), f(Entry, "title", "标题"),
         f(Entry, "body", "正文", "内容"), f(Entry, "tags", "标签"), f(Entry, "status", "状态"),
         f(Entry, "version", "版本"), f(Entry, "author", "作者"), f(Entry, "updated_at", "更新时间"),
-        f(Entry, "source", "来源"),
+        f(Entry, "source", "来源"), f(Entry, "category", "异议类别", "话术类别", "问题类别"),
+        f(Entry, "customer_types", "适用客户类型", "客户类型"),
         x("skus", "list", "相关产品", "产品"), x("indications", "list", "相关适应症", "适应症"),
         x("customer_id", "key", "案例客户", *CUSTOMER_ID),
     ), keys=("id",)),

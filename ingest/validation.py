@@ -263,7 +263,7 @@ def _check(v: Validated, name: str, values: pd.Series, rule: Rule) -> pd.Series:
 
 def _enum_mapping(name: str, choices: tuple[str, ...]) -> dict[str, str]:
     """Normalised spelling → canonical value, for the aliases of column ``name`` and the choices themselves."""
-    mapping = {header_key(k): val for k, val in ENUM_ALIASES.get(name, {}).items()}
+    mapping = {header_key(k): val for k, val in ENUM_ALIASES.get(name, {}).items() if val in choices}
     mapping.update({header_key(c): c for c in choices})
     return mapping
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
@@ -17,8 +18,17 @@ from graph.model import Product
 from resolution.product_resolver import ProductResolver, normalize_drug_name
 
 
+@dataclass(frozen=True)
+class ProductMention:
+    """A product named in a query: where (``start``, ``end`` offsets) and which SKUs it stands for."""
+
+    start: int
+    end: int
+    skus: tuple[str, ...]
+
+
 class QueryProductMatcher:
-    """Callable ``query -> SKUs`` for retrieval's product detector."""
+    """Callable ``query -> SKUs`` for retrieval's product detector; ``mentions`` also says where each name is."""
 
     def __init__(self, products: Iterable[Product], *, prefix_lengths: tuple[int, ...] = (2, 3), min_typo_len: int = 3):
         catalogue = list(products)
@@ -50,17 +60,43 @@ class QueryProductMatcher:
 
     def __call__(self, query: str) -> list[str]:
         """SKUs the query names: exact or resolved names first; abbreviations and one-character typos otherwise."""
-        found = {sku for r in self.resolver.find_mentions(query) if r.decision == "match" for sku in r.skus}
+        return sorted({sku for m in self.mentions(query) for sku in m.skus})
+
+    def mentions(self, query: str) -> list[ProductMention]:
+        """Each product name in ``query`` with its offsets, in text order (a name's SKUs sorted).
+
+        Exact or resolved names when there are any; otherwise abbreviations and one-character typos, longest first,
+        never two overlapping.
+        """
+        found = [
+            ProductMention(r.span[0], r.span[1], tuple(sorted(r.skus)))
+            for r in self.resolver.find_mentions(query)
+            if r.decision == "match" and r.span is not None
+        ]
         if found:
-            return sorted(found)
-        text = "".join(query.split())
+            return sorted(found, key=lambda m: (m.start, m.end))
+        loose: list[ProductMention] = []
+        taken: list[tuple[int, int]] = []
+
+        def free(start: int, end: int) -> bool:
+            return all(end <= a or start >= b for a, b in taken)
+
+        for length in sorted(self._by_len, reverse=True):
+            for i in range(len(query) - length + 1):
+                window = query[i : i + length]
+                skus = {
+                    sku
+                    for surface in self._by_len[length]
+                    if Levenshtein.distance(window, surface, score_cutoff=1) <= 1
+                    for sku in self._surfaces[surface]
+                }
+                if skus and free(i, i + length):
+                    loose.append(ProductMention(i, i + length, tuple(sorted(skus))))
+                    taken.append((i, i + length))
         for n in sorted({len(k) for k in self._prefixes}, reverse=True):
-            for i in range(len(text) - n + 1):
-                found |= self._prefixes.get(text[i : i + n], set())
-        for length, surfaces in self._by_len.items():
-            windows = {text[i : i + length] for i in range(len(text) - length + 1)}
-            for window in windows:
-                for surface in surfaces:
-                    if Levenshtein.distance(window, surface, score_cutoff=1) <= 1:
-                        found |= self._surfaces[surface]
-        return sorted(found)
+            for i in range(len(query) - n + 1):
+                abbreviated = self._prefixes.get(query[i : i + n])
+                if abbreviated and free(i, i + n):
+                    loose.append(ProductMention(i, i + n, tuple(sorted(abbreviated))))
+                    taken.append((i, i + n))
+        return sorted(loose, key=lambda m: (m.start, m.end))

@@ -16,10 +16,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from graph.model import Customer, Entry
 from graph.ports import EntryLinks, GraphStore
 from retrieval.embedders import CachedEmbedder, Embedder
+from retrieval.glossary import Glossary
 from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
+from retrieval.typos import PinyinCorrector
 from retrieval.vector_index import VectorIndex
 
 Mode = Literal["hybrid", "vector", "keyword"]
@@ -40,6 +44,7 @@ class EntryDoc:
     skus: tuple[str, ...] = ()
     indications: tuple[str, ...] = ()
     customer_types: tuple[str, ...] = ()
+    category: str | None = None
 
     @property
     def text(self) -> str:
@@ -121,16 +126,30 @@ class KnowledgeIndex:
         user_words: Iterable[str] = (),
         approx_threshold: int = 50_000,
         product_detector: ProductDetector | None = None,
+        glossary: Glossary | None = None,
+        product_words: Iterable[str] = (),
     ) -> None:
         self.tenant = tenant
         self.product_detector = product_detector
         self.embedder = embedder
-        self.tokenizer = ChineseTokenizer(user_words)
+        self.glossary = glossary or Glossary()
+        words = list(user_words)
+        self.tokenizer = ChineseTokenizer([*words, *self.glossary.words()])
+        self.corrector = PinyinCorrector(
+            [*words, *self.glossary.words()], products=product_words, common_word=self.tokenizer.frequency
+        )
+        """Typo correction against the domain's words; published entries' title words join as they are indexed."""
         self.approx_threshold = approx_threshold
         self.docs: dict[str, EntryDoc] = {}
         self._kinds: dict[str, _KindIndex] = {}
         self._allowed: dict[tuple[str, SearchFilters], frozenset[str]] = {}
         self._by_sku: dict[str, set[str]] = defaultdict(set)
+        self._by_indication: dict[str, set[str]] = defaultdict(set)
+        self._unlinked: set[str] = set()
+        self.title_tokens: dict[str, tuple[str, ...]] = {}
+        """Search tokens of each entry's title (the words a script is named by)."""
+        self.generation = 0
+        """Counts changes; a cache built from the index is stale when this moved."""
         self.stats = IndexStats()
 
     def _kind(self, kind: str) -> _KindIndex:
@@ -166,13 +185,56 @@ class KnowledgeIndex:
         self._allowed.clear()
 
     def _link(self, old: EntryDoc | None, new: EntryDoc | None) -> None:
-        """Keep the product → entries map in step with an entry's change."""
+        """Keep the product and indication maps, title words and the typo vocabulary in step with an entry's change."""
+        self.generation += 1
         if old is not None:
             for sku in old.skus:
                 self._by_sku[sku].discard(old.entry_id)
+            for ind in old.indications:
+                self._by_indication[ind].discard(old.entry_id)
+            self._unlinked.discard(old.entry_id)
+            if old.status == "published":
+                self.corrector.remove(self.title_tokens.get(old.entry_id, ()))
+            self.title_tokens.pop(old.entry_id, None)
         if new is not None:
             for sku in new.skus:
                 self._by_sku[sku].add(new.entry_id)
+            for ind in new.indications:
+                self._by_indication[ind].add(new.entry_id)
+            if not new.skus and not new.indications:
+                self._unlinked.add(new.entry_id)
+            tokens = tuple(self.tokenizer.tokens(new.title))
+            self.title_tokens[new.entry_id] = tokens
+            if new.status == "published":
+                self.corrector.add(tokens)
+
+    def about_products(self, skus: Iterable[str]) -> set[str]:
+        """Ids of the entries linked to any of ``skus`` (any kind and status: filter after)."""
+        return {e for sku in skus for e in self._by_sku.get(sku, ())}
+
+    def about_indications(self, indications: Iterable[str]) -> set[str]:
+        """Ids of the entries linked to any of ``indications`` (any kind and status)."""
+        return {e for ind in indications for e in self._by_indication.get(ind, ())}
+
+    def linked_indications(self) -> set[str]:
+        """Indications that at least one entry is linked to."""
+        return {i for i, ids in self._by_indication.items() if ids}
+
+    def unlinked(self) -> set[str]:
+        """Ids of the entries linked to no product and no indication: general knowledge (a copy)."""
+        return set(self._unlinked)
+
+    def vectors_for(self, kind: str, entry_ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``entry_ids`` of one kind, one row each (no embedding is computed)."""
+        index = self._kinds.get(kind)
+        if index is None or not entry_ids:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return index.vectors.vectors_of(entry_ids)
+
+    def idf(self, kind: str, tokens: Iterable[str]) -> dict[str, float]:
+        """BM25 idf of each token among the entries of ``kind`` (an unseen token gets the largest)."""
+        index = self._kinds.get(kind)
+        return index.keywords.idf(tokens) if index is not None else dict.fromkeys(tokens, 1.0)
 
     def _allowed_ids(self, kind: str, f: SearchFilters) -> frozenset[str]:
         """Entries of ``kind`` the filters admit, cached until the next change (queries repeat the same filters)."""
@@ -207,7 +269,10 @@ class KnowledgeIndex:
     def build(self, docs: Sequence[EntryDoc]) -> IndexStats:
         """Index ``docs`` from scratch and compact the keyword segments."""
         t0 = time.perf_counter()
+        for doc in list(self.docs.values()):
+            self._link(doc, None)
         self.docs, self._kinds, self._by_sku = {}, {}, defaultdict(set)
+        self._by_indication, self._unlinked, self.title_tokens = defaultdict(set), set(), {}
         for i in range(0, len(docs), 2048):
             self.upsert(docs[i : i + 2048])
         for index in self._kinds.values():
@@ -229,14 +294,20 @@ class KnowledgeIndex:
         wanted = set(skus)
         return sorted({i for d in self.docs.values() if wanted & set(d.skus) for i in d.indications})
 
-    def set_catalogue(self, words: Iterable[str], product_detector: ProductDetector | None) -> None:
+    def set_catalogue(
+        self, words: Iterable[str], product_detector: ProductDetector | None, product_words: Iterable[str] = ()
+    ) -> None:
         """Take in new product and indication names.
 
         Each becomes one token (every entry's text is tokenized again, so queries and entries split the same way), and
-        queries find the products they name with ``product_detector``.
+        queries find the products they name with ``product_detector``; ``product_words`` (names, generic names,
+        brands) join the typo corrector's vocabulary as products.
         """
         self.product_detector = product_detector
+        words = list(words)
         self.tokenizer.add_words(words)
+        self.corrector.add(words)
+        self.corrector.add_products(product_words)
         for kind, index in self._kinds.items():
             index.keywords.upsert([(d.entry_id, d.text) for d in self.docs.values() if d.kind == kind])
             index.keywords.rebuild()
@@ -338,8 +409,11 @@ class KnowledgeIndex:
             EntryDoc(**{**d, **{k: tuple(d[k]) for k in ("skus", "indications", "customer_types")}})
             for d in meta["docs"]
         ]
+        for doc in list(self.docs.values()):
+            self._link(doc, None)
         self.docs = {d.entry_id: d for d in docs}
         self._kinds, self._allowed, self._by_sku = {}, {}, defaultdict(set)
+        self._by_indication, self._unlinked, self.title_tokens = defaultdict(set), set(), {}
         for d in docs:
             self._link(None, d)
         for kind in sorted({d.kind for d in docs}):
@@ -368,7 +442,7 @@ def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None =
     docs = []
     for entry in entries:
         links = found.get(entry.id, EntryLinks())
-        types = {customer_type[c] for c in links.customers if c in customer_type}
+        types = set(entry.customer_types) or {customer_type[c] for c in links.customers if c in customer_type}
         docs.append(
             EntryDoc(
                 entry.id,
@@ -380,9 +454,15 @@ def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None =
                 links.skus,
                 links.indications,
                 tuple(sorted(types)),
+                entry.category,
             )  # fmt: skip
         )
     return docs
+
+
+def product_names(store: GraphStore, tenant: str) -> list[str]:
+    """The tenant's product names, generic names and brands (the typo corrector reads typos of them as products)."""
+    return [w for p in store.catalogue(tenant).products for w in (p.name, p.generic_name, p.brand) if w]
 
 
 def open_index(
@@ -407,6 +487,7 @@ def open_index(
         user_words=catalogue_words(store, tenant),
         approx_threshold=approx_threshold,
         product_detector=product_detector,
+        product_words=product_names(store, tenant),
     )
     docs = entry_docs(store, tenant)
     if directory is not None and index.load(directory):

@@ -49,6 +49,10 @@ class ChineseTokenizer:
             if len(w) >= 2:
                 self._jieba.add_word(w, freq=2_000_000)
 
+    def frequency(self, word: str) -> int:
+        """The word's frequency in jieba's dictionary (0 when absent): how common an everyday word it is."""
+        return int(self._jieba.FREQ.get(word, 0) or 0)
+
     def tokens(self, text: str) -> list[str]:
         """Lower-cased search tokens without punctuation and stop words."""
         with self._lock:
@@ -124,6 +128,11 @@ class KeywordIndex:
         main.index([self._docs[k] or [""] for k in self._main_ids], show_progress=False)
         self._main = main
         self._main_live = np.ones(len(self._main_ids), dtype=np.float32)
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """BM25 idf of each token over the live documents; a token no document has gets the largest value."""
+        n = max(len(self._docs), 1)
+        return {t: math.log(1 + (n - self._df[t] + 0.5) / (self._df[t] + 0.5)) for t in tokens}
 
     def _delta_scores(self, query: list[str], candidates: Iterable[str]) -> list[tuple[str, float]]:
         n = max(len(self._docs), 1)

@@ -86,7 +86,12 @@ class VectorIndex:
     def _vectors(self, internal: Sequence[int]) -> np.ndarray:
         if not internal:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._index.reconstruct(int(n)) for n in internal]).astype(np.float32)
+        found = self._index.reconstruct_batch(np.asarray(internal, dtype=np.int64))
+        return np.ascontiguousarray(found, dtype=np.float32).reshape(len(internal), self.dimension)
+
+    def vectors_of(self, keys: Sequence[str]) -> np.ndarray:
+        """The stored vectors of ``keys`` (one row each, in order); a key that is not here raises ``KeyError``."""
+        return self._vectors([self._ids[k] for k in keys])
 
     def _rebuild(self, *, approximate: bool) -> None:
         keys = list(self._ids)

@@ -16,7 +16,7 @@ from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
-from copilot.objections import answer_objection
+from copilot.objections import BADGES, NO_MATCH_TEXT, ObjectionAnswer
 from copilot.render import to_markdown, to_pdf
 from copilot.rewrite import (
     BRIEFING_PURPOSE,
@@ -30,7 +30,7 @@ from copilot.rewrite import (
     rewrite,
 )
 from graph.errors import NotFoundError
-from graph.model import Customer, Product
+from graph.model import Customer, CustomerType, ObjectionCategory, Product
 
 router = APIRouter(tags=["copilot"])
 
@@ -88,37 +88,90 @@ class CaseSuggestions(BaseModel):
 
 
 class ObjectionQuery(RequestModel):
-    """What the customer said, and optionally the products and customer at hand."""
+    """What the customer said, and optionally the products, customer and category at hand."""
 
     objection: str = Field(min_length=1, max_length=1000, examples=["店长说立普妥太贵了，隔壁药房便宜"])
     skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=50, examples=[["SKU-ATV20-LPT"]]
+        default_factory=list, max_length=50, examples=[["SKU-ATV20-LPT"]], description="Products selected in the UI."
     )
-    customer_id: str | None = Field(None, max_length=200)
+    customer_id: str | None = Field(
+        None, max_length=200, description="The customer at hand: scripts written for its type are preferred."
+    )
+    customer_type: CustomerType | None = Field(
+        None, description="The customer's type when there is no customer id (a prospect); preferred like one."
+    )
+    category: ObjectionCategory | None = Field(None, description="Only scripts of this objection category.")
     k: int = Field(3, ge=1, le=20)
     rewrite: bool = Field(False, description="Also return one combined answer as fluent text (see `RewriteOut`).")
 
 
 class ObjectionAnswerOut(BaseModel):
-    """A published script answering the objection, with its source entry and version."""
+    """A published script for the objection, with its source entry and version, and why it came back."""
 
     entry_id: str
     version: int
     title: str
     script: str
     level: Literal["product", "indication", "general"] = Field(
-        description="Where it was found: a script about the products, about their indication, or a general one."
+        description="Where it was found: a script about the product, about its indication, or a general one."
     )
-    score: float
-    vector_rank: int | None = None
-    keyword_rank: int | None = None
+    badge: Literal["本品", "同适应症", "通用"] = Field(description="The level as the console shows it.")
+    score: float = Field(description="Ranking score: similarity, title words, level and category bonuses.")
+    confidence: float = Field(description="How well the text matches whatever the level (the threshold's measure).")
+    category: ObjectionCategory | None = None
+    customer_types: list[CustomerType] = Field(default_factory=list, description="Written for these; empty = all.")
+    why: list[str] = Field(description="Why it came back, in words (level, category, shared title words, type).")
+    nearest: bool = Field(False, description="True under 无匹配话术: the closest general script, not an answer.")
+
+
+class FixOut(BaseModel):
+    """A typo put right before searching."""
+
+    typed: str
+    read_as: str
+
+
+class ReadingOut(BaseModel):
+    """What the copilot read in the query: corrections, products, indications, categories and sales terms."""
+
+    corrected: str
+    fixes: list[FixOut]
+    products: list[str] = Field(description="SKUs the objection is about (selected, or named as its subject).")
+    compared: list[str] = Field(description="SKUs named only as a comparison (比…, 跟…).")
+    indications: list[str]
+    categories: list[ObjectionCategory]
+    terms: list[str] = Field(description="Glossary terms recognised (MOQ, 账期, 动销…).")
+
+
+class RequestScriptAction(BaseModel):
+    """How to ask the trainers for a script: POST this body to this path (the console's "request a script")."""
+
+    method: Literal["POST"] = "POST"
+    path: str = "/v1/script-requests"
+    body: dict[str, object]
 
 
 class ObjectionAnswers(BaseModel):
-    """Scripts, best first."""
+    """Scripts best first, or 无匹配话术 with the nearest general scripts and a request action."""
 
+    status: Literal["answered", "no_match"]
+    message: str | None = Field(None, description=f"Set when status is no_match ({NO_MATCH_TEXT}…).")
     answers: list[ObjectionAnswerOut]
+    nearest_general: list[ObjectionAnswerOut] = Field(
+        default_factory=list, description="Under no_match: the closest general scripts, labelled as such."
+    )
+    reading: ReadingOut
+    request_script: RequestScriptAction | None = Field(None, description="Under no_match: ask for a script.")
     rewritten: RewriteOut | None = None
+
+
+def _answer_out(a: ObjectionAnswer) -> ObjectionAnswerOut:
+    return ObjectionAnswerOut(
+        entry_id=a.entry_id, version=a.version, title=a.title, script=a.script, level=a.level, badge=BADGES[a.level],
+        score=a.score, confidence=a.confidence, category=a.category,
+        customer_types=list(a.customer_types),
+        why=list(a.why), nearest=a.nearest,
+    )  # fmt: skip
 
 
 def _check_customer(state: ServiceState, tenant: str, customer_id: str | None) -> None:
@@ -149,32 +202,58 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
     )
 
 
-@router.post("/objection-answers", summary="Scripts answering a customer's objection")
+@router.post("/objection-answers", summary="Scripts answering a customer's objection, or 无匹配话术")
 def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> ObjectionAnswers:
-    """Hybrid retrieval over published scripts: about the products first, then their indication, then general."""
-    _check_customer(state, key.tenant, body.customer_id)
+    """Product, indication and general scripts ranked side by side; 无匹配话术 when none is good enough.
+
+    Typos are put right, products named in the text are found (a product after 比 is a comparison), English and
+    jargon terms are read through the glossary. Under ``no_match`` the nearest general scripts come labelled
+    (``nearest``), with the request that puts the query in the trainers' queue.
+    """
     _check_skus(state, key.tenant, body.skus)
-    with state.tenant(key.tenant).searching() as index:
-        found = answer_objection(index, body.objection, skus=body.skus, k=body.k)
+    customer_type: str | None = body.customer_type
+    if body.customer_id is not None:
+        customer = state.store.get_node(key.tenant, Customer, body.customer_id)
+        if customer is None:
+            raise NotFoundError(f"no customer {body.customer_id}", details={"customer_id": body.customer_id})
+        customer_type = customer.type
+    services = state.tenant(key.tenant)
+    answerer = services.answerer
+    with services.lock:
+        result = answerer.answer(
+            body.objection, skus=body.skus, customer_type=customer_type, category=body.category, k=body.k
+        )
     rewritten = None
-    if body.rewrite:
+    if body.rewrite and result.answers:
         purpose = OBJECTION_PURPOSE.format(objection=body.objection)
-        rewritten = _rewrite_out(rewrite(objection_facts(found), purpose, state.chat_model))
+        rewritten = _rewrite_out(rewrite(objection_facts(result.answers), purpose, state.chat_model))
+    r = result.reading
+    request = None
+    if result.can_request_script:
+        request = RequestScriptAction(
+            body={
+                "query": body.objection,
+                "skus": list(r.products) or body.skus,
+                "category": r.categories[0] if len(r.categories) == 1 else body.category,
+                "customer_type": customer_type,
+            }  # fmt: skip
+        )
     return ObjectionAnswers(
+        status=result.status,
+        message=result.message,
+        answers=[_answer_out(a) for a in result.answers],
+        nearest_general=[_answer_out(a) for a in result.nearest_general],
+        reading=ReadingOut(
+            corrected=r.corrected,
+            fixes=[FixOut(typed=t, read_as=w) for t, w in r.fixes],
+            products=list(r.products),
+            compared=list(r.compared),
+            indications=list(r.indications),
+            categories=list(r.categories),
+            terms=list(r.terms),
+        ),  # fmt: skip
+        request_script=request,
         rewritten=rewritten,
-        answers=[
-            ObjectionAnswerOut(
-                entry_id=a.entry_id,
-                version=a.version,
-                title=a.title,
-                script=a.script,
-                level=a.level,
-                score=a.hit.score,
-                vector_rank=a.hit.vector_rank,
-                keyword_rank=a.hit.keyword_rank,
-            )
-            for a in found
-        ],
     )
 
 

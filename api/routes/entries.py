@@ -20,7 +20,7 @@ from api.timestamps import UtcDatetime
 from copilot import curation
 from copilot.curation import EntryEdit
 from graph.errors import NotFoundError
-from graph.model import Entry, EntryKind, EntryStatus
+from graph.model import CustomerType, Entry, EntryKind, EntryStatus, ObjectionCategory
 
 router = APIRouter(prefix="/entries", tags=["entries"])
 
@@ -43,6 +43,8 @@ class EntryOut(BaseModel):
     updated_at: UtcDatetime | None = None
     stale_reason: str | None = Field(None, description="Why a formulary change put the entry up for review.")
     source: str | None = None
+    category: ObjectionCategory | None = Field(None, description="What the objection (or the case's problem) is about.")
+    customer_types: list[CustomerType] = Field(default_factory=list, description="Written for these; empty = all.")
     skus: list[str] = Field(default_factory=list)
     indications: list[str] = Field(default_factory=list)
 
@@ -64,6 +66,10 @@ class EntryCreate(RequestModel):
     skus: list[Key] = Field(default_factory=list, max_length=50, description="Products it is about.")
     indications: list[Key] = Field(default_factory=list, max_length=50, description="Indications it is about.")
     source: str | None = Field(None, max_length=500)
+    category: ObjectionCategory | None = Field(None, description="Objection category (price, stock, efficacy, …).")
+    customer_types: list[CustomerType] = Field(
+        default_factory=list, max_length=5, description="Customer types it is written for; empty = all."
+    )
 
 
 class EntryPatch(RequestModel):
@@ -76,6 +82,9 @@ class EntryPatch(RequestModel):
     skus: list[Key] | None = Field(None, max_length=50)
     indications: list[Key] | None = Field(None, max_length=50)
     source: str | None = Field(None, max_length=500)
+    category: ObjectionCategory | None = Field(None, description="Send null to leave it; see `clear_category`.")
+    clear_category: bool = Field(False, description="Remove the category.")
+    customer_types: list[CustomerType] | None = Field(None, max_length=5, description="Empty list = all types.")
 
 
 class TransitionIn(RequestModel):
@@ -160,6 +169,10 @@ def list_entries(
     kind: EntryKind | None = None,
     sku: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=100, description="Substring of title or body.")] = None,
+    category: Annotated[ObjectionCategory | None, Query(description="Objection category.")] = None,
+    customer_type: Annotated[
+        CustomerType | None, Query(description="Entries written for this type (or for all types).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EntryPage:
@@ -171,6 +184,10 @@ def list_entries(
     found = state.store.entries(key.tenant, sku=sku, status=status_, kind=kind)
     if q:
         found = [e for e in found if q.lower() in f"{e.title}\n{e.body}".lower()]
+    if category:
+        found = [e for e in found if e.category == category]
+    if customer_type:
+        found = [e for e in found if not e.customer_types or customer_type in e.customer_types]
     page = found[offset : offset + limit]
     return EntryPage(total=len(found), items=_outs(state, key.tenant, page))
 
@@ -180,7 +197,8 @@ def create_entry(body: EntryCreate, key: Curator, state: State) -> EntryOut:
     """A new draft at version 1, with its ABOUT links and an audit record."""
     entry = state.tenant(key.tenant).create_entry(
         actor=_actor(key), kind=body.kind, title=body.title, body=body.body, tags=body.tags, skus=body.skus,
-        indications=body.indications, source=body.source,
+        indications=body.indications, source=body.source, category=body.category,
+        customer_types=body.customer_types,
     )  # fmt: skip
     return _out(state, key.tenant, entry)
 
@@ -201,7 +219,8 @@ def edit_entry(entry_id: EntryId, body: EntryPatch, key: Curator, state: State) 
     Editing a published entry sends it back to draft: it is reviewed again before reps see the new text.
     """
     edit = EntryEdit(title=body.title, body=body.body, tags=body.tags, skus=body.skus,
-                     indications=body.indications, source=body.source)  # fmt: skip
+                     indications=body.indications, source=body.source, category=body.category,
+                     clear_category=body.clear_category, customer_types=body.customer_types)  # fmt: skip
     entry = state.tenant(key.tenant).edit_entry(entry_id, actor=_actor(key), expected_version=body.version, edit=edit)
     return _out(state, key.tenant, entry)
 

@@ -37,8 +37,8 @@ class Deployment:
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     data_dir = tmp_path_factory.mktemp("api-data")
-    settings = Settings(data_dir=data_dir, buffer_pool_mb=256, embedder="use")
-    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=256)
+    settings = Settings(data_dir=data_dir, buffer_pool_mb=512, embedder="use")
+    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=512)
     load_demo(store, as_of=TODAY)
     store.close()
     state = open_state(settings)

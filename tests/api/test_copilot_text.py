@@ -22,8 +22,15 @@ def test_faq_proposals_become_drafts_once(deployment: Deployment) -> None:
     assert top["examples"][0]["interaction_id"] in draft["body"]
 
 
+def _scripted_sku(deployment: Deployment) -> str:
+    """A product with a published price script (a product without scripts gets 无匹配话术, nothing to rewrite)."""
+    found = deployment.client.get("/v1/entries?kind=objection_script&q=贵&limit=1", headers=deployment.headers("rep"))
+    sku: str = found.json()["items"][0]["skus"][0]
+    return sku
+
+
 def test_rewrite_is_extractive_without_a_model(deployment: Deployment) -> None:
-    body = {"objection": "店长说感冒灵太贵了", "skus": ["SKU-999GML"], "rewrite": True}
+    body = {"objection": "店长说太贵了", "skus": [_scripted_sku(deployment)], "rewrite": True}
     out = deployment.client.post("/v1/objection-answers", headers=deployment.headers("rep"), json=body).json()
     rewritten = out["rewritten"]
     assert rewritten["source"] == "extractive" and rewritten["model"] is None
@@ -32,7 +39,7 @@ def test_rewrite_is_extractive_without_a_model(deployment: Deployment) -> None:
 
 def test_a_faithful_model_text_is_used_and_an_invented_number_is_refused(deployment: Deployment) -> None:
     rep = deployment.headers("rep")
-    body = {"objection": "店长说感冒灵太贵了", "skus": ["SKU-999GML"], "k": 1, "rewrite": True}
+    body = {"objection": "店长说太贵了", "skus": [_scripted_sku(deployment)], "k": 1, "rewrite": True}
     plain = deployment.client.post("/v1/objection-answers", headers=rep, json=body).json()
     eid = plain["answers"][0]["entry_id"]
     deployment.state.chat_model = FakeListChatModel(

@@ -7,6 +7,8 @@ import threading
 from tests.api.conftest import Deployment
 
 OBJECTION = "顾客说这个降压药的锌铜配比口感太差想换别的牌子"  # a made-up objection only the new script answers
+ASK = {"objection": OBJECTION, "skus": ["SKU-999GML"], "k": 3}
+"""Asked with the script's product selected: a product script answers only when its product is at hand."""
 
 
 def _create(d: Deployment, title: str, body: str, kind: str = "objection_script") -> dict:  # type: ignore[type-arg]
@@ -37,7 +39,7 @@ def test_workflow_from_draft_to_published_to_retired(deployment: Deployment) -> 
     assert edited["version"] == 2
     submitted = d.client.post(f"/v1/entries/{entry['id']}/submit", headers=trainer, json={"version": 2}).json()
     assert submitted["status"] == "in_review"
-    before = d.client.post("/v1/objection-answers", headers=rep, json={"objection": OBJECTION, "k": 3}).json()
+    before = d.client.post("/v1/objection-answers", headers=rep, json=ASK).json()
     assert entry["id"] not in [a["entry_id"] for a in before["answers"]]
     published = d.client.post(
         f"/v1/entries/{entry['id']}/publish", headers=trainer, json={"version": 3, "note": "审核通过"}
@@ -45,7 +47,7 @@ def test_workflow_from_draft_to_published_to_retired(deployment: Deployment) -> 
     assert (published["status"], published["version"]) == ("published", 4)
 
     # searchable at once, with its version
-    after = d.client.post("/v1/objection-answers", headers=rep, json={"objection": OBJECTION, "k": 3}).json()
+    after = d.client.post("/v1/objection-answers", headers=rep, json=ASK).json()
     top = after["answers"][0]
     assert (top["entry_id"], top["version"]) == (entry["id"], 4)
 
@@ -60,7 +62,7 @@ def test_workflow_from_draft_to_published_to_retired(deployment: Deployment) -> 
 
     retired = d.client.post(f"/v1/entries/{entry['id']}/retire", headers=trainer, json={"version": 4}).json()
     assert retired["status"] == "retired"
-    gone = d.client.post("/v1/objection-answers", headers=rep, json={"objection": OBJECTION, "k": 3}).json()
+    gone = d.client.post("/v1/objection-answers", headers=rep, json=ASK).json()
     assert entry["id"] not in [a["entry_id"] for a in gone["answers"]]
     again = d.client.patch(f"/v1/entries/{entry['id']}", headers=trainer, json={"version": 5, "title": "复活"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"

@@ -44,6 +44,9 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("POST", f"/v1/entries/{E}/retire", CURATORS, {"json": {"version": 999}}),
     ("GET", f"/v1/entries/{E}/history", CURATORS, {}),
     ("GET", f"/v1/entries/{E}/diff?from=1", CURATORS, {}),
+    ("POST", "/v1/script-requests", READERS, {"json": {"query": "矩阵测试：发票老是开错"}}),
+    ("GET", "/v1/script-requests", CURATORS, {}),
+    ("POST", "/v1/script-requests/SR-NOPE/close", CURATORS, {"json": {"status": "declined"}}),  # 404 for the allowed
     ("GET", "/v1/faq/proposals", CURATORS, {}),
     ("POST", "/v1/faq/drafts", CURATORS, {"json": {"proposal_ids": ["FAQ-NOPE"]}}),  # 404 for the allowed
     ("POST", "/v1/ingest", ADMINS, {"files": {"file": ("bad.csv", b"x,y\n1,2\n", "text/csv")}}),
@@ -59,6 +62,7 @@ def test_matrix_covers_every_route(deployment: Deployment) -> None:
     routes = {(method.upper(), path) for path, ops in paths.items() for method in ops}
     covered = {(m, p.split("?")[0].replace(C, "{customer_id}").replace(P, "{sku}")) for m, p, _, _ in MATRIX}
     covered = {(m, p.replace(E, "{entry_id}").replace("does-not-exist", "{key_id}")) for m, p in covered}
+    covered = {(m, p.replace("SR-NOPE", "{request_id}")) for m, p in covered}
     assert routes - PUBLIC == covered
 
 

@@ -40,6 +40,7 @@ from graph.model import (
     Purchased,
     Quotes,
     Rep,
+    ScriptRequest,
     Treats,
     WorksAt,
 )
@@ -136,6 +137,8 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 version=2,
                 author="培训部王老师",
                 updated_at=dt.datetime(2025, 8, 1, 9, 0),
+                category="price",
+                customer_types=["chain", "single_pharmacy"],
             ),
             Entry(
                 tenant=t,
@@ -220,6 +223,18 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 new_list_price=18.5,
                 new_floor_price=14.0,
                 customer_types=["hospital", "clinic"],
+            )
+        ],
+        [
+            ScriptRequest(
+                tenant=t,
+                id="SR-1",
+                query="发票老是开错",
+                skus=["SKU-ATV-20"],
+                category="payment_terms",
+                customer_type="chain",
+                requested_by="rep-1 (rep, key K1)",
+                at=dt.datetime(2025, 9, 3, 10, 0),
             )
         ],
     ]

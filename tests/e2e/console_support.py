@@ -89,8 +89,8 @@ def _free_socket() -> socket.socket:
 @contextlib.contextmanager
 def serve_demo(data_dir: Path, *, embedder: str = "use", start_timeout: float = 600) -> Iterator[ConsoleServer]:
     """Load the demo data into ``data_dir``, create keys of every role, and serve the app until the block ends."""
-    settings = Settings(data_dir=data_dir, buffer_pool_mb=256, embedder=embedder)
-    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=256)
+    settings = Settings(data_dir=data_dir, buffer_pool_mb=512, embedder=embedder)
+    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=512)
     load_demo(store, as_of=dt.date.today())
     store.close()
     state = open_state(settings)

@@ -107,6 +107,7 @@ def test_login_shows_the_pages_of_the_keys_role(server: ConsoleServer, page: Pag
             "quote",
             "entries",
             "stale",
+            "requests",
             "faq",
             "formulary-review",
             "formulary",
@@ -118,6 +119,7 @@ def test_login_shows_the_pages_of_the_keys_role(server: ConsoleServer, page: Pag
             "quote",
             "entries",
             "stale",
+            "requests",
             "faq",
             "formulary-review",
             "ingest",
@@ -155,13 +157,34 @@ def test_rep_drafts_a_deal_and_sees_three_cases_with_why(server: ConsoleServer, 
 def test_rep_asks_the_objection_box_and_sees_sources(server: ConsoleServer, page: Page) -> None:
     login(page, server, "rep")
     page.goto(f"{server.url}/#/objection")
-    page.fill("textarea[name=objection]", "店长说感冒灵太贵了，隔壁药房便宜")
+    page.fill("textarea[name=objection]", "店长说立普妥价隔太贵了，隔壁药房便宜")
     page.click("main button[type=submit]")
     answers = page.locator("#answers .answer")
     expect(answers.first).to_be_visible()
     first = answers.first
     entry_id, version = first.get_attribute("data-entry-id"), first.get_attribute("data-version")
     expect(first.locator(".source")).to_have_text(f"来源：{entry_id} · 第 {version} 版")
+    expect(first.locator(".badge").first).to_have_text("本品")
+    expect(page.locator("#answers .reading")).to_contain_text("价隔→价格")
+
+
+def test_no_match_offers_a_script_request_that_a_trainer_closes(server: ConsoleServer, page: Page) -> None:
+    login(page, server, "rep")
+    page.goto(f"{server.url}/#/objection")
+    question = "客户问你们的CRM系统登不上去怎么办"
+    page.fill("textarea[name=objection]", question)
+    page.click("main button[type=submit]")
+    expect(page.locator("#answers .no-match")).to_contain_text("无匹配话术")
+    expect(page.locator("#answers .answer:not(.nearest)")).to_have_count(0)
+    page.click("#request-script")
+    expect(page.locator("#answers [role=status]")).to_contain_text("已提交")
+    login(page, server, "trainer")
+    page.goto(f"{server.url}/#/requests")
+    card = page.locator(".request", has_text=question)
+    expect(card).to_be_visible()
+    card.locator("input[name=note]").fill("与话术无关，转 IT")
+    card.locator("button[name=decline]").click()
+    expect(page.locator(".request", has_text=question)).to_have_count(0)
 
 
 def test_rep_edits_a_quote_line_until_it_turns_red_and_back(server: ConsoleServer, page: Page) -> None:

@@ -20,6 +20,7 @@ const PAGES = [
   { path: "entries", title: "知识条目", group: "知识库", roles: CURATORS, render: trainer.entriesPage },
   { path: "entry", title: "编辑条目", group: "知识库", roles: CURATORS, render: trainer.entryPage, hidden: true },
   { path: "stale", title: "待复核队列", group: "知识库", roles: CURATORS, render: trainer.stalePage },
+  { path: "requests", title: "待写话术", group: "知识库", roles: CURATORS, render: trainer.requestsPage },
   { path: "faq", title: "FAQ 提案", group: "知识库", roles: CURATORS, render: trainer.faqPage },
   { path: "formulary-review", title: "医保目录复核", group: "知识库", roles: CURATORS, render: admin.formularyReviewPage },
   { path: "ingest", title: "数据导入", group: "数据与权限", roles: ADMINS, render: admin.ingestPage },

@@ -136,37 +136,67 @@ export function objectionPage(main) {
         method: "POST",
         body: { objection: text.value.trim(), skus: products.get().map((p) => p.sku), k: 3 },
       });
-      drawAnswers(results, found.answers);
+      drawAnswers(results, found);
     }, errors);
   });
   main.append(h("h1", null, "异议应答"), form, results);
 }
 
-const LEVEL = { product: "同产品话术", indication: "同适应症话术", general: "通用话术" };
+const CATEGORY = {
+  price: "价格", formulary: "进院/目录", efficacy: "疗效", side_effects: "不良反应", stock: "库存/配送",
+  payment_terms: "账期/付款", insurance_card: "医保报销", compliance: "合规", dtp_prescription: "DTP/处方",
+  vbp: "集采", margin_display: "毛利/陈列", incumbent_supplier: "现有供应商",
+};
 
-function drawAnswers(host, answers) {
-  if (!answers.length) {
-    fill(host, h("div", { class: "notice" }, "没有找到可用的已发布话术。"));
-    return;
-  }
-  fill(
-    host,
-    answers.map((a) =>
-      h(
-        "article",
-        { class: "card answer", dataset: { entryId: a.entry_id, version: a.version } },
-        h("h3", null, a.title),
-        h("div", { class: "pre" }, a.script),
-        h(
-          "div",
-          { class: "meta" },
-          h("span", { class: "source" }, `来源：${a.entry_id} · 第 ${a.version} 版`),
-          h("span", { class: "badge" }, LEVEL[a.level] || a.level),
-          h("button", { type: "button", class: "small", onclick: (e) => copy(e.target, a.script) }, "复制话术"),
-        ),
-      ),
+/** What the copilot read: typos put right, products, terms — so a rep can see why an answer came back. */
+function readingLine(r) {
+  const parts = [];
+  if (r.fixes.length) parts.push(`已纠正：${r.fixes.map((f) => `${f.typed}→${f.read_as}`).join("、")}`);
+  if (r.terms.length) parts.push(`识别术语：${r.terms.join("、")}`);
+  if (r.categories.length) parts.push(`异议类别：${r.categories.map((c) => CATEGORY[c] || c).join("、")}`);
+  return parts.length ? h("p", { class: "muted reading" }, parts.join("　")) : null;
+}
+
+function answerCard(a) {
+  return h(
+    "article",
+    { class: `card answer${a.nearest ? " nearest" : ""}`, dataset: { entryId: a.entry_id, version: a.version, level: a.level } },
+    h("h3", null, h("span", { class: `badge level-${a.level}` }, a.nearest ? `${a.badge}·最接近` : a.badge), " ", a.title),
+    h("div", { class: "pre" }, a.script),
+    h(
+      "div",
+      { class: "meta" },
+      h("span", { class: "source" }, `来源：${a.entry_id} · 第 ${a.version} 版`),
+      a.category ? h("span", { class: "badge" }, CATEGORY[a.category] || a.category) : null,
+      h("span", { class: "muted" }, a.why.join("；")),
+      h("button", { type: "button", class: "small", onclick: (e) => copy(e.target, a.script) }, "复制话术"),
     ),
   );
+}
+
+function drawAnswers(host, found) {
+  const reading = readingLine(found.reading);
+  if (found.status === "no_match") {
+    const request = h("button", { type: "button", class: "primary", id: "request-script" }, "请培训部补写话术");
+    const done = h("span", { class: "muted", role: "status" });
+    request.addEventListener("click", async () => {
+      const made = await busy(request, "提交中…", () => api("script-requests", { method: "POST", body: found.request_script.body }), done);
+      if (made) {
+        request.disabled = true;
+        request.textContent = "已提交";
+        done.textContent = `已提交（${made.id}），培训部会在待写话术队列中看到。`;
+      }
+    });
+    fill(
+      host,
+      h("div", { class: "notice no-match" }, h("strong", null, "无匹配话术"), "：没有针对这个问题的已发布话术。", reading),
+      found.nearest_general.length ? h("h2", null, "最接近的通用话术（仅供参考）") : null,
+      ...found.nearest_general.map(answerCard),
+      h("div", { class: "actions" }, request, done),
+    );
+    return;
+  }
+  fill(host, reading, ...found.answers.map(answerCard));
 }
 
 async function copy(button, text) {

@@ -132,8 +132,33 @@ const FIELDS = [
   { key: "tags", label: "标签", type: "list" },
   { key: "skus", label: "关联产品（SKU）", type: "list" },
   { key: "indications", label: "适应症", type: "list" },
+  { key: "category", label: "异议类别", type: "choice" },
+  { key: "customer_types", label: "适用客户类型（不选 = 全部）", type: "list" },
   { key: "source", label: "来源", type: "text" },
 ];
+
+/** Objection categories and customer types as trainers name them (the API takes the codes). */
+export const CATEGORIES = {
+  price: "价格", formulary: "进院/目录", efficacy: "疗效", side_effects: "不良反应", stock: "库存/配送",
+  payment_terms: "账期/付款", insurance_card: "医保报销", compliance: "合规", dtp_prescription: "DTP/处方",
+  vbp: "集采", margin_display: "毛利/陈列", incumbent_supplier: "现有供应商",
+};
+const CUSTOMER_TYPES = { chain: "连锁", single_pharmacy: "单体药店", hospital: "医院", clinic: "诊所", dtp: "DTP药房" };
+
+function categorySelect() {
+  return h("select", { name: "category", "aria-label": "异议类别" }, h("option", { value: "" }, "（无）"),
+    Object.entries(CATEGORIES).map(([k, label]) => h("option", { value: k }, label)));
+}
+
+function typesSelect() {
+  return h("select", { name: "customer_types", multiple: true, size: 5, "aria-label": "适用客户类型" },
+    Object.entries(CUSTOMER_TYPES).map(([k, label]) => h("option", { value: k }, label)));
+}
+
+const selectedTypes = (select) => Array.from(select.selectedOptions).map((o) => o.value);
+function selectTypes(select, types) {
+  for (const o of select.options) o.selected = (types || []).includes(o.value);
+}
 
 const ACTIONS = [
   { action: "submit", label: "提交审核", from: ["draft", "stale"] },
@@ -174,6 +199,8 @@ export function entryPage(main, { args, go }) {
     tags: h("input", { type: "text", name: "tags", placeholder: "用逗号或顿号分隔", "aria-label": "标签" }),
     skus: h("input", { type: "text", name: "skus", placeholder: "如 SKU-999GML，多个用逗号分隔", "aria-label": "关联产品" }),
     indications: h("input", { type: "text", name: "indications", "aria-label": "适应症" }),
+    category: categorySelect(),
+    customer_types: typesSelect(),
     source: h("input", { type: "text", name: "source", maxlength: 500, "aria-label": "来源" }),
   };
   const header = h("div", { id: "entry-header" });
@@ -197,6 +224,8 @@ export function entryPage(main, { args, go }) {
     tags: splitList(inputs.tags.value),
     skus: splitList(inputs.skus.value),
     indications: splitList(inputs.indications.value),
+    category: inputs.category.value || null,
+    customer_types: selectedTypes(inputs.customer_types),
     source: inputs.source.value.trim() || null,
   });
   const changes = () => {
@@ -212,6 +241,8 @@ export function entryPage(main, { args, go }) {
     inputs.tags.value = entry.tags.join("、");
     inputs.skus.value = entry.skus.join(", ");
     inputs.indications.value = entry.indications.join("、");
+    inputs.category.value = entry.category || "";
+    selectTypes(inputs.customer_types, entry.customer_types);
     inputs.source.value = entry.source || "";
     drawHeader();
     drawSide();
@@ -290,7 +321,12 @@ export function entryPage(main, { args, go }) {
   }
 
   async function save(patch, version) {
-    const entry = await api(`entries/${encodeURIComponent(id)}`, { method: "PATCH", body: { version, ...patch } });
+    const body = { version, ...patch };
+    if ("category" in body && !body.category) {
+      delete body.category;
+      body.clear_category = true; // null alone leaves the category as it is
+    }
+    const entry = await api(`entries/${encodeURIComponent(id)}`, { method: "PATCH", body });
     fill(conflictHost);
     load(entry);
     toast(`已保存：第 ${entry.version} 版`);
@@ -512,6 +548,8 @@ function newEntry(main, go) {
   const body = h("textarea", { name: "body", class: "body", maxlength: 20000, rows: 10, "aria-label": "正文" });
   const tags = h("input", { type: "text", name: "tags", "aria-label": "标签" });
   const skus = h("input", { type: "text", name: "skus", placeholder: "如 SKU-999GML", "aria-label": "关联产品" });
+  const category = categorySelect();
+  const types = typesSelect();
   const errors = h("div");
   const button = h("button", { type: "submit", class: "primary" }, "创建草稿");
   const form = h(
@@ -522,6 +560,8 @@ function newEntry(main, go) {
     h("div", { class: "field" }, h("label", null, "正文"), body),
     h("div", { class: "field" }, h("label", null, "标签"), tags),
     h("div", { class: "field" }, h("label", null, "关联产品（SKU）"), skus),
+    h("div", { class: "field" }, h("label", null, "异议类别"), category),
+    h("div", { class: "field" }, h("label", null, "适用客户类型（不选 = 全部）"), types),
     errors,
     h("div", { class: "actions" }, button),
   );
@@ -530,7 +570,10 @@ function newEntry(main, go) {
     busy(button, "创建中…", async () => {
       const entry = await api("entries", {
         method: "POST",
-        body: { kind: kind.value, title: title.value.trim(), body: body.value, tags: splitList(tags.value), skus: splitList(skus.value) },
+        body: {
+          kind: kind.value, title: title.value.trim(), body: body.value, tags: splitList(tags.value), skus: splitList(skus.value),
+          category: category.value || null, customer_types: selectedTypes(types),
+        },
       });
       toast("已创建草稿");
       go("entry", entry.id);
@@ -742,4 +785,53 @@ export function faqPage(main, { go }) {
   );
   proposals();
   return () => (alive = false);
+}
+
+// ---------------------------------------------------------------------------------------------- script requests
+
+/** The queue of script requests: objections reps met that no script answers; close each with the script written. */
+export function requestsPage(main, { go }) {
+  const list = h("div", { class: "cards", id: "requests" }, spinner());
+  const errors = h("div");
+  main.append(h("h1", null, "待写话术"), h("p", { class: "muted" }, "代表遇到“无匹配话术”时提交的问题。写好话术后，把它的条目编号填在这里关闭请求。"), errors, list);
+
+  async function load() {
+    const page = await api("script-requests?status=open&limit=200");
+    if (!page.items.length) {
+      fill(list, h("div", { class: "notice" }, "没有待写的话术请求。"));
+      return;
+    }
+    fill(list, page.items.map(card));
+  }
+
+  function card(r) {
+    const entryId = h("input", { type: "text", name: "entry_id", placeholder: "写好的条目编号", "aria-label": "条目编号" });
+    const note = h("input", { type: "text", name: "note", maxlength: 1000, placeholder: "备注（可选）", "aria-label": "备注" });
+    const here = h("div");
+    const close = (status) => async (e) => {
+      const done = await busy(e.target, "提交中…", () =>
+        api(`script-requests/${encodeURIComponent(r.id)}/close`, { method: "POST", body: { status, entry_id: entryId.value.trim() || null, note: note.value.trim() || null } }), here);
+      if (done) {
+        toast(status === "done" ? "已关闭：话术已写好" : "已关闭：不写");
+        load();
+      }
+    };
+    return h(
+      "article",
+      { class: "card request", dataset: { requestId: r.id } },
+      h("h3", null, r.query),
+      h("div", { class: "meta" },
+        r.category ? h("span", { class: "badge" }, CATEGORIES[r.category] || r.category) : null,
+        r.skus.length ? h("span", null, `产品：${r.skus.join("、")}`) : null,
+        r.customer_type ? h("span", null, `客户类型：${CUSTOMER_TYPES[r.customer_type] || r.customer_type}`) : null,
+        h("span", { class: "muted" }, `${r.requested_by} · ${dateTime(r.at)}`)),
+      h("div", { class: "actions" }, entryId, note,
+        h("button", { type: "button", class: "primary", name: "done", onclick: close("done") }, "已写好"),
+        h("button", { type: "button", name: "decline", onclick: close("declined") }, "不写"),
+        h("button", { type: "button", name: "new-entry", onclick: () => go("entry", "new") }, "新建话术")),
+      here,
+    );
+  }
+
+  load().catch((e) => fill(errors, errorBox(e)));
 }
