@@ -30,17 +30,20 @@ from graph.model import (
     NODE_TYPES,
     REL_TYPES,
     Change,
+    CompetitorObservation,
+    CompetitorPhoto,
     Edge,
     FormularyDecision,
     Node,
     PriceEvent,
     Promotion,
+    SkuCorrection,
     edge_types_of,
     node_uid,
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -94,6 +97,7 @@ MIGRATIONS: dict[int, list[str]] = {
         rel_table_ddl("STATUS_IN"),
     ],
     5: [node_table_ddl(Promotion), node_table_ddl(PriceEvent)],
+    6: [node_table_ddl(CompetitorPhoto), node_table_ddl(CompetitorObservation), node_table_ddl(SkuCorrection)],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 

@@ -16,6 +16,7 @@ from graph.model import (
     EDGE_TYPES,
     NODE_TYPES,
     Change,
+    CompetitorPhoto,
     Customer,
     Entry,
     FormularyStatus,
@@ -332,8 +333,12 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
 def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
-    run("DROP TABLE Promotion")  # v5 added promotions and price events
-    run("DROP TABLE PriceEvent")
+    run("DROP TABLE CompetitorObservation")  # v6 added competitor photos, observations and SKU corrections
+    run("DROP TABLE CompetitorPhoto")
+    run("DROP TABLE SkuCorrection")
+    if version < 5:
+        run("DROP TABLE Promotion")  # v5 added promotions and price events
+        run("DROP TABLE PriceEvent")
     if version < 4:
         run("DROP TABLE STATUS_IN")  # v4 added the formulary row fields, STATUS_IN and FormularyDecision
         run("DROP TABLE FormularyDecision")
@@ -348,25 +353,28 @@ def _as_old_schema(store: object, version: int) -> None:
     run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
     """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
     from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
     from graph.ports import ChangeDraft
 
-    store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
+    store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=256)
     for batch in sample_nodes("t1"):
-        if not isinstance(batch[0], Promotion | PriceEvent) and (not isinstance(batch[0], Change) or version >= 3):
+        if isinstance(batch[0], Promotion | PriceEvent) and version < 5:
+            continue
+        if not isinstance(batch[0], Change) or version >= 3:
             store.upsert_nodes("t1", batch)
     for edges in sample_edges("t1"):
         store.upsert_edges("t1", edges)
     _as_old_schema(store, version)
     store.close()
-    reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=128)
-    assert reopened.schema_version() == SCHEMA_VERSION == 5
+    reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=256)
+    assert reopened.schema_version() == SCHEMA_VERSION == 6
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
     listed = [e for page in reopened.iter_edges("t1", ListedIn) for e in page]
-    assert len(listed) == 1 and listed[0].code == "455" and listed[0].section is None
+    assert len(listed) == 1 and listed[0].code == "455"
+    assert (listed[0].section is None) == (version < 4)  # v4 added the row fields: older edges have none
     reopened.upsert_edges(
         "t1", [FormularyStatus(tenant="t1", sku="SKU-MET-05", edition_id="NRDL-2024", state="review", reason="x")]
     )
@@ -378,4 +386,10 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     product = reopened.get_node("t1", Product, "SKU-ATV-20")
     assert product is not None and product.case_size is None and product.pack_size == 7
     assert reopened.append_change("t1", ChangeDraft("ingest")).seq == (1 if version < 3 else 2)
+    photo = CompetitorPhoto(
+        tenant="t1", id="f" * 64, media_type="image/jpeg", size_bytes=1, width=1, height=1,
+        taken_on=dt.date(2026, 12, 1), uploaded_by="店长", uploaded_at=dt.datetime(2026, 12, 1, 9, 0),
+    )  # fmt: skip
+    reopened.upsert_nodes("t1", [photo])
+    assert reopened.competitor_photos("t1") == ([photo], 1)
     reopened.close()
