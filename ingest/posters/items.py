@@ -15,7 +15,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -45,19 +45,22 @@ _STOP = re.compile(
     r"规格|单位|品名|更新|打印|条码|价签|标价签|爆款|热卖|推荐|新品|抢购|秒杀|特惠|钜惠|巨惠|优惠|福利|限时|劲爆|"
     r"价格|惊爆|心动|清仓|全场|到店|进店|选购|更多|门店|分店|总店|旗舰|健康|守护|关爱|呵护|品质|正品|保障|放心|"
     r"营业|时间|有效期|促销|零售|会员|专享|日常|特价|原价|现价|活动价|售价|注意|本店|本品|以上|每人|限购|节日|"
-    r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区"
+    r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
+    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降"
 )
 """Words that make a line a slogan, caption or boilerplate rather than a product name."""
 _SHOP = re.compile(
     r"([\u4e00-\u9fff]{2,10}(?:大药房|药房|药店|医药连锁|药堂|大药店))[·\s]*(?:\(?([\u4e00-\u9fff]{2,8}店)\)?)?"
     r"|^([\u4e00-\u9fff]{2,5})[·\s]?([\u4e00-\u9fff]{2,8}(?:路|街|道|广场|镇|区|村)[\u4e00-\u9fff]{0,3}店|[\u4e00-\u9fff]{2,6}分?店)$"
 )
+_UNIT_CHARS = frozenset("元盒瓶支袋包粒片丸贴件罐")
+"""Characters that alone never make a name (``元/盒`` left over from a split price)."""
 _BRACKETS = re.compile(r"[()（）【】\[\]〔〕「」]")
 _SPEC_FULL = re.compile(rf"^(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?$", re.IGNORECASE)
 
 
 _SLOGAN = re.compile(
-    r"首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
+    r"券|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
     r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新"
 )
 """Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``)."""
@@ -152,9 +155,11 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
     ls: list[Line] = []
     for i, ln in enumerate(lines):
         ls.extend(_pieces(i, ln, boxes[i], angle, today, known, start=len(ls)))
+    _join_raised_decimals(ls)
     _merge_wrapped_names(ls)
     _drop_package_brands(ls)
-    _assign(ls)
+    reach = _attach_specs(ls)
+    _assign(ls, reach)
     rules = [ln.token.mechanic for ln in ls if ln.kind == "rule" and ln.token.mechanic is not None]
     rules = list({(m.type, str(m.params)): m for m in rules}.values())
     headers = _header_captions(ls)
@@ -187,8 +192,8 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
 def _name_strength(text: str, known: Sequence[str]) -> int:
     """2: a product name for sure, 1: could be one, 0: not a name."""
     t = _BRACKETS.sub("", text)
-    cjk = sum(1 for ch in t if is_cjk(ch))
-    if cjk < 2 or _STOP.search(t):
+    cjk = sum(1 for ch in t if is_cjk(ch) and ch not in _UNIT_CHARS)
+    if cjk < 2 or _STOP.search(t) or re.search(r"\d元", t):
         return 0
     if _SHOP.search(t):
         return 0
@@ -306,6 +311,67 @@ def _line_kinds(ls: Sequence[Line], n: int) -> list[str]:
     return ["+".join(dict.fromkeys(k)) or "other" for k in kinds]
 
 
+_DECIMALS = re.compile(r"^[.·,]?(\d{1,2})$")
+
+
+def _join_raised_decimals(ls: list[Line]) -> None:
+    """``¥44`` with a small raised ``.50`` (or ``50``) printed after it is 44.50: join the cents to the price.
+
+    Posters print the cents smaller and higher (``¥29.⁸``); the OCR often reads them as a separate line.
+    """
+    for p in ls:
+        mark = p.token.price
+        if p.kind != "price" or mark is None or "." in p.token.text:
+            continue
+        h = max(p.box.h, 1.0)
+        for q in ls:
+            if q is p or q.kind not in ("other", "price") or q.line_index == p.line_index:
+                continue
+            m = _DECIMALS.match(clean(q.token.text))
+            if m is None or q.box.h >= 0.8 * h:
+                continue
+            if not (p.box.x1 - 0.6 * h <= q.box.x0 <= p.box.x1 + 0.4 * h):
+                continue
+            if not (p.box.y0 - 0.3 * h <= q.box.y0 and q.box.cy <= p.box.cy + 0.15 * h):
+                continue
+            digits = m.group(1)
+            cents = Decimal(digits) / (100 if len(digits) == 2 else 10)
+            p.token = Token(p.token.kind, p.token.text + "." + digits, p.token.start, p.token.end,
+                            price=replace(mark, value=mark.value + cents), caption=p.token.caption)  # fmt: skip
+            p.box = p.box.union(q.box)
+            q.kind = "other"
+            q.token = Token("text", "", q.token.start, q.token.end)
+            break
+
+
+def _attach_specs(ls: list[Line]) -> dict[int, Box]:
+    """Give each name without a spec the spec printed right below it; returns each name's reach (name + spec box).
+
+    The reach is what "the same row" is measured against: a table row's name often sits on two lines (name, then
+    spec), and the row's prices are level with the pair, not with the name alone.
+    """
+    reach: dict[int, Box] = {}
+    specs = [ln for ln in ls if ln.kind == "spec" and ln.anchor is None]
+    for a in ls:
+        if a.kind != "name":
+            continue
+        box = a.box
+        if not a.spec:
+            h = max(a.box.h, 1.0)
+            below = [
+                sp for sp in specs
+                if sp.anchor is None and sp.box.x_overlap(a.box) > 0 and -0.3 * h <= sp.box.y0 - a.box.y1 <= 0.8 * h
+                and abs(sp.box.x0 - a.box.x0) <= 2 * h
+            ]  # fmt: skip
+            if below:
+                sp = min(below, key=lambda x: x.box.y0)
+                a.spec = sp.spec
+                sp.anchor = a.index
+                box = box.union(sp.box)
+        reach[a.index] = box
+    return reach
+
+
 def _merge_wrapped_names(ls: list[Line]) -> None:
     """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line."""
     names = sorted((ln for ln in ls if ln.kind == "name"), key=lambda ln: ln.box.y0)
@@ -359,7 +425,7 @@ def _cost(anchor: Box, b: Box) -> float:
     """How far a piece is from a name, in text heights: the same row to the right is near, so is the column below."""
     h = max(anchor.h, b.h, 1.0)
     if b.y_overlap(anchor) >= 0.5 and b.x0 >= anchor.x0 - h:
-        return 0.1 * b.x_gap(anchor) / h
+        return 0.25 * b.x_gap(anchor) / h
     dy = (b.y0 - anchor.y1) / h
     dx = 0.0 if b.x_overlap(anchor) > 0 else b.x_gap(anchor) / h
     if dy < -0.5:
@@ -370,15 +436,16 @@ def _cost(anchor: Box, b: Box) -> float:
 _MAX_COST = 10.0
 
 
-def _assign(ls: list[Line]) -> None:
+def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
+    """Give every price, caption, mechanic and spec piece to the nearest name (`_cost`), within reach."""
     anchors = [ln for ln in ls if ln.kind == "name"]
     if not anchors:
         return
     for ln in ls:
-        if ln.kind not in ("price", "caption", "mechanic", "spec"):
+        if ln.kind not in ("price", "caption", "mechanic", "spec") or ln.anchor is not None:
             continue
-        best = min(anchors, key=lambda a: _cost(a.box, ln.box))
-        if _cost(best.box, ln.box) <= _MAX_COST:
+        best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box))
+        if _cost(reach.get(best.index, best.box), ln.box) <= _MAX_COST:
             ln.anchor = best.index
 
 
@@ -482,6 +549,9 @@ def _item(
     prices = [ln for ln in mine if ln.kind == "price" and not _small_bare(ln, anchor)]
     if not prices:
         return None
+    spec = anchor.spec or next((ln.spec for ln in sorted(mine, key=lambda x: x.box.y0) if ln.kind == "spec"), "")
+    if anchor.strength < 2 and not spec:
+        return None  # a plausible name with neither a dosage form, a known brand nor a pack: a slogan, not a product
     captions = [ln for ln in ls if ln.kind == "caption"]
     values, labels, cur_line = _roles(prices, captions, headers)
     current = values["current"]
@@ -489,7 +559,6 @@ def _item(
                  if ln.kind == "mechanic" and ln.token.mechanic is not None]  # fmt: skip
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
-    spec = anchor.spec or next((ln.spec for ln in sorted(mine, key=lambda x: x.box.y0) if ln.kind == "spec"), "")
     name = anchor.name.strip()
     text = f"{name} {spec}".strip()
     eff = effective_unit_price(current, mechanics) if current is not None else None

@@ -381,8 +381,30 @@ class Token:
     caption: str | None = None
 
 
-_CONCATENATED = re.compile(r"(\d\.\d{2})(?=\d{1,4}\.\d)")
-"""Two table cells read as one number: ``15.8010.00`` is 15.80 and 10.00."""
+_NUMBER_RUN = re.compile(r"\d+\.\d+(?:\.\d+)+")
+"""Two or more table cells read as one number: ``15.8010.00`` (15.80 and 10.00), ``20.913.9`` (20.9 and 13.9)."""
+
+
+def split_run(run: str) -> list[str] | None:
+    """The prices a run of digits and dots holds, each with the same number of decimals, or None.
+
+    ``15.8010.00`` → [15.80, 10.00]; ``20.913.9`` → [20.9, 13.9]; ``6.505.90`` → [6.50, 5.90]. Two decimals are tried
+    first; a split whose parts would start with 0 (``010.00``) is not one.
+    """
+    for decimals in (2, 1):
+        parts: list[str] = []
+        rest = run
+        ok = True
+        while rest:
+            m = re.match(rf"(\d{{1,4}})\.(\d{{{decimals}}})", rest)
+            if m is None or (len(m.group(1)) > 1 and m.group(1).startswith("0")):
+                ok = False
+                break
+            parts.append(m.group(0))
+            rest = rest[m.end() :]
+        if ok and len(parts) >= 2:
+            return parts
+    return None
 _CAPTION_TOKEN = re.compile(
     rf"(?:{_LABEL_RE.pattern})(?=$|[:¥Y\s\x01]|[^\d\u4e00-\u9fff])|(?:{_LABEL_RE.pattern})(?=[\u4e00-\u9fff])"
 )
@@ -462,10 +484,16 @@ def cleaned_with_index(text: str) -> tuple[str, list[int]]:
         chars.pop()
         index.pop()
     s = "".join(chars)
-    for m in reversed(list(_CONCATENATED.finditer(s))):
-        k = m.end(1)
-        s = s[:k] + " " + s[k:]
-        index.insert(k, index[k - 1])
+    for m in reversed(list(_NUMBER_RUN.finditer(s))):
+        parts = split_run(m.group(0))
+        if parts is None:
+            continue
+        k = m.start()
+        for part in parts[:-1]:
+            k += len(part)
+            s = s[:k] + " " + s[k:]
+            index.insert(k, index[k - 1])
+            k += 1
     return s, index
 
 
@@ -478,7 +506,7 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
     num = m.group("num")
     before = masked[max(0, m.start("num") - 1) : m.start("num")]
     after = masked[m.end("num") : m.end("num") + 1]
-    if before.isdigit() or before == "." or (before.isalpha() and before.isascii() and not m.group("cur")):
+    if before.isdigit() or before == "." or (before.isalpha() and before.isascii() and not (m.group("cur") or m.group("yuan"))):
         return None
     label, cur, yuan = m.group("label"), m.group("cur"), m.group("yuan")
     if cur == "v" and not label:
