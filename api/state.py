@@ -16,9 +16,12 @@ from langchain_core.language_models import BaseChatModel
 
 from api.keys import KeyStore
 from api.settings import Settings
+from copilot.competitor_prices import WINDOW_DAYS, CompetitorPriceBook
 from graph.base import CypherGraphStore
 from graph.model import Entry, Product
 from ingest.mentions import QueryProductMatcher
+from ingest.posters.ocr import OcrEngine, RapidOcrEngine
+from ingest.posters.photo_store import PhotoStore
 from pricing_guard.index import PriceIndex
 from retrieval.embedders import Embedder
 from retrieval.hybrid import KnowledgeIndex, entry_docs, open_index
@@ -34,6 +37,8 @@ class TenantServices:
     index: KnowledgeIndex
     prices: PriceIndex
     built_on: dt.date
+    competitors: CompetitorPriceBook = field(default_factory=CompetitorPriceBook)
+    """Latest competitor prices per SKU × competitor × city (read by price checks without a query)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held around every search and update of ``index`` (an update must not run under a search)."""
 
@@ -48,6 +53,8 @@ class ServiceState:
     keys: KeyStore
     chat_model: BaseChatModel | None = None
     """The optional LangChain chat model that rewrites retrieved facts (None: extractive text only)."""
+    ocr: OcrEngine | None = None
+    """The OCR engine for competitor photos (RapidOCR made on first use when None; tests hand in a scripted one)."""
     write_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WRITE_SLOTS))
     """Write routes run at most ``WRITE_SLOTS`` at a time (see ``api.auth.write_slot``)."""
     _services: dict[str, TenantServices] = field(default_factory=dict)
@@ -86,7 +93,17 @@ class ServiceState:
             product_detector=QueryProductMatcher(products),
         )
         prices = PriceIndex.from_store(self.store, tenant, as_of=today)
-        return TenantServices(index, prices, today)
+        return TenantServices(index, prices, today, self._competitor_book(tenant, today))
+
+    def _competitor_book(self, tenant: str, today: dt.date) -> CompetitorPriceBook:
+        since = today - dt.timedelta(days=WINDOW_DAYS)
+        return CompetitorPriceBook(self.store.competitor_observations(tenant, since=since, limit=100_000))
+
+    def refresh_competitors(self, tenant: str) -> None:
+        """Re-read the tenant's recent competitor prices (after a photo upload or a review decision)."""
+        services = self._services.get(tenant)
+        if services is not None:
+            services.competitors = self._competitor_book(tenant, dt.date.today())
 
     def refresh(self, tenant: str) -> None:
         """Rebuild a tenant's indexes from the graph (after an ingest)."""
@@ -101,6 +118,21 @@ class ServiceState:
         docs = entry_docs(self.store, tenant, entries)
         with services.lock:
             services.index.upsert(docs)
+
+    def ocr_engine(self) -> OcrEngine:
+        """The OCR engine, made on first use (loading the models takes a second; most requests never need them)."""
+        with self._guard:
+            if self.ocr is None:
+                self.ocr = RapidOcrEngine(det_max_side=self.settings.ocr_det_max_side)
+            return self.ocr
+
+    def photo_store(self) -> PhotoStore:
+        """The competitor photo files, with the size limit and retention the settings give."""
+        return PhotoStore(
+            self.settings.photo_dir,
+            max_bytes=self.settings.photo_max_mb << 20,
+            retention_days=self.settings.photo_retention_days,
+        )
 
     def loaded_tenants(self) -> list[str]:
         """Tenants whose indexes are in memory."""

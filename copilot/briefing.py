@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
+from copilot.competitor_prices import CompetitorPriceBook
 from copilot.formulary_impact import Change, edition_changes, latest_editions
 from graph.model import CUSTOMER_TYPE_NAMES, Product
 from graph.ports import CustomerContext, GraphStore
@@ -68,6 +69,9 @@ class BriefingPack(BaseModel):
     matching_cases: list[Fact]
     contracts_ending: list[Fact]
     open_deals: list[Fact]
+    competitor_prices: list[Fact] = Field(
+        default_factory=list, description="Competitor prices seen near the customer in the last 30 days (photos)."
+    )
 
 
 def _intervals(dates: list[dt.date]) -> float | None:
@@ -118,9 +122,14 @@ def build_briefing(
     *,
     today: dt.date,
     price_index: PriceIndex | None = None,
+    competitors: CompetitorPriceBook | None = None,
     limit: int = 500,
 ) -> BriefingPack:
-    """Assemble the pack for ``customer_id``; raises ``NotFoundError`` for an unknown customer."""
+    """Assemble the pack for ``customer_id``; raises ``NotFoundError`` for an unknown customer.
+
+    ``competitors`` adds the competitor prices photographed near the customer (its own store managers' photos and
+    its city) in the last 30 days, each with its date and gap to our list price.
+    """
     ctx = store.customer_context(tenant, customer_id, since=today - dt.timedelta(days=365), limit=limit)
     c = ctx.customer
     products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
@@ -214,7 +223,14 @@ def build_briefing(
                 node_id=d.deal.id, text=f"商机 {d.deal.id}（{d.deal.stage}）" + (f"：价格提示 {flags}" if flags else "")
             )
         )
+    seen: list[Fact] = []
+    if competitors is not None:
+        for sight in competitors.near(city=c.city, customer_id=c.id, today=today)[:12]:
+            product = products.get(sight.sku)
+            ours = product.list_price if product else None
+            seen.append(Fact(node_id=sight.observation_id, text=sight.text(name.get(sight.sku, sight.sku), ours)))
     return BriefingPack(
+        competitor_prices=seen,
         tenant=tenant,
         customer_id=c.id,
         as_of=today,

@@ -154,6 +154,7 @@ class SkuMatcher:
     review_threshold: float = REVIEW_THRESHOLD
 
     def __post_init__(self) -> None:
+        self.entries = tuple(self.entries)
         self._names: list[_Names] = []
         for e in self.entries:
             keys: set[str] = set()

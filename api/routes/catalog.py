@@ -247,8 +247,10 @@ def list_promotions(
             return False
         if on is not None and not p.start_date <= on <= p.end_date:
             return False
-        return customer is None or p.covers(sku or "", customer.id, customer.type, customer.tier) or (
-            sku is None and bool(p.skus) and p.covers(p.skus[0], customer.id, customer.type, customer.tier)
+        return (
+            customer is None
+            or p.covers(sku or "", customer.id, customer.type, customer.tier)
+            or (sku is None and bool(p.skus) and p.covers(p.skus[0], customer.id, customer.type, customer.tier))
         )
 
     found = [p for page in state.store.iter_nodes(key.tenant, Promotion) for p in page if wanted(p)]

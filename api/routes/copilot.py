@@ -16,6 +16,7 @@ from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
+from copilot.competitor_prices import is_price_objection
 from copilot.objections import answer_objection
 from copilot.render import to_markdown, to_pdf
 from copilot.rewrite import (
@@ -114,11 +115,65 @@ class ObjectionAnswerOut(BaseModel):
     keyword_rank: int | None = None
 
 
+class CompetitorPriceOut(BaseModel):
+    """A competitor's latest observed price for a SKU nearby, with the gap to ours and its evidence."""
+
+    sku: str
+    competitor: str
+    city: str | None
+    observed_on: dt.date
+    current_price: float
+    effective_price: float = Field(description="Per box after the deal, for a walk-in customer.")
+    rule: str
+    our_price: float | None = Field(description="Our list price.")
+    gap_pct: float | None = Field(description="(ours − theirs) / theirs × 100: positive when we are dearer.")
+    text: str = Field(description="The fact in one sentence a rep can say.")
+    observation_id: str
+    photo_id: str
+
+
 class ObjectionAnswers(BaseModel):
-    """Scripts, best first."""
+    """Scripts, best first; for a price objection, the competitor prices seen for the products (last 30 days)."""
 
     answers: list[ObjectionAnswerOut]
     rewritten: RewriteOut | None = None
+    competitor_prices: list[CompetitorPriceOut] = Field(
+        default_factory=list,
+        description="For an objection about price: the current observed gap to each competitor nearby, with its date.",
+    )
+
+
+def competitor_prices_out(
+    state: ServiceState, tenant: str, skus: list[str], customer_id: str | None, today: dt.date
+) -> list[CompetitorPriceOut]:
+    """Competitor prices of these SKUs seen near the customer (or anywhere without one) in the last 30 days."""
+    services = state.services(tenant)
+    info = services.prices.customers.get(customer_id) if customer_id else None
+    city = info.city if info else None
+    products = {p.sku: p for p in state.store.nodes_by_keys(tenant, Product, skus)} if skus else {}
+    out: list[CompetitorPriceOut] = []
+    for sku in skus:
+        p = products.get(sku)
+        ours = p.list_price if p else None
+        label = ((p.brand + " ") if p and p.brand else "") + (p.name if p else sku)
+        for s in services.competitors.sightings(sku, city=city, customer_id=customer_id, today=today)[:5]:
+            out.append(
+                CompetitorPriceOut(
+                    sku=sku,
+                    competitor=s.competitor,
+                    city=s.city,
+                    observed_on=s.observed_on,
+                    current_price=s.current_price,
+                    effective_price=s.effective_price,
+                    rule=s.rule,
+                    our_price=ours,
+                    gap_pct=s.gap_pct(ours),
+                    text=s.text(label, ours),
+                    observation_id=s.observation_id,
+                    photo_id=s.photo_id,
+                )  # fmt: skip
+            )
+    return out
 
 
 def _check_customer(state: ServiceState, tenant: str, customer_id: str | None) -> None:
@@ -162,8 +217,12 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
     if body.rewrite:
         purpose = OBJECTION_PURPOSE.format(objection=body.objection)
         rewritten = _rewrite_out(rewrite(objection_facts(found), purpose, state.chat_model))
+    seen = []
+    if is_price_objection(body.objection) and body.skus:
+        seen = competitor_prices_out(state, key.tenant, body.skus, body.customer_id, dt.date.today())
     return ObjectionAnswers(
         rewritten=rewritten,
+        competitor_prices=seen,
         answers=[
             ObjectionAnswerOut(
                 entry_id=a.entry_id,
@@ -211,7 +270,13 @@ async def briefing(
     today = as_of or dt.date.today()
     services = await run_in_threadpool(state.services, key.tenant)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+        build_briefing,
+        state.store,
+        key.tenant,
+        customer_id,
+        today=today,
+        price_index=services.prices,
+        competitors=services.competitors,
     )
     if fmt == "md":
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
@@ -237,7 +302,13 @@ async def briefing_summary(
     today = as_of or dt.date.today()
     services = await run_in_threadpool(state.services, key.tenant)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=services.prices
+        build_briefing,
+        state.store,
+        key.tenant,
+        customer_id,
+        today=today,
+        price_index=services.prices,
+        competitors=services.competitors,
     )
     done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
     return _rewrite_out(done)

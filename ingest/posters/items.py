@@ -29,6 +29,7 @@ from ingest.posters.notation import (
     Token,
     caption_role,
     clean,
+    clean_keep_spaces,
     read_dates,
     tokens,
 )
@@ -283,6 +284,8 @@ def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
     t = clean(text)
     field = _FIELD.match(t)
     forced = False
+    if not field:
+        t = clean_keep_spaces(text)  # a name keeps the spaces it was printed with (格华止 二甲双胍片)
     if field:
         word = field.group(1)
         t = t[field.end() :]
