@@ -27,6 +27,7 @@ from ingest.posters.notation import Mechanic
 from ingest.posters.ocr import OcrEngine
 from ingest.posters.photo_store import PhotoStore, photo_id
 from ingest.posters.reader import PhotoReading, read_photo
+from resolution.dosage_forms import strip_form
 from resolution.drug_names import parse_name
 from resolution.sku_match import CatalogEntry, Resolution, SkuMatcher, correction_key, normalize_spec
 
@@ -37,7 +38,11 @@ def catalog_entries(products: Iterable[Product]) -> list[CatalogEntry]:
     for p in products:
         parsed = parse_name(p.name, spec=p.spec, brand=p.brand)
         generic = parsed.drug or p.name
-        aliases = tuple(a for a in {p.name, p.generic_name or ""} - {generic, ""})
+        short = p.generic_name or ""
+        if short and strip_form(short)[1] is None:
+            # 二甲双胍 alone would be found inside every metformin: a short name counts with the product's form word
+            short = short + parsed.form_word if parsed.form_word and "…" not in parsed.form_word else ""
+        aliases = tuple(sorted({p.name, short} - {generic, ""}))
         spec = normalize_spec(p.spec) or normalize_spec("×".join(x for x in (parsed.strength, parsed.pack) if x))
         out.append(CatalogEntry(p.sku, p.name, generic, p.brand or parsed.brand, aliases, spec))
     return out

@@ -119,6 +119,9 @@ def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
     same_units = all(x[1] == y[1] for x, y in zip(a, b, strict=True))
     if same_units:
         return 1.0
+    pairs = list(zip(a, b, strict=True))
+    if pairs[0][0][1] == pairs[0][1][1] and all(x[1] == y[1] or not x[1] or not y[1] for x, y in pairs[1:]):
+        return 0.9  # a pack word the OCR dropped (0.35g×24 for 0.35g×24粒)
     # strength units must agree (mg vs g is another product); a misread pack word is forgiven
     if any(x[1] != y[1] and (x[1].isascii() or y[1].isascii()) for x, y in zip(a, b, strict=True)):
         return 0.0
@@ -132,7 +135,10 @@ class _Names:
     brand_key: str | None
 
 
-_SPEC_IN_TEXT = re.compile(rf"(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?", re.IGNORECASE)
+_SPEC_IN_TEXT = re.compile(
+    rf"(?:{SPEC.pattern})(?:/[\u4e00-\u9fff]|(?<=\d)[\u4e00-\u9fff](?![\u4e00-\u9fff]))?", re.IGNORECASE
+)
+"""A strength/pack in an item text, with a pack word the parser does not know (``20位``: 粒 misread)."""
 
 
 def split_item_text(text: str) -> tuple[str, str | None]:
@@ -201,6 +207,8 @@ class SkuMatcher:
         best_generic = max(s[0] for s in scored)
         if best_generic > 0:
             pool = [s for s in scored if s[0] >= best_generic - 0.05]
+            longest = max(len(s[3]) for s in pool)
+            pool = [s for s in pool if len(s[3]) == longest]  # the fullest name found wins over a part of it
             # the brand tells SKUs of one generic apart; a brand-only hit of another generic is not this product
         else:
             pool = [s for s in scored if s[1] > 0]
@@ -212,12 +220,13 @@ class SkuMatcher:
             for f, s in sorted(fits, key=lambda x: -(max(x[1][0], x[1][1]) * max(x[0], 0.3)))
         )
         if spec is None:
-            if len(pool) == 1 and pool[0][2].entry.spec is None:
-                fitting = [(1.0, pool[0])]
-            else:
-                return Resolution(
-                    None, "review", 0.5 * ocr_confidence, "看不到规格，无法确定是哪个包装", cands, generic, spec
-                )
+            branded = [s for s in pool if s[1] > 0] or pool
+            skus = {s[2].entry.sku for s in branded}
+            guess = branded[0][2].entry.sku if len(skus) == 1 else None
+            # one SKU fits the name: it is the best guess, but only a person can tell the pack without a spec
+            return Resolution(
+                guess, "review", 0.5 * ocr_confidence, "看不到规格，无法确定是哪个包装", cands, generic, spec
+            )
         if not fitting:
             return Resolution(
                 None, "not_carried", 0.9 * ocr_confidence * best_or_brand(pool),

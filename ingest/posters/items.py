@@ -296,14 +296,15 @@ def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
         if word not in ("品名", "名称", "商品名", "商品名称", "通用名", "通用名称", "药品名称"):
             return
         forced = True
+    t = re.sub(r"^[Ss](?=(?:g|mg|ml)\b)", "5", t)  # 5g read as Sg
     name, spec = _split_name_spec(t)
     strength = _name_strength(name, known) if name else 0
     if forced and name and sum(1 for ch in name if is_cjk(ch)) >= 2:
         strength = max(strength, 2)
     if strength:
         ln.kind, ln.name, ln.spec, ln.strength = "name", name, spec, strength
-    elif spec and not re.sub(r"[\s/*×xX:]", "", name):
-        ln.kind, ln.spec = "spec", spec
+    elif spec and len(re.sub(r"[\s/*×xX:]", "", name)) <= 1:
+        ln.kind, ln.spec = "spec", spec + re.sub(r"[\s/*×xX:]", "", name)  # 0.3g*20位: a misread pack word
 
 
 def _line_kinds(ls: Sequence[Line], n: int) -> list[str]:
