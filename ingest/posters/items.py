@@ -93,6 +93,8 @@ class Line:
     anchor: int | None = None
     """Index of the name piece this piece was given to."""
     line_text: str = ""
+    height: float = 0.0
+    """Height of the piece as read (a name's box may grow when a wrapped line is joined; this does not)."""
 
     @property
     def caption(self) -> str | None:
@@ -260,7 +262,7 @@ def _pieces(
     shop = _SHOP.search(clean(ocr.text)) is not None
     for tok in toks:
         piece_box = _piece_box(ocr, box, angle, tok.start, tok.end)
-        ln = Line(start + len(out), i, ocr, piece_box, tok, line_text=clean(ocr.text))
+        ln = Line(start + len(out), i, ocr, piece_box, tok, line_text=clean(ocr.text), height=piece_box.h)
         out.append(ln)
         if tok.kind == "date":
             ln.kind = "date"
@@ -509,13 +511,13 @@ def _roles(
     labels: dict[str, str | None] = {"original": None, "current": None, "member": None}
     cur: tuple[Decimal, str | None, str | None, Line] | None = None
     promo = [m for m in marks if m[2] == "current" and m[1] in _PROMO_LABELS]
-    labelled_current = promo or [m for m in marks if m[2] == "current"]
-    if labelled_current:
-        cur = max(labelled_current, key=lambda m: m[3].box.h)
+    if promo:
+        cur = max(promo, key=lambda m: m[3].box.h)
     else:
-        bare = [m for m in marks if m[2] is None]
-        if bare:
-            cur = max(bare, key=lambda m: (round(m[3].box.h / 4), m[0]))
+        # 零售价 29.8 beside a bigger bare ¥19.9: the headline (the largest print) is what a customer pays now
+        plain = [m for m in marks if m[2] in ("current", None)]
+        if plain:
+            cur = max(plain, key=lambda m: (round(m[3].box.h / 4), m[2] == "current", -m[0]))
     if cur is not None:
         out["current"], labels["current"] = cur[0], cur[1]
     for m in marks:
@@ -543,7 +545,7 @@ def _small_bare(price: Line, anchor: Line) -> bool:
     mark = price.token.price
     if mark is None or mark.label or mark.has_currency or re.search(r"\.\d\d$", price.token.text):
         return False
-    return price.box.h < 0.8 * anchor.box.h
+    return price.box.h < 0.8 * (anchor.height or anchor.box.h)
 
 
 def _item(

@@ -409,7 +409,7 @@ _CAPTION_TOKEN = re.compile(
     rf"(?:{_LABEL_RE.pattern})(?=$|[:¥Y\s\x01]|[^\d\u4e00-\u9fff])|(?:{_LABEL_RE.pattern})(?=[\u4e00-\u9fff])"
 )
 _CURRENCY_PRICE = re.compile(
-    rf"(?P<label>{_LABEL_RE.pattern})?[:]?(?P<cur>[¥Yv])?(?P<num>\d{{1,5}}(?:\.\d{{1,2}})?)(?P<yuan>元)?(?:/(?P<unit>{_UNIT})?)?"
+    rf"(?P<label>{_LABEL_RE.pattern})?[:]?(?P<cur>[¥Yv?])?(?P<num>\d{{1,5}}(?:\.\d{{1,2}})?)(?P<yuan>元)?(?:/(?P<unit>{_UNIT})?)?"
 )
 
 
@@ -513,6 +513,8 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
         return None
     if after and re.match(r"[a-zA-Z%×*:\-月日号年]", after) and not yuan:
         return None  # a strength (0.3g), a date (12-31) or a ratio
+    if after == "." and "." in num:
+        return None  # 2026.02.20: a date, not a price
     two_decimals = re.fullmatch(r"\d{1,4}\.\d{2}", num) is not None
     marked = bool(cur or yuan or label or two_decimals)
     if not marked and after and re.match(r"[\u4e00-\u9fff]", after) and not m.group("unit"):
