@@ -220,9 +220,9 @@ class SkuMatcher:
             for f, s in sorted(fits, key=lambda x: -(max(x[1][0], x[1][1]) * max(x[0], 0.3)))
         )
         if spec is None:
-            branded = [s for s in pool if s[1] > 0] or pool
-            skus = {s[2].entry.sku for s in branded}
-            guess = branded[0][2].entry.sku if len(skus) == 1 else None
+            named = [s for s in pool if s[1] > 0] or pool
+            skus = {s[2].entry.sku for s in named}
+            guess = named[0][2].entry.sku if len(skus) == 1 else None
             # one SKU fits the name: it is the best guess, but only a person can tell the pack without a spec
             return Resolution(
                 guess, "review", 0.5 * ocr_confidence, "看不到规格，无法确定是哪个包装", cands, generic, spec
