@@ -150,11 +150,11 @@ def test_a_reviewers_decision_is_kept_and_reused(scripted: Deployment) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["resolution"] == "corrected"
-    second = upload(scripted, png(801, 600)).json()
+    second = upload(scripted, png(801, 600), competitor="益丰大药房").json()
     (obs,) = second["observations"]
     assert (obs["sku"], obs["resolution"]) == ("SKU-999GML", "corrected")
     cells = scripted.client.get("/v1/competitor-prices?sku=SKU-999GML", headers=scripted.headers("rep")).json()
-    assert [c["effective_price"] for c in cells["cells"]] == [14.9]  # the newest of the two photos
+    assert [(c["effective_price"], c["seen"]) for c in cells["cells"]] == [(14.9, 2)]  # the newer photo wins
     bad = scripted.client.post(
         f"/v1/competitor-observations/{cold['id']}/resolution",
         headers=scripted.headers("trainer"),
