@@ -150,7 +150,7 @@ def test_a_reviewers_decision_is_kept_and_reused(scripted: Deployment) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["resolution"] == "corrected"
-    second = upload(scripted, png(801, 600), competitor="益丰大药房").json()
+    second = upload(scripted, png(801, 600), competitor="益丰大药房", customer_id="C-HZ-00001").json()
     (obs,) = second["observations"]
     assert (obs["sku"], obs["resolution"]) == ("SKU-999GML", "corrected")
     cells = scripted.client.get("/v1/competitor-prices?sku=SKU-999GML", headers=scripted.headers("rep")).json()
