@@ -33,7 +33,6 @@ class Settings(BaseSettings):
     upload_max_mb: int = Field(50, ge=1, le=2048, description="Largest ingest upload, MiB.")
     photo_max_mb: int = Field(10, ge=1, le=50, description="Largest competitor photo upload, MB (MiB).")
     photo_retention_days: int = Field(365, ge=1, description="Days a competitor photo file is kept (prices stay).")
-    ocr_det_max_side: int = Field(1280, ge=320, le=4096, description="Longer side the OCR detector works at, px.")
     json_max_kb: int = Field(1024, ge=16, le=65536, description="Largest JSON request body, KiB.")
     keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
     chat_model: str | None = Field(

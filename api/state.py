@@ -123,7 +123,7 @@ class ServiceState:
         """The OCR engine, made on first use (loading the models takes a second; most requests never need them)."""
         with self._guard:
             if self.ocr is None:
-                self.ocr = RapidOcrEngine(det_max_side=self.settings.ocr_det_max_side)
+                self.ocr = RapidOcrEngine()
             return self.ocr
 
     def photo_store(self) -> PhotoStore:

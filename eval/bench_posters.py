@@ -48,7 +48,7 @@ def run(set_dir: Path, photos: int, split: str) -> dict[str, Any]:
     cpu: list[float] = []
     ocr: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-posters-") as tmp:
-        store = EmbeddedGraphStore(Path(tmp) / "graph", buffer_pool_mb=256)
+        store = EmbeddedGraphStore(Path(tmp) / "graph", buffer_pool_mb=1024)  # the service default
         products = [
             Product(tenant=TENANT, sku=e.sku, name=e.name, generic_name=e.generic, brand=e.brand, spec=e.spec,
                     list_price=20.0)

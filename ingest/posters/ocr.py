@@ -72,12 +72,13 @@ class OcrEngine(Protocol):
 class RapidOcrEngine:
     """`OcrEngine` on RapidOCR with PP-OCRv4 (Chinese + digits + Latin), CPU only.
 
-    ``det_max_side`` caps the longer side the detector works at (a poster's text is large; detecting at 1280 instead
-    of 2048 is about half the detector's time for the same lines); the angle classifier is off by default because a
-    phone photo of a poster is never upside down, and it costs a model run per line.
+    The detector works at the photo's own resolution (at most `ingest.posters.photo.OCR_MAX_SIDE`): rapidocr 1.4
+    ignores a detection size given per call, and its "max" mode picks 960/1500/2000 by itself. Scaling a photo down
+    before OCR makes detection about 3× faster but loses the smallest text (measured on 5 development photos: 159
+    of 167 lines at 1280 px); see docs/decisions/2026-12-07-competitor-prices.md. The angle classifier is off by
+    default: a phone photo of a poster is never upside down, and it costs a model run per line.
     """
 
-    det_max_side: int = 1280
     use_angle_classifier: bool = False
     threads: int = 2
     min_confidence: float = 0.5
@@ -86,14 +87,14 @@ class RapidOcrEngine:
 
     @property
     def name(self) -> str:
-        """``rapidocr-onnxruntime <version> PP-OCRv4 det<max side>``."""
+        """``rapidocr-onnxruntime <version> PP-OCRv4``."""
         try:
             from importlib.metadata import version  # noqa: PLC0415
 
             v = version("rapidocr-onnxruntime")
         except Exception:  # noqa: BLE001 - the name is informative only
             v = "?"
-        return f"rapidocr-onnxruntime {v} PP-OCRv4 det{self.det_max_side}{' cls' if self.use_angle_classifier else ''}"
+        return f"rapidocr-onnxruntime {v} PP-OCRv4{' cls' if self.use_angle_classifier else ''}"
 
     def _load(self) -> Any:
         if self._engine is None:
@@ -123,13 +124,7 @@ class RapidOcrEngine:
         engine = self._load()
         bgr = np.ascontiguousarray(pixels[:, :, ::-1])
         with self._lock:  # one onnxruntime session set; calls from several request threads take turns
-            result, _ = engine(
-                bgr,
-                use_cls=self.use_angle_classifier,
-                det_limit_side_len=self.det_max_side,
-                det_limit_type="max",
-                return_word_box=True,
-            )
+            result, _ = engine(bgr, use_cls=self.use_angle_classifier, return_word_box=True)
         lines: list[OcrLine] = []
         for row in result or []:
             box, text, score = row[0], str(row[1]), float(row[2])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,9 +40,10 @@ def png(width: int, height: int) -> bytes:
 
 @pytest.fixture
 def scripted(deployment: Deployment) -> Iterator[Deployment]:
-    """The deployment with a scripted OCR engine: 800×600 is the poster, 801×600 a second photo, 802×600 blank."""
+    """A scripted OCR engine: 800×600 (and 803×600) is the poster, 801×600 a second photo, 802×600 blank."""
     before = deployment.state.ocr
-    deployment.state.ocr = ScriptedOcrEngine(by_shape={(600, 800): POSTER, (600, 801): SECOND, (600, 802): ()})
+    shapes = {(600, 800): POSTER, (600, 801): SECOND, (600, 802): (), (600, 803): POSTER}
+    deployment.state.ocr = ScriptedOcrEngine(by_shape=shapes)
     yield deployment
     deployment.state.ocr = before
 
@@ -56,7 +58,8 @@ def upload(d: Deployment, data: bytes, role: str = "store", tenant: str = "hz-ph
 
 
 def test_upload_reads_items_resolves_skus_and_keeps_the_photo(scripted: Deployment) -> None:
-    r = upload(scripted, png(800, 600), customer_id="C-HZ-00001", taken_on="2026-12-01")
+    before = len(photo_files(scripted, "hz-pharma"))
+    r = upload(scripted, png(803, 600), customer_id="C-HZ-00001", taken_on=dt.date.today().isoformat())
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["competitor"] == "益丰大药房" and body["competitor_branch"] == "五一路店"
@@ -70,13 +73,13 @@ def test_upload_reads_items_resolves_skus_and_keeps_the_photo(scripted: Deployme
     assert metformin["sku"] is None and metformin["resolution"] == "not_carried"  # we sell the 20-tablet box
     cold = items["感冒灵颗粒 10g×9袋"]
     assert cold["resolution"] == "review" and cold["sku"] == "SKU-999GML"  # unsure OCR: a person confirms
-    assert len(photo_files(scripted, "hz-pharma")) == 1
-    again = upload(scripted, png(800, 600), customer_id="C-HZ-00001")
+    assert len(photo_files(scripted, "hz-pharma")) == before + 1
+    again = upload(scripted, png(803, 600), customer_id="C-HZ-00001")
     assert again.status_code == 200 and again.json()["duplicate"] is True
     assert len(again.json()["observations"]) == 3
-    assert len(photo_files(scripted, "hz-pharma")) == 1
+    assert len(photo_files(scripted, "hz-pharma")) == before + 1  # the same photo is one file
     image = scripted.client.get(f"/v1/competitor-photos/{body['id']}/image", headers=scripted.headers("rep"))
-    assert image.status_code == 200 and image.content == png(800, 600)
+    assert image.status_code == 200 and image.content == png(803, 600)
 
 
 def test_matrix_shows_the_latest_price_against_ours_and_exports_csv(scripted: Deployment) -> None:
@@ -137,7 +140,7 @@ def test_an_unknown_customer_is_404_and_nothing_is_stored(scripted: Deployment) 
 
 
 def test_a_reviewers_decision_is_kept_and_reused(scripted: Deployment) -> None:
-    upload(scripted, png(800, 600))
+    upload(scripted, png(800, 600), customer_id="C-HZ-00001")
     review = scripted.client.get(
         "/v1/competitor-observations?resolution=review", headers=scripted.headers("trainer")
     ).json()["items"]
@@ -164,7 +167,7 @@ def test_a_reviewers_decision_is_kept_and_reused(scripted: Deployment) -> None:
 
 
 def test_another_tenant_sees_nothing(scripted: Deployment) -> None:
-    body = upload(scripted, png(800, 600)).json()
+    body = upload(scripted, png(800, 600), customer_id="C-HZ-00001").json()
     other = scripted.headers("admin", "sh-pharma")
     assert scripted.client.get(f"/v1/competitor-photos/{body['id']}", headers=other).status_code == 404
     assert scripted.client.get(f"/v1/competitor-photos/{body['id']}/image", headers=other).status_code == 404
@@ -182,3 +185,22 @@ def test_another_tenant_sees_nothing(scripted: Deployment) -> None:
     store = scripted.state.store
     assert store.get_node("sh-pharma", CompetitorPhoto, body["id"]) is None
     assert store.get_node("sh-pharma", CompetitorObservation, own) is None
+
+
+def test_the_copilot_cites_the_observed_competitor_price(scripted: Deployment) -> None:
+    upload(scripted, png(800, 600), customer_id="C-HZ-00001")  # 立普妥 at 32.35 a box after its deals
+    rep = scripted.headers("rep")
+    body = {"objection": "店长说立普妥太贵了，隔壁便宜好多", "skus": ["SKU-ATV20-LPT"], "customer_id": "C-HZ-00001"}
+    answer = scripted.client.post("/v1/objection-answers", headers=rep, json=body).json()
+    (seen,) = [c for c in answer["competitor_prices"] if c["competitor"] == "益丰大药房"]
+    assert seen["effective_price"] == 32.35 and seen["gap_pct"] > 0 and "益丰大药房" in seen["text"]
+    other = {"objection": "这个药副作用大不大", "skus": ["SKU-ATV20-LPT"]}
+    assert scripted.client.post("/v1/objection-answers", headers=rep, json=other).json()["competitor_prices"] == []
+    brief = scripted.client.get("/v1/customers/C-HZ-00001/briefing", headers=rep).json()
+    assert any("益丰大药房" in f["text"] and "32.35" in f["text"] for f in brief["competitor_prices"])
+    line = {"customer_id": "C-HZ-00001", "sku": "SKU-ATV20-LPT", "unit_price": 40.0}
+    checked = scripted.client.post("/v1/price-checks", headers=rep, json={"lines": [line]}).json()["lines"][0]
+    assert checked["competitor"]["effective_price"] == 32.35 and "益丰大药房" in checked["competitor"]["text"]
+    line["unit_price"] = 30.0
+    checked = scripted.client.post("/v1/price-checks", headers=rep, json={"lines": [line]}).json()["lines"][0]
+    assert checked["competitor"] is None
