@@ -19,6 +19,7 @@ from api import errors
 from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.keys import KeyStore
+from api.logs import RequestContext
 from api.routes import admin, catalog, competitors, copilot, entries, faq, health, pricing
 from api.settings import Settings, get_settings
 from api.state import ServiceState
@@ -26,7 +27,7 @@ from api.stores import open_store
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder
 
-log = logging.getLogger("salescopilot.api")
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
 _ERRORS = {
@@ -139,8 +140,8 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         app.state.service = service
         if preload:
             for tenant in service.store.tenants():
-                service.services(tenant)
-                log.info("tenant %s ready", tenant)
+                service.tenant(tenant).warm()
+                log.info("tenant ready", extra={"tenant": tenant})
         try:
             yield
         finally:
@@ -168,4 +169,6 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         )
     app.add_exception_handler(RecursionError, _too_deep)  # JSON nested thousands deep: the parser's recursion
     app.add_middleware(BodyLimit, upload_bytes=settings.upload_max_mb << 20, json_bytes=settings.json_max_kb << 10)
+    # outermost but for Starlette's last-resort handler: every response (a 413, a 500 too) carries the request id
+    app.add_middleware(RequestContext, on_error=errors.unexpected)
     return app

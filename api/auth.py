@@ -24,6 +24,7 @@ from fastapi.security import APIKeyHeader
 
 from api.errors import ApiError
 from api.keys import ApiKey, Role
+from api.logs import set_tenant
 from api.state import ServiceState
 
 PRICING: tuple[Role, ...] = ("rep", "trainer", "admin", "service")
@@ -54,7 +55,9 @@ async def caller(state: State, token: Annotated[str | None, Security(_header)]) 
     ``async``: checked on the event loop from the key cache, so a request never waits for a worker thread (while
     50 trainers' writes held every thread of the pool, price checks queued for seconds behind them).
     """
-    return state.keys.verify(token)
+    key = state.keys.verify(token)
+    set_tenant(key.tenant)  # the request's log records carry it from here on
+    return key
 
 
 def allow(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:

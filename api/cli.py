@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,16 +20,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli_output import Table, make_console
 from api.cli_service import register as register_service_commands
+from api.services import TenantServices, services_for
 from api.settings import Settings, get_settings
 from api.stores import open_store
-from graph.base import CypherGraphStore
+from copilot.briefing import build_briefing
+from copilot.cases import suggest_cases
+from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
+from copilot.objections import answer_objection
+from copilot.render import to_markdown, to_pdf
+from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
+from graph.ports import GraphStore
 from graph.transfer import export_jsonl, import_jsonl
 from ingest.csv_out import csv_cell
-from ingest.errors import UnknownFileTypeError, ValidationFailed
+from ingest.errors import IngestError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
-from ingest.formulary import apply_edition, diff_as_json, diff_files, load_edition
-from ingest.pipeline import IngestReport, ingest_paths
+from ingest.formulary import apply_edition, diff_as_json, diff_files, formulary_states, load_edition
+from ingest.pipeline import IngestReport
+from ingest.quotes import read_quote_lines
+from pricing_guard.guard import QuoteLine, check_quote
+from retrieval.embedders import CachedEmbedder, make_embedder
+from retrieval.hybrid import SearchFilters
 
 app = typer.Typer(
     name="salescopilot",
@@ -71,7 +87,7 @@ def _print_error(error: SalesCopilotError) -> None:
 
 
 @contextmanager
-def _store(ctx: typer.Context) -> Iterator[CypherGraphStore]:
+def _store(ctx: typer.Context) -> Iterator[GraphStore]:
     settings: Settings = ctx.obj
     try:
         store = open_store(settings)
@@ -219,9 +235,7 @@ def ingest(
             progress.update(task, description=step, completed=done, total=total)
 
         try:
-            report = ingest_paths(
-                store,
-                tenant,
+            report = _services(ctx, store, tenant).ingest(
                 paths,
                 file_type=file_type,
                 skip_invalid=skip_invalid,
@@ -291,10 +305,6 @@ def demo(
     Re-running with the same parameters changes nothing. A tenant holding later changes (curation edits, uploads,
     a formulary apply) or other data is refused unless --reset (which deletes it first) or --if-empty (left as is).
     """
-    import datetime as dt
-
-    from ingest.demo_load import load_demo
-
     if reset and if_empty:
         raise typer.BadParameter("--reset and --if-empty exclude each other", param_hint="--reset")
     try:
@@ -326,22 +336,9 @@ def demo(
         _print_duplicates(tenant, dupes)
 
 
-def _knowledge_index(ctx: typer.Context, store: CypherGraphStore, tenant: str, rebuild: bool) -> Any:
-    """The tenant's retrieval index next to the graph (built on first use, synced with graph edits)."""
-    import shutil
-
-    from graph.model import Product
-    from ingest.mentions import QueryProductMatcher
-    from retrieval.embedders import make_embedder
-    from retrieval.hybrid import open_index
-
-    settings: Settings = ctx.obj
-    directory = settings.index_dir(tenant)
-    if rebuild and directory.exists():
-        shutil.rmtree(directory)
-    products = [p for page in store.iter_nodes(tenant, Product) for p in page]
-    embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
-    return open_index(store, tenant, embedder, directory, product_detector=QueryProductMatcher(products))
+def _services(ctx: typer.Context, store: GraphStore, tenant: str) -> TenantServices:
+    """The tenant's services over the open store, from the API's factory (the model loads only if retrieval is used)."""
+    return services_for(ctx.obj, store).tenant(tenant)
 
 
 @app.command()
@@ -355,11 +352,12 @@ def search(
     rebuild: Annotated[bool, typer.Option(help="Rebuild the index from the graph first.")] = False,
 ) -> None:
     """Hybrid search of published knowledge entries (index kept next to the graph, built on first use)."""
-    from retrieval.hybrid import SearchFilters
-
     with _store(ctx) as store:
-        index = _knowledge_index(ctx, store, tenant, rebuild)
-    hits = index.search(query, k=k, filters=SearchFilters(kinds=(kind,), skus=tuple(product or ())))
+        services = _services(ctx, store, tenant)
+        if rebuild:
+            services.rebuild_retrieval()
+        with services.searching() as index:
+            hits = index.search(query, k=k, filters=SearchFilters(kinds=(kind,), skus=tuple(product or ())))
     table = Table(title=f"{query} — {len(hits)} result(s)")
     for name in ("entry", "title", "score", "vector rank", "keyword rank", "product rank", "products named"):
         table.add_column(name)
@@ -385,11 +383,9 @@ def objection(
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of scripts.")] = 3,
 ) -> None:
     """The best published scripts for an objection: about the products at hand, then their indications, then any."""
-    from copilot.objections import answer_objection
-
-    with _store(ctx) as store:
-        index = _knowledge_index(ctx, store, tenant, False)
-    for a in answer_objection(index, text, skus=product or (), k=k):
+    with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
+        answers = answer_objection(index, text, skus=product or (), k=k)
+    for a in answers:
         console.print(f"[bold]{escape(a.title)}[/bold]  [{a.entry_id} v{a.version}, {a.level}]", soft_wrap=True)
         console.print(escape(a.script), soft_wrap=True)
         console.print()
@@ -405,10 +401,7 @@ def cases(
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of cases.")] = 3,
 ) -> None:
     """The past success cases that best match a deal draft, each with why it matched."""
-    from copilot.cases import suggest_cases
-
-    with _store(ctx) as store:
-        index = _knowledge_index(ctx, store, tenant, False)
+    with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
         found = suggest_cases(store, tenant, customer_id=customer, skus=product, text=text, index=index, k=k)
     for s in found:
         console.print(f"[bold]{escape(s.title)}[/bold]  [{s.entry_id}, score {s.score:.2f}]", soft_wrap=True)
@@ -426,20 +419,14 @@ def brief(
     as_of: Annotated[str | None, typer.Option(help="Visit date (YYYY-MM-DD); default today.")] = None,
 ) -> None:
     """A visit briefing pack for a customer: profile, health, interactions, doctors, gaps, formulary, scripts, cases."""
-    import datetime as dt
-
-    from copilot.briefing import build_briefing
-    from copilot.render import to_markdown, to_pdf
-    from pricing_guard.index import PriceIndex
-
     if fmt not in ("json", "md", "pdf"):
         raise typer.BadParameter("must be json, md or pdf", param_hint="--format")
     if fmt == "pdf" and output is None:
         raise typer.BadParameter("a PDF needs -o FILE", param_hint="--output")
     today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     with _store(ctx) as store:
-        index = PriceIndex.from_store(store, tenant, as_of=today)
-        pack = build_briefing(store, tenant, customer, today=today, price_index=index)
+        prices = _services(ctx, store, tenant).prices(today)
+        pack = build_briefing(store, tenant, customer, today=today, price_index=prices)
     if fmt == "pdf":
         assert output is not None
         output.write_bytes(to_pdf(pack))
@@ -451,101 +438,6 @@ def brief(
         console.print(f"briefing written to {output}")
     else:
         print(text)
-
-
-eval_app = typer.Typer(help="Quality evaluations (reports under eval/reports/).")
-app.add_typer(eval_app, name="eval")
-
-
-@eval_app.command("retrieval")
-def eval_retrieval(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
-    embedders: Annotated[
-        list[str] | None, typer.Option("--embedder", help="Embedders to compare (repeatable): use, minilm, hashing.")
-    ] = None,
-) -> None:
-    """Recall@1/3/5, MRR, nDCG@5 and latency of every retrieval configuration on the rep-style query set."""
-    from eval.eval_retrieval import main as run_eval
-
-    argv = ["--json"] if as_json else []
-    if embedders:
-        argv += ["--embedders", *embedders]
-    run_eval(argv)
-
-
-@eval_app.command("pricing")
-def eval_pricing(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
-    world: Annotated[
-        Path | None, typer.Option(help="Folder of the pricing world's seedN folders (skipped when absent).")
-    ] = None,
-    seed: Annotated[list[str] | None, typer.Option(help="Seed to run (repeatable; default every seed).")] = None,
-    no_world: Annotated[bool, typer.Option("--no-world", help="Only the demo evaluation.")] = False,
-) -> None:
-    """Price flags on the independent pricing world and on the demo, each beside the peer-band baseline."""
-    from eval.eval_pricing import main as run_eval
-
-    argv = ["--json"] if as_json else []
-    if world is not None:
-        argv += ["--world", str(world)]
-    for s in seed or []:
-        argv += ["--seed", s]
-    if no_world:
-        argv.append("--no-world")
-    run_eval(argv)
-
-
-@eval_app.command("formulary")
-def eval_formulary(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
-    split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "all",
-    nrdl: Annotated[Path | None, typer.Option(help="Folder with the official nrdl-2024.xlsx.")] = None,
-) -> None:
-    """Formulary status of 760 blind-labelled ERP names: accuracy, precision of matched, review rate, baseline."""
-    from eval.eval_formulary import main as run_eval
-
-    run_eval((["--json"] if as_json else []) + ["--split", split] + (["--nrdl", str(nrdl)] if nrdl else []))
-
-
-@eval_app.command("posters")
-def eval_posters(
-    set_dir: Annotated[Path, typer.Option("--set", help="Folder of the poster evaluation set.")],
-    split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "heldout",
-    ocr_cache: Annotated[Path | None, typer.Option(help="Keep OCR lines here (re-measure quickly).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
-) -> None:
-    """Competitor posters and price tags: item precision/recall, prices, SKU resolution, on a blind labelled set."""
-    from eval.eval_posters import main as run_eval
-
-    argv = ["--set", str(set_dir), "--split", split] + (["--ocr-cache", str(ocr_cache)] if ocr_cache else [])
-    code = run_eval(argv + (["--json"] if as_json else []))
-    if code:
-        raise typer.Exit(code)
-
-
-@eval_app.command("cases")
-def eval_cases(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
-    embedder: Annotated[str, typer.Option(help="Embedder of the text part: use, minilm or hashing.")] = "use",
-) -> None:
-    """Hit@1/3, MRR and latency of case suggestions on labelled demo deals, against text-only and graph-only."""
-    from eval.eval_cases import main as run_eval
-
-    run_eval(["--json", "--embedder", embedder] if as_json else ["--embedder", embedder])
-
-
-@eval_app.command("all")
-def eval_all(
-    quick: Annotated[bool, typer.Option("--quick", help="Small sizes and a short API run (a few minutes).")] = False,
-    out: Annotated[Path | None, typer.Option(help="Report folder (default eval/reports/<date>[-quick]).")] = None,
-) -> None:
-    """Every evaluation and benchmark, one report: REPORT.md (headline targets first), results.json, PNG plots."""
-    from eval.run_all import failed_steps
-    from eval.run_all import main as run_all
-
-    report = run_all((["--quick"] if quick else []) + (["--out", str(out)] if out else []))
-    if failed_steps(report):
-        raise typer.Exit(1)
 
 
 _VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "yellow",
@@ -582,13 +474,6 @@ def price_check(
     References: the customer's own agreed price, the 集采 award, its level, its segment; a running promotion widens
     the band; history left out (clearance, unit mistakes, free goods) is counted.
     """
-    import datetime as dt
-
-    from ingest.errors import IngestError
-    from ingest.quotes import read_quote_lines
-    from pricing_guard.guard import QuoteLine, check_quote
-    from pricing_guard.index import PriceIndex
-
     on = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     lines: list[QuoteLine] = []
     if csv_file is not None:
@@ -603,7 +488,7 @@ def price_check(
     else:
         raise typer.BadParameter("give --csv FILE, or --customer, --sku and --price")
     with _store(ctx) as store:
-        index = PriceIndex.from_store(store, tenant, as_of=max([on, *(line.at or on for line in lines)]))
+        index = _services(ctx, store, tenant).prices(max([on, *(line.at or on for line in lines)]))
         try:
             results = check_quote(index, lines, today=on)
         except SalesCopilotError as e:
@@ -632,8 +517,6 @@ def price_check(
 
 def _check_json(r: Any) -> dict[str, Any]:
     """One verdict as plain data (the same fields as the API's)."""
-    from dataclasses import asdict
-
     out = asdict(r)
     line = out.pop("line")
     line["date"] = line.pop("at").isoformat() if line.get("at") else None
@@ -702,8 +585,6 @@ def formulary_apply(
     kind: KindOption = "all",
 ) -> None:
     """Tag the tenant's products with their status in an edition (re-running changes nothing)."""
-    import datetime as dt
-
     try:
         effective = dt.date.fromisoformat(effective_date) if effective_date else None
     except ValueError as e:
@@ -747,11 +628,6 @@ def formulary_status(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (one row per product) instead of a table.")] = False,
 ) -> None:
     """Every product's state in an edition: the row (section, number, name, form, category), or why not, or review."""
-    import csv
-    import sys
-
-    from ingest.formulary import formulary_states
-
     with _store(ctx) as store:
         try:
             states = formulary_states(store, tenant, edition_id=edition)
@@ -775,7 +651,7 @@ def formulary_status(
     colour = {"matched": "green", "not_listed": "dim", "review": "yellow", "unchecked": "magenta"}
     for s in states:
         if s.state == "matched":
-            detail = f"{s.section} {s.number} {s.nrdl_name} {s.dosage_form or ''} {s.category or ''}"
+            detail = " ".join(str(v) for v in (s.section, s.number, s.nrdl_name, s.dosage_form, s.category) if v)
         else:
             detail = f"{s.reason or ''}: {s.explanation or ''}"
         c = colour[s.state]
@@ -793,13 +669,10 @@ def formulary_impact_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
     """Products whose status changed, affected customers, and entries marked stale for trainers to review."""
-    import dataclasses
-    import datetime as dt
-
-    from copilot.formulary_impact import formulary_impact
-
     with _store(ctx) as store:
-        report = formulary_impact(store, tenant, old=old, new=new, today=dt.date.today(), dry_run=dry_run)
+        report = _services(ctx, store, tenant).formulary_impact(
+            old=old, new=new, today=dt.date.today(), actor="formulary-impact", apply=not dry_run
+        )
     if as_json:
         data = dataclasses.asdict(report)
         data["changes"] = [c.model_dump() for c in report.changes]
@@ -832,15 +705,10 @@ FaqSkipAnswered = Annotated[
 
 
 def _faq_report(
-    ctx: typer.Context, store: CypherGraphStore, tenant: str, *, min_size: int, threshold: float | None,
+    ctx: typer.Context, store: GraphStore, tenant: str, *, min_size: int, threshold: float | None,
     algorithm: str, since: str | None, skip_answered: bool,
 ) -> Any:  # fmt: skip
     """Proposals from the tenant's interactions, embedded with the configured embedder (cached next to the index)."""
-    import datetime as dt
-
-    from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, propose_faqs
-    from retrieval.embedders import CachedEmbedder, make_embedder
-
     chosen = next((a for a in ALGORITHMS if a == algorithm), None)
     if chosen is None:
         raise typer.BadParameter(f"must be one of {', '.join(ALGORITHMS)}", param_hint="--algorithm")
@@ -873,8 +741,6 @@ def faq_propose(
     as_json: Annotated[bool, typer.Option("--json", help="Print every proposal as JSON.")] = False,
 ) -> None:
     """Cluster what customers asked or objected in visits into proposed FAQs, largest first (nothing is written)."""
-    import dataclasses
-
     with _store(ctx) as store:
         report = _faq_report(
             ctx, store, tenant, min_size=min_size, threshold=threshold, algorithm=algorithm, since=since,
@@ -925,10 +791,6 @@ def faq_draft(
     skip_answered: FaqSkipAnswered = False,
 ) -> None:
     """Write proposals as draft FAQ entries for trainers (re-running updates untouched drafts, never duplicates)."""
-    import datetime as dt
-
-    from copilot.faq import CatalogueNames, write_drafts
-
     with _store(ctx) as store:
         report = _faq_report(
             ctx, store, tenant, min_size=min_size, threshold=threshold, algorithm=algorithm, since=since,
@@ -942,7 +804,9 @@ def faq_draft(
         else:
             chosen = report.proposals[:top]
         now = dt.datetime.now().replace(microsecond=0)
-        result = write_drafts(store, tenant, chosen, now=now, names=CatalogueNames.from_store(store, tenant))
+        result = _services(ctx, store, tenant).write_faq_drafts(
+            chosen, now=now, author="faq-cluster", names=CatalogueNames.from_store(store, tenant)
+        )
     table = Table(title=f"FAQ drafts for {tenant}")
     table.add_column("")
     table.add_column("count", justify="right")

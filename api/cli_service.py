@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 
 from api.cli_output import Table, make_console
 from api.keys import ROLES, KeyStore
+from api.logs import configure_logging
 from api.settings import Settings
 from graph.errors import SalesCopilotError
 
@@ -64,7 +66,7 @@ def keys_list(
     finally:
         store.close()
     if as_json:
-        rows = [{**k.__dict__, "created_at": k.created_at.isoformat(),
+        rows = [{**dataclasses.asdict(k), "created_at": k.created_at.isoformat(),
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in found]  # fmt: skip
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -100,13 +102,19 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Listen address (default: SKG_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: SKG_PORT or 8000).")] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help="Log level of the service and uvicorn.")] = "info",
+    log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
 ) -> None:
-    """Run the API (OpenAPI at /docs): one process, the store and models opened once."""
+    """Run the API (OpenAPI at /docs): one process, the store and models opened once.
+
+    Logs go to stderr, one record per request (``api.access``: request id, tenant, route, status, duration) and the
+    service's own records with the same request id.
+    """
     import uvicorn
 
     from api.app import create_app
 
+    configure_logging(log_level, json_lines=log_json)
     settings: Settings = ctx.obj
     host, port = host or settings.host, port or settings.port
     console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir})")

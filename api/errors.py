@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.keys import InvalidKeyError
+from api.logs import current_request_id
 from copilot.curation import InvalidTransitionError
 from copilot.errors import CopilotError
 from graph.errors import (
@@ -34,7 +35,7 @@ from pricing_guard.errors import PricingError
 from resolution.errors import ResolutionError
 from retrieval.errors import EmbedderUnavailableError
 
-log = logging.getLogger("salescopilot.api")
+log = logging.getLogger(__name__)
 
 STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (InvalidKeyError, 401),
@@ -103,9 +104,10 @@ def status_of(error: SalesCopilotError) -> int:
 def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SalesCopilotError)
     status = status_of(exc)
-    if status >= 500:
-        log.error("request failed: %s", exc, exc_info=exc)
     details = dict(exc.details)
+    if status >= 500:
+        log.error("request failed: %s", exc.code, exc_info=exc)
+        details["request_id"] = current_request_id()
     if isinstance(exc, VersionConflictError):
         details["current"] = exc.current.model_dump(mode="json", exclude={"tenant"})
     return error_response(status, exc.code, exc.message, details)
@@ -160,8 +162,19 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return unexpected(exc)
+
+
+def unexpected(exc: Exception) -> JSONResponse:
+    """A 500 for an error no handler took: logged with its traceback; the client gets only the request id."""
     log.error("unexpected error", exc_info=exc)
-    return error_response(500, "internal", "internal error; it has been logged")
+    request_id = current_request_id()
+    return error_response(
+        500,
+        "internal",
+        f"internal error; it has been logged (request id {request_id})",
+        {"request_id": request_id} if request_id else None,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -55,9 +55,14 @@ class Settings(BaseSettings):
         """Folder of the competitor photo store."""
         return self.data_dir / "photos"
 
+    @property
+    def index_root(self) -> Path:
+        """Folder of the tenants' retrieval indexes, next to the graph."""
+        return self.data_dir / "index"
+
     def index_dir(self, tenant: str) -> Path:
-        """Folder of a tenant's retrieval indexes, next to the graph."""
-        return self.data_dir / "index" / tenant
+        """Folder of a tenant's retrieval indexes."""
+        return self.index_root / tenant
 
 
 @lru_cache

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from api.settings import Settings
-from graph.base import CypherGraphStore
 from graph.errors import BackendUnavailableError
+from graph.ports import GraphStore
 
 
-def open_store(settings: Settings) -> CypherGraphStore:
+def open_store(settings: Settings) -> GraphStore:
     """Open the configured backend: embedded LadybugDB under ``data_dir/graph``, or Neo4j."""
     if settings.backend == "neo4j":
         from graph.neo4j_store import Neo4jGraphStore

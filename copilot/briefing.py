@@ -9,15 +9,41 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
-from copilot.competitor_prices import CompetitorPriceBook
+from copilot.competitor_prices import CompetitorPriceBook, Sighting
 from copilot.formulary_impact import Change, edition_changes, latest_editions
 from graph.model import CUSTOMER_TYPE_NAMES, Product
 from graph.ports import CustomerContext, GraphStore
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
+
+HISTORY_DAYS = 365
+"""Purchases of the last year are read (re-order intervals, what the customer buys)."""
+RECENT_INTERACTIONS = 5
+NEXT_STEP_INTERACTIONS = 10
+"""Open next steps are taken from this many latest interactions."""
+DOCTORS = 8
+DOCTOR_PREFERENCES = 3
+"""Products shown per doctor, most prescribed first."""
+MIN_ORDER_DAYS = 3
+"""Distinct order days a SKU needs before its usual re-order interval counts."""
+OVERDUE_FACTOR = 1.5
+"""A SKU is overdue when the days since its last order pass this many usual intervals."""
+PEER_SHARE = 0.5
+"""A SKU that at least this share of the customer's peers (same type and region) buys is a gap if it does not."""
+MIN_PEERS = 5
+"""Fewer peers than this say nothing about what the customer is missing."""
+PEER_GAPS = 5
+SCRIPT_SKUS = 6
+"""Objection scripts and cases are looked for about this many of the customer's latest products."""
+CASES = 3
+CONTRACT_WINDOWS = (7, 30, 90)
+"""Contracts ending within the last window are listed, each with the smallest window it falls in."""
+HEALTH_TIERS = ((70, "健康"), (40, "关注"))
+"""Score at or above which each tier applies; below the last one: 风险."""
 
 
 class Factor(BaseModel):
@@ -76,9 +102,14 @@ class BriefingPack(BaseModel):
 
 def _intervals(dates: list[dt.date]) -> float | None:
     days = sorted(set(dates))
-    if len(days) < 3:
+    if len(days) < MIN_ORDER_DAYS:
         return None
     return float(statistics.median((b - a).days for a, b in zip(days, days[1:], strict=False)))
+
+
+def _days_points(days: int | None, steps: tuple[tuple[int, int], ...]) -> int:
+    """Points for a number of days: those of the first ``(limit, points)`` step it is within, else 0."""
+    return next((points for limit, points in steps if days is not None and days <= limit), 0)
 
 
 def _health(ctx: CustomerContext, today: dt.date) -> Health:
@@ -86,12 +117,9 @@ def _health(ctx: CustomerContext, today: dt.date) -> Health:
     last = max((p.at for p in ctx.purchases), default=None)
     days = (today - last).days if last else None
     factors.append(
-        Factor(
-            name="最近采购",
-            value=f"{days} 天前" if days is not None else "无",
-            points=30 if days is not None and days <= 30 else 15 if days is not None and days <= 90 else 0,
-        )
-    )
+        Factor(name="最近采购", value=f"{days} 天前" if days is not None else "无",
+               points=_days_points(days, ((30, 30), (90, 15))))
+    )  # fmt: skip
     recent = sum(p.qty * p.unit_price for p in ctx.purchases if (today - p.at).days <= 90)
     before = sum(p.qty * p.unit_price for p in ctx.purchases if 90 < (today - p.at).days <= 180)
     trend = (recent - before) / before if before else 0.0
@@ -101,18 +129,169 @@ def _health(ctx: CustomerContext, today: dt.date) -> Health:
     seen = max((i.interaction.at.date() for i in ctx.interactions), default=None)
     gap = (today - seen).days if seen else None
     factors.append(
-        Factor(
-            name="最近拜访",
-            value=f"{gap} 天前" if gap is not None else "无",
-            points=20 if gap is not None and gap <= 30 else 10 if gap is not None and gap <= 90 else 0,
-        )
-    )
+        Factor(name="最近拜访", value=f"{gap} 天前" if gap is not None else "无",
+               points=_days_points(gap, ((30, 20), (90, 10))))
+    )  # fmt: skip
     active = [k for k in ctx.contracts if k.start_date <= today <= k.end_date]
     factors.append(Factor(name="有效合同", value=str(len(active)), points=15 if active else 0))
     won = sum(1 for d in ctx.deals if d.deal.outcome == "won")
     factors.append(Factor(name="赢单商机", value=str(won), points=10 if won else 0))
     score = sum(f.points for f in factors)
-    return Health(score=score, tier="健康" if score >= 70 else "关注" if score >= 40 else "风险", factors=factors)
+    tier = next((name for at_least, name in HEALTH_TIERS if score >= at_least), "风险")
+    return Health(score=score, tier=tier, factors=factors)
+
+
+def _profile(ctx: CustomerContext) -> list[Fact]:
+    c = ctx.customer
+    return [
+        Fact(
+            node_id=c.id,
+            text=f"{c.name}（{CUSTOMER_TYPE_NAMES.get(c.type, c.type)}，"
+            f"{c.city or ''} {c.region or ''}，{c.tier or '-'}级）",
+        ),
+        Fact(
+            node_id=c.id,
+            text=f"医保定点：{'是' if c.insurance_designated else '否'}；DTP资质：{'是' if c.dtp_certified else '否'}"
+            + (f"；门店 {c.store_count} 家" if c.store_count else ""),
+        ),
+    ] + [Fact(node_id=r.id, text=f"负责代表：{r.name}（{r.territory or ''}）") for r in ctx.reps]
+
+
+def _interactions(ctx: CustomerContext) -> list[Fact]:
+    return [
+        Fact(
+            node_id=i.interaction.id,
+            text=f"{i.interaction.at:%Y-%m-%d} {i.interaction.channel or ''}：{i.interaction.summary}",
+        )
+        for i in ctx.interactions[:RECENT_INTERACTIONS]
+    ]
+
+
+def _next_steps(ctx: CustomerContext) -> list[Fact]:
+    return [
+        Fact(node_id=i.interaction.id, text=f"{i.interaction.at:%m-%d} 约定：{i.interaction.next_step}")
+        for i in ctx.interactions[:NEXT_STEP_INTERACTIONS]
+        if i.interaction.next_step
+    ]
+
+
+def _doctors(ctx: CustomerContext, name: Mapping[str, str]) -> list[Fact]:
+    return [
+        Fact(
+            node_id=d.doctor.id,
+            text=f"{d.doctor.name}（{d.doctor.department or ''} {d.doctor.title or ''}）偏好："
+            + "、".join(
+                f"{name.get(p.sku, p.sku)} {p.share:.0%}" if p.share is not None else name.get(p.sku, p.sku)
+                for p in sorted(d.prescriptions, key=lambda p: -(p.share or 0))[:DOCTOR_PREFERENCES]
+            ),
+        )
+        for d in ctx.doctors[:DOCTORS]
+    ]
+
+
+def _bought(ctx: CustomerContext) -> dict[str, list[dt.date]]:
+    """Order dates per SKU, SKUs in the order of their latest purchase (the context's order)."""
+    by_sku: dict[str, list[dt.date]] = defaultdict(list)
+    for p in ctx.purchases:
+        by_sku[p.sku].append(p.at)
+    return by_sku
+
+
+def _overdue_gaps(bought: Mapping[str, list[dt.date]], today: dt.date, name: Mapping[str, str]) -> list[Gap]:
+    gaps = []
+    for sku, dates in bought.items():
+        interval = _intervals(dates)
+        overdue = (today - max(dates)).days
+        if interval and overdue > OVERDUE_FACTOR * interval:
+            gaps.append(Gap(sku=sku, name=name.get(sku, sku), kind="overdue",
+                            detail=f"通常 {interval:.0f} 天补货一次，已 {overdue} 天未采购"))  # fmt: skip
+    return gaps
+
+
+def _peer_shares(index: PriceIndex, customer_id: str, bought: set[str]) -> list[tuple[str, float]]:
+    """SKUs that at least ``PEER_SHARE`` of the customer's peers (same type and region) bought and it did not.
+
+    The largest shares first (ties by SKU), at most ``PEER_GAPS``.
+    """
+    me = index.customer(customer_id)
+    if me is None:
+        return []
+    peers = index.customers_in(type=me.type, region=me.region) - {customer_id}
+    if len(peers) < MIN_PEERS:
+        return []
+    shares = [(sku, len(peers & buyers) / len(peers)) for sku, buyers in index.buyers().items() if sku not in bought]
+    found = [(sku, share) for sku, share in shares if share >= PEER_SHARE]
+    return sorted(found, key=lambda s: (-s[1], s[0]))[:PEER_GAPS]
+
+
+def _peer_gap(sku: str, share: float, name: Mapping[str, str]) -> Gap:
+    return Gap(sku=sku, name=name.get(sku, sku), kind="peers_buy", detail=f"{share:.0%} 的同类同区域客户在采购")
+
+
+def _formulary_changes(store: GraphStore, tenant: str, bought: Mapping[str, list[dt.date]]) -> list[Change]:
+    old, new = latest_editions(store, tenant)
+    return edition_changes(store, tenant, old.id if old else None, new.id, skus=set(bought)) if new else []
+
+
+def _objections(store: GraphStore, tenant: str, skus: list[str], name: Mapping[str, str]) -> list[Fact]:
+    """The first published objection script about each of the customer's latest products."""
+    facts = []
+    for sku in skus[:SCRIPT_SKUS]:
+        for e in store.entries(tenant, sku=sku, status="published", kind="objection_script")[:1]:
+            facts.append(Fact(node_id=e.id, text=f"{e.title}（{name.get(sku, sku)}）"))
+    return facts
+
+
+def _cases(store: GraphStore, tenant: str, ctx: CustomerContext, skus: list[str]) -> list[Fact]:
+    """The customer's own published cases, then cases about its latest products, ``CASES`` in all."""
+    cases = [Fact(node_id=e.id, text=e.title) for e in ctx.cases if e.status == "published"][:CASES]
+    if len(cases) < CASES:
+        for sku in skus[:SCRIPT_SKUS]:
+            for e in store.entries(tenant, sku=sku, status="published", kind="case_study")[:1]:
+                if e.id not in {f.node_id for f in cases}:
+                    cases.append(Fact(node_id=e.id, text=e.title))
+        cases = cases[:CASES]
+    return cases
+
+
+def _contracts_ending(ctx: CustomerContext, today: dt.date) -> list[Fact]:
+    ending = []
+    for k in ctx.contracts:
+        left = (k.end_date - today).days
+        if 0 <= left <= CONTRACT_WINDOWS[-1]:
+            window = next(w for w in CONTRACT_WINDOWS if left <= w)
+            ending.append(Fact(node_id=k.id, text=f"合同 {k.id} {k.end_date} 到期（{window} 天内，还剩 {left} 天）"))
+    return ending
+
+
+def _open_deals(
+    ctx: CustomerContext, price_index: PriceIndex | None, today: dt.date, name: Mapping[str, str]
+) -> list[Fact]:
+    """Open deals, each with the price flags of its quote lines (when a price index is at hand)."""
+    deals = []
+    for d in ctx.deals:
+        if d.deal.outcome not in (None, "open"):
+            continue
+        flags = ""
+        if price_index is not None and d.quotes:
+            lines = [
+                QuoteLine(ctx.customer.id, q.sku, q.unit_price, q.qty, today)
+                for q in d.quotes
+                if price_index.has_product(q.sku)
+            ]
+            checks = check_quote(price_index, lines, today=today)
+            flags = "；".join(f"{name.get(x.line.sku, x.line.sku)} {x.explanation}" for x in checks if x.flagged)
+        text = f"商机 {d.deal.id}（{d.deal.stage}）" + (f"：价格提示 {flags}" if flags else "")
+        deals.append(Fact(node_id=d.deal.id, text=text))
+    return deals
+
+
+def _product_names(store: GraphStore, tenant: str, ctx: CustomerContext, more: list[str]) -> dict[str, str]:
+    """How each product the pack names reads (brand and name), for the SKUs of the context and ``more``."""
+    skus = {p.sku for p in ctx.purchases} | set(more)
+    skus |= {p.sku for d in ctx.doctors for p in d.prescriptions} | {q.sku for d in ctx.deals for q in d.quotes}
+    products = store.nodes_by_keys(tenant, Product, sorted(skus))
+    return {p.sku: (p.brand + " " if p.brand else "") + p.name for p in products}
 
 
 def build_briefing(
@@ -128,143 +307,36 @@ def build_briefing(
     """Assemble the pack for ``customer_id``; raises ``NotFoundError`` for an unknown customer.
 
     ``competitors`` adds the competitor prices photographed near the customer (its own store managers' photos and
-    its city) in the last 30 days, each with its date and gap to our list price.
+    its city) in the last 30 days, each with its date and the gap to our list price.
     """
-    ctx = store.customer_context(tenant, customer_id, since=today - dt.timedelta(days=365), limit=limit)
-    c = ctx.customer
-    products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
-    name = {sku: (p.brand + " " if p.brand else "") + p.name for sku, p in products.items()}
-    profile = [
-        Fact(
-            node_id=c.id,
-            text=f"{c.name}（{CUSTOMER_TYPE_NAMES.get(c.type, c.type)}，"
-            f"{c.city or ''} {c.region or ''}，{c.tier or '-'}级）",
-        ),
-        Fact(
-            node_id=c.id,
-            text=f"医保定点：{'是' if c.insurance_designated else '否'}；DTP资质：{'是' if c.dtp_certified else '否'}"
-            + (f"；门店 {c.store_count} 家" if c.store_count else ""),
-        ),
-    ] + [Fact(node_id=r.id, text=f"负责代表：{r.name}（{r.territory or ''}）") for r in ctx.reps]
-    interactions = [
-        Fact(
-            node_id=i.interaction.id,
-            text=f"{i.interaction.at:%Y-%m-%d} {i.interaction.channel or ''}：{i.interaction.summary}",
-        )
-        for i in ctx.interactions[:5]
-    ]
-    next_steps = [
-        Fact(node_id=i.interaction.id, text=f"{i.interaction.at:%m-%d} 约定：{i.interaction.next_step}")
-        for i in ctx.interactions[:10]
-        if i.interaction.next_step
-    ]
-    doctors = [
-        Fact(
-            node_id=d.doctor.id,
-            text=f"{d.doctor.name}（{d.doctor.department or ''} {d.doctor.title or ''}）偏好："
-            + "、".join(
-                f"{name.get(p.sku, p.sku)} {p.share:.0%}" if p.share is not None else name.get(p.sku, p.sku)
-                for p in sorted(d.prescriptions, key=lambda p: -(p.share or 0))[:3]
-            ),
-        )
-        for d in ctx.doctors[:8]
-    ]
-    by_sku: dict[str, list[dt.date]] = defaultdict(list)
-    for p in ctx.purchases:
-        by_sku[p.sku].append(p.at)
-    gaps = []
-    for sku, dates in by_sku.items():
-        interval = _intervals(dates)
-        overdue = (today - max(dates)).days
-        if interval and overdue > 1.5 * interval:
-            gaps.append(
-                Gap(
-                    sku=sku,
-                    name=name.get(sku, sku),
-                    kind="overdue",
-                    detail=f"通常 {interval:.0f} 天补货一次，已 {overdue} 天未采购",
-                )
-            )
-    if price_index is not None:
-        gaps += _peer_gaps(price_index, c.id, set(by_sku), name)
-    old, new = latest_editions(store, tenant)
-    changes = edition_changes(store, tenant, old.id if old else None, new.id, skus=set(by_sku)) if new else []
-    objections = []
-    for sku in list(by_sku)[:6]:
-        for e in store.entries(tenant, sku=sku, status="published", kind="objection_script")[:1]:
-            objections.append(Fact(node_id=e.id, text=f"{e.title}（{name.get(sku, sku)}）"))
-    cases = [Fact(node_id=e.id, text=e.title) for e in ctx.cases if e.status == "published"][:3]
-    if len(cases) < 3:
-        for sku in list(by_sku)[:6]:
-            for e in store.entries(tenant, sku=sku, status="published", kind="case_study")[:1]:
-                if e.id not in {f.node_id for f in cases}:
-                    cases.append(Fact(node_id=e.id, text=e.title))
-        cases = cases[:3]
-    ending = []
-    for k in ctx.contracts:
-        left = (k.end_date - today).days
-        if 0 <= left <= 90:
-            window = 7 if left <= 7 else 30 if left <= 30 else 90
-            ending.append(Fact(node_id=k.id, text=f"合同 {k.id} {k.end_date} 到期（{window} 天内，还剩 {left} 天）"))
-    deals = []
-    for d in ctx.deals:
-        if d.deal.outcome not in (None, "open"):
-            continue
-        flags = ""
-        if price_index is not None and d.quotes:
-            checks = check_quote(
-                price_index,
-                [QuoteLine(c.id, q.sku, q.unit_price, q.qty, today) for q in d.quotes if q.sku in price_index.products],
-                today=today,
-            )
-            flags = "；".join(f"{name.get(x.line.sku, x.line.sku)} {x.explanation}" for x in checks if x.flagged)
-        deals.append(
-            Fact(
-                node_id=d.deal.id, text=f"商机 {d.deal.id}（{d.deal.stage}）" + (f"：价格提示 {flags}" if flags else "")
-            )
-        )
-    seen: list[Fact] = []
-    if competitors is not None:
-        for sight in competitors.near(city=c.city, customer_id=c.id, today=today)[:12]:
-            product = products.get(sight.sku)
-            ours = product.list_price if product else None
-            seen.append(Fact(node_id=sight.observation_id, text=sight.text(name.get(sight.sku, sight.sku), ours)))
+    ctx = store.customer_context(tenant, customer_id, since=today - dt.timedelta(days=HISTORY_DAYS), limit=limit)
+    bought = _bought(ctx)
+    peer = _peer_shares(price_index, ctx.customer.id, set(bought)) if price_index is not None else []
+    seen = (
+        competitors.near(city=ctx.customer.city, customer_id=ctx.customer.id, today=today)[:12] if competitors else []
+    )
+    name = _product_names(store, tenant, ctx, [sku for sku, _ in peer] + [s.sku for s in seen])
+    latest = list(bought)
     return BriefingPack(
-        competitor_prices=seen,
         tenant=tenant,
-        customer_id=c.id,
+        customer_id=ctx.customer.id,
         as_of=today,
-        profile=profile,
+        profile=_profile(ctx),
         health=_health(ctx, today),
-        interactions=interactions,
-        open_next_steps=next_steps,
-        doctors=doctors,
-        purchase_gaps=gaps,
-        formulary_changes=changes,
-        likely_objections=objections,
-        matching_cases=cases,
-        contracts_ending=ending,
-        open_deals=deals,
+        interactions=_interactions(ctx),
+        open_next_steps=_next_steps(ctx),
+        doctors=_doctors(ctx, name),
+        purchase_gaps=_overdue_gaps(bought, today, name) + [_peer_gap(sku, share, name) for sku, share in peer],
+        formulary_changes=_formulary_changes(store, tenant, bought),
+        likely_objections=_objections(store, tenant, latest, name),
+        matching_cases=_cases(store, tenant, ctx, latest),
+        contracts_ending=_contracts_ending(ctx, today),
+        open_deals=_open_deals(ctx, price_index, today, name),
+        competitor_prices=_competitor_prices(store, tenant, seen, name),
     )
 
 
-def _peer_gaps(index: PriceIndex, customer_id: str, bought: set[str], name: dict[str, str]) -> list[Gap]:
-    """SKUs that at least half of the customer's peers (same type and region) bought and this customer did not."""
-    me = index.customers.get(customer_id)
-    if me is None:
-        return []
-    peers = {
-        c.id for c in index.customers.values() if c.type == me.type and c.region == me.region and c.id != customer_id
-    }
-    if len(peers) < 5:
-        return []
-    out = []
-    for sku, lines in index.lines.items():
-        if sku in bought:
-            continue
-        share = len(peers & set(lines.customer)) / len(peers)
-        if share >= 0.5:
-            out.append(
-                Gap(sku=sku, name=name.get(sku, sku), kind="peers_buy", detail=f"{share:.0%} 的同类同区域客户在采购")
-            )
-    return sorted(out, key=lambda g: g.detail, reverse=True)[:5]
+def _competitor_prices(store: GraphStore, tenant: str, seen: list[Sighting], name: dict[str, str]) -> list[Fact]:
+    """One line per competitor price seen nearby, with our list price beside it (the evidence: the observation)."""
+    ours = {p.sku: p.list_price for p in store.nodes_by_keys(tenant, Product, sorted({s.sku for s in seen}))}
+    return [Fact(node_id=s.observation_id, text=s.text(name.get(s.sku, s.sku), ours.get(s.sku))) for s in seen]

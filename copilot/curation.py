@@ -10,6 +10,10 @@ previous version and leaves an audit record of who changed what. The workflow:
     stale (a formulary change touched it) ──publish (confirmed still right) / edit / submit / retire
 
 Only ``published`` entries reach reps (retrieval filters on status).
+
+This module is the only domain writer of entries: trainers' steps and the system's own (a formulary change marking
+an entry stale, a FAQ draft made from clustered questions) all go through it, each with an audit record made by
+`audit_event`. File loads (ingest) keep the store's versioned save inside their one-transaction load.
 """
 
 from __future__ import annotations
@@ -80,12 +84,24 @@ def _preview(value: Any) -> Any:
     return value
 
 
-def _audit(
-    tenant: str, actor: str, action: str, entry_id: str, details: dict[str, Any], at: dt.datetime | None = None
+def audit_event(
+    tenant: str,
+    actor: str,
+    action: str,
+    entry_id: str,
+    details: dict[str, Any],
+    *,
+    at: dt.datetime | None = None,
+    event_id: str | None = None,
 ) -> AuditEvent:
+    """The audit record of one entry write: who, when, which action, and its details as JSON.
+
+    ``event_id`` gives a system write an id of its own making (the same write made twice collides instead of being
+    recorded twice); by default the id sorts by time and is unique across processes.
+    """
     return AuditEvent(
         tenant=tenant,
-        id=f"AUD-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}",  # sorts by time, unique across processes
+        id=event_id or f"AUD-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}",
         at=dt.datetime.now(dt.UTC).replace(tzinfo=None) if at is None else at,
         actor=actor,
         action=action,
@@ -138,7 +154,7 @@ def create_entry(
     eid = entry_id or f"E-{uuid.uuid4().hex[:12].upper()}"
     entry = Entry(tenant=tenant, id=eid, kind=kind, title=title, body=body, tags=list(tags), status="draft",
                   author=actor, updated_at=now, source=source)  # fmt: skip
-    audit = _audit(tenant, actor, "create", eid, {"kind": kind, "title": title})
+    audit = audit_event(tenant, actor, "create", eid, {"kind": kind, "title": title})
     return store.save_entry(
         tenant, entry, expected_version=None, audit=audit, skus=list(skus), indications=list(indications)
     )
@@ -165,7 +181,7 @@ def edit_entry(
     details = {"from_version": expected_version, "changes": _changes(current, new)}
     if edit.skus is not None or edit.indications is not None:
         details["links"] = {"skus": edit.skus, "indications": edit.indications}
-    audit = _audit(tenant, actor, "edit", entry_id, details)
+    audit = audit_event(tenant, actor, "edit", entry_id, details)
     return store.save_entry(
         tenant,
         new,
@@ -201,8 +217,46 @@ def transition(
     details: dict[str, Any] = {"from_version": expected_version, "changes": _changes(current, new)}
     if note:
         details["note"] = note
-    audit = _audit(tenant, actor, action, entry_id, details)
+    audit = audit_event(tenant, actor, action, entry_id, details)
     return store.save_entry(tenant, new, expected_version=expected_version, audit=audit)
+
+
+def mark_stale(
+    store: GraphStore, tenant: str, entry: Entry, *, reason: str, edition: str, actor: str, at: dt.datetime
+) -> Entry:
+    """A formulary change puts ``entry`` up for review: status ``stale`` with the reason, versioned and audited.
+
+    The write is made against the version read (a trainer's edit landing meanwhile raises
+    ``VersionConflictError`` and wins); the audit id names the edition, so the same mark is never recorded twice.
+    """
+    audit = audit_event(
+        tenant, actor, "mark_stale", entry.id, {"reason": reason, "from": entry.version}, at=at,
+        event_id=f"{actor}:{edition}:{entry.id}:{entry.version + 1}",
+    )  # fmt: skip
+    stale = entry.model_copy(update={"status": "stale", "stale_reason": reason, "updated_at": at})
+    return store.save_entry(tenant, stale, expected_version=entry.version, audit=audit)
+
+
+def save_generated_draft(
+    store: GraphStore,
+    tenant: str,
+    entry: Entry,
+    *,
+    expected_version: int | None,
+    skus: Sequence[str],
+    actor: str,
+    action: str,
+    details: dict[str, Any],
+    at: dt.datetime,
+    event_id: str,
+) -> Entry:
+    """Create (``expected_version=None``) or refresh a draft the system made (a FAQ proposal), with its ABOUT links.
+
+    Versioned like a trainer's write: a stale ``expected_version`` raises ``VersionConflictError`` and the draft is
+    left to the person who changed it.
+    """
+    audit = audit_event(tenant, actor, action, entry.id, details, at=at, event_id=event_id)
+    return store.save_entry(tenant, entry, expected_version=expected_version, audit=audit, skus=list(skus))
 
 
 def history(store: GraphStore, tenant: str, entry_id: str) -> tuple[Entry, list[EntryVersion], list[AuditEvent]]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import time
 from collections import Counter, defaultdict
@@ -32,9 +31,10 @@ from typing import Literal
 
 import numpy as np
 
+from copilot import curation
 from copilot.errors import CopilotError
 from graph.errors import ConflictError
-from graph.model import AboutProduct, AuditEvent, CompetitorProduct, Entry, Interaction, Mentions, Product
+from graph.model import AboutProduct, CompetitorProduct, Entry, Product
 from graph.ports import GraphStore
 from retrieval.embedders import Embedder
 
@@ -187,10 +187,8 @@ class CatalogueNames:
     @classmethod
     def from_store(cls, store: GraphStore, tenant: str) -> CatalogueNames:
         """Names of the tenant's products and competitor products."""
-        return cls(
-            (p for page in store.iter_nodes(tenant, Product) for p in page),
-            (c for page in store.iter_nodes(tenant, CompetitorProduct) for c in page),
-        )
+        catalogue = store.catalogue(tenant)
+        return cls(catalogue.products, catalogue.competitors)
 
     def mask(self, text: str) -> str:
         """The text with every product or competitor name replaced by 某药 and every number by N, no spaces."""
@@ -213,23 +211,15 @@ def collect_questions(
     A question's products are the interaction's MENTIONS that the question itself names, or all of the interaction's
     MENTIONS when it names none of them (reps often write "对方认为价格偏高" after naming the product earlier).
     """
-    mentions: dict[str, list[str]] = defaultdict(list)
-    for page in store.iter_edges(tenant, Mentions):
-        for m in page:
-            mentions[m.interaction_id].append(m.sku)
     out: list[Question] = []
-    read = 0
-    for nodes in store.iter_nodes(tenant, Interaction):
-        for it in nodes:
-            if since is not None and it.at < since:
-                continue
-            read += 1
-            skus = sorted(set(mentions.get(it.id, ())))
-            for text in extract_questions(it.summary):
-                named = names.named(text) & set(skus) if names is not None else set()
-                out.append(Question(text, it.id, it.at, tuple(sorted(named)) if named else tuple(skus)))
+    records = store.interactions(tenant, since=since)
+    for record in records:
+        it, skus = record.interaction, record.mentioned_skus
+        for text in extract_questions(it.summary):
+            named = names.named(text) & set(skus) if names is not None else set()
+            out.append(Question(text, it.id, it.at, tuple(sorted(named)) if named else skus))
     out.sort(key=lambda q: (q.at or dt.datetime.min, q.interaction_id, q.text))
-    return out, read
+    return out, len(records)
 
 
 # ------------------------------------------------------------------------------------------------ clustering
@@ -684,27 +674,20 @@ def write_drafts(
             report.unchanged.append(entry.id)
             continue
         digest = hashlib.sha1(repr(_content(entry)).encode(), usedforsecurity=False).hexdigest()[:12]
-        audit = AuditEvent(
-            tenant=tenant,
-            id=f"{author}:{entry.id}:{digest}",
-            at=now,
-            actor=author,
-            action="faq_draft_update" if old is not None else "faq_draft_create",
-            target_label="Entry",
-            target_key=entry.id,
-            details=json.dumps(
-                {"interactions": len(p.interaction_ids), "questions": p.questions, "about": [e.sku for e in about]},
-                ensure_ascii=False,
-            ),
-        )
         try:  # versioned: a trainer's edit landing meanwhile wins, and this draft is left for the next run
-            store.save_entry(
+            curation.save_generated_draft(
+                store,
                 tenant,
                 entry,
                 expected_version=None if old is None else old.version,
-                audit=audit,
                 skus=[e.sku for e in about],
-            )
+                actor=author,
+                action="faq_draft_update" if old is not None else "faq_draft_create",
+                details={"interactions": len(p.interaction_ids), "questions": p.questions,
+                         "about": [e.sku for e in about]},
+                at=now,
+                event_id=f"{author}:{entry.id}:{digest}",
+            )  # fmt: skip
         except ConflictError:
             report.skipped_curated.append(entry.id)
             continue

@@ -9,26 +9,25 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from copilot import curation
 from copilot.errors import CopilotError
 from graph.errors import VersionConflictError
-from graph.model import (
-    AboutProduct,
-    AuditEvent,
-    Entry,
-    FormularyEdition,
-    ListedIn,
-    Prescribes,
-    Product,
-    WorksAt,
-)
-from graph.ports import GraphStore
+from graph.model import AboutProduct, Entry, FormularyEdition, ListedIn, Prescribes, Product, WorksAt
+from graph.ports import GraphStore, PriceHistoryFilter
+
+BUYERS_WINDOW_DAYS = 365
+"""A customer who bought a changed product within this many days is affected."""
+MIN_NAME_CHARS = 2
+"""Shorter product names are not looked for in entry texts (one character names too much)."""
+REASON_CHARS = 500
+"""Longest list of changes a stale reason quotes (after the edition's name)."""
 
 
 class Change(BaseModel):
@@ -48,10 +47,7 @@ def _same_text(text: str | None) -> str:
 
 def latest_editions(store: GraphStore, tenant: str) -> tuple[FormularyEdition | None, FormularyEdition | None]:
     """The previous and the latest edition by effective date."""
-    editions = sorted(
-        (e for page in store.iter_nodes(tenant, FormularyEdition) for e in page),
-        key=lambda e: e.effective_date or dt.date.min,
-    )
+    editions = store.formulary_editions(tenant)
     if not editions:
         return None, None
     return (editions[-2] if len(editions) > 1 else None), editions[-1]
@@ -61,13 +57,11 @@ def edition_changes(
     store: GraphStore, tenant: str, old: str | None, new: str, *, skus: set[str] | None = None
 ) -> list[Change]:
     """Products added, removed, re-categorised, or with a changed restriction or payment standard from old to new."""
-    products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
     listed: dict[str, dict[str, ListedIn]] = defaultdict(dict)
-    for listings in store.iter_edges(tenant, ListedIn):
-        for e in listings:
-            if skus is None or e.sku in skus:
-                listed[e.sku][e.edition_id] = e
-    out = []
+    sources = sorted(skus) if skus is not None else None
+    for e in store.edges_of(tenant, ListedIn, sources=sources, targets=[x for x in (old, new) if x]):
+        listed[e.sku][e.edition_id] = e
+    found: list[tuple[str, str]] = []
     for sku in sorted(listed):
         a = listed[sku].get(old) if old else None
         b = listed[sku].get(new)
@@ -87,6 +81,10 @@ def edition_changes(
             detail = f"支付标准变化：{a.payment_standard or '无'} → {b.payment_standard or '无'}"
         else:
             continue
+        found.append((sku, detail))
+    products = {p.sku: p for p in store.nodes_by_keys(tenant, Product, [sku for sku, _ in found])}
+    out = []
+    for sku, detail in found:
         p = products.get(sku)
         name = ((p.brand + " ") if p and p.brand else "") + (p.name if p else sku)
         out.append(Change(sku=sku, name=name, old_edition=old, new_edition=new, detail=detail))
@@ -127,63 +125,61 @@ def formulary_impact(
     changes = edition_changes(store, tenant, old, new)
     report = ImpactReport(old, new, changes)
     changed = {c.sku: c for c in changes}
-    since = today - dt.timedelta(days=365)
-    from graph.ports import PriceHistoryFilter
-
-    customers: dict[str, set[str]] = defaultdict(set)
-    for sku in changed:
-        for line in store.price_history(tenant, sku, PriceHistoryFilter(date_from=since)):
-            customers[line.customer_id].add(sku)
-    works_at = {w.doctor_id: w.customer_id for batch in store.iter_edges(tenant, WorksAt) for w in batch}
-    for prescriptions in store.iter_edges(tenant, Prescribes):
-        for pr in prescriptions:
-            if pr.sku in changed and pr.doctor_id in works_at:
-                customers[works_at[pr.doctor_id]].add(pr.sku)
-    report.customers = {c: sorted(s) for c, s in sorted(customers.items())}
-    products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
-    names = {
-        sku: {n for n in (p.name, p.generic_name, p.brand) if n and len(n) >= 2}
-        for sku, p in products.items()
-        if sku in changed
-    }
-    about: dict[str, set[str]] = defaultdict(set)
-    for abouts in store.iter_edges(tenant, AboutProduct):
-        for ab in abouts:
-            if ab.sku in changed:
-                about[ab.entry_id].add(ab.sku)
+    report.customers = _affected_customers(store, tenant, sorted(changed), today)
     now = dt.datetime.combine(today, dt.time())
-    for entries in store.iter_nodes(tenant, Entry):
-        for e in entries:
-            if e.status == "retired":
-                continue
-            hit = set(about.get(e.id, set()))
-            text = f"{e.title}\n{e.body}"
-            hit |= {sku for sku, ns in names.items() if any(n in text for n in ns)}
-            if not hit:
-                continue
-            reason = (
-                f"医保目录 {new}：" + "；".join(f"{changed[s].name} {changed[s].detail}" for s in sorted(hit))[:500]
-            )
-            if e.status == "stale" and e.stale_reason == reason:
-                report.already_stale += 1
-                continue
-            report.stale_entries[e.id] = reason
-            if dry_run:
-                continue
-            audit = AuditEvent(
-                tenant=tenant,
-                id=f"{actor}:{new}:{e.id}:{e.version + 1}",
-                at=now,
-                actor=actor,
-                action="mark_stale",
-                target_label="Entry",
-                target_key=e.id,
-                details=json.dumps({"reason": reason, "from": e.version}, ensure_ascii=False),
-            )
-            stale = e.model_copy(update={"status": "stale", "stale_reason": reason, "updated_at": now})
-            try:  # one versioned write per entry: a trainer's concurrent edit is never overwritten
-                store.save_entry(tenant, stale, expected_version=e.version, audit=audit)
-            except VersionConflictError:
-                report.conflicts.append(e.id)
+    for e, hit in _entries_to_review(store, tenant, changed):
+        touched = "；".join(f"{changed[s].name} {changed[s].detail}" for s in sorted(hit))
+        reason = f"医保目录 {new}：" + touched[:REASON_CHARS]
+        if e.status == "stale" and e.stale_reason == reason:
+            report.already_stale += 1
+            continue
+        report.stale_entries[e.id] = reason
+        if dry_run:
+            continue
+        try:  # one versioned write per entry: a trainer's concurrent edit is never overwritten
+            curation.mark_stale(store, tenant, e, reason=reason, edition=new, actor=actor, at=now)
+        except VersionConflictError:
+            report.conflicts.append(e.id)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _affected_customers(store: GraphStore, tenant: str, skus: list[str], today: dt.date) -> dict[str, list[str]]:
+    """Customer → the changed SKUs it bought within the window or its doctors prescribe (sorted)."""
+    customers: dict[str, set[str]] = defaultdict(set)
+    since = today - dt.timedelta(days=BUYERS_WINDOW_DAYS)
+    for sku in skus:
+        for line in store.price_history(tenant, sku, PriceHistoryFilter(date_from=since)):
+            customers[line.customer_id].add(sku)
+    prescriptions = store.edges_of(tenant, Prescribes, targets=skus) if skus else []
+    doctors = sorted({pr.doctor_id for pr in prescriptions})
+    works_at = {w.doctor_id: w.customer_id for w in store.edges_of(tenant, WorksAt, sources=doctors)} if doctors else {}
+    for pr in prescriptions:
+        if pr.doctor_id in works_at:
+            customers[works_at[pr.doctor_id]].add(pr.sku)
+    return {c: sorted(s) for c, s in sorted(customers.items())}
+
+
+def _entries_to_review(store: GraphStore, tenant: str, changed: Mapping[str, Change]) -> list[tuple[Entry, set[str]]]:
+    """Entries (not retired) about a changed product or naming one in their text, with the SKUs each touches."""
+    if not changed:
+        return []
+    skus = sorted(changed)
+    about: dict[str, set[str]] = defaultdict(set)
+    for ab in store.edges_of(tenant, AboutProduct, targets=skus):
+        about[ab.entry_id].add(ab.sku)
+    names = {
+        p.sku: {n for n in (p.name, p.generic_name, p.brand) if n and len(n) >= MIN_NAME_CHARS}
+        for p in store.nodes_by_keys(tenant, Product, skus)
+    }
+    found = {e.id: e for e in store.nodes_by_keys(tenant, Entry, sorted(about))}
+    found.update((e.id, e) for e in store.entries_naming(tenant, sorted({n for ns in names.values() for n in ns})))
+    out = []
+    for e in sorted(found.values(), key=lambda e: e.id):
+        if e.status == "retired":
+            continue
+        text = f"{e.title}\n{e.body}"
+        hit = set(about.get(e.id, set())) | {sku for sku, ns in names.items() if any(n in text for n in ns)}
+        if hit:
+            out.append((e, hit))
+    return out

@@ -36,7 +36,7 @@ def answer_objection(
 ) -> list[ObjectionAnswer]:
     """Up to ``k`` published objection scripts for ``objection``: product-specific, then indication, then general."""
     if not indications and skus:
-        indications = sorted({i for d in index.docs.values() if set(d.skus) & set(skus) for i in d.indications})
+        indications = index.indications_of(skus)
     attempts = [
         ("product", SearchFilters(kinds=("objection_script",), skus=tuple(skus))) if skus else None,
         ("indication", SearchFilters(kinds=("objection_script",), indications=tuple(indications)))
@@ -54,6 +54,8 @@ def answer_objection(
             if hit.entry_id in seen or len(answers) >= k:
                 continue
             seen.add(hit.entry_id)
-            doc = index.docs[hit.entry_id]
+            doc = index.doc(hit.entry_id)
+            if doc is None:  # removed between the search and this read (the caller holds the index's lock)
+                continue
             answers.append(ObjectionAnswer(hit.entry_id, doc.version, doc.title, doc.body, level, hit))
     return answers

@@ -14,7 +14,9 @@ The model comes from :func:`load_chat_model`, called by the composition root wit
 from __future__ import annotations
 
 import importlib
+import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -29,6 +31,8 @@ from copilot.cases import CaseSuggestion
 from copilot.errors import ChatModelConfigError
 from copilot.objections import ObjectionAnswer
 from copilot.render import SECTIONS
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CASES_PURPOSE",
@@ -294,6 +298,23 @@ def _accept(facts: Sequence[Fact], output: str, extractive: str | None, label: s
     return _extractive(facts, extractive, model=label, fallback_reason=reason, rejected_output=output)
 
 
+def _model_failed(
+    facts: Sequence[Fact], extractive: str | None, label: str, purpose: str, started: float, error: Exception
+) -> Rewritten:
+    """The extractive text after a failed model call: the provider's error is logged, never shown to the client.
+
+    A provider's message can carry account names, quota details, endpoint URLs or parts of the prompt; the client
+    is told only that the call failed and the kind of failure (the exception's class).
+    """
+    log.warning(
+        "chat model call failed",
+        exc_info=error,
+        extra={"model": label, "purpose": purpose[:80], "duration_ms": round((time.perf_counter() - started) * 1000)},
+    )
+    reason = f"chat model failed ({type(error).__name__}); the extractive text is shown and the failure is logged"
+    return _extractive(facts, extractive, model=label, fallback_reason=reason)
+
+
 def rewrite(
     facts: Sequence[Fact],
     purpose: str,
@@ -314,12 +335,11 @@ def rewrite(
     label = model_label(chat_model)
     if not facts:
         return _extractive(facts, extractive, model=label, fallback_reason="no facts to rewrite")
+    started = time.perf_counter()
     try:
         message = chat_model.invoke(build_messages(facts, purpose))
     except Exception as e:  # any provider failure (network, quota, bad key) falls back to the extractive text
-        return _extractive(
-            facts, extractive, model=label, fallback_reason=f"chat model failed: {type(e).__name__}: {e}"
-        )
+        return _model_failed(facts, extractive, label, purpose, started, e)
     return _accept(facts, _message_text(message), extractive, label)
 
 
@@ -336,12 +356,11 @@ async def arewrite(
     label = model_label(chat_model)
     if not facts:
         return _extractive(facts, extractive, model=label, fallback_reason="no facts to rewrite")
+    started = time.perf_counter()
     try:
         message = await chat_model.ainvoke(build_messages(facts, purpose))
     except Exception as e:  # any provider failure (network, quota, bad key) falls back to the extractive text
-        return _extractive(
-            facts, extractive, model=label, fallback_reason=f"chat model failed: {type(e).__name__}: {e}"
-        )
+        return _model_failed(facts, extractive, label, purpose, started, e)
     return _accept(facts, _message_text(message), extractive, label)
 
 

@@ -50,11 +50,10 @@ import httpx  # health polling only
 import psutil
 
 from api.keys import KeyStore
+from demo.load import load_demo
 from eval.http_load import HttpError, Pool
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Customer, Product
-from ingest.demo_load import load_demo
 
 TENANT = "hz-pharma"
 MIX = (("price_check", 0.7), ("objection", 0.2), ("briefing", 0.1))
@@ -62,7 +61,7 @@ OBJECTIONS = ("店长说这个药太贵了，隔壁药房便宜", "顾客担心�
               "库存压力大不想多进货", "竞品给的返利更高")  # fmt: skip
 REPORT_DIR = Path(__file__).parent / "reports" / "api"
 
-BARE_APP = '''
+BARE_APP = """
 from fastapi import FastAPI
 from api.routes.pricing import PriceCheckRequest
 
@@ -72,7 +71,7 @@ app = FastAPI()
 @app.post("/v1/price-checks")
 async def price_checks(body: PriceCheckRequest) -> dict:
     return {"lines": [{"sku": line.sku, "verdict": "ok"} for line in body.lines]}
-'''
+"""
 
 
 def _free_port() -> int:
@@ -267,8 +266,8 @@ def prepare(data_dir: Path, scale: int, as_of: dt.date) -> tuple[list[str], list
     """Demo data at ``scale`` in ``data_dir`` and a rep key; returns customers, SKUs and the key."""
     store = EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=1024)
     load_demo(store, scale=scale, as_of=as_of)
-    customers = [c.id for page in store.iter_nodes(TENANT, Customer) for c in page]
-    skus = [p.sku for page in store.iter_nodes(TENANT, Product) for p in page]
+    customers = [c.id for c in store.customers(TENANT)]
+    skus = [p.sku for p in store.catalogue(TENANT).products]
     store.close()
     keys = KeyStore(data_dir / "keys.sqlite")
     key = keys.create(TENANT, "rep", "bench")[1]

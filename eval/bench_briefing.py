@@ -21,10 +21,9 @@ import numpy as np
 
 from copilot.briefing import build_briefing
 from copilot.render import to_pdf
+from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Customer
-from ingest.demo_load import load_demo
 from pricing_guard.index import PriceIndex
 
 TODAY = dt.date(2026, 11, 25)
@@ -38,7 +37,7 @@ def run(scale: int, n: int, tmp: str | None) -> dict[str, Any]:
         loaded = load_demo(store, scale=scale, as_of=TODAY)
         order_lines = sum(w["Purchased"].received for w in loaded.writes.values())
         index = PriceIndex.from_store(store, TENANT, as_of=TODAY)
-        ids = [c.id for page in store.iter_nodes(TENANT, Customer) for c in page]
+        ids = [c.id for c in store.customers(TENANT)]
         rng = np.random.default_rng(4)
         json_ms, pdf_ms = [], []
         for i in range(n):

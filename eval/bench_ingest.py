@@ -65,7 +65,7 @@ def run_one(n: int, tmp: str | None) -> dict[str, Any]:
 
 def run_nrdl(nrdl_dir: Path, tmp: str | None) -> dict[str, Any]:
     """Parse the full official 2024 list and apply it to the demo catalogue (127 SKUs) of one tenant."""
-    from ingest.demo_load import load_demo
+    from demo.load import load_demo
     from ingest.formulary import apply_edition, load_edition
 
     with tempfile.TemporaryDirectory(dir=tmp) as d:
@@ -89,7 +89,7 @@ def run_nrdl(nrdl_dir: Path, tmp: str | None) -> dict[str, Any]:
 
 def run_demo(scale: int, tmp: str | None) -> dict[str, Any]:
     """Generate and load the demo dataset at ``scale`` into a fresh store."""
-    from ingest.demo_load import load_demo
+    from demo.load import load_demo
 
     with tempfile.TemporaryDirectory(dir=tmp) as d:
         store = EmbeddedGraphStore(Path(d) / "graph", buffer_pool_mb=1024)

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from demo import build_demo
 from eval.eval_retrieval import load_queries
 from eval.stats import percentiles
-from ingest.demo import build_demo
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import EntryDoc, KnowledgeIndex, SearchFilters
 from retrieval.vector_index import VectorIndex

@@ -34,6 +34,7 @@ async def storm(url: str, keys: list[str], seconds: float) -> dict[str, Any]:
     """Each trainer edits the entries in turn until ``seconds`` have passed; returns counts and edit latencies."""
     host, port = url.removeprefix("http://").split(":")
     acked: list[tuple[str, int]] = []
+    examples: list[str] = []  # the first unexpected answers, so that a failed storm says why
     conflicts = errors = 0
     latency: list[float] = []
     end = time.perf_counter() + seconds
@@ -50,14 +51,16 @@ async def storm(url: str, keys: list[str], seconds: float) -> dict[str, Any]:
                     status, data = await pool.request("GET", f"/v1/entries/{entry}", None)
                     if status != 200:
                         errors += 1
+                        examples.append(f"GET {status} {data[:200]!r}")
                         continue
                     current = json.loads(data)
                     body = {"version": current["version"], "body": current["body"][:300] + f"（修订 {n}-{i}）"}
                     t0 = time.perf_counter()
                     status, data = await pool.request("PATCH", f"/v1/entries/{entry}", body)
                     latency.append((time.perf_counter() - t0) * 1000)
-                except HttpError:
+                except HttpError as e:
                     errors += 1
+                    examples.append(f"{type(e).__name__}: {e}")
                     continue
                 if status == 200:
                     acked.append((entry, json.loads(data)["version"]))
@@ -65,11 +68,19 @@ async def storm(url: str, keys: list[str], seconds: float) -> dict[str, Any]:
                     conflicts += 1
                 else:
                     errors += 1
+                    examples.append(f"PATCH {status} {data[:200]!r}")
         finally:
             await pool.close()
 
     await asyncio.gather(*(trainer(n, k) for n, k in enumerate(keys)))
-    return {"acked": acked, "conflicts": conflicts, "errors": errors, "edit_ms": percentiles(latency, (50, 99), 1)}
+    edit_ms = percentiles(latency, (50, 99), 1) if latency else {}
+    return {
+        "acked": acked,
+        "conflicts": conflicts,
+        "errors": errors,
+        "edit_ms": edit_ms,
+        "error_examples": examples[:5],
+    }
 
 
 async def during(url: str, key: str, make: Any, rate: float, seconds: float, keys: list[str]) -> dict[str, Any]:
@@ -112,6 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "edit_conflicts": both["storm"]["conflicts"],
             "edit_errors": both["storm"]["errors"],
             "edit_latency_ms": both["storm"]["edit_ms"],
+            "edit_error_examples": both["storm"]["error_examples"],
             "acknowledged_edits_missing_from_history": len(lost),
         }
 

@@ -11,7 +11,7 @@ all through ``copilot.cases.suggest_cases`` with different weights:
 Metrics per ranking: hit@1 and hit@3 (a relevant case among the first 1 / 3), MRR over the first 10 suggestions, and
 p50 / p95 latency of one ``suggest_cases`` call (graph reads and text search included). Usage::
 
-    python -m eval.eval_cases [--json] [--embedder use|minilm|hashing]     (also: salescopilot eval cases)
+    python -m eval.eval_cases [--json] [--embedder use|minilm|hashing]     (also: python -m eval cases)
 
 Writes ``eval/reports/cases/cases_eval.{json,md}``.
 """
@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from copilot.cases import WEIGHTS, suggest_cases
+from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Product
 from graph.ports import GraphStore
-from ingest.demo_load import load_demo
-from ingest.mentions import QueryProductMatcher
+from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import KnowledgeIndex, open_index
 
@@ -153,7 +152,7 @@ def run(embedder: Embedder, deals: list[dict[str, Any]]) -> dict[str, Any]:
             indexes: dict[str, KnowledgeIndex] = {}
             build_s = 0.0
             for tenant in sorted({d["tenant"] for d in deals}):
-                products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+                products = list(store.catalogue(tenant).products)
                 t0 = time.perf_counter()
                 indexes[tenant] = open_index(store, tenant, embedder, product_detector=QueryProductMatcher(products))
                 build_s += time.perf_counter() - t0

@@ -22,7 +22,8 @@ it; it has no review band.
 
 The report (``er_eval.json`` and ``er_eval.md`` in ``--out``, default ``eval/reports/er``) also holds a threshold sweep
 and the thresholds it suggests: the lowest merge threshold whose merges keep precision ≥ 0.98, then the lowest review
-threshold that keeps the review rate ≤ 20 %. The defaults in `ingest.resolution` were set from it.
+threshold that keeps the review rate ≤ 20 %. The defaults in `resolution.product_resolver` and
+`resolution.customers` were set from it.
 """
 
 from __future__ import annotations
@@ -39,15 +40,8 @@ from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
 from graph.model import Customer, Product
-from ingest.resolution import (
-    CUSTOMER_MERGE_THRESHOLD,
-    CUSTOMER_REVIEW_THRESHOLD,
-    DRUG_MERGE_THRESHOLD,
-    DRUG_REVIEW_THRESHOLD,
-    Decision,
-    ProductResolver,
-    dedupe_customers,
-)
+from resolution.customers import CUSTOMER_MERGE_THRESHOLD, CUSTOMER_REVIEW_THRESHOLD, dedupe_customers
+from resolution.product_resolver import DRUG_MERGE_THRESHOLD, DRUG_REVIEW_THRESHOLD, Decision, ProductResolver
 
 DATASET = Path(__file__).parent / "datasets" / "er_pairs.jsonl"
 OUT = Path(__file__).parent / "reports" / "er"

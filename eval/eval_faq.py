@@ -3,7 +3,7 @@
 Three labelled sets:
 
 - ``demo``: the questions extracted from tenant ``hz-pharma``'s ~2.7k demo interactions. The generator
-  (``ingest/demo/interactions.py``) writes each objection from one of eight templates; ``DEMO_THEMES`` recognises
+  (``demo/interactions.py``) writes each objection from one of eight templates; ``DEMO_THEMES`` recognises
   them here (test-only, mirroring the templates), which gives the true theme of every summary and every question.
   Templated text is the easy case: it measures the pipeline, not robustness to phrasing.
 - ``objections``: the 352 rep-written queries of ``eval/datasets/objections_zh.jsonl`` (written for retrieval, by
@@ -50,9 +50,9 @@ from copilot.faq import (
     extract_questions,
     propose_faqs,
 )
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Entry, Interaction
-from ingest.demo_load import load_demo
+from graph.model import Entry
 from retrieval.embedders import CachedEmbedder, Embedder, make_embedder
 
 AS_OF = dt.date(2026, 11, 25)
@@ -72,7 +72,7 @@ DEMO_THEMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("vbp_price_cut", r"集采后价格下调"),
     )
 )
-"""The objection templates of ``ingest/demo/interactions.py`` (``objections`` in ``_summary``)."""
+"""The objection templates of ``demo/interactions.py`` (``objections`` in ``_summary``)."""
 THEME_KIND = {
     "price_vs_competitor": "价格异议", "price_high": "价格异议", "vbp_price_cut": "价格异议",
     "insurance_settlement": "医保卡与回款", "payment_terms": "医保卡与回款", "adverse_reaction": "不良反应",
@@ -244,7 +244,7 @@ def run(embedders: Sequence[str] = ("use", "hashing")) -> dict[str, Any]:
         store = EmbeddedGraphStore(Path(tmp) / "graph", buffer_pool_mb=512)
         try:
             load_demo(store, as_of=AS_OF)
-            summaries = [i.summary for page in store.iter_nodes(TENANT, Interaction) for i in page]
+            summaries = [r.interaction.summary for r in store.interactions(TENANT)]
             out["extraction"]["demo"] = demo_extraction(summaries)
             names = CatalogueNames.from_store(store, TENANT)
             published = {

@@ -11,7 +11,7 @@ read the code; half of it (``heldout``) is never used for tuning. For each split
 and the same for the baseline (best rapidfuzz ``WRatio`` of the raw name against every list name; matched at or above
 a threshold chosen on ``dev`` for the best status accuracy, else not listed). Usage::
 
-    python -m eval.eval_formulary [--split dev|heldout|all] [--nrdl DIR] [--json]   (also: salescopilot eval formulary)
+    python -m eval.eval_formulary [--split dev|heldout|all] [--nrdl DIR] [--json]   (also: python -m eval formulary)
 
 Writes ``eval/reports/formulary/formulary_eval.{json,md}``. Needs the official 2024 workbook (``--nrdl``, default
 ``../shared/data/nrdl`` beside the repository); without it, it says so and writes nothing.

@@ -12,7 +12,7 @@ Baselines: the peer band of `eval.pricing_world.PeerBandBaseline` (policy rules,
 customer type's last 183 days) and, on the demo, list price ± 20 %. Usage::
 
     python -m eval.eval_pricing [--json] [--world DIR] [--seed 101 --seed 202] [--misses DIR]
-    (also: salescopilot eval pricing)
+    (also: python -m eval pricing)
 
 Writes ``eval/reports/pricing/pricing_eval.{json,md}``.
 """
@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from demo import build_demo
 from eval.pricing_world import PHARMACIES, PeerBandBaseline, evaluate_seed
 from eval.stats import percentiles
 from graph.model import Customer, ListedIn, Product
-from ingest.demo import build_demo
+from pricing_guard.days import days_of
 from pricing_guard.guard import QuoteLine, check_line
-from pricing_guard.index import PriceIndex, days_of
+from pricing_guard.index import PriceIndex
 
 DEFAULT_WORLD = Path("/work/evalsets/pricing_world")
 AS_OF = dt.date(2026, 11, 25)

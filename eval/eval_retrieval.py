@@ -4,7 +4,7 @@ Configurations: BM25 only, each embedder only, hybrid with each embedder; each w
 objection scripts) and with the query's products as an extra filter (``+products``). The configuration named
 ``hybrid`` is hybrid retrieval with the default embedder. Usage::
 
-    python -m eval.eval_retrieval [--json]      (also: salescopilot eval retrieval)
+    python -m eval.eval_retrieval [--json]      (also: python -m eval retrieval)
 
 Writes ``eval/reports/retrieval/retrieval_eval.{json,md}``.
 """
@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from demo.load import load_demo
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Product
-from ingest.demo_load import load_demo
-from ingest.mentions import QueryProductMatcher
+from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
 from retrieval.hybrid import KnowledgeIndex, Mode, ProductDetector, SearchFilters, catalogue_words, entry_docs
 
@@ -85,7 +85,7 @@ def run(embedders: dict[str, Embedder], queries: list[dict[str, Any]]) -> dict[s
         load_demo(store, as_of=dt.date(2026, 11, 25))
         docs = entry_docs(store, TENANT)
         words = catalogue_words(store, TENANT)
-        detector = product_detector([p for page in store.iter_nodes(TENANT, Product) for p in page])
+        detector = product_detector(list(store.catalogue(TENANT).products))
         store.close()
     for short, embedder in embedders.items():
         index = KnowledgeIndex(TENANT, embedder, user_words=words, product_detector=detector)

@@ -135,8 +135,10 @@ def _api(url: str, key: str, path: Path, n: int) -> str:
                        files={"file": ("ok.csv", VALID.format(n=n).encode())}).status_code  # fmt: skip
     bad = status == 0 or status >= 500 or health != 200 or valid != 200
     message = text[:160].replace("\n", " ")
-    return ("FAIL " if bad else "") + f"{status} in {seconds:.1f} s (then health {health}, valid upload {valid}): " + (
-        message
+    return (
+        ("FAIL " if bad else "")
+        + f"{status} in {seconds:.1f} s (then health {health}, valid upload {valid}): "
+        + (message)
     )
 
 
@@ -174,10 +176,20 @@ def run(work: Path) -> dict[str, Any]:
                    files={"file": ("ok.csv", VALID.format(n=0).encode())})  # fmt: skip
         for n, name in enumerate(FILES, start=1):
             results.append({"file": name, "via": "api", "outcome": _api(server.url, admin, work / name, n)})
-        results.append({"file": "200 MB chunked upload", "via": "api",
-                        "outcome": _chunked(server.url, admin, "/v1/ingest", 200, "multipart/form-data; boundary=x")})
-        results.append({"file": "200 MB chunked price-check body", "via": "api",
-                        "outcome": _chunked(server.url, admin, "/v1/price-checks", 200, "application/json")})
+        results.append(
+            {
+                "file": "200 MB chunked upload",
+                "via": "api",
+                "outcome": _chunked(server.url, admin, "/v1/ingest", 200, "multipart/form-data; boundary=x"),
+            }
+        )
+        results.append(
+            {
+                "file": "200 MB chunked price-check body",
+                "via": "api",
+                "outcome": _chunked(server.url, admin, "/v1/price-checks", 200, "application/json"),
+            }
+        )
         peak = server.peak_rss
     return {
         "tried": len(results),

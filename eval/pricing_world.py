@@ -28,12 +28,12 @@ import numpy as np
 
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Customer, Product
 from graph.units import UnitRule
 from ingest.pipeline import ingest_paths
 from pricing_guard.bands import MAD_TO_SD
+from pricing_guard.days import day, days_of
 from pricing_guard.guard import QuoteLine, check_line
-from pricing_guard.index import PriceIndex, ProductInfo, day, days_of
+from pricing_guard.index import PriceIndex, ProductInfo
 
 FLAGS = frozenset({"low", "high", "below_floor", "above_payment_standard"})
 """Verdicts that flag a line (what a rep sees in amber or red)."""
@@ -125,20 +125,19 @@ class PeerBandBaseline:
     @classmethod
     def from_store(cls, store: EmbeddedGraphStore, tenant: str, products: dict[str, ProductInfo]) -> PeerBandBaseline:
         """Every order line of the tenant, converted to boxes."""
-        types = {c.id: c.type for page in store.iter_nodes(tenant, Customer) for c in page}
+        types = {c.id: c.type for c in store.customers(tenant)}
         base = cls(products, types)
-        for page in store.iter_nodes(tenant, Product):
-            for p in page:
-                h = store.price_history(tenant, p.sku).table
-                if not h.num_rows:
-                    continue
-                rule = UnitRule(p.unit, p.pack_size, p.case_size)
-                f = np.array([rule.factor(u) or np.nan for u in h.column("unit").to_pylist()])
-                price = h.column("unit_price").to_numpy() / f
-                days = days_of(h.column("at"))
-                kinds = np.array([types.get(c, "") for c in h.column("customer_id").to_pylist()])
-                keep = np.isfinite(price)
-                base.lines[p.sku] = (price[keep], days[keep], kinds[keep])  # free goods (0.00) too: it knows no dirt
+        for p in store.catalogue(tenant).products:
+            h = store.price_history(tenant, p.sku).table
+            if not h.num_rows:
+                continue
+            rule = UnitRule(p.unit, p.pack_size, p.case_size)
+            f = np.array([rule.factor(u) or np.nan for u in h.column("unit").to_pylist()])
+            price = h.column("unit_price").to_numpy() / f
+            days = days_of(h.column("at"))
+            kinds = np.array([types.get(c, "") for c in h.column("customer_id").to_pylist()])
+            keep = np.isfinite(price)
+            base.lines[p.sku] = (price[keep], days[keep], kinds[keep])  # free goods (0.00) too: it knows no dirt
         return base
 
     def check(self, q: Quote) -> str:
@@ -233,8 +232,9 @@ def evaluate_seed(seed_dir: Path, *, tmp: str | None = None, misses: Path | None
         _write_misses(misses, checks)
     return {
         "seed": seed_dir.name,
-        "tenants": {t: {"order_lines": tw.index.line_count, "index_build_s": round(tw.build_s, 2)}
-                    for t, tw in world.items()},  # fmt: skip
+        "tenants": {
+            t: {"order_lines": tw.index.line_count, "index_build_s": round(tw.build_s, 2)} for t, tw in world.items()
+        },  # fmt: skip
         "load_s": round(load_s, 1),
         "check_ms": percentiles(times, (50, 99), 4),
         "guard": score(quotes, guard, sold),

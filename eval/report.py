@@ -368,13 +368,36 @@ TARGETS: tuple[Target, ...] = (
     Target(6, "guard F1 minus the best baseline's (clearly ahead)", ">=", 0.05, "", _pricing_margin, digits=3),
     Target(19, "price-flag precision, held-out pricing world", ">=", 0.98, "", _world("precision"), digits=3),
     Target(19, "price-flag recall, held-out pricing world", ">=", 0.97, "", _world("recall"), digits=3),
-    Target(19, "false flags on clean quotes, held-out world", "<=", 0.01, "%", _world("false_flag_rate"), digits=2,
-           scale=100),  # fmt: skip
-    Target(19, "false flags, worst clean situation, held-out world", "<=", 0.03, "%",
-           _world("max_false_flag_rate_clean_situation"), digits=2, scale=100),  # fmt: skip
+    Target(
+        19,
+        "false flags on clean quotes, held-out world",
+        "<=",
+        0.01,
+        "%",
+        _world("false_flag_rate"),
+        digits=2,
+        scale=100,
+    ),  # fmt: skip
+    Target(
+        19,
+        "false flags, worst clean situation, held-out world",
+        "<=",
+        0.03,
+        "%",
+        _world("max_false_flag_rate_clean_situation"),
+        digits=2,
+        scale=100,
+    ),  # fmt: skip
     Target(19, "exact verdicts, held-out world", ">=", 0.95, "", _world("exact"), digits=3),
-    Target(19, "no_history on a SKU the tenant sold, held-out world", "<=", 0, "", _world("no_history_where_sold"),
-           digits=0),  # fmt: skip
+    Target(
+        19,
+        "no_history on a SKU the tenant sold, held-out world",
+        "<=",
+        0,
+        "",
+        _world("no_history_where_sold"),
+        digits=0,
+    ),  # fmt: skip
     Target(
         19,
         "price check p99 per line, in process",
@@ -887,7 +910,7 @@ def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         "## Reproduce",
         "",
         "```bash",
-        "salescopilot eval all            # or: python -m eval.run_all; add --quick for small sizes",
+        "python -m eval all  # or: python -m eval.run_all; add --quick for small sizes",
         "```",
         "",
         "Seeds are fixed in every evaluation and benchmark; timings depend on the machine and its load. What "

@@ -4,7 +4,7 @@ Each step runs its module (``python -m eval.<module> … --out <report>/raw/<are
 memory figures are its own and one failing step does not stop the others; its output goes to ``logs/<step>.log``.
 Seeds are fixed in every module. Usage::
 
-    python -m eval.run_all [--quick]          (also: salescopilot eval all [--quick])
+    python -m eval.run_all [--quick]          (also: python -m eval all [--quick])
     python -m eval.run_all --only pricing cases --out /tmp/r     # a subset, elsewhere
     python -m eval.run_all --render eval/reports/2026-11-25      # re-render REPORT.md and plots from results.json
 
@@ -295,7 +295,7 @@ def run(
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now().astimezone()
-    argv = ["salescopilot", "eval", "all", *(["--quick"] if quick else [])]
+    argv = ["python", "-m", "eval", "all", *(["--quick"] if quick else [])]
     if only:
         argv += ["--only", *only]
     report: dict[str, Any] = {

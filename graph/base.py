@@ -31,6 +31,7 @@ from graph.model import (
     Change,
     CompetitorObservation,
     CompetitorPhoto,
+    CompetitorProduct,
     Contract,
     Customer,
     Deal,
@@ -40,13 +41,17 @@ from graph.model import (
     EntryKind,
     EntryStatus,
     EntryVersion,
+    FormularyEdition,
     GraphModel,
     Indication,
     Interaction,
     Node,
     Prescribes,
     Previous,
+    PriceEvent,
     Product,
+    Promotion,
+    PropType,
     Purchased,
     Quotes,
     Rep,
@@ -56,12 +61,16 @@ from graph.model import (
 from graph.ports import (
     MAX_CHANGE_IDS,
     PRICE_HISTORY_SCHEMA,
+    CaseQuery,
+    CaseRecord,
+    Catalogue,
     ChangeDraft,
     CustomerContext,
     DealRecord,
     DoctorRecord,
     EntryLinks,
     InteractionRecord,
+    Page,
     PriceHistory,
     PriceHistoryFilter,
     WriteResult,
@@ -384,6 +393,184 @@ class CypherGraphStore(ABC):
         params = {"tenant": check_tenant(tenant), "skip": max(offset, 0), "limit": max(limit, 0)}
         return [model.model_validate(r) for r in self._query(cypher.list_nodes(model), params)]
 
+    def search_nodes(
+        self,
+        tenant: str,
+        model: type[N],
+        *,
+        text: str | None = None,
+        fields: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[N]:
+        """One page of nodes with ``text`` in one of ``fields`` (any case), ordered by key, and the matching count."""
+        tenant = check_tenant(tenant)
+        strings = {name for name, t in model.property_types().items() if t is PropType.STRING}
+        unknown = sorted(set(fields) - strings)
+        if unknown:
+            raise InvalidRowError(f"{model.label} has no text field {', '.join(unknown)}", details={"fields": unknown})
+        if text is not None and not fields:
+            raise InvalidRowError("a text search names the fields to search")
+        page, count = cypher.search_nodes(model, tuple(fields) if text is not None else ())
+        params: Row = {"tenant": tenant, "text": (text or "").lower()}
+        if text is None:
+            params.pop("text")
+        total = int(self._query(count, params)[0]["n"])
+        rows = self._query(page, {**params, "skip": max(offset, 0), "limit": max(limit, 0)}) if total else []
+        return Page([model.model_validate(r) for r in rows], total)
+
+    def search_entries(
+        self,
+        tenant: str,
+        *,
+        sku: str | None = None,
+        status: EntryStatus | None = None,
+        kind: EntryKind | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Entry]:
+        """A page of entries (about ``sku``, of ``status``, ``kind``, with ``text`` in title or body) and the count."""
+        statement, params = self._entries_match(tenant, sku=sku, indication=None, status=status, kind=kind)
+        if text is not None:
+            statement += cypher.ENTRIES_TEXT
+            params["text"] = text.lower()
+        total = int(self._query(statement + cypher.ENTRIES_COUNT, params)[0]["n"])
+        if not total:
+            return Page([], 0)
+        rows = self._query(statement + cypher.ENTRIES_PAGE, {**params, "skip": max(offset, 0), "limit": max(limit, 0)})
+        return Page([Entry.model_validate(r) for r in rows], total)
+
+    def edges_of(
+        self,
+        tenant: str,
+        model: type[E],
+        *,
+        sources: Sequence[str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> list[E]:
+        """Edges leaving the ``sources`` (and entering the ``targets``), or entering the ``targets``: index lookups."""
+        tenant = check_tenant(tenant)
+        if model not in EDGE_TYPES:
+            raise InvalidRowError(f"{getattr(model, '__name__', model)!r} is not an edge type of the graph model")
+        if sources is None and targets is None:
+            raise InvalidRowError("edges_of needs the keys of their sources or of their targets")
+        rows: list[Row] = []
+        if sources is not None:
+            params: Row = {"tenant": tenant}
+            if targets is not None:
+                params["dst"] = [node_uid(tenant, k) for k in dict.fromkeys(targets)]
+            statement = cypher.edges_from(model, targets is not None)
+            for chunk in _chunks([node_uid(tenant, k) for k in dict.fromkeys(sources)], 10_000):
+                rows += self._query(statement, {**params, "uids": chunk})
+        else:
+            assert targets is not None
+            for chunk in _chunks([node_uid(tenant, k) for k in dict.fromkeys(targets)], 10_000):
+                rows += self._query(cypher.edges_to(model), {"tenant": tenant, "uids": chunk})
+        order = [*model.endpoint_fields(), *model.identity]
+        rows.sort(key=lambda r: tuple(str(r[f]) for f in order))
+        return [model.model_validate({"tenant": tenant, **r}) for r in rows]
+
+    def catalogue(self, tenant: str) -> Catalogue:
+        """Products, indications and competitor products of the tenant, each ordered by key."""
+        return Catalogue(
+            tuple(self._tenant_nodes(tenant, Product)),
+            tuple(self._tenant_nodes(tenant, Indication)),
+            tuple(self._tenant_nodes(tenant, CompetitorProduct)),
+        )
+
+    def customers(self, tenant: str, *, with_city: bool = False) -> list[Customer]:
+        """Every customer of the tenant (or those with a city), ordered by id."""
+        return self._tenant_nodes(tenant, Customer, cypher.CUSTOMERS_WITH_CITY if with_city else "")
+
+    def formulary_editions(self, tenant: str) -> list[FormularyEdition]:
+        """Formulary editions, oldest first (undated ones first, then by id)."""
+        editions = self._tenant_nodes(tenant, FormularyEdition)
+        return sorted(editions, key=lambda e: (e.effective_date or dt.date.min, e.id))
+
+    def promotions(self, tenant: str) -> list[Promotion]:
+        """The promotion calendar, by start date then id."""
+        return sorted(self._tenant_nodes(tenant, Promotion), key=lambda p: (p.start_date, p.id))
+
+    def price_events(self, tenant: str, *, sku: str | None = None) -> list[PriceEvent]:
+        """Filed price events (of ``sku``, or all), oldest first."""
+        where, params = (cypher.PRICE_EVENTS_OF_SKU, {"sku": sku}) if sku is not None else ("", {})
+        return sorted(self._tenant_nodes(tenant, PriceEvent, where, params), key=lambda e: (e.effective_date, e.id))
+
+    def _tenant_nodes(
+        self, tenant: str, model: type[N], where: str = "", params: dict[str, Any] | None = None
+    ) -> list[N]:
+        rows = self._query(cypher.tenant_nodes(model, where), {"tenant": check_tenant(tenant), **(params or {})})
+        return [model.model_validate(r) for r in rows]
+
+    def case_candidates(self, tenant: str, query: CaseQuery) -> list[CaseRecord]:
+        """Published case studies sharing a product, an indication or a customer attribute, found from those facts."""
+        tenant = check_tenant(tenant)
+        ids: set[str] = set(query.entry_ids)
+        if query.every:
+            ids.update(e.id for e in self.entries(tenant, kind="case_study", status="published"))
+        for statement, keys in (
+            (cypher.CASES_BY_PRODUCT, query.skus),
+            (cypher.CASES_BY_INDICATION, query.indications),
+            (cypher.CASES_BY_TREATED_INDICATION, query.indications),
+        ):
+            if keys and not query.every:
+                uids = [node_uid(tenant, k) for k in dict.fromkeys(keys)]
+                ids.update(r["id"] for r in self._query(statement, {"tenant": tenant, "uids": uids}))
+        attrs: Row = {
+            name: value
+            for name, value in (("type", query.customer_type), ("tier", query.tier), ("region", query.region))
+            if value is not None
+        }
+        if attrs and not query.every:
+            names = {"type": "customer_type", "tier": "tier", "region": "region"}
+            condition = " OR ".join(cypher.CASES_CUSTOMER_ATTRS[names[a]] for a in attrs)
+            statement = cypher.CASES_BY_CUSTOMER + condition + cypher.CASES_BY_CUSTOMER_RETURN
+            ids.update(r["id"] for r in self._query(statement, {"tenant": tenant, **attrs}))
+        entries = [
+            e
+            for e in self.nodes_by_keys(tenant, Entry, sorted(ids))
+            if e.kind == "case_study" and e.status == "published"
+        ]
+        links = self.entry_links(tenant, [e.id for e in entries])
+        customers = {
+            c.id: c
+            for c in self.nodes_by_keys(tenant, Customer, sorted({c for ln in links.values() for c in ln.customers}))
+        }
+        out = []
+        for e in sorted(entries, key=lambda e: e.id):
+            ln = links.get(e.id, EntryLinks())
+            # a case is of one customer; several CASE_OF links (not made by this product) keep the last by id
+            customer = next((customers[c] for c in reversed(ln.customers) if c in customers), None)
+            out.append(CaseRecord(e, ln, customer))
+        return out
+
+    def interactions(self, tenant: str, *, since: dt.datetime | None = None) -> list[InteractionRecord]:
+        """Interactions (at or after ``since``) with the rep who had each and the SKUs it mentions, ordered by id."""
+        tenant = check_tenant(tenant)
+        params: Row = {"tenant": tenant}
+        where = ""
+        if since is not None:
+            where, params["since"] = cypher.INTERACTIONS_SINCE, since
+        found = [Interaction.model_validate(r) for r in self._query(cypher.tenant_nodes(Interaction, where), params)]
+        links: dict[str, dict[str, list[str]]] = {i.id: {"reps": [], "skus": []} for i in found}
+        for chunk in _chunks([i.uid for i in found], 10_000):
+            for name, statement in cypher.INTERACTION_LINKS.items():
+                for r in self._query(statement, {"uids": chunk, "tenant": tenant}):
+                    links[r["id"]][name].append(r["key"])
+        return [
+            InteractionRecord(i, min(links[i.id]["reps"], default=None), tuple(sorted(set(links[i.id]["skus"]))))
+            for i in found
+        ]
+
+    def entries_naming(self, tenant: str, names: Sequence[str]) -> list[Entry]:
+        """Entries whose title or body contains one of ``names``, ordered by id."""
+        wanted = sorted({n for n in names if n})
+        if not wanted:
+            return []
+        rows = self._query(cypher.ENTRIES_NAMING, {"tenant": check_tenant(tenant), "names": wanted})
+        return [Entry.model_validate(r) for r in rows]
+
     def iter_nodes(self, tenant: str, model: type[N], *, batch_size: int = 10_000) -> Iterator[list[N]]:
         """All nodes of a type, in batches."""
         rows = self._stream(cypher.all_nodes(model), {"tenant": check_tenant(tenant)})
@@ -492,6 +679,19 @@ class CypherGraphStore(ABC):
         kind: EntryKind | None = None,
     ) -> list[Entry]:
         """Knowledge entries filtered by product or indication, status and kind."""
+        statement, params = self._entries_match(tenant, sku=sku, indication=indication, status=status, kind=kind)
+        return [Entry.model_validate(r) for r in self._query(statement + cypher.ENTRIES_RETURN, params)]
+
+    @staticmethod
+    def _entries_match(
+        tenant: str,
+        *,
+        sku: str | None,
+        indication: str | None,
+        status: EntryStatus | None,
+        kind: EntryKind | None,
+    ) -> tuple[str, Row]:
+        """The ``MATCH … WHERE`` of an entry listing and its parameters."""
         params: Row = {"tenant": check_tenant(tenant)}
         if sku is not None and indication is not None:
             raise InvalidRowError("filter entries by product or by indication, not both")
@@ -505,7 +705,7 @@ class CypherGraphStore(ABC):
             if value is not None:
                 statement += cypher.ENTRIES_FILTERS[name]
                 params[name] = value
-        return [Entry.model_validate(r) for r in self._query(statement + cypher.ENTRIES_RETURN, params)]
+        return statement, params
 
     # ------------------------------------------------------------------ curation
 

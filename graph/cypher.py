@@ -241,8 +241,10 @@ def delete_entry_about(target: type[Node]) -> str:
     return f"MATCH (n:Entry {{uid: $uid}})-[r:{rel('ABOUT')}]->(x:{target.label}) WHERE n.tenant = $tenant DELETE r"
 
 
+# Relationships from given nodes are matched with ``n.uid IN $uids``: both engines seek the nodes by index, while
+# LadybugDB plans ``UNWIND $uids … MATCH (n {uid: u})-[r]->()`` as a hash join over the whole relationship table.
 ENTRY_LINKS: dict[str, str] = {
-    field: f"UNWIND $uids AS u MATCH (n:Entry {{uid: u}})-[r:{rel(rel_type)}]->(x:{label}) WHERE r.tenant = $tenant "
+    field: f"MATCH (n:Entry)-[r:{rel(rel_type)}]->(x:{label}) WHERE n.uid IN $uids AND r.tenant = $tenant "
     f"RETURN n.id AS id, x.{key} AS key"
     for field, rel_type, label, key in (
         ("skus", "ABOUT", "Product", "sku"),
@@ -260,6 +262,88 @@ AUDIT_TRAIL = (
     f"MATCH (n:AuditEvent) WHERE n.tenant = $tenant AND n.target_label = $label AND n.target_key = $key "
     f"RETURN {node_projection('n', AuditEvent)} ORDER BY at, id"
 )
+
+
+# ------------------------------------------------------------------ targeted reads
+
+
+@cache
+def search_nodes(model: type[Node], fields: tuple[str, ...]) -> tuple[str, str]:
+    """A page of nodes ordered by key, with ``$text`` (lower case) in one of ``fields``; and the matching count."""
+    where = f"MATCH (n:{model.label}) WHERE n.tenant = $tenant"
+    if fields:
+        where += " AND (" + " OR ".join(f"toLower(n.{f}) CONTAINS $text" for f in fields) + ")"
+    page = f"{where} RETURN {node_projection('n', model)} ORDER BY n.{model.key_field} SKIP $skip LIMIT $limit"
+    return page, f"{where} RETURN count(*) AS n"
+
+
+ENTRIES_TEXT = " AND toLower(n.title + '\n' + n.body) CONTAINS $text"
+"""Entries with ``$text`` (lower case) in their title or body (joined as a person reads them)."""
+ENTRIES_PAGE = f" RETURN DISTINCT {node_projection('n', Entry)} ORDER BY id SKIP $skip LIMIT $limit"
+ENTRIES_COUNT = " RETURN count(DISTINCT n) AS n"
+ENTRIES_NAMING = (
+    "MATCH (n:Entry) WHERE n.tenant = $tenant AND any(x IN $names WHERE n.title CONTAINS x OR n.body CONTAINS x)"
+    + ENTRIES_RETURN
+)
+
+
+@cache
+def edges_from(model: type[Edge], with_targets: bool) -> str:
+    """Edges of a type leaving the nodes of ``$uids`` (and, ``with_targets``, entering those of ``$dst``)."""
+    src, dst = model.source.node.label, model.target.node.label
+    also = " AND b.uid IN $dst" if with_targets else ""
+    return (
+        f"MATCH (a:{src})-[r:{rel(model.rel_type)}]->(b:{dst}) "
+        f"WHERE a.uid IN $uids AND r.tenant = $tenant{also} RETURN {edge_projection(model)}"
+    )
+
+
+@cache
+def edges_to(model: type[Edge]) -> str:
+    """Edges of a type entering the nodes of ``$uids``."""
+    src, dst = model.source.node.label, model.target.node.label
+    return (
+        f"MATCH (a:{src})-[r:{rel(model.rel_type)}]->(b:{dst}) "
+        f"WHERE b.uid IN $uids AND r.tenant = $tenant RETURN {edge_projection(model)}"
+    )
+
+
+@cache
+def tenant_nodes(model: type[Node], where: str = "") -> str:
+    """Every node of a type in the tenant (with an extra ``where`` condition on ``n``), ordered by key."""
+    return (
+        f"MATCH (n:{model.label}) WHERE n.tenant = $tenant{where} RETURN {node_projection('n', model)} "
+        f"ORDER BY n.{model.key_field}"
+    )
+
+
+CUSTOMERS_WITH_CITY = " AND n.city IS NOT NULL AND n.city <> ''"
+INTERACTIONS_SINCE = " AND n.at >= $since"
+PRICE_EVENTS_OF_SKU = " AND n.sku = $sku"
+INTERACTION_LINKS: dict[str, str] = {
+    "reps": f"MATCH (x:Rep)-[:{rel('HAD')}]->(n:Interaction) WHERE n.uid IN $uids AND n.tenant = $tenant "
+    "RETURN n.id AS id, x.id AS key",
+    "skus": f"MATCH (n:Interaction)-[:{rel('MENTIONS')}]->(x:Product) WHERE n.uid IN $uids AND n.tenant = $tenant "
+    "RETURN n.id AS id, x.sku AS key",
+}
+"""Per kind of link: the reps who had, and the products mentioned by, the interactions given by ``$uids``."""
+
+_CASE = "n.tenant = $tenant AND n.kind = 'case_study' AND n.status = 'published'"
+CASES_BY_PRODUCT = (
+    f"MATCH (n:Entry)-[:{rel('ABOUT')}]->(x:Product) WHERE x.uid IN $uids AND {_CASE} RETURN DISTINCT n.id AS id"
+)
+CASES_BY_INDICATION = (
+    f"MATCH (n:Entry)-[:{rel('ABOUT')}]->(x:Indication) WHERE x.uid IN $uids AND {_CASE} RETURN DISTINCT n.id AS id"
+)
+CASES_BY_TREATED_INDICATION = (
+    f"MATCH (n:Entry)-[:{rel('ABOUT')}]->(:Product)-[:{rel('TREATS')}]->(x:Indication) "
+    f"WHERE x.uid IN $uids AND {_CASE} RETURN DISTINCT n.id AS id"
+)
+CASES_BY_CUSTOMER = f"MATCH (n:Entry)-[:{rel('CASE_OF')}]->(c:Customer) WHERE {_CASE} AND ("
+CASES_CUSTOMER_ATTRS: dict[str, str] = {"customer_type": "c.type = $type", "tier": "c.tier = $tier",
+                                        "region": "c.region = $region"}  # fmt: skip
+"""Per attribute of the deal's customer: the condition a case's customer meets when it shares it (joined by OR)."""
+CASES_BY_CUSTOMER_RETURN = ") RETURN n.id AS id"
 
 
 COMPETITOR_OBSERVATIONS = (

@@ -338,13 +338,14 @@ class EmbeddedGraphStore(CypherGraphStore):
     def _write_nodes(self, tenant: str, model: type[Node], frame: pa.Table, *, atomic: bool) -> WriteResult:  # noqa: ARG002
         # Always one transaction: COPY is fast enough that the bulk path needs no chunking.
         props = list(model.property_types())
+        lookup = f"UNWIND $uids AS u MATCH (n:{model.label} {{uid: u}}) RETURN n.uid AS uid, " + ", ".join(
+            f"n.{p} AS {p}" for p in props
+        )
         with self._lock:
-            existing = self._arrow(
-                f"MATCH (n:{model.label}) WHERE n.tenant = $tenant RETURN n.uid AS uid, "
-                + ", ".join(f"n.{p} AS {p}" for p in props),
-                {"tenant": tenant},
-            )
-            old = {r[UID]: r for r in existing.to_pylist()}
+            old: dict[str, Row] = {}
+            uids = frame.column(UID).unique().to_pylist()
+            for i in range(0, len(uids), KEYED_CHUNK):  # the batch's keys only, by primary-key lookups
+                old.update((r[UID], r) for r in self._arrow(lookup, {"uids": uids[i : i + KEYED_CHUNK]}).to_pylist())
             is_new = [u not in old for u in frame.column(UID).to_pylist()]
             rows = frame.to_pylist()
             changed = [not n and rows[i] != old[rows[i][UID]] for i, n in enumerate(is_new)]
@@ -369,12 +370,7 @@ class EmbeddedGraphStore(CypherGraphStore):
         # matched on natural keys, not on built uid strings, to keep a re-load of millions of lines light.
         keys = list(model.identity) or [src_field, dst_field]
         with self._lock:
-            existing = self._arrow(
-                f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant "
-                f"RETURN a.{model.source.node.key_field} AS ex_src, b.{model.target.node.key_field} AS ex_dst"
-                + "".join(f", r.{p} AS ex_{p}" for p in props if p != "tenant"),
-                {"tenant": tenant},
-            )
+            existing = self._existing_edges(tenant, model, frame)
             data = frame.select([SRC, DST, src_field, dst_field, *props])
             compare = [p for p in props if p != "tenant" and p not in model.identity]
             if existing.num_rows:
@@ -441,6 +437,31 @@ class EmbeddedGraphStore(CypherGraphStore):
             to_update.num_rows + n_moved,
         )
 
+    def _existing_edges(self, tenant: str, model: type[Edge], frame: pa.Table) -> pa.Table:
+        """The stored edges a batch may match (``ex_src``, ``ex_dst``, ``ex_<property>``): found from the batch's keys.
+
+        Edges identified by their endpoints are found from their source nodes (a primary-key lookup, then the
+        adjacency list); edges with identity properties (order id + line), which may have moved to other endpoints,
+        from their first identity value (relationship properties have no index here: one pass over that column,
+        returning only the matches). A batch with more keys than ``KEYED_LOOKUP_MAX`` (a bulk load, which touches
+        most of the table) reads the tenant's edges of the type whole: cheaper than that many lookups.
+        """
+        returns = (
+            f" RETURN a.{model.source.node.key_field} AS ex_src, b.{model.target.node.key_field} AS ex_dst"
+            + "".join(f", r.{p} AS ex_{p}" for p in model.stored_properties() if p != "tenant")
+        )
+        scan = f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant"
+        if model.identity:
+            first = model.identity[0]
+            keys = frame.column(first).unique().to_pylist()
+            keyed = f"UNWIND $keys AS k MATCH {edge_pattern(model)} WHERE r.tenant = $tenant AND r.{first} = k"
+        else:
+            keys = frame.column(SRC).unique().to_pylist()
+            keyed = f"MATCH {edge_pattern(model)} WHERE r.tenant = $tenant AND a.uid IN $keys"
+        if len(keys) > KEYED_LOOKUP_MAX:
+            return self._arrow(scan + returns, {"tenant": tenant})
+        return self._arrow(keyed + returns, {"tenant": tenant, "keys": keys})
+
     def _apply(self, steps: list[tuple[str, pa.Table]]) -> None:
         """Run write statements, each over its Arrow frame, atomically.
 
@@ -480,6 +501,11 @@ class EmbeddedGraphStore(CypherGraphStore):
         if self._idle_thread is not None and self._idle_thread is not threading.current_thread():
             self._idle_thread.join(timeout=5)
 
+
+KEYED_CHUNK = 50_000
+"""Keys per lookup statement when a write looks up the stored records of its batch."""
+KEYED_LOOKUP_MAX = 2_000
+"""Distinct keys up to which a batch of edges is looked up by its keys; above, the edge table is read whole."""
 
 CHECKPOINT_EVERY = 100
 """Committed writes after which a checkpoint runs at once, even while writes go on."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
@@ -18,6 +18,7 @@ from graph.model import (
     Change,
     CompetitorObservation,
     CompetitorPhoto,
+    CompetitorProduct,
     Contract,
     Customer,
     CustomerType,
@@ -28,9 +29,14 @@ from graph.model import (
     EntryKind,
     EntryStatus,
     EntryVersion,
+    FormularyEdition,
+    Indication,
     Interaction,
     Node,
     Prescribes,
+    PriceEvent,
+    Product,
+    Promotion,
     Purchased,
     Quotes,
     Rep,
@@ -38,6 +44,7 @@ from graph.model import (
 
 N = TypeVar("N", bound=Node)
 E = TypeVar("E", bound=Edge)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,54 @@ class EntryLinks:
     skus: tuple[str, ...] = ()
     indications: tuple[str, ...] = ()
     customers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing and how many records match in all (``total``), counted by the database."""
+
+    items: list[T]
+    total: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A tenant's catalogue: products, indications and competitor products (each ordered by key).
+
+    What the text tools are built from (jieba's dictionary, product detection in queries and summaries, name masks)
+    and what the price index and the formulary matcher read: small tables that those builds need whole.
+    """
+
+    products: tuple[Product, ...] = ()
+    indications: tuple[Indication, ...] = ()
+    competitors: tuple[CompetitorProduct, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Which published case studies may match a deal: those sharing any of the given facts with it.
+
+    A case is a candidate when it is ABOUT one of ``skus``; or ABOUT one of ``indications``, or about a product that
+    TREATS one; or a CASE_OF a customer with the same ``customer_type``, ``tier`` or ``region``; or its id is among
+    ``entry_ids`` (e.g. the text search's hits). ``every``: all published case studies.
+    """
+
+    skus: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    customer_type: str | None = None
+    tier: str | None = None
+    region: str | None = None
+    entry_ids: tuple[str, ...] = ()
+    every: bool = False
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """A published case study with its links and the customer it is a case of (``None``: none, or not found)."""
+
+    entry: Entry
+    links: EntryLinks
+    customer: Customer | None = None
 
 
 @dataclass(frozen=True)
@@ -255,16 +310,96 @@ class GraphStore(Protocol):
         """Return one page of nodes of a type, ordered by key."""
         ...
 
+    def search_nodes(
+        self,
+        tenant: str,
+        model: type[N],
+        *,
+        text: str | None = None,
+        fields: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[N]:
+        """One page of nodes ordered by key, those with ``text`` in one of ``fields`` (any case), and their total.
+
+        ``fields`` must be string properties of ``model``; no ``text``: every node of the type.
+        """
+        ...
+
+    def search_entries(
+        self,
+        tenant: str,
+        *,
+        sku: str | None = None,
+        status: EntryStatus | None = None,
+        kind: EntryKind | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Entry]:
+        """One page of entries ordered by id, and how many match in all.
+
+        Filters: about ``sku``, of ``status`` and ``kind``, with ``text`` in the title or body (any case).
+        """
+        ...
+
+    def edges_of(
+        self,
+        tenant: str,
+        model: type[E],
+        *,
+        sources: Sequence[str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> list[E]:
+        """The edges of ``model`` whose source key is in ``sources`` and (or only) target key in ``targets``.
+
+        Index lookups from the given endpoints; at least one side must be given (``InvalidRowError`` otherwise).
+        Ordered as an export orders them (source, target, identity).
+        """
+        ...
+
+    def catalogue(self, tenant: str) -> Catalogue:
+        """The tenant's products, indications and competitor products."""
+        ...
+
+    def customers(self, tenant: str, *, with_city: bool = False) -> list[Customer]:
+        """Every customer of the tenant (``with_city``: those with a city), ordered by id: an index build's input."""
+        ...
+
+    def formulary_editions(self, tenant: str) -> list[FormularyEdition]:
+        """The tenant's formulary editions, oldest first (by effective date, then id; undated ones first)."""
+        ...
+
+    def promotions(self, tenant: str) -> list[Promotion]:
+        """The tenant's promotion calendar, by start date then id (a calendar: tens to hundreds of rows)."""
+        ...
+
+    def price_events(self, tenant: str, *, sku: str | None = None) -> list[PriceEvent]:
+        """Filed price events (of ``sku``, or all), oldest first (by effective date, then id)."""
+        ...
+
+    def case_candidates(self, tenant: str, query: CaseQuery) -> list[CaseRecord]:
+        """Published case studies sharing a product, an indication or a customer attribute with a deal (by id)."""
+        ...
+
+    def interactions(self, tenant: str, *, since: dt.datetime | None = None) -> list[InteractionRecord]:
+        """The tenant's interactions (at or after ``since``) with their rep and mentioned SKUs, ordered by id."""
+        ...
+
+    def entries_naming(self, tenant: str, names: Sequence[str]) -> list[Entry]:
+        """Entries whose title or body contains one of ``names`` (exact characters), ordered by id."""
+        ...
+
     def existing_keys(self, tenant: str, model: type[Node], keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` exist as nodes of ``model`` in ``tenant`` (reference checks before a load)."""
         ...
 
     def iter_nodes(self, tenant: str, model: type[N], *, batch_size: int = 10_000) -> Iterator[list[N]]:
-        """Stream all nodes of a type in batches (for export)."""
+        """Stream all nodes of a type in batches: for export (``graph.transfer``) only; ask a narrower question."""
         ...
 
     def iter_edges(self, tenant: str, model: type[E], *, batch_size: int = 10_000) -> Iterator[list[E]]:
-        """Stream all edges of a type in batches (for export)."""
+        """Stream all edges of a type in batches: for export (``graph.transfer``) only; ask a narrower question."""
         ...
 
     def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory:

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from graph.base import CypherGraphStore
 from graph.errors import NotFoundError
 from graph.frames import models_to_table
 from graph.model import CompetitorObservation, CompetitorPhoto, Customer, Product, SkuCorrection
-from graph.ports import ChangeDraft
+from graph.ports import ChangeDraft, GraphStore
 from ingest.posters.items import PosterItem
 from ingest.posters.notation import Mechanic
 from ingest.posters.ocr import OcrEngine
@@ -56,7 +55,7 @@ def known_names(entries: Iterable[CatalogEntry]) -> set[str]:
     return names
 
 
-def matcher(store: CypherGraphStore, tenant: str) -> SkuMatcher:
+def matcher(store: GraphStore, tenant: str) -> SkuMatcher:
     """The tenant's SKU matcher: its products and every correction a person made."""
     products = [p for page in store.iter_nodes(tenant, Product) for p in page]
     corrections = {c.id: c.sku for page in store.iter_nodes(tenant, SkuCorrection) for c in page}
@@ -123,7 +122,7 @@ def observation(
 
 
 def record_photo(
-    store: CypherGraphStore,
+    store: GraphStore,
     photos: PhotoStore,
     tenant: str,
     data: bytes,
@@ -200,7 +199,7 @@ def record_photo(
 
 
 def resolve_observation(
-    store: CypherGraphStore,
+    store: GraphStore,
     tenant: str,
     observation_id: str,
     sku: str | None,
@@ -242,7 +241,7 @@ def resolve_observation(
 
 
 def observations_for(
-    store: CypherGraphStore, tenant: str, skus: Sequence[str], since: dt.date
+    store: GraphStore, tenant: str, skus: Sequence[str], since: dt.date
 ) -> list[CompetitorObservation]:
     """Observations of these SKUs since a date (for the copilot), newest first."""
     out: list[CompetitorObservation] = []

@@ -219,13 +219,13 @@ def apply_edition(
     loses its old edge of this edition in the same transaction.
     """
     t0 = time.perf_counter()
-    products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+    products = list(store.catalogue(tenant).products)
     if matcher is None:
         lexicon = BrandLexicon.default()
         lexicon.add_brands((p.brand, p.generic_name) for p in products if p.brand)
         lexicon.add_makers(p.manufacturer for p in products if p.manufacturer)
         matcher = FormularyMatcher(drugs, lexicon=lexicon)
-    people = {d.sku: d for page in store.iter_nodes(tenant, FormularyDecision) for d in page}
+    people = {d.sku: d for d in store.nodes_by_keys(tenant, FormularyDecision, [p.sku for p in products])}
     report = ApplyReport(edition_id, len(drugs), len(products), effective_date=effective_date)
     listed: list[ListedIn] = []
     statuses: list[FormularyStatus] = []
@@ -267,10 +267,8 @@ def apply_edition(
     for key in ("matched", "not_listed", "review"):
         report.states.setdefault(key, 0)
     matched = {e.sku for e in listed}
-    old_listed = {e.sku for page in store.iter_edges(tenant, ListedIn) for e in page if e.edition_id == edition_id}
-    old_status = {
-        e.sku for page in store.iter_edges(tenant, FormularyStatus) for e in page if e.edition_id == edition_id
-    }
+    old_listed = {e.sku for e in store.edges_of(tenant, ListedIn, targets=[edition_id])}
+    old_status = {e.sku for e in store.edges_of(tenant, FormularyStatus, targets=[edition_id])}
     deletes: list[tuple[type[Edge], pa.Table]] = []
     gone_listed = sorted(old_listed - matched)
     gone_status = sorted(old_status & matched)
@@ -288,7 +286,8 @@ def apply_edition(
         "formulary_applied", actor=actor, ids=(edition_id,), details={"edition": edition_id, **report.states}
     )
     store.load_batch(tenant, loads, change=change, deletes=deletes)
-    previously = {e.sku for page in store.iter_edges(tenant, ListedIn) for e in page if e.edition_id != edition_id}
+    others = [e.id for e in store.formulary_editions(tenant) if e.id != edition_id]
+    previously = {e.sku for e in store.edges_of(tenant, ListedIn, targets=others)}
     report.unmatched_products = sorted(previously - matched)
     report.seconds = time.perf_counter() - t0
     return report
@@ -318,13 +317,6 @@ class ProductFormularyState:
     decided_by: str | None = None
 
 
-def _editions(store: GraphStore, tenant: str) -> list[FormularyEdition]:
-    return sorted(
-        (e for page in store.iter_nodes(tenant, FormularyEdition) for e in page),
-        key=lambda e: (e.effective_date or dt.date.min, e.id),
-    )
-
-
 def formulary_states(
     store: GraphStore,
     tenant: str,
@@ -338,7 +330,7 @@ def formulary_states(
     A product with neither edge in an edition is ``unchecked`` (added after the edition was applied, or the edition
     was loaded as data rather than applied): listed so that no product goes unaccounted for.
     """
-    editions = [e.id for e in _editions(store, tenant)]
+    editions = [e.id for e in store.formulary_editions(tenant)]
     if edition_id is not None:
         if edition_id not in editions:
             raise NotFoundError(f"no formulary edition {edition_id}", details={"edition": edition_id})
@@ -347,23 +339,23 @@ def formulary_states(
         wanted = editions
     else:
         wanted = editions[-1:]
+    whole = products is None and skus is None  # then every edge of the wanted editions is read, by edition
     if products is None:
         if skus is not None:
             products = store.nodes_by_keys(tenant, Product, list(skus))
         else:
-            products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+            products = store.catalogue(tenant).products
     chosen = {p.sku for p in products}
+    sources = None if whole else sorted(chosen)
     listed = {
         (e.sku, e.edition_id): e
-        for page in store.iter_edges(tenant, ListedIn)
-        for e in page
-        if e.sku in chosen and e.edition_id in wanted
+        for e in store.edges_of(tenant, ListedIn, sources=sources, targets=wanted)
+        if e.sku in chosen
     }
     status = {
         (e.sku, e.edition_id): e
-        for page in store.iter_edges(tenant, FormularyStatus)
-        for e in page
-        if e.sku in chosen and e.edition_id in wanted
+        for e in store.edges_of(tenant, FormularyStatus, sources=sources, targets=wanted)
+        if e.sku in chosen
     }
     out: list[ProductFormularyState] = []
     for p in sorted(products, key=lambda x: x.sku):
@@ -398,12 +390,7 @@ def _status_edge(store: GraphStore, tenant: str, sku: str, edition_id: str) -> t
         raise NotFoundError(f"no product {sku}", details={"sku": sku})
     if store.get_node(tenant, FormularyEdition, edition_id) is None:
         raise NotFoundError(f"no formulary edition {edition_id}", details={"edition": edition_id})
-    found = [
-        e
-        for page in store.iter_edges(tenant, FormularyStatus)
-        for e in page
-        if e.sku == sku and e.edition_id == edition_id
-    ]
+    found = store.edges_of(tenant, FormularyStatus, sources=[sku], targets=[edition_id])
     return product, (found[0] if found else None)
 
 
@@ -468,9 +455,7 @@ def mark_not_listed(
 ) -> ProductFormularyState:
     """A person decides a product is not in the edition (from review, or overruling a match); kept for next time."""
     product, status = _status_edge(store, tenant, sku, edition_id)
-    listed = [
-        e for page in store.iter_edges(tenant, ListedIn) for e in page if e.sku == sku and e.edition_id == edition_id
-    ]
+    listed = store.edges_of(tenant, ListedIn, sources=[sku], targets=[edition_id])
     shown = json.loads(status.candidates or "[]") if status is not None else []
     rejected = [row_key(c["section"], c["name"], c["dosage_form"]) for c in shown]
     rejected += [row_key(e.section, e.nrdl_name, e.dosage_form) for e in listed]

@@ -8,6 +8,7 @@ ingest changes nothing.
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from graph.errors import SalesCopilotError
-from graph.model import EDGE_TYPES, NODE_TYPES, Customer, Edge, Mentions, Node, Product, Purchased
+from graph.model import EDGE_TYPES, NODE_TYPES, Edge, Mentions, Node, Product, Purchased
 from graph.ports import ChangeDraft, GraphStore, WriteResult
 from graph.units import UnitRule
 from ingest.builders import Model, Part, build_parts
@@ -27,11 +28,14 @@ from ingest.csv_out import csv_cell
 from ingest.errors import FormatError, IngestError, RowError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES, FILE_TYPES_BY_NAME, FileType, alias_table, header_key
 from ingest.readers import RawTable, read_table
-from ingest.resolution import DedupeReport, ProductResolver, dedupe_customers
 from ingest.validation import Validated, column_label, rule_for, validate
+from resolution.customers import DedupeReport, dedupe_customers
+from resolution.product_resolver import ProductResolver
 
 Progress = Callable[[str, int, int], None]
 """Called with a step description, work done and work total."""
+
+log = logging.getLogger(__name__)
 
 LOAD_ORDER: tuple[Model, ...] = (*NODE_TYPES, *EDGE_TYPES)
 SUPPORTED = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson", ".pdf"}
@@ -66,6 +70,8 @@ class IngestReport:
     writes: dict[str, WriteResult] = field(default_factory=dict)
     seconds: float = 0.0
     duplicates: DedupeReport | None = None
+    loaded: dict[str, pa.Table] = field(default_factory=dict)
+    """The tables written, by graph type (model name): what a service's indexes take in after the ingest."""
 
 
 def detect_file_type(raw: RawTable) -> FileType:
@@ -313,15 +319,24 @@ def ingest_paths(
             "files": [{"file": Path(f.file).name, "type": f.file_type, "rows": f.rows_loaded} for f in report.files]
         },
     )
-    report.writes = load_parts(
-        store, tenant, [p for plan in plans for p in plan.parts], change=change, progress=progress
-    )
+    loads = _tables([p for plan in plans for p in plan.parts])
+    report.writes = _load(store, tenant, loads, change=change, progress=progress)
+    report.loaded = {model.__name__: table for model, table in loads}
     if any(plan.report.file_type == "customers" for plan in plans):
         # Only customers with a city: duplicates are found within a city (records without one are never merged, and
         # comparing them all with each other is quadratic in the whole customer base).
-        customers = [c for page in store.iter_nodes(tenant, Customer) for c in page if c.city]
-        report.duplicates = dedupe_customers(customers)
+        report.duplicates = dedupe_customers(store.customers(tenant, with_city=True))
     report.seconds = time.perf_counter() - t0
+    log.info(
+        "ingest",
+        extra={
+            "tenant": tenant,
+            "files": len(report.files),
+            "rows": sum(f.rows_loaded for f in report.files),
+            "skipped": sum(f.rows_skipped for f in report.files),
+            "duration_ms": round(report.seconds * 1000),
+        },
+    )
     return report
 
 
@@ -332,7 +347,7 @@ def _link_mentions(store: GraphStore, tenant: str, plans: list[_Planned]) -> Non
     ]
     if not targets:
         return
-    products = {p.sku: p for page in store.iter_nodes(tenant, Product) for p in page}
+    products = {p.sku: p for p in store.catalogue(tenant).products}
     for plan in plans:
         for part in plan.parts:
             if part.model is Product:
@@ -402,14 +417,29 @@ def load_parts(
     progress: Progress | None = None,
 ) -> dict[str, WriteResult]:
     """Load parts in one transaction (nodes before edges) with one change-log record: all of it, or nothing."""
+    return _load(store, tenant, _tables(parts), change=change, progress=progress)
+
+
+def _tables(parts: Sequence[Part]) -> list[tuple[Model, pa.Table]]:
+    """One table per graph type, in load order (nodes before edges)."""
     by_model: dict[Model, list[Part]] = defaultdict(list)
     for p in parts:
         by_model[p.model].append(p)
     ordered = [m for m in LOAD_ORDER if m in by_model]
-    loads = [
+    return [
         (model, pa.concat_tables([p.table() for p in by_model[model]], promote_options="permissive"))
         for model in ordered
     ]
+
+
+def _load(
+    store: GraphStore,
+    tenant: str,
+    loads: list[tuple[Model, pa.Table]],
+    *,
+    change: ChangeDraft,
+    progress: Progress | None = None,
+) -> dict[str, WriteResult]:
     if progress:
         progress(f"loading {sum(t.num_rows for _, t in loads):,} rows", 0, 1)
     try:

@@ -320,8 +320,6 @@ def _steps_at(
     return _group_moves(delta, {name: covering & sel for name, sel in groups.items()})
 
 
-def _measured(
-    e: Event, d0: np.ndarray, d1: np.ndarray, delta: np.ndarray, groups: dict[str, np.ndarray]
-) -> Event:
+def _measured(e: Event, d0: np.ndarray, d1: np.ndarray, delta: np.ndarray, groups: dict[str, np.ndarray]) -> Event:
     steps = _steps_at(e.day, d0, d1, delta, groups)
     return Event(e.day, e.kind, e.types, e.id, e.new_floor, e.new_list, steps)

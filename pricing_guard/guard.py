@@ -124,7 +124,6 @@ class QuoteCheck:
         return self.verdict not in ("ok", "no_history")
 
 
-
 def _severity(deviation: float) -> Severity:
     return "minor" if deviation < 0.10 else "major" if deviation < 0.30 else "critical"
 
@@ -156,9 +155,7 @@ def _suggest(query: str | None, choices: dict[str, str]) -> tuple[str, ...]:
         return ()
     q = query.strip()
     ids = list(choices)
-    near = process.extract(
-        q, ids, scorer=Levenshtein.distance, limit=MAX_SUGGESTIONS, score_cutoff=max(2, len(q) // 2)
-    )
+    near = process.extract(q, ids, scorer=Levenshtein.distance, limit=MAX_SUGGESTIONS, score_cutoff=max(2, len(q) // 2))
     out = [hit for hit, _, _ in sorted(near, key=lambda h: (h[1], h[0]))]
     named = process.extract(q, choices, scorer=fuzz.WRatio, limit=MAX_SUGGESTIONS, score_cutoff=85)
     out += [key for _, _, key in sorted(named, key=lambda h: (-h[1], h[2])) if key not in out]
@@ -285,6 +282,7 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         notes.append(f"促销「{promo.name}」进行中（{_discounts(promo)}）")
     note = f"（{'；'.join(notes)}）" if notes else ""
     reference = ref.text
+    low, high = round(low, 4), round(high, 4)  # judged on the band as reported: its own edges are inside it
     if p < low:
         verdict: Verdict = "low"
         gap = 1 - p / ref.price

@@ -20,26 +20,16 @@ import pyarrow as pa
 from graph.model import Customer, FormularyEdition, ListedIn, PriceEvent, Product, Promotion, Purchased
 from graph.ports import GraphStore
 from graph.units import CASE_UNITS, SMALLEST_UNITS, UnitRule, normalise_unit
+from pricing_guard import references
+from pricing_guard.days import EPOCH, day, days_of
 from pricing_guard.events import INSTITUTIONS, TYPE_CODE, Event
 from pricing_guard.history import BOX, CASE, CLEAN, PIECE, STATUS_KEYS, Promo, SkuHistory, analyse, latest, regimes
 from pricing_guard.levels import Levels, fit_levels
 from pricing_guard.policy import PaymentStandard, payment_standard_per_pack
 from pricing_guard.units import factors
 
-EPOCH = dt.date(2000, 1, 1)
-_EPOCH_UNIX = (EPOCH - dt.date(1970, 1, 1)).days
 PHARMACY_TYPES = frozenset({"chain", "single_pharmacy", "dtp"})
 """Retail customers, whose patients pay any excess over the reimbursement payment standard at the counter."""
-
-
-def day(d: dt.date) -> int:
-    """Days since 2000-01-01 (dates as integers in the arrays)."""
-    return (d - EPOCH).days
-
-
-def days_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Day numbers of an Arrow date column, without a Python object per row."""
-    return np.asarray(column.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.int64) - _EPOCH_UNIX
 
 
 @dataclass
@@ -181,14 +171,14 @@ class PriceIndex:
         """Read customers, products, formulary editions, promotions, price events and every order line of the tenant."""
         index = cls(tenant, window_days=window_days, half_life_days=half_life_days)
         index.as_of = as_of or dt.date.today()
-        index.set_customers([c for page in store.iter_nodes(tenant, Customer) for c in page])
-        products = [p for page in store.iter_nodes(tenant, Product) for p in page]
+        index.set_customers(store.customers(tenant))
+        products = list(store.catalogue(tenant).products)
         index.set_products(products)
-        editions = [e for page in store.iter_nodes(tenant, FormularyEdition) for e in page]
-        listed = [e for page in store.iter_edges(tenant, ListedIn) for e in page]
+        editions = store.formulary_editions(tenant)
+        listed = store.edges_of(tenant, ListedIn, targets=[e.id for e in editions]) if editions else []
         index.set_formulary(editions, listed, today=index.as_of)
-        index.set_promotions([p for page in store.iter_nodes(tenant, Promotion) for p in page])
-        index.set_price_events([e for page in store.iter_nodes(tenant, PriceEvent) for e in page])
+        index.set_promotions(store.promotions(tenant))
+        index.set_price_events(store.price_events(tenant))
         for p in products:
             history = store.price_history(tenant, p.sku).table
             if history.num_rows:
@@ -206,8 +196,6 @@ class PriceIndex:
 
     def warm(self, on: dt.date) -> None:
         """Compute what checks dated ``on`` share per SKU (segment prices, award prices), so none pays for it."""
-        from pricing_guard import references
-
         with self._lock:
             for sku in self.lines:
                 h = self.history(sku)
@@ -300,7 +288,9 @@ class PriceIndex:
                 standard = (
                     payment_standard_per_pack(entry.payment_standard, pack_size=p.pack_size, spec=p.spec)
                     if entry
-                    else old.payment_standard if old is not None else None
+                    else old.payment_standard
+                    if old is not None
+                    else None
                 )
                 self.products[p.sku] = ProductInfo(
                     p.sku, p.name, p.list_price, p.floor_price, standard, p.unit, p.pack_size, p.case_size, p.spec,
@@ -392,9 +382,7 @@ class PriceIndex:
             price, qty, days, kind = price[keep] / f[keep], qty[keep] * f[keep], days[keep], kind[keep]
             customers = [c for c, k in zip(customers, keep, strict=True) if k]
             orders = [o for o, k in zip(orders, keep, strict=True) if k]
-        self.lines.setdefault(sku, SkuLines()).append(
-            price, qty, days, self._codes(customers), kind, customers, orders
-        )
+        self.lines.setdefault(sku, SkuLines()).append(price, qty, days, self._codes(customers), kind, customers, orders)
         self._sku_code.setdefault(sku, len(self._sku_code))
         self._history.pop(sku, None)
         self._cache.pop(sku, None)
@@ -517,6 +505,26 @@ class PriceIndex:
         return sum(len(lines.price) for lines in self.lines.values()) + sum(
             n for per_sku in self.excluded.values() for n in per_sku.values()
         )
+
+    def customer(self, customer_id: str) -> CustomerInfo | None:
+        """What the index knows of a customer (type, tier, region, city), or ``None``."""
+        with self._lock:
+            return self.customers.get(customer_id)
+
+    def customers_in(self, *, type: str, region: str | None) -> set[str]:
+        """Ids of the customers of one type and region (a segment of peers)."""
+        with self._lock:
+            return {c.id for c in self.customers.values() if c.type == type and c.region == region}
+
+    def buyers(self) -> dict[str, set[str]]:
+        """Per SKU with order lines: the customers who bought it."""
+        with self._lock:
+            return {sku: set(lines.customer) for sku, lines in self.lines.items()}
+
+    def has_product(self, sku: str) -> bool:
+        """Whether the SKU is a product of the index (a quote line for another SKU is not checked)."""
+        with self._lock:
+            return sku in self.products
 
     @property
     def skipped_lines(self) -> int:

@@ -19,14 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from pricing_guard.bands import MAD_TO_SD, recency_weights, robust_center
 from pricing_guard.events import CUSTOMER_TYPES, INSTITUTION_CODES, PHARMACY_CODES, Event
 from pricing_guard.history import SkuHistory, latest, regimes
-from pricing_guard.index import EPOCH, PriceIndex
+
+if TYPE_CHECKING:  # the index calls this module to warm its caches: a type, not an import at run time
+    from pricing_guard.index import PriceIndex
+from pricing_guard.days import EPOCH
 
 ReferenceKind = Literal["own", "award", "level", "peers"]
 

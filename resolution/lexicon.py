@@ -103,7 +103,7 @@ DEMO_BRANDS: frozenset[str] = frozenset(
         "芬必得", "英立达", "西乐葆", "诺和锐", "达喜", "达菲", "阿乐", "阿莫仙", "韦立德", "顺尔宁",
     }
 )  # fmt: skip
-"""The brands of the demo catalogue (``ingest/demo/data/products.csv``)."""
+"""The brands of the demo catalogue (``demo/data/products.csv``)."""
 
 MAKERS: frozenset[str] = frozenset(
     {

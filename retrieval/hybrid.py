@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from graph.model import Customer, Entry, Indication, Product
+from graph.model import Customer, Entry
 from graph.ports import EntryLinks, GraphStore
 from retrieval.embedders import CachedEmbedder, Embedder
 from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
@@ -220,6 +220,28 @@ class KnowledgeIndex:
         )
         return self.stats
 
+    def doc(self, entry_id: str) -> EntryDoc | None:
+        """What the index holds of one entry (``None``: not indexed)."""
+        return self.docs.get(entry_id)
+
+    def indications_of(self, skus: Sequence[str]) -> list[str]:
+        """The indications of the indexed entries about any of ``skus`` (an objection's next level), sorted."""
+        wanted = set(skus)
+        return sorted({i for d in self.docs.values() if wanted & set(d.skus) for i in d.indications})
+
+    def set_catalogue(self, words: Iterable[str], product_detector: ProductDetector | None) -> None:
+        """Take in new product and indication names.
+
+        Each becomes one token (every entry's text is tokenized again, so queries and entries split the same way), and
+        queries find the products they name with ``product_detector``.
+        """
+        self.product_detector = product_detector
+        self.tokenizer.add_words(words)
+        for kind, index in self._kinds.items():
+            index.keywords.upsert([(d.entry_id, d.text) for d in self.docs.values() if d.kind == kind])
+            index.keywords.rebuild()
+        self._allowed.clear()
+
     # ------------------------------------------------------------------ search
 
     def search(
@@ -329,19 +351,15 @@ class KnowledgeIndex:
 
 def catalogue_words(store: GraphStore, tenant: str) -> list[str]:
     """Product names, generic names, brands and indications of the tenant: jieba keeps each one token."""
-    words: list[str] = []
-    for products in store.iter_nodes(tenant, Product):
-        for p in products:
-            words += [w for w in (p.name, p.generic_name, p.brand) if w]
-    for found in store.iter_nodes(tenant, Indication):
-        words += [i.name for i in found]
-    return words
+    catalogue = store.catalogue(tenant)
+    words = [w for p in catalogue.products for w in (p.name, p.generic_name, p.brand) if w]
+    return words + [i.name for i in catalogue.indications]
 
 
 def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None = None) -> list[EntryDoc]:
     """Entries (default: all of the tenant's) with the products, indications and customer types they are linked to."""
     if entries is None:
-        entries = [entry for page in store.iter_nodes(tenant, Entry) for entry in page]
+        entries = store.entries(tenant)
     found = store.entry_links(tenant, [e.id for e in entries])
     customer_type = {
         c.id: c.type
@@ -353,8 +371,15 @@ def entry_docs(store: GraphStore, tenant: str, entries: Sequence[Entry] | None =
         types = {customer_type[c] for c in links.customers if c in customer_type}
         docs.append(
             EntryDoc(
-                entry.id, entry.kind, entry.status, entry.title, entry.body, entry.version, links.skus,
-                links.indications, tuple(sorted(types)),
+                entry.id,
+                entry.kind,
+                entry.status,
+                entry.title,
+                entry.body,
+                entry.version,
+                links.skus,
+                links.indications,
+                tuple(sorted(types)),
             )  # fmt: skip
         )
     return docs

@@ -19,7 +19,6 @@ from api.request_model import RequestModel
 from api.timestamps import UtcDatetime
 from graph.errors import SalesCopilotError
 from ingest.formats import FILE_TYPES_BY_NAME
-from ingest.pipeline import ingest_paths
 
 router = APIRouter(tags=["admin"])
 
@@ -126,14 +125,12 @@ async def ingest_upload(
                 out.write(chunk)
         try:
             report = await run_in_threadpool(
-                partial(ingest_paths, file_type=file_type, actor=f"{key.name} ({key.role}, key {key.id})"),
-                state.store,
-                key.tenant,
+                partial(state.tenant(key.tenant).ingest, file_type=file_type,
+                        actor=f"{key.name} ({key.role}, key {key.id})"),
                 [path],
-            )
+            )  # fmt: skip
         except SalesCopilotError as e:
             raise _without_dir(e, {str(path): shown, f"{tmp}/": ""}) from None
-    await run_in_threadpool(state.refresh, key.tenant)
     return IngestOut(
         files=[FileOut(**{k: getattr(f, k) for k in FileOut.model_fields} | {"file": shown}) for f in report.files],
         writes=[WriteOut.model_validate(w, from_attributes=True) for w in report.writes.values()],

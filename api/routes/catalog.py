@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated
 
@@ -10,11 +11,11 @@ from pydantic import BaseModel, Field
 
 from api.auth import Curator, Reader, State, WriteSlot
 from api.request_model import RequestModel
-from copilot.formulary_impact import Change, edition_changes, formulary_impact
+from copilot.formulary_impact import Change, edition_changes
 from graph.errors import NotFoundError
-from graph.model import Customer, Entry, FormularyEdition, ListedIn, Node, PriceEvent, Product, Promotion
+from graph.model import Customer, FormularyEdition, ListedIn, PriceEvent, Product, Promotion
 from graph.ports import GraphStore
-from ingest.formulary import ProductFormularyState, confirm_row, formulary_states, mark_not_listed
+from ingest.formulary import ProductFormularyState, formulary_states
 
 router = APIRouter(tags=["catalog"])
 
@@ -81,9 +82,9 @@ class FormularyStateOut(BaseModel):
     @classmethod
     def of(cls, s: ProductFormularyState) -> FormularyStateOut:
         """From the ingest layer's read-back."""
-        data = dict(s.__dict__)
-        data["candidates"] = [CandidateRow.model_validate(c) for c in s.candidates]
-        return cls.model_validate(data)
+        out = cls.model_validate(s, from_attributes=True)
+        out.candidates = [CandidateRow.model_validate(c) for c in s.candidates]
+        return out
 
 
 class ProductOut(BaseModel):
@@ -160,19 +161,15 @@ class ImpactOut(BaseModel):
     seconds: float
 
 
-def _matches(node: Node, q: str | None, *fields: str) -> bool:
-    return q is None or any(q.lower() in str(getattr(node, f) or "").lower() for f in fields)
-
-
-def _page(store: GraphStore, tenant: str, model: type[Node], q: str | None, fields: tuple[str, ...]) -> list[Node]:
-    return [n for page in store.iter_nodes(tenant, model) for n in page if _matches(n, q, *fields)]
+CUSTOMER_SEARCH = ("name", "id", "city")
+PRODUCT_SEARCH = ("name", "generic_name", "brand", "sku")
 
 
 @router.get("/customers", summary="List customers")
 def list_customers(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> CustomerPage:
     """Customers of the caller's tenant, optionally filtered by a name or id substring."""
-    found = _page(state.store, key.tenant, Customer, q, ("name", "id", "city"))
-    return CustomerPage(total=len(found), items=found[offset : offset + limit])
+    page = state.store.search_nodes(key.tenant, Customer, text=q, fields=CUSTOMER_SEARCH, limit=limit, offset=offset)
+    return CustomerPage(total=page.total, items=page.items)
 
 
 @router.get("/customers/{customer_id}", summary="One customer")
@@ -187,12 +184,12 @@ def get_customer(customer_id: Id, key: Reader, state: State) -> Customer:
 @router.get("/products", summary="List products")
 def list_products(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
     """Products of the caller's tenant, optionally filtered by name, generic name, brand or SKU."""
-    found = _page(state.store, key.tenant, Product, q, ("name", "generic_name", "brand", "sku"))
-    page = [p for p in found[offset : offset + limit] if isinstance(p, Product)]
+    found = state.store.search_nodes(key.tenant, Product, text=q, fields=PRODUCT_SEARCH, limit=limit, offset=offset)
+    page = found.items
     states = (
         formulary_states(state.store, key.tenant, products=page) if page and _editions(state.store, key.tenant) else []
     )
-    return ProductPage(total=len(found), items=page, formulary={s.sku: FormularyStateOut.of(s) for s in states})
+    return ProductPage(total=found.total, items=page, formulary={s.sku: FormularyStateOut.of(s) for s in states})
 
 
 @router.get("/products/{sku}", summary="One product with its formulary listings")
@@ -203,9 +200,7 @@ def get_product(sku: Id, key: Reader, state: State) -> ProductOut:
         raise NotFoundError(f"no product {sku}", details={"sku": sku})
     listings = [
         ProductListing.model_validate(e, from_attributes=True)
-        for page in state.store.iter_edges(key.tenant, ListedIn)
-        for e in page
-        if e.sku == sku
+        for e in state.store.edges_of(key.tenant, ListedIn, sources=[sku])
     ]
     states = formulary_states(state.store, key.tenant, skus=[sku], products=[found])
     return ProductOut(product=found, listings=listings, formulary=[FormularyStateOut.of(s) for s in states])
@@ -253,8 +248,7 @@ def list_promotions(
             or (sku is None and bool(p.skus) and p.covers(p.skus[0], customer.id, customer.type, customer.tier))
         )
 
-    found = [p for page in state.store.iter_nodes(key.tenant, Promotion) for p in page if wanted(p)]
-    found.sort(key=lambda p: (p.start_date, p.id))
+    found = [p for p in state.store.promotions(key.tenant) if wanted(p)]
     return PromotionList(total=len(found), items=found)
 
 
@@ -265,16 +259,12 @@ def list_price_events(
     sku: Annotated[str | None, Query(max_length=200, description="Only events of this SKU.")] = None,
 ) -> PriceEventList:
     """Price events of the caller's tenant, oldest first (events found in the order history are in price checks)."""
-    found = [e for page in state.store.iter_nodes(key.tenant, PriceEvent) for e in page if sku is None or e.sku == sku]
-    found.sort(key=lambda e: (e.effective_date, e.id))
+    found = state.store.price_events(key.tenant, sku=sku)
     return PriceEventList(total=len(found), items=found)
 
 
 def _editions(store: GraphStore, tenant: str) -> list[FormularyEdition]:
-    return sorted(
-        (e for page in store.iter_nodes(tenant, FormularyEdition) for e in page),
-        key=lambda e: (e.effective_date or dt.date.min, e.id),
-    )
+    return store.formulary_editions(tenant)
 
 
 @router.get("/formulary/editions", summary="Formulary editions")
@@ -304,12 +294,8 @@ def diff_editions(
 
 def _impact(state: State, tenant: str, old: str | None, new: str | None, actor: str, apply: bool) -> ImpactOut:
     _known(state.store, tenant, old, new)
-    report = formulary_impact(state.store, tenant, old=old, new=new, today=dt.date.today(), actor=actor,
-                              dry_run=not apply)  # fmt: skip
-    if apply and report.stale_entries:  # stale entries leave retrieval at once
-        marked = [state.store.get_node(tenant, Entry, eid) for eid in report.stale_entries]
-        state.reindex_entries(tenant, [e for e in marked if e is not None])
-    return ImpactOut(applied=apply, **report.__dict__)
+    report = state.tenant(tenant).formulary_impact(old=old, new=new, today=dt.date.today(), actor=actor, apply=apply)
+    return ImpactOut.model_validate({**dataclasses.asdict(report), "applied": apply})
 
 
 @router.get("/formulary/impact", summary="Preview what a formulary change touches")
@@ -385,7 +371,7 @@ def review_queue(
 def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> FormularyStateOut:
     """The product becomes matched to the chosen row; the decision is kept and reused on the next edition."""
     now = dt.datetime.now().replace(microsecond=0)
-    result = confirm_row(state.store, key.tenant, sku, body.edition_id, body.row, actor=key.name, now=now)
+    result = state.tenant(key.tenant).confirm_formulary_row(sku, body.edition_id, body.row, actor=key.name, now=now)
     return FormularyStateOut.of(result)
 
 
@@ -397,7 +383,7 @@ def confirm_candidate(sku: Id, body: ConfirmIn, key: Curator, state: State) -> F
 def not_listed(sku: Id, body: NotListedIn, key: Curator, state: State) -> FormularyStateOut:
     """The product is not listed (a match, if any, is removed); the decision is kept for the next edition."""
     now = dt.datetime.now().replace(microsecond=0)
-    result = mark_not_listed(
-        state.store, key.tenant, sku, body.edition_id, reason=body.reason, note=body.note, actor=key.name, now=now
+    result = state.tenant(key.tenant).mark_not_listed(
+        sku, body.edition_id, reason=body.reason, note=body.note, actor=key.name, now=now
     )
     return FormularyStateOut.of(result)

@@ -22,7 +22,6 @@ from api.request_model import RequestModel
 from graph.errors import NotFoundError
 from graph.model import CompetitorObservation, CompetitorPhoto, CustomerType, Product
 from graph.ports import PriceHistoryFilter
-from ingest.competitor_prices import record_photo, resolve_observation
 from ingest.posters.photo import HEIC_SUPPORTED
 from pricing_guard.competitor_matrix import STALE_AFTER_DAYS, MatrixCell, OurPrice, competitor_matrix, matrix_csv
 
@@ -204,11 +203,10 @@ async def upload_photo(
         chunks.append(chunk)
     data = b"".join(chunks)
     engine = await run_in_threadpool(state.ocr_engine)
+    services = state.tenant(key.tenant)
     recorded = await run_in_threadpool(
-        lambda: record_photo(
-            state.store,
+        lambda: services.record_photo(
             state.photo_store(),
-            key.tenant,
             data,
             engine=engine,
             uploaded_by=key.name,
@@ -219,8 +217,6 @@ async def upload_photo(
     )
     if recorded.duplicate:
         response.status_code = status.HTTP_200_OK
-    else:
-        await run_in_threadpool(state.refresh_competitors, key.tenant)
     return PhotoOut.of(recorded.photo, list(recorded.observations), duplicate=recorded.duplicate)
 
 
@@ -300,10 +296,10 @@ async def resolve(
     observation_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> ObservationList:
     """Keep the decision for this item text (reused on later photos) and apply it to its twins still in review."""
+    services = state.tenant(key.tenant)
     updated = await run_in_threadpool(
-        lambda: resolve_observation(state.store, key.tenant, observation_id, body.sku, decided_by=key.name)
+        lambda: services.resolve_observation(observation_id, body.sku, decided_by=key.name)
     )
-    await run_in_threadpool(state.refresh_competitors, key.tenant)
     return ObservationList(items=[ObservationOut.of(o) for o in updated])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -147,16 +148,16 @@ def competitor_prices_out(
     state: ServiceState, tenant: str, skus: list[str], customer_id: str | None, today: dt.date
 ) -> list[CompetitorPriceOut]:
     """Competitor prices of these SKUs seen near the customer (or anywhere without one) in the last 30 days."""
-    services = state.services(tenant)
-    info = services.prices.customers.get(customer_id) if customer_id else None
-    city = info.city if info else None
+    services = state.tenant(tenant)
+    customer = state.store.get_node(tenant, Customer, customer_id) if customer_id else None
+    city = customer.city if customer else None
     products = {p.sku: p for p in state.store.nodes_by_keys(tenant, Product, skus)} if skus else {}
     out: list[CompetitorPriceOut] = []
     for sku in skus:
         p = products.get(sku)
         ours = p.list_price if p else None
         label = ((p.brand + " ") if p and p.brand else "") + (p.name if p else sku)
-        for s in services.competitors.sightings(sku, city=city, customer_id=customer_id, today=today)[:5]:
+        for s in services.competitors().sightings(sku, city=city, customer_id=customer_id, today=today)[:5]:
             out.append(
                 CompetitorPriceOut(
                     sku=sku,
@@ -192,10 +193,9 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
     """The ``k`` best published case studies, ranked by graph overlap and text similarity, each saying why."""
     _check_customer(state, key.tenant, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
-    services = state.services(key.tenant)
-    with services.lock:
+    with state.tenant(key.tenant).searching() as index:
         found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, skus=body.skus, text=body.text,
-                              index=services.index, k=body.k)  # fmt: skip
+                              index=index, k=body.k)  # fmt: skip
     rewritten = None
     if body.rewrite:
         rewritten = _rewrite_out(rewrite(case_facts(found), CASES_PURPOSE, state.chat_model))
@@ -210,9 +210,8 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
     """Hybrid retrieval over published scripts: about the products first, then their indication, then general."""
     _check_customer(state, key.tenant, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
-    services = state.services(key.tenant)
-    with services.lock:
-        found = answer_objection(services.index, body.objection, skus=body.skus, k=body.k)
+    with state.tenant(key.tenant).searching() as index:
+        found = answer_objection(index, body.objection, skus=body.skus, k=body.k)
     rewritten = None
     if body.rewrite:
         purpose = OBJECTION_PURPOSE.format(objection=body.objection)
@@ -268,15 +267,11 @@ async def briefing(
     Every fact names the node it comes from.
     """
     today = as_of or dt.date.today()
-    services = await run_in_threadpool(state.services, key.tenant)
+    services = state.tenant(key.tenant)
+    prices = await run_in_threadpool(services.prices)
+    book = await run_in_threadpool(services.competitors)
     pack = await run_in_threadpool(
-        build_briefing,
-        state.store,
-        key.tenant,
-        customer_id,
-        today=today,
-        price_index=services.prices,
-        competitors=services.competitors,
+        partial(build_briefing, competitors=book), state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     if fmt == "md":
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
@@ -300,15 +295,11 @@ async def briefing_summary(
     configured or its text fails the checks.
     """
     today = as_of or dt.date.today()
-    services = await run_in_threadpool(state.services, key.tenant)
+    services = state.tenant(key.tenant)
+    prices = await run_in_threadpool(services.prices)
+    book = await run_in_threadpool(services.competitors)
     pack = await run_in_threadpool(
-        build_briefing,
-        state.store,
-        key.tenant,
-        customer_id,
-        today=today,
-        price_index=services.prices,
-        competitors=services.competitors,
+        partial(build_briefing, competitors=book), state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
     return _rewrite_out(done)

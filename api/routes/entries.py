@@ -148,11 +148,6 @@ def _visible(entry: Entry | None, role: str) -> bool:
     return entry is not None and (role != "rep" or entry.status == "published")
 
 
-def _written(state: ServiceState, tenant: str, entry: Entry) -> EntryOut:
-    state.reindex_entries(tenant, [entry])  # a publish (or an unpublish) is effective for retrieval at once
-    return _out(state, tenant, entry)
-
-
 def _actor(key: Any) -> str:
     return f"{key.name} ({key.role}, key {key.id})"
 
@@ -183,10 +178,11 @@ def list_entries(
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a draft entry", dependencies=[WriteSlot])
 def create_entry(body: EntryCreate, key: Curator, state: State) -> EntryOut:
     """A new draft at version 1, with its ABOUT links and an audit record."""
-    entry = curation.create_entry(state.store, key.tenant, actor=_actor(key), kind=body.kind, title=body.title,
-                                  body=body.body, tags=body.tags, skus=body.skus, indications=body.indications,
-                                  source=body.source)  # fmt: skip
-    return _written(state, key.tenant, entry)
+    entry = state.tenant(key.tenant).create_entry(
+        actor=_actor(key), kind=body.kind, title=body.title, body=body.body, tags=body.tags, skus=body.skus,
+        indications=body.indications, source=body.source,
+    )  # fmt: skip
+    return _out(state, key.tenant, entry)
 
 
 @router.get("/{entry_id}", summary="One entry")
@@ -206,15 +202,14 @@ def edit_entry(entry_id: EntryId, body: EntryPatch, key: Curator, state: State) 
     """
     edit = EntryEdit(title=body.title, body=body.body, tags=body.tags, skus=body.skus,
                      indications=body.indications, source=body.source)  # fmt: skip
-    entry = curation.edit_entry(state.store, key.tenant, entry_id, actor=_actor(key), expected_version=body.version,
-                                edit=edit)  # fmt: skip
-    return _written(state, key.tenant, entry)
+    entry = state.tenant(key.tenant).edit_entry(entry_id, actor=_actor(key), expected_version=body.version, edit=edit)
+    return _out(state, key.tenant, entry)
 
 
 def _transition(entry_id: str, body: TransitionIn, key: Any, state: ServiceState, action: curation.Action) -> EntryOut:
-    entry = curation.transition(state.store, key.tenant, entry_id, action, actor=_actor(key),
-                                expected_version=body.version, note=body.note)  # fmt: skip
-    return _written(state, key.tenant, entry)
+    entry = state.tenant(key.tenant).transition(entry_id, action, actor=_actor(key), expected_version=body.version,
+                                                note=body.note)  # fmt: skip
+    return _out(state, key.tenant, entry)
 
 
 @router.post("/{entry_id}/submit", summary="Submit a draft for review", dependencies=[WriteSlot])

@@ -12,9 +12,8 @@ from pydantic import BaseModel, Field
 from api.auth import Curator, State, WriteSlot
 from api.request_model import RequestModel
 from api.state import ServiceState
-from copilot.faq import CatalogueNames, FaqProposal, FaqReport, propose_faqs, write_drafts
+from copilot.faq import CatalogueNames, FaqProposal, FaqReport, propose_faqs
 from graph.errors import NotFoundError
-from graph.model import Entry
 from retrieval.embedders import CachedEmbedder
 
 router = APIRouter(prefix="/faq", tags=["faq"])
@@ -114,10 +113,9 @@ async def drafts(body: DraftRequest, key: Curator, state: State) -> DraftsOut:
     names = CatalogueNames.from_store(state.store, key.tenant)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     chosen = [by_id[i] for i in body.proposal_ids]
+    services = state.tenant(key.tenant)
     result = await run_in_threadpool(
-        lambda: write_drafts(state.store, key.tenant, chosen, now=now, author=f"faq-cluster ({key.name})", names=names)
+        lambda: services.write_faq_drafts(chosen, now=now, author=f"faq-cluster ({key.name})", names=names)
     )
-    written = [state.store.get_node(key.tenant, Entry, i) for i in result.created + result.updated]
-    state.reindex_entries(key.tenant, [e for e in written if e is not None])
     return DraftsOut(created=result.created, updated=result.updated, unchanged=result.unchanged,
                      skipped_curated=result.skipped_curated)  # fmt: skip

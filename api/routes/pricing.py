@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, AliasPath, BaseModel, Field, model_validator
 
 from api.auth import Pricing, State
 from api.request_model import RequestModel
@@ -72,9 +72,9 @@ class LineVerdict(BaseModel):
     (``suggestions`` holds the nearest ids, or the units accepted); it is never given a band.
     """
 
-    customer_id: str | None
-    sku: str
-    unit_price: float
+    customer_id: str | None = Field(validation_alias=AliasChoices("customer_id", AliasPath("line", "customer_id")))
+    sku: str = Field(validation_alias=AliasChoices("sku", AliasPath("line", "sku")))
+    unit_price: float = Field(validation_alias=AliasChoices("unit_price", AliasPath("line", "unit_price")))
     verdict: Verdict
     severity: Literal["none", "minor", "major", "critical"]
     explanation: str = Field(
@@ -145,33 +145,8 @@ class PriceCheckResponse(BaseModel):
 
 
 def _out(check: QuoteCheck) -> LineVerdict:
-    return LineVerdict(
-        customer_id=check.line.customer_id,
-        sku=check.line.sku,
-        unit_price=check.line.unit_price,
-        verdict=check.verdict,
-        severity=check.severity,
-        explanation=check.explanation,
-        band_low=check.band_low,
-        band_high=check.band_high,
-        median=check.median,
-        percentile=check.percentile,
-        peer_count=check.peer_count,
-        level=check.level,
-        level_name=check.level_name,
-        floor_price=check.floor_price,
-        payment_standard=check.payment_standard,
-        evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in check.evidence],
-        suggestions=list(check.suggestions),
-        checked_against=check.checked_against,
-        excluded=check.excluded,
-        reference=check.reference,
-        reference_price=check.reference_price,
-        reference_text=check.reference_text,
-        promotion_id=check.promotion_id,
-        promotion_name=check.promotion_name,
-        event=check.event,
-    )
+    """The verdict by field name (customer, SKU and price from the line it judged)."""
+    return LineVerdict.model_validate(check, from_attributes=True)
 
 
 @router.post("/price-checks", summary="Check quote line prices against the customer's own terms and its peers")
@@ -186,9 +161,10 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
     ids), the other lines are answered. Reads only the in-memory price index (no database query), so it can run on
     every keystroke.
     """
-    if not state.is_current(key.tenant):  # build (first use, or a new day) off the event loop
-        await run_in_threadpool(state.services, key.tenant)
-    prices = state.services(key.tenant).prices
+    services = state.tenant(key.tenant)
+    if not services.is_current():  # build (first use, or a new day) off the event loop
+        await run_in_threadpool(services.prices)
+    prices = services.prices()
     on = body.as_of or dt.date.today()
     lines = [
         QuoteLine(
@@ -202,16 +178,14 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
         )  # fmt: skip
         for line in body.lines
     ]
-    services = state.services(key.tenant)
+    book = services.competitors() if services.is_current() else await run_in_threadpool(services.competitors)
     out = [_out(check) for check in check_quote(prices, lines, today=on)]
     for verdict, line in zip(out, lines, strict=True):
         info = prices.customers.get(line.customer_id) if line.customer_id else None
         city = info.city if info else None
         if line.unit is not None:
             continue  # a price per case or per tablet is not comparable with a competitor's per-box price
-        seen = services.competitors.cheapest_below(
-            line.sku, line.unit_price, city=city, customer_id=line.customer_id, today=on
-        )
+        seen = book.cheapest_below(line.sku, line.unit_price, city=city, customer_id=line.customer_id, today=on)
         if seen is not None:
             verdict.competitor = CompetitorNoteOut(
                 competitor=seen.competitor,

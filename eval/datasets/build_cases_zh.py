@@ -6,7 +6,7 @@ Usage::
     python -m eval.datasets.build_cases_zh --show   # also print every deal with its labelled case titles
 
 The demo (``build_demo(seed=7, scale=1, as_of=2026-11-25)``) plants every case study from a *scenario*: a theme
-(price defence, chronic-disease membership, seasonal stocking, …; ``ingest.demo.knowledge.CASE_THEMES``) that fits
+(price defence, chronic-disease membership, seasonal stocking, …; ``demo.knowledge.CASE_THEMES``) that fits
 the customer's type, a main product chosen to fit the theme, and that product's indications. The theme is written
 into the case's tags (``theme_label``), the main product is its first ``AboutProduct`` edge, the indications are its
 ``AboutIndication`` edges and the customer is its ``CaseOf`` edge.
@@ -48,10 +48,10 @@ from typing import Any
 
 import numpy as np
 
+from demo import build_demo
+from demo.catalog import VBP_GENERICS, Competitor, ProductFacts, company_short, load_catalog
+from demo.knowledge import CASE_THEMES, CHRONIC, cheaper, theme_label
 from eval.datasets.check_objections import overlap, product_names
-from ingest.demo import build_demo
-from ingest.demo.catalog import VBP_GENERICS, Competitor, ProductFacts, company_short, load_catalog
-from ingest.demo.knowledge import CASE_THEMES, CHRONIC, cheaper, theme_label
 
 OUT = Path(__file__).parent / "cases_zh.jsonl"
 DEMO_SEED = 7
@@ -175,7 +175,7 @@ class Case:
 
 
 def fits_theme(theme: str, p: ProductFacts, comps: dict[str, list[Competitor]]) -> bool:
-    """Whether the demo could have planted a case of ``theme`` on ``p`` (``ingest.demo.knowledge.case_studies``)."""
+    """Whether the demo could have planted a case of ``theme`` on ``p`` (``demo.knowledge.case_studies``)."""
     if theme == "formulary":
         return p.formulary_change != "same"
     if theme == "price":

@@ -605,7 +605,7 @@ def _label_ids(label: Label, entries: list[dict[str, Any]], about: dict[str, set
 
 def build(show: bool = False) -> list[dict[str, Any]]:
     """The dataset's rows, labels resolved against the demo dataset."""
-    from ingest.demo import build_demo
+    from demo import build_demo
 
     demo = build_demo(seed=7, scale=1, as_of=dt.date(2026, 11, 25))
     tables = demo.tenants[TENANT]

@@ -84,7 +84,7 @@ def overlap(query: str, entry_text: str, names: list[str]) -> str:
 
 def check(path: Path, verbose: bool = False) -> int:
     """Print the report; return the number of errors."""
-    from ingest.demo import build_demo
+    from demo import build_demo
 
     demo = build_demo(seed=7, scale=1, as_of=dt.date(2026, 11, 25))
     tables = demo.tenants[TENANT]

@@ -405,6 +405,8 @@ def split_run(run: str) -> list[str] | None:
         if ok and len(parts) >= 2:
             return parts
     return None
+
+
 _CAPTION_TOKEN = re.compile(
     rf"(?:{_LABEL_RE.pattern})(?=$|[:¥Y\s\x01]|[^\d\u4e00-\u9fff])|(?:{_LABEL_RE.pattern})(?=[\u4e00-\u9fff])"
 )
@@ -506,7 +508,11 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
     num = m.group("num")
     before = masked[max(0, m.start("num") - 1) : m.start("num")]
     after = masked[m.end("num") : m.end("num") + 1]
-    if before.isdigit() or before == "." or (before.isalpha() and before.isascii() and not (m.group("cur") or m.group("yuan"))):
+    if (
+        before.isdigit()
+        or before == "."
+        or (before.isalpha() and before.isascii() and not (m.group("cur") or m.group("yuan")))
+    ):
         return None
     label, cur, yuan = m.group("label"), m.group("cur"), m.group("yuan")
     if cur == "v" and not label:

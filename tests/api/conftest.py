@@ -14,8 +14,8 @@ from api.app import create_app, open_state
 from api.keys import ROLES
 from api.settings import Settings
 from api.state import ServiceState
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
-from ingest.demo_load import load_demo
 
 TENANTS = ("hz-pharma", "sh-pharma")
 TODAY = dt.date.today()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graph.model import Customer, Entry, FormularyEdition, Node, Product
+from graph.model import Customer, Entry, FormularyEdition, Node, PriceEvent, Product, Promotion
 from ingest.formats import FILE_TYPES_BY_NAME
 from tests.api.conftest import Deployment
 
@@ -39,6 +39,12 @@ def test_every_example_id_exists_in_the_demo(deployment: Deployment) -> None:
     assert {"C-HZ-00001", "SKU-ATV20-LPT"} <= set(ids), ids
     store = deployment.state.store
     models: tuple[type[Node], ...] = (Customer, Product, Entry, FormularyEdition)
+    # the demo has no promotion calendar and no price events: their examples only show a record's shape, until the
+    # demo holds such records (then their ids must exist like every other)
+    calendar: tuple[type[Node], ...] = (Promotion, PriceEvent)
+    shapes = {e for m in calendar for e in m.model_fields["id"].examples or ()}
+    assert shapes and not any(store.counts("hz-pharma")["hz-pharma"].get(m.label) for m in calendar)
+    ids = [i for i in ids if i not in shapes]
     missing = [i for i in ids if not any(store.existing_keys("hz-pharma", m, [i]) for m in models)]
     assert missing == [], f"OpenAPI examples that are not in the demo: {missing}"
 

@@ -25,7 +25,7 @@ def _open(backend: str, tmp_path: Path) -> CypherGraphStore:
     if backend == "embedded":
         from graph.embedded import EmbeddedGraphStore
 
-        return EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256)
+        return EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=512)
     uri, user, password = (os.environ.get(k) for k in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD"))
     if not (uri and user and password):
         pytest.skip(NEO4J_SKIP)

@@ -227,7 +227,7 @@ def test_formulary_apply_then_status_as_a_safe_csv(tmp_path: Path) -> None:
     import csv
     import io
 
-    from graph.model import Product
+    from graph.model import ListedIn, Product
     from ingest.csv_out import csv_cell
 
     fixture = ROOT / "tests" / "fixtures" / "nrdl" / "nrdl-2024-mini.xlsx"
@@ -250,5 +250,11 @@ def test_formulary_apply_then_status_as_a_safe_csv(tmp_path: Path) -> None:
     assert by_sku["OME"]["section"] == "西药部分" and by_sku["OME"]["number"] == "15"
     assert by_sku["'=HYPERLINK"]["product_name"].startswith("'=") and by_sku["'=HYPERLINK"]["state"] == "not_listed"
     assert csv_cell("-5") == "'-5" and csv_cell("@x") == "'@x" and csv_cell("阿托伐他汀") == "阿托伐他汀"
+    # a listing recorded without the row's printed name (as the demo's are) shows what it has, never "None"
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128) as store:
+        store.upsert_nodes("demo", [Product(tenant="demo", sku="ATV", name="阿托伐他汀钙片")])
+        listed = ListedIn(tenant="demo", sku="ATV", edition_id="E1", code="455", section="西药部分")
+        store.upsert_edges("demo", [listed])
     table = runner.invoke(app, [*base, "formulary", "status", "--tenant", "demo"])
     assert table.exit_code == 0 and "matched" in table.stdout
+    assert "西药部分 455" in table.stdout and "None" not in table.stdout

@@ -17,9 +17,9 @@ from api.app import create_app
 from api.cli import app as cli
 from api.settings import Settings
 from copilot.curation import EntryEdit, edit_entry
+from demo.load import demo_states, load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Entry
-from ingest.demo_load import demo_states, load_demo
 
 AS_OF = "2026-11-25"
 ENTRY = "KB-HZ-OS-0020"

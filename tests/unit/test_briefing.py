@@ -9,9 +9,9 @@ import pytest
 
 from copilot.briefing import build_briefing
 from copilot.render import to_markdown, to_pdf
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.errors import NotFoundError
-from ingest.demo_load import load_demo
 from pricing_guard.index import PriceIndex
 
 TODAY = dt.date(2026, 11, 25)
@@ -48,3 +48,35 @@ def test_markdown_and_pdf_render_chinese(demo, tmp_path: Path) -> None:  # type:
     assert md.startswith("# 拜访简报") and "## 客户健康度" in md and "[I-HZ-" in md
     pdf = to_pdf(pack)
     assert pdf.startswith(b"%PDF") and b"NotoSansCJK" in pdf and len(pdf) < 2_000_000
+
+
+def test_peer_gaps_rank_by_share_not_by_its_text() -> None:
+    """ "100%" once sorted after "60%" as text and was cut first; gaps are ranked by the share itself."""
+    from copilot.briefing import PEER_GAPS, _peer_shares
+    from graph.model import Customer, Product, Purchased
+
+    t = "t"
+    index = PriceIndex(t)
+    peers = [Customer(tenant=t, id=f"C-{i:02d}", name=f"药房{i}", type="chain", region="华东") for i in range(11)]
+    index.set_customers(peers)
+    shares = {"S100": 10, "S90": 9, "S80": 8, "S70": 7, "S60": 6, "S50": 5, "S40": 4}
+    index.set_products([Product(tenant=t, sku=s, name=s) for s in shares])
+    lines = [
+        Purchased(
+            tenant=t,
+            customer_id=f"C-{i:02d}",
+            sku=sku,
+            order_id=f"O-{sku}-{i}",
+            line=1,
+            at=TODAY - dt.timedelta(days=10),
+            qty=1,
+            unit_price=10.0,
+        )  # fmt: skip
+        for sku, n in shares.items()
+        for i in range(1, n + 1)
+    ]
+    index.add_order_lines(lines)
+    found = _peer_shares(index, "C-00", bought=set())
+    assert [sku for sku, _ in found] == ["S100", "S90", "S80", "S70", "S60"][:PEER_GAPS]
+    assert found[0][1] == 1.0
+    assert [sku for sku, _ in _peer_shares(index, "C-00", bought={"S100"})][0] == "S90"

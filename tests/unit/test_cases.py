@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from copilot.cases import WEIGHTS, suggest_cases
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.model import AboutProduct, Entry
-from ingest.demo_load import load_demo
 from retrieval.embedders import HashingEmbedder
 from retrieval.hybrid import open_index
 
@@ -53,3 +53,25 @@ def test_outcome_is_the_result_sentence() -> None:
     assert _outcome(body) == "本季度销量增长36%，断货为0。"
     assert _outcome("复购率从37%提升到51%。后续继续跟进。") == "复购率从37%提升到51%。"
     assert _outcome("没有数字。") == ""
+
+
+def test_candidates_rank_exactly_as_every_case(demo) -> None:  # type: ignore[no-untyped-def]
+    """Ranking the candidates the graph finds gives the same top k as ranking every published case study."""
+    import json
+    from pathlib import Path
+
+    from copilot.cases import _candidates, _deal, _ranked, _text_ranks
+
+    index = open_index(demo, "hz-pharma", HashingEmbedder())
+    path = Path(__file__).parents[2] / "eval" / "datasets" / "cases_zh.jsonl"
+    deals = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    deals = [d for d in deals if d["tenant"] == "hz-pharma"][:25]
+    deals.append({"customer_id": "C-HZ-NONE", "skus": [], "text": ""})  # nothing to go on
+    for d in deals:
+        for k in (1, 3, 10):
+            got = suggest_cases(demo, "hz-pharma", customer_id=d["customer_id"], skus=d["skus"], text=d["text"],
+                                index=index, k=k)  # fmt: skip
+            deal = _deal(demo, "hz-pharma", d["customer_id"], d["skus"])
+            ranks = _text_ranks(index, deal, d["text"], WEIGHTS)
+            every = _ranked(_candidates(demo, "hz-pharma", deal, ranks, every=True), deal, ranks, WEIGHTS)[:k]
+            assert got == every, d.get("id")

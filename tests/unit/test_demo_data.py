@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-import ingest.demo
+import demo as demo_package
+from demo import DemoDataset, build_demo
+from demo.catalog import load_catalog
 from graph.frames import arrow_schema, conform
 from graph.model import EDGES_BY_NAME, NODES_BY_LABEL, GraphModel
-from ingest.demo import DemoDataset, build_demo
-from ingest.demo.catalog import load_catalog
 
 AS_OF = dt.date(2025, 6, 30)
 TENANTS = ("hz-pharma", "sh-pharma")
@@ -124,7 +124,7 @@ def _digest(data: DemoDataset) -> str:
 DIGEST_SCRIPT = """
 import datetime as dt, sys
 from tests.unit.test_demo_data import _digest
-from ingest.demo import build_demo
+from demo import build_demo
 sys.stdout.write(_digest(build_demo(seed=7, scale=1, as_of=dt.date(2025, 6, 30))))
 """
 
@@ -222,12 +222,19 @@ def test_formulary_facts_are_the_real_ones(demo: DemoDataset) -> None:
     by = {(r["sku"], r["edition_id"]): r for r in listed}
     # spot checks against the official lists
     assert by[("SKU-ATV20-LPT", "NRDL-2024")]["category"] == "乙"
-    assert by[("SKU-ATV20-LPT", "NRDL-2024")]["code"] == "西药部分-455"
+    assert by[("SKU-ATV20-LPT", "NRDL-2024")]["code"] == "455"
+    assert by[("SKU-ATV20-LPT", "NRDL-2024")]["section"] == "西药部分"
     assert by[("SKU-SIT100-JNW", "NRDL-2022")]["restriction"] == "限二线用药"
     assert by[("SKU-SIT100-JNW", "NRDL-2024")]["restriction"] is None
     assert by[("SKU-LHQW-JN", "NRDL-2024")]["category"] == "甲"
     assert ("SKU-XSZZ-W", "NRDL-2024") not in by and ("SKU-XSZZ-W", "NRDL-2022") in by
     assert ("SKU-KPZ10", "NRDL-2022") not in by
+    # every product in exactly one state in every edition: listed, or a not_listed status edge
+    status = {(r["sku"], r["edition_id"]) for r in demo.tenants["hz-pharma"]["FormularyStatus"].to_pylist()}
+    skus = {r["sku"] for r in demo.tenants["hz-pharma"]["Product"].to_pylist()}
+    for edition in ("NRDL-2022", "NRDL-2024"):
+        assert not status & set(by) and {s for s, e in status | set(by) if e == edition} == skus
+    assert ("SKU-XSZZ-W", "NRDL-2024") in status and ("SKU-KPZ10", "NRDL-2022") in status
     assert by[("SKU-KPZ10", "NRDL-2024")]["payment_standard"].startswith("5.68元")
     changes = {p.formulary_change for p in load_catalog()}
     assert {"added", "removed", "restriction", "same", "unlisted"} <= changes
@@ -271,7 +278,7 @@ def test_customers_are_invented_not_real_pharmacies_or_hospitals(demo: DemoDatas
 
 def test_generator_never_reads_the_shared_folder() -> None:
     """The demo must run on a fresh clone: no module the generator imports may name the shared data folder."""
-    package = Path(inspect.getfile(ingest.demo)).parent
+    package = Path(inspect.getfile(demo_package)).parent
     for path in package.glob("*.py"):
         if path.name == "build_catalog.py":
             continue  # the offline script that derived data/products.csv from the official lists
@@ -279,13 +286,13 @@ def test_generator_never_reads_the_shared_folder() -> None:
         assert "shared/" not in source and "nrdl-20" not in source and "openpyxl" not in source, path.name
         tree = ast.parse(source)
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert "ingest.demo.build_catalog" not in imported, path.name
+        assert "demo.build_catalog" not in imported, path.name
     assert (package / "data" / "products.csv").is_file()
 
 
 def test_generator_runs_with_the_shared_folder_unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file the generator opens lies inside the package (run with any other path refused)."""
-    package = str(Path(inspect.getfile(ingest.demo)).parent)
+    package = str(Path(inspect.getfile(demo_package)).parent)
     real_open = builtins.open
     opened: list[str] = []
 

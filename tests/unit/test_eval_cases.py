@@ -46,7 +46,7 @@ def test_dataset_is_large_deterministic_and_labelled_by_the_scenario_rule() -> N
 def test_labels_follow_the_rule_on_the_demo_tables() -> None:
     """Re-derived from the demo tables apart from the build script: the labels are exactly the published cases of the
     deal's tenant, theme and customer type sharing a product or an indication with the deal; the customer fits."""
-    from ingest.demo import build_demo
+    from demo import build_demo
 
     demo = build_demo(seed=build_cases_zh.DEMO_SEED, scale=1, as_of=build_cases_zh.AS_OF)
     facts: dict[str, tuple[Any, ...]] = {}

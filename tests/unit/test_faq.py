@@ -23,11 +23,11 @@ from copilot.faq import (
     propose_faqs,
     write_drafts,
 )
+from demo.load import load_demo
 from eval.eval_faq import demo_theme, scores
 from graph.embedded import EmbeddedGraphStore
 from graph.model import AboutProduct, AuditEvent, Entry, Interaction, Mentions, Product
 from graph.ports import GraphStore
-from ingest.demo_load import load_demo
 from retrieval.embedders import HashingEmbedder, UniversalSentenceEncoder
 
 T = "t1"

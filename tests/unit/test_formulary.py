@@ -60,7 +60,9 @@ def test_apply_tags_matching_products_with_their_status(store: EmbeddedGraphStor
     assert listed["NHQG"].payment_standard == "0.63元(0.3g/粒)"
     assert listed["NHQG"].section == "协议中成药" and listed["NHQG"].nrdl_name == "牛黄清感胶囊"
     assert (listed["OME-20"].section, listed["OME-20"].nrdl_name, listed["OME-20"].dosage_form) == (
-        "西药部分", "奥美拉唑", "口服常释剂型"
+        "西药部分",
+        "奥美拉唑",
+        "口服常释剂型",
     )
     assert "ATV" not in listed
     assert report.tagged == len(listed) == 5
@@ -103,7 +105,7 @@ def test_applying_the_official_2024_list_to_the_demo_catalogue_agrees_with_its_r
     """The demo catalogue records each product's real 2024 status; applying the official file must reproduce it."""
     import datetime as dt
 
-    from ingest.demo_load import load_demo
+    from demo.load import load_demo
 
     with EmbeddedGraphStore(tmp_path / "demo", buffer_pool_mb=256) as store:
         load_demo(store, as_of=dt.date(2026, 11, 25))
@@ -117,7 +119,7 @@ def test_applying_the_official_2024_list_to_the_demo_catalogue_agrees_with_its_r
     assert set(applied) <= set(recorded)  # no product tagged that is not on the list
     assert len(applied) >= len(recorded) - 1
     assert all(applied[k].category == recorded[k].category for k in applied)
-    assert all(f"{applied[k].section}-{applied[k].code}" == recorded[k].code for k in applied)
+    assert all((applied[k].section, applied[k].code) == (recorded[k].section, recorded[k].code) for k in applied)
     # every one of the demo's products is in exactly one state
     assert products == 127 and len(states) == 127 and len({s.sku for s in states}) == 127
     assert {s.state for s in states} <= {"matched", "not_listed", "review"}

@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 from copilot.formulary_impact import formulary_impact
+from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.model import AuditEvent, Entry, EntryVersion
-from ingest.demo_load import load_demo
 
 TODAY = dt.date(2026, 11, 25)
 

@@ -228,10 +228,10 @@ def test_orders_keyed_by_order_and_line(loaded: EmbeddedGraphStore, tmp_path: Pa
 
 
 def test_formats_doc_is_generated_from_the_column_table() -> None:
-    from ingest.formats import formats_markdown
+    from ingest.format_docs import formats_markdown
 
     doc = (EXAMPLES.parent / "docs" / "formats.md").read_text(encoding="utf-8")
-    assert doc == formats_markdown(), "docs/formats.md is stale: run `python -m ingest.formats > docs/formats.md`"
+    assert doc == formats_markdown(), "docs/formats.md is stale: run `python -m ingest.format_docs > docs/formats.md`"
 
 
 def test_every_file_type_has_an_example() -> None:
@@ -445,7 +445,7 @@ def test_promotion_customer_types_may_mix_languages_and_a_bad_one_is_named(
 def test_a_price_event_of_an_unknown_sku_or_kind_is_rejected(loaded: EmbeddedGraphStore, tmp_path: Path) -> None:
     header = "事件编号,商品编码,生效日期,事件类型,新零售价,新底价,适用客户类型\n"
     unknown_sku = _write(tmp_path / "price_events.csv", header + "PE-9,SKU-NOPE,2025-09-01,集采,10,8,医院\n")
-    with pytest.raises(ValidationFailed, match="unknown Product 'SKU-NOPE'"):
+    with pytest.raises(ValidationFailed, match="未知商品 'SKU-NOPE'"):
         ingest_paths(loaded, T, [unknown_sku])
     unknown_kind = _write(tmp_path / "price_events.csv", header + "PE-9,SKU-ATV-20,2025-09-01,涨价,10,8,\n")
     with pytest.raises(ValidationFailed, match="event_type|事件类型"):

@@ -168,6 +168,27 @@ def test_no_facts_and_model_failure_fall_back_without_raising() -> None:
     assert failed.fallback_reason is not None and "ConnectionError" in failed.fallback_reason
 
 
+class LeakyChatModel(RecordingChatModel):
+    """Fails like a provider whose error text names the account and the endpoint."""
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        raise PermissionError("quota exceeded for org-ACME-4711 at https://llm.internal/v1 (key sk-live-123)")
+
+
+async def test_a_provider_error_text_is_logged_and_never_returned(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="copilot.rewrite"):
+        out = rewrite(FACTS, "x", LeakyChatModel(reply="", seen=[]))
+        aout = await arewrite(FACTS, "x", LeakyChatModel(reply="", seen=[]))
+    for result in (out, aout):
+        assert result.source == "extractive" and result.text == extractive_text(FACTS)
+        shown = result.model_dump_json()
+        assert "PermissionError" in shown and "org-ACME" not in shown and "sk-live" not in shown
+    failures = [r for r in caplog.records if r.message == "chat model call failed"]
+    assert len(failures) == 2
+    assert all(r.exc_info and "org-ACME-4711" in str(r.exc_info[1]) for r in failures)
+    assert all(getattr(r, "model", None) == "LeakyChatModel" for r in failures)
+
+
 async def test_async_rewrite_verifies_the_same_way() -> None:
     ok = await arewrite(FACTS, "x", GenericFakeChatModel(messages=iter([AIMessage(content=GOOD)])))
     assert ok.source == "llm" and ok.cited_ids == ["KB-ATV-OBJ-0001", "KB-ATV-OBJ-0002"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.model import Product
-from ingest.mentions import QueryProductMatcher
+from resolution.mentions import QueryProductMatcher
 
 T = "t"
 CATALOGUE = [

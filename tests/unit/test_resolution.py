@@ -8,17 +8,19 @@ from hypothesis import strategies as st
 
 from eval.eval_er import DATASET, GRID, evaluate_kind, load_pairs, sweep
 from graph.model import Customer, CustomerType, Product
-from ingest.resolution import (
+from resolution.customers import (
     CUSTOMER_MERGE_THRESHOLD,
     CUSTOMER_REVIEW_THRESHOLD,
+    dedupe_customers,
+    normalize_customer_name,
+)
+from resolution.product_resolver import (
     DRUG_MERGE_THRESHOLD,
     DRUG_REVIEW_THRESHOLD,
     ProductResolver,
     canonical_form,
-    dedupe_customers,
     forms_compatible,
     name_similarity,
-    normalize_customer_name,
     normalize_drug_name,
 )
 

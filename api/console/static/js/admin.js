@@ -342,6 +342,16 @@ const NOT_LISTED_REASONS = {
   form_excluded: "该剂型/规格不在目录内",
   scope_excluded: "支付范围排除（如含天然麝香、天然牛黄）",
 };
+/** Every reason code a state can carry, in words (the code stays visible for a support question). */
+const REASON_NAMES = {
+  ...NOT_LISTED_REASONS,
+  ambiguous: "多个目录行同样相符",
+  similar_name: "目录中有相近的名称",
+  no_form: "品名没有剂型，无法确定目录行",
+  variant_missing: "目录行有型号（Ⅰ/Ⅱ），品名没有",
+  qualifier: "目录行有限定词，品名没有",
+};
+const DECIDERS = { rule: "规则", demo: "演示数据" };
 
 /** The formulary review queue: each product's state in an edition; confirm a candidate row or mark it not listed. */
 export function formularyReviewPage(main) {
@@ -367,7 +377,7 @@ export function formularyReviewPage(main) {
   }
 
   function card(item) {
-    const reasonSel = h("select", { name: "reason", "aria-label": "不在目录的原因" }, ...Object.entries(NOT_LISTED_REASONS).map(([v, t]) => h("option", { value: v }, t)));
+    const reasonSel = h("select", { name: "reason", "aria-label": "不在目录的原因" }, ...Object.entries(NOT_LISTED_REASONS).map(([v, t]) => h("option", { value: v, selected: v === item.reason }, t)));
     const note = h("input", { type: "text", name: "note", placeholder: "备注（可选）", "aria-label": "备注" });
     const markBtn = h("button", { type: "button", name: "not-listed" }, "标为不在目录");
     markBtn.addEventListener("click", () =>
@@ -398,10 +408,10 @@ export function formularyReviewPage(main) {
       h("h3", null, item.product_name, " ", idChip(item.sku), " ", h("span", { class: `badge ${item.state}` }, state)),
       item.state === "matched" ? h("p", null, "目录行：", rowText(item)) : null,
       item.explanation ? h("p", { class: "small" }, item.explanation) : null,
-      item.reason && item.state !== "matched" ? h("p", { class: "muted small" }, `原因：${item.reason}`) : null,
+      item.reason && item.state !== "matched" ? h("p", { class: "muted small" }, `原因：${REASON_NAMES[item.reason] || item.reason}（${item.reason}）`) : null,
       candidates.length ? h("div", null, h("p", { class: "small" }, "候选目录行："), h("ul", null, ...candidates)) : null,
       h("div", { class: "row" }, h("div", { class: "field" }, reasonSel), h("div", { class: "field" }, note), h("div", { class: "field", style: "flex:0 0 auto" }, markBtn)),
-      item.decided_by ? h("p", { class: "muted small" }, `决定人：${item.decided_by === "rule" ? "规则" : item.decided_by.replace("person:", "")}`) : null,
+      item.decided_by ? h("p", { class: "muted small" }, `决定人：${DECIDERS[item.decided_by] || item.decided_by.replace("person:", "")}`) : null,
     );
   }
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ingest.demo.catalog import (
+from demo.catalog import (
     Competitor,
     competitor_tables,
     competitors,
@@ -27,8 +27,8 @@ from ingest.demo.catalog import (
     load_catalog,
     product_table,
 )
-from ingest.demo.interactions import interactions
-from ingest.demo.knowledge import (
+from demo.interactions import interactions
+from demo.knowledge import (
     PRODUCT_NOTES,
     EntryDraft,
     Writer,
@@ -37,9 +37,9 @@ from ingest.demo.knowledge import (
     objection_scripts,
     product_note,
 )
-from ingest.demo.orders import build_contracts, build_deals, build_orders
-from ingest.demo.parties import Customer, customers, doctors, reps
-from ingest.demo.vocab import TENANTS, TenantSpec
+from demo.orders import build_contracts, build_deals, build_orders
+from demo.parties import Customer, customers, doctors, reps
+from demo.vocab import TENANTS, TenantSpec
 
 Tables = dict[str, pa.Table]
 Truth = dict[str, list[tuple[str, ...]]]
@@ -78,7 +78,7 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
     catalog = load_catalog()
     t: Tables = {"Product": product_table(catalog)}
     t["Indication"], t["Treats"] = indication_tables(catalog)
-    t["FormularyEdition"], t["ListedIn"] = formulary_tables(catalog)
+    t["FormularyEdition"], t["ListedIn"], t["FormularyStatus"] = formulary_tables(catalog)
     comp_list = competitors(catalog, _rng(seed, number, "competitors"), as_of)
     t["CompetitorProduct"], t["CompetesWith"] = competitor_tables(comp_list)
     comps: dict[str, list[Competitor]] = {}

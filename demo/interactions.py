@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.demo.catalog import VBP_GENERICS, Competitor, ProductFacts
-from ingest.demo.knowledge import Writer
-from ingest.demo.parties import Customer, Rep, person_name
-from ingest.demo.phrases import symptom
-from ingest.demo.vocab import CONTACT_ROLES, ROLE_SUFFIX
+from demo.catalog import VBP_GENERICS, Competitor, ProductFacts
+from demo.knowledge import Writer
+from demo.parties import Customer, Rep, person_name
+from demo.phrases import symptom
+from demo.vocab import CONTACT_ROLES, ROLE_SUFFIX
 
 MONTHS = 12
 PER_MONTH = {"A": 1.4, "B": 0.7, "C": 0.25}

@@ -245,7 +245,7 @@ def company_short(company: str) -> str:
 @lru_cache(maxsize=1)
 def load_catalog() -> tuple[ProductFacts, ...]:
     """The 127 products of ``data/products.csv``, in file order."""
-    text = resources.files("ingest.demo").joinpath(PRODUCTS_CSV).read_text(encoding="utf-8")
+    text = resources.files("demo").joinpath(PRODUCTS_CSV).read_text(encoding="utf-8")
     out: list[ProductFacts] = []
     for row in csv.DictReader(io.StringIO(text)):
         out.append(
@@ -399,8 +399,14 @@ def indication_tables(catalog: tuple[ProductFacts, ...]) -> tuple[pa.Table, pa.T
     return nodes, edges
 
 
-def formulary_tables(catalog: tuple[ProductFacts, ...]) -> tuple[pa.Table, pa.Table]:
-    """The ``FormularyEdition`` nodes and the ``ListedIn`` edges with the real category, restriction and code."""
+def formulary_tables(catalog: tuple[ProductFacts, ...]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The ``FormularyEdition`` nodes, the ``ListedIn`` edges and the ``FormularyStatus`` edges of the demo.
+
+    The listings are the real rows of the official lists (category, restriction, payment standard, section and
+    number, recorded in ``data/products.csv`` as ``<section>-<number>``). A product without a row in an edition gets
+    a ``not_listed`` status edge, so that every demo product is in exactly one state in every edition, as after
+    ``formulary apply``.
+    """
     nodes = pa.table(
         {
             "id": [e[0] for e in EDITIONS],
@@ -409,32 +415,47 @@ def formulary_tables(catalog: tuple[ProductFacts, ...]) -> tuple[pa.Table, pa.Ta
         }
     )
     rows: list[dict[str, str | None]] = []
+    missing: list[dict[str, str | None]] = []
     for p in catalog:
-        if p.nrdl_2022_code:
+        for edition, recorded, category, restriction, standard in (
+            ("NRDL-2022", p.nrdl_2022_code, p.nrdl_2022_category, p.nrdl_2022_restriction, None),
+            ("NRDL-2024", p.nrdl_2024_code, p.nrdl_2024_category, p.nrdl_2024_restriction,
+             p.nrdl_2024_payment_standard),
+        ):  # fmt: skip
+            if not recorded:
+                missing.append(
+                    {
+                        "sku": p.sku,
+                        "edition_id": edition,
+                        "state": "not_listed",
+                        "reason": "generic_not_listed",
+                        "explanation": f"{edition} 未收录{p.name}（演示数据，按官方目录标注）",
+                        "candidates": "[]",
+                        "decided_by": "demo",
+                    }
+                )
+                continue
+            section, _, number = recorded.partition("-")
             rows.append(
                 {
                     "sku": p.sku,
-                    "edition_id": "NRDL-2022",
-                    "category": p.nrdl_2022_category,
-                    "restriction": p.nrdl_2022_restriction or None,
-                    "payment_standard": None,
-                    "code": p.nrdl_2022_code,
+                    "edition_id": edition,
+                    "category": category,
+                    "restriction": restriction or None,
+                    "payment_standard": standard or None,
+                    "code": number or recorded,
+                    "section": section if number else None,
+                    "dosage_form": p.dosage_form or None,
+                    "match_reason": "演示数据，按官方目录行标注",
+                    "decided_by": "demo",
                 }
             )
-        if p.nrdl_2024_code:
-            rows.append(
-                {
-                    "sku": p.sku,
-                    "edition_id": "NRDL-2024",
-                    "category": p.nrdl_2024_category,
-                    "restriction": p.nrdl_2024_restriction or None,
-                    "payment_standard": p.nrdl_2024_payment_standard or None,
-                    "code": p.nrdl_2024_code,
-                }
-            )
-    cols = ("sku", "edition_id", "category", "restriction", "payment_standard", "code")
+    cols = ("sku", "edition_id", "category", "restriction", "payment_standard", "code", "section", "dosage_form",
+            "match_reason", "decided_by")  # fmt: skip
     edges = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in cols})
-    return nodes, edges
+    status_cols = ("sku", "edition_id", "state", "reason", "explanation", "candidates", "decided_by")
+    status = pa.table({c: pa.array([r[c] for r in missing], pa.string()) for c in status_cols})
+    return nodes, edges, status
 
 
 def competitors(catalog: tuple[ProductFacts, ...], rng: np.random.Generator, as_of: dt.date) -> list[Competitor]:

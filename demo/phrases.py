@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ingest.demo.catalog import ProductFacts
+from demo.catalog import ProductFacts
 
 
 def side_effect(p: ProductFacts) -> tuple[str, str]:

@@ -21,9 +21,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from demo.catalog import EDITIONS, SEASONAL_CATEGORIES, VBP_GENERICS, ProductFacts
+from demo.parties import Customer, Doctor
 from graph.model import CustomerType
-from ingest.demo.catalog import EDITIONS, SEASONAL_CATEGORIES, VBP_GENERICS, ProductFacts
-from ingest.demo.parties import Customer, Doctor
 
 WINDOW_DAYS = 548
 """Eighteen months of order history before ``as_of``."""

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graph.model import CustomerType
-from ingest.demo.catalog import ProductFacts
-from ingest.demo.vocab import (
+from demo.catalog import ProductFacts
+from demo.vocab import (
     CHAIN_HOME,
     CLINIC_DEPARTMENT_WEIGHTS,
     CLINIC_DEPARTMENTS,
@@ -32,6 +31,7 @@ from ingest.demo.vocab import (
     City,
     TenantSpec,
 )
+from graph.model import CustomerType
 
 TYPE_SHARES: dict[CustomerType, float] = {
     "chain": 0.34,

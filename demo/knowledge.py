@@ -18,10 +18,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from ingest.demo.catalog import EDITIONS, VBP_GENERICS, Competitor, ProductFacts, company_short
-from ingest.demo.parties import Customer
-from ingest.demo.phrases import onset, selling_points, side_effect
-from ingest.demo.vocab import DEPARTMENTS_BY_CATEGORY, TYPE_LABEL, TenantSpec
+from demo.catalog import EDITIONS, VBP_GENERICS, Competitor, ProductFacts, company_short
+from demo.parties import Customer
+from demo.phrases import onset, selling_points, side_effect
+from demo.vocab import DEPARTMENTS_BY_CATEGORY, TYPE_LABEL, TenantSpec
 
 CHRONIC = frozenset({"调脂药", "降压药", "降糖药", "抗血栓药", "心血管中成药", "抗痛风药", "骨科用药", "泌尿系统用药"})
 OBJECTION_KINDS = (

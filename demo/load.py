@@ -15,13 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from graph.model import Change, Customer
+from demo import build_demo
+from demo.vocab import TENANTS
+from graph.model import Change
 from graph.ports import ChangeDraft, GraphStore, WriteResult
-from ingest.demo import build_demo
-from ingest.demo.vocab import TENANTS
 from ingest.errors import IngestError
 from ingest.pipeline import Progress, load_tables
-from ingest.resolution import DedupeReport, dedupe_customers
+from resolution.customers import DedupeReport, dedupe_customers
 
 DEMO_LOADED = "demo_loaded"
 """Kind of the change record a demo load leaves."""
@@ -148,9 +148,7 @@ def load_demo(
             refused.append(s)
     if refused:
         asked = f"seed {want.seed}, scale {want.scale}, as of {want.as_of}"
-        lines = "; ".join(
-            s.describe() + (f" (asked for: {asked})" if s.state == "loaded" else "") for s in refused
-        )
+        lines = "; ".join(s.describe() + (f" (asked for: {asked})" if s.state == "loaded" else "") for s in refused)
         raise DemoRefusedError(
             f"the demo was not loaded, nothing was written: {lines}. Loading it would overwrite that data; "
             "`salescopilot demo --reset` deletes these tenants and loads the demo again",
@@ -168,7 +166,6 @@ def load_demo(
             report.deleted[tenant] = store.delete_tenant(tenant)
         change = ChangeDraft(DEMO_LOADED, actor="demo", details=details)
         report.writes[tenant] = load_tables(store, tenant, demo.tenants[tenant], change=change, progress=progress)
-        customers = [c for page in store.iter_nodes(tenant, Customer) for c in page]
-        report.duplicates[tenant] = dedupe_customers(customers)
+        report.duplicates[tenant] = dedupe_customers(store.customers(tenant))
     report.load_s = time.perf_counter() - t0
     return report

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from rapidfuzz.distance import Levenshtein
 
 from graph.model import Product
-from ingest.resolution import ProductResolver, normalize_drug_name
+from resolution.product_resolver import ProductResolver, normalize_drug_name
 
 
 class QueryProductMatcher:

@@ -1,0 +1,446 @@
+"""A tenant's services: where reads find the in-memory indexes, and the one way writes keep them in step.
+
+`Services` is the factory the API and the CLI share (one per process over one store): per tenant a `TenantServices`
+with two indexes of their own lifetimes — the retrieval index over entries (built once, persisted next to the
+graph, kept current by every write) and the price index (built for a date, rebuilt when the date moves, appended to
+as order lines arrive).
+
+Every write a service makes goes through a method here, which calls the domain function and then ``apply`` with
+what the write changed (`Written`): that is the write-through, so no route or command re-indexes anything itself.
+``apply`` is also the plug-in point of a change feed: a follower of the tenant's change log (writes of other
+processes) turns each record into a `Written` and applies it the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from api.settings import Settings
+from copilot import curation
+from copilot.competitor_prices import WINDOW_DAYS as COMPETITOR_WINDOW_DAYS
+from copilot.competitor_prices import CompetitorPriceBook
+from copilot.curation import Action, EntryEdit
+from copilot.faq import CatalogueNames, DraftReport, FaqProposal, write_drafts
+from copilot.formulary_impact import ImpactReport, formulary_impact
+from graph.model import CaseOf, CompetitorObservation, Entry, EntryKind
+from graph.ports import GraphStore
+from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
+from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
+from ingest.pipeline import IngestReport, ingest_paths
+from ingest.posters.ocr import OcrEngine
+from ingest.posters.photo_store import PhotoStore
+from pricing_guard.index import PriceIndex
+from resolution.mentions import QueryProductMatcher
+from retrieval.embedders import Embedder, make_embedder
+from retrieval.hybrid import KnowledgeIndex, catalogue_words, entry_docs, open_index
+
+log = logging.getLogger(__name__)
+
+PRICE_FACTS = frozenset({"Customer", "Product", "FormularyEdition", "ListedIn", "Promotion", "PriceEvent"})
+"""Graph types the price index reads besides order lines: a write of one of them rebuilds it."""
+CATALOGUE = frozenset({"Product", "Indication", "Treats"})
+"""Graph types behind retrieval's product words and the product detector of queries."""
+ENTRY_LINKS = {"AboutProduct": "entry_id", "AboutIndication": "entry_id", "CaseOf": "entry_id"}
+"""Edge types that change what an entry is about, with the column naming the entry."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write changed, in the terms the indexes need (the input of the write-through).
+
+    ``order_lines``: new order lines (columns as `Purchased`), appended to the price index. ``prices``: other facts
+    the price index reads changed (customers, products, formulary, promotions, events, or order lines replaced):
+    it is rebuilt. ``entries``: entries whose text, status or links changed; ``customers``: customers whose type may
+    have changed (the case studies about them are re-indexed); ``catalogue``: product or indication names changed.
+    """
+
+    entries: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+    order_lines: pa.Table | None = None
+    prices: bool = False
+    catalogue: bool = False
+
+    @classmethod
+    def of_ingest(cls, report: IngestReport) -> Written:
+        """What an ingest changed, from the tables it loaded and the store's count of new and updated records."""
+        changed = {name for name, w in report.writes.items() if w.created or w.updated or w.deleted}
+        tables = {name: table for name, table in report.loaded.items() if name in changed}
+        entries: set[str] = set()
+        if "Entry" in tables:
+            entries.update(str(v) for v in tables["Entry"].column("id").to_pylist())
+        for name, column in ENTRY_LINKS.items():
+            if name in tables:
+                entries.update(str(v) for v in tables[name].column(column).to_pylist())
+        orders = report.writes.get("Purchased")
+        appended = orders is not None and orders.created == orders.received and not orders.deleted
+        return cls(
+            entries=tuple(sorted(entries)),
+            customers=_ids(tables.get("Customer")),
+            order_lines=tables.get("Purchased") if appended else None,
+            prices=bool(changed & PRICE_FACTS) or ("Purchased" in changed and not appended),
+            catalogue=bool(changed & CATALOGUE),
+        )
+
+
+def _ids(table: pa.Table | None) -> tuple[str, ...]:
+    return tuple(str(v) for v in table.column("id").to_pylist()) if table is not None else ()
+
+
+class TenantServices:
+    """One tenant's indexes and writes. Thread-safe: searches hold ``lock``; builds and updates take it too."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        tenant: str,
+        embedder: Embedder | Callable[[], Embedder],
+        index_dir: Path | None = None,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self.today = today
+        self.lock = threading.RLock()
+        """Held around every search and every update of the retrieval index (an update must not run under a search)."""
+        self._retrieval: KnowledgeIndex | None = None
+        self._prices: PriceIndex | None = None
+        self._competitors: CompetitorPriceBook | None = None
+        self._build = threading.Lock()
+
+    # ------------------------------------------------------------------ reads
+
+    @property
+    def retrieval(self) -> KnowledgeIndex:
+        """The hybrid retrieval index over the tenant's entries (loaded or built on first use, then kept current)."""
+        found = self._retrieval
+        if found is None:
+            with self._build:
+                found = self._retrieval
+                if found is None:
+                    found = self._retrieval = self._open_retrieval()
+        return found
+
+    def prices(self, on: dt.date | None = None) -> PriceIndex:
+        """The price index as of ``on`` (default today): the one held, or rebuilt when it was built for another day."""
+        on = on or self.today()
+        found = self._prices
+        if found is None or found.as_of != on:
+            with self._build:
+                found = self._prices
+                if found is None or found.as_of != on:
+                    found = self._prices = self._timed(
+                        "price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on
+                    )
+        return found
+
+    def competitors(self) -> CompetitorPriceBook:
+        """Latest competitor prices per SKU × competitor × city of the last 30 days (read by price checks, no query)."""
+        found = self._competitors
+        if found is None:
+            since = self.today() - dt.timedelta(days=COMPETITOR_WINDOW_DAYS)
+            found = self._competitors = CompetitorPriceBook(
+                self.store.competitor_observations(self.tenant, since=since, limit=100_000)
+            )
+        return found
+
+    def is_current(self) -> bool:
+        """Whether every index is built, the price index for today (a request can use them without waiting)."""
+        return (
+            self._retrieval is not None
+            and self._prices is not None
+            and self._prices.as_of == self.today()
+            and self._competitors is not None
+        )
+
+    def _embedder(self) -> Embedder:
+        if not isinstance(self.embedder, Embedder):
+            self.embedder = self.embedder()  # loaded when retrieval is first used (a CLI ingest never loads a model)
+        return self.embedder
+
+    def warm(self) -> None:
+        """Build both indexes now (at start-up, so the tenant's first request is as fast as the others)."""
+        self.prices()
+        self.competitors()
+        _ = self.retrieval
+
+    @contextmanager
+    def searching(self) -> Iterator[KnowledgeIndex]:
+        """The retrieval index, held against updates while the caller searches it."""
+        index = self.retrieval
+        with self.lock:
+            yield index
+
+    def _open_retrieval(self) -> KnowledgeIndex:
+        detector = QueryProductMatcher(self.store.catalogue(self.tenant).products)
+        index: KnowledgeIndex = self._timed(
+            "retrieval index opened",
+            open_index,
+            self.store,
+            self.tenant,
+            self._embedder(),
+            self.index_dir,
+            product_detector=detector,
+        )
+        return index
+
+    def _timed(self, what: str, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        built = build(*args, **kwargs)
+        log.info(what, extra={"tenant": self.tenant, "duration_ms": round((time.perf_counter() - started) * 1000)})
+        return built
+
+    # ------------------------------------------------------------------ the write-through
+
+    def apply(self, written: Written) -> None:
+        """Bring the indexes in step with a write.
+
+        Each index that exists takes the change; one not built yet reads the graph when first used, with the write
+        in it.
+        """
+        started = time.perf_counter()
+        prices = self._prices
+        if prices is not None:
+            if written.prices:
+                with self._build:
+                    self._prices = PriceIndex.from_store(self.store, self.tenant, as_of=prices.as_of)
+            elif written.order_lines is not None and written.order_lines.num_rows:
+                prices.add_table(written.order_lines)
+        index = self._retrieval
+        if index is not None:
+            entry_ids = set(written.entries)
+            if written.customers:
+                about = self.store.edges_of(self.tenant, CaseOf, targets=list(written.customers))
+                entry_ids.update(e.entry_id for e in about)
+            with self.lock:
+                if written.catalogue:
+                    catalogue = self.store.catalogue(self.tenant)
+                    index.set_catalogue(
+                        catalogue_words(self.store, self.tenant), QueryProductMatcher(catalogue.products)
+                    )
+                if entry_ids:
+                    entries = self.store.nodes_by_keys(self.tenant, Entry, sorted(entry_ids))
+                    index.upsert(entry_docs(self.store, self.tenant, entries))
+        log.debug(
+            "indexes updated",
+            extra={
+                "tenant": self.tenant,
+                "entries": len(written.entries),
+                "prices_rebuilt": written.prices,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+
+    def _entry_written(self, entry: Entry) -> Entry:
+        self.apply(Written(entries=(entry.id,)))
+        return entry
+
+    # ------------------------------------------------------------------ writes
+
+    def create_entry(
+        self,
+        *,
+        actor: str,
+        kind: EntryKind,
+        title: str,
+        body: str = "",
+        tags: Sequence[str] = (),
+        skus: Sequence[str] = (),
+        indications: Sequence[str] = (),
+        source: str | None = None,
+    ) -> Entry:
+        """A new draft entry (`copilot.curation.create_entry`), in the retrieval index at once."""
+        return self._entry_written(
+            curation.create_entry(
+                self.store,
+                self.tenant,
+                actor=actor,
+                kind=kind,
+                title=title,
+                body=body,
+                tags=tags,
+                skus=skus,
+                indications=indications,
+                source=source,
+            )
+        )
+
+    def edit_entry(self, entry_id: str, *, actor: str, expected_version: int, edit: EntryEdit) -> Entry:
+        """An edit with optimistic locking (`copilot.curation.edit_entry`), searchable with its new text at once."""
+        return self._entry_written(
+            curation.edit_entry(
+                self.store, self.tenant, entry_id, actor=actor, expected_version=expected_version, edit=edit
+            )
+        )
+
+    def transition(
+        self, entry_id: str, action: Action, *, actor: str, expected_version: int, note: str | None = None
+    ) -> Entry:
+        """A review step (`copilot.curation.transition`): a publish or a retirement counts for retrieval at once."""
+        return self._entry_written(
+            curation.transition(
+                self.store, self.tenant, entry_id, action, actor=actor, expected_version=expected_version, note=note
+            )
+        )
+
+    def formulary_impact(
+        self, *, old: str | None, new: str | None, today: dt.date, actor: str, apply: bool
+    ) -> ImpactReport:
+        """What a formulary change touches (`copilot.formulary_impact`).
+
+        With ``apply``, the entries it contradicts are marked stale and leave retrieval at once.
+        """
+        report = formulary_impact(
+            self.store, self.tenant, old=old, new=new, today=today, actor=actor, dry_run=not apply
+        )
+        if apply and report.stale_entries:
+            self.apply(Written(entries=tuple(report.stale_entries)))
+        return report
+
+    def write_faq_drafts(
+        self, proposals: Sequence[FaqProposal], *, now: dt.datetime, author: str, names: CatalogueNames | None = None
+    ) -> DraftReport:
+        """FAQ proposals as draft entries (`copilot.faq.write_drafts`), in the retrieval index at once."""
+        result = write_drafts(self.store, self.tenant, proposals, now=now, author=author, names=names)
+        self.apply(Written(entries=(*result.created, *result.updated)))
+        return result
+
+    def confirm_formulary_row(
+        self, sku: str, edition_id: str, identity: str, *, actor: str, now: dt.datetime
+    ) -> ProductFormularyState:
+        """A reviewed formulary match (`ingest.formulary.confirm_row`): its payment standard reaches price checks."""
+        state = confirm_row(self.store, self.tenant, sku, edition_id, identity, actor=actor, now=now)
+        self.apply(Written(prices=True))
+        return state
+
+    def mark_not_listed(
+        self, sku: str, edition_id: str, *, reason: str, note: str | None, actor: str, now: dt.datetime
+    ) -> ProductFormularyState:
+        """A product reviewed as not listed (`ingest.formulary.mark_not_listed`); price checks lose its standard."""
+        state = mark_not_listed(
+            self.store, self.tenant, sku, edition_id, reason=reason, note=note, actor=actor, now=now
+        )
+        self.apply(Written(prices=True))
+        return state
+
+    def ingest(self, paths: Sequence[Path], **options: Any) -> IngestReport:
+        """Files ingested (`ingest.pipeline.ingest_paths`, ``options`` passed on), the indexes kept in step.
+
+        New order lines are appended to the price index, changed entries re-indexed, changed master data re-read.
+        """
+        report = ingest_paths(self.store, self.tenant, paths, **options)
+        self.apply(Written.of_ingest(report))
+        return report
+
+    def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
+        """A competitor photo read, resolved and kept (`ingest.competitor_prices.record_photo`); the book re-read."""
+        recorded = record_photo(self.store, photos, self.tenant, data, engine=engine, **options)
+        if not recorded.duplicate:
+            self._competitors = None
+        return recorded
+
+    def resolve_observation(
+        self, observation_id: str, sku: str | None, *, decided_by: str
+    ) -> list[CompetitorObservation]:
+        """A reviewer's SKU decision kept and applied to its twins; the competitor price book re-read."""
+        updated = resolve_observation(self.store, self.tenant, observation_id, sku, decided_by=decided_by)
+        self._competitors = None
+        return updated
+
+    def after_bulk_write(self) -> None:
+        """After a write that replaced the tenant's data wholesale (demo load, import, formulary edition).
+
+        Both indexes re-read the graph when next used (the retrieval index syncs, re-embedding only changed text).
+        """
+        self._prices = None
+        self._competitors = None
+        with self.lock:
+            self._retrieval = None
+
+    def rebuild_retrieval(self) -> None:
+        """Drop the saved retrieval index and build it again from the graph (``salescopilot search --rebuild``)."""
+        with self.lock:
+            self._retrieval = None
+            if self.index_dir is not None and self.index_dir.exists():
+                shutil.rmtree(self.index_dir)
+
+    def save(self) -> None:
+        """Persist the retrieval index next to the graph (if it was opened)."""
+        if self._retrieval is not None and self.index_dir is not None:
+            with self.lock:
+                self._retrieval.save(self.index_dir)
+
+
+class Services:
+    """The factory of tenant services over one store, shared by the API (one per process) and the CLI (per command)."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        embedder: Embedder | Callable[[], Embedder],
+        *,
+        index_root: Path | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index_root = index_root
+        self.today = today
+        self._tenants: dict[str, TenantServices] = {}
+        self._guard = threading.Lock()
+        self._guard_embedder = threading.Lock()
+
+    def tenant(self, tenant: str) -> TenantServices:
+        """The tenant's services (made on first use; its indexes are built when first read)."""
+        with self._guard:
+            found = self._tenants.get(tenant)
+            if found is None:
+                index_dir = self.index_root / tenant if self.index_root is not None else None
+                found = self._tenants[tenant] = TenantServices(
+                    self.store, tenant, self._shared_embedder, index_dir, today=self.today
+                )
+            return found
+
+    def _shared_embedder(self) -> Embedder:
+        """One embedder for every tenant, made on first use."""
+        with self._guard_embedder:
+            if not isinstance(self.embedder, Embedder):
+                self.embedder = self.embedder()
+            return self.embedder
+
+    def loaded(self) -> list[str]:
+        """Tenants whose indexes are in memory (both built)."""
+        with self._guard:
+            return [t for t, s in self._tenants.items() if s.is_current()]
+
+    def save(self) -> None:
+        """Persist every opened retrieval index."""
+        with self._guard:
+            tenants = list(self._tenants.values())
+        for services in tenants:
+            services.save()
+
+
+def services_for(settings: Settings, store: GraphStore, embedder: Embedder | None = None) -> Services:
+    """The services over ``store`` configured by ``settings``: the one factory of the API and the CLI.
+
+    Retrieval indexes live under ``data_dir/index``; without ``embedder`` the configured one is made on first use.
+    """
+    return Services(
+        store,
+        embedder or (lambda: make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)),
+        index_root=settings.index_root,
+    )
