@@ -281,3 +281,20 @@ def test_the_photo_store_is_content_addressed_per_tenant_and_prunes_old_files(tm
     assert store.get("t1", sha, "image/png") is None
     with pytest.raises(ValueError):
         store.path("t1", "../../etc/passwd", "image/png")
+
+
+def test_the_cli_prunes_photo_files_past_retention(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    store = PhotoStore(tmp_path / "photos")
+    sha, _ = store.put("t1", png(), "image/png")
+    old = store.path("t1", sha, "image/png")
+    os.utime(old, (0, 0))  # written in 1970
+    fresh, _ = store.put("t1", png(32, 32), "image/png")
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "photos", "prune"])
+    assert result.exit_code == 0, result.output
+    assert not old.exists() and store.get("t1", fresh, "image/png") is not None
