@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import MatrixReader, PhotoUploader, Reviewer, State, WriteSlot
-from api.errors import ApiError
+from api.errors import ApiError, ErrorResponse
 from api.request_model import RequestModel
 from graph.errors import NotFoundError
 from graph.model import CompetitorObservation, CompetitorPhoto, CustomerType, Product
@@ -171,9 +171,10 @@ class ResolutionIn(RequestModel):
     dependencies=[WriteSlot],
     responses={
         200: {"model": PhotoOut, "description": "The same photo was uploaded before (``duplicate``: true)."},
-        413: {"description": "The file is larger than the limit (10 MB by default)."},
-        415: {"description": "Not a JPEG, PNG or HEIC image, or a damaged one."},
-        422: {"description": "No text found in the photo (code ``no_text``), or invalid form fields."},
+        413: {"model": ErrorResponse, "description": "The file is larger than the limit (10 MB by default)."},
+        415: {"model": ErrorResponse, "description": "Not a JPEG, PNG or HEIC image, or a damaged one."},
+        422: {"model": ErrorResponse, "description": "No text in the photo (code ``no_text``), or invalid fields."},
+        503: {"model": ErrorResponse, "description": "The OCR engine is not installed."},
     },
 )
 async def upload_photo(
