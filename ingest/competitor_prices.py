@@ -57,9 +57,10 @@ def known_names(entries: Iterable[CatalogEntry]) -> set[str]:
 
 def matcher(store: GraphStore, tenant: str) -> SkuMatcher:
     """The tenant's SKU matcher: its products and every correction a person made."""
-    products = [p for page in store.iter_nodes(tenant, Product) for p in page]
-    corrections = {c.id: c.sku for page in store.iter_nodes(tenant, SkuCorrection) for c in page}
-    return SkuMatcher(catalog_entries(products), corrections)
+    corrections: dict[str, str | None] = {}
+    while page := store.list_nodes(tenant, SkuCorrection, limit=1000, offset=len(corrections)):
+        corrections.update((c.id, c.sku) for c in page)
+    return SkuMatcher(catalog_entries(store.catalogue(tenant).products), corrections)
 
 
 @dataclass(frozen=True)

@@ -273,7 +273,7 @@ def tour(browser: Browser, server: ConsoleServer, viewport: ViewportSize, shot: 
         take("rep-deal")
 
         page.goto(f"{server.url}/#/objection")
-        page.fill("textarea[name=objection]", "店长说感冒灵太贵了，隔壁药房便宜")
+        page.fill("textarea[name=objection]", "店长说络活喜价隔太贵了，隔壁药房便宜")
         page.click("main button[type=submit]")
         page.wait_for_selector("#answers .answer")
         take("rep-objection")

@@ -166,7 +166,7 @@ def test_rep_drafts_a_deal_and_sees_three_cases_with_why(server: ConsoleServer, 
 def test_rep_asks_the_objection_box_and_sees_sources(server: ConsoleServer, page: Page) -> None:
     login(page, server, "rep")
     page.goto(f"{server.url}/#/objection")
-    page.fill("textarea[name=objection]", "店长说立普妥价隔太贵了，隔壁药房便宜")
+    page.fill("textarea[name=objection]", "店长说络活喜价隔太贵了，隔壁药房便宜")
     page.click("main button[type=submit]")
     answers = page.locator("#answers .answer")
     expect(answers.first).to_be_visible()
