@@ -307,6 +307,9 @@ function drawBriefing(host, customer, pack) {
       h("div", { class: "actions" }, download("pdf", "下载 PDF"), download("md", "下载 Markdown")),
       errors,
     ),
+    pack.urgent && pack.urgent.length
+      ? h("section", { class: "panel urgent", id: "urgent" }, h("h3", null, "紧急事项（先处理）"), facts(pack.urgent))
+      : null,
     h(
       "div",
       { class: "brief-grid" },
