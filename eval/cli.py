@@ -39,7 +39,8 @@ def eval_retrieval(
 def eval_pricing(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     world: Annotated[
-        Path | None, typer.Option(help="Folder of the pricing world's seedN folders (skipped when absent).")
+        list[Path] | None,
+        typer.Option(help="Folder of the pricing world's seedN folders (repeatable; skipped when absent)."),
     ] = None,
     seed: Annotated[list[str] | None, typer.Option(help="Seed to run (repeatable; default every seed).")] = None,
     no_world: Annotated[bool, typer.Option("--no-world", help="Only the demo evaluation.")] = False,
@@ -48,8 +49,8 @@ def eval_pricing(
     from eval.eval_pricing import main as run_eval
 
     argv = ["--json"] if as_json else []
-    if world is not None:
-        argv += ["--world", str(world)]
+    for w in world or []:
+        argv += ["--world", str(w)]
     for s in seed or []:
         argv += ["--seed", s]
     if no_world:
@@ -67,6 +68,22 @@ def eval_formulary(
     from eval.eval_formulary import main as run_eval
 
     run_eval((["--json"] if as_json else []) + ["--split", split] + (["--nrdl", str(nrdl)] if nrdl else []))
+
+
+@app.command("posters")
+def eval_posters(
+    set_dir: Annotated[Path, typer.Option("--set", help="Folder of the poster evaluation set.")],
+    split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "heldout",
+    ocr_cache: Annotated[Path | None, typer.Option(help="Keep OCR lines here (re-measure quickly).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Competitor posters and price tags: item precision/recall, prices, SKU resolution, on a blind labelled set."""
+    from eval.eval_posters import main as run_eval
+
+    argv = ["--set", str(set_dir), "--split", split] + (["--ocr-cache", str(ocr_cache)] if ocr_cache else [])
+    code = run_eval(argv + (["--json"] if as_json else []))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("cases")

@@ -6,12 +6,13 @@
 2. **Pricing world** (evidence: written by a helper who never read ``pricing_guard/``, see `eval.pricing_world`):
    a distributor's files per tenant and labelled quote lines per seed, loaded through the public ingest path. Seeds
    are folders ``seedN`` under ``--world`` (default ``/work/evalsets/pricing_world``; skipped with a message when
-   absent); by convention seed 101 is for development and seed 202 is held out.
+   absent; repeatable, e.g. a second folder of development seeds made with the world's own generator); by
+   convention seed 202 is held out (`HELD_OUT`) and every other seed is for development.
 
 Baselines: the peer band of `eval.pricing_world.PeerBandBaseline` (policy rules, then median ± 3 robust sd of the
 customer type's last 183 days) and, on the demo, list price ± 20 %. Usage::
 
-    python -m eval.eval_pricing [--json] [--world DIR] [--seed 101 --seed 202] [--misses DIR]
+    python -m eval.eval_pricing [--json] [--world DIR ...] [--seed 101 --seed 202] [--misses DIR]
     (also: python -m eval pricing)
 
 Writes ``eval/reports/pricing/pricing_eval.{json,md}``.
@@ -39,6 +40,8 @@ from pricing_guard.guard import QuoteLine, check_line
 from pricing_guard.index import PriceIndex
 
 DEFAULT_WORLD = Path("/work/evalsets/pricing_world")
+HELD_OUT = frozenset({"seed202"})
+"""Seeds no tuning ever looks at (the world's README); every other seed is for development."""
 AS_OF = dt.date(2026, 11, 25)
 TENANT = "hz-pharma"
 TYPES = ("up", "down", "x7", "x10", "x30", "div10", "other_sku", "below_floor")
@@ -165,13 +168,23 @@ FLAG_VERDICTS = frozenset({"low", "high", "below_floor", "above_payment_standard
 
 
 def run_world(
-    world: Path, seeds: list[str] | None, *, tmp: str | None = None, misses: Path | None = None
+    world: Path | list[Path], seeds: list[str] | None, *, tmp: str | None = None, misses: Path | None = None
 ) -> dict[str, Any]:
-    """Every requested seed of the pricing world (all ``seed*`` folders when ``seeds`` is None), or why not."""
-    if not world.is_dir():
-        return {"skipped": f"no pricing world at {world} (pass --world DIR)"}
-    folders = [world / f"seed{s}" for s in seeds] if seeds else sorted(world.glob("seed*"))
-    out: dict[str, Any] = {"path": str(world), "seeds": {}}
+    """Every requested seed of the pricing world(s) (all ``seed*`` folders when ``seeds`` is None), or why not.
+
+    Several folders of seeds (the world's own, and development seeds generated since) are reported together; a seed
+    asked for is taken from the folders that have it.
+    """
+    worlds = [world] if isinstance(world, Path) else world
+    present = [w for w in worlds if w.is_dir()]
+    if not present:
+        return {"skipped": f"no pricing world at {', '.join(map(str, worlds))} (pass --world DIR)"}
+    if seeds:  # each from the first folder that has it (a missing one is reported as skipped)
+        folders = [next((w / f"seed{s}" for w in present if (w / f"seed{s}").is_dir()), present[0] / f"seed{s}")
+                   for s in seeds]  # fmt: skip
+    else:  # held-out seeds first
+        folders = sorted((f for w in present for f in w.glob("seed*")), key=lambda f: (f.name not in HELD_OUT, f.name))
+    out: dict[str, Any] = {"path": ", ".join(map(str, present)), "seeds": {}}
     for folder in folders:
         if not (folder / "quotes.jsonl").is_file():
             out["seeds"][folder.name] = {"skipped": f"{folder} has no quotes.jsonl"}
@@ -183,9 +196,9 @@ def run_world(
     return out
 
 
-def run(world: Path | None = DEFAULT_WORLD, seeds: list[str] | None = None, *, tmp: str | None = None,
+def run(world: Path | list[Path] | None = DEFAULT_WORLD, seeds: list[str] | None = None, *, tmp: str | None = None,
         misses: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """The demo evaluation (top level, as before) with the pricing world's seeds under ``world``."""
+    """The demo evaluation (top level, as before) with the pricing world's seeds under ``world`` (one or several)."""
     report = run_demo()
     report["world"] = run_world(world, seeds, tmp=tmp, misses=misses) if world is not None else {"skipped": "not run"}
     return report
@@ -230,6 +243,33 @@ def _world_rows(name: str, res: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _summary(seeds: dict[str, Any]) -> list[str]:
+    """One row per seed (held out first): the issue's measures, guard and baseline side by side."""
+    done = {k: v for k, v in seeds.items() if "skipped" not in v}
+    if len(done) < 2:
+        return []
+    lines = [
+        "Every seed, guard (baseline). Targets: precision ≥ 0.98, recall ≥ 0.97, false flags ≤ 1 %, worst clean "
+        "situation ≤ 3 %, exact ≥ 0.95, no `no_history` on a sold SKU.",
+        "",
+        "| seed | role | precision | recall | false flags | worst clean situation | exact | `no_history` sold |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, res in done.items():
+        g, b = res["guard"], res["baseline"]
+        worst = max((s for s, v in g["by_situation"].items() if set(v["expected"]) == {"ok"}),
+                    key=lambda s: g["by_situation"][s]["flagged"], default="")  # fmt: skip
+        lines.append(
+            f"| {name} | {'held out' if name in HELD_OUT else 'development'} "
+            f"| {g['precision']:.3f} ({b['precision']:.3f}) | {g['recall']:.3f} ({b['recall']:.3f}) "
+            f"| {g['false_flag_rate']:.2%} ({b['false_flag_rate']:.2%}) "
+            f"| {g['max_false_flag_rate_clean_situation']:.2%} {worst} "
+            f"({b['max_false_flag_rate_clean_situation']:.2%}) "
+            f"| {g['exact']:.3f} ({b['exact']:.3f}) | {g['no_history_where_sold']} ({b['no_history_where_sold']}) |"
+        )
+    return [*lines, ""]
+
+
 def markdown(r: dict[str, Any]) -> str:
     """The report as Markdown."""
     lines = [
@@ -241,6 +281,7 @@ def markdown(r: dict[str, Any]) -> str:
     world = r.get("world", {})
     if "skipped" in world:
         lines += [f"Skipped: {world['skipped']}.", ""]
+    lines += _summary(world.get("seeds", {}))
     for name, res in world.get("seeds", {}).items():
         lines += [f"Skipped {name}: {res['skipped']}.", ""] if "skipped" in res else _world_rows(name, res)
     lines += [
@@ -273,13 +314,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=Path, default=Path("eval/reports/pricing"))
-    p.add_argument("--world", type=Path, default=DEFAULT_WORLD, help="Folder of seedN worlds (skipped when absent).")
+    p.add_argument(
+        "--world",
+        type=Path,
+        action="append",
+        help="Folder of seedN worlds (repeatable; default the pricing world; skipped when absent).",
+    )
     p.add_argument("--seed", action="append", help="Seed folder number to run (repeatable; default: every seed).")
     p.add_argument("--no-world", action="store_true", help="Only the demo evaluation.")
     p.add_argument("--misses", type=Path, help="Write every quote whose verdict differs from its label here.")
     p.add_argument("--tmp", default=None, help="Folder for the temporary graph stores.")
     args = p.parse_args(argv)
-    report = run(None if args.no_world else args.world, args.seed, tmp=args.tmp, misses=args.misses)
+    worlds = None if args.no_world else args.world or [DEFAULT_WORLD]
+    report = run(worlds, args.seed, tmp=args.tmp, misses=args.misses)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "pricing_eval.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     (args.out / "pricing_eval.md").write_text(markdown(report), encoding="utf-8")

@@ -30,12 +30,15 @@ from graph.model import (
     NODE_TYPES,
     REL_TYPES,
     Change,
+    CompetitorObservation,
+    CompetitorPhoto,
     Edge,
     FormularyDecision,
     Node,
     PriceEvent,
     Promotion,
     ScriptRequest,
+    SkuCorrection,
     edge_types_of,
     node_uid,
 )
@@ -99,6 +102,9 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE Entry ADD category STRING",
         "ALTER TABLE Entry ADD customer_types STRING[]",
         node_table_ddl(ScriptRequest),
+        node_table_ddl(CompetitorPhoto),
+        node_table_ddl(CompetitorObservation),
+        node_table_ddl(SkuCorrection),
     ],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""

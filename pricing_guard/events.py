@@ -4,7 +4,7 @@ After an event, a quote must never be compared with prices from before it. Event
 taken as given; a company that leaves one out still has it in its order history, so every SKU's history is also
 searched for a *common break*: a day on which many customers' agreed prices step the same way at once.
 
-The method (see ``docs/decisions/2026-12-08-price-change-points.md``): each customer's agreed price is piecewise
+The method (see ``docs/decisions/2026-12-06-price-change-points.md``): each customer's agreed price is piecewise
 constant (it changes at that customer's renegotiations, which are spread over the year), so the history of a SKU is
 a panel of step functions, one per customer, already cleaned of temporary prices (promotions, clearance) and unit
 mistakes. For a candidate day t, every customer with an agreed-price line shortly before t and one on or after t
@@ -52,6 +52,11 @@ MERGE_DAYS = 21
 PETTITT_P = 0.05
 UNPAIRED_STEP = 0.25
 """Unpaired (sparse) detection only finds drops of 25 % or more: institutions differ by a few % among themselves."""
+GLIDE_EVIDENCE = 0.12
+"""A common drop of pharmacies' agreed prices this deep is no list change (those are a few %): it is pharmacies
+following a 集采 award, so the institutions were cut before it, however few of their lines show it."""
+GLIDE_BEFORE_DAYS = 180
+"""Pharmacies' lines in the half year before their glide give the old level the institutions' cut is measured from."""
 GLIDE_DAYS = 540
 """After a 集采 award, pharmacies re-price over months (a first step weeks after the award, then at renegotiations)."""
 
@@ -208,6 +213,9 @@ def detect_events(
     if not any(f[3] == "institution" for f in found) and not any(e.applies(TYPE_CODE["hospital"]) for e in known):
         inst = np.isin(ctype[c], INSTITUTION_CODES) if len(c) else np.zeros(0, dtype=bool)
         cut = _unpaired_cut(d[inst], lp[inst])
+        glide = min(((f[0], f[1]) for f in found if f[3] != "institution" and f[1] <= -GLIDE_EVIDENCE), default=None)
+        if cut is None and glide is not None:  # pharmacies gliding down: the institutions were cut before them
+            cut = _cut_before_glide(d, lp - norm[c] if norm is not None else lp, inst, *glide)
         if cut is not None:
             found.append((cut[0], cut[1], 0, "institution", cut[0] - 1))
     if not found and not known and len(c):
@@ -224,7 +232,22 @@ def detect_events(
                     steps[name] = float(np.median(x[after]) - np.median(x[before]))
             moved = {g: v for g, v in steps.items() if v <= -UNPAIRED_STEP / 2}
             types = frozenset() if len(moved) == len(groups) or not moved else _types_of(moved)
-            return sorted([*events, Event(cut[0], "detected", types, step=steps)], key=lambda e: e.day)
+            day_ = cut[0]
+            if "institution" not in steps and steps.get("pharmacy", 0.0) <= -GLIDE_EVIDENCE:
+                inst = np.isin(ctype[c], INSTITUTION_CODES)
+                award = _cut_before_glide(d, x, inst, cut[0], steps["pharmacy"])  # institutions were cut first
+                if award is not None:
+                    day_, types, steps["institution"] = award[0], INSTITUTIONS, award[1]
+            return sorted([*events, Event(day_, "detected", types, step=steps)], key=lambda e: e.day)
+        # too few institution lines for a test of their own, pharmacies gliding on their own dates (no common day):
+        # a lasting drop of the pharmacies' prices is still the sign of an award, and the institutions' lines show it
+        inst = np.isin(ctype[c], INSTITUTION_CODES)
+        pharmacies = np.isin(ctype[c], PHARMACY_CODES)
+        drop = _unpaired_cut(d[pharmacies], x[pharmacies], min_step=GLIDE_EVIDENCE)
+        inst_cut = _cut_before_glide(d, x, inst, *drop) if drop is not None else None
+        if drop is not None and inst_cut is not None:
+            steps = {"institution": inst_cut[1], "pharmacy": drop[1]}
+            return sorted([*events, Event(inst_cut[0], "detected", INSTITUTIONS, step=steps)], key=lambda e: e.day)
     priority = {"institution": 0, "all": 1, "pharmacy": 2}
     found.sort(key=lambda f: (priority[f[3]], -f[2]))
     for t, _step, _n, name, lo in found:
@@ -245,11 +268,11 @@ def detect_events(
     return sorted(events, key=lambda e: e.day)
 
 
-def _unpaired_cut(day: np.ndarray, logp: np.ndarray) -> tuple[int, float] | None:
+def _unpaired_cut(day: np.ndarray, logp: np.ndarray, min_step: float = UNPAIRED_STEP) -> tuple[int, float] | None:
     """A 集采 cut at institutions too sparse for pairs: Pettitt's rank test for one change in the time-ordered prices.
 
-    Institutions buy at their own levels (a few % apart), so only a large drop (≥ 25 %) with Pettitt's p < 0.05 and
-    at least two lines on each side counts.
+    Institutions buy at their own levels (a few % apart), so only a large drop (≥ 25 %, ``min_step``) with Pettitt's
+    p < 0.05 and at least two lines on each side counts.
     """
     n = len(day)
     if n < 4:
@@ -264,9 +287,48 @@ def _unpaired_cut(day: np.ndarray, logp: np.ndarray) -> tuple[int, float] | None
     k = int(np.argmax(np.where(valid, np.abs(u), -1.0)))
     p = 2.0 * np.exp(-6.0 * u[k] ** 2 / (n**3 + n**2))
     step = float(np.median(x[k + 1 :]) - np.median(x[: k + 1]))
-    if p >= PETTITT_P or step > -UNPAIRED_STEP:
+    if p >= PETTITT_P or step > -min_step:
         return None
-    return int(t[k + 1]), step
+    # Pettitt's split is where the ranks differ most, which among a few lines can be a little off the day of the
+    # cut; the cut is where the prices cross the middle of the two levels: the split that leaves the most lines on
+    # their side of it (the latest such split: lines before the cut are the old price)
+    high = x >= float(np.median(x[: k + 1])) + step / 2
+    right = np.where(valid, np.cumsum(high)[:-1] + (np.cumsum((~high)[::-1])[::-1])[1:], -1)
+    k = int(np.flatnonzero(right == right.max())[-1])
+    return int(t[k + 1]), float(np.median(x[k + 1 :]) - np.median(x[: k + 1]))
+
+
+def _cut_before_glide(
+    day: np.ndarray, x: np.ndarray, inst: np.ndarray, glide: int, glided: float
+) -> tuple[int, float] | None:
+    """The institutions' cut behind a glide of pharmacies that starts on day ``glide``, from however few lines.
+
+    ``x``: log prices with each customer's type offset and level taken out (so types compare). The old level is
+    where pharmacies stood in the half year before their glide. The institutions' cut shows as their first line
+    ≥ 25 % under it after which none of their lines is back above the middle of the two levels; and it must be
+    clearly deeper than the pharmacies' drop (``glided``, log): institutions switch to the award at once, pharmacies
+    take months, whereas a cut that moved everybody alike is no award. Institutions switch on the award day, before
+    pharmacies start gliding, so the cut is dated at the glide's start when that line comes later and no
+    institution bought at the old level in between.
+    """
+    before = ~inst & (day < glide) & (day >= glide - GLIDE_BEFORE_DAYS)
+    if before.sum() < 2:
+        return None
+    old = float(np.median(x[before]))
+    sel = np.flatnonzero(inst & (day >= glide - GLIDE_BEFORE_DAYS))
+    sel = sel[np.argsort(day[sel], kind="stable")]
+    xs, ds = x[sel], day[sel]
+    # below[j]: every institution line from the j-th on is under the middle of the two levels
+    below = np.cumsum((xs < old - UNPAIRED_STEP / 2)[::-1])[::-1] == np.arange(len(xs), 0, -1)
+    first = np.flatnonzero(below & (xs <= old - UNPAIRED_STEP))
+    if not len(first):
+        return None
+    j = int(first[0])
+    step = float(np.median(xs[j:])) - old
+    if step > -UNPAIRED_STEP or step > glided - GLIDE_EVIDENCE:
+        return None
+    at = int(ds[j]) if j and ds[j - 1] >= glide else min(int(ds[j]), glide)
+    return at, step
 
 
 def _types_of(steps: dict[str, float]) -> frozenset[str]:

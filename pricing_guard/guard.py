@@ -254,26 +254,16 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         text = f"本公司尚无该商品的可比成交{left_out}"
         return policy("no_history", "none", text)
     code = customer.code if customer is not None else None
-    ref = refs.glide(index, h, line.sku, code, type_code, on)
-    if ref is None and code is not None:
-        ref = refs.own(index, h, code, type_code, on)
-    if ref is None:
-        ref = refs.award(index, h, line.sku, type_code, region, on)
-    if ref is None and code is not None:
-        ref = refs.level(index, h, line.sku, code, type_code, on)
-    if ref is None:
-        ref = refs.peers(index, h, line.sku, type_code, tier, region, on, _who(type_name, tier, region))
-    if ref is None:  # every type's history predates an event that moved it: the latest prices, said so
-        ref = refs.peers(index, h, line.sku, -1, None, None, on, "全部客户")
+    ref = refs.best(index, h, line.sku, code, type_code, tier, region, on, _who(type_name, tier, region))
     if ref is None:
         return policy("no_history", "none", f"该商品没有事件后的可比成交{left_out}")
     low, high = ref.low, ref.high
     notes = []
     if ref.kind in ("level", "peers"):
-        floor = refs.award_floor(index, h, line.sku, type_code, on)
-        if floor is not None and floor * (1 - refs.AWARD_TOL) < low:
-            low = floor * (1 - refs.AWARD_TOL)
-            notes.append(f"集采后药店逐步降价，可低至中选价 {floor:.2f}")
+        lowest = refs.glide_bottom(index, h, line.sku, code, type_code, tier, region, on)
+        if lowest is not None and lowest[0] * (1 - refs.AWARD_TOL) < low:
+            low = lowest[0] * (1 - refs.AWARD_TOL)
+            notes.append(f"集采后药店逐步降价，可低至 {lowest[0]:.2f}（中选价 {lowest[1]:.2f} 按该客户水平折算）")
     if standard is not None and p > standard:  # not binding for hospitals and clinics, but worth knowing
         notes.append(f"高于医保支付标准 {standard:g} 元")
     promo = _running_promotion(index, line.sku, code, on, type_name, tier)
@@ -295,11 +285,11 @@ def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = No
         verdict, gap = "ok", 0.0
         text = f"与{reference} 一致{note}{per}" if ref.kind in ("own", "award") else f"符合{reference}{note}{per}"
     event_text = _event_text(ref.event)
-    if event_text is not None and ref.kind != "award":
+    if event_text is not None and ref.kind != "award" and not ref.before_event:
         text += f"；{event_text}后只比较此后的成交"
     percentile = ref.percentile(p)
     return QuoteCheck(
-        line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, round(low, 4), round(high, 4),
+        line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, low, high,
         round(ref.price, 4), percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,
         _evidence(index, line.sku, ref.evidence.tolist()), checked_against=against, excluded=excluded,
         reference=ref.kind, reference_price=round(ref.price, 4), reference_text=ref.text,

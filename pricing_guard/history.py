@@ -63,6 +63,8 @@ CAMPAIGN_DAYS = 30
 CAMPAIGN_MAX_DAYS = 45
 CAMPAIGN_CUSTOMERS = 4
 """A clearance campaign sells one SKU to several customers within weeks."""
+CAMPAIGN_ROUNDS = 3
+"""Searches for campaigns, each without the lines found before (a SKU may have several)."""
 
 
 @dataclass
@@ -98,6 +100,21 @@ class SkuHistory:
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Customer code and day of each agreed-price line as one sortable integer (`line_key`)."""
     _keys: list[int] | None = None
+    _days: list[int] | None = None
+
+    def since(self, on: int, window_days: int) -> int:
+        """The day after which a check on day ``on`` reads agreed prices: ``window_days`` back, as a rule.
+
+        A SKU nobody bought in that time still has prices: the window then ends at its latest agreed line before
+        ``on`` (an old price is still the best evidence there is, and ``no_history`` is only for a SKU never sold).
+        """
+        days = self._days
+        if days is None:
+            days = self._days = sorted(self.day.tolist())
+        before = bisect.bisect_right(days, on)
+        if not before or days[before - 1] > on - window_days:
+            return on - window_days
+        return days[before - 1] - window_days
 
     def positions(self, code: int, days: Sequence[int], side: str = "right") -> list[int]:
         """Positions in the agreed lines after (``right``) or at (``left``) the customer's lines of each day."""
@@ -179,7 +196,7 @@ def analyse(
         _dips(st, logp, c)
     if norm is not None:
         hospital = ctype == HOSPITAL
-        _campaigns(st, logp, c, d, norm, hospital, known)
+        _campaigns(st, logp, c, d, norm, hospital, institution, known)
     events = detect_events(d, logp, c, st == CLEAN, ctype=ctype, known=known, norm=norm)
     _end_clearance(st, logp, c, d, q, ctype, institution, events)
     _end_promotions(st, logp, c, d, events)
@@ -361,6 +378,7 @@ def _campaigns(
     d: np.ndarray,
     norm: np.ndarray,
     hospital: np.ndarray,
+    institution: np.ndarray,
     events: Sequence[Event],
 ) -> None:
     """Clearance campaigns: within a month, several customers' prices ≥ 20 % under what their level predicts.
@@ -369,47 +387,99 @@ def _campaigns(
     ``CAMPAIGN_DAYS`` where at least ``CAMPAIGN_CUSTOMERS`` customers sit 20 % or more under the SKU's normalised
     price outside the window (same period between events, within a year) is a campaign, and those lines are
     clearance — unless the lines after the window stay that low (a lasting cut, such as an award nobody filed).
-    Hospitals are not sold clearance stock; lines after a 集采 award are not searched.
+    Hospitals are not sold clearance stock, so their lines are never clearance but do say what the SKU normally
+    costs, and when they pay the low price too, from the window on, it is a cut: at the end of the history, where no
+    line after the window shows that the low price lasts, the hospitals' lines still do. A SKU may have several
+    campaigns, the deeper one dragging down the price "outside" the other: the search repeats without the lines
+    already found. Near-expiry stock is sold after a 集采 award too; there institutions pay the award and pharmacies
+    glide down on their own dates, so each is compared with lines of its own kind (``institution`` per customer).
     """
-    sel = (st == CLEAN) & ~hospital[c]
-    for e in events:
-        if e.is_vbp:
-            sel &= d < e.day
-    if sel.sum() < CAMPAIGN_CUSTOMERS + 2:
+    sel = st == CLEAN
+    if (sel & ~hospital[c]).sum() < CAMPAIGN_CUSTOMERS:
         return
     idx = np.flatnonzero(sel)
     x = logp[idx] - norm[c[idx]]
     order = np.argsort(d[idx], kind="stable")
     idx, x = idx[order], x[order]
     days = d[idx]
+    candidate = ~hospital[c[idx]]
     cuts = sorted({e.day for e in events})
     period = np.searchsorted(cuts, days, side="right") if cuts else np.zeros(len(days), dtype=np.int64)
+    first_award = min((e.day for e in events if e.is_vbp), default=None)
+    inst = institution[c[idx]]
+    groups: dict[bool, list[tuple[np.ndarray, float | None]]] = {
+        False: [(np.ones(len(idx), dtype=bool), None)],
+        True: [(inst, None), (~inst, None)],
+    }
+    if first_award is not None:  # pharmacies never glide further under their old prices than institutions were cut
+        year = (days >= first_award - 365) & (days < first_award + 365)
+        before, after = year & (days < first_award), year & (days >= first_award)
+        if (before & inst).any() and (after & inst).any() and (before & ~inst).any():
+            cut = float(np.median(x[after & inst]) - np.median(x[before & inst]))
+            groups[True][1] = (~inst, float(np.median(x[before & ~inst])) + min(cut, 0.0))
     marked = np.zeros(len(idx), dtype=bool)
-    for per in np.unique(period):
-        here = np.flatnonzero(period == per)
-        if len(here) <= EXHAUSTIVE_LINES:  # a campaign may be most of a sparse SKU's lines: try every window
-            windows = [(int(a), int(a) + CAMPAIGN_DAYS) for a in np.unique(days[here])]
-        else:  # windows around runs of lines far under the period's upper-middle price
-            low = here[x[here] < np.quantile(x[here], 0.75) - CLEARANCE_DEPTH]
-            if len(low) < CAMPAIGN_CUSTOMERS:
-                continue
-            breaks = np.flatnonzero(np.diff(days[low]) > CAMPAIGN_DAYS) + 1
-            windows = [(int(days[k[0]]), int(days[k[-1]])) for k in np.split(low, breaks)]
-            windows = [(a, b) for a, b in windows if b - a <= CAMPAIGN_MAX_DAYS]  # longer: a lasting change
-        for w0, w1 in windows:
-            inside = here[(days[here] >= w0) & (days[here] <= w1)]
-            outside = here[((days[here] < w0) | (days[here] > w1)) & (np.abs(days[here] - w0) <= 365)]
-            if len(outside) < 2:
-                continue
-            ref = float(np.median(x[outside]))
-            hits = inside[x[inside] < ref - CLEARANCE_DEPTH]
-            if len(np.unique(c[idx[hits]])) < CAMPAIGN_CUSTOMERS:
-                continue
-            after = here[(days[here] > w1) & (days[here] <= w0 + 365)]
-            if len(after) >= 2 and np.median(x[after]) < ref - CLEARANCE_DEPTH / 2:
-                continue  # the low prices last: a cut, not a campaign
-            marked[hits] = True
+    for _ in range(CAMPAIGN_ROUNDS):
+        found = np.zeros(len(idx), dtype=bool)
+        for per in np.unique(period):
+            # after a 集采 award institutions pay the award and pharmacies glide: each compared with its own kind
+            split = first_award is not None and per > 0 and cuts[per - 1] >= first_award
+            for group, bottom in groups[split]:
+                here = np.flatnonzero((period == per) & ~marked & group)
+                _campaigns_in(here, days, x, c[idx], candidate, found, must_end=split, bottom=bottom)
+        if not found.any():
+            break
+        marked |= found
     st[idx[marked]] = CLEARANCE
+
+
+def _campaigns_in(
+    here: np.ndarray,
+    days: np.ndarray,
+    x: np.ndarray,
+    cust: np.ndarray,
+    candidate: np.ndarray,
+    found: np.ndarray,
+    *,
+    must_end: bool,
+    bottom: float | None = None,
+) -> None:
+    """Mark in ``found`` the campaign lines among ``here`` (positions of one period's comparable lines).
+
+    ``must_end``: the prices must be seen back after the window (after an award, pharmacies' glide steps are lasting
+    drops of several customers within weeks: only a return tells a campaign from them) — unless they sit well under
+    ``bottom``, the lowest a glide can reach (pharmacies' old level cut as far as institutions were).
+    """
+    for w0, w1 in _campaign_windows(here[candidate[here]], days, x):
+        inside = here[(days[here] >= w0) & (days[here] <= w1) & candidate[here]]
+        outside = here[((days[here] < w0) | (days[here] > w1)) & (np.abs(days[here] - w0) <= 365)]
+        if len(outside) < 2:
+            continue
+        ref = float(np.median(x[outside]))
+        hits = inside[x[inside] < ref - CLEARANCE_DEPTH]
+        if len(np.unique(cust[hits])) < CAMPAIGN_CUSTOMERS:
+            continue
+        after = here[(days[here] > w1) & (days[here] <= w0 + 365)]
+        if len(after) >= 2 and np.median(x[after]) < ref - CLEARANCE_DEPTH / 2:
+            continue  # the low prices last: a cut, not a campaign
+        if must_end and len(after) < 2 and (bottom is None or np.median(x[hits]) > bottom - CLEARANCE_DEPTH / 2):
+            continue
+        since = here[~candidate[here] & (days[here] >= w0) & (days[here] <= w0 + 365)]
+        if len(since) and np.median(x[since]) < ref - CLEARANCE_DEPTH / 2:
+            continue  # hospitals pay the low price too: a cut (an award nobody filed), not clearance
+        found[hits] = True
+
+
+def _campaign_windows(cand: np.ndarray, days: np.ndarray, x: np.ndarray) -> list[tuple[int, int]]:
+    """Windows a campaign may fill, among the candidate lines ``cand`` (positions into ``days`` / ``x``)."""
+    if len(cand) <= EXHAUSTIVE_LINES:  # a campaign may be most of a sparse SKU's lines: try every window
+        return [(int(a), int(a) + CAMPAIGN_DAYS) for a in np.unique(days[cand])]
+    # windows around runs of lines far under the period's upper-middle price
+    low = cand[x[cand] < np.quantile(x[cand], 0.75) - CLEARANCE_DEPTH]
+    if len(low) < CAMPAIGN_CUSTOMERS:
+        return []
+    breaks = np.flatnonzero(np.diff(days[low]) > CAMPAIGN_DAYS) + 1
+    windows = [(int(days[k[0]]), int(days[k[-1]])) for k in np.split(low, breaks)]
+    return [(a, b) for a, b in windows if b - a <= CAMPAIGN_MAX_DAYS]  # longer: a lasting change
 
 
 def latest(

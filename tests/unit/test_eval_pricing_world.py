@@ -49,3 +49,20 @@ def test_the_report_shows_both_and_a_missing_world_is_skipped(result: dict, tmp_
     missing = run_world(tmp_path / "nowhere", None)
     assert "skipped" in missing and "no pricing world" in missing["skipped"]
     json.dumps(world, ensure_ascii=False)  # the report is plain data
+
+
+def test_several_worlds_are_reported_together_held_out_first(result: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    own, generated = tmp_path / "world", tmp_path / "dev"
+    (own / "seed202").mkdir(parents=True)
+    (generated / "seed303").mkdir(parents=True)
+    found = run_world([generated, own, tmp_path / "absent"], None)
+    assert list(found["seeds"]) == ["seed202", "seed303"]  # no quotes.jsonl in either: both listed as skipped
+    assert all("has no quotes.jsonl" in v["skipped"] for v in found["seeds"].values())
+    assert list(run_world([own, generated], ["303"])["seeds"]) == ["seed303"]
+    scored = {k: v for k, v in result.items() if k != "_misses"}
+    demo = {"precision": 0.99, "recall": 0.99, "false_flag_rate": 0.01, "lines": 9, "anomalies": 3,
+            "baselines": {"peer_band": {"precision": 0.9, "recall": 0.9, "false_flag_rate": 0.1, "by_type": {}}},
+            "by_type": {}, "verdicts": {}, "check_ms": {"p50": 0.1, "p99": 0.2},
+            "world": {"path": "x", "seeds": {"seed202": scored, "seed303": scored}}}  # fmt: skip
+    text = markdown(demo)
+    assert "| seed202 | held out | 1.000 (" in text and "| seed303 | development | 1.000 (" in text

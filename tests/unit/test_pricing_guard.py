@@ -214,6 +214,26 @@ def test_dirty_lines_are_left_out_and_counted(full: PriceIndex) -> None:
     assert full.skipped_lines >= 10
 
 
+def test_two_clearance_campaigns_of_a_sparse_sku_are_both_found() -> None:
+    """The deeper campaign drags the price outside the other one down: the search repeats without it."""
+    index = world()
+    cs = {c.id: c for c in customers()}
+    index.set_products([Product(tenant=T, sku="SPR", name="少量品种", unit="盒", floor_price=5.0)])
+    start = START + dt.timedelta(days=200)
+    rows = [(cid, start + dt.timedelta(days=d), 1.0) for cid in ("C00", "C01", "C02", "H00") for d in (-120, 100)]
+    rows += [(cid, start + dt.timedelta(days=3 * i), 0.68) for i, cid in enumerate(["C03", "C04", "C05", "C06",
+                                                                                   "C07", "C08"])]  # fmt: skip
+    rows += [(cid, start + dt.timedelta(days=40 + 3 * i), 0.5) for i, cid in enumerate(["C09", "C10", "C11", "S00",
+                                                                                        "S01", "S02"])]  # fmt: skip
+    index.add_order_lines([Purchased(tenant=T, customer_id=cid, sku="SPR", order_id=f"S{i}", line=1, at=at, qty=30.0,
+                                     unit_price=round(20.0 * TYPE_FACTOR[cs[cid].type] * depth, 2))
+                           for i, (cid, at, depth) in enumerate(rows)])  # fmt: skip
+    index.prepare()
+    assert index.exclusions("SPR") == {"近效期清货": 12}
+    new = check_line(index, QuoteLine("NEW", "SPR", 20.0 * TYPE_FACTOR["chain"], 20, TODAY))
+    assert new.verdict == "ok" and "已排除 12 笔近效期清货" in new.explanation
+
+
 def test_a_quote_inside_a_running_promotion_is_judged_against_it(full: PriceIndex) -> None:
     agreed = _price(full, "C04", "OTC")
     promoted = check_line(full, QuoteLine("C04", "OTC", agreed * 0.92, 20, TODAY))
