@@ -24,11 +24,13 @@ from api.services import TenantServices, services_for
 from api.settings import Settings, get_settings
 from api.stores import open_store
 from copilot.briefing import build_briefing
-from copilot.cases import suggest_cases
+from copilot.cases import WEAK_LABEL, CustomerProfile, suggest_cases
+from copilot.errors import CaseProfileError
 from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
 from copilot.render import to_markdown, to_pdf
 from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
+from graph.model import Customer
 from graph.ports import GraphStore
 from graph.transfer import export_jsonl, import_jsonl
 from ingest.csv_out import csv_cell
@@ -403,14 +405,41 @@ def objection(
 def cases(
     ctx: typer.Context,
     tenant: TenantOption,
-    customer: Annotated[str, typer.Option(help="Customer of the deal being created.")],
-    product: Annotated[list[str], typer.Option("--product", help="SKUs of the deal (repeatable).")],
+    product: Annotated[list[str] | None, typer.Option("--product", help="SKUs of the deal (repeatable).")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer of the deal being created.")] = None,
+    customer_type: Annotated[
+        str | None,
+        typer.Option("--type", help="A new customer's type (chain, single_pharmacy, hospital, clinic, dtp)."),
+    ] = None,
+    tier: Annotated[str | None, typer.Option(help="A new customer's tier (A/B/C).")] = None,
+    region: Annotated[str | None, typer.Option(help="A new customer's region (大区).")] = None,
+    stores: Annotated[int | None, typer.Option(min=0, help="A new customer's store count.")] = None,
     text: Annotated[str, typer.Option(help="The rep's description of the situation.")] = "",
     k: Annotated[int, typer.Option(min=1, max=10, help="Number of cases.")] = 3,
 ) -> None:
-    """The past success cases that best match a deal draft, each with why it matched."""
+    """The past success cases that best match a deal draft, each with why it matched.
+
+    The customer is an existing one (--customer) or a new one described by --type (and --tier, --region, --stores).
+    """
+    if (customer is None) == (customer_type is None):
+        raise typer.BadParameter(
+            "give --customer (an existing customer) or --type (a new one), not both", param_hint="--customer"
+        )
+    profile = None
+    if customer_type is not None:
+        try:
+            profile = CustomerProfile.parse(
+                {"type": customer_type, "tier": tier, "region": region, "store_count": stores}
+            )
+        except CaseProfileError as e:
+            raise typer.BadParameter(str(e), param_hint="--type") from e
     with _store(ctx) as store, _services(ctx, store, tenant).searching() as index:
-        found = suggest_cases(store, tenant, customer_id=customer, skus=product, text=text, index=index, k=k)
+        if customer is not None and store.get_node(tenant, Customer, customer) is None:
+            raise typer.BadParameter(f"unknown customer {customer}", param_hint="--customer")
+        found = suggest_cases(store, tenant, customer_id=customer, profile=profile, skus=product or [], text=text,
+                              index=index, k=k)  # fmt: skip
+    if found and found[0].weak:
+        console.print(f"[yellow]{WEAK_LABEL}：没有与这个情况很相符的成功案例，以下仅供参考。[/yellow]", soft_wrap=True)
     for s in found:
         console.print(f"[bold]{escape(s.title)}[/bold]  [{s.entry_id}, score {s.score:.2f}]", soft_wrap=True)
         console.print(f"  {escape(s.summary)}", soft_wrap=True)

@@ -42,6 +42,19 @@ SCRIPT_SKUS = 6
 CASES = 3
 CONTRACT_WINDOWS = (7, 30, 90)
 """Contracts ending within the last window are listed, each with the smallest window it falls in."""
+URGENT_CONTRACT_DAYS = 30
+"""A contract ending within this many days is an urgent fact (the 7-day ones first)."""
+FOLLOW_UP_DAYS = 14
+"""A next step agreed this many days ago or more, with no visit since, is an overdue follow-up."""
+CONTRACT_PENALTY = ((7, 20), (30, 10))
+"""Health points lost for the nearest contract ending within each window (days, points) with no renewal."""
+FOLLOW_UP_PENALTY = 3
+FOLLOW_UP_PENALTY_MAX = 15
+"""Health points lost per overdue follow-up, and at most."""
+URGENT_PER_KIND = 3
+"""Follow-ups and formulary changes named one by one among the urgent facts; the rest are counted in one line."""
+KEY_SENTENCE_CHARS = 70
+"""Length of a script's or case's key sentence in the pack."""
 HEALTH_TIERS = ((70, "健康"), (40, "关注"))
 """Score at or above which each tier applies; below the last one: 风险."""
 
@@ -84,6 +97,11 @@ class BriefingPack(BaseModel):
     tenant: str
     customer_id: str
     as_of: dt.date
+    urgent: list[Fact] = Field(
+        default_factory=list,
+        description="Act first: contracts ending within 7 / 30 days, overdue follow-ups, formulary changes on what "
+        "the customer buys, price flags on open deals — most urgent first.",
+    )
     profile: list[Fact]
     health: Health
     interactions: list[Fact]
@@ -136,9 +154,103 @@ def _health(ctx: CustomerContext, today: dt.date) -> Health:
     factors.append(Factor(name="有效合同", value=str(len(active)), points=15 if active else 0))
     won = sum(1 for d in ctx.deals if d.deal.outcome == "won")
     factors.append(Factor(name="赢单商机", value=str(won), points=10 if won else 0))
-    score = sum(f.points for f in factors)
+    ending = _unrenewed_ending(ctx, today)
+    if ending:
+        left = min(left for _, left in ending)
+        lost = next(points for days, points in CONTRACT_PENALTY if left <= days)
+        factors.append(Factor(name="合同即将到期未续", value=f"{len(ending)} 份，最近 {left} 天", points=-lost))
+    overdue = len(_overdue_follow_ups(ctx, today))
+    if overdue:
+        factors.append(Factor(name="逾期未完成跟进", value=f"{overdue} 项",
+                              points=-min(FOLLOW_UP_PENALTY_MAX, FOLLOW_UP_PENALTY * overdue)))  # fmt: skip
+    score = max(0, min(100, sum(f.points for f in factors)))
     tier = next((name for at_least, name in HEALTH_TIERS if score >= at_least), "风险")
     return Health(score=score, tier=tier, factors=factors)
+
+
+def _unrenewed_ending(ctx: CustomerContext, today: dt.date) -> list[tuple[str, int]]:
+    """Contracts ending within ``URGENT_CONTRACT_DAYS`` with no other contract running on past their end (id, days)."""
+    out = []
+    for k in ctx.contracts:
+        left = (k.end_date - today).days
+        renewed = any(o.id != k.id and o.end_date > k.end_date and o.start_date <= k.end_date + dt.timedelta(days=1)
+                      for o in ctx.contracts)  # fmt: skip
+        if 0 <= left <= URGENT_CONTRACT_DAYS and not renewed:
+            out.append((k.id, left))
+    return sorted(out, key=lambda x: (x[1], x[0]))
+
+
+def _overdue_follow_ups(ctx: CustomerContext, today: dt.date) -> list[Fact]:
+    """Next steps agreed ``FOLLOW_UP_DAYS`` or more ago with no visit since: nobody has followed them up."""
+    latest = max((i.interaction.at.date() for i in ctx.interactions), default=None)
+    out = []
+    seen: set[str] = set()
+    for i in ctx.interactions[:NEXT_STEP_INTERACTIONS]:  # latest first: a step agreed again counts once
+        at = i.interaction.at.date()
+        days = (today - at).days
+        step = " ".join((i.interaction.next_step or "").split())
+        if step in seen:
+            continue
+        seen.add(step)
+        if i.interaction.next_step and days >= FOLLOW_UP_DAYS and latest == at:
+            out.append(
+                Fact(node_id=i.interaction.id, text=f"跟进逾期 {days} 天：{i.interaction.next_step}（{at:%m-%d} 约定）")
+            )
+        elif i.interaction.next_step and days >= FOLLOW_UP_DAYS and latest is not None and latest > at:
+            # a later visit happened; the step may be done, but nothing records it
+            out.append(
+                Fact(
+                    node_id=i.interaction.id, text=f"跟进未确认 {days} 天：{i.interaction.next_step}（{at:%m-%d} 约定）"
+                )
+            )
+    return out
+
+
+def _urgent(pack: BriefingPack, ctx: CustomerContext, today: dt.date) -> list[Fact]:
+    """The facts to act on first, most urgent first: contracts, follow-ups, formulary changes, price flags."""
+    facts: list[Fact] = []
+    for kid, left in _unrenewed_ending(ctx, today):
+        window = 7 if left <= 7 else 30
+        facts.append(Fact(node_id=kid, text=f"合同 {kid} {left} 天后到期（{window} 天内），尚无续约"))
+    facts += [f for f in pack.open_deals if "价格提示" in f.text]
+    follow = _overdue_follow_ups(ctx, today)
+    facts += follow[:URGENT_PER_KIND]
+    if len(follow) > URGENT_PER_KIND:
+        facts.append(
+            Fact(node_id=ctx.customer.id, text=f"另有 {len(follow) - URGENT_PER_KIND} 项跟进未确认（见待办跟进）")
+        )
+    # removals first: a product leaving the list changes what the customer can sell on the insurance card
+    changes = sorted(
+        pack.formulary_changes, key=lambda c: (0 if "调出" in c.detail else 1 if "新进入" in c.detail else 2, c.sku)
+    )
+    facts += [Fact(node_id=c.sku, text=f"医保目录变化：{c.name} {c.detail}") for c in changes[:URGENT_PER_KIND]]
+    if len(changes) > URGENT_PER_KIND:
+        facts.append(
+            Fact(
+                node_id=ctx.customer.id,
+                text=f"另有 {len(changes) - URGENT_PER_KIND} 个在购产品医保目录有变化（见医保目录变化）",
+            )
+        )
+    return facts
+
+
+SCRIPT_MARKERS = ("【参考话术】", "参考话术：", "【应对思路】")
+CASE_MARKERS = ("【结果】", "结果：", "结果:")
+"""Where the key sentence of a script (what to say) and of a case (what it achieved) starts."""
+
+
+def _key_sentence(body: str, markers: tuple[str, ...], limit: int = KEY_SENTENCE_CHARS) -> str:
+    """The sentence a rep needs: after the first of ``markers`` found, else the body's first sentence (cut)."""
+    text = " ".join(body.split())
+    for marker in markers:
+        _, found, rest = text.partition(marker)
+        if found and rest.strip():
+            sentence = rest.split("【")[0].split("。")[0].strip().lstrip("“").strip()
+            break
+    else:
+        first = text.split("】", 1)[1] if text.startswith("【") and "】" in text else text
+        sentence = first.split("【")[0].split("。")[0].strip()
+    return (sentence[:limit] + "…") if len(sentence) > limit else sentence + "。"
 
 
 def _profile(ctx: CustomerContext) -> list[Fact]:
@@ -238,18 +350,21 @@ def _objections(store: GraphStore, tenant: str, skus: list[str], name: Mapping[s
     facts = []
     for sku in skus[:SCRIPT_SKUS]:
         for e in store.entries(tenant, sku=sku, status="published", kind="objection_script")[:1]:
-            facts.append(Fact(node_id=e.id, text=f"{e.title}（{name.get(sku, sku)}）"))
+            facts.append(
+                Fact(node_id=e.id, text=f"{e.title}（{name.get(sku, sku)}）：{_key_sentence(e.body, SCRIPT_MARKERS)}")
+            )
     return facts
 
 
 def _cases(store: GraphStore, tenant: str, ctx: CustomerContext, skus: list[str]) -> list[Fact]:
     """The customer's own published cases, then cases about its latest products, ``CASES`` in all."""
-    cases = [Fact(node_id=e.id, text=e.title) for e in ctx.cases if e.status == "published"][:CASES]
+    cases = [Fact(node_id=e.id, text=f"{e.title}：{_key_sentence(e.body, CASE_MARKERS)}") for e in ctx.cases
+             if e.status == "published"][:CASES]  # fmt: skip
     if len(cases) < CASES:
         for sku in skus[:SCRIPT_SKUS]:
             for e in store.entries(tenant, sku=sku, status="published", kind="case_study")[:1]:
                 if e.id not in {f.node_id for f in cases}:
-                    cases.append(Fact(node_id=e.id, text=e.title))
+                    cases.append(Fact(node_id=e.id, text=f"{e.title}：{_key_sentence(e.body, CASE_MARKERS)}"))
         cases = cases[:CASES]
     return cases
 
@@ -317,7 +432,7 @@ def build_briefing(
     )
     name = _product_names(store, tenant, ctx, [sku for sku, _ in peer] + [s.sku for s in seen])
     latest = list(bought)
-    return BriefingPack(
+    pack = BriefingPack(
         tenant=tenant,
         customer_id=ctx.customer.id,
         as_of=today,
@@ -334,6 +449,8 @@ def build_briefing(
         open_deals=_open_deals(ctx, price_index, today, name),
         competitor_prices=_competitor_prices(store, tenant, seen, name),
     )
+    pack.urgent = _urgent(pack, ctx, today)
+    return pack
 
 
 def _competitor_prices(store: GraphStore, tenant: str, seen: list[Sighting], name: dict[str, str]) -> list[Fact]:

@@ -34,9 +34,10 @@ import numpy as np
 from copilot import curation
 from copilot.errors import CopilotError
 from graph.errors import ConflictError
-from graph.model import AboutProduct, CompetitorProduct, Entry, Product
+from graph.model import OBJECTION_CATEGORY_NAMES, AboutProduct, CompetitorProduct, Entry, Product
 from graph.ports import GraphStore
 from retrieval.embedders import Embedder
+from retrieval.glossary import Glossary
 
 Algorithm = Literal["agglomerative", "hdbscan"]
 ALGORITHMS: tuple[Algorithm, ...] = ("agglomerative", "hdbscan")
@@ -262,6 +263,7 @@ class FaqProposal:
     id: str
     """Stable id of the draft entry it would become (an earlier draft's id when it overlaps one)."""
     title: str
+    """The topic, then the central question with product names masked (it speaks for every product in it)."""
     medoid_interaction_id: str
     size: int
     """Distinct interactions that raised it (the ranking key)."""
@@ -277,6 +279,8 @@ class FaqProposal:
     answered: bool = False
     draft_status: Literal["new", "drafted", "curated"] = "new"
     """``drafted``: an earlier draft exists (writing updates it); ``curated``: a trainer already took it over."""
+    topic: str = ""
+    """What the questions are about (价格, 库存/配送, 医保报销…): the objection category most of them signal."""
 
 
 @dataclass
@@ -361,6 +365,32 @@ def _embed_unique(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return np.asarray(vecs[[row[t] for t in texts]], dtype=np.float32)
 
 
+_GLOSSARY = Glossary()
+OTHER_TOPIC = "其他问题"
+
+
+def topic_of(texts: Sequence[str], glossary: Glossary = _GLOSSARY) -> str:
+    """The objection category most of ``texts`` signal (through the sales glossary), in a trainer's words.
+
+    A cluster is one question asked about many products; its topic is what a trainer files the answer under. Ties go
+    to the category named first in ``OBJECTION_CATEGORY_NAMES``; no signal at all gives 其他问题.
+    """
+    votes: Counter[str] = Counter()
+    for t in texts:
+        votes.update(glossary.match(t).categories)
+    if not votes:
+        return OTHER_TOPIC
+    order = list(OBJECTION_CATEGORY_NAMES)
+    best = min(votes, key=lambda c: (-votes[c], order.index(c) if c in order else len(order), c))
+    return OBJECTION_CATEGORY_NAMES.get(best, best)
+
+
+def topic_title(topic: str, masked_medoid: str, products: int) -> str:
+    """The title a trainer reads: topic, the central question with names masked as 该药, and how many products."""
+    question = masked_medoid.replace(MASK, "该药")
+    return f"{topic}：{question}" + (f"（涉及 {products} 个产品）" if products > 1 else "")
+
+
 def _proposal(
     members: np.ndarray, questions: Sequence[Question], masked: Sequence[str], vectors: np.ndarray,
     names: CatalogueNames | None, max_examples: int,
@@ -388,9 +418,11 @@ def _proposal(
     )
     ids = sorted({questions[int(m)].interaction_id for m in members})
     times = [t for t in (questions[int(m)].at for m in members) if t is not None]
+    topic = topic_of([masked[int(m)] for m in members])
     return FaqProposal(
         id=draft_id(ids),
-        title=medoid.text,
+        title=topic_title(topic, masked[int(members[centre])], len(products)),
+        topic=topic,
         medoid_interaction_id=medoid.interaction_id,
         size=len(ids),
         questions=len(members),

@@ -27,7 +27,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 def _lines(pack: BriefingPack) -> list[tuple[str, list[str]]]:
     """Section title and bullet lines, shared by both renderers."""
-    out: list[tuple[str, list[str]]] = [("客户概况", [f.text for f in pack.profile])]
+    out: list[tuple[str, list[str]]] = [("紧急事项（先处理）", [f"{f.text}　[{f.node_id}]" for f in pack.urgent])]
+    out.append(("客户概况", [f.text for f in pack.profile]))
     h = pack.health
     out.append((f"客户健康度 {h.score} 分（{h.tier}）", [f"{f.name}：{f.value}（{f.points} 分）" for f in h.factors]))
     out.append(("采购缺口", [f"{g.name}（{g.sku}）：{g.detail}" for g in pack.purchase_gaps]))
@@ -40,7 +41,7 @@ def _lines(pack: BriefingPack) -> list[tuple[str, list[str]]]:
 
 def to_markdown(pack: BriefingPack) -> str:
     """The pack as Markdown, every fact followed by its node id."""
-    md = [f"# 拜访简报 · {pack.profile[0].text}", "", f"日期 {pack.as_of} · 客户 `{pack.customer_id}`", ""]
+    md = [f"# {_title(pack)}", "", f"日期 {pack.as_of} · 客户 `{pack.customer_id}`", ""]
     for title, lines in _lines(pack):
         md += [f"## {title}", ""]
         md += [f"- {line}" for line in lines] or ["- （无）"]
@@ -63,25 +64,53 @@ def cjk_font() -> Path:
     raise CopilotError("the Noto Sans CJK font file of cvttf-notosanscjk-regular was not found")
 
 
+def _title(pack: BriefingPack) -> str:
+    return f"拜访简报 · {pack.profile[0].text}"
+
+
 def to_pdf(pack: BriefingPack) -> bytes:
-    """The pack as an A4 PDF with the CJK font embedded (subset)."""
+    """The pack as an A4 PDF with the CJK font embedded (subset): a title, a running header and page numbers."""
     from fpdf import FPDF
     from fpdf.enums import WrapMode
 
-    pdf = FPDF(format="A4")
+    title = _title(pack)
+
+    class _Pdf(FPDF):
+        def header(self) -> None:
+            if self.page_no() > 1:  # page 1 has the big title
+                self.set_font("NotoSansCJK", size=8)
+                self.set_text_color(110)
+                self.cell(0, 5, f"{title}　{pack.as_of}", new_x="LMARGIN", new_y="NEXT")
+                self.set_text_color(0)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("NotoSansCJK", size=8)
+            self.set_text_color(110)
+            self.cell(0, 5, f"第 {self.page_no()} / {{nb}} 页", align="C")
+            self.set_text_color(0)
+
+    pdf = _Pdf(format="A4")
+    pdf.set_title(title)
+    pdf.set_subject(f"客户 {pack.customer_id} 拜访简报 {pack.as_of}")
+    pdf.set_creator("salescopilot")
+    pdf.alias_nb_pages()
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("NotoSansCJK", fname=str(cjk_font()))
     pdf.add_page()
     pdf.set_font("NotoSansCJK", size=16)
-    pdf.multi_cell(0, 9, f"拜访简报 · {pack.profile[0].text}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("NotoSansCJK", size=9)
     pdf.multi_cell(
         0, 5, f"日期 {pack.as_of}　客户 {pack.customer_id}　租户 {pack.tenant}", new_x="LMARGIN", new_y="NEXT"
     )
-    for title, lines in _lines(pack):
+    for i, (heading, lines) in enumerate(_lines(pack)):
         pdf.ln(2)
         pdf.set_font("NotoSansCJK", size=12)
-        pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+        if i == 0 and lines:  # the urgent facts stand out
+            pdf.set_text_color(180, 0, 0)
+        pdf.multi_cell(0, 7, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
         pdf.set_font("NotoSansCJK", size=9.5)
         for line in lines or ["（无）"]:
             pdf.multi_cell(0, 5, f"• {line}", new_x="LMARGIN", new_y="NEXT", align="L", wrapmode=WrapMode.CHAR)

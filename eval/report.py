@@ -304,6 +304,17 @@ def _answers(*path: str) -> Callable[[Results], Measured | None]:
     return measure
 
 
+def _cases_blind(metric: str) -> Callable[[Results], Measured | None]:
+    """A held-out figure of the case-suggestion evaluation on the independent set (issue 20)."""
+
+    def measure(r: Results) -> Measured | None:
+        v = _num(_get(r, "cases_blind", "rows", "heldout", "cases", "all", metric))
+        n = _get(r, "cases_blind", "rows", "heldout", "cases", "all", "n")
+        return None if v is None else Measured(v, f"held-out half of the independent set ({n} deals with a good case)")
+
+    return measure
+
+
 def _answers_bench(entries: int) -> Callable[[Results], Measured | None]:
     def measure(r: Results) -> Measured | None:
         rows = _get(r, "answers_bench", "sizes")
@@ -469,6 +480,10 @@ TARGETS: tuple[Target, ...] = (
     ),  # fmt: skip
     Target(20, "objection answer p95 in process, 10k entries", "<=", 8, "ms", _answers_bench(10_000), digits=2),
     Target(20, "objection answer p95 in process, 100k entries", "<=", 15, "ms", _answers_bench(100_000), digits=2),
+    Target(
+        20, "case suggestions hit@3 (held-out, new customers included)", ">=", 0.97, "", _cases_blind("hit@3"), digits=3
+    ),
+    Target(20, "case suggestions nDCG@3 (held-out)", ">=", 0.92, "", _cases_blind("ndcg@3"), digits=3),
 )
 """Every numeric target of issues 3–7, 10, 19 and 20 that ``eval all`` measures (issue 8's is a browser test)."""
 
@@ -855,7 +870,7 @@ def _cost_section(results: Results) -> list[str]:
 SECTIONS: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], list[str]]], ...] = (
     ("retrieval", "Retrieval (issue 5)", "retrieval/retrieval_eval.md", _retrieval_section),
     ("pricing", "Price flags (issues 6 and 19)", "pricing/pricing_eval.md", _pricing_section),
-    ("cases", "Case suggestions (issue 10)", "cases/cases_eval.md", _cases_section),
+    ("cases", "Case suggestions (issue 10)", "cases/cases_demo_eval.md", _cases_section),
     ("er", "Entity resolution (issue 4)", "er/er_eval.md", _er_section),
     ("faq", "FAQ clustering (issue 10)", "faq/faq_eval.md", _faq_section),
 )

@@ -102,7 +102,10 @@ STEPS: tuple[Step, ...] = (
         quick=("--embedders", "use", "hashing"),
     ),
     Step("pricing", "price-flag quality, injected anomalies", "eval.eval_pricing", "pricing", "pricing_eval.json"),
-    Step("cases", "case-suggestion quality, labelled deals", "eval.eval_cases", "cases", "cases_eval.json"),
+    Step(
+        "cases", "case-suggestion quality, labelled demo deals", "eval.eval_cases_demo", "cases", "cases_demo_eval.json"
+    ),
+    Step("cases_blind", "case suggestions, independent set", "eval.eval_cases", "cases", "cases_eval.json"),
     Step("answers", "objection answers, independent set", "eval.eval_answers", "answers", "answers_eval.json"),
     Step("er", "entity resolution, labelled pairs", "eval.eval_er", "er", "er_eval.json", quick=("--no-sweep",)),
     Step("faq", "FAQ clustering", "eval.eval_faq", "faq", "faq_eval.json", quick=("--embedder", "use")),

@@ -109,7 +109,7 @@ DEFAULT_TERMS: tuple[Term, ...] = (
 DEFAULT_INDICATION_CUES: tuple[IndicationCue, ...] = (
     _c("降压药|降压|血压|高血压|arb|ccb|acei|沙坦|地平|普利", "高血压"),
     _c("降脂药|降脂|血脂|他汀|胆固醇|高血脂|高脂血症|ldl", "高胆固醇血症"),
-    _c("降糖药|降糖|血糖|糖尿病|格列|列汀|二甲双胍类", "2型糖尿病"),
+    _c("降糖药|降糖|血糖|糖尿病|2型糖尿病|二型糖尿病|ii型糖尿病|t2dm|格列|列汀|二甲双胍类", "2型糖尿病"),
     _c("冠心病|支架|心绞痛|心梗|抗血小板", "冠心病"),
     _c("脑梗|卒中|中风|脑梗塞", "缺血性脑卒中"),
     _c("胃药|ppi|质子泵|拉唑|反酸|烧心|反流", "反流性食管炎", "胃溃疡"),
@@ -204,3 +204,34 @@ class Glossary:
 def glossary_rows(glossary: Glossary) -> Sequence[tuple[str, str, str]]:
     """The glossary as rows (forms, plain words, category) for people: docs and the console."""
     return [(" / ".join(t.forms), t.meaning, t.category or "") for t in glossary.terms]
+
+
+INDICATION_PARENTS: dict[str, str] = {
+    "1型糖尿病": "糖尿病", "2型糖尿病": "糖尿病", "妊娠糖尿病": "糖尿病",
+    "骨关节炎": "关节炎", "类风湿关节炎": "关节炎", "痛风性关节炎": "关节炎",
+    "呼吸道感染": "感染", "上呼吸道感染": "呼吸道感染", "下呼吸道感染": "呼吸道感染", "社区获得性肺炎": "呼吸道感染",
+    "尿路感染": "感染", "皮肤软组织感染": "感染",
+    "胃溃疡": "消化性溃疡", "十二指肠溃疡": "消化性溃疡",
+    "冠心病": "心血管疾病", "高血压": "心血管疾病", "心力衰竭": "心血管疾病", "缺血性脑卒中": "脑血管病",
+    "高胆固醇血症": "血脂异常", "高甘油三酯血症": "血脂异常",
+    "慢性乙型肝炎": "病毒性肝炎", "慢性丙型肝炎": "病毒性肝炎",
+    "非小细胞肺癌": "肺癌", "小细胞肺癌": "肺癌",
+    "流行性感冒": "呼吸道病毒感染", "感冒": "呼吸道病毒感染",
+}  # fmt: skip
+"""Indication → the broader indication it is a kind of (糖尿病 ⊃ 2型糖尿病): general clinical classification.
+
+Used so that a deal or an entry naming the broader indication meets one naming the narrower and the other way round;
+two siblings under one parent (骨关节炎, 类风湿关节炎) do not meet each other through it."""
+
+
+def indication_family(indication: str, parents: dict[str, str] = INDICATION_PARENTS) -> tuple[str, ...]:
+    """``indication`` and every broader indication above it, nearest first."""
+    out = [indication]
+    while (up := parents.get(out[-1])) is not None and up not in out:
+        out.append(up)
+    return tuple(out)
+
+
+def indications_meet(a: str, b: str, parents: dict[str, str] = INDICATION_PARENTS) -> bool:
+    """Whether ``a`` and ``b`` are the same indication or one is a kind of the other (糖尿病 / 2型糖尿病)."""
+    return a == b or a in indication_family(b, parents) or b in indication_family(a, parents)

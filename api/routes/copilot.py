@@ -9,14 +9,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.auth import Reader, State
 from api.downloads import attachment
 from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
-from copilot.cases import suggest_cases
+from copilot.cases import WEAK_LABEL, CustomerProfile, suggest_cases
 from copilot.competitor_prices import is_price_objection
 from copilot.objections import BADGES, NO_MATCH_TEXT, ObjectionAnswer
 from copilot.render import to_markdown, to_pdf
@@ -39,16 +39,38 @@ router = APIRouter(tags=["copilot"])
 Id = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-class DealDraft(RequestModel):
-    """The deal a rep is creating: the customer, the products, and optionally the situation in their words."""
+class NewCustomerProfile(RequestModel):
+    """A new customer that has no id yet: its type, and what the rep knows of tier, region and size."""
 
-    customer_id: str = Field(min_length=1, max_length=200, examples=["C-HZ-00001"])
+    type: CustomerType
+    tier: str | None = Field(None, max_length=50, examples=["B"])
+    region: str | None = Field(None, max_length=100, examples=["华东"])
+    store_count: int | None = Field(None, ge=0, le=100_000, description="Stores of a chain.")
+    size: str | None = Field(
+        None, max_length=100, description="A hospital's size as the rep writes it.", examples=["800床"]
+    )
+    annual_revenue: float | None = Field(None, ge=0)
+
+
+class DealDraft(RequestModel):
+    """The deal a rep is creating: the customer (an id, or a new one's profile), the products, the situation."""
+
+    customer_id: str | None = Field(None, min_length=1, max_length=200, examples=["C-HZ-00001"])
+    profile: NewCustomerProfile | None = Field(None, description="A new customer, instead of ``customer_id``.")
     skus: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50, examples=[["SKU-ATV20-LPT"]]
     )
     text: str = Field("", max_length=2000, description="The situation, e.g. 连锁总部想做慢病会员日，担心毛利。")
     k: int = Field(3, ge=1, le=20, description="How many cases.")
     rewrite: bool = Field(False, description="Also return the cases as fluent text (see `RewriteOut`).")
+
+    @model_validator(mode="after")
+    def _one_customer(self) -> DealDraft:
+        if (self.customer_id is None) == (self.profile is None):
+            raise ValueError(
+                "give either customer_id (an existing customer) or profile (a new one), not both or neither"
+            )
+        return self
 
 
 class CaseOut(BaseModel):
@@ -62,6 +84,9 @@ class CaseOut(BaseModel):
     parts: dict[str, float] = Field(description="Each part's similarity (0–1): products, indications, type, …")
     why: list[str] = Field(description="Why it matched, in words: shared products, indications, attributes, text.")
     customer_id: str | None = None
+    confidence: float = Field(description="Problem, product and segment evidence (0–1).")
+    weak: bool = Field(description="Below the calibrated threshold: related at best (匹配度低).")
+    label: str = Field(description="匹配度低 for a weak match, else empty.")
 
 
 class RewriteOut(BaseModel):
@@ -86,6 +111,10 @@ class CaseSuggestions(BaseModel):
     """The best published cases of the caller's tenant for the draft."""
 
     cases: list[CaseOut]
+    match: Literal["good", "weak", "none"] = Field(
+        description="good: the best case matches well; weak: the best is below the threshold (匹配度低); none: no case."
+    )
+    label: str = Field("", description="匹配度低 when the match is weak.")
     rewritten: RewriteOut | None = None
 
 
@@ -250,14 +279,18 @@ def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggesti
     _check_customer(state, key.tenant, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
     with state.tenant(key.tenant).searching() as index:
-        found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, skus=body.skus, text=body.text,
-                              index=index, k=body.k)  # fmt: skip
+        profile = CustomerProfile(**body.profile.model_dump()) if body.profile else None
+        found = suggest_cases(state.store, key.tenant, customer_id=body.customer_id, profile=profile, skus=body.skus,
+                              text=body.text, index=index, k=body.k)  # fmt: skip
     rewritten = None
     if body.rewrite:
         rewritten = _rewrite_out(rewrite(case_facts(found), CASES_PURPOSE, state.chat_model))
+    match = "none" if not found else "weak" if found[0].weak else "good"
     return CaseSuggestions(
         rewritten=rewritten,
         cases=[CaseOut.model_validate(s, from_attributes=True) for s in found],
+        match=match,
+        label=WEAK_LABEL if match == "weak" else "",
     )
 
 

@@ -36,10 +36,11 @@ class ProductCountOut(BaseModel):
 
 
 class ProposalOut(BaseModel):
-    """A proposed FAQ: its most central question as title, examples with their interactions, the products."""
+    """A proposed FAQ: its topic and most central question as title, examples with their interactions, the products."""
 
     id: str = Field(description="Id of the draft entry it becomes (stable across runs).")
-    title: str
+    title: str = Field(description="The topic, then the central question with product names masked (该药).")
+    topic: str = Field("", description="What the questions are about: the objection category most of them signal.")
     size: int = Field(description="Interactions that raised it.")
     questions: int
     cohesion: float = Field(description="Mean similarity of the questions to the title question (0–1).")
@@ -83,7 +84,7 @@ def _propose(state: ServiceState, tenant: str, min_size: int) -> FaqReport:
 
 def _out(p: FaqProposal) -> ProposalOut:
     return ProposalOut(
-        id=p.id, title=p.title, size=p.size, questions=p.questions, cohesion=round(p.cohesion, 3),
+        id=p.id, title=p.title, topic=p.topic, size=p.size, questions=p.questions, cohesion=round(p.cohesion, 3),
         examples=[ExampleOut(text=e.text, interaction_id=e.interaction_id, same_wording=e.same_wording)
                   for e in p.examples],
         products=[ProductCountOut(sku=c.sku, name=c.name, count=c.count) for c in p.products[:20]],

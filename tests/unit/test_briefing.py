@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,53 @@ def test_peer_gaps_rank_by_share_not_by_its_text() -> None:
     assert [sku for sku, _ in found] == ["S100", "S90", "S80", "S70", "S60"][:PEER_GAPS]
     assert found[0][1] == 1.0
     assert [sku for sku, _ in _peer_shares(index, "C-00", bought={"S100"})][0] == "S90"
+
+
+def test_urgent_facts_come_first_and_lower_the_health(demo) -> None:  # type: ignore[no-untyped-def]
+    """A contract ending soon without renewal and unconfirmed follow-ups are the first section and cost health."""
+    store, index = demo
+    packs = [build_briefing(store, "hz-pharma", f"C-HZ-{i:05d}", today=TODAY, price_index=index) for i in range(1, 13)]
+    ending = [p for p in packs if any(f.text.startswith("合同 ") for f in p.urgent)]
+    assert ending, "the demo has contracts ending within 30 days"
+    for p in ending:
+        first = p.urgent[0]
+        assert first.text.startswith("合同 ") and "天后到期" in first.text  # the contract is the most urgent fact
+        days = int(first.text.split(" ")[2].split("天")[0])
+        factor = next(f for f in p.health.factors if f.name == "合同即将到期未续")
+        assert factor.points == (-20 if days <= 7 else -10)
+        md = to_markdown(p)
+        assert md.index("## 紧急事项") < md.index("## 客户概况") < md.index("## 客户健康度")
+    for p in packs:
+        unconfirmed = list(p.open_next_steps)
+        penalty = next((f.points for f in p.health.factors if f.name == "逾期未完成跟进"), 0)
+        assert penalty <= 0 and (penalty == 0 or unconfirmed)
+        assert 0 <= p.health.score <= 100
+
+
+def test_scripts_and_cases_carry_their_key_sentence(demo) -> None:  # type: ignore[no-untyped-def]
+    from copilot.briefing import CASE_MARKERS, SCRIPT_MARKERS, _key_sentence
+
+    store, index = demo
+    pack = build_briefing(store, "hz-pharma", "C-HZ-00002", today=TODAY, price_index=index)
+    assert all("：" in f.text for f in pack.likely_objections + pack.matching_cases)
+    body = "【客户异议】“太贵了。”\n【参考话术】“您的担心可以理解。先看疗效。”"
+    assert _key_sentence(body, SCRIPT_MARKERS) == "您的担心可以理解。"
+    assert _key_sentence("情况：断货。做法：分批。结果：销量增长36%。后续。", CASE_MARKERS) == "销量增长36%。"
+    assert _key_sentence("没有标记的第一句。第二句。", CASE_MARKERS) == "没有标记的第一句。"
+
+
+def test_pdf_has_a_title_and_page_numbers(demo) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from pypdf import PdfReader
+
+    store, index = demo
+    pack = build_briefing(store, "hz-pharma", "C-HZ-00002", today=TODAY, price_index=index)
+    reader = PdfReader(io.BytesIO(to_pdf(pack)))
+    assert reader.metadata is not None and (reader.metadata.title or "").startswith("拜访简报")
+    pages = len(reader.pages)
+    assert pages >= 2
+    for n, page in enumerate(reader.pages, start=1):
+        # the CJK glyphs of a subset font do not extract cleanly; the footer's numbers do: 第 n / pages 页, last line
+        footer = page.extract_text().replace("\x00", "").splitlines()[-1]
+        assert re.search(rf"(?<!\d){n}(?!\d).*(?<!\d){pages}(?!\d)", footer), footer

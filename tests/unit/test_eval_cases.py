@@ -1,4 +1,4 @@
-"""The case-suggestion evaluation: its metrics, its labelled deals against the demo, and a run on a subset."""
+"""The demo case-suggestion evaluation: its metrics, its labelled deals against the demo, and a run on a subset."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from eval.datasets import build_cases_zh
-from eval.eval_cases import load_deals, markdown, metrics, paired, run, summarise
+from eval.eval_cases_demo import load_deals, markdown, metrics, paired, run, summarise
 from retrieval.embedders import HashingEmbedder
 
 
@@ -98,7 +98,8 @@ def test_a_run_on_a_subset_gives_sane_numbers() -> None:
     r = report["rankings"]
     # a deal quoting the seed case's own product finds it through the product overlap alone
     assert r["graph_only"]["by_variant"]["same_product"]["hit@3"] == 1.0
-    assert r["full"]["hit@3"] >= 0.8 and r["text_only"]["hit@3"] >= 0.5
+    # the problem part alone reads the rep's words without product names (those count in the products part)
+    assert r["full"]["hit@3"] >= 0.8 and r["text_only"]["hit@3"] >= 0.35
     assert "vs_full" in r["text_only"] and "vs_full" not in r["full"]
     json.dumps(report)
     assert "| full |" in markdown(report)

@@ -21,6 +21,8 @@ from copilot.faq import (
     draft_id,
     extract_questions,
     propose_faqs,
+    topic_of,
+    topic_title,
     write_drafts,
 )
 from demo.load import load_demo
@@ -140,7 +142,10 @@ def test_handmade_questions_cluster_by_theme_with_the_real_embedder() -> None:
         assert len({gold[i] for i in members}) == 1, p.title
         ids = {questions[i].interaction_id for i in members}
         assert set(p.interaction_ids) == ids and p.size == len(ids)
-        assert p.medoid_interaction_id in ids and p.title in {questions[i].text for i in members}
+        assert p.medoid_interaction_id in ids and p.title.startswith(p.topic + "：")
+        medoid = next(q.text for q in questions if q.interaction_id == p.medoid_interaction_id)
+        assert topic_title(p.topic, names.mask(medoid), len(p.products)) == p.title  # topic, then the masked medoid
+        assert not any(name in p.title for name in ("可定", "代文", "立普妥"))  # names masked: it speaks for all
         assert {e.interaction_id for e in p.examples} <= ids and p.examples[0].interaction_id == p.medoid_interaction_id
         assert p.id == draft_id(ids)
     settlement = next(p for p in report.proposals if "结算" in p.title)
@@ -271,3 +276,11 @@ def test_demo_proposals_match_the_generator_themes(tmp_path: Path) -> None:
         assert answered.skipped_answered == sum(p.answered for p in report.proposals) > 0
         assert len(answered.proposals) == len(report.proposals) - answered.skipped_answered
         assert np.all(np.array(answered.labels) < len(answered.proposals))
+
+
+def test_a_topic_is_the_category_most_questions_signal() -> None:
+    assert topic_of(["顾客嫌某药太贵", "要求降价", "担心断货"]) == "价格"
+    assert topic_of(["医保卡刷不了", "报销受限"]) == "医保报销"
+    assert topic_of(["今天天气不错"]) == "其他问题"
+    assert topic_title("库存/配送", "担心某药断货", 52) == "库存/配送：担心该药断货（涉及 52 个产品）"
+    assert topic_title("价格", "某药太贵", 1) == "价格：该药太贵"

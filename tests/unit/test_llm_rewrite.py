@@ -198,7 +198,7 @@ async def test_async_rewrite_verifies_the_same_way() -> None:
 
 def test_facts_from_objections_cases_and_briefing_carry_their_ids() -> None:
     hit = SearchHit(entry_id="KB-1", kind="objection_script", title="太贵", score=1.0)
-    assert objection_facts([ObjectionAnswer("KB-1", 3, "太贵", "算日\n治疗费用。", "product", hit)]) == [
+    assert objection_facts([ObjectionAnswer("KB-1", 3, "太贵", "算日\n治疗费用。", "product", hit.score, 0.9)]) == [
         Fact(node_id="KB-1", text="话术《太贵》：算日 治疗费用。")
     ]
     case = CaseSuggestion("KB-9", "某连锁", "三个月上量。", 0.5, {}, ("同产品：立普妥",), "C-1", "销量提升 30%")

@@ -22,8 +22,10 @@ import {
 } from "./ui.js";
 
 const PART = {
+  problem: "同类问题",
   products: "同产品",
   indications: "同适应症",
+  segment: "客户类型",
   type: "客户类型",
   tier: "客户级别",
   region: "区域",
@@ -45,13 +47,26 @@ export function dealPage(main) {
     placeholder: "例如：连锁总部想做慢病会员日，担心毛利",
     "aria-label": "情况描述",
   });
+  // a new customer has no id yet: the rep describes it (type, tier, region, size) instead of picking one
+  const isNew = h("input", { type: "checkbox", name: "new_customer", "aria-label": "新客户" });
+  const newType = h("select", { name: "profile_type", "aria-label": "新客户类型" },
+    Object.entries(TYPE).map(([v, label]) => h("option", { value: v }, label)));
+  const newTier = h("input", { name: "profile_tier", maxlength: 50, placeholder: "级别，如 B", "aria-label": "级别" });
+  const newRegion = h("input", { name: "profile_region", maxlength: 100, placeholder: "大区，如 华东", "aria-label": "大区" });
+  const newStores = h("input", { name: "profile_stores", type: "number", min: 0, placeholder: "门店数", "aria-label": "门店数" });
+  const newBox = h("div", { class: "field", hidden: true }, h("label", null, "新客户情况"), newType, newTier, newRegion, newStores);
+  isNew.addEventListener("change", () => {
+    newBox.hidden = !isNew.checked;
+    cust.el.hidden = isNew.checked;
+  });
   const errors = h("div");
   const results = h("div", { class: "cards", id: "cases" });
   const button = h("button", { type: "submit", class: "primary" }, "推荐案例");
   const form = h(
     "form",
     { class: "panel" },
-    h("div", { class: "field" }, h("label", null, "客户"), cust.el),
+    h("div", { class: "field" }, h("label", null, "客户"), cust.el, h("label", { class: "small" }, isNew, " 新客户（还没有编码）")),
+    newBox,
     products.el,
     h("div", { class: "field" }, h("label", null, "情况描述（可选）"), text),
     errors,
@@ -59,29 +74,42 @@ export function dealPage(main) {
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (!customer) {
-      fill(errors, errorBox({ message: "请先从列表中选择客户。" }));
+    if (!customer && !isNew.checked) {
+      fill(errors, errorBox({ message: "请先从列表中选择客户，或勾选“新客户”填写客户情况。" }));
       return;
     }
+    const who = isNew.checked
+      ? {
+          profile: {
+            type: newType.value,
+            tier: newTier.value || null,
+            region: newRegion.value || null,
+            store_count: newStores.value ? Number(newStores.value) : null,
+          },
+        }
+      : { customer_id: customer.id };
     busy(button, "推荐中…", async () => {
       const found = await api("case-suggestions", {
         method: "POST",
-        body: { customer_id: customer.id, skus: products.get().map((p) => p.sku), text: text.value, k: 3 },
+        body: { ...who, skus: products.get().map((p) => p.sku), text: text.value, k: 3 },
       });
-      drawCases(results, found.cases);
+      drawCases(results, found.cases, found.label);
     }, errors);
   });
   main.append(h("h1", null, "商机草稿 · 案例推荐"), form, results);
 }
 
-function drawCases(host, cases) {
+function drawCases(host, cases, label) {
   if (!cases.length) {
     fill(host, h("div", { class: "notice" }, "没有找到匹配的已发布成功案例。换几个产品或补充情况描述再试。"));
     return;
   }
   fill(
     host,
-    h("h2", null, `为你找到 ${cases.length} 个相似成功案例`),
+    label
+      ? h("div", { class: "notice" }, `${label}：没有与这个情况很相符的成功案例，下面的案例仅供参考。`)
+      : null,
+    h("h2", null, label ? `${cases.length} 个相关案例（${label}）` : `为你找到 ${cases.length} 个相似成功案例`),
     cases.map((c, i) =>
       h(
         "article",
@@ -90,7 +118,7 @@ function drawCases(host, cases) {
         c.outcome ? h("p", { class: "outcome" }, c.outcome) : null,
         h("p", null, c.summary),
         h("div", { class: "label small muted" }, "为什么匹配"),
-        h("ul", { class: "why" }, (c.why.length ? c.why : ["情境文本相近"]).map((w) => h("li", null, w))),
+        h("ul", { class: "why" }, c.why.map((w) => h("li", null, w))),
         h(
           "div",
           { class: "parts" },
@@ -98,7 +126,7 @@ function drawCases(host, cases) {
             h("div", { class: "part" }, `${PART[k] || k} ${v.toFixed(2)}`, h("div", { class: "bar" }, h("i", { style: `width:${Math.round(v * 100)}%` }))),
           ),
         ),
-        h("div", { class: "meta" }, h("span", null, `匹配度 ${c.score.toFixed(2)}`), idChip(c.entry_id), c.customer_id ? idChip(c.customer_id) : null),
+        h("div", { class: "meta" }, h("span", null, `匹配度 ${c.score.toFixed(2)}${c.weak ? "（低）" : ""}`), idChip(c.entry_id), c.customer_id ? idChip(c.customer_id) : null),
       ),
     ),
   );
@@ -279,6 +307,9 @@ function drawBriefing(host, customer, pack) {
       h("div", { class: "actions" }, download("pdf", "下载 PDF"), download("md", "下载 Markdown")),
       errors,
     ),
+    pack.urgent && pack.urgent.length
+      ? h("section", { class: "panel urgent", id: "urgent" }, h("h3", null, "紧急事项（先处理）"), facts(pack.urgent))
+      : null,
     h(
       "div",
       { class: "brief-grid" },
