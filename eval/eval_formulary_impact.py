@@ -1,0 +1,212 @@
+"""Formulary impact on the demo: which entries a real NRDL change (2022 → 2024) makes wrong, measured against people.
+
+Three steps, each a sub-command of ``python -m eval formulary-impact``:
+
+``dump``
+    Loads the demo (two tenants, the real 2022 and 2024 rows of its products), takes every entry the old rule would
+    have marked (it is ABOUT a changed product or names one) and samples 40 of them deterministically (by a digest of
+    the id, no seed, no verdict of the detector involved). For each it writes the entry's text and links and, for
+    every changed product it touches, the product's formulary facts in both editions — and nothing of what the
+    detector thinks — to ``to_label.jsonl``, for a person to label blind: is the entry affected, and with which
+    severity (``withdraw``: it now states something false; ``review``: still true but incomplete; ``none``).
+
+``score``
+    Reads the labels (``{entry_id, affected, severity}`` per line), runs the detector on the same demo, and reports
+    precision and recall of "affected" and the agreement on severity, on the whole sample and on its two halves (the
+    half whose digest is odd is held out: no rule change may be made after reading its misses).
+
+``measure``
+    Applies the change to the demo with the detector and counts the entries marked, by severity and status, next to
+    the number the old rule (every entry naming a changed product) marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from copilot import formulary_impact as fi
+from demo.load import load_demo
+from graph.embedded import EmbeddedGraphStore
+from graph.model import Entry, FormularyStatus, ListedIn, Product
+from graph.ports import GraphStore
+
+TENANT = "hz-pharma"
+TODAY = dt.date(2026, 11, 25)
+OLD, NEW = "NRDL-2022", "NRDL-2024"
+SAMPLE = 40
+DEFAULT_DIR = Path("/work/evalsets/formulary_impact")
+
+
+def _digest(entry_id: str) -> str:
+    return hashlib.sha256(f"formulary-impact:{entry_id}".encode()).hexdigest()
+
+
+def held_out(entry_id: str) -> bool:
+    """The held-out half: entries whose digest ends in an odd hex digit."""
+    return int(_digest(entry_id)[-1], 16) % 2 == 1
+
+
+def _demo_store(folder: Path) -> EmbeddedGraphStore:
+    store = EmbeddedGraphStore(folder, buffer_pool_mb=512)
+    load_demo(store, as_of=TODAY)
+    return store
+
+
+def old_rule(store: GraphStore) -> dict[str, tuple[Entry, set[str]]]:
+    """Entries (not retired) ABOUT a changed product or naming one: what the old rule marked, with the SKUs."""
+    changes = {c.sku: c for c in fi.edition_changes(store, TENANT, OLD, NEW)}
+    return {e.id: (e, hit) for e, hit in fi.entries_touching(store, TENANT, changes)}
+
+
+def _facts(store: GraphStore, skus: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """SKU → edition → the product's status in that edition as printed."""
+    out: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in skus}
+    editions = {e.id: e for e in store.formulary_editions(TENANT)}
+    for edition in (OLD, NEW):
+        for s in skus:
+            out[s][edition] = {"edition": editions[edition].name, "effective_date": str(editions[edition].effective_date),
+                               "listed": False}  # fmt: skip
+    for e in store.edges_of(TENANT, ListedIn, sources=skus, targets=[OLD, NEW]):
+        out[e.sku][e.edition_id] |= {
+            "listed": True, "category": e.category, "restriction": e.restriction,
+            "payment_standard": e.payment_standard, "section": e.section, "number": e.code,
+        }  # fmt: skip
+    for st in store.edges_of(TENANT, FormularyStatus, sources=skus, targets=[OLD, NEW]):
+        out[st.sku][st.edition_id] |= {"state": st.state, "reason": st.reason}
+    return out
+
+
+INSURANCE_WORDS = ("医保", "报销", "自费", "甲类", "乙类", "支付", "目录")
+"""Words of a reimbursement topic: the sample takes most of its entries from texts that use one (neutral to the
+detector's verdicts, and where claims are made at all; an entry that never speaks of insurance is rarely affected)."""
+TOPICAL_SHARE = 0.75
+
+
+def sample(candidates: dict[str, tuple[Entry, set[str]]], n: int = SAMPLE) -> list[str]:
+    """``n`` entry ids chosen by digest (the same on every run, whatever the detector says): three quarters from
+    entries that speak of reimbursement, the rest from the others."""
+    topical = [i for i, (e, _) in candidates.items() if any(w in f"{e.title}\n{e.body}" for w in INSURANCE_WORDS)]
+    other = [i for i in candidates if i not in set(topical)]
+    k = min(len(topical), round(n * TOPICAL_SHARE))
+    chosen = sorted(topical, key=_digest)[:k] + sorted(other, key=_digest)[: n - k]
+    return sorted(chosen)
+
+
+def dump(out: Path, work: Path) -> int:
+    """Write the blind labelling file; returns the number of entries written."""
+    with _demo_store(work) as store:
+        candidates = old_rule(store)
+        ids = sample(candidates)
+        touched = sorted({s for i in ids for s in candidates[i][1]})
+        products = {p.sku: p for p in store.nodes_by_keys(TENANT, Product, touched)}
+        facts = _facts(store, sorted(products))
+        links = store.entry_links(TENANT, ids)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as f:
+            for eid in ids:
+                entry, skus = candidates[eid]
+                link = links.get(eid)
+                row = {
+                    "entry_id": eid, "kind": entry.kind, "title": entry.title, "body": entry.body,
+                    "about_skus": sorted(link.skus) if link else [],
+                    "products": [
+                        {"sku": s, "name": products[s].name, "brand": products[s].brand,
+                         "generic_name": products[s].generic_name, OLD: facts[s][OLD], NEW: facts[s][NEW]}
+                        for s in sorted(skus)
+                    ],
+                    "question": "Does the 2024 edition make this entry state something false (withdraw), or leave it "
+                    "true but incomplete (review), or not touch its claims (none)?",
+                }  # fmt: skip
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(ids)
+
+
+def _read_labels(path: Path) -> dict[str, dict[str, Any]]:
+    labels: dict[str, dict[str, Any]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row.get("severity") not in ("withdraw", "review", "none") or not isinstance(row.get("affected"), bool):
+            raise SystemExit(f"{path}:{n}: needs entry_id, affected (bool) and severity (withdraw|review|none)")
+        labels[str(row["entry_id"])] = row
+    return labels
+
+
+def _scores(labels: dict[str, dict[str, Any]], found: dict[str, str]) -> dict[str, Any]:
+    tp = sum(1 for i, lab in labels.items() if lab["affected"] and i in found)
+    fp = sum(1 for i, lab in labels.items() if not lab["affected"] and i in found)
+    fn = sum(1 for i, lab in labels.items() if lab["affected"] and i not in found)
+    both = [i for i, lab in labels.items() if lab["affected"] and i in found]
+    same = sum(1 for i in both if labels[i]["severity"] == found[i])
+    return {
+        "n": len(labels), "marked": tp + fp, "labelled_affected": tp + fn, "true_positives": tp,
+        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+        "severity_agreement": round(same / len(both), 3) if both else None,
+        "false_positives": sorted(i for i, lab in labels.items() if not lab["affected"] and i in found),
+        "misses": sorted(i for i, lab in labels.items() if lab["affected"] and i not in found),
+    }  # fmt: skip
+
+
+def detect(store: GraphStore) -> dict[str, fi.Impact]:
+    """The detector's verdicts on the demo's 2022 → 2024 change (nothing written)."""
+    report = fi.formulary_impact(store, TENANT, old=OLD, new=NEW, today=TODAY, dry_run=True)
+    return report.impacts
+
+
+def score(labels_path: Path, work: Path) -> dict[str, Any]:
+    """Precision / recall of the detector against the labels, whole sample and per half."""
+    labels = _read_labels(labels_path)
+    with _demo_store(work) as store:
+        found = {i: imp.severity for i, imp in detect(store).items()}
+    dev = {i: lab for i, lab in labels.items() if not held_out(i)}
+    held = {i: lab for i, lab in labels.items() if held_out(i)}
+    return {"all": _scores(labels, found), "dev": _scores(dev, found), "heldout": _scores(held, found)}
+
+
+def measure(work: Path) -> dict[str, Any]:
+    """Entries marked by the detector (by severity and status) and by the old rule, on the demo's change."""
+    with _demo_store(work) as store:
+        old = old_rule(store)
+        published = len(store.entries(TENANT, status="published"))
+        impacts = detect(store)
+        statuses = {i: e.status for i, (e, _) in old.items()}
+        by = Counter((imp.severity, statuses.get(i, "?")) for i, imp in impacts.items())
+    return {
+        "tenant": TENANT, "change": f"{OLD} → {NEW}", "published_entries": published,
+        "old_rule_marked": len(old),
+        "old_rule_by_status": dict(Counter(e.status for e, _ in old.values())),
+        "marked": len(impacts),
+        "by_severity": dict(Counter(imp.severity for imp in impacts.values())),
+        "by_severity_and_status": {f"{s}/{st}": n for (s, st), n in sorted(by.items())},
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m eval formulary-impact {dump,score,measure}``."""
+    parser = argparse.ArgumentParser(prog="python -m eval formulary-impact")
+    sub = parser.add_subparsers(dest="step", required=True)
+    d = sub.add_parser("dump", help="Write the blind labelling sample.")
+    d.add_argument("--out", type=Path, default=DEFAULT_DIR / "to_label.jsonl")
+    s = sub.add_parser("score", help="Precision of the detector against a labels file.")
+    s.add_argument("--labels", type=Path, default=DEFAULT_DIR / "labels.jsonl")
+    sub.add_parser("measure", help="Entries marked on the demo, by severity, and by the old rule.")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "graph"
+        if args.step == "dump":
+            n = dump(args.out, work)
+            sys.stdout.write(f"{n} entries written to {args.out}\n")
+        elif args.step == "score":
+            sys.stdout.write(json.dumps(score(args.labels, work), ensure_ascii=False, indent=2) + "\n")
+        else:
+            sys.stdout.write(json.dumps(measure(work), ensure_ascii=False, indent=2) + "\n")
