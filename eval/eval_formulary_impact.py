@@ -29,6 +29,7 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,8 @@ def _facts(store: GraphStore, skus: list[str]) -> dict[str, dict[str, dict[str, 
     editions = {e.id: e for e in store.formulary_editions(TENANT)}
     for edition in (OLD, NEW):
         for s in skus:
-            out[s][edition] = {"edition": editions[edition].name, "effective_date": str(editions[edition].effective_date),
-                               "listed": False}  # fmt: skip
+            ed = editions[edition]
+            out[s][edition] = {"edition": ed.name, "effective_date": str(ed.effective_date), "listed": False}
     for e in store.edges_of(TENANT, ListedIn, sources=skus, targets=[OLD, NEW]):
         out[e.sku][e.edition_id] |= {
             "listed": True, "category": e.category, "restriction": e.restriction,
@@ -91,8 +92,10 @@ TOPICAL_SHARE = 0.75
 
 
 def sample(candidates: dict[str, tuple[Entry, set[str]]], n: int = SAMPLE) -> list[str]:
-    """``n`` entry ids chosen by digest (the same on every run, whatever the detector says): three quarters from
-    entries that speak of reimbursement, the rest from the others."""
+    """``n`` entry ids chosen by digest: the same on every run, whatever the detector says.
+
+    Three quarters come from entries that speak of reimbursement, the rest from the others.
+    """
     topical = [i for i, (e, _) in candidates.items() if any(w in f"{e.title}\n{e.body}" for w in INSURANCE_WORDS)]
     other = [i for i in candidates if i not in set(topical)]
     k = min(len(topical), round(n * TOPICAL_SHARE))
@@ -141,7 +144,7 @@ def _read_labels(path: Path) -> dict[str, dict[str, Any]]:
     return labels
 
 
-def _scores(labels: dict[str, dict[str, Any]], found: dict[str, str]) -> dict[str, Any]:
+def _scores(labels: dict[str, dict[str, Any]], found: Mapping[str, str]) -> dict[str, Any]:
     tp = sum(1 for i, lab in labels.items() if lab["affected"] and i in found)
     fp = sum(1 for i, lab in labels.items() if not lab["affected"] and i in found)
     fn = sum(1 for i, lab in labels.items() if lab["affected"] and i not in found)
