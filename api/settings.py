@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Origins allowed to call the API from a browser, e.g. ["https://crm.example"].',
     )
+    four_eyes: bool = Field(
+        True, description="Publishing needs a second person: the publisher may not be the text's last editor."
+    )
     upload_max_mb: int = Field(50, ge=1, le=2048, description="Largest ingest upload, MiB.")
     json_max_kb: int = Field(1024, ge=16, le=65536, description="Largest JSON request body, KiB.")
     keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")

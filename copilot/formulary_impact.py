@@ -370,8 +370,10 @@ def _claims(sentences_about: list[str], old: Facts, new: Facts) -> _Claims:
 
 
 def _sentences_about(text: str, names: set[str], others: set[str], linked: bool) -> list[str]:
-    """The claim-making sentences that speak of the product: naming it, or (for an entry linked to it) naming no
-    other product; sentences of a customer's-words section (【客户异议】 up to the next 【…】) are left out.
+    """The claim-making sentences that speak of the product.
+
+    A sentence speaks of it when it names it, or (for an entry linked to it) names no other product; the sentences
+    of a customer's-words section (【客户异议】 up to the next 【…】) are left out.
     """
     out = []
     quoting = False
@@ -491,3 +493,58 @@ def entries_touching(store: GraphStore, tenant: str, changed: Mapping[str, Chang
         if hit:
             out.append((e, hit))
     return out
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A product's reimbursement status before and after the latest formulary change, in words a rep can say."""
+
+    sku: str
+    name: str
+    old_edition: str
+    new_edition: str
+    effective_date: dt.date | None
+    old_status: str
+    new_status: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        """One sentence: the change, the edition and the date it takes effect."""
+        d = self.effective_date
+        when = f"，自{d.year}年{d.month}月{d.day}日起执行" if d else ""
+        change = f"{self.name} {self.old_status} → {self.new_status}"
+        return f"医保目录变化（{self.old_edition} → {self.new_edition}{when}）：{change}。"
+
+
+def status_words(facts: Facts) -> str:
+    """A product's status in one edition as a rep says it: 乙类，限… / 未列入目录."""
+    if not facts.listed:
+        return "未列入目录"
+    parts = [f"{facts.category}类" if facts.category else "已列入目录"]
+    parts.append(facts.restriction.rstrip("。") if facts.restriction else "无限定支付范围")
+    if facts.payment_standard and facts.payment_standard != "*":
+        parts.append(f"支付标准{facts.payment_standard}")
+    return "，".join(parts)
+
+
+def status_changes(store: GraphStore, tenant: str, skus: list[str]) -> list[StatusChange]:
+    """The latest formulary change of each of ``skus`` whose status changed (none when no two editions exist)."""
+    prev, latest = latest_editions(store, tenant)
+    if prev is None or latest is None or not skus:
+        return []
+    changes = edition_changes(store, tenant, prev.id, latest.id, skus=set(skus))
+    facts = edition_facts(store, tenant, [c.sku for c in changes], [prev.id, latest.id])
+    return [
+        StatusChange(
+            sku=c.sku,
+            name=c.name,
+            old_edition=prev.id,
+            new_edition=latest.id,
+            effective_date=latest.effective_date,
+            old_status=status_words(facts[prev.id][c.sku]),
+            new_status=status_words(facts[latest.id][c.sku]),
+            detail=c.detail,
+        )  # fmt: skip
+        for c in changes
+    ]

@@ -41,8 +41,14 @@ def test_workflow_from_draft_to_published_to_retired(deployment: Deployment) -> 
     assert submitted["status"] == "in_review"
     before = d.client.post("/v1/objection-answers", headers=rep, json=ASK).json()
     assert entry["id"] not in [a["entry_id"] for a in before["answers"]]
+    # four eyes: the last editor may not publish; the refusal says why, in Chinese, with a code
+    own = d.client.post(f"/v1/entries/{entry['id']}/publish", headers=trainer, json={"version": 3})
+    assert own.status_code == 403 and own.json()["error"]["code"] == "four_eyes_required"
+    assert (
+        "四眼原则" in own.json()["error"]["message"] and own.json()["error"]["details"]["last_editor"] == "test trainer"
+    )
     published = d.client.post(
-        f"/v1/entries/{entry['id']}/publish", headers=trainer, json={"version": 3, "note": "审核通过"}
+        f"/v1/entries/{entry['id']}/publish", headers=d.headers("reviewer"), json={"version": 3, "note": "审核通过"}
     ).json()
     assert (published["status"], published["version"]) == ("published", 4)
 
@@ -54,7 +60,7 @@ def test_workflow_from_draft_to_published_to_retired(deployment: Deployment) -> 
     history = d.client.get(f"/v1/entries/{entry['id']}/history", headers=trainer).json()
     assert [v["version"] for v in history["versions"]] == [1, 2, 3, 4]
     assert [a["action"] for a in history["audit"]] == ["create", "edit", "submit", "publish"]
-    assert all("trainer" in a["actor"] for a in history["audit"])
+    assert [a["actor"] for a in history["audit"]] == ["test trainer"] * 3 + ["test reviewer"]  # the keys' names
     assert history["audit"][1]["details"]["changes"]["body"]["from"].startswith("先认同")
     assert history["audit"][3]["details"]["note"] == "审核通过"
     diff = d.client.get(f"/v1/entries/{entry['id']}/diff?from=1", headers=trainer).json()
@@ -116,19 +122,29 @@ def test_many_clients_editing_one_entry_lose_no_update(deployment: Deployment) -
     assert len(history["versions"]) == 37 and len(history["audit"]) == 37
 
 
-def test_stale_queue_after_a_formulary_change_and_clearing_it(deployment: Deployment) -> None:
-    d, trainer = deployment, deployment.headers("trainer")
+def test_formulary_notes_after_a_formulary_change_and_clearing_them(deployment: Deployment) -> None:
+    d, trainer, reviewer = deployment, deployment.headers("trainer"), deployment.headers("reviewer")
     preview = d.client.get("/v1/formulary/impact", headers=trainer).json()
     assert preview["applied"] is False and preview["changes"]
+    assert 0 < len(preview["entries"]) < preview["mentioning"]  # claims, not every entry naming a product
     applied = d.client.post("/v1/formulary/impact", headers=trainer).json()
+    withdrawn = [e for e in applied["entries"] if e["severity"] == "withdraw"]
+    assert withdrawn and all(e["sentence"] for e in withdrawn)
     queue = d.client.get("/v1/entries?status=stale&limit=500", headers=trainer).json()
-    assert queue["total"] >= len(applied["stale_entries"]) > 0
-    first = queue["items"][0]
-    assert first["stale_reason"].startswith("医保目录")
-    # stale entries are out of the reps' view until a trainer confirms them
+    first = next(e for e in queue["items"] if e["id"] in {w["entry_id"] for w in withdrawn})
+    assert first["stale_reason"].startswith("医保目录") and first["impact_severity"] == "withdraw"
+    assert first["impact_sentence"] in first["body"] or first["impact_sentence"] in first["title"]
+    # withdrawn entries are out of the reps' view until a trainer confirms them
     assert d.client.get(f"/v1/entries/{first['id']}", headers=d.headers("rep")).status_code == 404
+    history = d.client.get(f"/v1/entries/{first['id']}/history", headers=trainer).json()
+    mark = history["audit"][-1]
+    assert mark["action"] == "formulary_note" and mark["actor"] == "test trainer"
+    assert not mark["at"].endswith("T00:00:00Z")  # the real time, not the date at midnight
+    # publishing straight from stale is no step: submit, then another person publishes (clearing the note)
+    straight = d.client.post(f"/v1/entries/{first['id']}/publish", headers=reviewer, json={"version": first["version"]})
+    assert straight.status_code == 409 and straight.json()["error"]["code"] == "invalid_transition"
     cleared = d.client.post(
-        f"/v1/entries/{first['id']}/publish", headers=trainer, json={"version": first["version"], "note": "已核对"}
+        f"/v1/entries/{first['id']}/confirm", headers=reviewer, json={"version": first["version"], "note": "已核对"}
     ).json()
-    assert (cleared["status"], cleared["stale_reason"]) == ("published", None)
+    assert (cleared["status"], cleared["stale_reason"], cleared["impact_severity"]) == ("published", None, None)
     assert d.client.get(f"/v1/entries/{first['id']}", headers=d.headers("rep")).status_code == 200
