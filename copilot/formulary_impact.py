@@ -177,7 +177,7 @@ def formulary_impact(
     report = ImpactReport(old, new, changes)
     changed = {c.sku: c for c in changes}
     report.customers = _affected_customers(store, tenant, sorted(changed), today)
-    when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     touching = entries_touching(store, tenant, changed)
     report.mentioning = len(touching)
     facts = edition_facts(store, tenant, sorted(changed), [x for x in (old, new) if x])
@@ -437,7 +437,7 @@ def assess(
     worst: tuple[ImpactSeverity, str] | None = None
     hit: list[str] = []
     for sku in skus:
-        others = {n for s in set(about) | set(changed) if s != sku for n in names.get(s, set())}
+        others = {n for s, ns in names.items() if s != sku for n in ns}
         mine = names.get(sku, set())
         about_me = _sentences_about(text, mine, others - mine, sku in about)
         o, n = old.get(sku, Facts(False)), new.get(sku, Facts(False))
