@@ -14,6 +14,7 @@ from copilot.curation import EntryEdit, FourEyesError, InvalidTransitionError, N
 from copilot.formulary_impact import formulary_impact
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Entry, EntryVersion, FormularyEdition, ListedIn, Product
+from graph.ports import GraphStore
 
 T = "t1"
 ALICE, BOB = "王老师", "李老师"
@@ -21,30 +22,30 @@ TODAY = dt.date(2026, 11, 25)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedGraphStore]:
+def store(tmp_path: Path) -> Iterator[GraphStore]:
     with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256) as s:
         s.upsert_nodes(T, [Product(tenant=T, sku="SKU-A", name="安宁片", brand="安宁"),
                            Product(tenant=T, sku="SKU-B", name="康泰胶囊")])  # fmt: skip
-        s.upsert_nodes(T, [FormularyEdition(tenant=T, id="E1", name="旧版", effective_date=dt.date(2023, 3, 1)),
-                           FormularyEdition(tenant=T, id="E2", name="新版", effective_date=dt.date(2025, 1, 1))])  # fmt: skip
+        old = FormularyEdition(tenant=T, id="E1", name="旧版", effective_date=dt.date(2023, 3, 1))
+        s.upsert_nodes(T, [old, FormularyEdition(tenant=T, id="E2", name="新版", effective_date=dt.date(2025, 1, 1))])
         s.upsert_edges(T, [ListedIn(tenant=T, sku="SKU-A", edition_id="E1", category="乙", restriction="限二线用药"),
                            ListedIn(tenant=T, sku="SKU-A", edition_id="E2", category="乙"),
                            ListedIn(tenant=T, sku="SKU-B", edition_id="E1", category="乙")])  # fmt: skip
         yield s
 
 
-def _draft(store: EmbeddedGraphStore, body: str, *, by: str = ALICE, eid: str | None = None) -> Entry:
+def _draft(store: GraphStore, body: str, *, by: str = ALICE, eid: str | None = None) -> Entry:
     return curation.create_entry(store, T, actor=by, kind="objection_script", title="安宁片报销话术", body=body,
                                  skus=["SKU-A"], entry_id=eid)  # fmt: skip
 
 
-def _published(store: EmbeddedGraphStore, body: str, eid: str | None = None) -> Entry:
+def _published(store: GraphStore, body: str, eid: str | None = None) -> Entry:
     e = _draft(store, body, eid=eid)
     e = curation.transition(store, T, e.id, "submit", actor=ALICE, expected_version=e.version)
     return curation.transition(store, T, e.id, "publish", actor=BOB, expected_version=e.version)
 
 
-def test_publish_only_from_review_and_by_someone_else(store: EmbeddedGraphStore) -> None:
+def test_publish_only_from_review_and_by_someone_else(store: GraphStore) -> None:
     e = _draft(store, "安宁片可以报销。")
     with pytest.raises(InvalidTransitionError):
         curation.transition(store, T, e.id, "publish", actor=BOB, expected_version=e.version)
@@ -60,11 +61,11 @@ def test_publish_only_from_review_and_by_someone_else(store: EmbeddedGraphStore)
 
 
 def test_an_edit_of_a_published_entry_is_a_revision_reps_do_not_see_until_published(
-    store: EmbeddedGraphStore, tmp_path: Path
+    store: GraphStore, tmp_path: Path
 ) -> None:
     e = _published(store, "安宁片可以报销。")
-    revised = curation.edit_entry(store, T, e.id, actor=ALICE, expected_version=e.version,
-                                  edit=EntryEdit(body="安宁片可以报销，无限定支付范围。", skus=["SKU-A", "SKU-B"]))  # fmt: skip
+    change = EntryEdit(body="安宁片可以报销，无限定支付范围。", skus=["SKU-A", "SKU-B"])
+    revised = curation.edit_entry(store, T, e.id, actor=ALICE, expected_version=e.version, edit=change)
     assert (revised.status, revised.body) == ("published", "安宁片可以报销。")  # the live text is unchanged
     rev = curation.revision_of(revised)
     assert rev is not None and (rev.status, rev.body, rev.author) == (
@@ -104,12 +105,12 @@ def test_a_pending_revision_survives_a_restart(tmp_path: Path) -> None:
         assert back.body == "旧文本。" and curation.revision_of(back).body == "新文本。"  # type: ignore[union-attr]
 
 
-def test_a_formulary_change_notes_drafts_and_reviews_without_changing_their_state(store: EmbeddedGraphStore) -> None:
+def test_a_formulary_change_notes_drafts_and_reviews_without_changing_their_state(store: GraphStore) -> None:
     wrong = "【参考话术】安宁片是医保乙类药，医保规定限二线用药才能报销。"
     draft = _draft(store, wrong, eid="E-DRAFT")
     review = _draft(store, wrong, eid="E-REVIEW")
     review = curation.transition(store, T, review.id, "submit", actor=ALICE, expected_version=review.version)
-    live = _published(store, wrong, eid="E-LIVE")
+    _published(store, wrong, eid="E-LIVE")
     told = _published(store, "与旧版相比，新版取消了“限二线用药”的限定，安宁片均可按规定由医保支付。", eid="E-TOLD")
     named = _published(store, "安宁片复购率提升14个百分点。", eid="E-NAMED")
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -132,7 +133,7 @@ def test_a_formulary_change_notes_drafts_and_reviews_without_changing_their_stat
     assert draft.status == "draft" and told.id and named.id
 
 
-def test_review_severity_stays_live_and_bulk_actions_write_one_record_each(store: EmbeddedGraphStore) -> None:
+def test_review_severity_stays_live_and_bulk_actions_write_one_record_each(store: GraphStore) -> None:
     store.upsert_edges(T, [ListedIn(tenant=T, sku="SKU-A", edition_id="E2", category="乙", restriction="限急诊")])
     a = _published(store, "安宁片可以医保报销。", eid="E-A")
     b = _published(store, "安宁片能报销，放心推荐。", eid="E-B")
@@ -153,7 +154,7 @@ def test_review_severity_stays_live_and_bulk_actions_write_one_record_each(store
         curation.bulk_action(store, T, "confirm", actor=BOB)
 
 
-def test_bulk_confirm_skips_what_four_eyes_refuses(store: EmbeddedGraphStore) -> None:
+def test_bulk_confirm_skips_what_four_eyes_refuses(store: GraphStore) -> None:
     _published(store, "【参考话术】安宁片是医保乙类药，医保规定限二线用药才能报销。", eid="E-W")
     formulary_impact(store, T, today=TODAY)
     result = curation.bulk_action(store, T, "confirm", actor=ALICE, sku="SKU-A")  # Alice wrote it

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.formulary_impact import Change, Facts, assess, sentences, status_words
+from copilot.formulary_impact import Change, Facts, Impact, assess, sentences, status_words
 from graph.model import Entry
 
 SKU = "SKU-X"
@@ -17,7 +17,7 @@ LISTED_B_FREE = Facts(True, "乙", None, None)
 NOT_LISTED = Facts(False)
 
 
-def _assess(text: str, old: Facts, new: Facts, *, about: bool = False, title: str = "安宁片话术"):  # type: ignore[no-untyped-def]
+def _assess(text: str, old: Facts, new: Facts, *, about: bool = False, title: str = "安宁片话术") -> Impact | None:
     entry = Entry(tenant="t", id="E-1", kind="objection_script", title=title, body=text)
     change = Change(sku=SKU, name="安宁片", old_edition="A", new_edition="B", detail="变化")
     return assess(
@@ -27,7 +27,7 @@ def _assess(text: str, old: Facts, new: Facts, *, about: bool = False, title: st
 
 
 def test_a_script_quoting_a_removed_restriction_is_withdrawn_with_its_sentence() -> None:
-    text = "【政策要点】安宁片为旧版目录乙类。\n【参考话术】“阿姨，安宁片是医保乙类药，医保规定限二线用药才能报销。您放心。”"
+    text = "【政策要点】安宁片为旧版目录乙类。\n【参考话术】“阿姨，安宁片是医保乙类药，医保规定限二线用药才能报销。”"
     impact = _assess(text, LISTED_B_RESTRICTED, LISTED_B_FREE)
     assert impact is not None and impact.severity == "withdraw"
     assert "限二线用药才能报销" in impact.sentence and impact.skus == (SKU,)
@@ -35,7 +35,7 @@ def test_a_script_quoting_a_removed_restriction_is_withdrawn_with_its_sentence()
 
 
 def test_the_script_that_explains_the_change_is_not_touched() -> None:
-    text = "与2022年版相比，2024年版目录取消了“限二线用药”的限定，自2025年1月1日起，参保患者按适应症使用安宁片均可按规定由医保支付。"
+    text = "与2022年版相比，2024年版目录取消了“限二线用药”的限定，自2025年1月1日起，参保患者使用安宁片均可由医保支付。"
     assert _assess(text, LISTED_B_RESTRICTED, LISTED_B_FREE) is None
 
 
