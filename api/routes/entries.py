@@ -225,6 +225,7 @@ def list_entries(
     customer_type: Annotated[
         CustomerType | None, Query(description="Entries written for this type (or for all types).")
     ] = None,
+    noted: Annotated[bool, Query(description="Only entries with a formulary note (the review queue).")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EntryPage:
@@ -240,6 +241,8 @@ def list_entries(
         found = [e for e in found if e.category == category]
     if customer_type:
         found = [e for e in found if not e.customer_types or customer_type in e.customer_types]
+    if noted:
+        found = [e for e in found if e.stale_reason and e.status != "retired"]
     page = found[offset : offset + limit]
     return EntryPage(total=len(found), items=_outs(state, key.tenant, page, key.role))
 
