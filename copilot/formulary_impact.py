@@ -311,6 +311,14 @@ def _norm(text: str | None) -> str:
     return re.sub(r"[\s“”\"「」，,。；;：:、()（）]", "", text or "").removeprefix("限")
 
 
+def _states_restriction(core: str, text: str) -> bool:
+    """Whether ``text`` states the restriction whose core is ``core``.
+
+    It must read 限 + the core: the bare words may be an indication (骨质疏松 in 骨质疏松诊疗指南).
+    """
+    return len(core) >= 4 and "限" + core in re.sub(r"[\s“”\"「」，,。；;：:、()（）]", "", text)
+
+
 def _same_restriction(a: str | None, b: str | None) -> bool:
     x, y = _norm(a), _norm(b)
     if not x or not y:
@@ -356,13 +364,13 @@ def _claims(sentences_about: list[str], old: Facts, new: Facts) -> _Claims:
                 found.listed = found.listed or sentence
             if (m := CATEGORY.search(clause)) and "不" not in clause[max(0, m.start() - 2) : m.start()]:
                 found.category = found.category or (m.group(1), sentence)
-            if new_core and len(new_core) >= 4 and new_core in _norm(sentence):
+            if _states_restriction(new_core, sentence):
                 found.restriction = found.restriction or (new.restriction or "", sentence)
-            elif UNRESTRICTED.search(clause) or (removal and old_core and old_core in _norm(clause)):
+            elif UNRESTRICTED.search(clause) or (removal and _states_restriction(old_core, clause)):
                 found.unrestricted = found.unrestricted or sentence
             elif m2 := RESTRICTION.search(clause):
                 found.restriction = found.restriction or (m2.group(1), sentence)
-            elif old_core and len(old_core) >= 4 and old_core in _norm(clause) and not removal:
+            elif _states_restriction(old_core, clause) and not removal:
                 found.restriction = found.restriction or (old.restriction or "", sentence)
             if m3 := PAYMENT.search(clause):
                 found.payment = found.payment or (m3.group(1), sentence)

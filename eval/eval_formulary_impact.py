@@ -40,10 +40,12 @@ from graph.model import Entry, FormularyStatus, ListedIn, Product
 from graph.ports import GraphStore
 
 TENANT = "hz-pharma"
+TENANTS = ("hz-pharma", "sh-pharma")
 TODAY = dt.date(2026, 11, 25)
 OLD, NEW = "NRDL-2022", "NRDL-2024"
 SAMPLE = 40
 DEFAULT_DIR = Path("/work/evalsets/formulary_impact")
+REPORT = Path(__file__).resolve().parent / "reports" / "formulary_impact" / "measure.json"
 
 
 def _digest(entry_id: str) -> str:
@@ -177,21 +179,32 @@ def score(labels_path: Path, work: Path) -> dict[str, Any]:
 
 
 def measure(work: Path) -> dict[str, Any]:
-    """Entries marked by the detector (by severity and status) and by the old rule, on the demo's change."""
+    """Entries marked by the detector (by severity and status) and by the old rule, on the demo's change.
+
+    Per demo tenant: the old rule marked every entry naming or about a changed product (and put drafts and entries in
+    review to ``stale`` too); the detector marks the entries whose claims the change touches.
+    """
+    out: dict[str, Any] = {"change": f"{OLD} → {NEW}", "tenants": {}}
     with _demo_store(work) as store:
-        old = old_rule(store)
-        published = len(store.entries(TENANT, status="published"))
-        impacts = detect(store)
-        statuses = {i: e.status for i, (e, _) in old.items()}
-        by = Counter((imp.severity, statuses.get(i, "?")) for i, imp in impacts.items())
-    return {
-        "tenant": TENANT, "change": f"{OLD} → {NEW}", "published_entries": published,
-        "old_rule_marked": len(old),
-        "old_rule_by_status": dict(Counter(e.status for e, _ in old.values())),
-        "marked": len(impacts),
-        "by_severity": dict(Counter(imp.severity for imp in impacts.values())),
-        "by_severity_and_status": {f"{s}/{st}": n for (s, st), n in sorted(by.items())},
-    }  # fmt: skip
+        for tenant in TENANTS:
+            changes = {c.sku: c for c in fi.edition_changes(store, tenant, OLD, NEW)}
+            old = {e.id: e for e, _ in fi.entries_touching(store, tenant, changes)}
+            report = fi.formulary_impact(store, tenant, old=OLD, new=NEW, today=TODAY, dry_run=True)
+            by = Counter((imp.severity, old[i].status) for i, imp in report.impacts.items())
+            out["tenants"][tenant] = {
+                "published_entries": len(store.entries(tenant, status="published")),
+                "changed_products": len(changes),
+                "old_rule_marked": len(old),
+                "old_rule_marked_published": sum(1 for e in old.values() if e.status == "published"),
+                "old_rule_by_status": dict(Counter(e.status for e in old.values())),
+                "marked": len(report.impacts),
+                "by_severity": dict(Counter(imp.severity for imp in report.impacts.values())),
+                "by_severity_and_status": {f"{s}/{st}": n for (s, st), n in sorted(by.items())},
+                "withdrawn_from_reps": by.get(("withdraw", "published"), 0),
+                "entries": {i: {"severity": imp.severity, "status": old[i].status, "sentence": imp.sentence}
+                            for i, imp in sorted(report.impacts.items())},
+            }  # fmt: skip
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,4 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         elif args.step == "score":
             sys.stdout.write(json.dumps(score(args.labels, work), ensure_ascii=False, indent=2) + "\n")
         else:
-            sys.stdout.write(json.dumps(measure(work), ensure_ascii=False, indent=2) + "\n")
+            result = measure(work)
+            REPORT.parent.mkdir(parents=True, exist_ok=True)
+            REPORT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")

@@ -114,3 +114,11 @@ def test_status_words() -> None:
     assert status_words(NOT_LISTED) == "未列入目录"
     assert status_words(Facts(True, "乙", "限二线用药。", "5.39元")) == "乙类，限二线用药，支付标准5.39元"
     assert status_words(Facts(True, "甲", None, "*")) == "甲类，无限定支付范围"
+
+
+def test_an_indication_that_was_the_restriction_is_no_restriction_claim() -> None:
+    old, new = Facts(True, "乙", "限骨质疏松", None), Facts(True, "乙", None, None)
+    text = "组织科室会，邀请专家解读骨质疏松诊疗指南。安宁片月用量增长42%。"
+    assert _assess(text, old, new, about=True) is None
+    quoted = _assess("安宁片医保只报骨质疏松患者，即限骨质疏松。", old, new)
+    assert quoted is not None and quoted.severity == "withdraw"

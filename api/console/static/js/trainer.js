@@ -765,7 +765,7 @@ export function stalePage(main, { go }) {
   }
 
   main.append(
-    h("h1", null, "医保目录变更复核"),
+    h("h1", null, "目录变更·知识复核"),
     h(
       "div",
       { class: "panel" },
