@@ -63,26 +63,26 @@ def _demo_store(folder: Path) -> EmbeddedGraphStore:
     return store
 
 
-def old_rule(store: GraphStore) -> dict[str, tuple[Entry, set[str]]]:
+def old_rule(store: GraphStore, tenant: str = TENANT) -> dict[str, tuple[Entry, set[str]]]:
     """Entries (not retired) ABOUT a changed product or naming one: what the old rule marked, with the SKUs."""
-    changes = {c.sku: c for c in fi.edition_changes(store, TENANT, OLD, NEW)}
-    return {e.id: (e, hit) for e, hit in fi.entries_touching(store, TENANT, changes)}
+    changes = {c.sku: c for c in fi.edition_changes(store, tenant, OLD, NEW)}
+    return {e.id: (e, hit) for e, hit in fi.entries_touching(store, tenant, changes)}
 
 
-def _facts(store: GraphStore, skus: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+def _facts(store: GraphStore, skus: list[str], tenant: str = TENANT) -> dict[str, dict[str, dict[str, Any]]]:
     """SKU → edition → the product's status in that edition as printed."""
     out: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in skus}
-    editions = {e.id: e for e in store.formulary_editions(TENANT)}
+    editions = {e.id: e for e in store.formulary_editions(tenant)}
     for edition in (OLD, NEW):
         for s in skus:
             ed = editions[edition]
             out[s][edition] = {"edition": ed.name, "effective_date": str(ed.effective_date), "listed": False}
-    for e in store.edges_of(TENANT, ListedIn, sources=skus, targets=[OLD, NEW]):
+    for e in store.edges_of(tenant, ListedIn, sources=skus, targets=[OLD, NEW]):
         out[e.sku][e.edition_id] |= {
             "listed": True, "category": e.category, "restriction": e.restriction,
             "payment_standard": e.payment_standard, "section": e.section, "number": e.code,
         }  # fmt: skip
-    for st in store.edges_of(TENANT, FormularyStatus, sources=skus, targets=[OLD, NEW]):
+    for st in store.edges_of(tenant, FormularyStatus, sources=skus, targets=[OLD, NEW]):
         out[st.sku][st.edition_id] |= {"state": st.state, "reason": st.reason}
     return out
 
@@ -105,33 +105,64 @@ def sample(candidates: dict[str, tuple[Entry, set[str]]], n: int = SAMPLE) -> li
     return sorted(chosen)
 
 
+def _rows(store: GraphStore, tenant: str, candidates: dict[str, tuple[Entry, set[str]]], ids: list[str]) -> list[str]:
+    """The labelling rows of ``ids`` (entry text, links, both editions' facts of its changed products; no verdict)."""
+    touched = sorted({s for i in ids for s in candidates[i][1]})
+    products = {p.sku: p for p in store.nodes_by_keys(tenant, Product, touched)}
+    facts = _facts(store, sorted(products), tenant)
+    links = store.entry_links(tenant, ids)
+    rows = []
+    for eid in ids:
+        entry, skus = candidates[eid]
+        link = links.get(eid)
+        row = {
+            "entry_id": eid, "tenant": tenant, "kind": entry.kind, "title": entry.title, "body": entry.body,
+            "about_skus": sorted(link.skus) if link else [],
+            "products": [
+                {"sku": s, "name": products[s].name, "brand": products[s].brand,
+                 "generic_name": products[s].generic_name, OLD: facts[s][OLD], NEW: facts[s][NEW]}
+                for s in sorted(skus)
+            ],
+            "question": "Does the 2024 edition make this entry state something false (withdraw), or leave it "
+            "true but incomplete (review), or not touch its claims (none)?",
+        }  # fmt: skip
+        rows.append(json.dumps(row, ensure_ascii=False))
+    return rows
+
+
 def dump(out: Path, work: Path) -> int:
     """Write the blind labelling file; returns the number of entries written."""
     with _demo_store(work) as store:
         candidates = old_rule(store)
         ids = sample(candidates)
-        touched = sorted({s for i in ids for s in candidates[i][1]})
-        products = {p.sku: p for p in store.nodes_by_keys(TENANT, Product, touched)}
-        facts = _facts(store, sorted(products))
-        links = store.entry_links(TENANT, ids)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8") as f:
-            for eid in ids:
-                entry, skus = candidates[eid]
-                link = links.get(eid)
-                row = {
-                    "entry_id": eid, "kind": entry.kind, "title": entry.title, "body": entry.body,
-                    "about_skus": sorted(link.skus) if link else [],
-                    "products": [
-                        {"sku": s, "name": products[s].name, "brand": products[s].brand,
-                         "generic_name": products[s].generic_name, OLD: facts[s][OLD], NEW: facts[s][NEW]}
-                        for s in sorted(skus)
-                    ],
-                    "question": "Does the 2024 edition make this entry state something false (withdraw), or leave it "
-                    "true but incomplete (review), or not touch its claims (none)?",
-                }  # fmt: skip
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return len(ids)
+        rows = _rows(store, TENANT, candidates, ids)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    return len(rows)
+
+
+def dump_more(out: Path, first: Path, work: Path) -> int:
+    """A second blind file: the entries the detector marks (both tenants) that ``first`` lacks, mixed with others.
+
+    As many entries it does not mark (chosen by digest) come with them, all ordered by digest, so that the file does
+    not tell which is which.
+
+    The first sample (40 by digest, drawn before the detector existed) holds few marked entries, too few for a
+    precision; labels of both files go into one labels file.
+    """
+    done = {json.loads(line)["entry_id"] for line in first.read_text(encoding="utf-8").splitlines() if line.strip()}
+    rows: list[tuple[str, str]] = []
+    with _demo_store(work) as store:
+        for tenant in TENANTS:
+            candidates = old_rule(store, tenant)
+            report = fi.formulary_impact(store, tenant, old=OLD, new=NEW, today=TODAY, dry_run=True)
+            marked = sorted(i for i in report.impacts if i not in done)
+            others = sorted((i for i in candidates if i not in done and i not in report.impacts), key=_digest)
+            ids = marked + others[: len(marked)]
+            rows += [(_digest(i), r) for i, r in zip(ids, _rows(store, tenant, candidates, ids), strict=True)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(r + "\n" for _, r in sorted(rows)), encoding="utf-8")
+    return len(rows)
 
 
 def _read_labels(path: Path) -> dict[str, dict[str, Any]]:
@@ -163,9 +194,11 @@ def _scores(labels: dict[str, dict[str, Any]], found: Mapping[str, str]) -> dict
 
 
 def detect(store: GraphStore) -> dict[str, fi.Impact]:
-    """The detector's verdicts on the demo's 2022 → 2024 change (nothing written)."""
-    report = fi.formulary_impact(store, TENANT, old=OLD, new=NEW, today=TODAY, dry_run=True)
-    return report.impacts
+    """The detector's verdicts on the demo's 2022 → 2024 change in both tenants (nothing written)."""
+    found: dict[str, fi.Impact] = {}
+    for tenant in TENANTS:
+        found |= fi.formulary_impact(store, tenant, old=OLD, new=NEW, today=TODAY, dry_run=True).impacts
+    return found
 
 
 def score(labels_path: Path, work: Path) -> dict[str, Any]:
@@ -213,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="step", required=True)
     d = sub.add_parser("dump", help="Write the blind labelling sample.")
     d.add_argument("--out", type=Path, default=DEFAULT_DIR / "to_label.jsonl")
+    m = sub.add_parser("dump-more", help="Write a second blind sample: the marked entries the first lacks, mixed.")
+    m.add_argument("--out", type=Path, default=DEFAULT_DIR / "to_label_more.jsonl")
+    m.add_argument("--first", type=Path, default=DEFAULT_DIR / "to_label.jsonl")
     s = sub.add_parser("score", help="Precision of the detector against a labels file.")
     s.add_argument("--labels", type=Path, default=DEFAULT_DIR / "labels.jsonl")
     sub.add_parser("measure", help="Entries marked on the demo, by severity, and by the old rule.")
@@ -221,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp) / "graph"
         if args.step == "dump":
             n = dump(args.out, work)
+            sys.stdout.write(f"{n} entries written to {args.out}\n")
+        elif args.step == "dump-more":
+            n = dump_more(args.out, args.first, work)
             sys.stdout.write(f"{n} entries written to {args.out}\n")
         elif args.step == "score":
             sys.stdout.write(json.dumps(score(args.labels, work), ensure_ascii=False, indent=2) + "\n")
