@@ -8,6 +8,10 @@ The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 | cases, objections, script requests (ask), briefings, customers, products, formulary, published entries | ✓ | ✓ | ✓ | |
 | entries of any status, curation writes, history, formulary impact, FAQ proposals, script-request queue | | ✓ | ✓ | |
 | ingest upload, API keys | | | ✓ | |
+
+The ``store`` role (a store manager's key) only uploads competitor photos and reads them and the competitor price
+matrix; admins may do the same. Reps and trainers read the matrix; trainers and admins review the items the SKU
+resolution was not sure of.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ PRICING: tuple[Role, ...] = ("rep", "trainer", "admin", "service")
 READERS: tuple[Role, ...] = ("rep", "trainer", "admin")
 CURATORS: tuple[Role, ...] = ("trainer", "admin")
 ADMINS: tuple[Role, ...] = ("admin",)
+PHOTO_UPLOADERS: tuple[Role, ...] = ("store", "admin")
+MATRIX_READERS: tuple[Role, ...] = ("rep", "trainer", "admin", "store")
+REVIEWERS: tuple[Role, ...] = ("trainer", "admin")
 
 _header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="API key `skg_<id>_<secret>` (salescopilot keys create)."
@@ -74,6 +81,9 @@ Pricing = Annotated[ApiKey, Depends(allow(*PRICING))]
 Reader = Annotated[ApiKey, Depends(allow(*READERS))]
 Curator = Annotated[ApiKey, Depends(allow(*CURATORS))]
 Admin = Annotated[ApiKey, Depends(allow(*ADMINS))]
+PhotoUploader = Annotated[ApiKey, Depends(allow(*PHOTO_UPLOADERS))]
+MatrixReader = Annotated[ApiKey, Depends(allow(*MATRIX_READERS))]
+Reviewer = Annotated[ApiKey, Depends(allow(*REVIEWERS))]
 
 
 async def write_slot(state: State) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -17,6 +18,7 @@ from api.request_model import RequestModel
 from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
+from copilot.competitor_prices import is_price_objection
 from copilot.formulary_impact import status_changes
 from copilot.objections import BADGES, NO_MATCH_TEXT, ObjectionAnswer
 from copilot.render import to_markdown, to_pdf
@@ -169,11 +171,29 @@ class FormularyChangeOut(BaseModel):
     text: str = Field(description="The change in one sentence, to say first.")
 
 
+class CompetitorPriceOut(BaseModel):
+    """A competitor's latest observed price for a SKU nearby, with the gap to ours and its evidence."""
+
+    sku: str
+    competitor: str
+    city: str | None
+    observed_on: dt.date
+    current_price: float
+    effective_price: float = Field(description="Per box after the deal, for a walk-in customer.")
+    rule: str
+    our_price: float | None = Field(description="Our list price.")
+    gap_pct: float | None = Field(description="(ours − theirs) / theirs × 100: positive when we are dearer.")
+    text: str = Field(description="The fact in one sentence a rep can say.")
+    observation_id: str
+    photo_id: str
+
+
 class ObjectionAnswers(BaseModel):
     """Scripts best first, or 无匹配话术 with the nearest general scripts and a request action.
 
     When a product of the question changed reimbursement status in the latest formulary edition, the change comes
-    first (``formulary_changes``, from the formulary itself), then the scripts.
+    first (``formulary_changes``, from the formulary itself), then the scripts. For a price objection, also the
+    competitor prices seen for the products (last 30 days).
     """
 
     status: Literal["answered", "no_match"]
@@ -188,6 +208,43 @@ class ObjectionAnswers(BaseModel):
     reading: ReadingOut
     request_script: RequestScriptAction | None = Field(None, description="Under no_match: ask for a script.")
     rewritten: RewriteOut | None = None
+    competitor_prices: list[CompetitorPriceOut] = Field(
+        default_factory=list,
+        description="For an objection about price: the current observed gap to each competitor nearby, with its date.",
+    )
+
+
+def competitor_prices_out(
+    state: ServiceState, tenant: str, skus: list[str], customer_id: str | None, today: dt.date
+) -> list[CompetitorPriceOut]:
+    """Competitor prices of these SKUs seen near the customer (or anywhere without one) in the last 30 days."""
+    services = state.tenant(tenant)
+    customer = state.store.get_node(tenant, Customer, customer_id) if customer_id else None
+    city = customer.city if customer else None
+    products = {p.sku: p for p in state.store.nodes_by_keys(tenant, Product, skus)} if skus else {}
+    out: list[CompetitorPriceOut] = []
+    for sku in skus:
+        p = products.get(sku)
+        ours = p.list_price if p else None
+        label = ((p.brand + " ") if p and p.brand else "") + (p.name if p else sku)
+        for s in services.competitors().sightings(sku, city=city, customer_id=customer_id, today=today)[:5]:
+            out.append(
+                CompetitorPriceOut(
+                    sku=sku,
+                    competitor=s.competitor,
+                    city=s.city,
+                    observed_on=s.observed_on,
+                    current_price=s.current_price,
+                    effective_price=s.effective_price,
+                    rule=s.rule,
+                    our_price=ours,
+                    gap_pct=s.gap_pct(ours),
+                    text=s.text(label, ours),
+                    observation_id=s.observation_id,
+                    photo_id=s.photo_id,
+                )  # fmt: skip
+            )
+    return out
 
 
 def _answer_out(a: ObjectionAnswer, under_review: str | None = None) -> ObjectionAnswerOut:
@@ -268,6 +325,10 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
                 "customer_type": customer_type,
             }  # fmt: skip
         )
+    seen: list[CompetitorPriceOut] = []
+    price_skus = body.skus or list(r.products)
+    if is_price_objection(body.objection) and price_skus:
+        seen = competitor_prices_out(state, key.tenant, price_skus, body.customer_id, dt.date.today())
     return ObjectionAnswers(
         status=result.status,
         formulary_changes=[FormularyChangeOut(**dataclasses.asdict(c), text=c.text) for c in changes],
@@ -285,6 +346,7 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         ),  # fmt: skip
         request_script=request,
         rewritten=rewritten,
+        competitor_prices=seen,
     )
 
 
@@ -317,9 +379,11 @@ async def briefing(
     Every fact names the node it comes from.
     """
     today = as_of or dt.date.today()
-    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
+    services = state.tenant(key.tenant)
+    prices = await run_in_threadpool(services.prices)
+    book = await run_in_threadpool(services.competitors)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
+        partial(build_briefing, competitors=book), state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     if fmt == "md":
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
@@ -343,9 +407,11 @@ async def briefing_summary(
     configured or its text fails the checks.
     """
     today = as_of or dt.date.today()
-    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
+    services = state.tenant(key.tenant)
+    prices = await run_in_threadpool(services.prices)
+    book = await run_in_threadpool(services.competitors)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
+        partial(build_briefing, competitors=book), state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
     return _rewrite_out(done)

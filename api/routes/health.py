@@ -58,6 +58,6 @@ class Me(BaseModel):
 
 
 @router.get("/me", summary="Who the API key belongs to")
-def me(key: Annotated[ApiKey, Depends(allow(*PRICING))]) -> Me:
+def me(key: Annotated[ApiKey, Depends(allow(*PRICING, "store"))]) -> Me:
     """The calling key's role and tenant (any valid key), e.g. for a client to show what it may do."""
     return Me(key_id=key.id, name=key.name, role=key.role, tenant=key.tenant)

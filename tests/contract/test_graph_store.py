@@ -16,6 +16,7 @@ from graph.model import (
     EDGE_TYPES,
     NODE_TYPES,
     Change,
+    CompetitorPhoto,
     Customer,
     Entry,
     FormularyStatus,
@@ -337,9 +338,12 @@ def _as_old_schema(store: object, version: int) -> None:
         run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes and pending revisions
     run("ALTER TABLE EntryVersion DROP revision")
     if version < 6:
-        run("DROP TABLE ScriptRequest")  # v6 added the script-request queue and the entries' category, customer types
+        run("DROP TABLE ScriptRequest")  # v6 added the script-request queue, the entries' category and customer types,
         run("ALTER TABLE Entry DROP category")
         run("ALTER TABLE Entry DROP customer_types")
+        run("DROP TABLE CompetitorObservation")  # … competitor photos, observations and SKU corrections
+        run("DROP TABLE CompetitorPhoto")
+        run("DROP TABLE SkuCorrection")
     if version < 5:
         run("DROP TABLE Promotion")  # v5 added promotions and price events
         run("DROP TABLE PriceEvent")
@@ -401,4 +405,10 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     request = ScriptRequest(tenant="t1", id="SR-1", query="发票老是开错", requested_by="rep", at=at)
     reopened.upsert_nodes("t1", [request])
     assert reopened.get_node("t1", ScriptRequest, "SR-1") == request
+    photo = CompetitorPhoto(
+        tenant="t1", id="f" * 64, media_type="image/jpeg", size_bytes=1, width=1, height=1,
+        taken_on=dt.date(2026, 12, 1), uploaded_by="店长", uploaded_at=dt.datetime(2026, 12, 1, 9, 0),
+    )  # fmt: skip
+    reopened.upsert_nodes("t1", [photo])
+    assert reopened.competitor_photos("t1") == ([photo], 1)
     reopened.close()
