@@ -185,6 +185,7 @@ def test_a_published_entry_keeps_its_text_for_reps_while_a_revision_is_reviewed(
                                                        "publish"]  # fmt: skip
     v5 = next(v for v in history["versions"] if v["version"] == 5)
     assert v5["body"] == entry["body"] and v5["revision"]["body"] == new_body  # both texts, in history
+    d.client.post(f"/v1/entries/{eid}/retire", headers=trainer, json={"version": 6}).raise_for_status()  # tidy up
 
 
 def test_objection_answers_lead_with_the_products_formulary_change(deployment: Deployment) -> None:
@@ -234,3 +235,5 @@ def test_a_formulary_note_on_a_draft_keeps_its_state_and_blocks_its_publish(depl
     assert trail[-1]["details"]["batch"]["sku"] == "SKU-OSE15-KW"
     published = d.client.post(f"/v1/entries/{eid}/publish", headers=reviewer, json={"version": noted["version"] + 1})
     assert published.status_code == 200 and published.json()["status"] == "published"
+    retired = d.client.post(f"/v1/entries/{eid}/retire", headers=trainer, json={"version": noted["version"] + 2})
+    assert retired.status_code == 200  # tidy up: the shared deployment's other tests see the demo's scripts
