@@ -25,7 +25,7 @@ from api.settings import Settings, get_settings
 from api.state import ServiceState
 from api.stores import open_store
 from copilot.rewrite import load_chat_model
-from retrieval.embedders import make_embedder
+from retrieval.embedders import make_embedder, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         service = state or open_state(settings)
         app.state.service = service
         if preload:
+            warm_up(service.embedder)
             for tenant in service.store.tenants():
                 service.tenant(tenant).warm()
                 log.info("tenant ready", extra={"tenant": tenant})

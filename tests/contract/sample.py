@@ -11,6 +11,8 @@ from graph.model import (
     CaseOf,
     Change,
     CompetesWith,
+    CompetitorObservation,
+    CompetitorPhoto,
     CompetitorProduct,
     Contract,
     ContractWith,
@@ -41,6 +43,7 @@ from graph.model import (
     Quotes,
     Rep,
     ScriptRequest,
+    SkuCorrection,
     Treats,
     WorksAt,
 )
@@ -235,6 +238,52 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 customer_type="chain",
                 requested_by="rep-1 (rep, key K1)",
                 at=dt.datetime(2025, 9, 3, 10, 0),
+            )
+        ],
+        [
+            CompetitorPhoto(
+                tenant=t,
+                id="ab" * 32,
+                media_type="image/jpeg",
+                size_bytes=120_000,
+                width=1200,
+                height=1600,
+                customer_id="C-001",
+                competitor="益丰大药房",
+                city="杭州",
+                taken_on=dt.date(2025, 9, 5),
+                uploaded_by="店长-西湖店",
+                uploaded_at=dt.datetime(2025, 9, 5, 18, 30),
+                ocr_lines='[["立普妥 20mg*7片", [[0, 0], [10, 0], [10, 5], [0, 5]], 0.97]]',
+            )
+        ],
+        [
+            CompetitorObservation(
+                tenant=t,
+                id="abababababababab-01",
+                photo_id="ab" * 32,
+                item_index=1,
+                text="立普妥 阿托伐他汀钙片 20mg*7片",
+                sku="SKU-ATV-20",
+                resolution="matched",
+                resolution_confidence=0.96,
+                competitor="益丰大药房",
+                city="杭州",
+                observed_on=dt.date(2025, 9, 5),
+                original_price=39.8,
+                current_price=35.8,
+                effective_price=26.85,
+                rule="第二件半价",
+            )
+        ],
+        [
+            SkuCorrection(
+                tenant=t,
+                id="立普妥20mg7片",
+                text="立普妥 20mg 7片",
+                sku="SKU-ATV-20",
+                decided_by="培训师",
+                decided_at=dt.datetime(2025, 9, 6, 9, 0),
             )
         ],
     ]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from retrieval.embedders import CachedEmbedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder
+from retrieval.embedders import CachedEmbedder, HashingEmbedder, UniversalSentenceEncoder, minilm_embedder, warm_up
 from retrieval.hybrid import EntryDoc, KnowledgeIndex, SearchFilters
 from retrieval.keyword_index import ChineseTokenizer, KeywordIndex
 from retrieval.langchain_adapter import KnowledgeRetriever
@@ -47,6 +47,17 @@ def test_cache_never_reembeds_unchanged_text(tmp_path: Path) -> None:
     first = cached.embed_documents(["一", "二"])
     again = CachedEmbedder(HashingEmbedder(32), tmp_path / "cache.sqlite").embed_documents(["二", "一", "三"])
     assert cached.misses == 2 and np.allclose(again[0], first[1])
+
+
+def test_warm_up_loads_the_model_behind_a_warm_cache(tmp_path: Path) -> None:
+    """Start-up warms the model itself: a cache that already holds the warm-up text must not hide the lazy load."""
+    use = UniversalSentenceEncoder(threads=1)
+    cached = CachedEmbedder(use, tmp_path / "cache.sqlite")
+    cached.embed_query("预热")  # the text is cached now (and the model loaded by it) ...
+    fresh = UniversalSentenceEncoder(threads=1)
+    assert fresh._model._backend is None  # ... a new process starts with nothing loaded
+    warm_up(CachedEmbedder(fresh, tmp_path / "cache.sqlite"))
+    assert fresh._model._backend is not None
 
 
 def test_vector_index_update_remove_and_filter() -> None:
