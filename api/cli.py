@@ -702,13 +702,17 @@ def formulary_impact_cmd(
     tenant: TenantOption,
     old: Annotated[str | None, typer.Option(help="Old edition id (default: the one before the latest).")] = None,
     new: Annotated[str | None, typer.Option(help="New edition id (default: the latest by effective date).")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Report only; mark nothing stale.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Report only; write no note.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
-    """Products whose status changed, affected customers, and entries marked stale for trainers to review."""
+    """Products whose status changed, affected customers, and the entries whose claims the change touches.
+
+    A published entry with a claim now false is withdrawn from reps; one only incomplete stays live with a note;
+    drafts and entries in review keep their state and get the note.
+    """
     with _store(ctx) as store:
         report = _services(ctx, store, tenant).formulary_impact(
-            old=old, new=new, today=dt.date.today(), actor="formulary-impact", apply=not dry_run
+            old=old, new=new, today=dt.date.today(), actor="formulary-impact (cli)", apply=not dry_run
         )
     if as_json:
         data = dataclasses.asdict(report)
@@ -720,11 +724,42 @@ def formulary_impact_cmd(
     table.add_column("count", justify="right")
     table.add_row("products whose status changed", f"{len(report.changes):,}")
     table.add_row("customers affected", f"{len(report.customers):,}")
-    table.add_row("entries marked stale" + (" (dry run)" if dry_run else ""), f"{len(report.stale_entries):,}")
-    table.add_row("entries already stale for this change", f"{report.already_stale:,}")
+    severities = [i.severity for i in report.impacts.values()]
+    suffix = " (dry run)" if dry_run else ""
+    table.add_row("entries naming or about a changed product", f"{report.mentioning:,}")
+    table.add_row("entries to withdraw (a claim is now false)" + suffix, f"{severities.count('withdraw'):,}")
+    table.add_row("entries to review (true but incomplete)" + suffix, f"{severities.count('review'):,}")
+    table.add_row("entries already noted for this change", f"{report.already_marked:,}")
     console.print(table)
     for c in report.changes[:10]:
         console.print(f"  {escape(c.name)} ({c.sku}): {escape(c.detail)}", soft_wrap=True)
+    for i in list(report.impacts.values())[:10]:
+        console.print(f"  {i.entry_id} [{i.severity}] {escape(i.sentence)}", soft_wrap=True)
+
+
+@formulary_app.command("notes")
+def formulary_notes_cmd(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    action: Annotated[str, typer.Argument(help="confirm (the text is still right) or withdraw (reps stop seeing it).")],
+    sku: Annotated[str | None, typer.Option(help="Every noted entry of this product.")] = None,
+    edition: Annotated[
+        str | None, typer.Option(help="Every noted entry of this change (the new edition's id).")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="Who decides (recorded in the audit trail).")] = "cli",
+) -> None:
+    """Confirm or withdraw, in one step, the entries a formulary change noted (one audit record per entry)."""
+    if action not in ("confirm", "withdraw"):
+        raise typer.BadParameter("confirm or withdraw", param_hint="ACTION")
+    if sku is None and edition is None:
+        raise typer.BadParameter("give --sku or --edition", param_hint="--sku / --edition")
+    with _store(ctx) as store:
+        result = _services(ctx, store, tenant).bulk_note_action(
+            "confirm" if action == "confirm" else "withdraw", actor=actor, sku=sku, edition=edition
+        )
+    console.print(f"{action}: {len(result.done)} entries; skipped {len(result.skipped)}")
+    for entry_id, why in result.skipped.items():
+        console.print(f"  {entry_id}: {escape(why)}", soft_wrap=True)
 
 
 photos_app = typer.Typer(help="Competitor photos kept in the data folder (data/photos/<tenant>/).")

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.keys import InvalidKeyError
 from api.logs import current_request_id
-from copilot.curation import InvalidTransitionError
+from copilot.curation import FourEyesError, InvalidTransitionError
 from copilot.errors import CopilotError
 from copilot.script_requests import RequestClosedError
 from graph.errors import (
@@ -43,6 +43,7 @@ STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (NotFoundError, 404),
     (VersionConflictError, 409),
     (ConflictError, 409),
+    (FourEyesError, 403),
     (InvalidTransitionError, 409),
     (ReviewStateError, 409),
     (RequestClosedError, 409),

@@ -30,7 +30,7 @@ from api.settings import Settings
 from copilot import curation, script_requests
 from copilot.competitor_prices import WINDOW_DAYS as COMPETITOR_WINDOW_DAYS
 from copilot.competitor_prices import CompetitorPriceBook
-from copilot.curation import Action, EntryEdit
+from copilot.curation import Action, BulkResult, EntryEdit
 from copilot.faq import CatalogueNames, DraftReport, FaqProposal, write_drafts
 from copilot.formulary_impact import ImpactReport, formulary_impact
 from copilot.objections import ObjectionAnswerer
@@ -110,9 +110,11 @@ class TenantServices:
         index_dir: Path | None = None,
         *,
         today: Callable[[], dt.date] = dt.date.today,
+        four_eyes: bool = True,
     ) -> None:
         self.store = store
         self.tenant = tenant
+        self.four_eyes = four_eyes
         self.embedder = embedder
         self.index_dir = index_dir
         self.today = today
@@ -320,27 +322,46 @@ class TenantServices:
         )
 
     def transition(
-        self, entry_id: str, action: Action, *, actor: str, expected_version: int, note: str | None = None
+        self,
+        entry_id: str,
+        action: Action,
+        *,
+        actor: str,
+        expected_version: int,
+        note: str | None = None,
+        clear_note: bool = False,
     ) -> Entry:
-        """A review step (`copilot.curation.transition`): a publish or a retirement counts for retrieval at once."""
+        """A review step (`copilot.curation.transition`, four eyes as configured): counts for retrieval at once."""
         return self._entry_written(
             curation.transition(
-                self.store, self.tenant, entry_id, action, actor=actor, expected_version=expected_version, note=note
+                self.store, self.tenant, entry_id, action, actor=actor, expected_version=expected_version, note=note,
+                four_eyes=self.four_eyes, clear_note=clear_note,
             )
+        )  # fmt: skip
+
+    def bulk_note_action(
+        self, action: Literal["confirm", "withdraw"], *, actor: str, sku: str | None, edition: str | None
+    ) -> BulkResult:
+        """Confirm or withdraw the noted entries of one product or one change (`copilot.curation.bulk_action`)."""
+        result = curation.bulk_action(
+            self.store, self.tenant, action, actor=actor, sku=sku, edition=edition, four_eyes=self.four_eyes
         )
+        if result.done:
+            self.apply(Written(entries=tuple(e.id for e in result.done)))
+        return result
 
     def formulary_impact(
         self, *, old: str | None, new: str | None, today: dt.date, actor: str, apply: bool
     ) -> ImpactReport:
         """What a formulary change touches (`copilot.formulary_impact`).
 
-        With ``apply``, the entries it contradicts are marked stale and leave retrieval at once.
+        With ``apply``, the notes are written; withdrawn entries leave retrieval at once.
         """
         report = formulary_impact(
             self.store, self.tenant, old=old, new=new, today=today, actor=actor, dry_run=not apply
         )
-        if apply and report.stale_entries:
-            self.apply(Written(entries=tuple(report.stale_entries)))
+        if apply and report.impacts:
+            self.apply(Written(entries=tuple(report.impacts)))
         return report
 
     def write_faq_drafts(
@@ -451,11 +472,13 @@ class Services:
         *,
         index_root: Path | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        four_eyes: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.index_root = index_root
         self.today = today
+        self.four_eyes = four_eyes
         self._tenants: dict[str, TenantServices] = {}
         self._guard = threading.Lock()
         self._guard_embedder = threading.Lock()
@@ -467,7 +490,7 @@ class Services:
             if found is None:
                 index_dir = self.index_root / tenant if self.index_root is not None else None
                 found = self._tenants[tenant] = TenantServices(
-                    self.store, tenant, self._shared_embedder, index_dir, today=self.today
+                    self.store, tenant, self._shared_embedder, index_dir, today=self.today, four_eyes=self.four_eyes
                 )
             return found
 
@@ -500,4 +523,5 @@ def services_for(settings: Settings, store: GraphStore, embedder: Embedder | Non
         store,
         embedder or (lambda: make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)),
         index_root=settings.index_root,
+        four_eyes=settings.four_eyes,
     )

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Origins allowed to call the API from a browser, e.g. ["https://crm.example"].',
     )
+    four_eyes: bool = Field(
+        True, description="Publishing needs a second person: the publisher may not be the text's last editor."
+    )
     upload_max_mb: int = Field(50, ge=1, le=2048, description="Largest ingest upload, MiB.")
     photo_max_mb: int = Field(10, ge=1, le=50, description="Largest competitor photo upload, MB (MiB).")
     photo_retention_days: int = Field(365, ge=1, description="Days a competitor photo file is kept (prices stay).")

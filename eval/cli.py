@@ -97,6 +97,17 @@ def eval_cases(
     run_eval(["--json", "--embedder", embedder] if as_json else ["--embedder", embedder])
 
 
+@app.command(
+    "formulary-impact",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def eval_formulary_impact(ctx: typer.Context) -> None:
+    """Formulary impact on the demo's NRDL 2022 → 2024 change: dump (blind sample), score (labels), measure."""
+    from eval.eval_formulary_impact import main as run_eval
+
+    run_eval(list(ctx.args))
+
+
 @app.command("all")
 def eval_all(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and a short API run (a few minutes).")] = False,

@@ -87,6 +87,8 @@ _TENANT: TypeAdapter[str] = TypeAdapter(TenantId)
 
 ENTRY_CONTENT = ("kind", "title", "body", "tags", "status", "author", "stale_reason", "source")
 """Fields of an entry that a load compares with the stored entry to decide whether it changed."""
+ENTRY_KEPT_ON_LOAD = ("revision", "impact_severity", "impact_sentence", "impact_edition", "impact_skus")
+"""Fields of a stored entry that a file never carries (a pending revision, a formulary note): a load keeps them."""
 APPEND_ONLY: tuple[type[Node], ...] = (EntryVersion, AuditEvent, Change)
 """History records: written once, never overwritten by a load."""
 
@@ -248,6 +250,7 @@ class CypherGraphStore(ABC):
                 continue
             current = stored[row["uid"]]
             incoming = Entry.model_validate({k: v for k, v in row.items() if k != "uid"})
+            incoming = incoming.model_copy(update={f: getattr(current, f) for f in ENTRY_KEPT_ON_LOAD})
             diff = {
                 f: {"from": getattr(current, f), "to": getattr(incoming, f)}
                 for f in ENTRY_CONTENT

@@ -44,7 +44,7 @@ from graph.model import (
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -105,6 +105,14 @@ MIGRATIONS: dict[int, list[str]] = {
         node_table_ddl(CompetitorPhoto),
         node_table_ddl(CompetitorObservation),
         node_table_ddl(SkuCorrection),
+    ],
+    7: [
+        "ALTER TABLE Entry ADD impact_severity STRING",
+        "ALTER TABLE Entry ADD impact_sentence STRING",
+        "ALTER TABLE Entry ADD impact_edition STRING",
+        "ALTER TABLE Entry ADD impact_skus STRING[]",
+        "ALTER TABLE Entry ADD revision STRING",
+        "ALTER TABLE EntryVersion ADD revision STRING",
     ],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""

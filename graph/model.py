@@ -48,6 +48,9 @@ OBJECTION_CATEGORY_NAMES: dict[str, str] = {
 }  # fmt: skip
 """How a trainer names each objection category."""
 EntryStatus = Literal["draft", "in_review", "published", "stale", "retired"]
+"""``stale``: a published entry a formulary change withdrew from reps (its text now states something false)."""
+ImpactSeverity = Literal["withdraw", "review"]
+"""What a formulary change does to an entry: ``withdraw`` (a claim is now false) or ``review`` (true, incomplete)."""
 FormularyCategory = Literal["甲", "乙"]
 FormularyState = Literal["matched", "not_listed", "review"]
 """A product's state in a formulary edition: on a row (LISTED_IN), not listed, or waiting for a person."""
@@ -370,6 +373,17 @@ class Entry(Node):
     customer_types: list[CustomerType] = Field(
         default_factory=list, description="Customer types the entry applies to; empty = all."
     )
+    impact_severity: ImpactSeverity | None = Field(
+        None, description="Set with ``stale_reason`` by a formulary change, until a reviewer clears the note."
+    )
+    impact_sentence: Text | None = Field(None, description="The sentence whose claim the formulary change touches.")
+    impact_edition: Text | None = Field(None, description="The formulary edition whose change set the note.")
+    impact_skus: list[Text] = Field(default_factory=list, description="The changed products the note is about.")
+    revision: Text | None = Field(
+        None,
+        description="JSON of a pending revision of a published entry (its text, links, state and author); reps "
+        "keep reading the published fields until the revision is published.",
+    )
 
 
 class EntryVersion(Node):
@@ -388,6 +402,7 @@ class EntryVersion(Node):
     status: EntryStatus
     author: Text | None = None
     updated_at: dt.datetime | None = None
+    revision: Text | None = Field(None, description="The pending revision the entry had at this version (JSON).")
 
 
 class AuditEvent(Node):

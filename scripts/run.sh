@@ -14,6 +14,8 @@ if [ ! -s "$keys" ]; then
     for role in rep trainer admin service; do
       .venv/bin/salescopilot keys create --tenant "$tenant" --role "$role" --name "demo $role" -o "$keys" >/dev/null
     done
+    # a second trainer: publishing needs four eyes (the publisher is not the text's last editor)
+    .venv/bin/salescopilot keys create --tenant "$tenant" --role trainer --name "demo reviewer" -o "$keys" >/dev/null
   done
 fi
 echo "demo API keys (role, tenant, key) in $keys:"

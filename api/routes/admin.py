@@ -126,7 +126,7 @@ async def ingest_upload(
         try:
             report = await run_in_threadpool(
                 partial(state.tenant(key.tenant).ingest, file_type=file_type,
-                        actor=f"{key.name} ({key.role}, key {key.id})"),
+                        actor=key.name),
                 [path],
             )  # fmt: skip
         except SalesCopilotError as e:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Curator, Reader, State, WriteSlot
+from api.errors import ApiError
 from api.request_model import RequestModel
 from copilot.formulary_impact import Change, edition_changes
 from graph.errors import NotFoundError
-from graph.model import Customer, FormularyEdition, ListedIn, PriceEvent, Product, Promotion
+from graph.model import Customer, FormularyEdition, ImpactSeverity, ListedIn, PriceEvent, Product, Promotion
 from graph.ports import GraphStore
 from ingest.formulary import ProductFormularyState, formulary_states
 
@@ -147,6 +148,31 @@ class EditionDiff(BaseModel):
     changes: list[Change]
 
 
+class EntryImpactOut(BaseModel):
+    """What the change does to one entry, and why."""
+
+    entry_id: str
+    severity: ImpactSeverity = Field(description="withdraw: a claim is now false; review: true but incomplete.")
+    sentence: str = Field(description="The sentence whose claim the change touches.")
+    skus: list[str]
+    reason: str
+
+
+class NotesIn(RequestModel):
+    """Which noted entries a bulk action takes: those of one product, of one change, or both."""
+
+    sku: str | None = Field(None, max_length=200, description="Every noted entry of this product.")
+    edition: str | None = Field(None, max_length=200, description="Every noted entry of this change (new edition).")
+
+
+class NotesOut(BaseModel):
+    """A bulk action's result: the entries written (one audit record each) and the ones left, with the reason."""
+
+    action: Literal["confirm", "withdraw"]
+    done: list[str]
+    skipped: dict[str, str]
+
+
 class ImpactOut(BaseModel):
     """What a formulary edition change touches: products, customers, entries to review."""
 
@@ -155,8 +181,9 @@ class ImpactOut(BaseModel):
     applied: bool = Field(description="False: a preview; nothing was marked.")
     changes: list[Change]
     customers: dict[str, list[str]] = Field(description="Customer id → the changed SKUs they buy or prescribe.")
-    stale_entries: dict[str, str] = Field(description="Entry id → why it needs review.")
-    already_stale: int
+    entries: list[EntryImpactOut] = Field(description="Entries whose claims the change touches, by id.")
+    already_marked: int = Field(description="Entries that already carry this change's note.")
+    mentioning: int = Field(description="Entries naming or about a changed product (what a name match would mark).")
     conflicts: list[str] = Field(description="Entries edited meanwhile and left as they were (re-run to mark).")
     seconds: float
 
@@ -295,7 +322,9 @@ def diff_editions(
 def _impact(state: State, tenant: str, old: str | None, new: str | None, actor: str, apply: bool) -> ImpactOut:
     _known(state.store, tenant, old, new)
     report = state.tenant(tenant).formulary_impact(old=old, new=new, today=dt.date.today(), actor=actor, apply=apply)
-    return ImpactOut.model_validate({**dataclasses.asdict(report), "applied": apply})
+    data = dataclasses.asdict(report)
+    data["entries"] = [dataclasses.asdict(i) for i in report.impacts.values()]
+    return ImpactOut.model_validate({**data, "applied": apply})
 
 
 @router.get("/formulary/impact", summary="Preview what a formulary change touches")
@@ -306,12 +335,12 @@ def preview_impact(
     new: Annotated[str | None, Query(max_length=200, description="Default: the latest edition.")] = None,
 ) -> ImpactOut:
     """Changed products, affected customers and the entries that would be marked stale; writes nothing."""
-    return _impact(state, key.tenant, old, new, f"key:{key.id}", apply=False)
+    return _impact(state, key.tenant, old, new, key.name, apply=False)
 
 
 @router.post(
     "/formulary/impact",
-    summary="Mark the entries a formulary change touches as stale",
+    summary="Note the entries whose claims a formulary change touches",
     dependencies=[WriteSlot],
 )
 def apply_impact(
@@ -320,8 +349,34 @@ def apply_impact(
     old: Annotated[str | None, Query(max_length=200)] = None,
     new: Annotated[str | None, Query(max_length=200, description="Default: the latest edition.")] = None,
 ) -> ImpactOut:
-    """Like the preview, and marks the entries ``stale`` with the reason (versioned and audited); idempotent."""
-    return _impact(state, key.tenant, old, new, f"key:{key.id}", apply=True)
+    """Like the preview, and writes the notes (versioned and audited); idempotent.
+
+    A published entry with a claim now false is withdrawn from reps (``stale``); one only incomplete stays live with
+    the note (待复核); drafts and entries in review keep their state and get the note their reviewer must clear.
+    """
+    return _impact(state, key.tenant, old, new, key.name, apply=True)
+
+
+@router.post(
+    "/formulary/notes/{action}",
+    summary="Confirm or withdraw every noted entry of one product or one change",
+    dependencies=[WriteSlot],
+)
+def bulk_notes(
+    action: Annotated[Literal["confirm", "withdraw"], Path(description="confirm: still right; withdraw.")],
+    body: NotesIn,
+    key: Curator,
+    state: State,
+) -> NotesOut:
+    """One versioned write and one audit record per entry (sharing a batch id); refused entries are listed.
+
+    ``confirm`` clears the notes (a withdrawn entry is published again, under four eyes); ``withdraw`` takes the
+    live ones away from reps.
+    """
+    if body.sku is None and body.edition is None:
+        raise ApiError(422, "validation_failed", "give sku or edition", details={"fields": ["sku", "edition"]})
+    result = state.tenant(key.tenant).bulk_note_action(action, actor=key.name, sku=body.sku, edition=body.edition)
+    return NotesOut(action=action, done=[e.id for e in result.done], skipped=result.skipped)
 
 
 def _latest(store: GraphStore, tenant: str, edition: str | None) -> str:

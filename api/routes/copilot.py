@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from functools import partial
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ from api.state import ServiceState
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import WEAK_LABEL, CustomerProfile, suggest_cases
 from copilot.competitor_prices import is_price_objection
+from copilot.formulary_impact import status_changes
 from copilot.objections import BADGES, NO_MATCH_TEXT, ObjectionAnswer
 from copilot.render import to_markdown, to_pdf
 from copilot.rewrite import (
@@ -32,7 +34,7 @@ from copilot.rewrite import (
     rewrite,
 )
 from graph.errors import NotFoundError
-from graph.model import Customer, CustomerType, ObjectionCategory, Product
+from graph.model import Customer, CustomerType, Entry, ObjectionCategory, Product
 
 router = APIRouter(tags=["copilot"])
 
@@ -153,6 +155,9 @@ class ObjectionAnswerOut(BaseModel):
     customer_types: list[CustomerType] = Field(default_factory=list, description="Written for these; empty = all.")
     why: list[str] = Field(description="Why it came back, in words (level, category, shared title words, type).")
     nearest: bool = Field(False, description="True under 无匹配话术: the closest general script, not an answer.")
+    under_review: str | None = Field(
+        None, description="待复核: a formulary change left the script true but incomplete (the note), still usable."
+    )
 
 
 class FixOut(BaseModel):
@@ -182,6 +187,19 @@ class RequestScriptAction(BaseModel):
     body: dict[str, object]
 
 
+class FormularyChangeOut(BaseModel):
+    """A product of the question whose reimbursement status changed in the latest formulary edition."""
+
+    sku: str
+    name: str
+    old_edition: str
+    new_edition: str
+    effective_date: dt.date | None
+    old_status: str = Field(examples=["乙类，限二线用药"])
+    new_status: str = Field(examples=["乙类，无限定支付范围"])
+    text: str = Field(description="The change in one sentence, to say first.")
+
+
 class CompetitorPriceOut(BaseModel):
     """A competitor's latest observed price for a SKU nearby, with the gap to ours and its evidence."""
 
@@ -202,10 +220,15 @@ class CompetitorPriceOut(BaseModel):
 class ObjectionAnswers(BaseModel):
     """Scripts best first, or 无匹配话术 with the nearest general scripts and a request action.
 
-    For a price objection, also the competitor prices seen for the products (last 30 days).
+    When a product of the question changed reimbursement status in the latest formulary edition, the change comes
+    first (``formulary_changes``, from the formulary itself), then the scripts. For a price objection, also the
+    competitor prices seen for the products (last 30 days).
     """
 
     status: Literal["answered", "no_match"]
+    formulary_changes: list[FormularyChangeOut] = Field(
+        default_factory=list, description="Status changes of the question's products, old → new, with the date."
+    )
     message: str | None = Field(None, description=f"Set when status is no_match ({NO_MATCH_TEXT}…).")
     answers: list[ObjectionAnswerOut]
     nearest_general: list[ObjectionAnswerOut] = Field(
@@ -253,12 +276,12 @@ def competitor_prices_out(
     return out
 
 
-def _answer_out(a: ObjectionAnswer) -> ObjectionAnswerOut:
+def _answer_out(a: ObjectionAnswer, under_review: str | None = None) -> ObjectionAnswerOut:
     return ObjectionAnswerOut(
         entry_id=a.entry_id, version=a.version, title=a.title, script=a.script, level=a.level, badge=BADGES[a.level],
         score=a.score, confidence=a.confidence, category=a.category,
         customer_types=list(a.customer_types),
-        why=list(a.why), nearest=a.nearest,
+        why=list(a.why), nearest=a.nearest, under_review=under_review,
     )  # fmt: skip
 
 
@@ -320,6 +343,11 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         purpose = OBJECTION_PURPOSE.format(objection=body.objection)
         rewritten = _rewrite_out(rewrite(objection_facts(result.answers), purpose, state.chat_model))
     r = result.reading
+    shown = [*result.answers, *result.nearest_general]
+    notes = {e.id: e.stale_reason for e in state.store.nodes_by_keys(key.tenant, Entry, [a.entry_id for a in shown])
+             if e.stale_reason and e.impact_severity == "review"}  # fmt: skip
+    subject = list(r.products) or body.skus
+    changes = status_changes(state.store, key.tenant, subject)
     request = None
     if result.can_request_script:
         request = RequestScriptAction(
@@ -336,9 +364,10 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         seen = competitor_prices_out(state, key.tenant, price_skus, body.customer_id, dt.date.today())
     return ObjectionAnswers(
         status=result.status,
+        formulary_changes=[FormularyChangeOut(**dataclasses.asdict(c), text=c.text) for c in changes],
         message=result.message,
-        answers=[_answer_out(a) for a in result.answers],
-        nearest_general=[_answer_out(a) for a in result.nearest_general],
+        answers=[_answer_out(a, notes.get(a.entry_id)) for a in result.answers],
+        nearest_general=[_answer_out(a, notes.get(a.entry_id)) for a in result.nearest_general],
         reading=ReadingOut(
             corrected=r.corrected,
             fixes=[FixOut(typed=t, read_as=w) for t, w in r.fixes],

@@ -20,13 +20,30 @@ from api.timestamps import UtcDatetime
 from copilot import curation
 from copilot.curation import EntryEdit
 from graph.errors import NotFoundError
-from graph.model import CustomerType, Entry, EntryKind, EntryStatus, ObjectionCategory
+from graph.model import CustomerType, Entry, EntryKind, EntryStatus, EntryVersion, ImpactSeverity, ObjectionCategory
 
 router = APIRouter(prefix="/entries", tags=["entries"])
 
 EntryId = Annotated[str, Path(min_length=1, max_length=200, examples=["KB-HZ-OS-0001"])]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class RevisionOut(BaseModel):
+    """The pending revision of a published entry: its text, links and review state."""
+
+    title: str
+    body: str
+    tags: list[str]
+    source: str | None = None
+    category: ObjectionCategory | None = None
+    customer_types: list[CustomerType] = Field(default_factory=list)
+    skus: list[str] | None = Field(None, description="New products it is about; null: unchanged.")
+    indications: list[str] | None = None
+    status: Literal["draft", "in_review"]
+    author: str | None = None
+    updated_at: UtcDatetime | None = None
+    base_version: int
 
 
 class EntryOut(BaseModel):
@@ -41,12 +58,25 @@ class EntryOut(BaseModel):
     version: int = Field(description="Send this back with an edit: a stale version gets 409.")
     author: str | None = None
     updated_at: UtcDatetime | None = None
-    stale_reason: str | None = Field(None, description="Why a formulary change put the entry up for review.")
+    stale_reason: str | None = Field(
+        None, description="The formulary note: which change touches the entry. A reviewer clears it (confirm)."
+    )
+    impact_severity: ImpactSeverity | None = Field(
+        None, description="withdraw: a claim is now false (reps do not see it); review: true but incomplete (待复核)."
+    )
+    impact_sentence: str | None = Field(None, description="The sentence whose claim the change touches.")
+    impact_edition: str | None = Field(None, description="The edition whose change set the note.")
+    impact_skus: list[str] = Field(default_factory=list, description="The changed products the note is about.")
     source: str | None = None
     category: ObjectionCategory | None = Field(None, description="What the objection (or the case's problem) is about.")
     customer_types: list[CustomerType] = Field(default_factory=list, description="Written for these; empty = all.")
     skus: list[str] = Field(default_factory=list)
     indications: list[str] = Field(default_factory=list)
+    last_editor: str | None = Field(None, description="Who last wrote the text a publish would make live.")
+    revision: RevisionOut | None = Field(
+        None, description="A pending revision of this published entry (trainers and admins only; reps read the "
+        "published fields until it is published).",
+    )  # fmt: skip
 
 
 class EntryPage(BaseModel):
@@ -92,10 +122,13 @@ class TransitionIn(RequestModel):
 
     version: int = Field(ge=1)
     note: str | None = Field(None, max_length=1000)
+    clear_note: bool = Field(
+        False, description="publish: clear the formulary note in the same step (you checked the text against it)."
+    )
 
 
 class VersionOut(BaseModel):
-    """One version of an entry."""
+    """One version of an entry: the published (or working) text, and the pending revision it had, if any."""
 
     version: int
     title: str
@@ -104,6 +137,7 @@ class VersionOut(BaseModel):
     status: EntryStatus
     author: str | None = None
     updated_at: UtcDatetime | None = None
+    revision: RevisionOut | None = None
 
 
 class AuditOut(BaseModel):
@@ -138,19 +172,36 @@ class DiffOut(BaseModel):
     entry_id: str
     from_version: int
     to_version: int
+    pending: bool = Field(False, description="True: `to` is the pending revision, not a stored version.")
     title: list[DiffLineOut]
     body: list[DiffLineOut]
 
 
-def _outs(state: ServiceState, tenant: str, entries: list[Entry]) -> list[EntryOut]:
+def _revision(entry: Entry | EntryVersion) -> RevisionOut | None:
+    rev = curation.Revision.model_validate_json(entry.revision) if entry.revision else None
+    return None if rev is None else RevisionOut.model_validate(rev.model_dump())
+
+
+def _outs(state: ServiceState, tenant: str, entries: list[Entry], role: str = "trainer") -> list[EntryOut]:
     found = curation.links(state.store, tenant, [e.id for e in entries])
-    return [
-        EntryOut(**e.model_dump(exclude={"tenant"}), skus=found[e.id][0], indications=found[e.id][1]) for e in entries
-    ]
+    out = []
+    for e in entries:
+        data = e.model_dump(exclude={"tenant", "revision"})
+        curator = role != "rep"
+        out.append(
+            EntryOut(
+                **data,
+                skus=found[e.id][0],
+                indications=found[e.id][1],
+                revision=_revision(e) if curator else None,
+                last_editor=curation.person(curation.last_editor(e)) if curator else None,
+            )  # fmt: skip
+        )
+    return out
 
 
-def _out(state: ServiceState, tenant: str, entry: Entry) -> EntryOut:
-    return _outs(state, tenant, [entry])[0]
+def _out(state: ServiceState, tenant: str, entry: Entry, role: str = "trainer") -> EntryOut:
+    return _outs(state, tenant, [entry], role)[0]
 
 
 def _visible(entry: Entry | None, role: str) -> bool:
@@ -158,7 +209,8 @@ def _visible(entry: Entry | None, role: str) -> bool:
 
 
 def _actor(key: Any) -> str:
-    return f"{key.name} ({key.role}, key {key.id})"
+    """The audit trail's actor: the key's name (the person or program it was issued to)."""
+    return str(key.name)
 
 
 @router.get("", summary="List entries by status, kind, product or text")
@@ -173,6 +225,7 @@ def list_entries(
     customer_type: Annotated[
         CustomerType | None, Query(description="Entries written for this type (or for all types).")
     ] = None,
+    noted: Annotated[bool, Query(description="Only entries with a formulary note (the review queue).")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EntryPage:
@@ -188,8 +241,10 @@ def list_entries(
         found = [e for e in found if e.category == category]
     if customer_type:
         found = [e for e in found if not e.customer_types or customer_type in e.customer_types]
+    if noted:
+        found = [e for e in found if e.stale_reason and e.status != "retired"]
     page = found[offset : offset + limit]
-    return EntryPage(total=len(found), items=_outs(state, key.tenant, page))
+    return EntryPage(total=len(found), items=_outs(state, key.tenant, page, key.role))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a draft entry", dependencies=[WriteSlot])
@@ -209,14 +264,15 @@ def get_entry(entry_id: EntryId, key: Reader, state: State) -> EntryOut:
     entry = state.store.get_node(key.tenant, Entry, entry_id)
     if entry is None or not _visible(entry, key.role):
         raise NotFoundError(f"no entry {entry_id}", details={"id": entry_id})
-    return _out(state, key.tenant, entry)
+    return _out(state, key.tenant, entry, key.role)
 
 
 @router.patch("/{entry_id}", summary="Edit an entry (optimistic locking)", dependencies=[WriteSlot])
 def edit_entry(entry_id: EntryId, body: EntryPatch, key: Curator, state: State) -> EntryOut:
     """Change text, tags or links; 409 ``version_conflict`` when someone saved since ``version``.
 
-    Editing a published entry sends it back to draft: it is reviewed again before reps see the new text.
+    Editing a published entry makes (or updates) its pending ``revision``: reps keep reading the published text until
+    the revision is submitted and published by someone else; then it replaces the published text in one step.
     """
     edit = EntryEdit(title=body.title, body=body.body, tags=body.tags, skus=body.skus,
                      indications=body.indications, source=body.source, category=body.category,
@@ -227,7 +283,7 @@ def edit_entry(entry_id: EntryId, body: EntryPatch, key: Curator, state: State) 
 
 def _transition(entry_id: str, body: TransitionIn, key: Any, state: ServiceState, action: curation.Action) -> EntryOut:
     entry = state.tenant(key.tenant).transition(entry_id, action, actor=_actor(key), expected_version=body.version,
-                                                note=body.note)  # fmt: skip
+                                                note=body.note, clear_note=body.clear_note)  # fmt: skip
     return _out(state, key.tenant, entry)
 
 
@@ -237,10 +293,32 @@ def submit(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) ->
     return _transition(entry_id, body, key, state, "submit")
 
 
-@router.post("/{entry_id}/publish", summary="Approve and publish", dependencies=[WriteSlot])
+@router.post(
+    "/{entry_id}/publish",
+    summary="Approve and publish (four eyes)",
+    dependencies=[WriteSlot],
+    responses={403: {"description": "four_eyes_required: you last edited this text; another trainer publishes it."},
+               409: {"description": "invalid_transition (not in review), formulary_note_open, version_conflict."}},
+)  # fmt: skip
 def publish(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
-    """in_review → published, or stale → published (confirmed still right after a formulary change)."""
+    """in_review → published (or a pending revision in review replaces the published text).
+
+    Refused with 403 ``four_eyes_required`` when the caller is the text's last editor (setting ``SKG_FOUR_EYES``),
+    and with 409 ``formulary_note_open`` while a formulary note is on the entry (unless ``clear_note``).
+    """
     return _transition(entry_id, body, key, state, "publish")
+
+
+@router.post("/{entry_id}/confirm", summary="Clear a formulary note: the text is still right", dependencies=[WriteSlot])
+def confirm(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
+    """Clears the note; a withdrawn (stale) entry confirmed as still right is published again (four eyes)."""
+    return _transition(entry_id, body, key, state, "confirm")
+
+
+@router.post("/{entry_id}/withdraw", summary="Withdraw a published entry from reps", dependencies=[WriteSlot])
+def withdraw(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) -> EntryOut:
+    """Published → stale: reps stop seeing it until it is corrected, reviewed and published again."""
+    return _transition(entry_id, body, key, state, "withdraw")
 
 
 @router.post("/{entry_id}/reject", summary="Send back to draft", dependencies=[WriteSlot])
@@ -259,8 +337,9 @@ def retire(entry_id: EntryId, body: TransitionIn, key: Curator, state: State) ->
 def history(entry_id: EntryId, key: Curator, state: State) -> HistoryOut:
     """Every version, oldest first (the current one last), and who did what when."""
     current, versions, audit = curation.history(state.store, key.tenant, entry_id)
-    rows = [VersionOut(**v.model_dump(include=set(VersionOut.model_fields))) for v in versions]
-    rows.append(VersionOut(**current.model_dump(include=set(VersionOut.model_fields))))
+    fields = set(VersionOut.model_fields) - {"revision"}
+    rows = [VersionOut(**v.model_dump(include=fields), revision=_revision(v)) for v in versions]
+    rows.append(VersionOut(**current.model_dump(include=fields), revision=_revision(current)))
     return HistoryOut(
         entry_id=entry_id,
         versions=rows,
@@ -278,15 +357,24 @@ def diff(
     state: State,
     from_version: Annotated[int, Query(alias="from", ge=1, le=1_000_000)],
     to_version: Annotated[int | None, Query(alias="to", ge=1, le=1_000_000, description="Default: current.")] = None,
+    pending: Annotated[
+        bool, Query(description="Compare the published text of version `from` with the pending revision.")
+    ] = False,
 ) -> DiffOut:
-    """Sentence-level differences of title and body from one version to another."""
+    """Sentence-level differences of title and body from one version to another, or to the pending revision."""
     current = curation.get_entry(state.store, key.tenant, entry_id)
     to_v = to_version or current.version
     old_title, old_body = curation.version_text(state.store, key.tenant, entry_id, from_version)
-    new_title, new_body = curation.version_text(state.store, key.tenant, entry_id, to_v)
+    if pending:
+        rev = curation.revision_of(current)
+        if rev is None:
+            raise NotFoundError(f"entry {entry_id} has no pending revision", details={"id": entry_id})
+        new_title, new_body = rev.title, rev.body
+    else:
+        new_title, new_body = curation.version_text(state.store, key.tenant, entry_id, to_v)
 
     def lines(a: str, b: str) -> list[DiffLineOut]:
         return [DiffLineOut(op=d.op, old=d.old, new=d.new) for d in curation.text_diff(a, b)]
 
-    return DiffOut(entry_id=entry_id, from_version=from_version, to_version=to_v,
+    return DiffOut(entry_id=entry_id, from_version=from_version, to_version=to_v, pending=pending,
                    title=lines(old_title, new_title), body=lines(old_body, new_body))  # fmt: skip

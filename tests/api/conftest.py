@@ -31,6 +31,7 @@ class Deployment:
     data_dir: Path
 
     def headers(self, role: str, tenant: str = "hz-pharma") -> dict[str, str]:
+        """The key of ``role`` in ``tenant``; ``reviewer`` is a second trainer (the four eyes)."""
         return {"X-API-Key": self.keys[(tenant, role)]}
 
 
@@ -43,6 +44,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     store.close()
     state = open_state(settings)
     keys: dict[tuple[str, str], str] = {(t, r): state.keys.create(t, r, f"test {r}")[1] for t in TENANTS for r in ROLES}
+    for t in TENANTS:  # a second trainer: publishing needs four eyes
+        keys[(t, "reviewer")] = state.keys.create(t, "trainer", "test reviewer")[1]
     app = create_app(settings, state=state)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Deployment(client, state, keys, data_dir)

@@ -35,6 +35,8 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("GET", "/v1/formulary/diff?old=NRDL-2022&new=NRDL-2024", READERS, {}),
     ("GET", "/v1/formulary/impact", CURATORS, {}),
     ("POST", "/v1/formulary/impact?new=NOPE", CURATORS, {}),  # 404 for the allowed: nothing is marked
+    ("POST", "/v1/formulary/notes/confirm", CURATORS, {"json": {"sku": "SKU-NOPE"}}),  # nothing noted: no write
+    ("POST", "/v1/formulary/notes/withdraw", CURATORS, {"json": {"sku": "SKU-NOPE"}}),
     ("GET", "/v1/formulary/review", CURATORS, {}),
     ("POST", f"/v1/formulary/review/{P}/confirm", CURATORS, {"json": {"edition_id": "NOPE", "row": "x"}}),  # 404
     ("POST", f"/v1/formulary/review/{P}/not-listed", CURATORS, {"json": {"edition_id": "NOPE"}}),  # 404: unchanged
@@ -46,6 +48,8 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("POST", f"/v1/entries/{E}/publish", CURATORS, {"json": {"version": 999}}),
     ("POST", f"/v1/entries/{E}/reject", CURATORS, {"json": {"version": 999}}),
     ("POST", f"/v1/entries/{E}/retire", CURATORS, {"json": {"version": 999}}),
+    ("POST", f"/v1/entries/{E}/confirm", CURATORS, {"json": {"version": 999}}),
+    ("POST", f"/v1/entries/{E}/withdraw", CURATORS, {"json": {"version": 999}}),
     ("GET", f"/v1/entries/{E}/history", CURATORS, {}),
     ("GET", f"/v1/entries/{E}/diff?from=1", CURATORS, {}),
     ("POST", "/v1/script-requests", READERS, {"json": {"query": "矩阵测试：发票老是开错"}}),
@@ -75,6 +79,8 @@ def test_matrix_covers_every_route(deployment: Deployment) -> None:
     covered = {(m, p.split("?")[0].replace(C, "{customer_id}").replace(P, "{sku}")) for m, p, _, _ in MATRIX}
     covered = {(m, p.replace(E, "{entry_id}").replace("does-not-exist", "{key_id}")) for m, p in covered}
     covered = {(m, p.replace("SR-NOPE", "{request_id}")) for m, p in covered}
+    covered = {(m, p.replace("/notes/confirm", "/notes/{action}").replace("/notes/withdraw", "/notes/{action}"))
+               for m, p in covered}  # fmt: skip
     covered = {
         (m, p.replace(PH, "{photo_id}").replace("NOPE/resolution", "{observation_id}/resolution")) for m, p in covered
     }

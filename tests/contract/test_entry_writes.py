@@ -126,3 +126,25 @@ def test_concurrent_editors_lose_no_update(store: CypherGraphStore, tenant_facto
     assert sorted(final.body.count(f"[{n}]") for n in range(8)) == [3] * 8
     assert final.version == 1 + 8 * 3
     assert len(store.entry_versions(t, "E-NEW")) == 8 * 3
+
+
+def test_notes_and_pending_revisions_are_stored_and_kept_in_history(
+    store: CypherGraphStore, tenant_factory: TenantFactory
+) -> None:
+    """Schema 7: a formulary note and a pending revision round-trip, and a version snapshot keeps the revision."""
+    t = tenant_factory()
+    load_sample(store, t)
+    store.save_entry(t, _entry(t, status="published"), expected_version=None, audit=_audit(t, 1, "create"))
+    revision = '{"title": "医保报销比例？", "body": "乙类先自付一定比例。", "status": "draft", "base_version": 1}'
+    noted = _entry(t, status="published", revision=revision, stale_reason="医保目录 NRDL-2024：…",
+                   impact_severity="review", impact_sentence="甲类全额纳入。", impact_edition="NRDL-2024",
+                   impact_skus=["SKU-ATV-20"])  # fmt: skip
+    assert store.save_entry(t, noted, expected_version=1, audit=_audit(t, 2)).version == 2
+    back = store.get_node(t, Entry, "E-NEW")
+    assert back is not None and back.model_dump(exclude={"version"}) == noted.model_dump(exclude={"version"})
+    cleared = noted.model_copy(update={"revision": None, "impact_severity": None, "impact_skus": []})
+    store.save_entry(t, cleared, expected_version=2, audit=_audit(t, 3))
+    kept = store.get_node(t, EntryVersion, "E-NEW@2")
+    assert kept is not None and kept.revision == revision and kept.body == "甲类全额纳入。"
+    now = store.get_node(t, Entry, "E-NEW")
+    assert now is not None and now.revision is None and now.impact_skus == [] and now.stale_reason

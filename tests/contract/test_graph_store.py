@@ -334,12 +334,16 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
 def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
-    run("DROP TABLE ScriptRequest")  # v6 added the script-request queue, the entries' category and customer types,
-    run("ALTER TABLE Entry DROP category")
-    run("ALTER TABLE Entry DROP customer_types")
-    run("DROP TABLE CompetitorObservation")  # … competitor photos, observations and SKU corrections
-    run("DROP TABLE CompetitorPhoto")
-    run("DROP TABLE SkuCorrection")
+    for column in ("impact_severity", "impact_sentence", "impact_edition", "impact_skus", "revision"):
+        run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes and pending revisions
+    run("ALTER TABLE EntryVersion DROP revision")
+    if version < 6:
+        run("DROP TABLE ScriptRequest")  # v6 added the script-request queue, the entries' category and customer types,
+        run("ALTER TABLE Entry DROP category")
+        run("ALTER TABLE Entry DROP customer_types")
+        run("DROP TABLE CompetitorObservation")  # … competitor photos, observations and SKU corrections
+        run("DROP TABLE CompetitorPhoto")
+        run("DROP TABLE SkuCorrection")
     if version < 5:
         run("DROP TABLE Promotion")  # v5 added promotions and price events
         run("DROP TABLE PriceEvent")
@@ -357,7 +361,7 @@ def _as_old_schema(store: object, version: int) -> None:
     run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
     """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
     from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
@@ -365,7 +369,9 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
     for batch in sample_nodes("t1"):
-        if isinstance(batch[0], ScriptRequest) or (isinstance(batch[0], Promotion | PriceEvent) and version < 5):
+        if (isinstance(batch[0], ScriptRequest) and version < 6) or (
+            isinstance(batch[0], Promotion | PriceEvent) and version < 5
+        ):
             continue
         if not isinstance(batch[0], Change) or version >= 3:
             store.upsert_nodes("t1", batch)
@@ -374,7 +380,7 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     _as_old_schema(store, version)
     store.close()
     reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
-    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    assert reopened.schema_version() == SCHEMA_VERSION == 7
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
     listed = [e for page in reopened.iter_edges("t1", ListedIn) for e in page]
     assert len(listed) == 1 and listed[0].code == "455"
@@ -391,7 +397,10 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     assert product is not None and product.case_size is None and product.pack_size == 7
     assert reopened.append_change("t1", ChangeDraft("ingest")).seq == (1 if version < 3 else 2)
     entries = [e for page in reopened.iter_nodes("t1", Entry) for e in page]
-    assert entries and all(e.category is None and e.customer_types == [] for e in entries)
+    assert entries and (version == 6 or all(e.category is None and e.customer_types == [] for e in entries))
+    assert all(e.revision is None and e.impact_severity is None and e.impact_skus == [] for e in entries)
+    kept = {(e.id, e.title, e.body) for batch in sample_nodes("t1") for e in batch if isinstance(e, Entry)}
+    assert {(e.id, e.title, e.body) for e in entries} == kept  # v7 kept every entry's text
     at = dt.datetime(2026, 12, 1)
     request = ScriptRequest(tenant="t1", id="SR-1", query="发票老是开错", requested_by="rep", at=at)
     reopened.upsert_nodes("t1", [request])
@@ -401,5 +410,6 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
         taken_on=dt.date(2026, 12, 1), uploaded_by="店长", uploaded_at=dt.datetime(2026, 12, 1, 9, 0),
     )  # fmt: skip
     reopened.upsert_nodes("t1", [photo])
-    assert reopened.competitor_photos("t1") == ([photo], 1)
+    photos, total = reopened.competitor_photos("t1")
+    assert photo in photos and total == (1 if version < 6 else 2)  # a v6 store kept its sample photo
     reopened.close()

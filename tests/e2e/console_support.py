@@ -153,6 +153,8 @@ def serve_demo(data_dir: Path, *, embedder: str = "use", start_timeout: float = 
     store.close()
     state = open_state(settings)
     keys: dict[tuple[str, str], str] = {(t, r): state.keys.create(t, r, f"e2e {r}")[1] for t in TENANTS for r in ROLES}
+    for t in TENANTS:  # a second trainer: publishing needs four eyes
+        keys[(t, "reviewer")] = state.keys.create(t, "trainer", "e2e reviewer")[1]
     sock = _free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(settings, state=state), log_level="warning", lifespan="on", ws="none")
@@ -309,6 +311,15 @@ def tour(browser: Browser, server: ConsoleServer, viewport: ViewportSize, shot: 
         page.click("#entry-form button[name=save]")
         page.wait_for_selector("#conflict .conflict")
         take("trainer-conflict")
+
+        own = create_entry(server, "顾客问感冒灵能不能医保报销", "先确认顾客的参保地。再说明门店是医保定点药店。")
+        with server.client("trainer") as api:
+            api.post(f"/entries/{own['id']}/submit", json={"version": 1}).raise_for_status()
+        page.goto(f"{server.url}/#/entry/{own['id']}")
+        page.wait_for_selector("button[data-action=publish]")
+        page.click("button[data-action=publish]")
+        page.wait_for_selector(".error-box.four-eyes")
+        take("trainer-four-eyes")
 
         page.goto(f"{server.url}/#/stale")
         page.click("button[name=apply-impact]")

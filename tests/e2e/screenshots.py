@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--embedder", default="use", help="retrieval embedder of the demo deployment")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="save only these pages (desktop only), e.g. trainer-four-eyes"
+    )
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         print(NO_CHROMIUM, file=sys.stderr)  # noqa: T201
@@ -53,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="console-shots-") as tmp, sync_playwright() as pw:
         browser = launch(pw)
         try:
-            for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            for label, viewport in (("desktop", DESKTOP), ("phone", PHONE))[: 1 if args.only else 2]:
                 with serve_demo(Path(tmp) / label, embedder=args.embedder) as server:
 
                     def shot(page: Page, name: str, label: str = label) -> None:
+                        if args.only and name not in args.only:
+                            return
                         path = args.out / f"{name}-{label}.png"
                         width, height = page.evaluate("[innerWidth, document.documentElement.scrollHeight]")
                         clip: FloatRect = {"x": 0, "y": 0, "width": width, "height": min(height, MAX_HEIGHT)}

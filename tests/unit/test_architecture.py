@@ -130,11 +130,20 @@ def test_python_m_eval_lists_the_evaluations() -> None:
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert all(name in result.stdout for name in ("retrieval", "pricing", "formulary", "cases", "all"))
+    assert all(
+        name in result.stdout for name in ("retrieval", "pricing", "formulary", "formulary-impact", "cases", "all")
+    )
 
 
 DOMAIN_WRITES = {
-    "copilot.curation": {"create_entry", "edit_entry", "transition", "mark_stale", "save_generated_draft"},
+    "copilot.curation": {
+        "create_entry",
+        "edit_entry",
+        "transition",
+        "mark_impact",
+        "bulk_action",
+        "save_generated_draft",
+    },
     "copilot.faq": {"write_drafts"},
     "copilot.formulary_impact": {"formulary_impact"},
     "ingest.pipeline": {"ingest_paths"},

@@ -22,7 +22,7 @@ const PAGES = [
   { path: "quote", title: "报价校验", group: "销售助手", roles: PRICING, render: rep.quotePage },
   { path: "entries", title: "知识条目", group: "知识库", roles: CURATORS, render: trainer.entriesPage },
   { path: "entry", title: "编辑条目", group: "知识库", roles: CURATORS, render: trainer.entryPage, hidden: true },
-  { path: "stale", title: "待复核队列", group: "知识库", roles: CURATORS, render: trainer.stalePage },
+  { path: "stale", title: "目录变更·知识复核", group: "知识库", roles: CURATORS, render: trainer.stalePage },
   { path: "requests", title: "待写话术", group: "知识库", roles: CURATORS, render: trainer.requestsPage },
   { path: "faq", title: "FAQ 提案", group: "知识库", roles: CURATORS, render: trainer.faqPage },
   { path: "formulary-review", title: "医保目录复核", group: "知识库", roles: CURATORS, render: admin.formularyReviewPage },

@@ -190,6 +190,7 @@ function answerCard(a) {
     "article",
     { class: `card answer${a.nearest ? " nearest" : ""}`, dataset: { entryId: a.entry_id, version: a.version, level: a.level } },
     h("h3", null, h("span", { class: `badge level-${a.level}` }, a.nearest ? `${a.badge}·最接近` : a.badge), " ", a.title),
+    a.under_review ? h("div", { class: "stale-reason severity-review small" }, `待复核：${a.under_review}（内容仍正确，可能不完整）`) : null,
     h("div", { class: "pre" }, a.script),
     h(
       "div",
@@ -202,8 +203,20 @@ function answerCard(a) {
   );
 }
 
+/** The formulary changes of the question's products: said first, from the formulary itself. */
+function formularyLead(found) {
+  if (!found.formulary_changes || !found.formulary_changes.length) return null;
+  return h(
+    "div",
+    { class: "notice formulary-change", id: "formulary-change" },
+    h("strong", null, "先说医保目录变化："),
+    found.formulary_changes.map((c) => h("div", null, c.text)),
+  );
+}
+
 function drawAnswers(host, found) {
   const reading = readingLine(found.reading);
+  const lead = formularyLead(found);
   if (found.status === "no_match") {
     const request = h("button", { type: "button", class: "primary", id: "request-script" }, "请培训部补写话术");
     const done = h("span", { class: "muted", role: "status" });
@@ -217,6 +230,7 @@ function drawAnswers(host, found) {
     });
     fill(
       host,
+      lead,
       h("div", { class: "notice no-match" }, h("strong", null, "无匹配话术"), "：没有针对这个问题的已发布话术。", reading),
       found.nearest_general.length ? h("h2", null, "最接近的通用话术（仅供参考）") : null,
       ...found.nearest_general.map(answerCard),
@@ -224,7 +238,7 @@ function drawAnswers(host, found) {
     );
     return;
   }
-  fill(host, reading, ...found.answers.map(answerCard));
+  fill(host, lead, reading, ...found.answers.map(answerCard));
 }
 
 async function copy(button, text) {

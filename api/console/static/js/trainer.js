@@ -163,9 +163,19 @@ function selectTypes(select, types) {
 const ACTIONS = [
   { action: "submit", label: "提交审核", from: ["draft", "stale"] },
   { action: "publish", label: "审核通过并发布", from: ["in_review"] },
-  { action: "publish", label: "确认无误，重新发布", from: ["stale"] },
   { action: "reject", label: "退回修改", from: ["in_review"] },
+  { action: "withdraw", label: "下架（销售不再看到）", from: ["published"] },
 ];
+/** Steps of a pending revision of a published entry, by the revision's state. */
+const REVISION_ACTIONS = [
+  { action: "submit", label: "提交修订审核", from: ["draft"] },
+  { action: "publish", label: "审核通过，发布修订", from: ["in_review"] },
+  { action: "reject", label: "退回修订", from: ["in_review"] },
+];
+const SEVERITY = {
+  withdraw: "与新目录不符：已停止向销售展示",
+  review: "待复核：内容仍正确但不完整，销售仍可看到",
+};
 
 const AUDIT = {
   create: "创建",
@@ -175,6 +185,10 @@ const AUDIT = {
   reject: "退回",
   retire: "停用",
   mark_stale: "标记待复核",
+  formulary_note: "医保目录变更提示",
+  edit_revision: "修改修订稿",
+  confirm: "确认仍正确",
+  withdraw: "下架",
   faq_draft_create: "FAQ 草稿生成",
   faq_draft_update: "FAQ 草稿更新",
 };
@@ -234,8 +248,12 @@ export function entryPage(main, { args, go }) {
   };
   const dirty = () => base && Object.keys(changes()).length > 0;
 
-  function load(entry) {
+  function load(stored) {
+    // A published entry being revised: the form edits the revision; reps keep the published text meanwhile.
+    const r = stored.revision;
+    const entry = r ? { ...stored, ...r, skus: r.skus ?? stored.skus, indications: r.indications ?? stored.indications, status: stored.status, version: stored.version } : stored;
     base = entry;
+    base.stored = stored;
     inputs.title.value = entry.title;
     inputs.body.value = entry.body;
     inputs.tags.value = entry.tags.join("、");
@@ -251,19 +269,40 @@ export function entryPage(main, { args, go }) {
   }
 
   function drawHeader() {
+    const stored = base.stored;
+    const rev = stored.revision;
     fill(
       header,
-      h("h1", null, base.title),
+      h("h1", null, stored.title),
       h(
         "div",
         { class: "meta card-meta muted small" },
         statusBadge(base.status),
         ` ${KIND[base.kind] || base.kind} · `,
         h("span", { class: "version", dataset: { version: base.version } }, `第 ${base.version} 版`),
-        ` · ${base.author || "—"} · ${dateTime(base.updated_at)} `,
+        ` · ${stored.author || "—"} · ${dateTime(stored.updated_at)} `,
         idChip(base.id),
       ),
-      base.stale_reason ? h("div", { class: "stale-reason" }, `待复核原因：${base.stale_reason}`) : null,
+      stored.stale_reason
+        ? h(
+            "div",
+            { class: `stale-reason severity-${stored.impact_severity || "note"}`, id: "formulary-note" },
+            h("b", null, SEVERITY[stored.impact_severity] || "医保目录变更提示"),
+            h("div", null, stored.stale_reason),
+            stored.impact_sentence ? h("blockquote", { class: "trigger" }, stored.impact_sentence) : null,
+            h("div", { class: "small muted" }, "核对后点“确认仍正确”清除提示；修改后送审，发布时一并确认。"),
+          )
+        : null,
+      rev
+        ? h(
+            "div",
+            { class: "notice", id: "revision-banner" },
+            h("b", null, `有一份修订稿（${rev.status === "in_review" ? "审核中" : "草稿"}，${rev.author || "—"}，${dateTime(rev.updated_at)}）`),
+            h("div", { class: "small" }, "销售现在看到的仍是已发布的版本；修订稿经另一位培训师审核发布后一次替换。下方表单编辑的是修订稿。"),
+            h("div", { class: "label small" }, "已发布正文 → 修订稿："),
+            diffView(stored.body, rev.body),
+          )
+        : null,
     );
   }
 
@@ -276,9 +315,17 @@ export function entryPage(main, { args, go }) {
   function drawSide() {
     const note = h("input", { type: "text", name: "note", maxlength: 1000, placeholder: "备注，写入审核记录（可选）", "aria-label": "审核备注" });
     const sideErrors = h("div");
-    const buttons = ACTIONS.filter((a) => a.from.includes(base.status)).map((a) =>
+    const stored = base.stored;
+    const steps = stored.revision
+      ? REVISION_ACTIONS.filter((a) => a.from.includes(stored.revision.status))
+      : ACTIONS.filter((a) => a.from.includes(stored.status));
+    const buttons = steps.map((a) =>
       h("button", { type: "button", class: a.action === "publish" ? "primary" : null, dataset: { action: a.action }, onclick: (e) => transition(e.target, a.action, note.value, sideErrors) }, a.label),
     );
+    if (stored.stale_reason) {
+      buttons.unshift(h("button", { type: "button", dataset: { action: "confirm" }, onclick: (e) => transition(e.target, "confirm", note.value, sideErrors) }, "确认仍正确（清除提示）"));
+    }
+    const editor = stored.revision ? stored.revision.author : stored.author;
     const retire =
       base.status !== "retired"
         ? confirmButton("停用", "确认停用？", (b) => transition(b, "retire", note.value, sideErrors), { dataset: { action: "retire" } })
@@ -289,7 +336,8 @@ export function entryPage(main, { args, go }) {
         "div",
         { class: "panel" },
         h("h3", null, "审核流程"),
-        h("p", { class: "small muted" }, "草稿 → 提交审核 → 发布；发布后再修改会回到草稿，重新审核后销售才能看到新内容。"),
+        h("p", { class: "small muted" }, "草稿 → 提交审核 → 发布。发布后再修改会生成修订稿：销售仍看到已发布的版本，修订稿审核发布后一次替换。"),
+        h("p", { class: "small muted", id: "four-eyes-rule" }, `四眼原则：发布须由最后编辑者（${editor || "—"}）以外的培训师操作。`),
         h("div", { class: "field" }, note),
         h("div", { class: "actions" }, buttons, retire),
         base.status === "retired" ? h("p", { class: "muted small" }, "已停用的条目不能再修改。") : null,
@@ -306,13 +354,19 @@ export function entryPage(main, { args, go }) {
     }
     await busy(button, "处理中…", async () => {
       try {
-        const entry = await api(`entries/${encodeURIComponent(id)}/${action}`, { method: "POST", body: { version: base.version, note: note || null } });
+        const body = { version: base.version, note: note || null };
+        if (action === "publish" && base.stored.stale_reason) body.clear_note = window.confirm(`这条知识有医保目录变更提示：${base.stored.stale_reason}\n已核对内容，发布时一并清除提示？`);
+        const entry = await api(`entries/${encodeURIComponent(id)}/${action}`, { method: "POST", body });
         load(entry);
         toast(`已${AUDIT[action]}：第 ${entry.version} 版，状态 ${STATUS[entry.status]}`);
       } catch (e) {
         if (e instanceof ApiError && e.code === "version_conflict") {
           load(await api(`entries/${encodeURIComponent(id)}`));
           fill(host, h("div", { class: "notice" }, `条目刚被他人修改，已载入最新的第 ${base.version} 版，请确认后再操作。`));
+          return;
+        }
+        if (e instanceof ApiError && e.code === "four_eyes_required") {
+          fill(host, h("div", { class: "error-box four-eyes", role: "alert" }, h("b", null, "不能发布："), e.message, h("div", { class: "code" }, e.code)));
           return;
         }
         throw e;
@@ -592,7 +646,7 @@ export function stalePage(main, { go }) {
   const oldSel = h("select", { name: "old", "aria-label": "旧版目录" });
   const newSel = h("select", { name: "new", "aria-label": "新版目录" });
   const preview = h("button", { type: "button", name: "preview" }, "预览影响");
-  const applyButton = h("button", { type: "button", class: "primary", name: "apply-impact" }, "标记受影响的条目");
+  const applyButton = h("button", { type: "button", class: "primary", name: "apply-impact" }, "标记内容冲突的条目");
 
   const params = () => ({ old: oldSel.value || null, new: newSel.value || null });
   preview.addEventListener("click", () =>
@@ -607,30 +661,72 @@ export function stalePage(main, { go }) {
   );
 
   function drawImpact(r) {
-    const marked = Object.keys(r.stale_entries).length;
+    const by = (sev) => r.entries.filter((e) => e.severity === sev).length;
     fill(
       impactHost,
       h(
         "div",
         { class: r.applied ? "ok-box" : "notice" },
         `${r.old_edition || "—"} → ${r.new_edition}：${r.changes.length} 个产品的医保状态变化，影响 ${Object.keys(r.customers).length} 个客户；`,
-        r.applied ? `本次标记 ${marked} 条待复核` : `将标记 ${marked} 条待复核（预览，尚未标记）`,
-        r.already_stale ? `，另有 ${r.already_stale} 条已在队列中` : "",
+        `提到这些产品的条目 ${r.mentioning} 条，其中内容与新目录冲突的 ${r.entries.length} 条（下架 ${by("withdraw")}、待复核 ${by("review")}）`,
+        r.applied ? "，已标记" : "（预览，尚未标记）",
+        r.already_marked ? `，另有 ${r.already_marked} 条已标记` : "",
         r.conflicts.length ? `；${r.conflicts.length} 条正被编辑，未标记（稍后再试）` : "",
         "。",
       ),
     );
   }
 
+  async function bulk(button, action, target, label) {
+    await busy(button, "处理中…", async () => {
+      const result = await api(`formulary/notes/${action}`, { method: "POST", body: target });
+      const skipped = Object.keys(result.skipped).length;
+      toast(`${label}：${result.done.length} 条${skipped ? `，${skipped} 条未处理（${Object.values(result.skipped)[0]}）` : ""}`);
+      await loadQueue();
+    }, impactHost);
+  }
+
   async function loadQueue() {
     fill(list, spinner());
     try {
-      const page = await api("entries", { query: { status: "stale", limit: 500 } });
+      const page = await api("entries", { query: { noted: true, limit: 500 } });
       if (!alive) return;
+      const groups = new Map();
+      for (const e of page.items) {
+        for (const sku of e.impact_skus.length ? e.impact_skus : ["—"]) {
+          if (!groups.has(sku)) groups.set(sku, []);
+          groups.get(sku).push(e);
+        }
+      }
+      const editions = [...new Set(page.items.map((e) => e.impact_edition).filter(Boolean))];
       fill(
         list,
-        h("h2", null, `待复核 ${page.total} 条`),
-        page.items.length ? page.items.map(staleCard) : h("p", { class: "muted" }, "队列是空的：没有因医保目录变化待复核的条目。"),
+        h("h2", null, `待处理 ${page.total} 条`),
+        editions.map((ed) =>
+          h(
+            "div",
+            { class: "actions bulk", dataset: { edition: ed } },
+            h("span", null, `${ed} 的全部提示：`),
+            confirmButton("全部确认仍正确", `确认 ${ed} 的全部提示？`, (b) => bulk(b, "confirm", { edition: ed }, "已确认"), { name: "confirm-edition" }),
+            confirmButton("全部下架", `下架 ${ed} 提示的全部在线条目？`, (b) => bulk(b, "withdraw", { edition: ed }, "已下架"), { name: "withdraw-edition" }),
+          ),
+        ),
+        page.items.length
+          ? [...groups.entries()].map(([sku, items]) =>
+              h(
+                "section",
+                { class: "note-group", dataset: { sku } },
+                h(
+                  "h3",
+                  null,
+                  `${sku}（${items.length} 条）`,
+                  sku !== "—" ? confirmButton("本产品全部确认", `确认 ${sku} 的全部提示？`, (b) => bulk(b, "confirm", { sku }, "已确认"), { name: "confirm-product" }) : null,
+                  sku !== "—" ? confirmButton("本产品全部下架", `下架 ${sku} 的全部在线条目？`, (b) => bulk(b, "withdraw", { sku }, "已下架"), { name: "withdraw-product" }) : null,
+                ),
+                items.map(staleCard),
+              ),
+            )
+          : h("p", { class: "muted" }, "队列是空的：没有因医保目录变化需要处理的条目。"),
       );
     } catch (e) {
       if (alive) fill(list, errorBox(e));
@@ -639,32 +735,29 @@ export function stalePage(main, { go }) {
 
   function staleCard(entry) {
     const errors = h("div");
-    const card = h("article", { class: "card stale", dataset: { entryId: entry.id } });
+    const card = h("article", { class: "card stale", dataset: { entryId: entry.id, severity: entry.impact_severity || "" } });
     const act = (action, note) => async (button) => {
       await busy(button, "处理中…", async () => {
         const done = await api(`entries/${encodeURIComponent(entry.id)}/${action}`, { method: "POST", body: { version: entry.version, note } });
         toast(`${entry.title}：${STATUS[done.status]}`);
-        card.remove();
         loadQueue();
       }, errors);
     };
-    const confirm = h("button", { type: "button", class: "primary", name: "confirm" }, "内容仍准确，重新发布");
-    confirm.addEventListener("click", () => act("publish", "医保目录变更后复核：内容仍准确")(confirm));
-    const submit = h("button", { type: "button", name: "submit" }, "送审");
-    submit.addEventListener("click", () => act("submit", "医保目录变更后复核：需要审核")(submit));
+    const confirm = h("button", { type: "button", class: "primary", name: "confirm" }, "内容仍准确，确认");
+    confirm.addEventListener("click", () => act("confirm", "医保目录变更后复核：内容仍准确")(confirm));
+    const withdraw = entry.status === "published" ? confirmButton("下架", "确认下架？销售将不再看到", act("withdraw", "医保目录变更后下架"), { name: "withdraw" }) : null;
     fill(
       card,
       h("h3", null, entry.title),
       h("div", { class: "meta" }, statusBadge(entry.status), h("span", null, `${KIND[entry.kind] || entry.kind} · 第 ${entry.version} 版`), idChip(entry.id)),
-      h("div", { class: "stale-reason" }, entry.stale_reason || "医保目录变化"),
-      h("p", { class: "small muted" }, entry.body.length > 140 ? `${entry.body.slice(0, 140)}…` : entry.body),
+      h("div", { class: `stale-reason severity-${entry.impact_severity || "note"}` }, h("b", null, SEVERITY[entry.impact_severity] || "医保目录变更提示"), h("div", null, entry.stale_reason)),
+      entry.impact_sentence ? h("blockquote", { class: "trigger" }, entry.impact_sentence) : null,
       h(
         "div",
         { class: "actions" },
         confirm,
+        withdraw,
         h("button", { type: "button", onclick: () => go("entry", entry.id) }, "编辑"),
-        submit,
-        confirmButton("停用", "确认停用？", act("retire", "医保目录变更后停用"), { name: "retire" }),
       ),
       errors,
     );
@@ -672,12 +765,12 @@ export function stalePage(main, { go }) {
   }
 
   main.append(
-    h("h1", null, "待复核队列"),
+    h("h1", null, "目录变更·知识复核"),
     h(
       "div",
       { class: "panel" },
       h("h3", null, "医保目录变更影响"),
-      h("p", { class: "small muted" }, "新版目录导入后，把提到状态变化产品的话术、案例和产品要点标记为待复核；复核前它们不会出现在销售的推荐里。"),
+      h("p", { class: "small muted" }, "新版目录导入后，找出内容与新目录冲突的话术、案例和产品要点（只提到产品名不算）：说法已不成立的下架，仍正确但不完整的标“待复核”继续展示；草稿和审核中的条目状态不变，只加提示，发布前须清除。"),
       h("div", { class: "row" }, h("div", { class: "field" }, h("label", null, "旧版"), oldSel), h("div", { class: "field" }, h("label", null, "新版"), newSel)),
       h("div", { class: "actions" }, preview, applyButton),
       impactHost,

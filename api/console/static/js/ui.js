@@ -138,7 +138,7 @@ export const STATUS = {
   draft: "草稿",
   in_review: "待审核",
   published: "已发布",
-  stale: "待复核",
+  stale: "已下架",
   retired: "已停用",
 };
 
