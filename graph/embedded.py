@@ -35,13 +35,14 @@ from graph.model import (
     Node,
     PriceEvent,
     Promotion,
+    SafetyReport,
     ScriptRequest,
     edge_types_of,
     node_uid,
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -100,6 +101,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE Entry ADD customer_types STRING[]",
         node_table_ddl(ScriptRequest),
     ],
+    7: [node_table_ddl(SafetyReport)],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 

@@ -24,6 +24,7 @@ from graph.model import (
     Product,
     Promotion,
     Purchased,
+    SafetyReport,
     ScriptRequest,
 )
 from graph.ports import GraphStore, PriceHistoryFilter
@@ -333,6 +334,10 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
 def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
+    run("DROP TABLE SafetyReport")  # v7 added the drug-safety queue
+    if version == 6:
+        run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": "6"})
+        return
     run("DROP TABLE ScriptRequest")  # v6 added the script-request queue and the entries' category and customer types
     run("ALTER TABLE Entry DROP category")
     run("ALTER TABLE Entry DROP customer_types")
@@ -353,7 +358,7 @@ def _as_old_schema(store: object, version: int) -> None:
     run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
     """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
     from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
@@ -361,7 +366,9 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
     for batch in sample_nodes("t1"):
-        if isinstance(batch[0], ScriptRequest) or (isinstance(batch[0], Promotion | PriceEvent) and version < 5):
+        if isinstance(batch[0], SafetyReport) or (isinstance(batch[0], ScriptRequest) and version < 6):
+            continue
+        if isinstance(batch[0], Promotion | PriceEvent) and version < 5:
             continue
         if not isinstance(batch[0], Change) or version >= 3:
             store.upsert_nodes("t1", batch)
@@ -370,7 +377,7 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     _as_old_schema(store, version)
     store.close()
     reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
-    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    assert reopened.schema_version() == SCHEMA_VERSION == 7
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
     listed = [e for page in reopened.iter_edges("t1", ListedIn) for e in page]
     assert len(listed) == 1 and listed[0].code == "455"
@@ -387,9 +394,14 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     assert product is not None and product.case_size is None and product.pack_size == 7
     assert reopened.append_change("t1", ChangeDraft("ingest")).seq == (1 if version < 3 else 2)
     entries = [e for page in reopened.iter_nodes("t1", Entry) for e in page]
-    assert entries and all(e.category is None and e.customer_types == [] for e in entries)
+    assert entries and all(e.customer_types == [] for e in entries)
+    if version < 6:
+        assert all(e.category is None for e in entries)
     at = dt.datetime(2026, 12, 1)
-    request = ScriptRequest(tenant="t1", id="SR-1", query="发票老是开错", requested_by="rep", at=at)
+    request = ScriptRequest(tenant="t1", id="SR-9", query="发票老是开错", requested_by="rep", at=at)
     reopened.upsert_nodes("t1", [request])
-    assert reopened.get_node("t1", ScriptRequest, "SR-1") == request
+    assert reopened.get_node("t1", ScriptRequest, "SR-9") == request
+    report = SafetyReport(tenant="t1", id="SAFE-1", source="note", at=at, text="吃了X头晕", sentence="吃了X头晕")
+    reopened.upsert_nodes("t1", [report])
+    assert reopened.get_node("t1", SafetyReport, "SAFE-1") == report
     reopened.close()
