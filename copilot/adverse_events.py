@@ -60,13 +60,13 @@ SYMPTOMS: tuple[str, ...] = (
     "体重增加", "发胖", "尿路感染",
     # more everyday wording (the lay ADR vocabulary of pharmacy counters and visit notes)
     "犯恶心", "反胃", "干呕", "天旋地转", "头晕眼花", "心里发慌", "发慌", "没劲", "浑身没劲", "睡不好", "做噩梦",
-    "多梦", "上火", "长痘", "起痘", "口腔溃疡", "溃疡", "便血", "尿血", "血尿", "尿黄", "憋气", "发抖", "哆嗦",
+    "多梦", "上火", "长痘", "起痘", "口腔溃疡", "便血", "尿血", "血尿", "尿黄", "憋气", "发抖", "哆嗦",
     "冒冷汗", "出冷汗", "盗汗", "出虚汗", "虚汗", "晕乎", "迷糊", "犯迷糊", "反应慢", "记性差", "没精神",
     "精神差", "情绪低落", "抑郁", "焦虑", "烦躁", "幻觉", "阳痿", "勃起", "闭经", "泌乳", "体重下降", "胖了",
     "瘦了", "脱皮", "起水泡", "水泡", "溃烂", "紫癜", "鼻出血", "咯血", "呕血", "排尿困难", "尿不出", "心律不齐",
     "早搏", "视力下降", "看不清", "听力下降", "味觉", "金属味", "怪味", "刺痛", "灼热", "烧灼", "静脉炎", "硬结",
     "休克", "过敏性休克", "喉头水肿", "昏睡", "躁动", "消化不良", "不消化", "胃肠反应", "晕车似的", "发晕",
-    "晕", "疲劳", "头胀", "胀痛", "抽搐", "打嗝", "嗳气", "口腔念珠菌", "念珠菌", "感染",
+    "晕", "疲劳", "头胀", "胀痛", "抽搐", "打嗝", "嗳气", "口腔念珠菌", "念珠菌",
     # English
     "dizzy", "dizziness", "nausea", "nauseous", "vomit", "diarrhea", "diarrhoea", "rash", "itchy", "itching",
     "headache", "palpitation", "cough", "swelling", "allergic", "allergy", "muscle pain", "myalgia", "fatigue",
@@ -98,7 +98,8 @@ _HYPOTHETICAL = re.compile(
 """Worry, condition, future, a generic question: the reaction has not happened to anyone."""
 _LABEL_INFO = re.compile(
     r"常见不良反应|不良反应(?:为|包括|有|主要|较少|轻微|发生率)|说明书|本品|偶见|少见|罕见|发生率|可能出现|可能引起|"
-    r"临床试验|培训|话术|讲解|常见|禁忌|慎用|注意事项|(?:副作用|不良反应)(?:小|少|轻|较小|较少|较轻)"
+    r"临床试验|培训|话术|讲解|常见|禁忌|慎用|注意事项|诊疗指南|指南|医保支付|支付限|适应症|医保目录|"
+    r"(?:副作用|不良反应)(?:小|少|轻|较小|较少|较轻)"
 )
 """Package-insert, product-information or training wording: about the product, not about a patient."""
 _PERSISTS = re.compile(r"(?:还是|仍然|仍|依然|依旧|照样|还在|一直还|没见好|不见好)[^，,。；;]{0,3}$")
@@ -131,7 +132,8 @@ BODY_PARTS: tuple[str, ...] = (
 """Body parts (and a few measurable signs) a lay report pairs with a sensation: 胃里烧得慌, 腿酸, 大便发黑."""
 SENSATIONS: tuple[str, ...] = (
     "疼", "痛", "酸", "胀", "肿", "痒", "干", "发黑", "黑", "发红", "红", "烧", "青紫", "发紫", "涨", "掉", "哑", "麻",
-    "酸痛", "酸疼", "疼痛", "胀痛", "肿痛", "抽筋", "出血", "不舒服", "难受", "不适", "起疙瘩", "起包", "长了", "增加", "重了", "发炎", "溃疡", "起泡",
+    "酸痛", "酸疼", "疼痛", "胀痛", "肿痛",
+    "抽筋", "出血", "不舒服", "难受", "不适", "起疙瘩", "起包", "长了", "增加", "重了", "发炎", "溃疡", "起泡",
     "发烫", "发胀", "发酸", "发麻", "发痒", "发干", "发苦", "苦", "发黄", "黄", "紫", "青", "硬", "抖", "偏低", "太低",
     "低了", "过低", "慢了", "太慢", "快了", "太快", "差了", "变差", "不好", "晕", "沉", "昏沉", "下降", "掉了",
 )  # fmt: skip
@@ -162,6 +164,8 @@ def _clauses(text: str) -> list[str]:
 
 
 _PERSIST_WORDS = re.compile(r"还是|仍然|依然|依旧|照样")
+_DISEASE_NAME = re.compile(r"性(?!休克)|症(?!状)|病")
+"""A symptom word inside a disease name (过敏性鼻炎, 低血压病, 焦虑症): the condition, not a reaction."""
 _LIST_GLUE = re.compile(r"[、和及或与跟\s]|之类的?|这类|等|什么|任何|明显的?|其他|别的|啥")
 _NEGATION_WORD = re.compile(r"(?:没有|没|无|未见|未|并无|否认|不曾)")
 
@@ -192,7 +196,7 @@ def _reported_words(clause: str) -> list[str]:
         before, after = clause[: m.start()], clause[m.end() :]
         if _NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(after) or _negated_list(before):
             continue
-        if _PERSIST_WORDS.search(m.group(0)):
+        if _PERSIST_WORDS.search(m.group(0)) or _DISEASE_NAME.match(after):
             continue
         if _PERSISTS.search(before) or _PURCHASE_REASON.search(after) or _PURCHASE_BEFORE.search(before):
             continue
@@ -205,6 +209,10 @@ DRUG = re.compile(
     r"片|胶囊|颗粒|注射液|混悬液|口服液|缓释|软膏|喷雾|这个药|那个药|此药|药物|用药|[A-Z][a-z]{3,}"
 )
 """A drug named (an INN class stem, a dosage form, 这个药, a capitalised English brand): the suspected product."""
+
+
+CUT_WORD_FREQ = 20
+"""A token at least this frequent in jieba's dictionary is a real word (a fix may not break two of them)."""
 
 
 @lru_cache(maxsize=1)
@@ -229,10 +237,38 @@ def detect(text: str) -> AdverseFinding | None:
         return None
     found = _detect(text)
     if found is None:
-        fixed, fixes = _corrector().correct(text)
-        if fixes:
+        fixed = _typos_fixed(text)
+        if fixed != text:
             found = _detect(fixed)
+            if found is not None:  # the words as written (a fix keeps the length), the symptoms as read
+                start = fixed.find(found.sentence)
+                found = AdverseFinding(text[start : start + len(found.sentence)], found.symptoms)
     return found
+
+
+def _typos_fixed(text: str) -> str:
+    """``text`` with homophone typos of symptom words put right, unless a fix breaks two real words.
+
+    "服务中心季度" sounds like it holds 心悸 across two words (服务中心|季度): a window cutting through two words of
+    jieba's dictionary is a coincidence of sounds, not a typo; "后头|运得" (头运 for 头晕) cuts one real word only.
+    """
+    import jieba
+
+    _, fixes = _corrector().correct(text)
+    if not fixes:
+        return text
+    owner: dict[int, str] = {}  # position strictly inside a token of two or more characters → the token
+    pos = 0
+    for token in jieba.lcut(text):
+        owner.update(dict.fromkeys(range(pos + 1, pos + len(token)), token))
+        pos += len(token)
+    out = list(text)
+    for fix in fixes:
+        cut = {owner[p] for p in (fix.start, fix.start + len(fix.typed)) if p in owner}
+        if sum(1 for w in cut if (jieba.dt.FREQ.get(w, 0) or 0) >= CUT_WORD_FREQ) >= 2:
+            continue
+        out[fix.start : fix.start + len(fix.typed)] = list(fix.word)
+    return "".join(out)
 
 
 def _detect(text: str) -> AdverseFinding | None:

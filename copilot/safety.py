@@ -14,13 +14,15 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
 
 from copilot.adverse_events import AdverseFinding, detect
 from copilot.errors import CopilotError
 from graph.errors import NotFoundError
 from graph.frames import models_to_table
-from graph.model import AuditEvent, SafetyReport, SafetyStatus
+from graph.model import AuditEvent, Interaction, Node, SafetyReport, SafetyStatus
 from graph.ports import ChangeDraft, GraphStore, InteractionRecord
 
 SCAN_BATCH = 2_000
@@ -59,6 +61,41 @@ def report_of_interaction(tenant: str, record: InteractionRecord) -> SafetyRepor
         customer_id=record.customer_id, skus=list(record.mentioned_skus), at=it.at, text=text,
         sentence=finding.sentence, symptoms=list(finding.symptoms), reported_by=record.rep_id,
     )  # fmt: skip
+
+
+def reports_of_tables(tenant: str, tables: Mapping[str, pa.Table]) -> list[SafetyReport]:
+    """The reports that interaction tables in graph shape make, before anything is stored (the rule of a scan).
+
+    ``tables``: ``Interaction``, ``Had``, ``InteractionWith``, ``Mentions`` as the demo and imports hold them.
+    """
+    if "Interaction" not in tables:
+        return []
+
+    def links(name: str, column: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if name in tables:
+            t = tables[name]
+            for iid, key in zip(t.column("interaction_id").to_pylist(), t.column(column).to_pylist(), strict=True):
+                out.setdefault(str(iid), []).append(str(key))
+        return out
+
+    reps, customers, skus = links("Had", "rep_id"), links("InteractionWith", "customer_id"), links("Mentions", "sku")
+    found = []
+    for row in tables["Interaction"].to_pylist():
+        it = Interaction.model_validate({**row, "tenant": tenant})
+        record = InteractionRecord(
+            it, min(reps.get(it.id, []), default=None), tuple(sorted(set(skus.get(it.id, [])))),
+            min(customers.get(it.id, []), default=None),
+        )  # fmt: skip
+        report = report_of_interaction(tenant, record)
+        if report is not None:
+            found.append(report)
+    return found
+
+
+def reports_table(reports: Sequence[SafetyReport]) -> pa.Table:
+    """The reports as a table in graph shape (to load with the interactions, in their transaction)."""
+    return models_to_table(SafetyReport, list(reports))
 
 
 def scan_interactions(
@@ -151,9 +188,10 @@ def set_status(
         action=f"safety_{status}", target_label=SafetyReport.label, target_key=report_id,
         details=json.dumps({"from": report.status, "to": status, "note": note}, ensure_ascii=False),
     )  # fmt: skip
-    store.load_batch(
-        tenant,
-        [(SafetyReport, models_to_table(SafetyReport, [changed])), (AuditEvent, models_to_table(AuditEvent, [audit]))],
-        change=ChangeDraft("safety_status", actor=actor, ids=(report_id,), details={"from": report.status, "to": status}),
-    )  # fmt: skip
+    loads: list[tuple[type[Node], pa.Table]] = [
+        (SafetyReport, models_to_table(SafetyReport, [changed])),
+        (AuditEvent, models_to_table(AuditEvent, [audit])),
+    ]
+    details = {"from": report.status, "to": status}
+    store.load_batch(tenant, loads, change=ChangeDraft("safety_status", actor=actor, ids=(report_id,), details=details))
     return changed

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, model_validator
 
-from api.auth import Pricing, State
+from api.auth import Pricing, State, territory
 from api.request_model import RequestModel
 from graph.model import CustomerType
 from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
@@ -143,7 +143,7 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
 
     Every line gets its own verdict: an unknown customer, SKU or unit is a verdict on that line (with the nearest
     ids), the other lines are answered. Reads only the in-memory price index (no database query), so it can run on
-    every keystroke.
+    every keystroke. A rep key names only its territory's customers: another customer is an unknown customer.
     """
     services = state.tenant(key.tenant)
     if not services.is_current():  # build (first use, or a new day) off the event loop
@@ -162,4 +162,6 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
         )  # fmt: skip
         for line in body.lines
     ]
-    return PriceCheckResponse(lines=[_out(check) for check in check_quote(prices, lines, today=on)])
+    area = await run_in_threadpool(territory, state, key) if key.role == "rep" else None
+    visible = area.customer_ids if area is not None else None
+    return PriceCheckResponse(lines=[_out(check) for check in check_quote(prices, lines, today=on, visible=visible)])
