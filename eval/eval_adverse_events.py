@@ -95,6 +95,7 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Set: `{r['set']}` ({r['items']} items, written blind). Detector: `copilot.adverse_events.detect`.",
         "Rules were read against and tuned on the **dev** half only; **held-out** is the figure that counts.",
+        "Earlier held-out measurements and what changed between them: docs/decisions/2026-12-07-adverse-events.md.",
         "",
         "| split | n | precision | recall | F1 | TP | FP | FN | TN |",
         "|---|---|---|---|---|---|---|---|---|",
