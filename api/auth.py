@@ -13,6 +13,10 @@ The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 
 Territory cells: a rep key reads only the customers its rep owns (`copilot.territory`); a customer outside it is
 answered like an unknown id. The other roles see the whole tenant.
+
+The ``store`` role (a store manager's key) only uploads competitor photos and reads them and the competitor price
+matrix (and who it is); admins may do the same. Reps and trainers read the matrix; trainers and admins review the
+items the SKU resolution was not sure of.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ READERS: tuple[Role, ...] = ("rep", "trainer", "admin")
 CURATORS: tuple[Role, ...] = ("trainer", "admin")
 ADMINS: tuple[Role, ...] = ("admin",)
 SAFETY: tuple[Role, ...] = ("safety", "admin")
+PHOTO_UPLOADERS: tuple[Role, ...] = ("store", "admin")
+MATRIX_READERS: tuple[Role, ...] = ("rep", "trainer", "admin", "store")
+REVIEWERS: tuple[Role, ...] = ("trainer", "admin")
 
 _header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="API key `skg_<id>_<secret>` (salescopilot keys create)."
@@ -104,6 +111,11 @@ def territory(state: ServiceState, key: ApiKey) -> Territory:
         _territories.clear()
     _territories[cache_key] = (area, time.monotonic() + TERRITORY_CACHE_S)
     return area
+
+
+PhotoUploader = Annotated[ApiKey, Depends(allow(*PHOTO_UPLOADERS))]
+MatrixReader = Annotated[ApiKey, Depends(allow(*MATRIX_READERS))]
+Reviewer = Annotated[ApiKey, Depends(allow(*REVIEWERS))]
 
 
 async def write_slot(state: State) -> AsyncIterator[None]:

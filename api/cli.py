@@ -37,6 +37,7 @@ from ingest.errors import IngestError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, formulary_states, load_edition
 from ingest.pipeline import IngestReport
+from ingest.posters.photo_store import PhotoStore
 from ingest.quotes import read_quote_lines
 from pricing_guard.guard import QuoteLine, check_quote
 from retrieval.embedders import CachedEmbedder, make_embedder
@@ -696,6 +697,20 @@ def formulary_impact_cmd(
     console.print(table)
     for c in report.changes[:10]:
         console.print(f"  {escape(c.name)} ({c.sku}): {escape(c.detail)}", soft_wrap=True)
+
+
+photos_app = typer.Typer(help="Competitor photos kept in the data folder (data/photos/<tenant>/).")
+app.add_typer(photos_app, name="photos")
+
+
+@photos_app.command("prune")
+def photos_prune(ctx: typer.Context) -> None:
+    """Delete photo files older than the retention period (SKG_PHOTO_RETENTION_DAYS); the prices read stay."""
+    settings: Settings = ctx.obj
+    store = PhotoStore(settings.photo_dir, max_bytes=settings.photo_max_mb << 20,
+                       retention_days=settings.photo_retention_days)  # fmt: skip
+    removed = store.prune()
+    console.print(f"{removed} photo file(s) older than {settings.photo_retention_days} days deleted from {store.root}")
 
 
 faq_app = typer.Typer(help="FAQ clustering: customers' recurring questions in interaction summaries, as draft FAQs.")

@@ -32,6 +32,7 @@ from graph.errors import (
 )
 from ingest.errors import IngestError
 from ingest.formulary import ReviewStateError
+from ingest.posters.errors import NotAnImageError, NoTextError, OcrUnavailableError, PhotoTooLargeError
 from pricing_guard.errors import PricingError
 from resolution.errors import ResolutionError
 from retrieval.errors import EmbedderUnavailableError
@@ -49,6 +50,10 @@ STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (ReportClosedError, 409),
     (KeyRequestError, 422),
     (InvalidRowError, 422),
+    (PhotoTooLargeError, 413),
+    (NotAnImageError, 415),
+    (NoTextError, 422),
+    (OcrUnavailableError, 503),
     (IngestError, 422),
     (ResolutionError, 422),
     (PricingError, 422),

@@ -22,7 +22,7 @@ from graph.base import check_tenant
 from graph.errors import NotFoundError, SalesCopilotError
 from graph.files import restrict_permissions
 
-Role = Literal["rep", "trainer", "admin", "service", "safety"]
+Role = Literal["rep", "trainer", "admin", "service", "store", "safety"]
 ROLES: tuple[Role, ...] = get_args(Role)
 PREFIX = "skg_"
 

@@ -29,15 +29,30 @@ import pyarrow as pa
 from api.settings import Settings
 from copilot import curation, safety, script_requests
 from copilot.adverse_events import AdverseFinding
+from copilot.competitor_prices import WINDOW_DAYS as COMPETITOR_WINDOW_DAYS
+from copilot.competitor_prices import CompetitorPriceBook
 from copilot.curation import Action, EntryEdit
 from copilot.faq import CatalogueNames, DraftReport, FaqProposal, write_drafts
 from copilot.formulary_impact import ImpactReport, formulary_impact
 from copilot.objections import ObjectionAnswerer
 from graph.errors import NotFoundError
-from graph.model import CaseOf, Entry, EntryKind, Product, SafetyReport, SafetyStatus, ScriptRequest, Treats
+from graph.model import (
+    CaseOf,
+    CompetitorObservation,
+    Entry,
+    EntryKind,
+    Product,
+    SafetyReport,
+    SafetyStatus,
+    ScriptRequest,
+    Treats,
+)
 from graph.ports import GraphStore
+from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
 from ingest.pipeline import IngestReport, ingest_paths
+from ingest.posters.ocr import OcrEngine
+from ingest.posters.photo_store import PhotoStore
 from pricing_guard.index import PriceIndex
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, make_embedder
@@ -117,6 +132,7 @@ class TenantServices:
         self._retrieval: KnowledgeIndex | None = None
         self._answerer: ObjectionAnswerer | None = None
         self._prices: PriceIndex | None = None
+        self._competitors: CompetitorPriceBook | None = None
         self._build = threading.Lock()
 
     # ------------------------------------------------------------------ reads
@@ -169,9 +185,24 @@ class TenantServices:
                     )
         return found
 
+    def competitors(self) -> CompetitorPriceBook:
+        """Latest competitor prices per SKU × competitor × city of the last 30 days (read by price checks, no query)."""
+        found = self._competitors
+        if found is None:
+            since = self.today() - dt.timedelta(days=COMPETITOR_WINDOW_DAYS)
+            found = self._competitors = CompetitorPriceBook(
+                self.store.competitor_observations(self.tenant, since=since, limit=100_000)
+            )
+        return found
+
     def is_current(self) -> bool:
-        """Whether both indexes are built, the price index for today (a request can use them without waiting)."""
-        return self._retrieval is not None and self._prices is not None and self._prices.as_of == self.today()
+        """Whether every index is built, the price index for today (a request can use them without waiting)."""
+        return (
+            self._retrieval is not None
+            and self._prices is not None
+            and self._prices.as_of == self.today()
+            and self._competitors is not None
+        )
 
     def _embedder(self) -> Embedder:
         if not isinstance(self.embedder, Embedder):
@@ -181,6 +212,7 @@ class TenantServices:
     def warm(self) -> None:
         """Build both indexes now (at start-up, so the tenant's first request is as fast as the others)."""
         self.prices()
+        self.competitors()
         _ = self.retrieval
 
     @contextmanager
@@ -403,12 +435,28 @@ class TenantServices:
         """The drug-safety contact forwards or closes a report, audited (`copilot.safety`)."""
         return safety.set_status(self.store, self.tenant, report_id, status=status, actor=actor, note=note)
 
+    def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
+        """A competitor photo read, resolved and kept (`ingest.competitor_prices.record_photo`); the book re-read."""
+        recorded = record_photo(self.store, photos, self.tenant, data, engine=engine, **options)
+        if not recorded.duplicate:
+            self._competitors = None
+        return recorded
+
+    def resolve_observation(
+        self, observation_id: str, sku: str | None, *, decided_by: str
+    ) -> list[CompetitorObservation]:
+        """A reviewer's SKU decision kept and applied to its twins; the competitor price book re-read."""
+        updated = resolve_observation(self.store, self.tenant, observation_id, sku, decided_by=decided_by)
+        self._competitors = None
+        return updated
+
     def after_bulk_write(self) -> None:
         """After a write that replaced the tenant's data wholesale (demo load, import, formulary edition).
 
         Both indexes re-read the graph when next used (the retrieval index syncs, re-embedding only changed text).
         """
         self._prices = None
+        self._competitors = None
         with self.lock:
             self._retrieval = None
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
         description='Origins allowed to call the API from a browser, e.g. ["https://crm.example"].',
     )
     upload_max_mb: int = Field(50, ge=1, le=2048, description="Largest ingest upload, MiB.")
+    photo_max_mb: int = Field(10, ge=1, le=50, description="Largest competitor photo upload, MB (MiB).")
+    photo_retention_days: int = Field(365, ge=1, description="Days a competitor photo file is kept (prices stay).")
     json_max_kb: int = Field(1024, ge=16, le=65536, description="Largest JSON request body, KiB.")
     keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
     chat_model: str | None = Field(
@@ -47,6 +49,11 @@ class Settings(BaseSettings):
     def keys_path(self) -> Path:
         """The API key file."""
         return self.keys_file or self.data_dir / "keys.sqlite"
+
+    @property
+    def photo_dir(self) -> Path:
+        """Folder of the competitor photo store."""
+        return self.data_dir / "photos"
 
     @property
     def index_root(self) -> Path:

@@ -8,6 +8,7 @@ published entry is searchable, an ingested order line is in the price bands, whe
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
@@ -16,6 +17,8 @@ from api.keys import KeyStore
 from api.services import Services, TenantServices, services_for
 from api.settings import Settings
 from graph.ports import GraphStore
+from ingest.posters.ocr import OcrEngine, RapidOcrEngine
+from ingest.posters.photo_store import PhotoStore
 from retrieval.embedders import Embedder
 
 WRITE_SLOTS = 2
@@ -34,8 +37,11 @@ class ServiceState:
     """The optional LangChain chat model that rewrites retrieved facts (None: extractive text only)."""
     write_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WRITE_SLOTS))
     """Write routes run at most ``WRITE_SLOTS`` at a time (see ``api.auth.write_slot``)."""
+    ocr: OcrEngine | None = None
+    """The OCR engine for competitor photos (RapidOCR made on first use when None; tests hand in a scripted one)."""
     services: Services = field(init=False)
     """The tenants' indexes and the writes that keep them in step (`api.services`)."""
+    _ocr_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.services = services_for(self.settings, self.store, self.embedder)
@@ -43,6 +49,21 @@ class ServiceState:
     def tenant(self, tenant: str) -> TenantServices:
         """A tenant's services: its indexes (built on first use) and its writes."""
         return self.services.tenant(tenant)
+
+    def ocr_engine(self) -> OcrEngine:
+        """The OCR engine, made on first use (loading the models takes a second; most requests never need them)."""
+        with self._ocr_guard:
+            if self.ocr is None:
+                self.ocr = RapidOcrEngine()
+            return self.ocr
+
+    def photo_store(self) -> PhotoStore:
+        """The competitor photo files, with the size limit and retention the settings give."""
+        return PhotoStore(
+            self.settings.photo_dir,
+            max_bytes=self.settings.photo_max_mb << 20,
+            retention_days=self.settings.photo_retention_days,
+        )
 
     def loaded_tenants(self) -> list[str]:
         """Tenants whose indexes are in memory."""

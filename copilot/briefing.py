@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
+from copilot.competitor_prices import CompetitorPriceBook, Sighting
 from copilot.formulary_impact import Change, edition_changes, latest_editions
 from graph.model import CUSTOMER_TYPE_NAMES, Product
 from graph.ports import CustomerContext, GraphStore
@@ -103,6 +104,9 @@ class BriefingPack(BaseModel):
     matching_cases: list[Fact]
     contracts_ending: list[Fact]
     open_deals: list[Fact]
+    competitor_prices: list[Fact] = Field(
+        default_factory=list, description="Competitor prices seen near the customer in the last 30 days (photos)."
+    )
 
 
 def _intervals(dates: list[dt.date]) -> float | None:
@@ -370,13 +374,21 @@ def build_briefing(
     *,
     today: dt.date,
     price_index: PriceIndex | None = None,
+    competitors: CompetitorPriceBook | None = None,
     limit: int = 500,
 ) -> BriefingPack:
-    """Assemble the pack for ``customer_id``; raises ``NotFoundError`` for an unknown customer."""
+    """Assemble the pack for ``customer_id``; raises ``NotFoundError`` for an unknown customer.
+
+    ``competitors`` adds the competitor prices photographed near the customer (its own store managers' photos and
+    its city) in the last 30 days, each with its date and the gap to our list price.
+    """
     ctx = store.customer_context(tenant, customer_id, since=today - dt.timedelta(days=HISTORY_DAYS), limit=limit)
     bought = _bought(ctx)
     peer = _peer_shares(price_index, ctx.customer.id, set(bought)) if price_index is not None else []
-    name = _product_names(store, tenant, ctx, [sku for sku, _ in peer])
+    seen = (
+        competitors.near(city=ctx.customer.city, customer_id=ctx.customer.id, today=today)[:12] if competitors else []
+    )
+    name = _product_names(store, tenant, ctx, [sku for sku, _ in peer] + [s.sku for s in seen])
     latest = list(bought)
     return BriefingPack(
         tenant=tenant,
@@ -394,4 +406,11 @@ def build_briefing(
         matching_cases=_cases(store, tenant, ctx, latest),
         contracts_ending=_contracts_ending(ctx, today),
         open_deals=_open_deals(ctx, price_index, today, name),
+        competitor_prices=_competitor_prices(store, tenant, seen, name),
     )
+
+
+def _competitor_prices(store: GraphStore, tenant: str, seen: list[Sighting], name: dict[str, str]) -> list[Fact]:
+    """One line per competitor price seen nearby, with our list price beside it (the evidence: the observation)."""
+    ours = {p.sku: p.list_price for p in store.nodes_by_keys(tenant, Product, sorted({s.sku for s in seen}))}
+    return [Fact(node_id=s.observation_id, text=s.text(name.get(s.sku, s.sku), ours.get(s.sku))) for s in seen]

@@ -22,6 +22,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("matching_cases", "可参考的成功案例"),
     ("contracts_ending", "即将到期合同"),
     ("open_deals", "进行中的商机"),
+    ("competitor_prices", "附近竞品价格（近30天，店长拍照）"),
 )
 
 

@@ -82,6 +82,22 @@ def eval_formulary(
     run_eval((["--json"] if as_json else []) + ["--split", split] + (["--nrdl", str(nrdl)] if nrdl else []))
 
 
+@app.command("posters")
+def eval_posters(
+    set_dir: Annotated[Path, typer.Option("--set", help="Folder of the poster evaluation set.")],
+    split: Annotated[str, typer.Option(help="dev, heldout or all.")] = "heldout",
+    ocr_cache: Annotated[Path | None, typer.Option(help="Keep OCR lines here (re-measure quickly).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Competitor posters and price tags: item precision/recall, prices, SKU resolution, on a blind labelled set."""
+    from eval.eval_posters import main as run_eval
+
+    argv = ["--set", str(set_dir), "--split", split] + (["--ocr-cache", str(ocr_cache)] if ocr_cache else [])
+    code = run_eval(argv + (["--json"] if as_json else []))
+    if code:
+        raise typer.Exit(code)
+
+
 @app.command("cases")
 def eval_cases(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,

@@ -29,6 +29,8 @@ from graph.model import (
     AboutProduct,
     AuditEvent,
     Change,
+    CompetitorObservation,
+    CompetitorPhoto,
     CompetitorProduct,
     Contract,
     Customer,
@@ -814,6 +816,37 @@ class CypherGraphStore(ABC):
         params["from"] = node_uid(edge.tenant, edge.source_key)
         params["to"] = node_uid(edge.tenant, edge.target_key)
         run(cypher.create_edge(type(edge), self._EDGE_UID), params)
+
+    def competitor_observations(
+        self,
+        tenant: str,
+        *,
+        sku: str | None = None,
+        photo_id: str | None = None,
+        since: dt.date | None = None,
+        resolution: str | None = None,
+        limit: int = 1_000,
+        offset: int = 0,
+    ) -> list[CompetitorObservation]:
+        """Competitor price observations of the tenant, newest first, filtered (one indexed query)."""
+        params: Row = {
+            "tenant": check_tenant(tenant),
+            "sku": sku or "",
+            "photo_id": photo_id or "",
+            "since": since or dt.date(1900, 1, 1),
+            "resolution": resolution or "",
+            "limit": max(limit, 0),
+            "offset": max(offset, 0),
+        }
+        return [CompetitorObservation.model_validate(r) for r in self._query(cypher.COMPETITOR_OBSERVATIONS, params)]
+
+    def competitor_photos(self, tenant: str, *, limit: int = 50, offset: int = 0) -> tuple[list[CompetitorPhoto], int]:
+        """One page of the tenant's competitor photos, newest upload first, and how many there are in all."""
+        tenant = check_tenant(tenant)
+        page = {"tenant": tenant, "limit": max(limit, 0), "offset": max(offset, 0)}
+        rows = self._query(cypher.COMPETITOR_PHOTOS, page)
+        total = int(self._query(cypher.COUNT_COMPETITOR_PHOTOS, {"tenant": tenant})[0]["n"])
+        return [CompetitorPhoto.model_validate(r) for r in rows], total
 
     def entry_links(self, tenant: str, entry_ids: Sequence[str]) -> dict[str, EntryLinks]:
         """Products, indications and case customers of the given entries, found from each entry (no scan)."""

@@ -11,6 +11,8 @@ from functools import cache
 from graph.model import (
     AuditEvent,
     Change,
+    CompetitorObservation,
+    CompetitorPhoto,
     Contract,
     Customer,
     Deal,
@@ -344,3 +346,23 @@ CASES_CUSTOMER_ATTRS: dict[str, str] = {"customer_type": "c.type = $type", "tier
                                         "region": "c.region = $region"}  # fmt: skip
 """Per attribute of the deal's customer: the condition a case's customer meets when it shares it (joined by OR)."""
 CASES_BY_CUSTOMER_RETURN = ") RETURN n.id AS id"
+
+
+COMPETITOR_OBSERVATIONS = (
+    "MATCH (o:CompetitorObservation) WHERE o.tenant = $tenant"
+    " AND ($sku = '' OR o.sku = $sku)"
+    " AND ($photo_id = '' OR o.photo_id = $photo_id)"
+    " AND o.observed_on >= $since"
+    " AND ($resolution = '' OR o.resolution = $resolution)"
+    f" RETURN {node_projection('o', CompetitorObservation)}"
+    " ORDER BY observed_on DESC, id SKIP $offset LIMIT $limit"
+)
+"""Observations of a tenant, newest first, filtered by SKU, photo, date and resolution (``''``: any).
+
+An empty string rather than a null means "any": LadybugDB types a null parameter as BOOL and cannot compare it."""
+
+COMPETITOR_PHOTOS = (
+    "MATCH (p:CompetitorPhoto) WHERE p.tenant = $tenant"
+    f" RETURN {node_projection('p', CompetitorPhoto)} ORDER BY uploaded_at DESC, id SKIP $offset LIMIT $limit"
+)
+COUNT_COMPETITOR_PHOTOS = "MATCH (p:CompetitorPhoto) WHERE p.tenant = $tenant RETURN count(p) AS n"

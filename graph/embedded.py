@@ -30,6 +30,8 @@ from graph.model import (
     NODE_TYPES,
     REL_TYPES,
     Change,
+    CompetitorObservation,
+    CompetitorPhoto,
     Edge,
     FormularyDecision,
     Node,
@@ -37,6 +39,7 @@ from graph.model import (
     Promotion,
     SafetyReport,
     ScriptRequest,
+    SkuCorrection,
     edge_types_of,
     node_uid,
 )
@@ -100,6 +103,9 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE Entry ADD category STRING",
         "ALTER TABLE Entry ADD customer_types STRING[]",
         node_table_ddl(ScriptRequest),
+        node_table_ddl(CompetitorPhoto),
+        node_table_ddl(CompetitorObservation),
+        node_table_ddl(SkuCorrection),
     ],
     7: [node_table_ddl(SafetyReport)],
 }

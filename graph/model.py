@@ -565,6 +565,98 @@ class PriceEvent(Node):
     )
 
 
+ResolutionOutcome = Literal["matched", "not_carried", "review", "corrected"]
+"""How an observed item was tied to our SKUs: by the rules, not ours, waiting for a person, or a person decided."""
+
+
+class CompetitorPhoto(Node):
+    """A photo of a competitor's promotion poster or price tag, as a store manager uploaded it.
+
+    The key is the SHA-256 of the file (the file itself is kept in the data folder's photo store under that name), so
+    the same photo uploaded twice is one record. What the OCR read (lines with their boxes) is kept with it, so the
+    console can draw the boxes and a changed parser can re-read without a second upload.
+    """
+
+    label: ClassVar[str] = "CompetitorPhoto"
+    key_field: ClassVar[str] = "id"
+
+    id: Key = Field(description="SHA-256 of the file (hex).")
+    media_type: Text = Field(examples=["image/jpeg"])
+    size_bytes: int = Field(ge=0)
+    width: int = Field(ge=0, description="Pixels, upright.")
+    height: int = Field(ge=0, description="Pixels, upright.")
+    customer_id: Text | None = Field(None, description="Our customer (the store) whose manager took it.")
+    competitor: Text | None = Field(None, description="Competitor chain, given or printed.", examples=["益丰大药房"])
+    competitor_branch: Text | None = Field(None, examples=["五一路店"])
+    city: Text | None = None
+    region: Text | None = None
+    taken_on: dt.date = Field(description="Date of the observation: EXIF capture date, else given, else upload day.")
+    taken_at: dt.datetime | None = Field(None, description="EXIF capture time when the file has one.")
+    uploaded_by: Text = Field(description="Name of the API key that uploaded it.")
+    uploaded_at: dt.datetime
+    valid_from: dt.date | None = Field(None, description="Validity printed on the poster.")
+    valid_to: dt.date | None = None
+    ocr_engine: Text = ""
+    ocr_lines: Text = Field("[]", description="JSON list of [text, quad, confidence] the OCR read.")
+    poster_rules: Text = Field("[]", description="JSON list of poster-wide rules (满减, 会员日).")
+    seconds: float = Field(0.0, ge=0, description="Time from upload to items, seconds.")
+
+
+class CompetitorObservation(Node):
+    """One competitor price seen on a photo: the item, its prices and deal, where and when, and what SKU it is.
+
+    ``sku`` is our SKU when the item is one (resolved by `resolution.sku_match`, or by a person), else None (a pack
+    size or product we do not carry). ``effective_price`` is the per-box price a walk-in customer pays after the deal
+    (``rule`` says which); ``quad`` is the item's region on the photo (the crop shown for review).
+    """
+
+    label: ClassVar[str] = "CompetitorObservation"
+    key_field: ClassVar[str] = "id"
+    references: ClassVar[dict[str, type[Node]]] = {"photo_id": CompetitorPhoto}
+
+    id: Key = Field(description="Photo id (first 16 hex) and item number.", examples=["3f5a0c9e1b2d4f60-02"])
+    photo_id: Key
+    item_index: int = Field(ge=0)
+    text: Text = Field(description="Product name and strength/pack as read.", examples=["以岭连花清瘟胶囊 0.35g*24粒"])
+    sku: Text | None = Field(None, description="Our SKU, when the item is one.")
+    resolution: ResolutionOutcome = "review"
+    resolution_confidence: float = Field(0.0, ge=0, le=1)
+    resolution_reason: Text = ""
+    candidates: Text = Field("[]", description="JSON list of candidate SKUs [{sku, name, score, why}].")
+    generic: Text | None = None
+    spec: Text | None = None
+    competitor: Text | None = None
+    competitor_branch: Text | None = None
+    customer_id: Text | None = None
+    city: Text | None = None
+    region: Text | None = None
+    observed_on: dt.date
+    original_price: Money | None = None
+    current_price: Money | None = Field(None, description="What a non-member pays for one box (the headline).")
+    member_price: Money | None = None
+    effective_price: Money | None = Field(None, description="Per box after the deal, for a non-member.")
+    effective_member_price: Money | None = None
+    rule: Text = Field("", description="The printed deal behind the effective price.", examples=["第二件半价"])
+    mechanics: Text = Field("[]", description="JSON list of mechanics [{type, params, text, scope}].")
+    quad: Text = Field("[]", description="JSON [[x, y] × 4]: the item's region on the photo.")
+    ocr_confidence: float = Field(0.0, ge=0, le=1)
+    reviewed_by: Text | None = None
+    reviewed_at: dt.datetime | None = None
+
+
+class SkuCorrection(Node):
+    """A person's decision that an item text is (or is not) one of our SKUs; reused for every later photo."""
+
+    label: ClassVar[str] = "SkuCorrection"
+    key_field: ClassVar[str] = "id"
+
+    id: Key = Field(description="The item text compacted (`resolution.sku_match.correction_key`).")
+    text: Text = Field(description="The item text as first read.")
+    sku: Text | None = Field(None, description="Our SKU, or None: not a product we carry.")
+    decided_by: Text
+    decided_at: dt.datetime
+
+
 # --------------------------------------------------------------------------------------------------- edges
 
 
@@ -824,6 +916,9 @@ NODE_TYPES: tuple[type[Node], ...] = (
     Promotion,
     PriceEvent,
     ScriptRequest,
+    CompetitorPhoto,
+    CompetitorObservation,
+    SkuCorrection,
     SafetyReport,
 )
 """Node types in dependency-free order (the allow-list of labels)."""

@@ -24,9 +24,10 @@ from graph.ports import WriteResult
 
 SCHEMA_VERSION = 7
 # v2 added PURCHASED.unit, v3 Product.case_size and the Change log, v4 the formulary row fields on LISTED_IN, the
-# STATUS_IN edge and FormularyDecision nodes, v5 the Promotion and PriceEvent labels, v6 Entry.category and
-# customer_types and the ScriptRequest label, v7 the SafetyReport label (the drug-safety queue): properties and labels
-# whose constraints and indexes schema_statements() declares; nothing else to migrate in Neo4j.
+# STATUS_IN edge and FormularyDecision nodes, v5 the Promotion and PriceEvent labels, v6 the ScriptRequest,
+# CompetitorPhoto, CompetitorObservation and SkuCorrection labels, v7 the SafetyReport label (the drug-safety queue):
+# properties and labels whose constraints and indexes schema_statements() declares (run again on every open); nothing
+# else to migrate in Neo4j.
 MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: [], 5: [], 6: [], 7: []}
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
@@ -36,6 +37,8 @@ LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
     "Interaction": ("at",),
     "Change": ("seq",),
     "PriceEvent": ("sku",),
+    "CompetitorObservation": ("sku", "photo_id", "observed_on", "resolution"),
+    "CompetitorPhoto": ("uploaded_at",),
     "SafetyReport": ("status",),
 }
 REL_LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {"PURCHASED": ("at",)}

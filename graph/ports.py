@@ -16,6 +16,8 @@ import pyarrow as pa
 from graph.model import (
     AuditEvent,
     Change,
+    CompetitorObservation,
+    CompetitorPhoto,
     CompetitorProduct,
     Contract,
     Customer,
@@ -438,6 +440,24 @@ class GraphStore(Protocol):
         One transaction: the previous version kept as ``EntryVersion``, the new version, ABOUT links and the audit
         record. Returns the entry as stored (with its new version number).
         """
+        ...
+
+    def competitor_observations(
+        self,
+        tenant: str,
+        *,
+        sku: str | None = None,
+        photo_id: str | None = None,
+        since: dt.date | None = None,
+        resolution: str | None = None,
+        limit: int = 1_000,
+        offset: int = 0,
+    ) -> list[CompetitorObservation]:
+        """Competitor price observations of ``tenant``, newest first, filtered by SKU, photo, date and resolution."""
+        ...
+
+    def competitor_photos(self, tenant: str, *, limit: int = 50, offset: int = 0) -> tuple[list[CompetitorPhoto], int]:
+        """One page of the tenant's competitor photos, newest upload first, and the total count."""
         ...
 
     def entry_links(self, tenant: str, entry_ids: Sequence[str]) -> dict[str, EntryLinks]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -18,6 +19,7 @@ from api.state import ServiceState
 from copilot.adverse_events import SAFETY_ROUTE_MESSAGE, detect
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import suggest_cases
+from copilot.competitor_prices import is_price_objection
 from copilot.objections import BADGES, NO_MATCH_TEXT, ObjectionAnswer
 from copilot.render import to_markdown, to_pdf
 from copilot.rewrite import (
@@ -153,6 +155,23 @@ class RequestScriptAction(BaseModel):
     body: dict[str, object]
 
 
+class CompetitorPriceOut(BaseModel):
+    """A competitor's latest observed price for a SKU nearby, with the gap to ours and its evidence."""
+
+    sku: str
+    competitor: str
+    city: str | None
+    observed_on: dt.date
+    current_price: float
+    effective_price: float = Field(description="Per box after the deal, for a walk-in customer.")
+    rule: str
+    our_price: float | None = Field(description="Our list price.")
+    gap_pct: float | None = Field(description="(ours − theirs) / theirs × 100: positive when we are dearer.")
+    text: str = Field(description="The fact in one sentence a rep can say.")
+    observation_id: str
+    photo_id: str
+
+
 class SafetyRoute(BaseModel):
     """The query reports a suspected adverse reaction: it went to the drug-safety queue instead of a script."""
 
@@ -180,6 +199,43 @@ class ObjectionAnswers(BaseModel):
     reading: ReadingOut
     request_script: RequestScriptAction | None = Field(None, description="Under no_match: ask for a script.")
     rewritten: RewriteOut | None = None
+    competitor_prices: list[CompetitorPriceOut] = Field(
+        default_factory=list,
+        description="For an objection about price: the current observed gap to each competitor nearby, with its date.",
+    )
+
+
+def competitor_prices_out(
+    state: ServiceState, tenant: str, skus: list[str], customer_id: str | None, today: dt.date
+) -> list[CompetitorPriceOut]:
+    """Competitor prices of these SKUs seen near the customer (or anywhere without one) in the last 30 days."""
+    services = state.tenant(tenant)
+    customer = state.store.get_node(tenant, Customer, customer_id) if customer_id else None
+    city = customer.city if customer else None
+    products = {p.sku: p for p in state.store.nodes_by_keys(tenant, Product, skus)} if skus else {}
+    out: list[CompetitorPriceOut] = []
+    for sku in skus:
+        p = products.get(sku)
+        ours = p.list_price if p else None
+        label = ((p.brand + " ") if p and p.brand else "") + (p.name if p else sku)
+        for s in services.competitors().sightings(sku, city=city, customer_id=customer_id, today=today)[:5]:
+            out.append(
+                CompetitorPriceOut(
+                    sku=sku,
+                    competitor=s.competitor,
+                    city=s.city,
+                    observed_on=s.observed_on,
+                    current_price=s.current_price,
+                    effective_price=s.effective_price,
+                    rule=s.rule,
+                    our_price=ours,
+                    gap_pct=s.gap_pct(ours),
+                    text=s.text(label, ours),
+                    observation_id=s.observation_id,
+                    photo_id=s.photo_id,
+                )  # fmt: skip
+            )
+    return out
 
 
 def _answer_out(a: ObjectionAnswer) -> ObjectionAnswerOut:
@@ -274,6 +330,10 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
                 "customer_type": customer_type,
             }  # fmt: skip
         )
+    seen: list[CompetitorPriceOut] = []
+    price_skus = body.skus or list(r.products)
+    if is_price_objection(body.objection) and price_skus:
+        seen = competitor_prices_out(state, key.tenant, price_skus, body.customer_id, dt.date.today())
     return ObjectionAnswers(
         status=result.status,
         message=result.message,
@@ -282,6 +342,7 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         reading=reading,
         request_script=request,
         rewritten=rewritten,
+        competitor_prices=seen,
     )
 
 
@@ -315,9 +376,11 @@ async def briefing(
     """
     today = as_of or dt.date.today()
     await run_in_threadpool(_check_customer, state, key, customer_id)
-    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
+    services = state.tenant(key.tenant)
+    prices = await run_in_threadpool(services.prices)
+    book = await run_in_threadpool(services.competitors)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
+        partial(build_briefing, competitors=book), state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     if fmt == "md":
         return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8")
@@ -342,9 +405,11 @@ async def briefing_summary(
     """
     today = as_of or dt.date.today()
     await run_in_threadpool(_check_customer, state, key, customer_id)
-    prices = await run_in_threadpool(state.tenant(key.tenant).prices)
+    services = state.tenant(key.tenant)
+    prices = await run_in_threadpool(services.prices)
+    book = await run_in_threadpool(services.competitors)
     pack = await run_in_threadpool(
-        build_briefing, state.store, key.tenant, customer_id, today=today, price_index=prices
+        partial(build_briefing, competitors=book), state.store, key.tenant, customer_id, today=today, price_index=prices
     )
     done = await arewrite(briefing_facts(pack), BRIEFING_PURPOSE, state.chat_model, extractive=to_markdown(pack))
     return _rewrite_out(done)

@@ -120,6 +120,22 @@ class LineVerdict(BaseModel):
     event: str | None = Field(
         None, description="The latest price event before the line that limits the comparable history (e.g. 集采)."
     )
+    competitor: CompetitorNoteOut | None = Field(
+        None, description="Set when the quoted price is above a competitor's observed price for the SKU nearby."
+    )
+
+
+class CompetitorNoteOut(BaseModel):
+    """The quote is above what a competitor nearby was seen selling the same product for (last 30 days)."""
+
+    competitor: str
+    city: str | None
+    observed_on: dt.date
+    effective_price: float = Field(description="The competitor's per-box price after its deal.")
+    rule: str
+    text: str
+    observation_id: str
+    photo_id: str
 
 
 class PriceCheckResponse(BaseModel):
@@ -162,6 +178,28 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
         )  # fmt: skip
         for line in body.lines
     ]
+    book = services.competitors() if services.is_current() else await run_in_threadpool(services.competitors)
     area = await run_in_threadpool(territory, state, key) if key.role == "rep" else None
     visible = area.customer_ids if area is not None else None
-    return PriceCheckResponse(lines=[_out(check) for check in check_quote(prices, lines, today=on, visible=visible)])
+    out = [_out(check) for check in check_quote(prices, lines, today=on, visible=visible)]
+    for verdict, line in zip(out, lines, strict=True):
+        # a customer outside a rep's territory is unknown: its city does not choose the competitor prices
+        customer_id = line.customer_id if visible is None or line.customer_id in visible else None
+        info = prices.customers.get(customer_id) if customer_id else None
+        city = info.city if info else None
+        if line.unit is not None:
+            continue  # a price per case or per tablet is not comparable with a competitor's per-box price
+        seen = book.cheapest_below(line.sku, line.unit_price, city=city, customer_id=customer_id, today=on)
+        if seen is not None:
+            verdict.competitor = CompetitorNoteOut(
+                competitor=seen.competitor,
+                city=seen.city,
+                observed_on=seen.observed_on,
+                effective_price=seen.effective_price,
+                rule=seen.rule,
+                text=f"报价 {line.unit_price:.2f} 高于{seen.city or '附近'}{seen.competitor} {seen.observed_on:%m-%d} "
+                f"的到手价 {seen.effective_price:.2f}" + (f"（{seen.rule}）" if seen.rule else ""),
+                observation_id=seen.observation_id,
+                photo_id=seen.photo_id,
+            )
+    return PriceCheckResponse(lines=out)

@@ -8,14 +8,17 @@ import pytest
 
 from tests.api.conftest import Deployment
 
-ALL = {"rep", "trainer", "admin", "service", "safety"}
+ALL = {"rep", "trainer", "admin", "service", "store", "safety"}
 PRICING = {"rep", "trainer", "admin", "service"}
 READERS = {"rep", "trainer", "admin"}
 CURATORS = {"trainer", "admin"}
 ADMINS = {"admin"}
 SAFETY = {"safety", "admin"}
+UPLOADERS = {"store", "admin"}
+MATRIX_READERS = {"rep", "trainer", "admin", "store"}
 
 C, P, E = "C-HZ-00001", "SKU-999GML", "KB-HZ-OS-0001"
+PH = "0" * 64  # a photo id no tenant has: 404 for the allowed roles
 MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("GET", "/v1/me", ALL, {}),
     ("POST", "/v1/price-checks", PRICING, {"json": {"lines": [{"customer_id": C, "sku": P, "unit_price": 20}]}}),
@@ -58,6 +61,14 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("GET", "/v1/keys", ADMINS, {}),
     ("POST", "/v1/keys", ADMINS, {"json": {"role": "rep", "name": "矩阵测试"}}),
     ("DELETE", "/v1/keys/does-not-exist", ADMINS, {}),
+    # not an image: 415 for the allowed, nothing stored
+    ("POST", "/v1/competitor-photos", UPLOADERS, {"files": {"file": ("x.jpg", b"not an image", "image/jpeg")}}),
+    ("GET", "/v1/competitor-photos", MATRIX_READERS, {}),
+    ("GET", f"/v1/competitor-photos/{PH}", MATRIX_READERS, {}),
+    ("GET", f"/v1/competitor-photos/{PH}/image", MATRIX_READERS, {}),
+    ("GET", "/v1/competitor-observations", MATRIX_READERS, {}),
+    ("POST", "/v1/competitor-observations/NOPE/resolution", CURATORS, {"json": {"sku": None}}),  # 404
+    ("GET", "/v1/competitor-prices", MATRIX_READERS, {}),
 ]
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/ready")}
 
@@ -68,6 +79,9 @@ def test_matrix_covers_every_route(deployment: Deployment) -> None:
     covered = {(m, p.split("?")[0].replace(C, "{customer_id}").replace(P, "{sku}")) for m, p, _, _ in MATRIX}
     covered = {(m, p.replace(E, "{entry_id}").replace("does-not-exist", "{key_id}")) for m, p in covered}
     covered = {(m, p.replace("SR-NOPE", "{request_id}").replace("SAFE-NOPE", "{report_id}")) for m, p in covered}
+    covered = {
+        (m, p.replace(PH, "{photo_id}").replace("NOPE/resolution", "{observation_id}/resolution")) for m, p in covered
+    }
     assert routes - PUBLIC == covered
 
 

@@ -16,6 +16,7 @@ from graph.model import (
     EDGE_TYPES,
     NODE_TYPES,
     Change,
+    CompetitorPhoto,
     Customer,
     Entry,
     FormularyStatus,
@@ -338,9 +339,12 @@ def _as_old_schema(store: object, version: int) -> None:
     if version == 6:
         run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": "6"})
         return
-    run("DROP TABLE ScriptRequest")  # v6 added the script-request queue and the entries' category and customer types
+    run("DROP TABLE ScriptRequest")  # v6 added the script-request queue, the entries' category and customer types,
     run("ALTER TABLE Entry DROP category")
     run("ALTER TABLE Entry DROP customer_types")
+    run("DROP TABLE CompetitorObservation")  # … competitor photos, observations and SKU corrections
+    run("DROP TABLE CompetitorPhoto")
+    run("DROP TABLE SkuCorrection")
     if version < 5:
         run("DROP TABLE Promotion")  # v5 added promotions and price events
         run("DROP TABLE PriceEvent")
@@ -404,4 +408,10 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     report = SafetyReport(tenant="t1", id="SAFE-1", source="note", at=at, text="吃了X头晕", sentence="吃了X头晕")
     reopened.upsert_nodes("t1", [report])
     assert reopened.get_node("t1", SafetyReport, "SAFE-1") == report
+    photo = CompetitorPhoto(
+        tenant="t1", id="f" * 64, media_type="image/jpeg", size_bytes=1, width=1, height=1,
+        taken_on=dt.date(2026, 12, 1), uploaded_by="店长", uploaded_at=dt.datetime(2026, 12, 1, 9, 0),
+    )  # fmt: skip
+    reopened.upsert_nodes("t1", [photo])
+    assert reopened.competitor_photos("t1") == ([photo], 1)
     reopened.close()

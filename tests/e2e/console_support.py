@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import os
 import socket
 import tempfile
@@ -58,9 +59,66 @@ BAD_CUSTOMERS_CSV = (
 """A customers file with five errors on three rows (rows 2–4 as a spreadsheet numbers them)."""
 
 
+def poster_file() -> FilePayload:
+    """The demo poster as a browser upload."""
+    return {"name": "poster.jpg", "mimeType": "image/jpeg", "buffer": demo_poster()}
+
+
 def bad_file() -> FilePayload:
     """The bad customers file as a browser upload."""
     return {"name": "customers-bad.csv", "mimeType": "text/csv", "buffer": BAD_CUSTOMERS_CSV.encode()}
+
+
+CJK_FONTS = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
+NO_CJK_FONT = "no Noto Sans CJK font to draw the demo poster: apt-get install -y fonts-noto-cjk"
+
+
+def cjk_font() -> Path | None:
+    """A Chinese font to draw the demo poster with (Debian's fonts-noto-cjk), or None."""
+    return next((f for f in CJK_FONTS if f.exists()), None)
+
+
+def demo_poster() -> bytes:
+    """A competitor's promotion poster as a store manager's phone would send it (JPEG, slightly rotated).
+
+    Three of the demo's products with prices and deals, a shop name, a validity line and a store-wide rule; drawn
+    here (no image from outside the repository), read by the real OCR when uploaded.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_path = cjk_font()
+    if font_path is None:
+        raise RuntimeError(NO_CJK_FONT)
+
+    def font(size: int) -> ImageFont.FreeTypeFont:
+        return ImageFont.truetype(str(font_path), size)
+
+    img = Image.new("RGB", (1000, 1300), (200, 20, 30))
+    d = ImageDraw.Draw(img)
+    d.text((60, 40), "老百姓大药房(人民路店)", font=font(44), fill="white")
+    d.text((60, 120), "冬季健康节 全场满100减20", font=font(58), fill=(255, 230, 80))
+    d.text((60, 210), "活动时间：即日起至12月31日", font=font(34), fill="white")
+    cards = [
+        ("999感冒灵颗粒", "10g×9袋", "第二件半价", "¥14.8", "原价¥16.5"),
+        ("立普妥 阿托伐他汀钙片", "20mg×7片", "买二送一", "¥52.0", "原价¥58"),
+        ("格华止 盐酸二甲双胍片", "0.5g×20片", "2盒到手39.9", "¥21.9", "会员价¥20.5"),
+    ]
+    for i, (name, spec, deal, price, extra) in enumerate(cards):
+        top = 300 + i * 320
+        d.rounded_rectangle((50, top, 950, top + 290), radius=24, fill="white")
+        d.text((90, top + 25), name, font=font(52), fill=(30, 30, 30))
+        d.text((90, top + 95), spec, font=font(38), fill=(90, 90, 90))
+        d.rounded_rectangle((90, top + 150, 360, top + 210), radius=10, fill=(230, 40, 40))
+        d.text((105, top + 155), deal, font=font(40), fill="white")
+        d.text((560, top + 120), price, font=font(96), fill=(220, 20, 20))
+        d.text((560, top + 230), extra, font=font(34), fill=(120, 120, 120))
+    photo = img.rotate(4, expand=True, fillcolor=(120, 120, 120), resample=Image.Resampling.BICUBIC)
+    out = io.BytesIO()
+    photo.save(out, format="JPEG", quality=85)
+    return out.getvalue()
 
 
 @dataclass
@@ -288,6 +346,20 @@ def tour(browser: Browser, server: ConsoleServer, viewport: ViewportSize, shot: 
         page.click("main form button[type=submit]")
         page.wait_for_selector("#created-key input[name=new-key]")
         take("admin-keys")
+
+        login(page, server, "store")
+        page.goto(f"{server.url}/#/competitor-upload")
+        page.set_input_files("input[name=file]", files=[poster_file()])
+        page.fill("input[name=customer_id]", CUSTOMER)
+        take("store-upload")
+        page.click("#photo-form button[type=submit]")
+        page.wait_for_selector(".photo-wrap .item-box", timeout=300_000)  # the real OCR reads the photo
+        take("competitor-photo")
+
+        login(page, server, "rep")
+        page.goto(f"{server.url}/#/competitor-prices")
+        page.wait_for_selector("main table tbody tr")
+        take("competitor-matrix")
     finally:
         context.close()
     if script_errors:

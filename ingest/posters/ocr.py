@@ -1,0 +1,167 @@
+"""Text lines read from a photo: the ``OcrEngine`` port, the RapidOCR adapter, and a scripted fake for tests.
+
+RapidOCR (``rapidocr-onnxruntime``) runs PaddleOCR's PP-OCRv4 Chinese detection and recognition models on
+onnxruntime; its wheel ships the models, so nothing is downloaded at run time. It is imported inside the adapter
+(an optional heavy dependency), so the rest of the package, and every test with the fake, works without it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ingest.posters.errors import OcrUnavailableError
+
+Point = tuple[float, float]
+Quad = tuple[Point, Point, Point, Point]
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One line of text the OCR found: its text, its 4 corners (tl, tr, br, bl, pixels) and the model's confidence."""
+
+    text: str
+    quad: tuple[Point, Point, Point, Point]
+    confidence: float
+    chars: tuple[Quad, ...] | None = None
+    """One quad per character of ``text`` when the engine gives them (table cells read as one line are split by
+    where each character is, not by an estimate); None otherwise."""
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """Axis-aligned box ``(x0, y0, x1, y1)`` around the quad."""
+        xs = [p[0] for p in self.quad]
+        ys = [p[1] for p in self.quad]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def scaled(self, factor: float) -> OcrLine:
+        """The same line with its corners multiplied by ``factor`` (back to the original photo's pixels)."""
+        chars = tuple(_scale(q, factor) for q in self.chars) if self.chars is not None else None
+        return OcrLine(self.text, _scale(self.quad, factor), self.confidence, chars)
+
+
+def _scale(q: Quad, factor: float) -> Quad:
+    a, b, c, d = ((x * factor, y * factor) for x, y in q)
+    return (a, b, c, d)
+
+
+def _quad(points: Any) -> Quad | None:
+    pts = [(float(x), float(y)) for x, y in points]
+    return (pts[0], pts[1], pts[2], pts[3]) if len(pts) == 4 else None
+
+
+class OcrEngine(Protocol):
+    """Reads text lines from an RGB image (height × width × 3)."""
+
+    @property
+    def name(self) -> str:
+        """Engine and model names with the settings that change its output (recorded with each result)."""
+        ...
+
+    def read(self, pixels: NDArray[np.uint8]) -> list[OcrLine]:
+        """The text lines of the image, in reading order as the engine gives them."""
+        ...
+
+
+@dataclass
+class RapidOcrEngine:
+    """`OcrEngine` on RapidOCR with PP-OCRv4 (Chinese + digits + Latin), CPU only.
+
+    The detector works at the photo's own resolution (at most `ingest.posters.photo.OCR_MAX_SIDE`): rapidocr 1.4
+    ignores a detection size given per call, and its "max" mode picks 960/1500/2000 by itself. Scaling a photo down
+    before OCR makes detection about 3× faster but loses the smallest text (measured on 5 development photos: 159
+    of 167 lines at 1280 px); see docs/decisions/2026-12-07-competitor-prices.md. The angle classifier is off by
+    default: a phone photo of a poster is never upside down, and it costs a model run per line.
+    """
+
+    use_angle_classifier: bool = False
+    threads: int = 2
+    min_confidence: float = 0.5
+    _engine: Any = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """``rapidocr-onnxruntime <version> PP-OCRv4``."""
+        try:
+            from importlib.metadata import version  # noqa: PLC0415
+
+            v = version("rapidocr-onnxruntime")
+        except Exception:  # noqa: BLE001 - the name is informative only
+            v = "?"
+        return f"rapidocr-onnxruntime {v} PP-OCRv4{' cls' if self.use_angle_classifier else ''}"
+
+    def _load(self) -> Any:
+        if self._engine is None:
+            try:
+                from rapidocr_onnxruntime import RapidOCR  # noqa: PLC0415 - optional heavy dependency
+            except ImportError as e:
+                raise OcrUnavailableError(
+                    "OCR 组件未安装：pip install rapidocr-onnxruntime", details={"package": "rapidocr-onnxruntime"}
+                ) from e
+            self._engine = RapidOCR(
+                intra_op_num_threads=self.threads,
+                inter_op_num_threads=1,
+                text_score=self.min_confidence,
+                print_verbose=False,
+            )
+        return self._engine
+
+    def warm_up(self) -> None:
+        """Load the models and run them once on a small image, so the first real photo is not slower."""
+        engine = self._load()
+        blank = np.full((64, 256, 3), 255, dtype=np.uint8)
+        with self._lock:
+            engine(blank, use_cls=False)
+
+    def read(self, pixels: NDArray[np.uint8]) -> list[OcrLine]:
+        """Lines found in the RGB image, with corners in the image's pixels."""
+        engine = self._load()
+        bgr = np.ascontiguousarray(pixels[:, :, ::-1])
+        with self._lock:  # one onnxruntime session set; calls from several request threads take turns
+            result, _ = engine(bgr, use_cls=self.use_angle_classifier, return_word_box=True)
+        lines: list[OcrLine] = []
+        for row in result or []:
+            box, text, score = row[0], str(row[1]), float(row[2])
+            quad = _quad(box)
+            if quad is None or not text.strip():
+                continue
+            chars: tuple[Quad, ...] | None = None
+            if len(row) >= 5 and "".join(str(w) for w in row[4]) == text and len(row[4]) == len(text):
+                found = [_quad(q) for q in row[3]]
+                if all(q is not None for q in found) and len(found) == len(text):
+                    chars = tuple(q for q in found if q is not None)
+            lines.append(OcrLine(text, quad, score, chars))
+        return lines
+
+
+@dataclass
+class ScriptedOcrEngine:
+    """A real `OcrEngine` for tests and demos: returns the lines it was given, whatever the image.
+
+    Lets the parsing and storage be tested without the OCR models; ``by_shape`` maps an image's (height, width) to
+    its lines when a test uploads several photos.
+    """
+
+    lines: Sequence[OcrLine] = ()
+    by_shape: dict[tuple[int, int], Sequence[OcrLine]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """``scripted``."""
+        return "scripted"
+
+    def read(self, pixels: NDArray[np.uint8]) -> list[OcrLine]:
+        """The scripted lines (those for this image's shape when given)."""
+        shape = (int(pixels.shape[0]), int(pixels.shape[1]))
+        return list(self.by_shape.get(shape, self.lines))
+
+
+def line(text: str, x0: float, y0: float, x1: float, y1: float, confidence: float = 0.99) -> OcrLine:
+    """An axis-aligned `OcrLine` (tests and fakes write lines this way)."""
+    return OcrLine(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), confidence)
