@@ -2,20 +2,26 @@
 
 The role × route matrix (tested cell by cell in ``tests/api/test_roles.py``):
 
-| route group | rep | trainer | admin | service |
-|---|---|---|---|---|
-| price checks, who am I (`/v1/me`) | ✓ | ✓ | ✓ | ✓ |
-| cases, objections, script requests (ask), briefings, customers, products, formulary, published entries | ✓ | ✓ | ✓ | |
-| entries of any status, curation writes, history, formulary impact, FAQ proposals, script-request queue | | ✓ | ✓ | |
-| ingest upload, API keys | | | ✓ | |
+| route group | rep | trainer | admin | service | safety |
+|---|---|---|---|---|---|
+| who am I (`/v1/me`) | ✓ | ✓ | ✓ | ✓ | ✓ |
+| price checks | ✓ (territory) | ✓ | ✓ | ✓ | |
+| cases, objections, script requests (ask), briefings, customers, products, formulary, entries | ✓ | ✓ | ✓ | | |
+| entries of any status, curation writes, history, formulary impact, FAQ proposals, script-request queue | | ✓ | ✓ | | |
+| the drug-safety queue (suspected adverse reactions) | | | ✓ | | ✓ |
+| ingest upload, API keys | | | ✓ | | |
+
+Territory cells: a rep key reads only the customers its rep owns (`copilot.territory`); a customer outside it is
+answered like an unknown id. The other roles see the whole tenant.
 
 The ``store`` role (a store manager's key) only uploads competitor photos and reads them and the competitor price
-matrix; admins may do the same. Reps and trainers read the matrix; trainers and admins review the items the SKU
-resolution was not sure of.
+matrix (and who it is); admins may do the same. Reps and trainers read the matrix; trainers and admins review the
+items the SKU resolution was not sure of.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -26,11 +32,13 @@ from api.errors import ApiError
 from api.keys import ApiKey, Role
 from api.logs import set_tenant
 from api.state import ServiceState
+from copilot.territory import Territory
 
 PRICING: tuple[Role, ...] = ("rep", "trainer", "admin", "service")
 READERS: tuple[Role, ...] = ("rep", "trainer", "admin")
 CURATORS: tuple[Role, ...] = ("trainer", "admin")
 ADMINS: tuple[Role, ...] = ("admin",)
+SAFETY: tuple[Role, ...] = ("safety", "admin")
 PHOTO_UPLOADERS: tuple[Role, ...] = ("store", "admin")
 MATRIX_READERS: tuple[Role, ...] = ("rep", "trainer", "admin", "store")
 REVIEWERS: tuple[Role, ...] = ("trainer", "admin")
@@ -81,6 +89,30 @@ Pricing = Annotated[ApiKey, Depends(allow(*PRICING))]
 Reader = Annotated[ApiKey, Depends(allow(*READERS))]
 Curator = Annotated[ApiKey, Depends(allow(*CURATORS))]
 Admin = Annotated[ApiKey, Depends(allow(*ADMINS))]
+SafetyOfficer = Annotated[ApiKey, Depends(allow(*SAFETY))]
+
+
+TERRITORY_CACHE_S = 5.0
+"""Seconds a rep's territory is reused without reading the graph (a quote screen checks prices on every keystroke);
+a reassignment by an ingest reaches its reads within this time, like a key revoked elsewhere."""
+_territories: dict[tuple[int, str, str | None], tuple[Territory, float]] = {}
+
+
+def territory(state: ServiceState, key: ApiKey) -> Territory:
+    """The customers ``key`` may read: a rep key its rep's customers, any other key the whole tenant."""
+    if key.role != "rep":
+        return Territory.whole_tenant()
+    cache_key = (id(state.store), key.tenant, key.rep_id)
+    hit = _territories.get(cache_key)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    area = Territory.of_rep(state.store, key.tenant, key.rep_id)
+    if len(_territories) > 10_000:
+        _territories.clear()
+    _territories[cache_key] = (area, time.monotonic() + TERRITORY_CACHE_S)
+    return area
+
+
 PhotoUploader = Annotated[ApiKey, Depends(allow(*PHOTO_UPLOADERS))]
 MatrixReader = Annotated[ApiKey, Depends(allow(*MATRIX_READERS))]
 Reviewer = Annotated[ApiKey, Depends(allow(*REVIEWERS))]

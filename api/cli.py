@@ -28,6 +28,7 @@ from copilot.cases import WEAK_LABEL, CustomerProfile, suggest_cases
 from copilot.errors import CaseProfileError
 from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
 from copilot.render import to_markdown, to_pdf
+from copilot.safety import list_reports as list_safety_reports
 from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.model import Customer
@@ -907,6 +908,41 @@ def faq_draft(
     console.print(table)
     for eid in result.created + result.updated:
         console.print(f"  {eid}")
+
+
+safety_app = typer.Typer(help="The drug-safety queue: suspected adverse reactions in interactions and queries.")
+app.add_typer(safety_app, name="safety")
+
+
+@safety_app.command("scan")
+def safety_scan(ctx: typer.Context, tenant: TenantOption) -> None:
+    """Queue the suspected adverse reactions of every interaction not queued yet (a store made before the queue).
+
+    Ingest and the demo queue them as they load; reports already queued keep their status.
+    """
+    with _store(ctx) as store:
+        made = _services(ctx, store, tenant).scan_safety(actor="cli")
+    console.print(f"{len(made)} new safety report(s) for {tenant}")
+    for r in made[:20]:
+        console.print(f"  {r.id}  {r.customer_id or ''}  {'、'.join(r.symptoms)}  {escape(r.sentence)}", soft_wrap=True)
+
+
+@safety_app.command("list")
+def safety_list(
+    ctx: typer.Context,
+    tenant: TenantOption,
+    status: Annotated[str, typer.Option(help="new, forwarded, closed or all.")] = "new",
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """The queue: id, date, customer, symptoms and the words that report them."""
+    if status not in ("new", "forwarded", "closed", "all"):
+        raise typer.BadParameter("one of new, forwarded, closed, all", param_hint="--status")
+    with _store(ctx) as store:
+        total, page = list_safety_reports(store, tenant, status=None if status == "all" else status, limit=limit)  # type: ignore[arg-type]
+    console.print(f"{total} report(s) ({status})")
+    for r in page:
+        console.print(f"  {r.id}  {r.at:%Y-%m-%d}  {r.customer_id or ''}  {r.status}  {'、'.join(r.symptoms)}  "
+                      f"{escape(r.sentence)}", soft_wrap=True)  # fmt: skip
 
 
 register_service_commands(app)

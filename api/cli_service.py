@@ -18,7 +18,9 @@ from graph.errors import SalesCopilotError
 
 console = make_console()
 err_console = make_console(stderr=True)
-keys_app = typer.Typer(help="API keys: each carries a tenant and a role (rep, trainer, admin, service).")
+keys_app = typer.Typer(
+    help="API keys: each carries a tenant and a role (rep, trainer, admin, service, safety); a rep key its rep."
+)
 
 
 def _keys(ctx: typer.Context) -> KeyStore:
@@ -32,6 +34,7 @@ def keys_create(
     tenant: Annotated[str, typer.Option(help="Tenant the key may read and write.")],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
     name: Annotated[str, typer.Option(help="Who or what holds it, e.g. 张三 or 报价屏-杭州.")],
+    rep: Annotated[str | None, typer.Option("--rep", help="Rep keys: the rep's id (代表编码).")] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Also append 'role tenant key' to this file (mode 600).")
     ] = None,
@@ -39,7 +42,7 @@ def keys_create(
     """Create a key and print it once; only its SHA-256 digest is stored."""
     store = _keys(ctx)
     try:
-        record, text = store.create(tenant, role, name)
+        record, text = store.create(tenant, role, name, rep_id=rep)
     except SalesCopilotError as e:
         err_console.print(f"[red]error[/red] {e.message}")
         raise typer.Exit(2) from e
@@ -49,7 +52,8 @@ def keys_create(
         output.touch(mode=0o600, exist_ok=True)
         with output.open("a", encoding="utf-8") as f:
             f.write(f"{record.role}\t{record.tenant}\t{text}\n")
-    console.print(f"key {record.id} ({record.role}, {record.tenant}) — shown once, store it now:")
+    bound = f", rep {record.rep_id}" if record.rep_id else ""
+    console.print(f"key {record.id} ({record.role}, {record.tenant}{bound}) — shown once, store it now:")
     print(text)
 
 
@@ -71,10 +75,10 @@ def keys_list(
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(found)} API key(s)")
-    for column in ("id", "tenant", "role", "name", "created", "revoked"):
+    for column in ("id", "tenant", "role", "rep", "name", "created", "revoked"):
         table.add_column(column)
     for k in found:
-        table.add_row(k.id, k.tenant, k.role, k.name, f"{k.created_at:%Y-%m-%d %H:%M}",
+        table.add_row(k.id, k.tenant, k.role, k.rep_id or "", k.name, f"{k.created_at:%Y-%m-%d %H:%M}",
                       f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")  # fmt: skip
     console.print(table)
 

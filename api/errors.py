@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.keys import InvalidKeyError
+from api.keys import InvalidKeyError, KeyRequestError
 from api.logs import current_request_id
 from copilot.curation import FourEyesError, InvalidTransitionError
 from copilot.errors import CopilotError
+from copilot.safety import ReportClosedError
 from copilot.script_requests import RequestClosedError
 from graph.errors import (
     BackendUnavailableError,
@@ -47,6 +48,8 @@ STATUS: list[tuple[type[SalesCopilotError], int]] = [
     (InvalidTransitionError, 409),
     (ReviewStateError, 409),
     (RequestClosedError, 409),
+    (ReportClosedError, 409),
+    (KeyRequestError, 422),
     (InvalidRowError, 422),
     (PhotoTooLargeError, 413),
     (NotAnImageError, 415),

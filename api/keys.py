@@ -22,7 +22,7 @@ from graph.base import check_tenant
 from graph.errors import NotFoundError, SalesCopilotError
 from graph.files import restrict_permissions
 
-Role = Literal["rep", "trainer", "admin", "service", "store"]
+Role = Literal["rep", "trainer", "admin", "service", "store", "safety"]
 ROLES: tuple[Role, ...] = get_args(Role)
 PREFIX = "skg_"
 
@@ -34,15 +34,24 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name TEXT NOT NULL,
     digest TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    rep_id TEXT
 )
 """
+_ADD_REP = "ALTER TABLE api_keys ADD COLUMN rep_id TEXT"
+"""Key stores made before territories: the column is added; their rep keys stay unbound (they see no customer)."""
 
 
 class InvalidKeyError(SalesCopilotError):
     """No key, a malformed key, an unknown key or a revoked key."""
 
     code = "invalid_api_key"
+
+
+class KeyRequestError(SalesCopilotError):
+    """A key that cannot be made as asked (unknown role, a rep key without its rep, a rep for another role)."""
+
+    code = "invalid_key_request"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class ApiKey:
     name: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    rep_id: str | None = None
+    """The rep a ``rep`` key is bound to: it reads that rep's customers only (its territory)."""
 
 
 CACHE_S = 5.0
@@ -74,6 +85,7 @@ def _row(row: sqlite3.Row) -> ApiKey:
         name=row["name"],
         created_at=dt.datetime.fromisoformat(row["created_at"]),
         revoked_at=dt.datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None,
+        rep_id=row["rep_id"],
     )
 
 
@@ -87,25 +99,43 @@ class KeyStore:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(_SCHEMA)
+        columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(api_keys)").fetchall()}
+        if "rep_id" not in columns:
+            self._conn.execute(_ADD_REP)
         for file in path.parent.glob(path.name + "*"):  # the database and its -wal/-shm files: owner only
             restrict_permissions(file)
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[ApiKey, float]] = {}
 
-    def create(self, tenant: str, role: str, name: str) -> tuple[ApiKey, str]:
-        """A new key; returns its record and the full key text, which is shown once and never stored."""
+    def create(self, tenant: str, role: str, name: str, rep_id: str | None = None) -> tuple[ApiKey, str]:
+        """A new key; returns its record and the full key text, which is shown once and never stored.
+
+        A ``rep`` key names the rep it belongs to (``rep_id``): it reads only that rep's customers. Other roles
+        see the tenant and take no rep.
+        """
         if role not in ROLES:
-            raise InvalidKeyError(f"unknown role {role!r}; one of {', '.join(ROLES)}", details={"role": role})
+            raise KeyRequestError(f"unknown role {role!r}; one of {', '.join(ROLES)}", details={"role": role})
+        rep_id = rep_id.strip() if rep_id else None
+        if role == "rep" and not rep_id:
+            raise KeyRequestError(
+                "a rep key is bound to a rep: give the rep's id (代表编码), it reads only that rep's customers",
+                details={"field": "rep_id"},
+            )
+        if role != "rep" and rep_id:
+            raise KeyRequestError(
+                f"only rep keys are bound to a rep; a {role} key sees the whole tenant", details={"field": "rep_id"}
+            )
         check_tenant(tenant)
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         with self._lock:
             self._conn.execute(
-                "INSERT INTO api_keys (id, tenant, role, name, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (key_id, tenant, role, name, _digest(secret), now.isoformat()),
+                "INSERT INTO api_keys (id, tenant, role, name, digest, created_at, rep_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key_id, tenant, role, name, _digest(secret), now.isoformat(), rep_id),
             )
-        return ApiKey(key_id, tenant, role, name, now), f"{PREFIX}{key_id}_{secret}"
+        return ApiKey(key_id, tenant, role, name, now, rep_id=rep_id), f"{PREFIX}{key_id}_{secret}"
 
     def verify(self, token: str | None) -> ApiKey:
         """The live key ``token`` names, or ``InvalidKeyError``.

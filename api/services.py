@@ -27,7 +27,8 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from api.settings import Settings
-from copilot import curation, script_requests
+from copilot import curation, safety, script_requests
+from copilot.adverse_events import AdverseFinding
 from copilot.competitor_prices import WINDOW_DAYS as COMPETITOR_WINDOW_DAYS
 from copilot.competitor_prices import CompetitorPriceBook
 from copilot.curation import Action, BulkResult, EntryEdit
@@ -35,7 +36,17 @@ from copilot.faq import CatalogueNames, DraftReport, FaqProposal, write_drafts
 from copilot.formulary_impact import ImpactReport, formulary_impact
 from copilot.objections import ObjectionAnswerer
 from graph.errors import NotFoundError
-from graph.model import CaseOf, CompetitorObservation, Entry, EntryKind, Product, ScriptRequest, Treats
+from graph.model import (
+    CaseOf,
+    CompetitorObservation,
+    Entry,
+    EntryKind,
+    Product,
+    SafetyReport,
+    SafetyStatus,
+    ScriptRequest,
+    Treats,
+)
 from graph.ports import GraphStore
 from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
@@ -421,7 +432,29 @@ class TenantServices:
         """
         report = ingest_paths(self.store, self.tenant, paths, **options)
         self.apply(Written.of_ingest(report))
+        interactions = report.loaded.get("Interaction")
+        written = report.writes.get("Interaction")
+        if interactions is not None and interactions.num_rows and written and (written.created or written.updated):
+            since = min(interactions.column("at").to_pylist())
+            self.scan_safety(since=since, actor="ingest")  # reactions in uploaded notes reach the safety queue
         return report
+
+    def scan_safety(self, *, since: dt.datetime | None = None, actor: str = "system") -> list[SafetyReport]:
+        """Queue the suspected adverse reactions in interactions not queued yet (`copilot.safety`)."""
+        return safety.scan_interactions(self.store, self.tenant, since=since, actor=actor)
+
+    def report_safety_query(
+        self, text: str, finding: AdverseFinding, *, reported_by: str, customer_id: str | None, skus: Sequence[str]
+    ) -> SafetyReport:
+        """Queue a reaction a rep's objection query reports (`copilot.safety`)."""
+        return safety.report_query(self.store, self.tenant, text, finding, reported_by=reported_by,
+                                   customer_id=customer_id, skus=skus)  # fmt: skip
+
+    def set_safety_status(
+        self, report_id: str, *, status: SafetyStatus, actor: str, note: str | None = None
+    ) -> SafetyReport:
+        """The drug-safety contact forwards or closes a report, audited (`copilot.safety`)."""
+        return safety.set_status(self.store, self.tenant, report_id, status=status, actor=actor, note=note)
 
     def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
         """A competitor photo read, resolved and kept (`ingest.competitor_prices.record_photo`); the book re-read."""

@@ -7,6 +7,7 @@ deterministic and extractive.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
@@ -27,7 +28,11 @@ NEXT_STEP_INTERACTIONS = 10
 """Open next steps are taken from this many latest interactions."""
 DOCTORS = 8
 DOCTOR_PREFERENCES = 3
-"""Products shown per doctor, most prescribed first."""
+"""Products named per doctor (in name order, no figures) and per aggregated group (largest volume first)."""
+DOCTOR_NOTES = 2
+"""Clauses of recent visit notes shown per doctor (what the doctor is interested in)."""
+MIN_DOCTORS_PER_FIGURE = 3
+"""A prescription figure covers at least this many doctors (统方: no figure may single out a doctor)."""
 MIN_ORDER_DAYS = 3
 """Distinct order days a SKU needs before its usual re-order interval counts."""
 OVERDUE_FACTOR = 1.5
@@ -106,7 +111,11 @@ class BriefingPack(BaseModel):
     health: Health
     interactions: list[Fact]
     open_next_steps: list[Fact]
-    doctors: list[Fact]
+    doctors: list[Fact] = Field(description="Doctors' therapeutic preferences and interests, in words (no figures).")
+    prescription_summary: list[Fact] = Field(
+        default_factory=list,
+        description="Prescription volumes per department and for the customer, each over at least 3 doctors (统方).",
+    )
     purchase_gaps: list[Gap]
     formulary_changes: list[Change]
     likely_objections: list[Fact]
@@ -288,17 +297,81 @@ def _next_steps(ctx: CustomerContext) -> list[Fact]:
 
 
 def _doctors(ctx: CustomerContext, name: Mapping[str, str]) -> list[Fact]:
-    return [
-        Fact(
-            node_id=d.doctor.id,
-            text=f"{d.doctor.name}（{d.doctor.department or ''} {d.doctor.title or ''}）偏好："
-            + "、".join(
-                f"{name.get(p.sku, p.sku)} {p.share:.0%}" if p.share is not None else name.get(p.sku, p.sku)
-                for p in sorted(d.prescriptions, key=lambda p: -(p.share or 0))[:DOCTOR_PREFERENCES]
-            ),
-        )
-        for d in ctx.doctors[:DOCTORS]
-    ]
+    """Each doctor's therapeutic preferences and interests, in words — never a figure of the doctor's prescribing.
+
+    统方 (collecting doctor-level prescription statistics for sales) is prohibited in China: a doctor's line names the
+    products the doctor prefers (declared preferences, in product-name order: no rank by volume) and what recent
+    visit notes say about the doctor; figures appear only aggregated (``_prescription_summary``).
+    """
+    facts = []
+    for d in ctx.doctors[:DOCTORS]:
+        preferred = sorted({name.get(p.sku, p.sku) for p in d.prescriptions})[:DOCTOR_PREFERENCES]
+        text = f"{d.doctor.name}（{d.doctor.department or ''} {d.doctor.title or ''}）"
+        text += "治疗偏好：" + ("、".join(preferred) if preferred else "未记录")
+        notes = _doctor_notes(ctx, d.doctor.name)
+        if notes:
+            text += "；近期关注：" + "；".join(notes)
+        facts.append(Fact(node_id=d.doctor.id, text=text))
+    return facts
+
+
+def _doctor_notes(ctx: CustomerContext, doctor_name: str) -> list[str]:
+    """Clauses of recent visit notes that name the doctor (what the doctor asked about, is interested in)."""
+    if len(doctor_name) < 2:
+        return []
+    out: list[str] = []
+    for i in ctx.interactions[:NEXT_STEP_INTERACTIONS]:
+        for clause in re.split(r"[；;。\n]", i.interaction.summary):
+            if doctor_name in clause and clause.strip() and clause.strip() not in out:
+                out.append(clause.strip())
+    return out[:DOCTOR_NOTES]
+
+
+def _prescription_summary(ctx: CustomerContext, name: Mapping[str, str]) -> list[Fact]:
+    """Prescription volumes aggregated per department, and for the customer — never per doctor.
+
+    Every figure (a product's volume in a group) sums at least ``MIN_DOCTORS_PER_FIGURE`` doctors: a department of
+    one or two prescribers of a product would show those doctors' own figures. Per product, departments too small
+    are pooled (其他科室) when the pool is big enough, and the customer's total is left out when the total minus the
+    departments shown would single out one or two doctors.
+    """
+    doctors: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # sku → dept → doctors
+    volume: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # sku → dept → volume
+    for d in ctx.doctors:
+        dept = d.doctor.department or "未注明科室"
+        for p in d.prescriptions:
+            if p.count:
+                doctors[p.sku][dept].add(d.doctor.id)
+                volume[p.sku][dept] += p.count
+    cells: dict[str, dict[str, tuple[set[str], int]]] = defaultdict(dict)  # group → sku → (doctors, volume)
+    total_group = "全院/全店合计"
+    for sku, by_dept in doctors.items():
+        shown = [dept for dept, docs in by_dept.items() if len(docs) >= MIN_DOCTORS_PER_FIGURE]
+        for dept in shown:
+            cells[dept][sku] = (by_dept[dept], volume[sku][dept])
+        small = [dept for dept in by_dept if dept not in shown]
+        rest: set[str] = set().union(*(by_dept[dept] for dept in small)) if small else set()
+        if shown and len(rest) >= MIN_DOCTORS_PER_FIGURE:
+            cells["其他科室"][sku] = (rest, sum(volume[sku][dept] for dept in small))
+        everyone: set[str] = set().union(*by_dept.values())
+        rest_exposed = bool(shown) and 0 < len(rest) < MIN_DOCTORS_PER_FIGURE
+        same_as_one = len(shown) == 1 and not rest
+        if len(everyone) >= MIN_DOCTORS_PER_FIGURE and not rest_exposed and not same_as_one:
+            cells[total_group][sku] = (everyone, sum(volume[sku].values()))
+    order = [*sorted(g for g in cells if g not in ("其他科室", total_group)), "其他科室", total_group]
+    facts = []
+    for group in (g for g in order if g in cells):
+        node_id = ctx.customer.id if group == total_group else f"{ctx.customer.id}:{group}"
+        facts.append(_volume_fact(node_id, group, cells[group], name))
+    return facts
+
+
+def _volume_fact(node_id: str, group: str, cells: Mapping[str, tuple[set[str], int]], name: Mapping[str, str]) -> Fact:
+    """One aggregated line: the group, how many doctors it covers, its largest products by volume."""
+    covered: set[str] = set().union(*(docs for docs, _ in cells.values()))
+    top = sorted(cells.items(), key=lambda kv: (-kv[1][1], kv[0]))[:DOCTOR_PREFERENCES]
+    listed = "、".join(f"{name.get(sku, sku)} {n}" for sku, (_, n) in top)
+    return Fact(node_id=node_id, text=f"{group}（{len(covered)} 位医生汇总）处方量：{listed}")
 
 
 def _bought(ctx: CustomerContext) -> dict[str, list[dt.date]]:
@@ -441,6 +514,7 @@ def build_briefing(
         interactions=_interactions(ctx),
         open_next_steps=_next_steps(ctx),
         doctors=_doctors(ctx, name),
+        prescription_summary=_prescription_summary(ctx, name),
         purchase_gaps=_overdue_gaps(bought, today, name) + [_peer_gap(sku, share, name) for sku, share in peer],
         formulary_changes=_formulary_changes(store, tenant, bought),
         likely_objections=_objections(store, tenant, latest, name),

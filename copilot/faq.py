@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from copilot import curation
+from copilot.adverse_events import AdverseFinding, detect
 from copilot.errors import CopilotError
 from graph.errors import ConflictError
 from graph.model import OBJECTION_CATEGORY_NAMES, AboutProduct, CompetitorProduct, Entry, Product
@@ -204,6 +205,14 @@ class CatalogueNames:
         return {sku for m in self._pattern.finditer(text) for sku in self._surfaces.get(m.group(0), ())}
 
 
+def _carries_reaction(question: str, reaction: AdverseFinding) -> bool:
+    """Whether a question of a summary that reports a reaction carries it (the reported clause or a symptom word)."""
+    if detect(question) is not None:
+        return True
+    sentence = reaction.sentence
+    return any(w in question for w in reaction.symptoms) or sentence in question or question in sentence
+
+
 def collect_questions(
     store: GraphStore, tenant: str, *, since: dt.datetime | None = None, names: CatalogueNames | None = None
 ) -> tuple[list[Question], int]:
@@ -211,12 +220,16 @@ def collect_questions(
 
     A question's products are the interaction's MENTIONS that the question itself names, or all of the interaction's
     MENTIONS when it names none of them (reps often write "对方认为价格偏高" after naming the product earlier).
+    A question that carries a suspected adverse reaction is left out: it belongs to the drug-safety queue.
     """
     out: list[Question] = []
     records = store.interactions(tenant, since=since)
     for record in records:
         it, skus = record.interaction, record.mentioned_skus
+        reaction = detect(it.summary)
         for text in extract_questions(it.summary):
+            if reaction is not None and _carries_reaction(text, reaction):
+                continue  # a suspected adverse reaction goes to drug safety (copilot.safety), never into an FAQ
             named = names.named(text) & set(skus) if names is not None else set()
             out.append(Question(text, it.id, it.at, tuple(sorted(named)) if named else skus))
     out.sort(key=lambda q: (q.at or dt.datetime.min, q.interaction_id, q.text))

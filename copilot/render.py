@@ -16,7 +16,8 @@ from copilot.errors import CopilotError
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("interactions", "最近拜访"),
     ("open_next_steps", "待办跟进"),
-    ("doctors", "关联医生处方偏好"),
+    ("doctors", "关联医生治疗偏好与关注"),
+    ("prescription_summary", "处方汇总（科室/客户层面，每项至少 3 位医生）"),
     ("likely_objections", "可能的异议与话术"),
     ("matching_cases", "可参考的成功案例"),
     ("contracts_ending", "即将到期合同"),

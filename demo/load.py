@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from copilot.safety import reports_of_tables, reports_table
 from demo import build_demo
 from demo.vocab import TENANTS
 from graph.model import Change
@@ -165,7 +166,9 @@ def load_demo(
         if states[tenant].state != "empty":
             report.deleted[tenant] = store.delete_tenant(tenant)
         change = ChangeDraft(DEMO_LOADED, actor="demo", details=details)
-        report.writes[tenant] = load_tables(store, tenant, demo.tenants[tenant], change=change, progress=progress)
+        tables = dict(demo.tenants[tenant])
+        tables["SafetyReport"] = reports_table(reports_of_tables(tenant, tables))  # reactions in the notes: queued
+        report.writes[tenant] = load_tables(store, tenant, tables, change=change, progress=progress)
         report.duplicates[tenant] = dedupe_customers(store.customers(tenant))
     report.load_s = time.perf_counter() - t0
     return report

@@ -35,6 +35,18 @@ def eval_retrieval(
     run_eval(argv)
 
 
+@app.command("adverse-events")
+def eval_adverse_events(
+    labelled: Annotated[
+        Path | None, typer.Option("--set", help="sentences.jsonl of the labelled set (skipped when absent).")
+    ] = None,
+) -> None:
+    """Precision and recall of the adverse-event detector on the independent set, held-out next to dev."""
+    from eval.eval_adverse_events import main as run_eval
+
+    run_eval(["--set", str(labelled)] if labelled else [])
+
+
 @app.command("pricing")
 def eval_pricing(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,

@@ -556,13 +556,18 @@ class CypherGraphStore(ABC):
         if since is not None:
             where, params["since"] = cypher.INTERACTIONS_SINCE, since
         found = [Interaction.model_validate(r) for r in self._query(cypher.tenant_nodes(Interaction, where), params)]
-        links: dict[str, dict[str, list[str]]] = {i.id: {"reps": [], "skus": []} for i in found}
+        links: dict[str, dict[str, list[str]]] = {i.id: {"reps": [], "skus": [], "customers": []} for i in found}
         for chunk in _chunks([i.uid for i in found], 10_000):
             for name, statement in cypher.INTERACTION_LINKS.items():
                 for r in self._query(statement, {"uids": chunk, "tenant": tenant}):
                     links[r["id"]][name].append(r["key"])
         return [
-            InteractionRecord(i, min(links[i.id]["reps"], default=None), tuple(sorted(set(links[i.id]["skus"]))))
+            InteractionRecord(
+                i,
+                min(links[i.id]["reps"], default=None),
+                tuple(sorted(set(links[i.id]["skus"]))),
+                min(links[i.id]["customers"], default=None),
+            )
             for i in found
         ]
 

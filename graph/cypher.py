@@ -325,8 +325,10 @@ INTERACTION_LINKS: dict[str, str] = {
     "RETURN n.id AS id, x.id AS key",
     "skus": f"MATCH (n:Interaction)-[:{rel('MENTIONS')}]->(x:Product) WHERE n.uid IN $uids AND n.tenant = $tenant "
     "RETURN n.id AS id, x.sku AS key",
+    "customers": f"MATCH (n:Interaction)-[:{rel('WITH')}]->(x:Customer) WHERE n.uid IN $uids AND n.tenant = $tenant "
+    "RETURN n.id AS id, x.id AS key",
 }
-"""Per kind of link: the reps who had, and the products mentioned by, the interactions given by ``$uids``."""
+"""Per kind of link: the reps who had, the products mentioned by, and the customers of the interactions ``$uids``."""
 
 _CASE = "n.tenant = $tenant AND n.kind = 'case_study' AND n.status = 'published'"
 CASES_BY_PRODUCT = (

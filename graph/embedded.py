@@ -37,6 +37,7 @@ from graph.model import (
     Node,
     PriceEvent,
     Promotion,
+    SafetyReport,
     ScriptRequest,
     SkuCorrection,
     edge_types_of,
@@ -113,6 +114,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE Entry ADD impact_skus STRING[]",
         "ALTER TABLE Entry ADD revision STRING",
         "ALTER TABLE EntryVersion ADD revision STRING",
+        node_table_ddl(SafetyReport),
     ],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""

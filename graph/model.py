@@ -522,6 +522,37 @@ class ScriptRequest(Node):
     closed_at: dt.datetime | None = None
 
 
+SafetyStatus = Literal["new", "forwarded", "closed"]
+SafetySource = Literal["interaction", "objection_query", "note"]
+
+
+class SafetyReport(Node):
+    """A suspected adverse drug reaction found in a rep's text: the drug-safety (药物警戒) queue.
+
+    Made by the detector (`copilot.adverse_events`) from an interaction summary, an uploaded note or an objection
+    query; the drug-safety contact forwards it to pharmacovigilance or closes it, each change audited. The text is
+    kept as written: it is the source document of a possible individual case safety report.
+    """
+
+    label: ClassVar[str] = "SafetyReport"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    source: SafetySource = Field(description="Where the text came from.")
+    source_id: Text | None = Field(None, description="The interaction's id (for an interaction or note).")
+    customer_id: Text | None = None
+    skus: list[Text] = Field(default_factory=list, description="Products the text is about.")
+    at: dt.datetime = Field(description="When the reaction was reported (the interaction's time, the query's).")
+    text: Text = Field(description="The whole text, as written.")
+    sentence: Text = Field(description="The clause that reports the reaction.")
+    symptoms: list[Text] = Field(default_factory=list, description="The symptom words found.")
+    reported_by: Text | None = Field(None, description="The rep (id) or the key's name.")
+    status: SafetyStatus = "new"
+    note: Text | None = Field(None, description="The drug-safety contact's note at the last status change.")
+    updated_by: Text | None = None
+    updated_at: dt.datetime | None = None
+
+
 PriceEventKind = Literal["vbp", "list_change"]
 PRICE_EVENT_NAMES: dict[str, str] = {"vbp": "集采", "list_change": "调价"}
 """How a rep names each kind of price event."""
@@ -903,6 +934,7 @@ NODE_TYPES: tuple[type[Node], ...] = (
     CompetitorPhoto,
     CompetitorObservation,
     SkuCorrection,
+    SafetyReport,
 )
 """Node types in dependency-free order (the allow-list of labels)."""
 

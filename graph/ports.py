@@ -215,6 +215,7 @@ class InteractionRecord:
     interaction: Interaction
     rep_id: str | None
     mentioned_skus: tuple[str, ...]
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ quote screen calls it on every keystroke.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -197,21 +197,26 @@ def _percent(x: float) -> str:
     return f"{x:.0%}" if x >= 0.01 else "不足1%"
 
 
-def check_line(index: PriceIndex, line: QuoteLine, *, today: dt.date | None = None) -> QuoteCheck:
+def check_line(
+    index: PriceIndex, line: QuoteLine, *, today: dt.date | None = None, visible: Collection[str] | None = None
+) -> QuoteCheck:
     """The verdict on one quote line.
 
     A line whose SKU, customer or unit the tenant does not know gets an ``unknown_*`` verdict with the nearest ids
-    it has — never a band: a confident "ok" against all customers would be a guess.
+    it has — never a band: a confident "ok" against all customers would be a guess. ``visible``: the customer ids
+    the caller may name (a rep's territory); another customer is answered as unknown, suggested among those only.
     """
     product = index.products.get(line.sku)
     if product is None:
         names = {sku: p.name for sku, p in index.products.items()}
         return _unknown(line, "unknown_product", f"本公司没有商品编码 '{line.sku}'", _suggest(line.sku, names))
     customer = index.customers.get(line.customer_id) if line.customer_id is not None else None
+    if customer is not None and visible is not None and line.customer_id not in visible:
+        customer = None
     if customer is None and line.profile is None:
         if not line.customer_id:
             return _unknown(line, "unknown_customer", "未给客户编码：新客户请给出客户画像（类型、级别、区域）", ())
-        names = {cid: c.name for cid, c in index.customers.items()}
+        names = {cid: c.name for cid, c in index.customers.items() if visible is None or cid in visible}
         text = f"本公司没有客户编码 '{line.customer_id}'（新客户请给出客户画像）"
         return _unknown(line, "unknown_customer", text, _suggest(line.customer_id, names))
     on_date = line.at or today or dt.date.today()
@@ -315,7 +320,13 @@ def _who(type_name: str, tier: str | None, region: str | None) -> str:
     return name + (f"({', '.join(parts)})" if parts else "")
 
 
-def check_quote(index: PriceIndex, lines: Sequence[QuoteLine], *, today: dt.date | None = None) -> list[QuoteCheck]:
-    """Verdicts for many quote lines at once (the quote screen's call)."""
+def check_quote(
+    index: PriceIndex,
+    lines: Sequence[QuoteLine],
+    *,
+    today: dt.date | None = None,
+    visible: Collection[str] | None = None,
+) -> list[QuoteCheck]:
+    """Verdicts for many quote lines at once (the quote screen's call); ``visible`` as for `check_line`."""
     with index._lock:
-        return [check_line(index, line, today=today) for line in lines]
+        return [check_line(index, line, today=today, visible=visible) for line in lines]

@@ -17,7 +17,8 @@ from api.errors import ApiError
 from api.keys import Role
 from api.request_model import RequestModel
 from api.timestamps import UtcDatetime
-from graph.errors import SalesCopilotError
+from graph.errors import NotFoundError, SalesCopilotError
+from graph.model import Rep
 from ingest.formats import FILE_TYPES_BY_NAME
 
 router = APIRouter(tags=["admin"])
@@ -70,6 +71,7 @@ class KeyOut(BaseModel):
     name: str
     created_at: UtcDatetime
     revoked_at: UtcDatetime | None = None
+    rep_id: str | None = Field(None, description="A rep key's rep: it reads only that rep's customers.")
 
 
 class KeyCreate(RequestModel):
@@ -77,6 +79,10 @@ class KeyCreate(RequestModel):
 
     role: Role
     name: str = Field(min_length=1, max_length=100, examples=["张三的报价屏"])
+    rep_id: str | None = Field(
+        None, min_length=1, max_length=200, description="Required for a rep key: the rep (代表编码) it belongs to.",
+        examples=["R-HZ-001"],
+    )  # fmt: skip
 
 
 class KeyCreated(BaseModel):
@@ -176,8 +182,13 @@ def list_keys(key: Admin, state: State) -> KeyList:
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, summary="Create an API key", dependencies=[WriteSlot])
 def create_key(body: KeyCreate, key: Admin, state: State) -> KeyCreated:
-    """A new key for the caller's tenant; the response is the only time the key text is shown."""
-    record, text = state.keys.create(key.tenant, body.role, body.name)
+    """A new key for the caller's tenant; the response is the only time the key text is shown.
+
+    A rep key names a rep of the tenant (404 ``not_found`` for an unknown one; 422 without one).
+    """
+    if body.rep_id is not None and state.store.get_node(key.tenant, Rep, body.rep_id) is None:
+        raise NotFoundError(f"unknown rep {body.rep_id}", details={"rep_id": body.rep_id})
+    record, text = state.keys.create(key.tenant, body.role, body.name, rep_id=body.rep_id)
     return KeyCreated(key=text, record=_key_out(record))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from api.auth import Curator, Reader, State, WriteSlot
+from api.auth import Curator, Reader, State, WriteSlot, territory
 from api.errors import ApiError
 from api.request_model import RequestModel
 from copilot.formulary_impact import Change, edition_changes
@@ -194,18 +194,23 @@ PRODUCT_SEARCH = ("name", "generic_name", "brand", "sku")
 
 @router.get("/customers", summary="List customers")
 def list_customers(key: Reader, state: State, q: Search = None, limit: Limit = 50, offset: Offset = 0) -> CustomerPage:
-    """Customers of the caller's tenant, optionally filtered by a name or id substring."""
+    """Customers of the caller's tenant (a rep: its territory), optionally filtered by a name or id substring."""
+    area = territory(state, key)
+    if area.customer_ids is not None:
+        owned = state.store.nodes_by_keys(key.tenant, Customer, sorted(area.customer_ids))
+        needle = q.lower() if q else None
+        found = [c for c in owned if needle is None or any(needle in str(getattr(c, f) or "").lower()
+                                                             for f in CUSTOMER_SEARCH)]  # fmt: skip
+        found.sort(key=lambda c: c.id)
+        return CustomerPage(total=len(found), items=found[offset : offset + limit])
     page = state.store.search_nodes(key.tenant, Customer, text=q, fields=CUSTOMER_SEARCH, limit=limit, offset=offset)
     return CustomerPage(total=page.total, items=page.items)
 
 
 @router.get("/customers/{customer_id}", summary="One customer")
 def get_customer(customer_id: Id, key: Reader, state: State) -> Customer:
-    """The customer, or 404 (also for an id of another tenant)."""
-    found = state.store.get_node(key.tenant, Customer, customer_id)
-    if found is None:
-        raise NotFoundError(f"no customer {customer_id}", details={"customer_id": customer_id})
-    return found
+    """The customer, or 404 (also for an id of another tenant, or outside a rep's territory)."""
+    return territory(state, key).customer(state.store, key.tenant, customer_id)
 
 
 @router.get("/products", summary="List products")
@@ -260,9 +265,7 @@ def list_promotions(
     """Promotions of the caller's tenant (a quote inside one is judged against its discounts), filtered."""
     customer = None
     if customer_id is not None:
-        customer = state.store.get_node(key.tenant, Customer, customer_id)
-        if customer is None:
-            raise NotFoundError(f"no customer {customer_id}", details={"customer_id": customer_id})
+        customer = territory(state, key).customer(state.store, key.tenant, customer_id)
 
     def wanted(p: Promotion) -> bool:
         if sku is not None and p.skus and sku not in p.skus:

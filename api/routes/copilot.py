@@ -12,10 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
-from api.auth import Reader, State
+from api.auth import Reader, State, territory
 from api.downloads import attachment
+from api.keys import ApiKey
 from api.request_model import RequestModel
 from api.state import ServiceState
+from copilot.adverse_events import SAFETY_ROUTE_MESSAGE, detect
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.cases import WEAK_LABEL, CustomerProfile, suggest_cases
 from copilot.competitor_prices import is_price_objection
@@ -217,19 +219,32 @@ class CompetitorPriceOut(BaseModel):
     photo_id: str
 
 
+class SafetyRoute(BaseModel):
+    """The query reports a suspected adverse reaction: it went to the drug-safety queue instead of a script."""
+
+    report_id: str = Field(description="The report in the drug-safety queue.")
+    sentence: str = Field(description="The words that report the reaction.")
+    symptoms: list[str]
+
+
 class ObjectionAnswers(BaseModel):
-    """Scripts best first, or 无匹配话术 with the nearest general scripts and a request action.
+    """Scripts best first, 无匹配话术 with the nearest general scripts and a request action, or a drug-safety route.
 
     When a product of the question changed reimbursement status in the latest formulary edition, the change comes
     first (``formulary_changes``, from the formulary itself), then the scripts. For a price objection, also the
-    competitor prices seen for the products (last 30 days).
+    competitor prices seen for the products (last 30 days). ``adverse_event``: the query reports a suspected adverse
+    reaction; no script or FAQ is given (a reaction is not an objection to handle), the rep is told to pass it to
+    drug safety, and it is queued there (``safety``).
     """
 
-    status: Literal["answered", "no_match"]
+    status: Literal["answered", "no_match", "adverse_event"]
     formulary_changes: list[FormularyChangeOut] = Field(
         default_factory=list, description="Status changes of the question's products, old → new, with the date."
     )
-    message: str | None = Field(None, description=f"Set when status is no_match ({NO_MATCH_TEXT}…).")
+    message: str | None = Field(
+        None, description=f"Set when status is no_match ({NO_MATCH_TEXT}…) or adverse_event (route to drug safety)."
+    )
+    safety: SafetyRoute | None = Field(None, description="Under adverse_event: the report queued.")
     answers: list[ObjectionAnswerOut]
     nearest_general: list[ObjectionAnswerOut] = Field(
         default_factory=list, description="Under no_match: the closest general scripts, labelled as such."
@@ -285,9 +300,11 @@ def _answer_out(a: ObjectionAnswer, under_review: str | None = None) -> Objectio
     )  # fmt: skip
 
 
-def _check_customer(state: ServiceState, tenant: str, customer_id: str | None) -> None:
-    if customer_id is not None and state.store.get_node(tenant, Customer, customer_id) is None:
-        raise NotFoundError(f"no customer {customer_id}", details={"customer_id": customer_id})
+def _check_customer(state: ServiceState, key: ApiKey, customer_id: str | None) -> Customer | None:
+    """The customer (``None`` without an id); 404 for an unknown one or one outside a rep's territory."""
+    if customer_id is None:
+        return None
+    return territory(state, key).customer(state.store, key.tenant, customer_id)
 
 
 def _check_skus(state: ServiceState, tenant: str, skus: list[str]) -> None:
@@ -299,7 +316,7 @@ def _check_skus(state: ServiceState, tenant: str, skus: list[str]) -> None:
 @router.post("/case-suggestions", summary="Past success cases matching a deal draft")
 def case_suggestions(body: DealDraft, key: Reader, state: State) -> CaseSuggestions:
     """The ``k`` best published case studies, ranked by graph overlap and text similarity, each saying why."""
-    _check_customer(state, key.tenant, body.customer_id)
+    _check_customer(state, key, body.customer_id)
     _check_skus(state, key.tenant, body.skus)
     with state.tenant(key.tenant).searching() as index:
         profile = CustomerProfile(**body.profile.model_dump()) if body.profile else None
@@ -327,10 +344,8 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
     """
     _check_skus(state, key.tenant, body.skus)
     customer_type: str | None = body.customer_type
-    if body.customer_id is not None:
-        customer = state.store.get_node(key.tenant, Customer, body.customer_id)
-        if customer is None:
-            raise NotFoundError(f"no customer {body.customer_id}", details={"customer_id": body.customer_id})
+    customer = _check_customer(state, key, body.customer_id)
+    if customer is not None:
         customer_type = customer.type
     services = state.tenant(key.tenant)
     answerer = services.answerer
@@ -338,11 +353,30 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         result = answerer.answer(
             body.objection, skus=body.skus, customer_type=customer_type, category=body.category, k=body.k
         )
+    r = result.reading
+    reading = ReadingOut(
+        corrected=r.corrected,
+        fixes=[FixOut(typed=t, read_as=w) for t, w in r.fixes],
+        products=list(r.products),
+        compared=list(r.compared),
+        indications=list(r.indications),
+        categories=list(r.categories),
+        terms=list(r.terms),
+    )  # fmt: skip
+    reaction = detect(body.objection)
+    if reaction is not None:
+        report = services.report_safety_query(
+            body.objection, reaction, reported_by=f"{key.name} ({key.role}, key {key.id})",
+            customer_id=body.customer_id, skus=[*body.skus, *r.products],
+        )  # fmt: skip
+        return ObjectionAnswers(
+            status="adverse_event", message=SAFETY_ROUTE_MESSAGE, answers=[], reading=reading,
+            safety=SafetyRoute(report_id=report.id, sentence=reaction.sentence, symptoms=list(reaction.symptoms)),
+        )  # fmt: skip
     rewritten = None
     if body.rewrite and result.answers:
         purpose = OBJECTION_PURPOSE.format(objection=body.objection)
         rewritten = _rewrite_out(rewrite(objection_facts(result.answers), purpose, state.chat_model))
-    r = result.reading
     shown = [*result.answers, *result.nearest_general]
     notes = {e.id: e.stale_reason for e in state.store.nodes_by_keys(key.tenant, Entry, [a.entry_id for a in shown])
              if e.stale_reason and e.impact_severity == "review"}  # fmt: skip
@@ -368,15 +402,7 @@ def objection_answers(body: ObjectionQuery, key: Reader, state: State) -> Object
         message=result.message,
         answers=[_answer_out(a, notes.get(a.entry_id)) for a in result.answers],
         nearest_general=[_answer_out(a, notes.get(a.entry_id)) for a in result.nearest_general],
-        reading=ReadingOut(
-            corrected=r.corrected,
-            fixes=[FixOut(typed=t, read_as=w) for t, w in r.fixes],
-            products=list(r.products),
-            compared=list(r.compared),
-            indications=list(r.indications),
-            categories=list(r.categories),
-            terms=list(r.terms),
-        ),  # fmt: skip
+        reading=reading,
         request_script=request,
         rewritten=rewritten,
         competitor_prices=seen,
@@ -412,6 +438,7 @@ async def briefing(
     Every fact names the node it comes from.
     """
     today = as_of or dt.date.today()
+    await run_in_threadpool(_check_customer, state, key, customer_id)
     services = state.tenant(key.tenant)
     prices = await run_in_threadpool(services.prices)
     book = await run_in_threadpool(services.competitors)
@@ -440,6 +467,7 @@ async def briefing_summary(
     configured or its text fails the checks.
     """
     today = as_of or dt.date.today()
+    await run_in_threadpool(_check_customer, state, key, customer_id)
     services = state.tenant(key.tenant)
     prices = await run_in_threadpool(services.prices)
     book = await run_in_threadpool(services.competitors)

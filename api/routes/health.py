@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.auth import PRICING, State, allow
-from api.keys import ApiKey, Role
+from api.auth import State, allow
+from api.keys import ROLES, ApiKey, Role
 from graph.model import Product
 
 router = APIRouter(tags=["health"])
@@ -55,9 +55,10 @@ class Me(BaseModel):
     name: str
     role: Role
     tenant: str
+    rep_id: str | None = Field(None, description="A rep key's rep (its territory).")
 
 
 @router.get("/me", summary="Who the API key belongs to")
-def me(key: Annotated[ApiKey, Depends(allow(*PRICING, "store"))]) -> Me:
+def me(key: Annotated[ApiKey, Depends(allow(*ROLES))]) -> Me:
     """The calling key's role and tenant (any valid key), e.g. for a client to show what it may do."""
-    return Me(key_id=key.id, name=key.name, role=key.role, tenant=key.tenant)
+    return Me(key_id=key.id, name=key.name, role=key.role, tenant=key.tenant, rep_id=key.rep_id)

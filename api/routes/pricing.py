@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, model_validator
 
-from api.auth import Pricing, State
+from api.auth import Pricing, State, territory
 from api.request_model import RequestModel
 from graph.model import CustomerType
 from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
@@ -159,7 +159,7 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
 
     Every line gets its own verdict: an unknown customer, SKU or unit is a verdict on that line (with the nearest
     ids), the other lines are answered. Reads only the in-memory price index (no database query), so it can run on
-    every keystroke.
+    every keystroke. A rep key names only its territory's customers: another customer is an unknown customer.
     """
     services = state.tenant(key.tenant)
     if not services.is_current():  # build (first use, or a new day) off the event loop
@@ -179,13 +179,17 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
         for line in body.lines
     ]
     book = services.competitors() if services.is_current() else await run_in_threadpool(services.competitors)
-    out = [_out(check) for check in check_quote(prices, lines, today=on)]
+    area = await run_in_threadpool(territory, state, key) if key.role == "rep" else None
+    visible = area.customer_ids if area is not None else None
+    out = [_out(check) for check in check_quote(prices, lines, today=on, visible=visible)]
     for verdict, line in zip(out, lines, strict=True):
-        info = prices.customers.get(line.customer_id) if line.customer_id else None
+        # a customer outside a rep's territory is unknown: its city does not choose the competitor prices
+        customer_id = line.customer_id if visible is None or line.customer_id in visible else None
+        info = prices.customers.get(customer_id) if customer_id else None
         city = info.city if info else None
         if line.unit is not None:
             continue  # a price per case or per tablet is not comparable with a competitor's per-box price
-        seen = book.cheapest_below(line.sku, line.unit_price, city=city, customer_id=line.customer_id, today=on)
+        seen = book.cheapest_below(line.sku, line.unit_price, city=city, customer_id=customer_id, today=on)
         if seen is not None:
             verdict.competitor = CompetitorNoteOut(
                 competitor=seen.competitor,

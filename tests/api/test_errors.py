@@ -152,7 +152,9 @@ def test_good_upload_loads_and_a_rerun_duplicates_nothing(deployment: Deployment
     counts = deployment.state.store.counts("hz-pharma")
     again = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("c.csv", csv, "text/csv")}).json()
     assert again["writes"][0]["created"] == 0 and deployment.state.store.counts("hz-pharma") == counts
-    assert deployment.client.get("/v1/customers/C-UP-1", headers=deployment.headers("rep")).status_code == 200
+    assert deployment.client.get("/v1/customers/C-UP-1", headers=deployment.headers("trainer")).status_code == 200
+    # no 负责代表 in the file: nobody's territory yet, so no rep sees it (trainers and admins do)
+    assert deployment.client.get("/v1/customers/C-UP-1", headers=deployment.headers("rep")).status_code == 404
 
 
 def test_a_header_only_upload_is_422_naming_the_file(deployment: Deployment) -> None:

@@ -66,7 +66,8 @@ def test_deeply_nested_json_is_400_not_500(deployment: Deployment) -> None:
 
 def test_a_briefing_pdf_for_a_customer_id_with_chinese_characters(deployment: Deployment) -> None:
     admin = deployment.headers("admin")
-    csv = "客户编码,客户名称,客户类型,城市\nC-杭州-001,西湖区仁心药房,单体药店,杭州\n".encode()
+    rep = deployment.client.get("/v1/me", headers=deployment.headers("rep")).json()["rep_id"]  # its territory
+    csv = f"客户编码,客户名称,客户类型,城市,负责代表\nC-杭州-001,西湖区仁心药房,单体药店,杭州,{rep}\n".encode()
     upload = deployment.client.post("/v1/ingest", headers=admin, files={"file": ("客户.csv", csv, "text/csv")})
     assert upload.status_code == 200, upload.text
     response = deployment.client.get("/v1/customers/C-杭州-001/briefing?format=pdf", headers=deployment.headers("rep"))

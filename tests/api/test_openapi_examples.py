@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graph.model import Customer, Entry, FormularyEdition, Node, PriceEvent, Product, Promotion
+from graph.model import Customer, Entry, FormularyEdition, Node, PriceEvent, Product, Promotion, Rep
 from ingest.formats import FILE_TYPES_BY_NAME
 from tests.api.conftest import Deployment
 
@@ -38,7 +38,7 @@ def test_every_example_id_exists_in_the_demo(deployment: Deployment) -> None:
     ids = sorted({s for value in _examples(doc) for s in _strings(value) if ID.match(s)})
     assert {"C-HZ-00001", "SKU-ATV20-LPT"} <= set(ids), ids
     store = deployment.state.store
-    models: tuple[type[Node], ...] = (Customer, Product, Entry, FormularyEdition)
+    models: tuple[type[Node], ...] = (Customer, Product, Entry, FormularyEdition, Rep)
     # the demo has no promotion calendar and no price events: their examples only show a record's shape, until the
     # demo holds such records (then their ids must exist like every other)
     calendar: tuple[type[Node], ...] = (Promotion, PriceEvent)

@@ -42,6 +42,7 @@ from graph.model import (
     Purchased,
     Quotes,
     Rep,
+    SafetyReport,
     ScriptRequest,
     SkuCorrection,
     Treats,
@@ -284,6 +285,21 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 sku="SKU-ATV-20",
                 decided_by="培训师",
                 decided_at=dt.datetime(2025, 9, 6, 9, 0),
+            )
+        ],
+        [
+            SafetyReport(
+                tenant=t,
+                id="SAFE-I-001",
+                source="interaction",
+                source_id="I-001",
+                customer_id="C-001",
+                skus=["SKU-ATV-20"],
+                at=dt.datetime(2025, 9, 1, 10, 30),
+                text="店长反映有顾客吃了立普妥后肌肉酸痛",
+                sentence="店长反映有顾客吃了立普妥后肌肉酸痛",
+                symptoms=["肌肉酸痛"],
+                reported_by="R-001",
             )
         ],
     ]

@@ -25,6 +25,7 @@ from graph.model import (
     Product,
     Promotion,
     Purchased,
+    SafetyReport,
     ScriptRequest,
 )
 from graph.ports import GraphStore, PriceHistoryFilter
@@ -335,8 +336,9 @@ def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
     for column in ("impact_severity", "impact_sentence", "impact_edition", "impact_skus", "revision"):
-        run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes and pending revisions
+        run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes, pending revisions and the safety queue
     run("ALTER TABLE EntryVersion DROP revision")
+    run("DROP TABLE SafetyReport")
     if version < 6:
         run("DROP TABLE ScriptRequest")  # v6 added the script-request queue, the entries' category and customer types,
         run("ALTER TABLE Entry DROP category")
@@ -369,9 +371,9 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
     for batch in sample_nodes("t1"):
-        if (isinstance(batch[0], ScriptRequest) and version < 6) or (
-            isinstance(batch[0], Promotion | PriceEvent) and version < 5
-        ):
+        if isinstance(batch[0], SafetyReport) or (isinstance(batch[0], ScriptRequest) and version < 6):
+            continue
+        if isinstance(batch[0], Promotion | PriceEvent) and version < 5:
             continue
         if not isinstance(batch[0], Change) or version >= 3:
             store.upsert_nodes("t1", batch)
@@ -402,9 +404,12 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     kept = {(e.id, e.title, e.body) for batch in sample_nodes("t1") for e in batch if isinstance(e, Entry)}
     assert {(e.id, e.title, e.body) for e in entries} == kept  # v7 kept every entry's text
     at = dt.datetime(2026, 12, 1)
-    request = ScriptRequest(tenant="t1", id="SR-1", query="发票老是开错", requested_by="rep", at=at)
+    request = ScriptRequest(tenant="t1", id="SR-9", query="发票老是开错", requested_by="rep", at=at)
     reopened.upsert_nodes("t1", [request])
-    assert reopened.get_node("t1", ScriptRequest, "SR-1") == request
+    assert reopened.get_node("t1", ScriptRequest, "SR-9") == request
+    report = SafetyReport(tenant="t1", id="SAFE-1", source="note", at=at, text="吃了X头晕", sentence="吃了X头晕")
+    reopened.upsert_nodes("t1", [report])
+    assert reopened.get_node("t1", SafetyReport, "SAFE-1") == report
     photo = CompetitorPhoto(
         tenant="t1", id="f" * 64, media_type="image/jpeg", size_bytes=1, width=1, height=1,
         taken_on=dt.date(2026, 12, 1), uploaded_by="店长", uploaded_at=dt.datetime(2026, 12, 1, 9, 0),

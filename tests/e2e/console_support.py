@@ -28,6 +28,7 @@ from api.settings import Settings
 from api.state import ServiceState
 from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
+from graph.model import Owns
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FilePayload, Page, Playwright, ViewportSize
@@ -45,6 +46,7 @@ CHROMIUM_ARGS = [
 NO_CHROMIUM = f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run installs it)"
 TENANTS = ("hz-pharma", "sh-pharma")
 CUSTOMER = "C-HZ-00001"  # 康邻大药房连锁(浙江)有限公司: a chain with a deep price history
+HOME_CUSTOMER = {"hz-pharma": CUSTOMER, "sh-pharma": "C-SH-00001"}
 SKU = "SKU-999GML"  # 999 感冒灵颗粒: floor price 12 元, peer band about 11.3–13.6 元
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -146,13 +148,21 @@ def _free_socket() -> socket.socket:
 
 @contextlib.contextmanager
 def serve_demo(data_dir: Path, *, embedder: str = "use", start_timeout: float = 600) -> Iterator[ConsoleServer]:
-    """Load the demo data into ``data_dir``, create keys of every role, and serve the app until the block ends."""
+    """Load the demo data into ``data_dir``, create keys of every role, and serve the app until the block ends.
+
+    The rep keys belong to the reps owning ``HOME_CUSTOMER`` (the customer the console tests open).
+    """
     settings = Settings(data_dir=data_dir, buffer_pool_mb=512, embedder=embedder)
     store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=512)
     load_demo(store, as_of=dt.date.today())
+    reps = {t: store.edges_of(t, Owns, targets=[HOME_CUSTOMER[t]])[0].rep_id for t in TENANTS}
     store.close()
     state = open_state(settings)
-    keys: dict[tuple[str, str], str] = {(t, r): state.keys.create(t, r, f"e2e {r}")[1] for t in TENANTS for r in ROLES}
+    keys: dict[tuple[str, str], str] = {
+        (t, r): state.keys.create(t, r, f"e2e {r}", rep_id=reps[t] if r == "rep" else None)[1]
+        for t in TENANTS
+        for r in ROLES
+    }
     for t in TENANTS:  # a second trainer: publishing needs four eyes
         keys[(t, "reviewer")] = state.keys.create(t, "trainer", "e2e reviewer")[1]
     sock = _free_socket()

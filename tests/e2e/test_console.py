@@ -130,12 +130,14 @@ def test_login_shows_the_pages_of_the_keys_role(server: ConsoleServer, page: Pag
             "competitor-prices",
             "competitor-upload",
             "competitor-review",
+            "safety",
             "ingest",
             "formulary",
             "keys",
         ],
         "service": ["quote"],
         "store": ["competitor-prices", "competitor-upload"],
+        "safety": ["safety"],
     }
     for role, pages in expected.items():
         login(page, server, role)
@@ -524,3 +526,23 @@ def test_every_page_fits_the_screen(server: ConsoleServer, browser: Browser, vie
     names = tour(browser, server, viewport, check)
     assert len(names) == 16
     assert not too_wide, too_wide
+
+
+def test_the_drug_safety_contact_forwards_a_suspected_reaction(server: ConsoleServer, page: Page) -> None:
+    """The safety queue shows who, what product, when and the text; forwarding is audited with the key's name."""
+    login(page, server, "safety")
+    cards = page.locator("#safety-reports article.safety-report")
+    expect(cards.first).to_be_visible()
+    first = cards.first
+    report_id = first.get_attribute("data-report-id")
+    expect(first.locator("mark")).not_to_be_empty()  # the words that report the reaction
+    expect(first.locator(".meta")).to_contain_text("产品")
+    first.locator("input[name=note]").fill("已转药物警戒部")
+    first.locator("button[name=forward]").click()
+    expect(page.locator(f"article[data-report-id='{report_id}']")).to_have_count(0)  # left the 新报告 list
+    page.select_option("select[name=status]", "forwarded")
+    moved = page.locator(f"article[data-report-id='{report_id}']")
+    expect(moved).to_be_visible()
+    moved.locator("button[name=audit]").click()
+    expect(moved).to_contain_text("safety_forwarded")
+    expect(moved).to_contain_text("e2e safety")

@@ -129,7 +129,7 @@ def test_the_store_and_key_files_are_private(tmp_path: Path) -> None:
     with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=128) as store:
         store.counts()
     keys = KeyStore(tmp_path / "keys.sqlite")
-    keys.create("t", "rep", "王")
+    keys.create("t", "rep", "王", rep_id="R-001")
     keys.close()
     assert (tmp_path / "graph").stat().st_mode & 0o777 == 0o700
     for path in [*(tmp_path / "graph").iterdir(), tmp_path / "keys.sqlite"]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.briefing import build_briefing
+from copilot.briefing import BriefingPack, build_briefing
 from copilot.render import to_markdown, to_pdf
 from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
@@ -131,3 +131,80 @@ def test_pdf_has_a_title_and_page_numbers(demo) -> None:  # type: ignore[no-unty
         # the CJK glyphs of a subset font do not extract cleanly; the footer's numbers do: 第 n / pages 页, last line
         footer = page.extract_text().replace("\x00", "").splitlines()[-1]
         assert re.search(rf"(?<!\d){n}(?!\d).*(?<!\d){pages}(?!\d)", footer), footer
+
+
+# ------------------------------------------------------------------------------------ 统方: no per-doctor figure
+
+T = "t-rx"
+PER_DOCTOR = {"D-1": 4111, "D-2": 4222, "D-3": 4333, "D-4": 4999}
+"""Each doctor's own prescription count: none of these numbers may reach a briefing."""
+
+
+def _clinic(store: EmbeddedGraphStore, departments: dict[str, str]) -> None:
+    from graph.model import Customer, Doctor, Had, Interaction, InteractionWith, Prescribes, Product, Rep, WorksAt
+
+    store.upsert_nodes(T, [Customer(tenant=T, id="C-RX", name="仁和医院", type="hospital")])
+    store.upsert_nodes(T, [Product(tenant=T, sku="SKU-A", name="阿托伐他汀钙片", brand="立普妥"),
+                           Product(tenant=T, sku="SKU-B", name="瑞舒伐他汀钙片", brand="可定")])  # fmt: skip
+    names = {"D-1": "张伟", "D-2": "刘洋", "D-3": "陈静", "D-4": "王磊"}
+    store.upsert_nodes(T, [Doctor(tenant=T, id=d, name=names[d], department=dept, title="主任医师")
+                           for d, dept in departments.items()])  # fmt: skip
+    store.upsert_edges(T, [WorksAt(tenant=T, doctor_id=d, customer_id="C-RX") for d in departments])
+    store.upsert_edges(T, [Prescribes(tenant=T, doctor_id=d, sku="SKU-A", share=0.37 + i / 100, count=PER_DOCTOR[d])
+                           for i, d in enumerate(departments)])  # fmt: skip
+    store.upsert_edges(T, [Prescribes(tenant=T, doctor_id="D-1", sku="SKU-B", share=0.29, count=1717)])
+    store.upsert_nodes(T, [Rep(tenant=T, id="R-1", name="李娜")])
+    store.upsert_nodes(T, [Interaction(tenant=T, id="I-1", at=dt.datetime(2026, 11, 20, 10), channel="拜访",
+                                       summary="拜访心内科；张伟主任关注他汀类药物的肝功能监测；送文献")])  # fmt: skip
+    store.upsert_edges(T, [Had(tenant=T, rep_id="R-1", interaction_id="I-1")])
+    store.upsert_edges(T, [InteractionWith(tenant=T, interaction_id="I-1", customer_id="C-RX")])
+
+
+def _all_text(pack: object) -> str:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    assert isinstance(pack, BriefingPack)
+    pdf_text = "".join(page.extract_text() for page in PdfReader(BytesIO(to_pdf(pack))).pages)
+    return "\n".join([pack.model_dump_json(), to_markdown(pack), pdf_text])
+
+
+def _no_doctor_figure(text: str) -> None:
+    for n in [*PER_DOCTOR.values(), 1717]:
+        assert str(n) not in text
+    for share in ("37%", "38%", "39%", "40%", "29%", "0.37", "0.29"):
+        assert share not in text
+
+
+def test_briefing_keeps_preferences_and_shows_no_per_doctor_figure(tmp_path: Path) -> None:
+    """Three cardiologists and one endocrinologist: the cardiology total, no per-doctor or differencing figure."""
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256) as store:
+        _clinic(store, {"D-1": "心内科", "D-2": "心内科", "D-3": "心内科", "D-4": "内分泌科"})
+        pack = build_briefing(store, T, "C-RX", today=TODAY)
+        text = _all_text(pack)
+        _no_doctor_figure(text)
+        zhang = next(f for f in pack.doctors if f.node_id == "D-1")
+        assert "立普妥 阿托伐他汀钙片" in zhang.text and "可定" in zhang.text  # the preference, in words
+        assert "肝功能监测" in zhang.text  # the interest, from the visit note
+        (cardiology,) = pack.prescription_summary  # the customer total would reveal 内分泌科's one doctor
+        assert cardiology.text.startswith("心内科（3 位医生汇总）") and str(4111 + 4222 + 4333) in cardiology.text
+        assert "可定" not in cardiology.text  # one cardiologist prescribes it: that figure would be his own
+        assert str(4111 + 4222 + 4333) in text
+
+
+def test_small_departments_are_only_counted_in_the_customer_total(tmp_path: Path) -> None:
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256) as store:
+        _clinic(store, {"D-1": "心内科", "D-2": "内分泌科", "D-3": "老年科", "D-4": "全科"})
+        pack = build_briefing(store, T, "C-RX", today=TODAY)
+        _no_doctor_figure(_all_text(pack))
+        (total,) = pack.prescription_summary
+        assert total.node_id == "C-RX" and "4 位医生汇总" in total.text and str(sum(PER_DOCTOR.values())) in total.text
+
+
+def test_fewer_than_three_prescribers_show_no_figure_at_all(tmp_path: Path) -> None:
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256) as store:
+        _clinic(store, {"D-1": "心内科", "D-2": "心内科"})
+        pack = build_briefing(store, T, "C-RX", today=TODAY)
+        _no_doctor_figure(_all_text(pack))
+        assert pack.prescription_summary == [] and len(pack.doctors) == 2

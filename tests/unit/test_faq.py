@@ -284,3 +284,21 @@ def test_a_topic_is_the_category_most_questions_signal() -> None:
     assert topic_of(["今天天气不错"]) == "其他问题"
     assert topic_title("库存/配送", "担心某药断货", 52) == "库存/配送：担心该药断货（涉及 52 个产品）"
     assert topic_title("价格", "某药太贵", 1) == "价格：该药太贵"
+
+
+def test_questions_reporting_an_adverse_reaction_never_reach_the_faq(tmp_path: Path) -> None:
+    """A suspected reaction (店员反馈顾客服用后头晕，询问处理办法) goes to drug safety, not into a cluster."""
+    pairs = [
+        ("店员反馈有顾客服用可定后出现头晕，询问处理办法", ""),
+        ("顾客吃了立普妥后肌肉酸痛，问能不能换药", ""),
+        ("担心可定再次断货，要求保证供应", ""),
+        ("顾客担心吃立普妥会不会头晕，询问注意事项", ""),  # a worry, no report: an FAQ question
+    ]
+    with EmbeddedGraphStore(tmp_path / "graph", buffer_pool_mb=256) as store:
+        store.upsert_nodes(T, PRODUCTS)
+        _load(store, pairs)
+        questions, read = collect_questions(store, T, names=CatalogueNames.from_store(store, T))
+        assert read == 4
+        texts = [q.text for q in questions]
+        assert not any("头晕，询问处理" in t or "肌肉酸痛" in t for t in texts)
+        assert any("断货" in t for t in texts) and any("会不会头晕" in t for t in texts)

@@ -4,6 +4,7 @@ where the change allows it; each index has its own lifetime."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,3 +137,27 @@ def test_indexes_not_built_yet_are_left_to_read_the_graph(tmp_path: Path) -> Non
         assert "E-001" in _found(services, "立普妥贵") and made == ["loaded"]
     finally:
         store.close()
+
+
+def test_uploaded_visit_notes_reporting_a_reaction_reach_the_safety_queue(
+    services: TenantServices, tmp_path: Path
+) -> None:
+    """An interactions upload is read for suspected reactions; a re-upload keeps the status set meanwhile."""
+    from copilot import safety
+
+    notes = tmp_path / "interactions.jsonl"
+    rows = [
+        {"id": "I-AE-1", "at": "2025-09-20 10:00", "channel": "拜访", "rep_id": "R-001", "customer_id": "C-001",
+         "summary": "店长反映有老顾客吃了立普妥以后肌肉酸痛，已停药", "skus": ["SKU-ATV-20"]},
+        {"id": "I-AE-2", "at": "2025-09-21 10:00", "channel": "拜访", "rep_id": "R-001", "customer_id": "C-001",
+         "summary": "店长担心顾客吃了会头晕，要资料", "skus": ["SKU-ATV-20"]},
+    ]  # fmt: skip
+    notes.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    services.ingest([notes])
+    total, queued = safety.list_reports(services.store, T, status=None)
+    assert [r.id for r in queued] == ["SAFE-I-AE-1"] and total == 1
+    assert queued[0].customer_id == "C-001" and queued[0].skus == ["SKU-ATV-20"] and queued[0].reported_by == "R-001"
+    services.set_safety_status("SAFE-I-AE-1", status="forwarded", actor="药物警戒")
+    services.ingest([notes])
+    kept, _ = safety.get_report(services.store, T, "SAFE-I-AE-1")
+    assert kept.status == "forwarded"

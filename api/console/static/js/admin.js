@@ -252,6 +252,7 @@ export function keysPage(main, { session }) {
   let alive = true;
   const name = h("input", { type: "text", name: "name", maxlength: 100, required: true, placeholder: "如：张三的报价屏", "aria-label": "名称" });
   const role = h("select", { name: "role", "aria-label": "角色" }, Object.entries(ROLE).map(([k, label]) => h("option", { value: k }, `${label}（${k}）`)));
+  const repId = h("input", { type: "text", name: "rep_id", maxlength: 200, placeholder: "销售代表密钥必填：代表编码", "aria-label": "代表编码" });
   const create = h("button", { type: "submit", class: "primary" }, "创建密钥");
   const created = h("div", { id: "created-key" });
   const list = h("div", { id: "key-list" }, spinner());
@@ -259,13 +260,14 @@ export function keysPage(main, { session }) {
     "form",
     { class: "panel" },
     h("h3", null, "新建密钥"),
-    h("div", { class: "row" }, h("div", { class: "field" }, h("label", null, "名称"), name), h("div", { class: "field" }, h("label", null, "角色"), role), h("div", { class: "field", style: "flex:0 0 auto" }, create)),
+    h("div", { class: "row" }, h("div", { class: "field" }, h("label", null, "名称"), name), h("div", { class: "field" }, h("label", null, "角色"), role), h("div", { class: "field" }, h("label", null, "代表编码（辖区）"), repId), h("div", { class: "field", style: "flex:0 0 auto" }, create)),
     created,
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     busy(create, "创建中…", async () => {
-      const r = await api("keys", { method: "POST", body: { role: role.value, name: name.value.trim() } });
+      const rep = role.value === "rep" ? repId.value.trim() || null : null;
+      const r = await api("keys", { method: "POST", body: { role: role.value, name: name.value.trim(), rep_id: rep } });
       const text = h("input", { type: "text", readonly: true, value: r.key, name: "new-key", "aria-label": "新密钥" });
       const copyButton = h("button", { type: "button" }, "复制");
       copyButton.addEventListener("click", async () => {
@@ -302,6 +304,7 @@ export function keysPage(main, { session }) {
           [
             { label: "名称", value: (k) => k.name },
             { label: "角色", value: (k) => ROLE[k.role] || k.role },
+            { label: "代表", value: (k) => k.rep_id || "" },
             { label: "编号", value: (k) => idChip(k.id) },
             { label: "创建时间", value: (k) => dateTime(k.created_at) },
             { label: "状态", value: (k) => (k.revoked_at ? h("span", { class: "badge st-retired" }, `已吊销 ${dateTime(k.revoked_at)}`) : h("span", { class: "badge st-published" }, "有效")) },

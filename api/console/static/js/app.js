@@ -4,6 +4,7 @@ import { api, ApiError, clearSession, onUnauthorized, saveSession, session } fro
 import * as admin from "./admin.js";
 import * as competitors from "./competitors.js";
 import * as rep from "./rep.js";
+import * as safety from "./safety.js";
 import * as trainer from "./trainer.js";
 import { errorBox, fill, h, ROLE, toast } from "./ui.js";
 
@@ -11,6 +12,7 @@ const READERS = ["rep", "trainer", "admin"];
 const PRICING = ["rep", "trainer", "admin", "service"];
 const CURATORS = ["trainer", "admin"];
 const ADMINS = ["admin"];
+const SAFETY = ["safety", "admin"];
 const UPLOADERS = ["store", "admin"];
 const MATRIX = ["rep", "trainer", "admin", "store"];
 
@@ -30,12 +32,13 @@ const PAGES = [
   { path: "competitor-upload", title: "上传竞品照片", group: "竞品价格", roles: UPLOADERS, render: competitors.uploadPage },
   { path: "competitor-review", title: "识别复核", group: "竞品价格", roles: CURATORS, render: competitors.reviewPage },
   { path: "competitor-photo", title: "竞品照片", group: "竞品价格", roles: MATRIX, render: competitors.photoPage, hidden: true },
+  { path: "safety", title: "不良反应安全队列", group: "药物警戒", roles: SAFETY, render: safety.safetyPage },
   { path: "ingest", title: "数据导入", group: "数据与权限", roles: ADMINS, render: admin.ingestPage },
   { path: "formulary", title: "医保目录", group: "数据与权限", roles: READERS, render: admin.formularyPage },
   { path: "keys", title: "API 密钥", group: "数据与权限", roles: ADMINS, render: admin.keysPage },
 ];
 
-const HOME = { rep: "deal", trainer: "entries", admin: "ingest", service: "quote", store: "competitor-upload" };
+const HOME = { rep: "deal", trainer: "entries", admin: "ingest", service: "quote", store: "competitor-upload", safety: "safety" };
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -107,7 +110,7 @@ function loginPage(message) {
     h("div", { class: "field" }, h("label", null, "API 密钥"), key),
     errors,
     h("div", { class: "actions" }, button),
-    h("p", { class: "roles-hint" }, "销售代表：商机草稿、异议应答、客户简报、报价校验；培训师：另加知识条目的编辑与审核；管理员：另加数据导入与密钥管理；店长：上传竞品照片、查看竞品价格矩阵。"),
+    h("p", { class: "roles-hint" }, "销售代表：商机草稿、异议应答、客户简报、报价校验；培训师：另加知识条目的编辑与审核；管理员：另加数据导入与密钥管理；店长：上传竞品照片、查看竞品价格矩阵；药物警戒：不良反应安全队列。"),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

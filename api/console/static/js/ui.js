@@ -149,7 +149,7 @@ export const KIND = {
   faq: "常见问题",
 };
 
-export const ROLE = { rep: "销售代表", trainer: "培训师", admin: "管理员", service: "报价系统", store: "店长" };
+export const ROLE = { rep: "销售代表", trainer: "培训师", admin: "管理员", service: "报价系统", store: "店长", safety: "药物警戒" };
 
 export function statusBadge(status) {
   return h("span", { class: `badge st-${status}`, dataset: { status } }, STATUS[status] || status);
