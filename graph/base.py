@@ -394,7 +394,18 @@ class CypherGraphStore(ABC):
     def list_nodes(self, tenant: str, model: type[N], *, limit: int = 100, offset: int = 0) -> list[N]:
         """One page of nodes ordered by key."""
         params = {"tenant": check_tenant(tenant), "skip": max(offset, 0), "limit": max(limit, 0)}
+        if offset > 0 and not self._before_end(cypher.count_tenant_nodes(model), {"tenant": params["tenant"]}, offset):
+            return []
         return [model.model_validate(r) for r in self._query(cypher.list_nodes(model), params)]
+
+    def _before_end(self, count: str, params: Row, offset: int) -> bool:
+        """Whether ``offset`` is inside the rows ``count`` counts: a page is read only then.
+
+        LadybugDB 0.x crashed the process (segmentation fault) on ``ORDER BY … SKIP n`` with ``n`` far past the last
+        row (seen with 3 rows and SKIP 100,000; found by the API fuzz test paging the script-request queue), so no
+        query is sent with a SKIP at or past the end.
+        """
+        return int(self._query(count, params)[0]["n"]) > offset
 
     def search_nodes(
         self,
@@ -419,7 +430,7 @@ class CypherGraphStore(ABC):
         if text is None:
             params.pop("text")
         total = int(self._query(count, params)[0]["n"])
-        rows = self._query(page, {**params, "skip": max(offset, 0), "limit": max(limit, 0)}) if total else []
+        rows = self._query(page, {**params, "skip": max(offset, 0), "limit": max(limit, 0)}) if total > offset else []
         return Page([model.model_validate(r) for r in rows], total)
 
     def search_entries(
@@ -439,8 +450,8 @@ class CypherGraphStore(ABC):
             statement += cypher.ENTRIES_TEXT
             params["text"] = text.lower()
         total = int(self._query(statement + cypher.ENTRIES_COUNT, params)[0]["n"])
-        if not total:
-            return Page([], 0)
+        if total <= offset:  # no SKIP at or past the end (see `_before_end`)
+            return Page([], total)
         rows = self._query(statement + cypher.ENTRIES_PAGE, {**params, "skip": max(offset, 0), "limit": max(limit, 0)})
         return Page([Entry.model_validate(r) for r in rows], total)
 
@@ -841,14 +852,18 @@ class CypherGraphStore(ABC):
             "limit": max(limit, 0),
             "offset": max(offset, 0),
         }
+        if offset > 0:
+            count = cypher.COMPETITOR_OBSERVATIONS_MATCH + " RETURN count(o) AS n"
+            if not self._before_end(count, {k: v for k, v in params.items() if k not in ("limit", "offset")}, offset):
+                return []
         return [CompetitorObservation.model_validate(r) for r in self._query(cypher.COMPETITOR_OBSERVATIONS, params)]
 
     def competitor_photos(self, tenant: str, *, limit: int = 50, offset: int = 0) -> tuple[list[CompetitorPhoto], int]:
         """One page of the tenant's competitor photos, newest upload first, and how many there are in all."""
         tenant = check_tenant(tenant)
         page = {"tenant": tenant, "limit": max(limit, 0), "offset": max(offset, 0)}
-        rows = self._query(cypher.COMPETITOR_PHOTOS, page)
         total = int(self._query(cypher.COUNT_COMPETITOR_PHOTOS, {"tenant": tenant})[0]["n"])
+        rows = self._query(cypher.COMPETITOR_PHOTOS, page) if total > offset else []  # see `_before_end`
         return [CompetitorPhoto.model_validate(r) for r in rows], total
 
     def entry_links(self, tenant: str, entry_ids: Sequence[str]) -> dict[str, EntryLinks]:

@@ -60,6 +60,12 @@ def get_node(model: type[Node]) -> str:
 
 
 @cache
+def count_tenant_nodes(model: type[Node]) -> str:
+    """How many nodes of ``model`` the tenant has."""
+    return f"MATCH (n:{model.label}) WHERE n.tenant = $tenant RETURN count(*) AS n"
+
+
+@cache
 def list_nodes(model: type[Node]) -> str:
     """One page of nodes ordered by natural key."""
     return (
@@ -348,14 +354,17 @@ CASES_CUSTOMER_ATTRS: dict[str, str] = {"customer_type": "c.type = $type", "tier
 CASES_BY_CUSTOMER_RETURN = ") RETURN n.id AS id"
 
 
-COMPETITOR_OBSERVATIONS = (
+COMPETITOR_OBSERVATIONS_MATCH = (
     "MATCH (o:CompetitorObservation) WHERE o.tenant = $tenant"
     " AND ($sku = '' OR o.sku = $sku)"
     " AND ($photo_id = '' OR o.photo_id = $photo_id)"
     " AND o.observed_on >= $since"
     " AND ($resolution = '' OR o.resolution = $resolution)"
-    f" RETURN {node_projection('o', CompetitorObservation)}"
-    " ORDER BY observed_on DESC, id SKIP $offset LIMIT $limit"
+)
+COMPETITOR_OBSERVATIONS = (
+    COMPETITOR_OBSERVATIONS_MATCH
+    + f" RETURN {node_projection('o', CompetitorObservation)}"
+    + " ORDER BY observed_on DESC, id SKIP $offset LIMIT $limit"
 )
 """Observations of a tenant, newest first, filtered by SKU, photo, date and resolution (``''``: any).
 

@@ -58,8 +58,11 @@ def known_names(entries: Iterable[CatalogEntry]) -> set[str]:
 def matcher(store: GraphStore, tenant: str) -> SkuMatcher:
     """The tenant's SKU matcher: its products and every correction a person made."""
     corrections: dict[str, str | None] = {}
-    while page := store.list_nodes(tenant, SkuCorrection, limit=1000, offset=len(corrections)):
+    while True:
+        page = store.list_nodes(tenant, SkuCorrection, limit=1000, offset=len(corrections))
         corrections.update((c.id, c.sku) for c in page)
+        if len(page) < 1000:
+            break
     return SkuMatcher(catalog_entries(store.catalogue(tenant).products), corrections)
 
 

@@ -418,3 +418,22 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     photos, total = reopened.competitor_photos("t1")
     assert photo in photos and total == (1 if version < 6 else 2)  # a v6 store kept its sample photo
     reopened.close()
+
+
+def test_a_page_past_the_end_is_empty(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    """Offsets at or far past the last row give an empty page, never a query that could crash the engine.
+
+    LadybugDB crashed the process on ``ORDER BY … SKIP n`` with ``n`` far past the end (the API fuzz test paging
+    the script-request queue with offset 1,000,000).
+    """
+    t = tenant_factory()
+    load_sample(store, t)
+    assert store.list_nodes(t, ScriptRequest, limit=1, offset=1) == []  # exactly at the end (one request)
+    for offset in (100_000, 1_000_000):
+        assert store.list_nodes(t, ScriptRequest, limit=1, offset=offset) == []
+        page = store.search_nodes(t, ScriptRequest, text="open", fields=("status",), limit=500, offset=offset)
+        assert page.items == [] and page.total == 1
+        assert store.search_entries(t, limit=1, offset=offset).items == []
+        assert store.competitor_photos(t, limit=50, offset=offset) == ([], 1)
+        assert store.competitor_observations(t, limit=1, offset=offset) == []
+    assert len(store.list_nodes(t, ScriptRequest, limit=1, offset=0)) == 1
