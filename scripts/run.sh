@@ -11,7 +11,10 @@ bash scripts/setup.sh
 keys=data/demo-keys.tsv
 if [ ! -s "$keys" ]; then
   for tenant in hz-pharma sh-pharma; do
-    for role in rep trainer admin service; do
+    # a rep key reads only its rep's customers: the demo rep is the one who owns the first customer (C-HZ-00001 …)
+    rep="R-$( [ "$tenant" = hz-pharma ] && echo HZ || echo SH )-001"
+    .venv/bin/salescopilot keys create --tenant "$tenant" --role rep --rep "$rep" --name "demo rep" -o "$keys" >/dev/null
+    for role in trainer admin service store safety; do
       .venv/bin/salescopilot keys create --tenant "$tenant" --role "$role" --name "demo $role" -o "$keys" >/dev/null
     done
     # a second trainer: publishing needs four eyes (the publisher is not the text's last editor)
