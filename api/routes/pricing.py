@@ -144,6 +144,17 @@ class PriceCheckResponse(BaseModel):
     lines: list[LineVerdict]
 
 
+OUTSIDE_TERRITORY = "辖区外客户"
+"""How a rep sees a peer line of a customer it does not own: the price and date stay, who bought it does not."""
+
+
+def _mask_evidence(verdict: LineVerdict, visible: frozenset[str]) -> None:
+    """Peer lines of customers outside a rep's territory keep their price and date but not the buyer or order."""
+    for ev in verdict.evidence:
+        if ev.customer_id not in visible:
+            ev.customer_id, ev.customer_name, ev.order_id = "", OUTSIDE_TERRITORY, ""
+
+
 def _out(check: QuoteCheck) -> LineVerdict:
     """The verdict by field name (customer, SKU and price from the line it judged)."""
     return LineVerdict.model_validate(check, from_attributes=True)
@@ -183,6 +194,8 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
     visible = area.customer_ids if area is not None else None
     out = [_out(check) for check in check_quote(prices, lines, today=on, visible=visible)]
     for verdict, line in zip(out, lines, strict=True):
+        if visible is not None:
+            _mask_evidence(verdict, visible)
         # a customer outside a rep's territory is unknown: its city does not choose the competitor prices
         customer_id = line.customer_id if visible is None or line.customer_id in visible else None
         info = prices.customers.get(customer_id) if customer_id else None

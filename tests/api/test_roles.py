@@ -209,6 +209,23 @@ def test_price_checks_answer_a_customer_outside_the_territory_as_unknown(deploym
     assert service["verdict"] == own["verdict"]  # a quote screen sees the tenant
 
 
+def test_price_evidence_shows_a_rep_no_buyer_outside_its_territory(deployment: Deployment) -> None:
+    """Peer lines keep price and date; the buyer and order of a customer the rep does not own are left out."""
+    d = deployment
+    body = {"lines": [{"customer_id": HOME, "sku": P, "unit_price": 20}]}
+    mine = {c["id"] for c in d.client.get("/v1/customers?limit=500", headers=d.headers("rep")).json()["items"]}
+    rep = d.client.post("/v1/price-checks", json=body, headers=d.headers("rep")).json()["lines"][0]["evidence"]
+    tenant = d.client.post("/v1/price-checks", json=body, headers=d.headers("trainer")).json()["lines"][0]["evidence"]
+    assert rep and len(rep) == len(tenant)
+    assert any(e["customer_id"] not in mine for e in tenant)  # the peers include other reps' customers ...
+    for seen, full in zip(rep, tenant, strict=True):
+        assert (seen["unit_price"], seen["at"]) == (full["unit_price"], full["at"])
+        if full["customer_id"] in mine:
+            assert seen == full
+        else:  # ... whom the rep sees only as 辖区外客户
+            assert (seen["customer_id"], seen["customer_name"], seen["order_id"]) == ("", "辖区外客户", "")
+
+
 def test_rep_keys_are_bound_to_a_rep_of_the_tenant(deployment: Deployment) -> None:
     d, admin = deployment, deployment.headers("admin")
     unbound = d.client.post("/v1/keys", headers=admin, json={"role": "rep", "name": "无代表"})
