@@ -37,7 +37,7 @@ from typing import Literal, Protocol, get_args
 
 import numpy as np
 
-from graph.model import ObjectionCategory
+from graph.model import OBJECTION_CATEGORY_NAMES, ObjectionCategory
 from retrieval.glossary import GlossaryMatch, normalize
 from retrieval.hybrid import EntryDoc, KnowledgeIndex
 from retrieval.typos import char_ngrams
@@ -446,7 +446,7 @@ def _why(
     else:
         out.append("通用话术")
     if on_topic and doc.category:
-        out.append(f"异议类别相同：{doc.category}")
+        out.append(f"异议类别相同：{OBJECTION_CATEGORY_NAMES.get(doc.category, doc.category)}")
     words = list(shared)
     if words:
         out.append(f"标题含：{'、'.join(words[:5])}")

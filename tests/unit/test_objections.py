@@ -168,6 +168,7 @@ def test_jargon_is_read_through_the_glossary_and_its_category_prefers_scripts_of
     a = shared()
     result = a.answer("OOS好几天了")
     assert "stock" in result.reading.categories and result.answers[0].entry_id == "G-2"
+    assert "异议类别相同：库存/配送" in result.answers[0].why  # the category in the trainers' words, not its code
 
 
 def test_category_filters_and_customer_type_boosts() -> None:
