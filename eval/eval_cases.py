@@ -43,7 +43,6 @@ from copilot.cases import WEAK_BELOW, CustomerProfile, suggest_cases
 from eval.eval_answers import DATASET, _QueryCache
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
-from graph.model import Product
 from graph.ports import GraphStore
 from ingest.pipeline import ingest_paths
 from resolution.mentions import QueryProductMatcher
@@ -144,7 +143,7 @@ def run_ensemble(
                     KnowledgeRetriever(index=index, k=DEPTH, filters=f, mode="vector")],
         weights=[0.5, 0.5],
     )  # fmt: skip
-    names = {p.sku: p.name for page in store.iter_nodes(TENANT, Product) for p in page}
+    names = {p.sku: p.name for p in store.catalogue(TENANT).products}
     ranked: dict[str, list[str]] = {}
     times: list[float] = []
     for d in deals:

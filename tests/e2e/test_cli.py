@@ -218,7 +218,7 @@ def test_objection_answers_from_the_demo(tmp_path: Path) -> None:
          "--product", "SKU-RSV10-KD", "--k", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "KB-HZ-OS-0003" in result.output and "product]" in result.output
+    assert "KB-HZ-OS-0003" in result.output and "本品]" in result.output  # the level in the badge reps see
     assert (tmp_path / "index" / "hz-pharma" / "entries.json").exists()
 
 
