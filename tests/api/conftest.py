@@ -44,8 +44,8 @@ class Deployment:
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     data_dir = tmp_path_factory.mktemp("api-data")
-    settings = Settings(data_dir=data_dir, buffer_pool_mb=512, embedder="use")
-    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=512)
+    settings = Settings(data_dir=data_dir, buffer_pool_mb=1024, embedder="use")
+    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=1024)
     load_demo(store, as_of=TODAY)
     owners: dict[str, tuple[str, str]] = {}
     for t in TENANTS:

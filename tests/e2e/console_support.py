@@ -152,8 +152,8 @@ def serve_demo(data_dir: Path, *, embedder: str = "use", start_timeout: float = 
 
     The rep keys belong to the reps owning ``HOME_CUSTOMER`` (the customer the console tests open).
     """
-    settings = Settings(data_dir=data_dir, buffer_pool_mb=512, embedder=embedder)
-    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=512)
+    settings = Settings(data_dir=data_dir, buffer_pool_mb=1024, embedder=embedder)
+    store = EmbeddedGraphStore(settings.graph_dir, buffer_pool_mb=1024)
     load_demo(store, as_of=dt.date.today())
     reps = {t: store.edges_of(t, Owns, targets=[HOME_CUSTOMER[t]])[0].rep_id for t in TENANTS}
     store.close()

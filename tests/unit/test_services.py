@@ -90,8 +90,11 @@ def test_curation_writes_reach_retrieval_when_they_return(services: TenantServic
     published = services.transition(entry.id, "publish", actor="李主管", expected_version=submitted.version)
     assert published.status == "published" and entry.id in _found(services, "氨氯地平起效慢")
     assert index.docs[entry.id].skus == ("SKU-AML-5",)
-    services.edit_entry(entry.id, actor="王老师", expected_version=published.version,
-                        edit=EntryEdit(body="补充：夜间血压控制更好。", skus=["SKU-ATV-20"]))  # fmt: skip
+    pending = services.edit_entry(entry.id, actor="王老师", expected_version=published.version,
+                                  edit=EntryEdit(body="补充：夜间血压控制更好。", skus=["SKU-ATV-20"]))  # fmt: skip
+    assert index.docs[entry.id].skus == ("SKU-AML-5",)  # reps keep the published text while the revision waits
+    again = services.transition(entry.id, "submit", actor="王老师", expected_version=pending.version)
+    services.transition(entry.id, "publish", actor="李主管", expected_version=again.version)
     assert index.docs[entry.id].skus == ("SKU-ATV-20",) and "夜间血压" in index.docs[entry.id].body
     assert services.retrieval is index  # kept in step, never rebuilt
 
