@@ -130,7 +130,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         "# Adverse-event detection (疑似不良反应)",
         "",
-        f"Set: `{r['set']}` ({r['items']} items, written blind). Detector: `copilot.adverse_events.detect`.",
+        f"Set: `{r['set']}` ({r['items']} items, written blind; how: the set's README.md). "
+        "Detector: `copilot.adverse_events.detect`.",
         "Rules were read against and tuned on the **dev** half only; **held-out** is the figure that counts.",
         "Earlier held-out measurements and what changed between them: docs/decisions/2026-12-07-adverse-events.md.",
         "",
