@@ -18,9 +18,16 @@ The rule, clause by clause (a clause is a piece of a sentence between ``，,；;
 4. **Not label information**: package-insert or training wording (常见不良反应, 说明书, 本品, 可能出现, 偶见, 发生率)
    describes the product, not a patient.
 5. **Not the disease**: the symptom is what is being treated — it persists (还是睡不着, 仍然咳: an efficacy complaint),
-   or it is why someone buys (头痛来买止痛药, 因为失眠想买).
-6. **An exposure**: the text (any clause) says someone took or used something (吃了, 服用, 用药, 打了, 涂了, 用了 …,
-   a drug word), or the clause itself says the reaction was caused (引起, 导致, 出现, 副作用, 过敏).
+   it went away once the drug was taken (胃不疼了, 发烧…喝了退烧药就退了 — unless the drug was stopped: a reaction
+   that resolves on stopping is a report), it is why someone buys or the drug's class (头痛来买止痛药, 抗过敏药, but
+   止泻药后肚子胀 is a reaction: the symptom came after), it describes who comes in (咳嗽的顾客), or it is put down to
+   another cause named right after it (拉肚子是因为吃了路边摊, 脚肿是心衰引起的).
+6. **An exposure**: the text (any clause) says someone took or used something (吃了, 服用, 用药, 打了, 涂了, 擦了,
+   "吃/打/用…后", 用紫杉醇的病人 …, a drug word: an INN stem, a dosage form, a class such as 降压药/退烧药/胰岛素),
+   or the clause itself says the reaction was caused (引起, 导致, 出现, 副作用, 过敏). Nobody has taken it yet
+   (还没开始吃) is no exposure.
+7. **Not denied afterwards**: a short "没事/没有" clause right after denies it — unless it is about another time or
+   product (以前喝水剂没事 contrasts, it does not deny).
 
 A text is flagged when at least one clause passes all of these; the finding keeps that clause and its symptom words.
 The rule is transparent to a drug-safety officer, needs no training data and is tested; its quality is measured on an
@@ -67,6 +74,10 @@ SYMPTOMS: tuple[str, ...] = (
     "早搏", "视力下降", "看不清", "听力下降", "味觉", "金属味", "怪味", "刺痛", "灼热", "烧灼", "静脉炎", "硬结",
     "休克", "过敏性休克", "喉头水肿", "昏睡", "躁动", "消化不良", "不消化", "胃肠反应", "晕车似的", "发晕",
     "晕", "疲劳", "头胀", "胀痛", "抽搐", "打嗝", "嗳气", "口腔念珠菌", "念珠菌",
+    # lay wording of visit notes (adverse_events2 dev): sleepiness, senses, mood, sex, cold, fever, blockage
+    "昏昏沉沉", "昏沉", "叫不醒", "叫都叫不", "嗡嗡响", "嗡嗡的", "耳朵响", "性功能", "心情很差", "心情差", "低落",
+    "冰凉", "发凉", "做梦", "说胡话", "胡言乱语", "食欲差", "食欲下降", "食欲不好", "甲减", "怕冷", "寒战", "高热",
+    "鼻塞", "鼻子堵", "想睡觉", "老想睡", "不排气", "尿多", "尿特别多", "尿量多", "夜尿多", "出一身汗", "出了一身汗",
     # English
     "dizzy", "dizziness", "nausea", "nauseous", "vomit", "diarrhea", "diarrhoea", "rash", "itchy", "itching",
     "headache", "palpitation", "cough", "swelling", "allergic", "allergy", "muscle pain", "myalgia", "fatigue",
@@ -81,7 +92,8 @@ REACTION_WORDS: tuple[str, ...] = ("不良反应", "副作用", "副反应", "�
 _NEGATION_BEFORE = re.compile(
     r"(?:没有|没|无|未见|未|不曾|否认|并无|并没有|没出现|没发生|未出现|未发生|不会)[^，,。；;！!？?]{0,6}$|"
     r"(?i:\b(?:no|not|without|never|denie[sd]|free of)\b[\w\s]{0,12}$)|"
-    r"(?:不再|没再|未再|从没|从来没|没发现|未发现|未诉|无明显|都没有|啥也没有?)[^，,。；;！!？?]{0,6}$"
+    r"(?:不再|没再|未再|从没|从来没|没发现|未发现|未诉|无明显|都没有|啥也没有?)[^，,。；;！!？?]{0,6}$|"
+    r"不(?:再|太)?$"
 )
 """A negation shortly before the symptom in the same clause (没有不良反应, 未见明显副作用, 服用后无头晕)."""
 _NEGATION_AFTER = re.compile(r"^[^，,。；;！!？?]{0,4}(?:没有|没|都没|也没|未|并未)")
@@ -109,11 +121,32 @@ _PURCHASE_REASON = re.compile(
     r"^[^，,。；;]{0,4}(?:来买|来店|想买|要买|去买|买点|买了|来拿|来开|所以买|才买|需要买|开点|了来)"
 )
 _PURCHASE_NEXT = re.compile(r"^(?:所以|就|才|想|要|来|去)?(?:来买|想买|要买|买|来店|来拿|来开|开点)")
-_PURCHASE_BEFORE = re.compile(r"(?:因为|因|治|治疗|缓解|改善|针对|止|专治|用于)[^，,。；;]{0,4}$")
-"""The symptom is the reason for buying or the indication (头痛来买止痛药, 治失眠): the disease, not a reaction."""
+_PURCHASE_BEFORE = re.compile(r"(?:因为|因|治|治疗|缓解|改善|针对|止|抗|专治|用于)[^，,。；;后]{0,4}$")
+"""The symptom is the reason for buying or the indication (头痛来买止痛药, 治失眠, 抗过敏药): the disease, not a
+reaction — unless a 后 lies between (止泻药后肚子胀: the symptom came after the drug)."""
+_RELIEF = re.compile(
+    r"(?:就|都|也)?(?:退了|消了|好了|好多了|好转|缓解了|减轻了|止住了|没了|"
+    r"不(?:再)?(?:疼|痛|痒|肿|晕|咳|拉|吐|烧|慌|闷|胀|酸|麻|难受|头晕|头疼|头痛|心慌|咳嗽|发烧|拉肚子)了)|"
+    r"效果(?:不错|挺好|很好|好)|管用|见效"
+)
+"""The symptom went away once the drug was taken (喝了退烧药半小时就退了): efficacy, not a reaction."""
+_STOPPED = re.compile(r"停药|停了|不吃了|不用了|不敢吃|不想吃|不敢用|减量|换药|换了")
+"""…unless the drug was stopped: a reaction that resolves after stopping is a report (a positive dechallenge)."""
+_OTHER_CAUSE = re.compile(
+    r"^[^，,。；;]{0,2}是(?:因为|由于|[^，,。；;]{1,8}(?:引起|导致|造成|的原因))|^[^，,。；;]{0,2}(?:因为|由于)"
+)
+"""The symptom is put down to something named right after it (拉肚子是因为吃了路边摊, 脚肿是心衰引起的)."""
+_NOT_YET = re.compile(
+    r"还没(?:开始)?(?:吃|用|服|买|打)|没开始(?:吃|用)|打算[^，,。；;]{0,6}开始(?:吃|用)|明天开始(?:吃|用)"
+)
+"""Nobody has taken it yet (她还没开始吃): whatever follows is an expectation, not an event."""
+_CONTRAST_BEFORE = re.compile(r"^(?:以前|之前|原来|过去|早先|换[^，,。；;]{0,6}前)")
+"""A "没事" about another time or product (以前喝水剂没事) contrasts with the reaction; it does not deny it."""
 EXPOSURE = re.compile(
     r"吃了|吃完|吃后|吃过|服用|服了|服药|口服|用药|用了|使用|打了|注射|输液|输了|涂了|涂抹|贴了|喷了|吸入|换了|"
-    r"喝了|喝完|停药|停了|换药|加了|上了|开始吃|一直吃|在吃|长期吃|吃这个|吃那个|"
+    r"喝了|喝完|停药|停了|换药|加了|上了|开始吃|一直吃|在吃|长期吃|吃这个|吃那个|擦了|抹了|滴了|含了|静滴|输完|打完|"
+    r"(?:吃|服|喝|用|打|擦|涂|抹|贴|滴|喷|含|输|注射|吸)[^，,。；;]{0,10}?(?:后|以后|之后)|"
+    r"(?:用|吃|服|打)[^，,。；;]{1,8}的(?:病人|患者|顾客|人)|"
     r"[吃喝用服].{1,12}(?:后|之后|以后|几天|一周|两天|三天|的原因)|"
     r"(?i:\btook\b|\btaking\b|\bafter\b|\bon\b\s+\w+)"
 )
@@ -128,6 +161,7 @@ BODY_PARTS: tuple[str, ...] = (
     "关节", "肌肉", "跟腱", "头发", "体重", "声音", "牙龈", "舌头", "屁股", "肝", "肾", "眼皮", "鼻子", "牙", "牙齿",
     "舌", "指甲", "胳膊", "手臂", "膝盖", "小腿", "大腿", "脖子", "乳房", "下身", "嗓", "喉", "额头", "注射部位",
     "针眼", "打针的地方", "血糖", "血压", "心跳", "心率", "脑袋", "脑子", "肠胃", "胃口", "睡眠", "精神", "嘴里",
+    "血管", "食欲", "性功能", "心情", "情绪",
 )  # fmt: skip
 """Body parts (and a few measurable signs) a lay report pairs with a sensation: 胃里烧得慌, 腿酸, 大便发黑."""
 SENSATIONS: tuple[str, ...] = (
@@ -136,6 +170,7 @@ SENSATIONS: tuple[str, ...] = (
     "抽筋", "出血", "不舒服", "难受", "不适", "起疙瘩", "起包", "长了", "增加", "重了", "发炎", "溃疡", "起泡",
     "发烫", "发胀", "发酸", "发麻", "发痒", "发干", "发苦", "苦", "发黄", "黄", "紫", "青", "硬", "抖", "偏低", "太低",
     "低了", "过低", "慢了", "太慢", "快了", "太快", "差了", "变差", "不好", "晕", "沉", "昏沉", "下降", "掉了",
+    "冰凉", "发凉", "发白", "堵", "不行", "变色", "变成", "颜色",
 )  # fmt: skip
 """Abnormal sensations and signs; after a body part they are a symptom (the compositional lexicon)."""
 
@@ -200,19 +235,39 @@ def _reported_words(clause: str) -> list[str]:
             continue
         if _PERSISTS.search(before) or _PURCHASE_REASON.search(after) or _PURCHASE_BEFORE.search(before):
             continue
+        word = m.group(0)
+        if word not in _LEXICON and _BODY_NEGATED.search(word) and not _BODY_NEGATION_OK.search(word):
+            continue  # 胃不疼了, 腿不肿了: a body part with its sensation denied
+        if _OTHER_CAUSE.search(after) and not DRUG.search(after.split("，")[0]):
+            continue
+        if _WHO_HAS_IT.search(after):
+            continue  # 咳嗽、嗓子疼的顾客: describes who comes in with the disease
         found.append(m.group(0))
     return found
 
 
+_LEXICON = frozenset({*SYMPTOMS, *REACTION_WORDS})
+_WHO_HAS_IT = re.compile(r"^[^，,。；;]{0,6}的(?:顾客|病人|患者|人|小孩|孩子|老人)")
+_BODY_NEGATED = re.compile(r"[不没无]")
+_BODY_NEGATION_OK = re.compile(r"不舒服|不适|不好|不行|不清|不出|不醒|不下|不住|不上|不太")
+
+
 DRUG = re.compile(
     r"他汀|沙坦|普利|地平|洛尔|双胍|格列|列净|列汀|霉素|沙星|头孢|西林|拉唑|替丁|肝素|西汀|帕林|布洛芬|阿司匹林|"
-    r"片|胶囊|颗粒|注射液|混悬液|口服液|缓释|软膏|喷雾|这个药|那个药|此药|药物|用药|[A-Z][a-z]{3,}"
+    r"片|胶囊|颗粒|注射液|混悬液|口服液|缓释|软膏|喷雾|这个药|那个药|此药|药物|用药|[A-Z][a-z]{3,}|"
+    r"药(?:水|膏|丸|粉|酒)|膏药|糖浆|滴丸|贴剂|[降退止消抗感安中西新补泻痛眠压糖炎烧冒脂酸虫孕]药(?![店房师剂企监品代械学])|"
+    r"胰岛素|激素|抗生素|维生素|华法林|地高辛|造影剂|化疗|靶向|PD-?1|二甲|阿托|氨氯|左氧|"
+    r"替尼|单抗|他滨|紫杉|[顺卡奥]铂|(?i:[a-z]+(?:mab|nib))"
 )
 """A drug named (an INN class stem, a dosage form, 这个药, a capitalised English brand): the suspected product."""
 
 
 CUT_WORD_FREQ = 20
 """A token at least this frequent in jieba's dictionary is a real word (a fix may not break two of them)."""
+
+
+_NO_TYPO_FIX = frozenset({"鼻塞"})
+"""Symptom words whose sound is everyday drug talk: 比塞来昔布 (than celecoxib) sounds like 鼻塞来昔布."""
 
 
 @lru_cache(maxsize=1)
@@ -224,7 +279,10 @@ def _corrector() -> PinyinCorrector:
     import jieba
 
     jieba.initialize()
-    words = [w for w in SYMPTOMS if not w.isascii() and 2 <= len(w) <= 4]
+    words = [
+        w for w in SYMPTOMS if not w.isascii() and 2 <= len(w) <= 4 and not w.endswith("了") and w not in _NO_TYPO_FIX
+    ]
+    # "X了" (瘦了, 胖了) sounds like everyday verbs (拒收了 → 瘦了): a typo fix needs a symptom word of its own
     return PinyinCorrector(words, common_word=lambda w: int(jieba.dt.FREQ.get(w, 0) or 0))
 
 
@@ -271,7 +329,28 @@ def _typos_fixed(text: str) -> str:
     return "".join(out)
 
 
+_LATER_ON = re.compile(r"(?:现在|已经|后来|过了|慢慢|最后)[^，,。；;]{0,3}$")
+
+
+def _relief_in(clause: str) -> bool:
+    """A relief word not told as the later course (现在已经好了 ends a reaction's story; 就退了 is the drug working)."""
+    return any(not _LATER_ON.search(clause[: m.start()]) for m in _RELIEF.finditer(clause))
+
+
+def _relieved(clause: str, later: str) -> bool:
+    """Whether the symptom of ``clause`` went away thanks to the drug (efficacy), not after a reaction ran its course.
+
+    In the clause itself (吃了雷贝拉唑以后胃好多了), or in the next clause when the symptom's clause names no drug
+    and no intake: the symptom came first, the drug after (孩子发烧39度，喝了退烧药就退了).
+    """
+    if _relief_in(clause):
+        return True
+    return bool(later) and _relief_in(later) and not (EXPOSURE.search(clause) or DRUG.search(clause))
+
+
 def _detect(text: str) -> AdverseFinding | None:
+    if _NOT_YET.search(text):
+        return None
     exposure = bool(EXPOSURE.search(text) or DRUG.search(text))
     for sentence in _SENTENCE.split(text):
         clauses = _clauses(sentence)
@@ -284,7 +363,9 @@ def _detect(text: str) -> AdverseFinding | None:
             if _EFFICACY.search(clause):
                 continue
             later = clauses[i + 1] if i + 1 < len(clauses) else ""
-            if later and _NOT_HAPPENED.search(later) and len(later) <= 8:
+            if _relieved(clause, later) and not _STOPPED.search(sentence):
+                continue
+            if later and _NOT_HAPPENED.search(later) and len(later) <= 8 and not _CONTRAST_BEFORE.search(later):
                 continue
             if later and _PURCHASE_NEXT.search(later):
                 continue

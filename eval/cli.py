@@ -38,13 +38,18 @@ def eval_retrieval(
 @app.command("adverse-events")
 def eval_adverse_events(
     labelled: Annotated[
-        Path | None, typer.Option("--set", help="sentences.jsonl of the labelled set (skipped when absent).")
+        list[Path] | None,
+        typer.Option(
+            "--set",
+            help="A labelled set: sentences.jsonl or a folder with dev.jsonl + heldout.jsonl (repeatable; default "
+            "both independent sets; an absent one is skipped).",
+        ),
     ] = None,
 ) -> None:
-    """Precision and recall of the adverse-event detector on the independent set, held-out next to dev."""
+    """Precision and recall of the adverse-event detector on the independent sets, held-out next to dev."""
     from eval.eval_adverse_events import main as run_eval
 
-    run_eval(["--set", str(labelled)] if labelled else [])
+    run_eval([arg for path in labelled or [] for arg in ("--set", str(path))])
 
 
 @app.command("pricing")

@@ -1,11 +1,18 @@
-"""Adverse-event detection on an independent labelled set: precision and recall, dev and held-out apart.
+"""Adverse-event detection on independent labelled sets: precision and recall, dev and held-out apart.
 
-The set (sentences.jsonl with ``text``, ``label`` report / not_report, ``category``, ``split`` dev / heldout) was
-written by a helper that never saw the detector (`copilot.adverse_events`); its README explains the labels. Rules may
-be tuned on the dev half only: ``--misses`` prints the dev half's misses and never the held-out ones. The held-out
-half is the figure that counts (issue 21's targets: recall ≥ 0.95, precision ≥ 0.90).
+Two set layouts, both written by helpers that never saw the detector (`copilot.adverse_events`; each README
+explains the labels):
 
-``python -m eval.eval_adverse_events [--set PATH] [--out DIR] [--misses]``; without the set it says so and exits 0.
+- a file (``sentences.jsonl``: ``text``, ``label`` report / not_report, ``category``, ``split`` dev / heldout) —
+  /work/evalsets/adverse_events, single sentences;
+- a folder with ``dev.jsonl`` and ``heldout.jsonl`` (``id``, ``text``, ``label`` reaction / no_reaction; the split is
+  the file) — /work/evalsets/adverse_events2, whole visit notes as reps write them.
+
+Rules may be tuned on the dev halves only: ``--misses`` prints dev misses and never held-out ones. The held-out half
+is the figure that counts (issue 21's targets: recall ≥ 0.95, precision ≥ 0.90).
+
+``python -m eval.eval_adverse_events [--set PATH ...] [--out DIR] [--misses]``; every set by default; a set that is
+absent is skipped with a message (exit 0). Reports are written per set, named after the set's folder.
 """
 
 from __future__ import annotations
@@ -20,14 +27,39 @@ from typing import Any
 
 from copilot.adverse_events import detect
 
-DEFAULT_SET = Path("/work/evalsets/adverse_events/sentences.jsonl")
+DEFAULT_SETS = (
+    Path("/work/evalsets/adverse_events/sentences.jsonl"),
+    Path("/work/evalsets/adverse_events2"),
+)
+POSITIVE = {"report", "reaction"}
+"""Labels of the positive class in either layout."""
+NEGATIVE = {"not_report", "no_reaction"}
 TARGET_RECALL = 0.95
 TARGET_PRECISION = 0.90
 
 
-def load(path: Path) -> list[dict[str, Any]]:
-    """The labelled items of the set (one JSON object a line)."""
+def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """The labelled items of a set in one shape: ``text``, ``label`` report / not_report, ``category``, ``split``.
+
+    A folder is read as ``dev.jsonl`` + ``heldout.jsonl`` (the split is the file); a file carries its split per row.
+    An unknown label is an error naming the file and row (a typo must not silently become a negative).
+    """
+    sources = [(path / f"{s}.jsonl", s) for s in ("dev", "heldout")] if path.is_dir() else [(path, None)]
+    items: list[dict[str, Any]] = []
+    for file, split in sources:
+        for row_no, row in enumerate(_rows(file), 1):
+            if row.get("label") not in POSITIVE | NEGATIVE:
+                raise ValueError(
+                    f"{file}: row {row_no}: label {row.get('label')!r} is not one of {sorted(POSITIVE | NEGATIVE)}"
+                )
+            label = "report" if row["label"] in POSITIVE else "not_report"
+            items.append({**row, "label": label, "category": row.get("category", "uncategorised"),
+                          "split": split or row["split"]})  # fmt: skip
+    return items
 
 
 def scores(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -88,12 +120,18 @@ def dev_misses(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def set_name(path: Path) -> str:
+    """The set's name for its report files: its folder's name (adverse_events, adverse_events2)."""
+    return path.name if path.is_dir() else path.parent.name or path.stem
+
+
 def markdown(r: dict[str, Any]) -> str:
     """The report as Markdown: held-out next to the targets, then dev, then the categories."""
     lines = [
         "# Adverse-event detection (疑似不良反应)",
         "",
-        f"Set: `{r['set']}` ({r['items']} items, written blind). Detector: `copilot.adverse_events.detect`.",
+        f"Set: `{r['set']}` ({r['items']} items, written blind; how: the set's README.md). "
+        "Detector: `copilot.adverse_events.detect`.",
         "Rules were read against and tuned on the **dev** half only; **held-out** is the figure that counts.",
         "Earlier held-out measurements and what changed between them: docs/decisions/2026-12-07-adverse-events.md.",
         "",
@@ -129,24 +167,34 @@ def markdown(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Run, write the reports (JSON + Markdown), print Markdown; ``--misses`` prints the dev misses instead."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--set", type=Path, default=DEFAULT_SET, help="sentences.jsonl of the labelled set.")
+    p.add_argument(
+        "--set", type=Path, action="append", dest="sets",
+        help="A labelled set: sentences.jsonl, or a folder with dev.jsonl + heldout.jsonl (repeatable; default both).",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("eval/reports/adverse_events"))
-    p.add_argument("--misses", action="store_true", help="Print the dev half's misses (never held-out ones).")
+    p.add_argument("--misses", action="store_true", help="Print the dev halves' misses (never held-out ones).")
     args = p.parse_args(argv)
-    if not args.set.is_file():
-        print(f"adverse-event set not found at {args.set}: skipped (give it with --set)")
+    paths: list[Path] = args.sets or list(DEFAULT_SETS)
+    reports: dict[str, Any] = {}
+    for path in paths:
+        if not (path.is_file() or (path / "dev.jsonl").is_file()):
+            print(f"adverse-event set not found at {path}: skipped (give it with --set)")
+            continue
+        if args.misses:
+            for miss in dev_misses(path):
+                print(json.dumps(miss, ensure_ascii=False))
+            continue
+        report = run(path)
+        name = set_name(path)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        md = markdown(report)
+        (args.out / f"{name}.md").write_text(md, encoding="utf-8")
+        print(md)
+        reports[name] = report
+    if not reports:
         return None
-    if args.misses:
-        for miss in dev_misses(args.set):
-            print(json.dumps(miss, ensure_ascii=False))
-        return None
-    report = run(args.set)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "adverse_events.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    md = markdown(report)
-    (args.out / "adverse_events.md").write_text(md, encoding="utf-8")
-    print(md)
-    return report
+    return next(iter(reports.values())) if len(reports) == 1 else {"sets": reports}
 
 
 if __name__ == "__main__":

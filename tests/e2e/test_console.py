@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="Playwright for Python is not installed: pip install -e '.[dev]'")
 
-from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FilePayload, Page, Route, ViewportSize, expect, sync_playwright  # noqa: E402
 
 # Assertions wait for the server as long as page actions do: an upload or a formulary apply writes, checkpoints and
 # re-indexes, which takes seconds on a busy 2-core machine (the 5 s default failed there, never on a quiet one).
@@ -532,7 +532,12 @@ def test_every_page_fits_the_screen(server: ConsoleServer, browser: Browser, vie
 
 
 def test_the_drug_safety_contact_forwards_a_suspected_reaction(server: ConsoleServer, page: Page) -> None:
-    """The safety queue shows who, what product, when and the text; forwarding is audited with the key's name."""
+    """The safety queue shows who, what product, when and the text; forwarding is audited with the key's name.
+
+    The reload after the forward is held back until the user has switched to 已转药物警戒 and the forwarded card is
+    shown: its late answer (the 新报告 list) must not replace the cards the user now acts on. That ordering, left to
+    chance, made this test time out once at the audit button (the card it waited for had been replaced).
+    """
     login(page, server, "safety")
     cards = page.locator("#safety-reports article.safety-report")
     expect(cards.first).to_be_visible()
@@ -540,12 +545,24 @@ def test_the_drug_safety_contact_forwards_a_suspected_reaction(server: ConsoleSe
     report_id = first.get_attribute("data-report-id")
     expect(first.locator("mark")).not_to_be_empty()  # the words that report the reaction
     expect(first.locator(".meta")).to_contain_text("产品")
+    forwarded_card = f"#safety-reports article[data-report-id='{report_id}'][data-status='forwarded']"
+
+    def answer_once_forwarded_shows(route: Route) -> None:  # the reload after the forward, answered late
+        page.locator(forwarded_card).wait_for()
+        route.continue_()
+
+    reload_new = re.compile(r"/v1/safety-reports\?status=new")
+    page.route(reload_new, answer_once_forwarded_shows)
     first.locator("input[name=note]").fill("已转药物警戒部")
     first.locator("button[name=forward]").click()
     expect(page.locator(f"article[data-report-id='{report_id}']")).to_have_count(0)  # left the 新报告 list
-    page.select_option("select[name=status]", "forwarded")
+    with page.expect_request_finished(lambda r: "status=new" in r.url):
+        page.select_option("select[name=status]", "forwarded")
+    page.unroute(reload_new)
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))")  # let it land
     moved = page.locator(f"article[data-report-id='{report_id}']")
     expect(moved).to_be_visible()
+    expect(page.locator("#safety-reports article[data-status='new']")).to_have_count(0)
     moved.locator("button[name=audit]").click()
     expect(moved).to_contain_text("safety_forwarded")
     expect(moved).to_contain_text("e2e safety")

@@ -20,9 +20,14 @@ export function safetyPage(main) {
     h("div", { class: "row" }, h("div", { class: "field", style: "flex:0 0 auto" }, h("label", null, "状态"), filter), count),
     errors, list);
 
+  // Loads can overlap (a status change reloads the list while the reload after a forward is still in flight): only
+  // the latest one may fill the list, or a late answer for the old status replaces the cards the user now acts on.
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     fill(list, spinner());
     const page = await api(`safety-reports?status=${filter.value}&limit=200`);
+    if (mine !== latest) return;
     count.textContent = `共 ${page.total} 条`;
     if (!page.items.length) {
       fill(list, h("div", { class: "notice" }, "队列中没有这个状态的报告。"));
