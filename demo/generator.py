@@ -34,6 +34,7 @@ from demo.knowledge import (
     Writer,
     case_studies,
     faqs,
+    general_scripts,
     objection_scripts,
     product_note,
 )
@@ -45,7 +46,18 @@ Tables = dict[str, pa.Table]
 Truth = dict[str, list[tuple[str, ...]]]
 
 # one independent random stream per part, so adding a part never shifts another
-_STREAMS = ("competitors", "customers", "reps", "doctors", "orders", "contracts", "deals", "texts", "interactions")
+_STREAMS = (
+    "competitors",
+    "customers",
+    "reps",
+    "doctors",
+    "orders",
+    "contracts",
+    "deals",
+    "texts",
+    "interactions",
+    "general",
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,7 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
         related = [q for q in catalog if q.sku != p.sku and set(q.indications) & set(p.indications)]
         drafts.append(product_note(w, p, comps.get(p.sku, []), related))
     drafts += faqs(w, catalog, spec)
+    drafts += general_scripts(Writer(_rng(seed, number, "general")))  # last and on its own draws: nothing else moves
     legacy = _entry_tables(t, drafts, spec, w, as_of)
 
     truth: Truth = {
@@ -207,13 +220,15 @@ def _entry_tables(t: Tables, drafts: list[EntryDraft], spec: TenantSpec, w: Writ
             status = "published"
             latest = d.written_before - dt.timedelta(days=int(w.rng.integers(0, 240)))
         else:
-            status = str(w.rng.choice(["published", "in_review", "draft", "retired"], p=[0.76, 0.1, 0.09, 0.05]))
+            drawn = str(w.rng.choice(["published", "in_review", "draft", "retired"], p=[0.76, 0.1, 0.09, 0.05]))
+            status = d.status or drawn
             latest = as_of - dt.timedelta(days=int(w.rng.integers(2, 420)))
         author = w.one(spec.trainers)
         stamp = dt.datetime.combine(latest, dt.time(int(w.rng.integers(9, 19)), int(w.rng.integers(0, 60))))
         entries.append(
             {"id": eid, "kind": d.kind, "title": d.title, "body": d.body, "tags": d.tags, "status": status,
-             "version": version, "author": author, "updated_at": stamp}
+             "version": version, "author": author, "updated_at": stamp, "category": d.category,
+             "customer_types": d.customer_types}
         )  # fmt: skip
         sections = d.body.split("\n")
         for v in range(1, version):
@@ -236,7 +251,8 @@ def _entry_tables(t: Tables, drafts: list[EntryDraft], spec: TenantSpec, w: Writ
         "kind": pa.string(), "title": pa.string(), "body": pa.string(), "tags": pa.list_(pa.string()),
         "status": pa.string(), "author": pa.string(), "updated_at": pa.timestamp("us"),
     }  # fmt: skip
-    t["Entry"] = table(entries, {"id": pa.string(), "version": pa.int64(), **common})
+    t["Entry"] = table(entries, {"id": pa.string(), "version": pa.int64(), **common, "category": pa.string(),
+                                 "customer_types": pa.list_(pa.string())})  # fmt: skip
     t["EntryVersion"] = table(versions, {"id": pa.string(), "entry_id": pa.string(), "version": pa.int64(), **common})
     t["Previous"] = pa.table({"entry_id": [v["entry_id"] for v in versions], "version_id": [v["id"] for v in versions]})
     t["AboutProduct"] = pa.table({"entry_id": [a[0] for a in about_p], "sku": [a[1] for a in about_p]})

@@ -34,6 +34,12 @@ OBJECTION_KINDS = (
     ("compliance", "患者依从性"),
     ("dtp", "DTP与处方外流"),
 )
+KIND_CATEGORY = {
+    "price": "price", "formulary": "insurance_card", "efficacy": "efficacy", "safety": "side_effects",
+    "stockout": "stock", "payment": "insurance_card", "compliance": "efficacy", "dtp": "dtp_prescription",
+}  # fmt: skip
+"""The objection category of each kind of product script (患者依从性 is about taking the drug as prescribed:
+疗效/疗程, not regulatory 合规); a payment script about 账期 is ``payment_terms``."""
 SCRIPTS_PER_KIND = 21
 CASE_STUDIES = 112
 PRODUCT_NOTES = 40
@@ -54,6 +60,12 @@ class EntryDraft:
     customer_id: str | None = None
     written_before: dt.date | None = None
     earlier_bodies: list[str] = field(default_factory=list)
+    category: str | None = None
+    """The objection category (``graph.model.ObjectionCategory``) of a script; None for other kinds."""
+    customer_types: list[str] = field(default_factory=list)
+    """Customer types the entry is written for; empty = all."""
+    status: str | None = None
+    """A fixed status (the general scripts are published); None draws one like a trainer's mix of states."""
 
 
 class Writer:
@@ -579,6 +591,112 @@ def objection_scripts(
                 out.append(_compliance_script(w, chronic[i % len(chronic)]))
             else:
                 out.append(_dtp_script(w, dtp[i % len(dtp)]))
+            out[-1].category = "payment_terms" if "账期" in out[-1].title else KIND_CATEGORY[kind]
+    return out
+
+
+GENERAL_SCRIPTS: tuple[tuple[str, tuple[str, ...], str, str, str, str, str], ...] = (
+    ("price", (), "客户一句“太贵了”，先问清贵在哪里",
+     "任何品种、任何客户，尤其是客户只说一句“太贵了”、没有点名产品时",
+     "“太贵了，便宜点吧。”",
+     "“太贵了”多半是谈判姿态或没算清账，先认同，再问清是和谁比、按盒算还是按疗程算，最后才谈政策。",
+     "“您觉得贵，我先记下来。您是和哪家比的？按一盒比还是按一个疗程比？我们把到手价、效期和售后一起算一笔账，"
+     "如果确实高，我按公司政策帮您申请，但不会口头先答应。”"),
+    ("price", ("chain", "single_pharmacy"), "顾客说网上、外卖平台更便宜",
+     "门店顾客拿手机比价（美团、京东、拼多多、O2O平台），店员问怎么回",
+     "“网上才卖这么点钱，你们药店凭什么这么贵？”",
+     "不否认网上价格，讲清药店的价值：当场拿药、药师指导、医保可结算、正规渠道和效期有保障；同时给门店会员价和组合方案。",
+     "“网上的价格我们也看到了。在店里买，药师当面帮您核对用法和禁忌，医保能直接结算，有问题随时回来找我们。"
+     "办了会员还有会员价，算下来差得不多。”"),
+    ("margin_display", ("chain", "single_pharmacy"), "门店嫌毛利低、不愿主推怎么办",
+     "连锁采购或单体药店老板说毛利太薄、不想推、陈列和堆头费用谁出",
+     "“这个品毛利才几个点，店员都不愿意推，堆头费还得我们出。”",
+     "毛利要和动销一起算：高频慢病品种带来回头客和关联销售；陈列、端架和店员培训按公司政策申请，不私下承诺。",
+     "“单品毛利确实不高，但它是慢病顾客每月都来买的品种，带动的关联销售更可观。陈列和店员培训我按公司政策帮您申请，"
+     "把动销做起来，周转快了，整体毛利额反而上去。”"),
+    ("stock", (), "客户抱怨断货、送货慢时的回应",
+     "客户说缺货、断货、到货慢、起订量太高，担心影响门店或科室用药",
+     "“上次断了两个礼拜，送货也慢，你们到底能不能保证供应？”",
+     "先道歉并说明原因和预计到货时间，给出替代规格或调拨方案；长期看帮客户设安全库存和补货周期。",
+     "“这次断货给您添麻烦了。原因是厂家排产，预计下周三到货，这几天可以先从我们仓库调拨一部分。"
+     "以后我按您的销量帮您设个安全库存，提前一周提醒补货，就不会再断。”"),
+    ("payment_terms", (), "客户要求延长账期、先货后款",
+     "客户要求账期从月结延长，或要求先货后款、返利兑现慢",
+     "“别家都给九十天账期，你们才三十天，资金压力太大了。”",
+     "账期是公司信用政策，按客户资质和回款记录审批；可以讲清按时回款带来的政策优惠，不私下承诺。",
+     "“账期按公司信用政策走，您的回款一直很准时，我可以帮您按规定申请调整。另外按时回款可以享受的政策我也给您算清楚，"
+     "比单纯拉长账期更划算。”"),
+    ("insurance_card", ("chain", "single_pharmacy"), "顾客问为什么不能刷医保卡、报销不了",
+     "顾客在门店刷医保卡失败，或问某个药为什么不能报销、自付比例为什么高",
+     "“这个药为什么不能刷医保卡？医院都能报。”",
+     "先查清原因：药店是否医保定点、药品是否在医保目录、有没有限定支付条件；按事实解释，不承诺报销。",
+     "“我先帮您查一下：这个药在医保目录里，但有限定支付条件，门店要核对您的处方和诊断。有处方的话可以按规定结算，"
+     "没有的话我们也可以帮您联系开处方的渠道。”"),
+    ("formulary", ("hospital",), "医院药事会没通过、一品两规进不去",
+     "医院药剂科说同类药已经有了、一品两规限制，或者新药申请没过药事会",
+     "“同类药我们已经有两个规格了，一品两规，进不来。”",
+     "了解医院目录结构和临床需求，找出未满足的用药场景；按医院流程准备资料，必要时走临采，不绕开药事会。",
+     "“理解医院的品规限制。我们整理了这个品种在特定人群里的临床证据和费用对比，想请科室评估一下是否有未满足的需求；"
+     "如果有临床急需，也可以按医院流程申请临时采购。”"),
+    ("vbp", ("hospital", "chain"), "集采以后客户问原研为什么还这么贵",
+     "集采品种中选价很低，客户问原研或未中选产品为什么价格高、要不要换",
+     "“集采的才几毛钱一片，你们原研还卖这么贵？”",
+     "尊重集采政策，不贬低中选产品；讲清原研的证据、质量一致性和老患者的用药连续性，让客户和患者自己选择。",
+     "“集采价格确实低，这是好政策。原研的价值在于长期临床证据和稳定的质量，很多老患者吃惯了不想换。"
+     "门店可以两种都备，让顾客自己选，原研我们也有相应的政策支持。”"),
+    ("efficacy", (), "顾客说吃了没效果怎么处理",
+     "顾客说吃了没用、见效慢、效果不如以前，或怀疑是智商税",
+     "“吃了一个礼拜了，一点效果都没有。”",
+     "先问清用法用量、疗程和合并用药，很多“没效果”是没吃够疗程或用法不对；必要时建议就医复查，不夸大疗效。",
+     "“您是每天按时吃吗？一次吃几片？这类药一般要吃够两到四周才看得出效果。如果按规定吃够了还是不行，建议去医院复查，"
+     "让医生调整方案。”"),
+    ("side_effects", (), "顾客担心副作用、看了说明书不敢吃",
+     "顾客看了说明书上的不良反应不敢吃，或担心伤肝伤肾、长期吃有害",
+     "“说明书上写了一大堆副作用，我不敢吃。”",
+     "说明书列出的是所有观察到的可能反应，大多数少见且轻微；讲清发生率和注意事项。顾客说已经出现不适时，"
+     "记录下来并按公司流程报药物警戒，建议就医，不在话术里判断。",
+     "“说明书写得全，是为了让大家心里有数，大多数反应都很少见。您按医嘱吃，定期复查就好。万一吃了有不舒服，"
+     "马上告诉我们或去看医生，我们会按规定登记上报。”"),
+    ("compliance", (), "没有处方要买处方药、暗示要好处费时怎么回应",
+     "顾客没有处方要买处方药，或客户暗示要回扣、好处费",
+     "“没处方就不能卖？通融一下嘛。”",
+     "合规没有商量余地：处方药凭处方销售，抗菌药物按规定管理；任何形式的回扣、好处费都不能给，也不能答应。",
+     "“这是处方药，按规定要凭处方才能卖，这也是保护您的用药安全。您可以用我们合作的互联网医院问诊开方。"
+     "至于费用方面的要求，公司有明确规定，我们只按公开的政策合作。”"),
+    ("dtp_prescription", ("dtp", "hospital"), "处方流不到药房、DTP药房接不住特药患者",
+     "医院处方外流不顺、患者拿着处方不知道去哪里买，或DTP药房担心特药服务做不过来",
+     "“医院的处方流不出来，患者都在医院排队，我们药房接不到。”",
+     "帮医院和药房打通处方流转（电子处方、双通道），给药房配患者随访和用药指导工具，让患者愿意来。",
+     "“我们可以协助对接医院的电子处方流转平台，把双通道的流程讲给科室和患者听；药房这边我们提供随访工具和培训，"
+     "特药患者来了接得住、留得下。”"),
+    ("incumbent_supplier", (), "客户说已经有固定供应商了",
+     "客户说一直从老供应商拿货、关系好、换供应商麻烦（首营资料、开户）",
+     "“我们一直从老供应商拿货，合作十几年了，不想换。”",
+     "不攻击现有供应商，先做补充而不是替代：从对方断货或缺的品种切入，首营资料一次备齐，降低换的麻烦。",
+     "“理解，合作久了放心。我们不求一下子全换，您看看有没有现在经常断货或者拿不到的品种，先从这几个试试。"
+     "首营资料我们一次准备齐，不给您添麻烦。”"),
+)  # fmt: skip
+"""General scripts (通用: no product, no indication), one or two per objection category, some for given customer types:
+what a rep gets for a product-less 太贵了 or 送货慢."""
+
+
+def general_scripts(w: Writer) -> list[EntryDraft]:
+    """The general scripts, published, each with its category and the customer types it is written for."""
+    out = []
+    for category, types, title, scene, objection, approach, script in GENERAL_SCRIPTS:
+        note = w.one(
+            [
+                "价格和政策以公司系统审批为准，不口头承诺；不诋毁竞品。",
+                "只讲事实和数据；涉及用药安全的问题建议就医，不替医生下结论。",
+                "不得以现金、回扣等任何形式变相让利；所有承诺以书面政策为准。",
+            ]
+        )
+        body = "\n".join(
+            [f"【适用场景】{scene}。", f"【客户异议】{objection}", f"【应对思路】{approach}",
+             f"【参考话术】{script}", f"【合规提示】{note}"]
+        )  # fmt: skip
+        out.append(EntryDraft("objection_script", title, body, ["通用话术"], category=category,
+                              customer_types=list(types), status="published"))  # fmt: skip
     return out
 
 

@@ -206,30 +206,34 @@ def run_ensemble(index: KnowledgeIndex, queries: list[dict[str, Any]]) -> tuple[
 def calibrate(queries: list[dict[str, Any]], raw: dict[str, Any]) -> tuple[Thresholds, dict[str, float]]:
     """Per-level thresholds on the top script's confidence: most no-match queries caught, ≤ 3 % false no-match.
 
-    Among the best, the lowest thresholds (the fewest answers withheld) win; ties are broken toward lower values.
+    Each level's candidates are 0 and the midpoints between its consecutive observed confidences: the line is drawn
+    halfway between the strongest query withheld and the weakest one answered (the widest margin the dev half
+    allows), not just above a dev query, so a held-out query a little weaker than dev's weakest answer is still
+    answered. Every combination is tried (a query's outcome depends only on its top level's threshold, so each
+    level's counts are computed once). Among the best, the lowest thresholds (the fewest answers withheld) win.
     """
     tops = {q["id"]: (raw[q["id"]]["level"], raw[q["id"]]["confidence"]) for q in queries}
-    grid = {
-        lv: sorted({round(c, 3) for lv2, c in tops.values() if lv2 == lv and c is not None} | {0.0}) for lv in LEVELS
-    }
     answerable = [q["id"] for q in queries if not q["no_match"]]
     none = [q["id"] for q in queries if q["no_match"]]
+    unanswered = sum(tops[q][0] is None or tops[q][1] is None for q in answerable)
+    caught_anyway = sum(tops[q][0] is None or tops[q][1] is None for q in none)
+    per_level: dict[str, list[tuple[float, int, int]]] = {}
+    for lv in LEVELS:
+        ans = sorted(c for q in answerable if tops[q][0] == lv and (c := tops[q][1]) is not None)
+        nm = sorted(c for q in none if tops[q][0] == lv and (c := tops[q][1]) is not None)
+        seen = sorted({round(c, 4) for c in ans + nm})
+        cands = (
+            [0.0] + [round((a + b) / 2, 4) for a, b in itertools.pairwise(seen)] + ([seen[-1] + 1e-4] if seen else [])
+        )
+        per_level[lv] = [(t, sum(c < t for c in nm), sum(c < t for c in ans)) for t in cands]
     best: tuple[float, float, tuple[float, ...]] | None = None
-
-    def abstains(qid: str, th: dict[str, float]) -> bool:
-        lv, c = tops[qid]
-        return lv is None or c is None or c < th[lv]
-
-    # thresholds just above an observed confidence; coordinate search keeps this small
-    choices = {lv: [0.0] + [v + 1e-4 for v in grid[lv]] for lv in LEVELS}
-    for t in itertools.product(*(choices[lv][:: max(1, len(choices[lv]) // 60)] for lv in LEVELS)):
-        by_level = dict(zip(LEVELS, t, strict=True))
-        fnm = sum(abstains(q, by_level) for q in answerable) / max(1, len(answerable))
+    for combo in itertools.product(*(per_level[lv] for lv in LEVELS)):
+        fnm = (unanswered + sum(c[2] for c in combo)) / max(1, len(answerable))
         if fnm > MAX_FALSE_NO_MATCH:
             continue
-        right = sum(abstains(q, by_level) for q in none) / max(1, len(none))
-        key = (right, -fnm, tuple(-x for x in t))
-        if best is None or key > (best[0], best[1], tuple(-x for x in best[2])):
+        right = (caught_anyway + sum(c[1] for c in combo)) / max(1, len(none))
+        t = tuple(c[0] for c in combo)
+        if best is None or (right, -fnm, tuple(-x for x in t)) > (best[0], best[1], tuple(-x for x in best[2])):
             best = (right, -fnm, t)
     assert best is not None
     th = Thresholds(*(round(x, 4) for x in best[2]))

@@ -107,3 +107,11 @@ def test_an_unknown_customer_or_sku_is_404(deployment: Deployment) -> None:
     r = d.client.post("/v1/objection-answers", json={"objection": "太贵了", "skus": ["SKU-NOPE"]},
                       headers=d.headers("rep"))  # fmt: skip
     assert r.status_code == 404
+
+
+def test_a_productless_complaint_on_the_demo_gets_a_general_script_of_its_category(deployment: Deployment) -> None:
+    for text, category in (("太贵了", "price"), ("送货太慢了", "stock"), ("已经有固定供应商了", "incumbent_supplier")):
+        out = ask(deployment, {"objection": text, "k": 3})
+        assert out["status"] == "answered", (text, out)
+        first = out["answers"][0]  # type: ignore[index]
+        assert first["badge"] == "通用" and first["category"] == category, (text, first)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,7 +22,7 @@ import demo as demo_package
 from demo import DemoDataset, build_demo
 from demo.catalog import load_catalog
 from graph.frames import arrow_schema, conform
-from graph.model import EDGES_BY_NAME, NODES_BY_LABEL, GraphModel
+from graph.model import EDGES_BY_NAME, NODES_BY_LABEL, CustomerType, GraphModel, ObjectionCategory
 
 AS_OF = dt.date(2025, 6, 30)
 TENANTS = ("hz-pharma", "sh-pharma")
@@ -313,3 +314,16 @@ def test_generator_runs_with_the_shared_folder_unreadable(monkeypatch: pytest.Mo
         load_catalog.cache_clear()
     assert data.tenants["sh-pharma"]["Product"].num_rows == 127
     assert any(name.endswith("products.csv") for name in opened), "the guard did not see the catalogue being read"
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_every_objection_category_has_a_published_general_script(demo: DemoDataset, tenant: str) -> None:
+    tables = demo.tenants[tenant]
+    linked = set(tables["AboutProduct"].column("entry_id").to_pylist())
+    linked |= set(tables["AboutIndication"].column("entry_id").to_pylist())
+    scripts = [e for e in tables["Entry"].to_pylist() if e["kind"] == "objection_script"]
+    general = [e for e in scripts if e["id"] not in linked]
+    assert all(e["status"] == "published" for e in general)
+    assert {e["category"] for e in general} == set(get_args(ObjectionCategory))
+    assert all(e["category"] in get_args(ObjectionCategory) for e in scripts)
+    assert {t for e in general for t in e["customer_types"]} <= set(get_args(CustomerType))

@@ -24,7 +24,14 @@ DOCS = [
     EntryDoc("D-1", OS, "draft", "立普妥价格草稿", "未审核。", 1, ("ATV",), (), (), "price"),
     EntryDoc("C-1", "case_study", "published", "立普妥价格案例", "连锁门店案例。", 1, ("ATV",)),
 ]
-NAMES = {"立普妥": ("ATV",), "可威颗粒": ("OSK",), "可威": ("OSK",), "达菲": ("OSE",), "络活喜": ("AML",)}
+NAMES = {
+    "立普妥": ("ATV",),
+    "阿托伐他汀": ("ATV",),
+    "可威颗粒": ("OSK",),
+    "可威": ("OSK",),
+    "达菲": ("OSE",),
+    "络活喜": ("AML",),
+}
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,16 @@ def test_a_product_after_bi_is_the_comparison_not_the_subject() -> None:
 def test_the_selection_is_the_subject_and_a_named_other_product_a_comparison() -> None:
     reading = shared().answer("顾客说立普妥比络活喜贵", skus=["AML"]).reading
     assert reading.products == ("AML",) and reading.compared == ("ATV",)
+
+
+def test_a_name_for_the_generic_copies_stays_in_the_words_compared_with_scripts() -> None:
+    a = shared()
+    qualified = a.answer("医院换国产阿托伐他汀了").reading
+    assert qualified.products == ("ATV",) and "国产阿托伐他汀" in qualified.search_text
+    twice = a.answer("阿托伐他汀到处都有，为啥要立普妥").reading
+    assert "阿托伐他汀" in twice.search_text and "立普妥" in twice.search_text
+    plain = a.answer("立普妥太贵了").reading
+    assert "立普妥" not in plain.search_text
 
 
 def test_drafts_and_other_kinds_never_come_back() -> None:
