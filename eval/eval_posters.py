@@ -11,7 +11,7 @@ of the split and is then used by the set's own ``score.py``. Reported: item prec
 found items (current, original, member), SKU resolution accuracy (in-catalogue and not-in-catalogue items), effective
 per-box price, the share of items sent to review, and seconds per photo. Usage::
 
-    python -m eval.eval_posters --set DIR [--split dev|heldout|all] [--ocr-cache DIR] [--json]
+    python -m eval.eval_posters --set DIR [--split dev|heldout|all] [--ocr-cache DIR] [--detection-side PX] [--json]
 
 ``--ocr-cache`` keeps each photo's OCR lines (keyed by the file's hash and the engine's settings) so a parser change
 can be measured again without re-running the OCR. Writes ``eval/reports/posters/posters_{split}.{json,md}``.
@@ -92,12 +92,14 @@ def _num(v: Decimal | None) -> float | None:
     return float(v) if v is not None else None
 
 
-def predict(set_dir: Path, split: str, *, ocr_cache: Path | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def predict(
+    set_dir: Path, split: str, *, ocr_cache: Path | None = None, engine: RapidOcrEngine | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Predictions for every image of the split (``score.py``'s format) and run statistics."""
     catalog = load_catalog(set_dir / "catalog.csv")
     matcher = SkuMatcher(catalog)
     names = known_names(catalog)
-    engine = RapidOcrEngine()
+    engine = engine or RapidOcrEngine()
     images = [
         json.loads(line)["image"]
         for line in (set_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines()
@@ -213,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="set_dir", type=Path, required=True, help="the evaluation set's folder")
     parser.add_argument("--split", default="heldout", choices=["dev", "heldout", "all"])
     parser.add_argument("--ocr-cache", type=Path, default=None)
+    parser.add_argument(
+        "--detection-side", type=int, default=None,
+        help="longer side the text detector works at (0: the photo's own size; default: the product's setting)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPORTS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -220,7 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no evaluation set at {args.set_dir} (labels.jsonl missing): nothing to do", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    preds, stats = predict(args.set_dir, args.split, ocr_cache=args.ocr_cache)
+    engine = None
+    if args.detection_side is not None:
+        engine = RapidOcrEngine(detection_max_side=args.detection_side or None)
+    preds, stats = predict(args.set_dir, args.split, ocr_cache=args.ocr_cache, engine=engine)
     scored = score(args.set_dir, preds, args.split)
     report = {"split": args.split, "stats": stats, "score": scored}
     (args.out / f"posters_{args.split}.json").write_text(

@@ -92,17 +92,37 @@ def normalize_spec(spec: str | None) -> str | None:
     return s or None
 
 
+_SCALE = {"g": ("mg", 1000.0), "mg": ("mg", 1.0), "μg": ("mg", 0.001), "kg": ("mg", 1_000_000.0),
+          "l": ("ml", 1000.0), "ml": ("ml", 1.0)}  # fmt: skip
+"""Strength units one quantity is printed in (0.3g = 300mg, 50μg = 0.05mg, 1l = 1000ml)."""
+_COUNT_WORDS = frozenset("片粒袋支瓶丸贴盒板喷揿吸条枚包帖管")
+"""Pack words: the count of a pack (``24粒``), not a strength."""
+
+
 def _spec_parts(spec: str | None) -> tuple[tuple[str, str], ...]:
-    """(number, unit) pairs of a normalised spec: ``0.35g×24粒`` → (("0.35", "g"), ("24", "粒"))."""
+    """(number, unit) pairs of a normalised spec: ``0.35g×24粒`` → (("350.0", "mg"), ("24.0", "粒")).
+
+    Masses and volumes are put in one unit, since shops print the same strength as ``0.3g`` or ``300mg``.
+    """
     if not spec:
         return ()
-    return tuple((str(float(n)), u or "") for n, u in _NUM_UNIT.findall(spec))
+    parts = []
+    for n, u in _NUM_UNIT.findall(spec):
+        unit, factor = _SCALE.get(u, (u, 1.0))
+        parts.append((str(round(float(n) * factor, 6)), unit or ""))
+    return tuple(parts)
+
+
+def _pack_only(parts: tuple[tuple[str, str], ...]) -> bool:
+    return len(parts) == 1 and parts[0][1] in _COUNT_WORDS
 
 
 def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
-    """1.0 when two specs are the same pack, 0.9 when only a pack unit differs (``20位`` read for ``20粒``), else 0.
+    """1.0 when two specs are the same pack, less when one side leaves something out or the OCR slipped, else 0.
 
-    A pack of one may be left out (``100ml`` is ``100ml×1瓶``); every number must be equal, never nearly equal.
+    A pack of one may be left out (``100ml`` is ``100ml×1瓶``); 0.9 when only a pack word differs (``20位`` read
+    for ``20粒``); 0.85 when one side gives only the pack count (a poster printing ``24粒`` for ``0.35g×24粒``: the
+    strength is missing, the count and pack word agree). Every number must be equal, never nearly equal.
     """
     a, b = _spec_parts(item_spec), _spec_parts(sku_spec)
     if not a or not b:
@@ -112,6 +132,10 @@ def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
             b = b[:-1]
         elif len(b) + 1 == len(a) and a[-1][0] == "1.0":
             a = a[:-1]
+        elif _pack_only(a) and len(b) >= 2 and b[-1] == a[0]:
+            return 0.85
+        elif _pack_only(b) and len(a) >= 2 and a[-1] == b[0]:
+            return 0.85
         else:
             return 0.0
     if any(x[0] != y[0] for x, y in zip(a, b, strict=True)):
@@ -141,12 +165,25 @@ _SPEC_IN_TEXT = re.compile(
 """A strength/pack in an item text, with a pack word the parser does not know (``20位``: 粒 misread)."""
 
 
+_PROMO_COUNT = re.compile(r"\d+件")
+"""``2件`` counts goods in a promotion (第二件半价, 限购2件, 第2件 misread ``02件``); no medicine's pack is in 件."""
+
+
 def split_item_text(text: str) -> tuple[str, str | None]:
     """An item text as (name, spec): the strength/pack pieces are taken out of the name and joined."""
     t = normalize(text)
-    specs = [m.group(0) for m in _SPEC_IN_TEXT.finditer(t) if re.search(r"[a-zA-Z\u4e00-\u9fffμ%]", m.group(0))]
+    found = [
+        m for m in _SPEC_IN_TEXT.finditer(t)
+        if re.search(r"[a-zA-Z\u4e00-\u9fffμ%]", m.group(0)) and not _PROMO_COUNT.fullmatch(m.group(0).strip())
+    ]  # fmt: skip
     name = _SPEC_IN_TEXT.sub(" ", t)
-    spec = "×".join(s.strip("×*xX ") for s in specs) if specs else None
+    spec = None
+    for i, m in enumerate(found):
+        piece = m.group(0).strip("×*xX ")
+        # pieces printed apart are strength × pack; a combination pack keeps its "+" (85g+30g)
+        joint = "+" if i and t[found[i - 1].end() : m.start()].strip() == "+" else "×"
+        spec = piece if spec is None else spec + joint + piece
+    name = re.sub(r"(?<=\s)\+(?=\s)", " ", name)
     return name.strip(), normalize_spec(spec)
 
 
@@ -196,8 +233,11 @@ class SkuMatcher:
             if n.brand_key and len(n.brand_key) >= 2:
                 if n.brand_key in name_key:
                     b_score = 1.0
-                elif len(n.brand_key) >= 3 and fuzz.partial_ratio(n.brand_key, name_key) >= 80:
-                    b_score = 0.8
+                else:
+                    # an OCR-misread brand; never one read out of the generic itself (阿莫仙 in 阿莫西林胶囊)
+                    rest = name_key.replace(g_key, " ") if g_key else name_key
+                    if len(n.brand_key) >= 3 and fuzz.partial_ratio(n.brand_key, rest) >= 80:
+                        b_score = 0.8
             if g_score == 0 and b_score == 0:
                 continue
             why = f"通用名 {g_key}" if g_score else f"品牌 {n.entry.brand}"

@@ -161,6 +161,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
     _join_raised_decimals(ls)
     _merge_wrapped_names(ls)
     _drop_package_brands(ls)
+    _drop_merchandise_above_tag(ls)
     reach = _attach_specs(ls)
     _assign(ls, reach)
     rules = [ln.token.mechanic for ln in ls if ln.kind == "rule" and ln.token.mechanic is not None]
@@ -215,10 +216,17 @@ def _split_name_spec(rest: str) -> tuple[str, str]:
     specs = [m for m in SPEC.finditer(rest) if re.search(r"[a-zA-Z\u4e00-\u9fff%]", m.group(0))]
     if not specs:
         return rest, ""
-    spec = "".join(m.group(0) for m in specs)
+    # a combination pack is printed with "+" (云南白药气雾剂 85g+30g: the can and its refill): one spec, "+" kept
+    spans = [[specs[0].start(), specs[0].end()]]
+    for m in specs[1:]:
+        if rest[spans[-1][1] : m.start()].strip() == "+":
+            spans[-1][1] = m.end()
+        else:
+            spans.append([m.start(), m.end()])
+    spec = "".join(re.sub(r"\s*\+\s*", "+", rest[a:b]) for a, b in spans)
     name = rest
-    for m in reversed(specs):
-        name = name[: m.start()] + " " + name[m.end() :]
+    for a, b in reversed(spans):
+        name = name[:a] + " " + name[b:]
     return name.strip(" /"), spec
 
 
@@ -422,6 +430,30 @@ def _drop_package_brands(ls: list[Line]) -> None:
             if near and fuzz.partial_ratio(xt, yt) >= 60:
                 x.kind = "other"
                 break
+
+
+_NAME_FIELD = re.compile(r"^(品名|商品名称?|通用名称?|药品名称)[:：]?")
+
+
+def _drop_merchandise_above_tag(ls: list[Line]) -> None:
+    """On a shelf tag the product is the one its 品名 field names: a bare brand above the tag is a box on the shelf.
+
+    A shelf-tag photo shows the boxes standing on the shelf above the tag, and their brand words (可定, 扬子江) read
+    as names. A name printed above the tag's 品名 field with neither a dosage-form word nor a spec is such a brand,
+    when the tag itself names a product (a name with a form word or a spec) at or below its 品名 field.
+    """
+    fields = [ln for ln in ls if _NAME_FIELD.match(ln.line_text)]
+    if not fields:
+        return
+    top = min(f.box.y0 for f in fields)
+    h = max(f.box.h for f in fields)
+    names = [ln for ln in ls if ln.kind == "name"]
+    on_tag = [n for n in names if n.box.y1 > top - 0.5 * h and (n.spec or strip_form(n.name)[1] is not None)]
+    if not on_tag:
+        return
+    for n in names:
+        if n.box.y1 <= top and not n.spec and strip_form(n.name)[1] is None:
+            n.kind = "other"
 
 
 # ---------------------------------------------------------------------------------------------------- assign

@@ -130,7 +130,8 @@ _MECHANIC_PATTERNS: list[tuple[MechanicType, re.Pattern[str]]] = [
     ("member_discount", re.compile(r"((?:每周[一二三四五六日天]|每月\d{1,2}[号日])?会员日)?(全场)?(?:会员)?(?:再)?享?(\d(?:\.\d)?|\d{2})折")),
     ("add_on", re.compile(rf"加{_MONEY}元(?:(多|再得|换购同款)({_N}){_UNIT}|换购(.{{1,12}}))")),
     ("nth_fixed_price", re.compile(rf"第({_N}){_UNIT}{_YUAN}?{_MONEY}元")),
-    ("nth_discount", re.compile(rf"(?:买{_N}{_UNIT}?)?第({_N})?(?:{_UNIT}|[\u4e00-\u9fff])(半价|(\d(?:\.\d)?|[一二三四五六七八九])折)")),
+    # 第 is sometimes read as 0 (第2件半价 → 02件半价): a count with a leading zero is that 第, never goods
+    ("nth_discount", re.compile(rf"(?:买{_N}{_UNIT}?)?(?:第|(?<![\d.])0(?=[2-9]))({_N})?(?:{_UNIT}|[\u4e00-\u9fff])(半价|(\d(?:\.\d)?|[一二三四五六七八九])折)")),
     ("qty_discount", re.compile(rf"(?:任选|满)?({_N}){_UNIT}(\d(?:\.\d)?)折")),
     ("buy_n_get_m", re.compile(rf"买({_N}){_UNIT}?送(?:({_N}){_UNIT}?(?![\u4e00-\u9fff]{{2}})|$)")),
     ("gift", re.compile(rf"(?:买就送|再送|买({_N}){_UNIT}?送|赠送?)([\u4e00-\u9fffA-Za-z0-9]{{2,12}})")),

@@ -72,15 +72,22 @@ class OcrEngine(Protocol):
 class RapidOcrEngine:
     """`OcrEngine` on RapidOCR with PP-OCRv4 (Chinese + digits + Latin), CPU only.
 
-    The detector works at the photo's own resolution (at most `ingest.posters.photo.OCR_MAX_SIDE`): rapidocr 1.4
-    ignores a detection size given per call, and its "max" mode picks 960/1500/2000 by itself. Scaling a photo down
-    before OCR makes detection about 3× faster but loses the smallest text (measured on 5 development photos: 159
-    of 167 lines at 1280 px); see docs/decisions/2026-12-07-competitor-prices.md. The angle classifier is off by
-    default: a phone photo of a poster is never upside down, and it costs a model run per line.
+    Detection (which finds the text lines) and recognition (which reads each line) may see different sizes. With
+    ``detection_max_side`` set, the detector runs on the photo scaled so its longer side is at most that, and the
+    recogniser still reads each line cut from the photo at its own resolution (at most
+    `ingest.posters.photo.OCR_MAX_SIDE`). At 960 px detection CPU fell from 1.4 / 4.5 s (p50 / p95) to 0.55 / 0.7 s
+    on development photos, but the smallest print was found less often: current price exact on the development half
+    0.951 → 0.928, SKU resolution 0.981 → 0.966. So the default stays the photo's own size (None) until a size that
+    keeps the quality is measured; see docs/decisions/2026-12-07-competitor-prices.md. rapidocr 1.4 picks the
+    detector's size by itself (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it.
+    The angle classifier is off by default: a phone photo of a poster is never upside down, and it costs a model
+    run per line.
     """
 
     use_angle_classifier: bool = False
     threads: int = 2
+    detection_max_side: int | None = None
+    """Longer side the text detector works at (None: the photo's own size, rapidocr's default)."""
     min_confidence: float = 0.5
     _engine: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -94,7 +101,8 @@ class RapidOcrEngine:
             v = version("rapidocr-onnxruntime")
         except Exception:  # noqa: BLE001 - the name is informative only
             v = "?"
-        return f"rapidocr-onnxruntime {v} PP-OCRv4{' cls' if self.use_angle_classifier else ''}"
+        det = f" det{self.detection_max_side}" if self.detection_max_side else ""
+        return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{' cls' if self.use_angle_classifier else ''}"
 
     def _load(self) -> Any:
         if self._engine is None:
@@ -110,6 +118,8 @@ class RapidOcrEngine:
                 text_score=self.min_confidence,
                 print_verbose=False,
             )
+            if self.detection_max_side:
+                _limit_detection(self._engine, self.detection_max_side)
         return self._engine
 
     def warm_up(self) -> None:
@@ -138,6 +148,22 @@ class RapidOcrEngine:
                     chars = tuple(q for q in found if q is not None)
             lines.append(OcrLine(text, quad, score, chars))
         return lines
+
+
+def _limit_detection(engine: Any, max_side: int) -> None:
+    """Make RapidOCR's detector scale every image so its longer side is at most ``max_side`` (never up).
+
+    rapidocr 1.4's ``TextDetector.get_preprocess`` ignores the configured size in its "max" mode; the boxes it
+    returns are in the given image's pixels either way, so recognition still crops the full-size photo.
+    """
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess  # noqa: PLC0415 - optional heavy dependency
+
+    det = engine.text_det
+
+    def preprocess(_max_wh: int) -> Any:
+        return DetPreProcess(max_side, "max", det.mean, det.std)
+
+    det.get_preprocess = preprocess
 
 
 @dataclass

@@ -55,6 +55,7 @@ def test_prices_in_a_line(text: str, expected: list[tuple[str, str | None]]) -> 
         ("买一盒第二盒半价", "second_half", {"n": 2, "rate": Decimal("0.5")}),
         ("第2盒7折", "nth_discount", {"n": 2, "rate": Decimal("0.7")}),
         ("第3盒半价", "nth_discount", {"n": 3, "rate": Decimal("0.5")}),
+        ("02件半价", "second_half", {"n": 2, "rate": Decimal("0.5")}),  # 第 read as 0
         ("第二盒9.9元", "nth_fixed_price", {"n": 2, "price": Decimal("9.9")}),
         ("买三送一", "buy_n_get_m", {"buy": 3, "get": 1}),
         ("买3盒送1盒", "buy_n_get_m", {"buy": 3, "get": 1}),
@@ -217,6 +218,33 @@ def test_a_price_tag_with_field_captions() -> None:
     assert item.text == "对乙酰氨基酚混悬滴剂 15mL/瓶"
     assert (item.current, item.member) == (Decimal("29.80"), Decimal("28.90"))
     assert reading.valid_to is None
+
+
+def test_brands_on_the_boxes_above_a_shelf_tag_are_not_its_product() -> None:
+    tag = [
+        line("可定", 400, 5, 460, 45),  # a box standing on the shelf, its brand larger than the tag's text
+        line("扬子江", 640, 10, 730, 50),
+        line("品名：", 40, 170, 100, 200),
+        line("红霉素软膏", 100, 165, 260, 205),
+        line("规格：10g", 40, 210, 160, 240),
+        line("第二件半价", 40, 250, 170, 280),
+        line("日常价￥3.5", 420, 290, 540, 320),
+        line("促销价", 440, 325, 520, 350),
+        line("2.8", 400, 330, 540, 400),
+    ]
+    (item,) = read_items(tag, today=TODAY, known_names=("可定", "红霉素软膏")).items
+    assert item.text == "红霉素软膏 10g"
+    assert (item.current, item.original) == (Decimal("2.8"), Decimal("3.5"))
+
+
+def test_a_combination_pack_keeps_its_plus() -> None:
+    card = [
+        line("云南白药气雾剂", 100, 100, 380, 140),
+        line("85g+30g", 100, 145, 220, 175),
+        line("¥45.8", 100, 185, 220, 230),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.text == "云南白药气雾剂 85g+30g"
 
 
 def test_slogans_titles_and_drawn_package_brands_are_not_items() -> None:

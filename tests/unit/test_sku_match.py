@@ -24,6 +24,11 @@ CATALOG = [
     CatalogEntry("KRT-S", "开瑞坦 氯雷他定糖浆", "氯雷他定糖浆", "开瑞坦", (), "1mg/ml×60ml"),
     CatalogEntry("LW", "仲景 六味地黄丸(浓缩丸)", "六味地黄丸(浓缩丸)", "仲景", ("六味地黄丸",), "200丸"),
     CatalogEntry("MEILIN", "美林 布洛芬混悬液", "布洛芬混悬液", "美林", (), "100ml×1瓶"),
+    CatalogEntry("FBD", "芬必得 布洛芬缓释胶囊", "布洛芬缓释胶囊", "芬必得", (), "0.3g×20粒"),
+    CatalogEntry("AMX", "阿莫仙 阿莫西林胶囊", "阿莫西林胶囊", "阿莫仙", (), "0.25g×24粒"),
+    CatalogEntry("AMX-SY", "石药 阿莫西林胶囊", "阿莫西林胶囊", "石药", (), "0.25g×24粒"),
+    CatalogEntry("YNBY", "云南白药气雾剂", "云南白药气雾剂", "云南白药", (), "85g+30g"),
+    CatalogEntry("YNBY-S", "云南白药气雾剂", "云南白药气雾剂", "云南白药", (), "50g+60g"),
 ]
 
 
@@ -43,6 +48,12 @@ CATALOG = [
         ("培菲康双歧杆菌三联活菌胶鞋 210mg×24粒", None, "not_carried"),  # not ours at all
         ("顺尔宁孟鲁司特钠片 10mg×5片", None, "not_carried"),
         ("阿托伐他汀钙片 20mg×7片", None, "review"),  # two brands sell it: the photo must show which
+        ("布洛芬缓释胶囊 300mg*20粒", "FBD", "matched"),  # 300mg is 0.3g
+        ("以岭连花清瘟胶囊 24粒", "LHQW", "matched"),  # the strength left out, the count and pack word agree
+        ("阿托伐他汀钙片(立普妥) 7片", None, "review"),  # 10 and 20 mg both come in 7: only the strength tells
+        ("阿莫西林胶囊 0.25g×24粒", None, "review"),  # 阿莫仙 is not read out of the generic 阿莫西林
+        ("云南白药气雾剂 85g+30g", "YNBY", "matched"),  # a combination pack
+        ("以岭连花清瘟胶囊半价 02件", "LHQW", "review"),  # 件 counts goods in a promotion, never a pack
     ],
 )
 def test_resolution(text: str, sku: str | None, outcome: str) -> None:
@@ -83,6 +94,10 @@ def test_spec_fit_never_forgives_a_number() -> None:
     assert spec_fit("0.35g×48粒", "0.35g×24粒") == 0
     assert spec_fit("20mg×7片", "20g×7片") == 0
     assert spec_fit("0.3g×20位", "0.3g×20粒") == 0.9  # a misread pack word
+    assert spec_fit("300mg×20粒", "0.3g×20粒") == 1.0  # one strength in two units
+    assert spec_fit("50μg×100片", "0.05mg×100片") == 1.0
+    assert spec_fit("24粒", "0.35g×24粒") == 0.85  # the strength left out
+    assert spec_fit("24粒", "0.35g×36粒") == 0
 
 
 def test_catalog_entries_from_products_use_the_form_with_a_short_name() -> None:

@@ -1,0 +1,32 @@
+"""The RapidOCR adapter: a smaller detection size is applied to the detector only, and lines are still read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ingest.posters.ocr import RapidOcrEngine
+
+pytest.importorskip("rapidocr_onnxruntime")
+FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FONT.exists(), reason="needs the Noto CJK font to draw a poster line")
+def test_the_detector_works_at_its_own_size_and_the_line_is_still_read() -> None:
+    image = Image.new("RGB", (1600, 500), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((80, 180), "云南白药气雾剂 ¥45.8", font=ImageFont.truetype(str(FONT), 72), fill="black")
+    engine = RapidOcrEngine(detection_max_side=640)
+    assert engine.name.endswith("det640")
+    lines = engine.read(np.asarray(image, dtype=np.uint8))
+    text = "".join(ln.text for ln in lines)
+    assert "45.8" in text and "气雾剂" in text
+    x0, y0, x1, y1 = min(lines, key=lambda ln: ln.box[0]).box
+    assert x0 < 200 and 100 < y0 < 300  # corners in the photo's pixels, not the detector's smaller ones
+    preprocess = engine._engine.text_det.get_preprocess(1600)
+    assert (preprocess.limit_side_len, preprocess.limit_type) == (640, "max")
+    assert RapidOcrEngine().name.endswith("PP-OCRv4")  # the default detects at the photo's own size
