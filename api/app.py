@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -122,8 +123,9 @@ def open_state(settings: Settings) -> ServiceState:
     embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
     chat_model = load_chat_model(settings.chat_model, settings.chat_model_kwargs) if settings.chat_model else None
     return ServiceState(
-        settings=settings, store=store, embedder=embedder, keys=KeyStore(settings.keys_path), chat_model=chat_model
-    )
+        settings=settings, store=store, embedder=embedder, keys=KeyStore(settings.keys_path), chat_model=chat_model,
+        write_gate=asyncio.Semaphore(settings.write_slots),
+    )  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, *, state: ServiceState | None = None, preload: bool = True) -> FastAPI:

@@ -98,14 +98,24 @@ a reassignment by an ingest reaches its reads within this time, like a key revok
 _territories: dict[tuple[int, str, str | None], tuple[Territory, float]] = {}
 
 
-def territory(state: ServiceState, key: ApiKey) -> Territory:
-    """The customers ``key`` may read: a rep key its rep's customers, any other key the whole tenant."""
+def known_territory(state: ServiceState, key: ApiKey) -> Territory | None:
+    """``key``'s territory when it needs no store read (not a rep key, or its rep's customers read lately), else None.
+
+    Lets a route on the event loop skip the hop to a worker thread — where it would queue behind write routes — when
+    the answer is at hand.
+    """
     if key.role != "rep":
         return Territory.whole_tenant()
+    hit = _territories.get((id(state.store), key.tenant, key.rep_id))
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
+def territory(state: ServiceState, key: ApiKey) -> Territory:
+    """The customers ``key`` may read: a rep key its rep's customers, any other key the whole tenant."""
+    known = known_territory(state, key)
+    if known is not None:
+        return known
     cache_key = (id(state.store), key.tenant, key.rep_id)
-    hit = _territories.get(cache_key)
-    if hit is not None and hit[1] > time.monotonic():
-        return hit[0]
     area = Territory.of_rep(state.store, key.tenant, key.rep_id)
     if len(_territories) > 10_000:
         _territories.clear()

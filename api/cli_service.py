@@ -99,9 +99,6 @@ def keys_revoke(
     console.print(f"revoked {record.id} ({record.role}, {record.tenant})")
 
 
-SWITCH_INTERVAL_S = 0.0005
-
-
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Listen address (default: SKG_HOST or 127.0.0.1).")] = None,
@@ -123,8 +120,8 @@ def serve(
     host, port = host or settings.host, port or settings.port
     console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir})")
     # The event loop answers price checks while worker threads run curation writes and ingests in Python; a
-    # shorter switch interval hands the GIL back to the loop within 0.5 ms instead of 5 ms.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # shorter switch interval (SKG_SWITCH_INTERVAL_MS, 0.5 ms) hands the GIL back to the loop sooner than Python's 5 ms.
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
 
 

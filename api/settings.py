@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     photo_max_mb: int = Field(10, ge=1, le=50, description="Largest competitor photo upload, MB (MiB).")
     photo_retention_days: int = Field(365, ge=1, description="Days a competitor photo file is kept (prices stay).")
     json_max_kb: int = Field(1024, ge=16, le=65536, description="Largest JSON request body, KiB.")
+    switch_interval_ms: float = Field(
+        0.5, gt=0, le=100, description="GIL switch interval of `salescopilot serve`, ms (Python's default is 5)."
+    )
+    write_slots: int = Field(2, ge=1, le=16, description="Write routes running at once in the service.")
     keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
     chat_model: str | None = Field(
         None, description='Optional LangChain chat model "module.path:ClassName"; unset: extractive text only.'

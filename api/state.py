@@ -22,7 +22,8 @@ from ingest.posters.photo_store import PhotoStore
 from retrieval.embedders import Embedder
 
 WRITE_SLOTS = 2
-"""Write routes running at once: one writes, one prepares (a store takes one writer at a time)."""
+"""Write routes running at once by default (``SKG_WRITE_SLOTS``): one writes, one prepares (a store takes one writer
+at a time)."""
 
 
 @dataclass

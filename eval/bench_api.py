@@ -54,6 +54,7 @@ from demo.load import load_demo
 from eval.http_load import HttpError, Pool
 from eval.stats import percentiles
 from graph.embedded import EmbeddedGraphStore
+from graph.model import Owns
 
 TENANT = "hz-pharma"
 MIX = (("price_check", 0.7), ("objection", 0.2), ("briefing", 0.1))
@@ -263,14 +264,23 @@ async def open_loop(
 
 
 def prepare(data_dir: Path, scale: int, as_of: dt.date) -> tuple[list[str], list[str], str]:
-    """Demo data at ``scale`` in ``data_dir`` and a rep key; returns customers, SKUs and the key."""
+    """Demo data at ``scale`` in ``data_dir`` and a rep key; returns the rep's customers, SKUs and the key.
+
+    A rep key reads only its rep's customers: the key is bound to the rep owning the most, whose customers the
+    requests name (a customer outside the territory would be answered as unknown, not checked).
+    """
     store = EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=1024)
     load_demo(store, scale=scale, as_of=as_of)
-    customers = [c.id for c in store.customers(TENANT)]
+    owned: dict[str, list[str]] = defaultdict(list)
+    for batch in store.iter_edges(TENANT, Owns):
+        for edge in batch:
+            owned[edge.rep_id].append(edge.customer_id)
+    rep = max(sorted(owned), key=lambda r: len(owned[r]))
+    customers = sorted(owned[rep])
     skus = [p.sku for p in store.catalogue(TENANT).products]
     store.close()
     keys = KeyStore(data_dir / "keys.sqlite")
-    key = keys.create(TENANT, "rep", "bench")[1]
+    key = keys.create(TENANT, "rep", "bench", rep_id=rep)[1]
     keys.close()
     return customers, skus, key
 

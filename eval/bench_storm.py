@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from api.keys import KeyStore
 from eval.bench_api import _free_port, bare_requests, machine, open_loop, prepare, serve
@@ -89,42 +91,84 @@ async def during(url: str, key: str, make: Any, rate: float, seconds: float, key
     return {"price_checks": checks, "storm": edits}
 
 
+def measure(server_url: str, key: str, make: Any, args: argparse.Namespace, trainers: list[str]) -> dict[str, Any]:
+    """Price checks alone, then during the storm, against one running server; and whether the storm lost edits."""
+    asyncio.run(open_loop(server_url, key, make, 20, args.rate, 3))  # warm-up
+    alone = asyncio.run(open_loop(server_url, key, make, 20, args.rate, args.seconds))
+    both = asyncio.run(during(server_url, key, make, args.rate, args.seconds, trainers))
+    histories = {}
+    for entry in ENTRIES:
+        reply = httpx.get(f"{server_url}/v1/entries/{entry}/history", headers={"X-API-Key": trainers[0]})
+        histories[entry] = {v["version"] for v in reply.json()["versions"]}
+    lost = [a for a in both["storm"]["acked"] if a[1] not in histories[a[0]]]
+    return {
+        "price_check_alone": {k: alone["price_check"].get(k) for k in ("p50", "p99", "errors", "count")},
+        "price_check_during_storm": {
+            k: both["price_checks"]["price_check"].get(k) for k in ("p50", "p99", "errors", "count")
+        },
+        "edits_acknowledged": len(both["storm"]["acked"]),
+        "edit_conflicts": both["storm"]["conflicts"],
+        "edit_errors": both["storm"]["errors"],
+        "edit_latency_ms": both["storm"]["edit_ms"],
+        "edit_error_examples": both["storm"]["error_examples"],
+        "acknowledged_edits_missing_from_history": len(lost),
+    }
+
+
+def _cpu_s(proc: psutil.Process) -> float:
+    """User and system CPU seconds of the service (``env`` execs it: the same process)."""
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
+def variants(specs: list[str]) -> dict[str, dict[str, str]]:
+    """``NAME:VAR=VALUE,VAR=VALUE`` → the service environment of each variant (``as_configured`` without any)."""
+    out: dict[str, dict[str, str]] = {}
+    for spec in specs or ["as_configured:"]:
+        name, _, assignments = spec.partition(":")
+        out[name] = dict(a.split("=", 1) for a in assignments.split(",") if a)
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Serve the demo, measure price checks alone and during the storm, and check the storm lost nothing."""
+    """Serve the demo, measure price checks alone and during the storm, and check the storm lost nothing.
+
+    With several ``--variant``s (service settings, e.g. the GIL switch interval or the write slots) each is served
+    in turn on the same data, ``--rounds`` times in the order A B B A …, so that drift of the shared machine's load
+    and the entries' growing histories fall on every variant alike; each run's server CPU seconds are reported.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         customers, skus, key = prepare(data_dir, 1, dt.date.today())
         store = KeyStore(data_dir / "keys.sqlite")
         trainers = [store.create("hz-pharma", "trainer", f"培训师{i}")[1] for i in range(args.trainers)]
         store.close()
-        port = _free_port()
         cli = str(Path(sys.executable).parent / "salescopilot")
-        cmd = [cli, "--data-dir", str(data_dir), "serve", "--port", str(port), "--log-level", "warning"]
         make = bare_requests(customers, skus, 3)
-        with serve(cmd, port) as server:
-            asyncio.run(open_loop(server.url, key, make, 20, args.rate, 3))  # warm-up
-            alone = asyncio.run(open_loop(server.url, key, make, 20, args.rate, args.seconds))
-            both = asyncio.run(during(server.url, key, make, args.rate, args.seconds, trainers))
-            histories = {}
-            for entry in ENTRIES:
-                reply = httpx.get(f"{server.url}/v1/entries/{entry}/history", headers={"X-API-Key": trainers[0]})
-                histories[entry] = {v["version"] for v in reply.json()["versions"]}
-        lost = [a for a in both["storm"]["acked"] if a[1] not in histories[a[0]]]
+        envs = variants(args.variant)
+        names = list(envs)
+        order = [n for r in range(args.rounds) for n in (names if r % 2 == 0 else names[::-1])]
+        runs: list[dict[str, Any]] = []
+        for name in order:
+            port = _free_port()
+            # the variant's settings reach the service through `env` (this process reads no environment)
+            cmd = ["env", *(f"{k}={v}" for k, v in envs[name].items()), cli, "--data-dir", str(data_dir), "serve",
+                   "--port", str(port), "--log-level", "warning"]  # fmt: skip
+            with serve(cmd, port) as server:
+                proc = psutil.Process(server.process.pid)
+                cpu0, load0 = _cpu_s(proc), os.getloadavg()[0]
+                result = measure(server.url, key, make, args, trainers)
+                result["server_cpu_s"] = round(_cpu_s(proc) - cpu0, 2)
+                result["load_avg_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
+            runs.append({"variant": name, "env": envs[name], **result})
+            print(json.dumps(runs[-1], ensure_ascii=False), file=sys.stderr)
         return {
             "machine": machine(),
             "rate": args.rate,
             "seconds": args.seconds,
             "trainers": args.trainers,
-            "price_check_alone": {k: alone["price_check"].get(k) for k in ("p50", "p99", "errors", "count")},
-            "price_check_during_storm": {
-                k: both["price_checks"]["price_check"].get(k) for k in ("p50", "p99", "errors", "count")
-            },
-            "edits_acknowledged": len(both["storm"]["acked"]),
-            "edit_conflicts": both["storm"]["conflicts"],
-            "edit_errors": both["storm"]["errors"],
-            "edit_latency_ms": both["storm"]["edit_ms"],
-            "edit_error_examples": both["storm"]["error_examples"],
-            "acknowledged_edits_missing_from_history": len(lost),
+            "runs": runs,
+            **{k: v for k, v in runs[0].items() if k not in ("variant", "env")},
         }
 
 
@@ -135,6 +179,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--trainers", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("eval/reports/storm"))
+    parser.add_argument(
+        "--variant", action="append", default=[],
+        help="NAME:SKG_VAR=VALUE,… service settings to compare (repeatable), e.g. gil5ms:SKG_SWITCH_INTERVAL_MS=5",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1, help="Rounds over the variants (A B, then B A, …).")
     args = parser.parse_args(argv)
     report = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -156,6 +205,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{report['edit_errors']}), edit latency p50/p99 {report['edit_latency_ms']} ms; acknowledged edits missing "
         f"from the history: {report['acknowledged_edits_missing_from_history']}.",
     ]
+    if len(report["runs"]) > 1:
+        md += ["", "| variant | settings | load (1 min) | alone p50 / p99 ms | storm p50 / p99 ms | edits "
+               "| server CPU s |", "|---|---|---|---|---|---:|---:|"]  # fmt: skip
+        for r in report["runs"]:
+            a, b = r["price_check_alone"], r["price_check_during_storm"]
+            md.append(f"| {r['variant']} | {r['env']} | {r['load_avg_1min']} | {a['p50']} / {a['p99']} "
+                      f"| {b['p50']} / {b['p99']} | {r['edits_acknowledged']} | {r['server_cpu_s']} |")  # fmt: skip
     (args.out / "storm.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     print("\n".join(md))
     return report

@@ -9,6 +9,7 @@ quote screen calls it on every keystroke.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -129,13 +130,18 @@ def _severity(deviation: float) -> Severity:
 
 
 def _evidence(index: PriceIndex, sku: str, positions: list[int]) -> tuple[Evidence, ...]:
-    """The order lines behind the reference (storage positions), newest first."""
+    """The order lines behind the reference (storage positions), newest first.
+
+    Made anew for each check, not kept: a kept line would outlive the check, and objects that outlive it are what
+    makes Python's cyclic garbage collector run (and stall a check) — the lines are cheap to make.
+    """
     lines = index.lines[sku]
     price, qty, days, customers, orders = lines.price, lines.qty, lines.day, lines.customer, lines.order
+    known = index.customers
     out = []
     for i in positions:
         cid, d = customers[i], days.item(i)
-        c = index.customers.get(cid)
+        c = known.get(cid)
         out.append(Evidence(cid, c.name if c else cid, _DATES.get(d) or _date_of(d), qty.item(i), price.item(i),
                             orders[i]))  # fmt: skip
     return tuple(out)
@@ -278,6 +284,7 @@ def check_line(
     note = f"（{'；'.join(notes)}）" if notes else ""
     reference = ref.text
     low, high = round(low, 4), round(high, 4)  # judged on the band as reported: its own edges are inside it
+    price = round(ref.price, 4)
     if p < low:
         verdict: Verdict = "low"
         gap = 1 - p / ref.price
@@ -295,9 +302,9 @@ def check_line(
     percentile = ref.percentile(p)
     return QuoteCheck(
         line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, low, high,
-        round(ref.price, 4), percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,
-        _evidence(index, line.sku, ref.evidence.tolist()), checked_against=against, excluded=excluded,
-        reference=ref.kind, reference_price=round(ref.price, 4), reference_text=ref.text,
+        price, percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,
+        _evidence(index, line.sku, ref.evidence), checked_against=against, excluded=excluded,
+        reference=ref.kind, reference_price=price, reference_text=ref.text,
         promotion_id=promo.id if promo else None, promotion_name=promo.name if promo else None,
         event=event_text,
     )  # fmt: skip
@@ -314,6 +321,7 @@ def _discounts(p: Promo) -> str:
     return f"最高折扣 {p.max_discount:.0%}" if p.max_discount is not None else "折扣未登记"
 
 
+@functools.lru_cache(maxsize=4096)  # segments are few; a profile from a request may be anything: bounded
 def _who(type_name: str, tier: str | None, region: str | None) -> str:
     parts = [x for x in (f"{tier}级" if tier else None, region) if x]
     name = f"同类{CUSTOMER_TYPE_NAMES.get(type_name, type_name)}客户"

@@ -58,6 +58,8 @@ PROMO_WINDOW_CUSTOMERS = 3
 """Temporary prices of 3 customers within two weeks of each other make a promotion window."""
 RECENT_LINES = 5
 """A customer's current price: the median of its last few agreed-price lines (one odd line does not move it)."""
+USUAL_DAYS = 90
+"""… taken within three months of the latest: older lines may be from before a renegotiation or a glide step."""
 EXHAUSTIVE_LINES = 300
 CAMPAIGN_DAYS = 30
 CAMPAIGN_MAX_DAYS = 45
@@ -100,21 +102,39 @@ class SkuHistory:
     key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Customer code and day of each agreed-price line as one sortable integer (`line_key`)."""
     _keys: list[int] | None = None
-    _days: list[int] | None = None
+    _days: np.ndarray | None = None
+    _blocks: dict[int, Block] | None = None
+    _lists: tuple[list[int], list[float], list[int]] | None = None
+    _since: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def ready(self) -> SkuHistory:
+        """Make what checks read (the per-customer blocks, the lists, the sorted days) now, not at a first check."""
+        if self._days is None:
+            self._days = np.sort(self.day)
+        self.lists()
+        self.block(-1)
+        return self
 
     def since(self, on: int, window_days: int) -> int:
         """The day after which a check on day ``on`` reads agreed prices: ``window_days`` back, as a rule.
 
         A SKU nobody bought in that time still has prices: the window then ends at its latest agreed line before
         ``on`` (an old price is still the best evidence there is, and ``no_history`` is only for a SKU never sold).
+        Kept per date: checks of one day share it.
         """
+        found = self._since.get((on, window_days))
+        if found is not None:
+            return found
         days = self._days
         if days is None:
-            days = self._days = sorted(self.day.tolist())
-        before = bisect.bisect_right(days, on)
-        if not before or days[before - 1] > on - window_days:
-            return on - window_days
-        return days[before - 1] - window_days
+            days = self._days = np.sort(self.day)
+        before = int(np.searchsorted(days, on, side="right"))
+        latest = int(days[before - 1]) if before else 0
+        found = on - window_days if not before or latest > on - window_days else latest - window_days
+        if len(self._since) > 1_000:  # quotes on many dates: keep the memory bounded
+            self._since.clear()
+        self._since[(on, window_days)] = found
+        return found
 
     def positions(self, code: int, days: Sequence[int], side: str = "right") -> list[int]:
         """Positions in the agreed lines after (``right``) or at (``left``) the customer's lines of each day."""
@@ -126,9 +146,77 @@ class SkuHistory:
         return [search(keys, base | (int(d) + DAY_OFFSET)) for d in days]
 
     def customer_range(self, code: int) -> tuple[int, int]:
-        """[start, end) of the customer's agreed-price lines."""
-        lo, hi = self.positions(code, (DAY_MIN, DAY_MAX), side="left")
-        return lo, hi
+        """[start, end) of the customer's agreed-price lines (an empty range when it has none)."""
+        block = self.block(code)
+        return (block[0], block[1]) if block is not None else (0, 0)
+
+    def block(self, code: int) -> Block | None:
+        """The customer's agreed-price lines in brief (`Block`), or ``None`` when it has none."""
+        blocks = self._blocks
+        if blocks is None:
+            blocks = self._blocks = _blocks(self.cust, self.day, self.logp)
+        return blocks.get(code)
+
+    def lists(self) -> tuple[list[int], list[float], list[int]]:
+        """Day, log price and storage position of every agreed line as Python lists (made once per analysis).
+
+        The check path reads a handful of values per quote: from a list that costs no array call or array object.
+        """
+        found = self._lists
+        if found is None:
+            found = self._lists = (self.day.tolist(), self.logp.tolist(), self.line.tolist())
+        return found
+
+    def after(self, code: int, days: Sequence[int]) -> list[int]:
+        """Positions in the agreed lines after the customer's lines of each day (as `positions`, within its block)."""
+        block = self.block(code)
+        if block is None:
+            return [0] * len(days)
+        lo, hi = block[0], block[1]
+        day_list = self.lists()[0]
+        return [bisect.bisect_right(day_list, d, lo, hi) for d in days]
+
+
+Block = tuple[int, int, int, int, float, float]
+"""A customer's agreed-price lines of one SKU: start, end, where its usual price begins (`usual_start`), the day and
+log price of its latest line, and its usual log price (the median of its last lines within three months)."""
+
+
+def usual_start(day_list: Sequence[int], tail: int, end: int) -> int:
+    """Where the lines behind a usual price begin: the first of ``tail:end`` within ``USUAL_DAYS`` of the latest."""
+    recent, last_day = tail, day_list[end - 1]
+    while day_list[recent] < last_day - USUAL_DAYS:
+        recent += 1
+    return recent
+
+
+def _blocks(cust: np.ndarray, day: np.ndarray, logp: np.ndarray) -> dict[int, Block]:
+    """Every customer's `Block`, vectorised over the customers (made once per analysis, not per check).
+
+    The usual price is the median of the customer's last ``RECENT_LINES`` lines taken within ``USUAL_DAYS`` of its
+    latest (the same values, in the same order of operations, as `pricing_guard.references.own` takes them).
+    """
+    if not len(cust):
+        return {}
+    bounds = group_bounds(cust)
+    lo, hi = bounds[:-1], bounds[1:]
+    last = hi - 1
+    back = last[:, None] - np.arange(RECENT_LINES)[None, :]
+    ok = back >= lo[:, None]
+    back = np.maximum(back, 0)
+    ok &= day[back] >= (day[last] - USUAL_DAYS)[:, None]
+    values = np.sort(np.where(ok, logp[back], np.inf), axis=1)
+    k = ok.sum(axis=1)
+    rows = np.arange(len(k))
+    usual = (values[rows, (k - 1) // 2] + values[rows, k // 2]) / 2
+    return dict(
+        zip(
+            cust[lo].tolist(),
+            zip(lo.tolist(), hi.tolist(), (hi - k).tolist(), day[last].tolist(), logp[last].tolist(), usual.tolist(),
+                strict=True),
+            strict=True,
+        )
+    )  # fmt: skip
 
 
 DAY_BITS = 22

@@ -45,28 +45,76 @@ class CustomerInfo:
     code: int = -1
 
 
-@dataclass
 class SkuLines:
-    """All order lines of one SKU as parallel arrays (prices and quantities in the selling unit)."""
+    """All order lines of one SKU as parallel arrays (prices and quantities in the selling unit).
 
-    price: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    qty: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    unit_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
-    customer: list[str] = field(default_factory=list)
-    order: list[str] = field(default_factory=list)
+    The arrays are views of buffers with room to grow (doubling): appending a few new lines to a SKU of 100,000
+    copies nothing, where concatenating would copy (and page in) every array of the SKU on every update.
+    """
+
+    __slots__ = ("_n", "_price", "_qty", "_day", "_cust", "_unit_kind", "customer", "order")
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._price = np.zeros(0)
+        self._qty = np.zeros(0)
+        self._day = np.zeros(0, dtype=np.int64)
+        self._cust = np.zeros(0, dtype=np.int32)
+        self._unit_kind = np.zeros(0, dtype=np.int8)
+        self.customer: list[str] = []
+        self.order: list[str] = []
+
+    @property
+    def price(self) -> np.ndarray:
+        """Unit price per line, in the selling unit."""
+        return self._price[: self._n]
+
+    @property
+    def qty(self) -> np.ndarray:
+        """Quantity per line, in the selling unit."""
+        return self._qty[: self._n]
+
+    @property
+    def day(self) -> np.ndarray:
+        """Order day per line (days since the epoch)."""
+        return self._day[: self._n]
+
+    @property
+    def cust(self) -> np.ndarray:
+        """Customer code per line."""
+        return self._cust[: self._n]
+
+    @property
+    def unit_kind(self) -> np.ndarray:
+        """How each line was written (box, case, piece)."""
+        return self._unit_kind[: self._n]
 
     def append(self, price: np.ndarray, qty: np.ndarray, days: np.ndarray, cust: np.ndarray, unit_kind: np.ndarray,
                customers: list[str], orders: list[str]) -> None:  # fmt: skip
-        """Add lines at the end."""
-        self.price = np.concatenate([self.price, price])
-        self.qty = np.concatenate([self.qty, qty])
-        self.day = np.concatenate([self.day, days]).astype(np.int64)
-        self.cust = np.concatenate([self.cust, cust]).astype(np.int32)
-        self.unit_kind = np.concatenate([self.unit_kind, unit_kind]).astype(np.int8)
+        """Add lines at the end (the buffers grow by doubling when full)."""
+        n, k = self._n, len(price)
+        if n + k > len(self._price):  # room for as many again, or a quarter more after a bulk load
+            size = max(n + k + max(k // 4, 16), 2 * len(self._price))
+            self._price = _grown(self._price, n, size)
+            self._qty = _grown(self._qty, n, size)
+            self._day = _grown(self._day, n, size)
+            self._cust = _grown(self._cust, n, size)
+            self._unit_kind = _grown(self._unit_kind, n, size)
+        self._price[n : n + k] = price
+        self._qty[n : n + k] = qty
+        self._day[n : n + k] = days
+        self._cust[n : n + k] = cust
+        self._unit_kind[n : n + k] = unit_kind
+        self._n = n + k
         self.customer += customers
         self.order += orders
+
+
+def _grown(a: np.ndarray, n: int, size: int) -> np.ndarray:
+    """A buffer of ``size`` holding the first ``n`` values of ``a``."""
+    out = np.zeros(size, dtype=a.dtype)
+    out[:n] = a[:n]
+    return out
 
 
 @dataclass
@@ -214,7 +262,7 @@ class PriceIndex:
             self._history.clear()
             self._levels = None
             for sku in self.lines:
-                self.history(sku)
+                self.history(sku, ready=False)  # analysed again below, with the levels: nothing to make for checks
             self.levels()
             self._history.clear()
             for sku in self.lines:
@@ -389,8 +437,11 @@ class PriceIndex:
 
     # ------------------------------------------------------------------ derived state
 
-    def history(self, sku: str) -> SkuHistory | None:
-        """The SKU's lines classified (computed on first use after a change), or ``None`` without lines."""
+    def history(self, sku: str, *, ready: bool = True) -> SkuHistory | None:
+        """The SKU's lines classified (computed on first use after a change), or ``None`` without lines.
+
+        ``ready``: with what checks read made at once (`SkuHistory.ready`).
+        """
         found = self._history.get(sku)
         if found is not None:
             return found
@@ -408,7 +459,7 @@ class PriceIndex:
             case_size=info.case_size if info else None, pack_size=info.pack_size if info else None,
             promos=self.promos_for(sku), known=known, norm=self._norm(),
         )  # fmt: skip
-        self._history[sku] = found
+        self._history[sku] = found.ready() if ready else found
         return found
 
     def _norm(self) -> np.ndarray | None:
@@ -425,7 +476,7 @@ class PriceIndex:
     def promos_for(self, sku: str) -> list[Promo]:
         """The calendar's promotions covering ``sku``, with their eligible customers as a mask over customer codes."""
         found = self._promos.get(sku)
-        if found is not None and all(len(p.eligible) == len(self._ids) for p in found):
+        if found is not None and (not found or all(len(p.eligible) == len(self._ids) for p in found)):
             return found
         out = []
         for p in self.promotions.values():

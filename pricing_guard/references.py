@@ -16,6 +16,7 @@ time.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -25,7 +26,14 @@ import numpy as np
 
 from pricing_guard.bands import MAD_TO_SD, recency_weights, robust_center
 from pricing_guard.events import CUSTOMER_TYPES, INSTITUTION_CODES, PHARMACY_CODES, TYPE_CODE, Event
-from pricing_guard.history import CLEARANCE_DEPTH, SkuHistory, latest, regimes
+from pricing_guard.history import (
+    CLEARANCE_DEPTH,
+    RECENT_LINES,
+    SkuHistory,
+    latest,
+    regimes,
+    usual_start,
+)
 
 if TYPE_CHECKING:  # the index calls this module to warm its caches: a type, not an import at run time
     from pricing_guard.index import PriceIndex
@@ -54,10 +62,9 @@ CUSTOMER_SKU_SPREAD = 0.015
 """What no level can know: one customer's price of one SKU against its level on the others."""
 SMALL_SAMPLE = 64
 """A reference sample up to this size is counted in Python; larger ones are sorted and binary-searched."""
-RECENT = 5
-"""Agreed-price lines behind the customer's usual price (their median, beside the latest)."""
-USUAL_DAYS = 90
-"""… taken within three months of the latest: older lines may be from before a renegotiation or a glide step."""
+RECENT = RECENT_LINES
+"""Agreed-price lines behind the customer's usual price (their median, beside the latest); ``USUAL_DAYS``: taken
+within three months of the latest (older lines may be from before a renegotiation or a glide step)."""
 GLIDE_DAYS = 540
 """After a 集采 award, pharmacies step down toward it over months (at their renegotiations): the time this takes."""
 GLIDE_UP = 0.04
@@ -85,9 +92,9 @@ class Reference:
     """Own lines, or customers, behind the reference."""
     text: str
     """The reference in words, e.g. 该客户9月协议价 12.40."""
-    sample: np.ndarray
+    sample: np.ndarray | list[float]
     """Log prices (before ``shift``) that the percentile of a quote is taken among; sorted when large."""
-    evidence: np.ndarray
+    evidence: list[int]
     """Storage positions of the SKU's lines to show."""
     event: Event | None = None
     """The latest price event before the quote that changed what is comparable."""
@@ -104,7 +111,8 @@ class Reference:
             return None
         x = math.log(price) - self.shift
         if n <= SMALL_SAMPLE:
-            at_or_below = sum(1 for v in self.sample.tolist() if v <= x)
+            sample = self.sample if isinstance(self.sample, list) else self.sample.tolist()
+            at_or_below = len([v for v in sample if v <= x])
         else:
             at_or_below = int(np.searchsorted(self.sample, x, side="right"))
         return round(100.0 * at_or_below / n, 1)
@@ -141,9 +149,33 @@ def _gliding(h: SkuHistory, type_code: int, on: int) -> Event | None:
 
 
 def own(index: PriceIndex, h: SkuHistory, code: int, type_code: int, on: int) -> Reference | None:
-    """The customer's agreed price (latest, and the median of its last few) since the last event moving its type."""
+    """The customer's agreed price (latest, and the median of its last few) since the last event moving its type.
+
+    The usual case — no event, a quote dated on or after the customer's latest line, a window that reaches back
+    past the lines behind its usual price — reads what `SkuHistory.block` keeps per customer; any other case
+    takes the same values from the lines (`_own_from_lines`).
+    """
+    block = h.block(code)
+    if block is None:
+        return None
     event = _last_event(h, type_code, on)
-    start, end, cut = h.positions(code, (h.since(on, index.window_days), on, event.day - 1 if event else -(10**6)))
+    lo, hi, recent, last_day, last_log, usual_log = block
+    if event is not None or on < last_day:
+        return _own_from_lines(index, h, code, type_code, on, event)
+    day_list, logp_list, line_list = h.lists()
+    first = bisect.bisect_right(day_list, h.since(on, index.window_days), lo, hi)
+    if first >= hi:
+        return None
+    if first > recent:  # the window cuts into the lines behind the usual price
+        return _own_from_lines(index, h, code, type_code, on, event)
+    return _own_reference(h, on, first, hi, last_day, math.exp(last_log), math.exp(usual_log), 0.0, None)
+
+
+def _own_from_lines(
+    index: PriceIndex, h: SkuHistory, code: int, type_code: int, on: int, event: Event | None
+) -> Reference | None:
+    """`own` from the customer's lines (after an event, for an earlier date, or with a short window)."""
+    start, end, cut = h.after(code, (h.since(on, index.window_days), on, event.day - 1 if event else -(10**6)))
     if start >= end:
         return None
     carried = 0.0
@@ -156,20 +188,28 @@ def own(index: PriceIndex, h: SkuHistory, code: int, type_code: int, on: int) ->
             return None
         first = start
         carried = event.step[group]
-    tail = max(first, end - RECENT)
-    days = h.day[tail:end].tolist()
-    last_day = days[-1]
-    recent = tail + next((i for i, d in enumerate(days) if d >= last_day - USUAL_DAYS), 0)
-    logs = sorted(h.logp[recent:end].tolist())
-    last = math.exp(float(h.logp[end - 1]) + carried)
+    day_list, logp_list, _ = h.lists()
+    recent = usual_start(day_list, max(first, end - RECENT), end)
+    logs = sorted(logp_list[recent:end])
+    last = math.exp(logp_list[end - 1] + carried)
     usual = math.exp((logs[(len(logs) - 1) // 2] + logs[len(logs) // 2]) / 2 + carried)
+    return _own_reference(h, on, first, end, day_list[end - 1], last, usual, carried, event)
+
+
+def _own_reference(
+    h: SkuHistory, on: int, first: int, end: int, last_day: int, last: float, usual: float, carried: float,
+    event: Event | None,
+) -> Reference:  # fmt: skip
+    """The own-price reference from the customer's agreed lines ``first:end``, its latest and usual prices."""
     tol = OWN_TOL + (STALE_EXTRA if on - last_day > STALE_DAYS else 0.0) + (CARRIED_EXTRA if carried else 0.0)
     text = f"该客户{_date(last_day).month}月协议价 {last:.2f}"
     if carried and event is not None:
         text += f"（按{_date(event.day)}调价幅度 {math.expm1(carried):+.0%} 折算）"
+    _, logp_list, line_list = h.lists()
+    sample = logp_list[first:end] if end - first <= SMALL_SAMPLE else np.sort(h.logp[first:end])
     return Reference(
         "own", last, min(last, usual) * (1 - tol), max(last, usual) * (1 + tol), end - first, text,
-        _sorted_if_large(h.logp[first:end]), h.line[max(first, end - 5) : end][::-1], event, shift=carried,
+        sample, line_list[max(first, end - 5) : end][::-1], event, shift=carried,
     )  # fmt: skip
 
 
@@ -210,7 +250,7 @@ def award(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, region: ob
         price = math.sqrt(event.new_floor * event.new_list)
         text = (f"集采中选价（{_date(event.day)}起，医疗机构尚无成交：按申报的新底价 {event.new_floor:g} 至新零售价 "
                 f"{event.new_list:g} 核对）")  # fmt: skip
-        return Reference("award", price, event.new_floor, event.new_list, 0, text, _NO_SAMPLE, _NO_SAMPLE, event)
+        return Reference("award", price, event.new_floor, event.new_list, 0, text, _NO_SAMPLE, [], event)
     values, lines, where = found
     center = float(np.median(values))
     price = math.exp(center)
@@ -219,7 +259,7 @@ def award(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, region: ob
     tol = min(max(AWARD_TOL, Z * spread), PEER_TOL[1])
     text = f"集采中选价 {price:.2f}（{_date(event.day)}起，{where}）"
     return Reference("award", price, price * (1 - tol), price * (1 + tol), len(values), text,
-                     _sorted_if_large(values), h.line[lines[-5:]][::-1], event)  # fmt: skip
+                     _sorted_if_large(values), h.line[lines[-5:]][::-1].tolist(), event)  # fmt: skip
 
 
 _NO_SAMPLE = np.zeros(0, dtype=np.int64)
@@ -265,7 +305,7 @@ class Segment:
     """Each customer's recent log price with its type offset and level taken out, sorted."""
     lasts: np.ndarray
     """Positions (in the history's agreed lines) of each customer's latest line."""
-    evidence: np.ndarray
+    evidence: list[int]
     """Storage positions of the most recent of those lines, newest first (what a check shows)."""
     newest: int = 0
     """Day of the newest of those lines."""
@@ -298,7 +338,9 @@ def segment(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: int)
     if len(adjusted) < 3:
         spread = SMALL_SAMPLE_SPREAD
     newest = lasts[np.argsort(-h.day[lasts], kind="stable")[:5]]
-    found = Segment(base, spread, len(codes), np.sort(adjusted), lasts, h.line[newest], int(h.day[lasts].max()))
+    found = Segment(
+        base, spread, len(codes), np.sort(adjusted), lasts, h.line[newest].tolist(), int(h.day[lasts].max())
+    )
     index.remember(key, found)
     return found
 
@@ -381,7 +423,8 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
         up = OWN_TOL if settled else GLIDE_UP  # a recent price after the glide is an agreed price: either way
         high = min(last * (1 + up), price * (1 + OWN_TOL))
         return Reference("own", price, min(price * (1 - OWN_TOL), bottom), high, lines.stop - lines.start, text,
-                         _sorted_if_large(h.logp[lines]), h.line[lines][-5:][::-1], event, glide=True)  # fmt: skip
+                         _sorted_if_large(h.logp[lines]), h.line[lines][-5:][::-1].tolist(), event,
+                         glide=True)  # fmt: skip
     if pre is None:
         return None
     before, last_day, lines = pre
@@ -393,8 +436,8 @@ def glide(index: PriceIndex, h: SkuHistory, sku: str, code: int | None, type_cod
         text = (f"该客户{_date(last_day).month}月协议价 {before:.2f} 按近期药店集采后降幅 {math.expm1(path):+.0%} "
                 f"折算的 {price:.2f}")  # fmt: skip
     return Reference("own", price, min(price * (1 - OWN_TOL), bottom), price * (1 + OWN_TOL),
-                     lines.stop - lines.start, text, _sorted_if_large(h.logp[lines]), h.line[lines][-5:][::-1], event,
-                     glide=True, shift=shift)  # fmt: skip
+                     lines.stop - lines.start, text, _sorted_if_large(h.logp[lines]),
+                     h.line[lines][-5:][::-1].tolist(), event, glide=True, shift=shift)  # fmt: skip
 
 
 def award_cut(index: PriceIndex, h: SkuHistory, sku: str, event: Event, on: int) -> float | None:
@@ -525,7 +568,7 @@ def award_floor(index: PriceIndex, h: SkuHistory, sku: str, type_code: int, on: 
 
 def _own_between(h: SkuHistory, code: int, since: int, until: int) -> tuple[float, int, slice] | None:
     """The customer's latest agreed price in [since, until], its day, and its agreed lines there."""
-    lo, hi = h.positions(code, (since - 1, until))
+    lo, hi = h.after(code, (since - 1, until))
     if lo >= hi:
         return None
     return float(np.exp(h.logp[hi - 1])), int(h.day[hi - 1]), slice(lo, hi)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, model_validator
 
-from api.auth import Pricing, State, territory
+from api.auth import Pricing, State, known_territory, territory
 from api.request_model import RequestModel
 from graph.model import CustomerType
 from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
@@ -190,7 +190,9 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
         for line in body.lines
     ]
     book = services.competitors() if services.is_current() else await run_in_threadpool(services.competitors)
-    area = await run_in_threadpool(territory, state, key) if key.role == "rep" else None
+    area = None
+    if key.role == "rep":  # from the cache on the loop; a worker thread (behind any writes) only to read the store
+        area = known_territory(state, key) or await run_in_threadpool(territory, state, key)
     visible = area.customer_ids if area is not None else None
     out = [_out(check) for check in check_quote(prices, lines, today=on, visible=visible)]
     for verdict, line in zip(out, lines, strict=True):
