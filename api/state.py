@@ -42,6 +42,8 @@ class ServiceState:
     services: Services = field(init=False)
     """The tenants' indexes and the writes that keep them in step (`api.services`)."""
     _ocr_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    started: threading.Event = field(default_factory=threading.Event, init=False)
+    """Set when start-up has built the tenants' indexes and read the change log once (readiness)."""
 
     def __post_init__(self) -> None:
         self.services = services_for(self.settings, self.store, self.embedder)
@@ -68,6 +70,16 @@ class ServiceState:
     def loaded_tenants(self) -> list[str]:
         """Tenants whose indexes are in memory."""
         return self.services.loaded()
+
+    def feed(self) -> dict[str, tuple[int, bool]]:
+        """Per tenant in memory: the last change-log record applied, and whether it is caught up with the log.
+
+        Caught up: the follower has read the log since the indexes were built and found no batch left unread.
+        """
+        following = self.settings.feed_poll_s > 0
+        return {
+            s.tenant: (s.feed_seq, not following or (s.feed_polled and not s.feed_behind)) for s in self.services.all()
+        }
 
     def close(self) -> None:
         """Save the retrieval indexes and close the store and the key file."""

@@ -246,6 +246,29 @@ class PriceIndex:
                     )  # fmt: skip
         return int(lines.num_rows)
 
+    def replace_lines(self, sku: str, history: pa.Table) -> int:
+        """Replace one SKU's order lines with ``history`` (the store's price history of it, all lines).
+
+        How a follower of the change log takes order lines another process wrote: re-reading a SKU is idempotent, so
+        a change applied twice (by the writer and by its follower) never counts a line twice.
+        """
+        with self._lock:
+            self.lines.pop(sku, None)
+            self.excluded.pop(sku, None)
+            self._history.pop(sku, None)
+            self._cache.pop(sku, None)
+            if history.num_rows:
+                self._append(
+                    sku,
+                    history.column("unit_price").to_numpy(),
+                    history.column("qty").to_numpy(),
+                    days_of(history.column("at")),
+                    history.column("customer_id").to_pylist(),
+                    history.column("order_id").to_pylist(),
+                    history.column("unit").to_pylist(),
+                )
+        return int(history.num_rows)
+
     def set_customers(self, customers: Iterable[Customer]) -> None:
         """Add or replace customers (their type, tier and region define segments)."""
         with self._lock:
