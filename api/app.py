@@ -158,7 +158,7 @@ def create_app(
             try:
                 if preload:
                     warm_up(service.embedder)
-                    for tenant in service.store.tenants():
+                    for tenant in service.settings.tenants or service.store.tenants():
                         service.tenant(tenant).warm()
                         log.info("tenant ready", extra={"tenant": tenant})
                 service.services.follow()  # the writes made while the indexes were read

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between two reads of the change log by a running service (0: do not follow it).",
     )
+    tenants: list[str] = Field(
+        default_factory=list,
+        description='Tenants whose indexes a service builds at start, e.g. ["hz-pharma"] (empty: every tenant).',
+    )
     chat_model: str | None = Field(
         None, description='Optional LangChain chat model "module.path:ClassName"; unset: extractive text only.'
     )
