@@ -99,6 +99,11 @@ def keys_revoke(
     console.print(f"revoked {record.id} ({record.role}, {record.tenant})")
 
 
+WORKER_HEALTHCHECK_S = 120
+"""How long uvicorn waits for a worker's answer before it kills and restarts it (its default, 5 s, restarted workers
+forever on a busy machine while they were still importing the models)."""
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Listen address (default: SKG_HOST or 127.0.0.1).")] = None,
@@ -148,7 +153,7 @@ def serve(
         export_for_workers(settings)
         uvicorn.run(
             "api.app:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
-            access_log=False,
+            access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )  # fmt: skip
         return
     uvicorn.run(create_app(settings, background=True), host=host, port=port, log_level=log_level, access_log=False)

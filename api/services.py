@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import pickle
 import shutil
 import threading
 import time
@@ -173,6 +174,8 @@ class Written:
         )
 
 
+PRICES_FILE = "prices.pickle"
+"""In a tenant's index folder: the price index saved at shutdown with its log position and day."""
 SNAPSHOT_FILE = "feed.json"
 """In a tenant's index folder: the last change-log record the saved index holds (``{"seq": n}``)."""
 
@@ -287,10 +290,42 @@ class TenantServices:
             with self._applying, self._build:  # no change is applied while the index reads the store
                 found = self._prices
                 if found is None or found.as_of != on:
-                    found = self._prices = self._timed(
+                    found = self._prices = self._saved_prices(on) or self._timed(
                         "price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on
                     )
         return found
+
+    def _saved_prices(self, on: dt.date) -> PriceIndex | None:
+        """The price index saved for ``on`` brought up to date with the log since it (``None``: none usable).
+
+        Usable when saved for the same day by this code's index class, at most one log batch behind, and the log
+        since it says no price fact changed (then the SKUs whose order lines changed are re-read).
+        """
+        if self.index_dir is None or not (self.index_dir / PRICES_FILE).exists():
+            return None
+        started = time.perf_counter()
+        try:
+            with _dir_lock(self.index_dir), (self.index_dir / PRICES_FILE).open("rb") as f:
+                seq, as_of, index = pickle.load(f)  # noqa: S301 - written by this service in its own data folder
+        except Exception:  # noqa: BLE001 - an unreadable snapshot is rebuilt from the store
+            log.warning("price snapshot unreadable; rebuilt", extra={"tenant": self.tenant})
+            return None
+        fresh = PriceIndex(self.tenant)
+        if not isinstance(index, PriceIndex) or as_of != on or set(vars(index)) != set(vars(fresh)):
+            return None
+        changes = self.store.changes(self.tenant, after=seq, limit=FEED_BATCH)
+        if len(changes) == FEED_BATCH:
+            return None
+        merged = Written()
+        for change in changes:
+            merged = merged.merge(Written.of_change(change))
+        if merged.reload or merged.prices:
+            return None
+        for sku in merged.order_skus:
+            index.replace_lines(sku, self.store.price_history(self.tenant, sku).table)
+        log.info("price index opened from snapshot", extra={"tenant": self.tenant, "changes": len(changes),
+                 "duration_ms": round((time.perf_counter() - started) * 1000)})  # fmt: skip
+        return index
 
     def competitors(self) -> CompetitorPriceBook:
         """Latest competitor prices per SKU × competitor × city of the last 30 days (read by price checks, no query)."""
@@ -673,6 +708,12 @@ class TenantServices:
                     return
                 self._retrieval.save(self.index_dir)
                 (self.index_dir / SNAPSHOT_FILE).write_text(json.dumps({"seq": self.feed_seq}), encoding="utf-8")
+                prices = self._prices
+                if prices is not None:
+                    part = self.index_dir / f"{PRICES_FILE}.part"
+                    with part.open("wb") as f:
+                        pickle.dump((self.feed_seq, prices.as_of, prices), f, protocol=pickle.HIGHEST_PROTOCOL)
+                    part.replace(self.index_dir / PRICES_FILE)
 
 
 class Services:

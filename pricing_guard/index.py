@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -155,6 +156,15 @@ class PriceIndex:
         self._cache: dict[object, dict[tuple[object, ...], object]] = {}
         """Derived values per SKU (segment prices, award prices, texts), dropped with the SKU's analysis."""
         self.as_of: dt.date | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a snapshot keeps (every field but the lock): a worker starts from it instead of reading the store."""
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ build and update
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from api.services import SNAPSHOT_FILE, Services, TenantServices, Written, snapshot_seq
+from api.services import PRICES_FILE, SNAPSHOT_FILE, Services, TenantServices, Written, snapshot_seq
 from graph.embedded import EmbeddedGraphStore
 from graph.model import Change
 from graph.ports import WRITTEN
 from ingest.pipeline import ingest_paths
+from pricing_guard.index import PriceIndex
 from retrieval.embedders import HashingEmbedder
 from retrieval.hybrid import SearchFilters
 
@@ -114,19 +115,28 @@ def test_a_change_record_says_what_the_indexes_need() -> None:
 
 
 def test_a_worker_starts_from_the_saved_snapshot_and_the_log_since_it(
-    store: EmbeddedGraphStore, tmp_path: Path
+    store: EmbeddedGraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "index"
     first = _services(store, root)
+    lines = first.prices().line_count
     first.save()
     saved = snapshot_seq(root / T)
-    assert saved == store.change_head(T) and (root / T / SNAPSHOT_FILE).exists()
+    assert saved == store.change_head(T) and (root / T / SNAPSHOT_FILE).exists() and (root / T / PRICES_FILE).exists()
     entry = first.create_entry(actor="王老师", kind="objection_script", title="竞品返利更高怎么办",
                                body="讲清楚长期合作的服务价值。", skus=["SKU-ATV-20"])  # fmt: skip
     submitted = first.transition(entry.id, "submit", actor="王老师", expected_version=entry.version)
     first.transition(entry.id, "publish", actor="李主管", expected_version=submitted.version)
-    later = _services(store, root)  # opens the snapshot (three changes behind) and applies the log since it
+    first.ingest([_orders(tmp_path, "SO-9103,1,C-002,SKU-ATV-20,2025-09-20,10,31.00\n")])
+
+    def no_rebuild(*_: object, **__: object) -> None:
+        raise AssertionError("the price index was read from the store, not from its snapshot")
+
+    monkeypatch.setattr(PriceIndex, "from_store", no_rebuild)
+    later = _services(store, root)  # opens the snapshots (four changes behind) and applies the log since them
     assert entry.id in _found(later, "竞品返利") and later.retrieval.doc(entry.id) is not None
+    assert later.prices().line_count == lines + 1 and "SO-9103" in later.prices().lines["SKU-ATV-20"].order
+    monkeypatch.undo()
     stale = Services(store, HashingEmbedder(), index_root=root, today=lambda: DAY).tenant(T)
     stale.feed_seq = saved or 0
     later.save()
