@@ -242,8 +242,6 @@ class TenantServices:
         """The last change-log record applied: the indexes hold every write up to it (built later: all of them)."""
         self.feed_behind = False
         """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
-        self.feed_polled = False
-        """Whether the change log was read since the indexes were warmed (readiness: caught up)."""
 
     # ------------------------------------------------------------------ reads
 
@@ -488,7 +486,6 @@ class TenantServices:
                 self.apply(merged)
                 self.feed_seq = changes[-1].seq
             self.feed_behind = len(changes) == FEED_BATCH
-            self.feed_polled = True
         if merged.reload:
             self.warm()
         return len(changes)

@@ -74,12 +74,10 @@ class ServiceState:
     def feed(self) -> dict[str, tuple[int, bool]]:
         """Per tenant in memory: the last change-log record applied, and whether it is caught up with the log.
 
-        Caught up: the follower has read the log since the indexes were built and found no batch left unread.
+        An index is current when built (it reads the store, or a snapshot plus the log since it); a tenant falls
+        behind when the follower's last read of the log left records unread (a burst of writes elsewhere).
         """
-        following = self.settings.feed_poll_s > 0
-        return {
-            s.tenant: (s.feed_seq, not following or (s.feed_polled and not s.feed_behind)) for s in self.services.all()
-        }
+        return {s.tenant: (s.feed_seq, not s.feed_behind) for s in self.services.all()}
 
     def close(self) -> None:
         """Save the retrieval indexes and close the store and the key file."""

@@ -25,7 +25,7 @@ class FeedPosition(BaseModel):
     """Where a tenant's indexes are in the tenant's change log."""
 
     seq: int = Field(description="The last change-log record applied to this worker's indexes.")
-    caught_up: bool = Field(description="Whether the worker has read the log since its indexes were built.")
+    caught_up: bool = Field(description="False while the worker has change-log records left to apply.")
 
 
 class Readiness(BaseModel):

@@ -100,7 +100,8 @@ def test_a_write_through_one_process_reaches_the_workers_of_another(
     port_a, port_b = _free_port(), _free_port()
     LOGS[:] = [tmp_path / "a.log", tmp_path / "b.log"]
     servers = [_serve(env, port_a, tmp_path / "a.log"), _serve(env, port_b, tmp_path / "b.log", "--workers", "2")]
-    a, b = httpx.Client(base_url=f"http://127.0.0.1:{port_a}"), httpx.Client(base_url=f"http://127.0.0.1:{port_b}")
+    a = httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=WAIT_S)
+    b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=WAIT_S)
     try:
         deadline = time.monotonic() + WAIT_S
         for client in (a, b):
