@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +24,7 @@ from api.errors import ErrorResponse, error_response
 from api.keys import KeyStore
 from api.logs import RequestContext
 from api.routes import admin, catalog, competitors, copilot, entries, faq, health, pricing, safety, script_requests
+from api.services import Follower
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 from api.stores import open_store
@@ -128,11 +131,19 @@ def open_state(settings: Settings) -> ServiceState:
     )  # fmt: skip
 
 
-def create_app(settings: Settings | None = None, *, state: ServiceState | None = None, preload: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    state: ServiceState | None = None,
+    preload: bool = True,
+    background: bool = False,
+) -> FastAPI:
     """The service: opens the store, models and indexes once at start-up and closes them at shutdown.
 
     ``state`` lets a test hand in an already opened state; ``preload`` builds every tenant's indexes at start-up
-    so the first request of a tenant is as fast as the others.
+    so the first request of a tenant is as fast as the others; ``background`` builds them while the service
+    already answers (``/v1/ready`` says when they are built and caught up with the change log). Once started, a
+    follower thread applies the tenants' change logs every ``feed_poll_s`` seconds (writes of other processes).
     """
     settings = settings or get_settings()
 
@@ -140,14 +151,34 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = state or open_state(settings)
         app.state.service = service
-        if preload:
-            warm_up(service.embedder)
-            for tenant in service.store.tenants():
-                service.tenant(tenant).warm()
-                log.info("tenant ready", extra={"tenant": tenant})
+        poll_s = service.settings.feed_poll_s
+        follower = Follower(service.services, poll_s) if poll_s > 0 else None
+
+        def start() -> None:
+            try:
+                if preload:
+                    warm_up(service.embedder)
+                    for tenant in service.settings.tenants or service.store.tenants():
+                        service.tenant(tenant).warm()
+                        log.info("tenant ready", extra={"tenant": tenant})
+                service.services.follow()  # the writes made while the indexes were read
+            finally:
+                service.started.set()
+            if follower is not None:
+                follower.start()
+
+        starter = threading.Thread(target=start, name="warm-up", daemon=True) if background else None
+        if starter is not None:
+            starter.start()  # /v1/health answers now; /v1/ready says 503 "starting" until the indexes are current
+        else:
+            start()
         try:
             yield
         finally:
+            if starter is not None:
+                starter.join()
+            if follower is not None:
+                follower.stop()
             if state is None:
                 service.close()
 
@@ -175,3 +206,14 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
     # outermost but for Starlette's last-resort handler: every response (a 413, a 500 too) carries the request id
     app.add_middleware(RequestContext, on_error=errors.unexpected)
     return app
+
+
+def worker_app() -> FastAPI:
+    """One worker of ``salescopilot serve --workers N`` (settings from the environment; indexes built after start).
+
+    Each worker opens its own connection to the Neo4j database, builds its indexes from the saved snapshots plus the
+    change log since them, and follows the log.
+    """
+    settings = get_settings()
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as in a single-process serve (SKG_SWITCH_INTERVAL_MS)
+    return create_app(settings, background=True)

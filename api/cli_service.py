@@ -13,7 +13,7 @@ import typer
 from api.cli_output import Table, make_console
 from api.keys import ROLES, KeyStore
 from api.logs import configure_logging
-from api.settings import Settings
+from api.settings import Settings, export_for_workers
 from graph.errors import SalesCopilotError
 
 console = make_console()
@@ -99,14 +99,30 @@ def keys_revoke(
     console.print(f"revoked {record.id} ({record.role}, {record.tenant})")
 
 
+WORKER_HEALTHCHECK_S = 120
+"""How long uvicorn waits for a worker's answer before it kills and restarts it (its default, 5 s, restarted workers
+forever on a busy machine while they were still importing the models)."""
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Listen address (default: SKG_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: SKG_PORT or 8000).")] = None,
     log_level: Annotated[str, typer.Option(help="Log level of the service and uvicorn.")] = "info",
     log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API worker processes on one Neo4j database (the embedded store allows one process: 1).",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the API (OpenAPI at /docs): one process, the store and models opened once.
+    """Run the API (OpenAPI at /docs): the store and models opened once per process.
+
+    ``/v1/health`` answers at once; ``/v1/ready`` says 503 ``starting`` until the indexes are built (from the saved
+    snapshot plus the change log since it) and caught up with the change log. Each process follows the log every
+    ``SKG_FEED_POLL_S`` seconds, so a write made through any worker (or the CLI) reaches every worker's answers.
 
     Logs go to stderr, one record per request (``api.access``: request id, tenant, route, status, duration) and the
     service's own records with the same request id.
@@ -117,12 +133,30 @@ def serve(
 
     configure_logging(log_level, json_lines=log_json)
     settings: Settings = ctx.obj
+    if workers > 1 and settings.backend != "neo4j":
+        err_console.print(
+            f"[red]error[/red] --workers {workers} needs the Neo4j backend (SKG_BACKEND=neo4j): the embedded store "
+            "can be open in one process at a time, which is its only writer. Run one worker (the default), or "
+            "move the data to a Neo4j server (salescopilot export, then import with SKG_BACKEND=neo4j).",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     host, port = host or settings.host, port or settings.port
-    console.print(f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir})")
+    plural = f", {workers} workers" if workers > 1 else ""
+    console.print(
+        f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir}{plural})"
+    )
     # The event loop answers price checks while worker threads run curation writes and ingests in Python; a
     # shorter switch interval (SKG_SWITCH_INTERVAL_MS, 0.5 ms) hands the GIL back to the loop sooner than Python's 5 ms.
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+    if workers > 1:
+        export_for_workers(settings)
+        uvicorn.run(
+            "api.app:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
+            access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        )  # fmt: skip
+        return
+    uvicorn.run(create_app(settings, background=True), host=host, port=port, log_level=log_level, access_log=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,10 @@ processes) turns each record into a `Written` and applies it the same way.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import json
 import logging
+import pickle
 import shutil
 import threading
 import time
@@ -38,6 +41,7 @@ from copilot.objections import ObjectionAnswerer
 from graph.errors import NotFoundError
 from graph.model import (
     CaseOf,
+    Change,
     CompetitorObservation,
     Entry,
     EntryKind,
@@ -47,7 +51,7 @@ from graph.model import (
     ScriptRequest,
     Treats,
 )
-from graph.ports import GraphStore
+from graph.ports import WRITTEN, GraphStore
 from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
 from ingest.pipeline import IngestReport, ingest_paths
@@ -56,7 +60,7 @@ from ingest.posters.photo_store import PhotoStore
 from pricing_guard.index import PriceIndex
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, make_embedder
-from retrieval.hybrid import KnowledgeIndex, catalogue_words, entry_docs, open_index
+from retrieval.hybrid import KnowledgeIndex, catalogue_words, entry_docs, open_index, product_names
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,10 @@ CATALOGUE = frozenset({"Product", "Indication", "Treats"})
 """Graph types behind retrieval's product words and the product detector of queries."""
 ENTRY_LINKS = {"AboutProduct": "entry_id", "AboutIndication": "entry_id", "CaseOf": "entry_id"}
 """Edge types that change what an entry is about, with the column naming the entry."""
+RELOAD_KINDS = frozenset({"demo_loaded", "import"})
+"""Change kinds that replace a tenant's data wholesale: a follower reads every index again."""
+FEED_BATCH = 500
+"""Change records a follower reads per query."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,66 @@ class Written:
     order_lines: pa.Table | None = None
     prices: bool = False
     catalogue: bool = False
+    order_skus: tuple[str, ...] = ()
+    """SKUs whose order lines changed: each is re-read from the store (idempotent, no rebuild)."""
+    competitors: bool = False
+    """Competitor observations changed: the competitor price book is re-read."""
+    resync: bool = False
+    """Entries changed beyond what the change lists: the retrieval index syncs with the graph (re-embeds changes)."""
+    reload: bool = False
+    """The tenant's data was replaced wholesale (demo load, import): every index is read again."""
+
+    @classmethod
+    def of_change(cls, change: Change) -> Written:
+        """What a change-log record changed, for a follower: from its kind, ids and what the batch wrote.
+
+        A demo load or import, or a record without the list of what it wrote, reloads everything (safe, slower).
+        """
+        if change.kind in RELOAD_KINDS:
+            return cls(reload=True)
+        if change.kind == "entry_saved":
+            return cls(entries=tuple(change.ids))
+        try:
+            details = json.loads(change.details or "{}")
+        except ValueError:
+            details = {}
+        written = details.get(WRITTEN) if isinstance(details, dict) else None
+        if not isinstance(written, dict):
+            return cls(reload=True)
+        cut = set(details.get("cut", ()))
+        types = {name.split(".")[0] for name in written}
+        entries = set(written.get("Entry", ()))
+        for name, column in ENTRY_LINKS.items():
+            entries.update(written.get(f"{name}.{column}", ()))
+            entries.update(written.get(f"{name}.deleted.{column}", ()))
+        entry_cut = "Entry" in cut or any(n.split(".")[0] in ENTRY_LINKS for n in cut)
+        orders = "Purchased.sku" in written or "Purchased.deleted.sku" in written
+        return cls(
+            entries=tuple(sorted(entries)),
+            customers=tuple(written.get("Customer", ())),
+            order_skus=tuple(sorted(set(written.get("Purchased.sku", ())))),
+            prices=bool(types & PRICE_FACTS) or (orders and any(n.startswith("Purchased") for n in cut)),
+            catalogue=bool(types & CATALOGUE),
+            competitors="CompetitorObservation" in types,
+            resync=entry_cut or "Customer" in cut,
+        )
+
+    def merge(self, other: Written) -> Written:
+        """One change that does what both do (a follower applies a run of records at once)."""
+        tables = [t for t in (self.order_lines, other.order_lines) if t is not None]
+        return Written(
+            entries=tuple(sorted({*self.entries, *other.entries})),
+            customers=tuple(sorted({*self.customers, *other.customers})),
+            order_lines=pa.concat_tables(tables, promote_options="permissive")
+            if len(tables) > 1
+            else next(iter(tables), None),
+            prices=self.prices or other.prices,
+            catalogue=self.catalogue or other.catalogue,
+            order_skus=tuple(sorted({*self.order_skus, *other.order_skus})),
+            competitors=self.competitors or other.competitors,
+            resync=self.resync or other.resync,
+            reload=self.reload or other.reload,
+        )
 
     @classmethod
     def of_ingest(cls, report: IngestReport) -> Written:
@@ -104,6 +172,38 @@ class Written:
             prices=bool(changed & PRICE_FACTS) or ("Purchased" in changed and not appended),
             catalogue=bool(changed & CATALOGUE),
         )
+
+
+PRICES_FILE = "prices.pickle"
+"""In a tenant's index folder: the price index saved at shutdown with its log position and day."""
+SNAPSHOT_FILE = "feed.json"
+"""In a tenant's index folder: the last change-log record the saved index holds (``{"seq": n}``)."""
+
+
+def snapshot_seq(directory: Path | None) -> int | None:
+    """The change-log position of the retrieval index saved in ``directory`` (``None``: none saved, or unknown)."""
+    if directory is None:
+        return None
+    try:
+        seq = json.loads((directory / SNAPSHOT_FILE).read_text(encoding="utf-8")).get("seq")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) else None
+
+
+@contextmanager
+def _dir_lock(directory: Path | None) -> Iterator[None]:
+    """An exclusive lock on a tenant's index folder across processes (workers save and open it in turn)."""
+    if directory is None:
+        yield
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with (directory.parent / f"{directory.name}.lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _ids(table: pa.Table | None) -> tuple[str, ...]:
@@ -136,6 +236,12 @@ class TenantServices:
         self._prices: PriceIndex | None = None
         self._competitors: CompetitorPriceBook | None = None
         self._build = threading.Lock()
+        self._applying = threading.RLock()
+        """Held while a change is read from the store and applied: reads of the store are then in write order."""
+        self.feed_seq = store.change_head(tenant)
+        """The last change-log record applied: the indexes hold every write up to it (built later: all of them)."""
+        self.feed_behind = False
+        """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
 
     # ------------------------------------------------------------------ reads
 
@@ -144,7 +250,7 @@ class TenantServices:
         """The hybrid retrieval index over the tenant's entries (loaded or built on first use, then kept current)."""
         found = self._retrieval
         if found is None:
-            with self._build:
+            with self._applying, self._build:  # lock order everywhere: _applying, then _build
                 found = self._retrieval
                 if found is None:
                     found = self._retrieval = self._open_retrieval()
@@ -179,13 +285,45 @@ class TenantServices:
         on = on or self.today()
         found = self._prices
         if found is None or found.as_of != on:
-            with self._build:
+            with self._applying, self._build:  # no change is applied while the index reads the store
                 found = self._prices
                 if found is None or found.as_of != on:
-                    found = self._prices = self._timed(
+                    found = self._prices = self._saved_prices(on) or self._timed(
                         "price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on
                     )
         return found
+
+    def _saved_prices(self, on: dt.date) -> PriceIndex | None:
+        """The price index saved for ``on`` brought up to date with the log since it (``None``: none usable).
+
+        Usable when saved for the same day by this code's index class, at most one log batch behind, and the log
+        since it says no price fact changed (then the SKUs whose order lines changed are re-read).
+        """
+        if self.index_dir is None or not (self.index_dir / PRICES_FILE).exists():
+            return None
+        started = time.perf_counter()
+        try:
+            with _dir_lock(self.index_dir), (self.index_dir / PRICES_FILE).open("rb") as f:
+                seq, as_of, index = pickle.load(f)  # noqa: S301 - written by this service in its own data folder
+        except Exception:  # noqa: BLE001 - an unreadable snapshot is rebuilt from the store
+            log.warning("price snapshot unreadable; rebuilt", extra={"tenant": self.tenant})
+            return None
+        fresh = PriceIndex(self.tenant)
+        if not isinstance(index, PriceIndex) or as_of != on or set(vars(index)) != set(vars(fresh)):
+            return None
+        changes = self.store.changes(self.tenant, after=seq, limit=FEED_BATCH)
+        if len(changes) == FEED_BATCH:
+            return None
+        merged = Written()
+        for change in changes:
+            merged = merged.merge(Written.of_change(change))
+        if merged.reload or merged.prices:
+            return None
+        for sku in merged.order_skus:
+            index.replace_lines(sku, self.store.price_history(self.tenant, sku).table)
+        log.info("price index opened from snapshot", extra={"tenant": self.tenant, "changes": len(changes),
+                 "duration_ms": round((time.perf_counter() - started) * 1000)})  # fmt: skip
+        return index
 
     def competitors(self) -> CompetitorPriceBook:
         """Latest competitor prices per SKU × competitor × city of the last 30 days (read by price checks, no query)."""
@@ -225,17 +363,36 @@ class TenantServices:
             yield index
 
     def _open_retrieval(self) -> KnowledgeIndex:
-        detector = QueryProductMatcher(self.store.catalogue(self.tenant).products)
-        index: KnowledgeIndex = self._timed(
-            "retrieval index opened",
-            open_index,
-            self.store,
-            self.tenant,
-            self._embedder(),
-            self.index_dir,
-            product_detector=detector,
-        )
-        return index
+        """Open the saved snapshot and apply the change log since it, or (no usable snapshot) sync with the graph."""
+        with _dir_lock(self.index_dir):
+            detector = QueryProductMatcher(self.store.catalogue(self.tenant).products)
+            saved = snapshot_seq(self.index_dir)
+            head = self.store.change_head(self.tenant)
+            from_log = saved is not None and 0 < saved <= head and head - saved <= FEED_BATCH
+            index: KnowledgeIndex = self._timed(
+                "retrieval index opened",
+                open_index,
+                self.store,
+                self.tenant,
+                self._embedder(),
+                self.index_dir,
+                product_detector=detector,
+                sync=not from_log,
+            )
+            if from_log and saved is not None:
+                changes = self.store.changes(self.tenant, after=saved, limit=FEED_BATCH)
+                merged = Written()
+                for change in changes:
+                    merged = merged.merge(Written.of_change(change))
+                if merged.reload or merged.catalogue:  # the snapshot's words are old: read everything
+                    index.set_catalogue(
+                        catalogue_words(self.store, self.tenant), detector, product_names(self.store, self.tenant)
+                    )
+                    index.sync(entry_docs(self.store, self.tenant))
+                else:
+                    self._retrieval_changes(index, merged)
+                log.info("retrieval snapshot caught up", extra={"tenant": self.tenant, "changes": len(changes)})
+            return index
 
     def _timed(self, what: str, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -252,30 +409,14 @@ class TenantServices:
         in it.
         """
         started = time.perf_counter()
-        prices = self._prices
-        if prices is not None:
-            if written.prices:
-                with self._build:
-                    self._prices = PriceIndex.from_store(self.store, self.tenant, as_of=prices.as_of)
-            elif written.order_lines is not None and written.order_lines.num_rows:
-                prices.add_table(written.order_lines)
-        index = self._retrieval
-        if index is not None:
-            entry_ids = set(written.entries)
-            if written.customers:
-                about = self.store.edges_of(self.tenant, CaseOf, targets=list(written.customers))
-                entry_ids.update(e.entry_id for e in about)
-            with self.lock:
-                if written.catalogue:
-                    catalogue = self.store.catalogue(self.tenant)
-                    names = [w for p in catalogue.products for w in (p.name, p.generic_name, p.brand) if w]
-                    index.set_catalogue(
-                        catalogue_words(self.store, self.tenant), QueryProductMatcher(catalogue.products), names
-                    )
-                    self._answerer = None  # read queries with the new names and indications
-                if entry_ids:
-                    entries = self.store.nodes_by_keys(self.tenant, Entry, sorted(entry_ids))
-                    index.upsert(entry_docs(self.store, self.tenant, entries))
+        with self._applying:
+            if written.reload:
+                self.after_bulk_write()
+                return
+            if written.competitors:
+                self._competitors = None
+            self._apply_prices(written)
+            self._apply_retrieval(written)
         log.debug(
             "indexes updated",
             extra={
@@ -285,6 +426,69 @@ class TenantServices:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+
+    def _apply_prices(self, written: Written) -> None:
+        """Rebuild the price index when its facts changed, else re-read the SKUs whose order lines changed."""
+        prices = self._prices
+        if prices is None:
+            return
+        if written.prices:
+            with self._build:
+                self._prices = PriceIndex.from_store(self.store, self.tenant, as_of=prices.as_of)
+            return
+        skus = set(written.order_skus)
+        if written.order_lines is not None and written.order_lines.num_rows:
+            skus.update(str(s) for s in written.order_lines.column("sku").unique().to_pylist())
+        for sku in sorted(skus):  # re-read, not appended: applying a change twice (writer, follower) counts once
+            prices.replace_lines(sku, self.store.price_history(self.tenant, sku).table)
+
+    def _apply_retrieval(self, written: Written) -> None:
+        """Re-index the entries the change names (and the case studies of changed customers), or sync them all."""
+        index = self._retrieval
+        if index is not None:
+            self._retrieval_changes(index, written)
+
+    def _retrieval_changes(self, index: KnowledgeIndex, written: Written) -> None:
+        entry_ids = set(written.entries)
+        if written.customers and not written.resync:
+            about = self.store.edges_of(self.tenant, CaseOf, targets=list(written.customers))
+            entry_ids.update(e.entry_id for e in about)
+        with self.lock:
+            if written.catalogue:
+                catalogue = self.store.catalogue(self.tenant)
+                names = [w for p in catalogue.products for w in (p.name, p.generic_name, p.brand) if w]
+                index.set_catalogue(
+                    catalogue_words(self.store, self.tenant), QueryProductMatcher(catalogue.products), names
+                )
+                self._answerer = None  # read queries with the new names and indications
+            if written.resync:
+                index.sync(entry_docs(self.store, self.tenant))
+            elif entry_ids:
+                entries = self.store.nodes_by_keys(self.tenant, Entry, sorted(entry_ids))
+                index.upsert(entry_docs(self.store, self.tenant, entries))
+                gone = entry_ids - {e.id for e in entries}
+                if gone:
+                    index.remove(gone)
+
+    def follow(self) -> int:
+        """Apply the change-log records written since the last one applied (by any process); returns how many.
+
+        The follower of a running service calls this every poll interval; a write of this process is applied
+        again (re-reading what it names is idempotent), one of another process reaches the indexes here. A demo
+        load or import seen in the log drops the indexes and builds them again at once.
+        """
+        with self._applying:
+            changes = self.store.changes(self.tenant, after=self.feed_seq, limit=FEED_BATCH)
+            merged = Written()
+            for change in changes:
+                merged = merged.merge(Written.of_change(change))
+            if changes:
+                self.apply(merged)
+                self.feed_seq = changes[-1].seq
+            self.feed_behind = len(changes) == FEED_BATCH
+        if merged.reload:
+            self.warm()
+        return len(changes)
 
     def _entry_written(self, entry: Entry) -> Entry:
         self.apply(Written(entries=(entry.id,)))
@@ -489,10 +693,24 @@ class TenantServices:
                 shutil.rmtree(self.index_dir)
 
     def save(self) -> None:
-        """Persist the retrieval index next to the graph (if it was opened)."""
+        """Persist the retrieval index next to the graph (if it was opened), with the change-log position it holds.
+
+        Workers of one deployment share the folder: the save is locked against the others' saves and opens, and a
+        snapshot newer than this process's (another worker's, further along the log) is left as it is.
+        """
         if self._retrieval is not None and self.index_dir is not None:
-            with self.lock:
+            with self._applying, self.lock, _dir_lock(self.index_dir):
+                saved = snapshot_seq(self.index_dir)
+                if saved is not None and saved > self.feed_seq:
+                    return
                 self._retrieval.save(self.index_dir)
+                (self.index_dir / SNAPSHOT_FILE).write_text(json.dumps({"seq": self.feed_seq}), encoding="utf-8")
+                prices = self._prices
+                if prices is not None:
+                    part = self.index_dir / f"{PRICES_FILE}.part"
+                    with part.open("wb") as f:
+                        pickle.dump((self.feed_seq, prices.as_of, prices), f, protocol=pickle.HIGHEST_PROTOCOL)
+                    part.replace(self.index_dir / PRICES_FILE)
 
 
 class Services:
@@ -541,10 +759,52 @@ class Services:
 
     def save(self) -> None:
         """Persist every opened retrieval index."""
-        with self._guard:
-            tenants = list(self._tenants.values())
-        for services in tenants:
+        for services in self.all():
             services.save()
+
+    def all(self) -> list[TenantServices]:
+        """The tenant services made so far."""
+        with self._guard:
+            return list(self._tenants.values())
+
+    def follow(self) -> int:
+        """One pass of the change-feed follower over every tenant in memory; returns the records applied."""
+        applied = 0
+        for services in self.all():
+            try:
+                applied += services.follow()
+            except Exception:  # a failed pass (store restarting) is retried at the next interval
+                log.exception("change feed not applied", extra={"tenant": services.tenant})
+        return applied
+
+
+class Follower:
+    """A thread that applies every tenant's change log to this process's indexes every ``interval_s`` seconds.
+
+    Writes of other processes (API workers on one Neo4j database, the CLI, another service object over the same
+    store) reach this process's answers within one interval plus the time to apply them.
+    """
+
+    def __init__(self, services: Services, interval_s: float) -> None:
+        self.services = services
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="change-feed", daemon=True)
+
+    def start(self) -> Follower:
+        """Start following (returns self)."""
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.services.follow()
+
+    def stop(self) -> None:
+        """Stop after the pass under way, if any."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
 
 def services_for(settings: Settings, store: GraphStore, embedder: Embedder | None = None) -> Services:

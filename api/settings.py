@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +43,15 @@ class Settings(BaseSettings):
     )
     write_slots: int = Field(2, ge=1, le=16, description="Write routes running at once in the service.")
     keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
+    feed_poll_s: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between two reads of the change log by a running service (0: do not follow it).",
+    )
+    tenants: list[str] = Field(
+        default_factory=list,
+        description='Tenants whose indexes a service builds at start, e.g. ["hz-pharma"] (empty: every tenant).',
+    )
     chat_model: str | None = Field(
         None, description='Optional LangChain chat model "module.path:ClassName"; unset: extractive text only.'
     )
@@ -76,3 +86,13 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def export_for_workers(settings: Settings) -> None:
+    """Put the settings a command line changed (data dir, backend) into this process's environment.
+
+    ``salescopilot serve --workers N`` starts N processes that read their settings from the environment; this is
+    how options given on the command line reach them.
+    """
+    os.environ["SKG_DATA_DIR"] = str(settings.data_dir)
+    os.environ["SKG_BACKEND"] = settings.backend

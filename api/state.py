@@ -43,6 +43,8 @@ class ServiceState:
     services: Services = field(init=False)
     """The tenants' indexes and the writes that keep them in step (`api.services`)."""
     _ocr_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    started: threading.Event = field(default_factory=threading.Event, init=False)
+    """Set when start-up has built the tenants' indexes and read the change log once (readiness)."""
 
     def __post_init__(self) -> None:
         self.services = services_for(self.settings, self.store, self.embedder)
@@ -69,6 +71,14 @@ class ServiceState:
     def loaded_tenants(self) -> list[str]:
         """Tenants whose indexes are in memory."""
         return self.services.loaded()
+
+    def feed(self) -> dict[str, tuple[int, bool]]:
+        """Per tenant in memory: the last change-log record applied, and whether it is caught up with the log.
+
+        An index is current when built (it reads the store, or a snapshot plus the log since it); a tenant falls
+        behind when the follower's last read of the log left records unread (a burst of writes elsewhere).
+        """
+        return {s.tenant: (s.feed_seq, not s.feed_behind) for s in self.services.all()}
 
     def close(self) -> None:
         """Save the retrieval indexes and close the store and the key file."""

@@ -15,8 +15,9 @@ from typing import Literal
 
 from copilot.errors import CopilotError
 from graph.errors import NotFoundError
+from graph.frames import models_to_table
 from graph.model import Entry, ScriptRequest, ScriptRequestStatus
-from graph.ports import GraphStore
+from graph.ports import ChangeDraft, GraphStore
 
 
 class RequestClosedError(CopilotError):
@@ -52,7 +53,11 @@ def create_request(
             "at": _now(),
         }
     )
-    store.upsert_nodes(tenant, [request])
+    store.load_batch(
+        tenant,
+        [(ScriptRequest, models_to_table(ScriptRequest, [request]))],
+        change=ChangeDraft("script_requested", actor=requested_by, ids=(request.id,)),
+    )
     return request
 
 
@@ -92,5 +97,9 @@ def close_request(
     closed = request.model_copy(
         update={"status": status, "entry_id": entry_id, "note": note, "closed_by": closed_by, "closed_at": _now()}
     )
-    store.upsert_nodes(tenant, [closed])
+    store.load_batch(
+        tenant,
+        [(ScriptRequest, models_to_table(ScriptRequest, [closed]))],
+        change=ChangeDraft("script_request_closed", actor=closed_by, ids=(request_id,), details={"status": status}),
+    )
     return closed

@@ -61,6 +61,7 @@ from graph.model import (
 from graph.ports import (
     MAX_CHANGE_IDS,
     PRICE_HISTORY_SCHEMA,
+    WRITTEN,
     CaseQuery,
     CaseRecord,
     Catalogue,
@@ -99,6 +100,45 @@ def check_tenant(tenant: str) -> str:
         return str(_TENANT.validate_python(tenant))
     except ValueError as e:
         raise InvalidRowError(f"invalid tenant id {tenant!r}", details={"tenant": tenant}) from e
+
+
+def _written(
+    loads: Sequence[tuple[type[Node] | type[Edge], pa.Table]],
+    deletes: Sequence[tuple[type[Edge], pa.Table]],
+    results: dict[str, WriteResult],
+) -> dict[str, Any]:
+    """What a batch wrote, by type: node keys, edge endpoint keys (`graph.ports.WRITTEN`), lists cut past the cap.
+
+    Only types with a created, updated or deleted record are listed; their keys are those of the rows loaded.
+    """
+    written: dict[str, list[str]] = {}
+    cut: list[str] = []
+
+    def note(name: str, values: list[Any]) -> None:
+        keys = sorted({str(v) for v in values if v is not None} | set(written.get(name, ())))
+        if len(keys) > MAX_CHANGE_IDS:
+            cut.append(name)
+            keys = keys[:MAX_CHANGE_IDS]
+        written[name] = keys
+
+    for model, table in loads:
+        r = results.get(model.__name__)
+        if r is None or not (r.created or r.updated or r.deleted):
+            continue
+        if issubclass(model, Node):
+            if model in APPEND_ONLY:
+                written.setdefault(model.__name__, [])
+            else:
+                note(model.__name__, table.column(model.key_field).to_pylist())
+        else:
+            for name in model.endpoint_fields():
+                note(f"{model.__name__}.{name}", table.column(name).to_pylist())
+    for edge_model, table in deletes:
+        r = results.get(f"{edge_model.__name__}.deleted")
+        if r is not None and r.deleted:
+            for name in edge_model.endpoint_fields():
+                note(f"{edge_model.__name__}.deleted.{name}", table.column(name).to_pylist())
+    return {WRITTEN: written, **({"cut": sorted(set(cut))} if cut else {})}
 
 
 def _single_model(rows: Sequence[GraphModel]) -> type[GraphModel]:
@@ -229,7 +269,7 @@ class CypherGraphStore(ABC):
             if any(
                 r.created or r.updated or r.deleted for r in results.values()
             ):  # a load that changed nothing is no change
-                self._append_change(run, tenant, change)
+                self._append_change(run, tenant, change, _written(ordered, deletes, results))
             return results
 
         return self._atomic(work)
@@ -295,8 +335,13 @@ class CypherGraphStore(ABC):
         tenant = check_tenant(tenant)
         return self._atomic(lambda run: self._append_change(run, tenant, change))
 
-    def _append_change(self, run: Run, tenant: str, change: ChangeDraft) -> Change:
-        """Take the tenant's next sequence number (serialised by the head record's write lock) and write the record."""
+    def _append_change(
+        self, run: Run, tenant: str, change: ChangeDraft, written: dict[str, Any] | None = None
+    ) -> Change:
+        """Take the tenant's next sequence number (serialised by the head record's write lock) and write the record.
+
+        ``written``: what a batch wrote (see `graph.ports.WRITTEN`), merged into the details for followers.
+        """
         seq = int(run(cypher.NEXT_CHANGE_SEQ, {"tenant": tenant})[0]["seq"])
         record = Change(
             tenant=tenant,
@@ -307,7 +352,11 @@ class CypherGraphStore(ABC):
             actor=change.actor,
             ids=list(change.ids[:MAX_CHANGE_IDS]),
             details=json.dumps(
-                {**change.details, **({"ids_total": len(change.ids)} if len(change.ids) > MAX_CHANGE_IDS else {})},
+                {
+                    **change.details,
+                    **({"ids_total": len(change.ids)} if len(change.ids) > MAX_CHANGE_IDS else {}),
+                    **(written or {}),
+                },
                 ensure_ascii=False,
                 default=str,
                 sort_keys=True,
@@ -322,6 +371,11 @@ class CypherGraphStore(ABC):
             cypher.CHANGES_AFTER, {"tenant": check_tenant(tenant), "after": after, "limit": max(limit, 0)}
         )
         return [Change.model_validate(r) for r in rows]
+
+    def change_head(self, tenant: str) -> int:
+        """The last change sequence number of the tenant (0: none)."""
+        rows = self._query(cypher.CHANGE_HEAD_SEQ, {"tenant": check_tenant(tenant)})
+        return int(rows[0]["seq"]) if rows and rows[0]["seq"] is not None else 0
 
     def _load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table, *, atomic: bool) -> WriteResult:
         if model is Change and table.num_rows:

@@ -189,6 +189,8 @@ RAISE_CHANGE_SEQ = (
     "ON MATCH SET h.seq = CASE WHEN h.seq < $seq THEN $seq ELSE h.seq END"
 )
 """Move the head past change records loaded as data (an import of a backup), so new ones never reuse a number."""
+CHANGE_HEAD_SEQ = f"MATCH (h:{CHANGE_HEAD}) WHERE h.tenant = $tenant RETURN h.seq AS seq"
+"""The tenant's last change sequence number (no row: no change yet)."""
 CHANGES_AFTER = (
     f"MATCH (n:Change) WHERE n.tenant = $tenant AND n.seq > $after RETURN {node_projection('n', Change)} "
     "ORDER BY seq LIMIT $limit"

@@ -76,6 +76,15 @@ class ChangeDraft:
 MAX_CHANGE_IDS = 1_000
 """At most this many record keys are listed in one change record (the details keep the counts)."""
 
+WRITTEN = "written"
+"""Key of a batch change's details listing what it wrote, for followers of the log to update their indexes.
+
+``details["written"]`` maps a node type's name to the keys of the records loaded (``"Entry": ["E1", …]``) and an
+edge type's endpoint field to the endpoint keys (``"Purchased.sku": ["SKU1", …]``, ``"ListedIn.deleted": [...]``
+for deleted edges' sources); ``details["cut"]`` names the lists cut at ``MAX_CHANGE_IDS`` (a follower then re-reads
+that part whole).
+"""
+
 
 @dataclass(frozen=True)
 class EntryLinks:
@@ -297,6 +306,10 @@ class GraphStore(Protocol):
 
     def changes(self, tenant: str, *, after: int = 0, limit: int = 1_000) -> list[Change]:
         """Change-log records of the tenant with ``seq > after``, oldest first."""
+        ...
+
+    def change_head(self, tenant: str) -> int:
+        """The sequence number of the tenant's last change (0: none yet): where a follower starts reading."""
         ...
 
     def get_node(self, tenant: str, model: type[N], key: str) -> N | None:

@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -204,6 +205,15 @@ class PriceIndex:
         """Derived values per SKU (segment prices, award prices, texts), dropped with the SKU's analysis."""
         self.as_of: dt.date | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a snapshot keeps (every field but the lock): a worker starts from it instead of reading the store."""
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # ------------------------------------------------------------------ build and update
 
     @classmethod
@@ -293,6 +303,29 @@ class PriceIndex:
                         [units[i] for i in g],
                     )  # fmt: skip
         return int(lines.num_rows)
+
+    def replace_lines(self, sku: str, history: pa.Table) -> int:
+        """Replace one SKU's order lines with ``history`` (the store's price history of it, all lines).
+
+        How a follower of the change log takes order lines another process wrote: re-reading a SKU is idempotent, so
+        a change applied twice (by the writer and by its follower) never counts a line twice.
+        """
+        with self._lock:
+            self.lines.pop(sku, None)
+            self.excluded.pop(sku, None)
+            self._history.pop(sku, None)
+            self._cache.pop(sku, None)
+            if history.num_rows:
+                self._append(
+                    sku,
+                    history.column("unit_price").to_numpy(),
+                    history.column("qty").to_numpy(),
+                    days_of(history.column("at")),
+                    history.column("customer_id").to_pylist(),
+                    history.column("order_id").to_pylist(),
+                    history.column("unit").to_pylist(),
+                )
+        return int(history.num_rows)
 
     def set_customers(self, customers: Iterable[Customer]) -> None:
         """Add or replace customers (their type, tier and region define segments)."""

@@ -473,11 +473,14 @@ def open_index(
     *,
     product_detector: ProductDetector | None = None,
     approx_threshold: int = 50_000,
+    sync: bool = True,
 ) -> KnowledgeIndex:
     """The tenant's index, loaded from ``directory`` or rebuilt from the graph.
 
     A saved index built by another embedder (or missing) is rebuilt from the graph and saved again; with a
     ``directory``, embeddings go through a content-hash cache there, so a rebuild never re-embeds unchanged text.
+    A loaded index is synced with the graph's entries unless ``sync`` is false (the caller then brings it up to
+    date itself, e.g. from a change log since the saved copy).
     """
     if directory is not None and not isinstance(embedder, CachedEmbedder):
         embedder = CachedEmbedder(embedder, directory / "embeddings.sqlite")
@@ -489,12 +492,11 @@ def open_index(
         product_detector=product_detector,
         product_words=product_names(store, tenant),
     )
-    docs = entry_docs(store, tenant)
     if directory is not None and index.load(directory):
-        if index.sync(docs):
+        if sync and index.sync(entry_docs(store, tenant)):
             index.save(directory)
         return index
-    index.build(docs)
+    index.build(entry_docs(store, tenant))
     if directory is not None:
         index.save(directory)
     return index

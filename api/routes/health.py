@@ -21,12 +21,20 @@ class Health(BaseModel):
     status: str = "ok"
 
 
-class Readiness(BaseModel):
-    """Whether the store answers, and which tenants have their indexes loaded."""
+class FeedPosition(BaseModel):
+    """Where a tenant's indexes are in the tenant's change log."""
 
-    status: str = Field(description="ready or unavailable")
+    seq: int = Field(description="The last change-log record applied to this worker's indexes.")
+    caught_up: bool = Field(description="False while the worker has change-log records left to apply.")
+
+
+class Readiness(BaseModel):
+    """Whether the store answers, the indexes are built and caught up with the change log, and for which tenants."""
+
+    status: str = Field(description="ready, starting (indexes being built or catching up) or unavailable")
     backend: str
     tenants_loaded: list[str]
+    feed: dict[str, FeedPosition] = Field(default_factory=dict, description="Per tenant: its change-log position.")
     detail: str | None = None
 
 
@@ -38,14 +46,26 @@ async def health() -> Health:
 
 @router.get("/ready", summary="Readiness", response_model=Readiness, responses={503: {"model": Readiness}})
 def ready(state: State) -> Readiness | JSONResponse:
-    """Ready when the graph store answers a query; 503 otherwise."""
+    """Ready when start-up has built the indexes, they are caught up with the change log and the store answers.
+
+    503 with ``starting`` while a worker builds its indexes or reads the log since its snapshot; 503 with
+    ``unavailable`` when the store does not answer.
+    """
     loaded = sorted(state.loaded_tenants())
+    feed = {t: FeedPosition(seq=seq, caught_up=ok) for t, (seq, ok) in sorted(state.feed().items())}
     try:
         state.store.get_node("probe", Product, "probe")  # one index lookup: the store answers
     except Exception as e:  # noqa: BLE001 - any failure means not ready; the reason goes to the probe
-        body = Readiness(status="unavailable", backend=state.store.backend, tenants_loaded=loaded, detail=str(e)[:200])
+        body = Readiness(status="unavailable", backend=state.store.backend, tenants_loaded=loaded, feed=feed,
+                         detail=str(e)[:200])  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
-    return Readiness(status="ready", backend=state.store.backend, tenants_loaded=loaded)
+    behind = sorted(t for t, f in feed.items() if not f.caught_up)
+    if not state.started.is_set() or behind:
+        detail = f"catching up with the change log: {', '.join(behind)}" if behind else "building the indexes"
+        body = Readiness(status="starting", backend=state.store.backend, tenants_loaded=loaded, feed=feed,
+                         detail=detail)  # fmt: skip
+        return JSONResponse(body.model_dump(), status_code=503)
+    return Readiness(status="ready", backend=state.store.backend, tenants_loaded=loaded, feed=feed)
 
 
 class Me(BaseModel):

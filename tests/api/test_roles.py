@@ -126,6 +126,7 @@ def test_health_needs_no_key(deployment: Deployment) -> None:
     assert deployment.client.get("/v1/health").json() == {"status": "ok"}
     ready = deployment.client.get("/v1/ready").json()
     assert ready["status"] == "ready" and set(ready["tenants_loaded"]) >= {"hz-pharma", "sh-pharma"}
+    assert ready["feed"]["hz-pharma"]["caught_up"] and ready["feed"]["hz-pharma"]["seq"] >= 1  # the demo load
 
 
 def test_revoked_key_is_refused_at_once(deployment: Deployment) -> None:

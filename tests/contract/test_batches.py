@@ -50,6 +50,10 @@ def test_a_multi_type_load_is_all_or_nothing(store: CypherGraphStore, tenant_fac
     assert (result["Customer"].created, result["Rep"].created, result["Owns"].created) == (50, 1, 1)
     [change] = store.changes(t)
     assert (change.seq, change.kind, change.actor) == (1, "ingest", "李工")
+    written = json.loads(change.details)["written"]  # what a follower of the log re-reads
+    assert written["Customer"] == [f"C-{i:04d}" for i in range(50)] and written["Rep"] == ["R-1"]
+    assert (written["Owns.rep_id"], written["Owns.customer_id"]) == (["R-1"], ["C-0000"])
+    assert store.change_head(t) == 1
 
 
 def test_change_log_is_monotonic_per_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
@@ -63,6 +67,7 @@ def test_change_log_is_monotonic_per_tenant(store: CypherGraphStore, tenant_fact
     assert json.loads(store.changes(a)[2].details) == {"n": 2}
     assert [c.seq for c in store.changes(b)] == [1]
     assert [c.tenant for c in store.changes(b)] == [b]
+    assert (store.change_head(a), store.change_head(b), store.change_head(tenant_factory("c"))) == (3, 1, 0)
 
 
 def test_loading_an_existing_entry_goes_through_the_versioned_save(
