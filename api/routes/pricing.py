@@ -10,8 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, model_validator
 
 from api.auth import Pricing, cached_territory, territory
+from api.keys import ApiKey
 from api.request_model import RequestModel
 from api.state import ServiceState
+from copilot.territory import Territory
 from graph.model import CustomerType
 from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
 
@@ -181,6 +183,19 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, request: Request) 
     services = state.tenant(key.tenant)
     if not services.is_current():  # build (first use, or a new day) off the event loop
         await run_in_threadpool(services.prices)
+        await run_in_threadpool(services.competitors)
+    area = cached_territory(state, key)
+    if area is None:  # a rep's territory not read in the last seconds: one graph read, off the event loop
+        area = await run_in_threadpool(territory, state, key)
+    return Response(answer(state, key, body, area), media_type="application/json")
+
+
+def answer(state: ServiceState, key: ApiKey, body: PriceCheckRequest, area: Territory) -> bytes:
+    """The JSON answer to a price check, from the in-memory indexes only (the route has built them).
+
+    Shared by the route and the event loop's fast path (``api.fast_paths``): both answer the same bytes.
+    """
+    services = state.tenant(key.tenant)
     prices = services.prices()
     on = body.as_of or dt.date.today()
     lines = [
@@ -195,10 +210,7 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, request: Request) 
         )  # fmt: skip
         for line in body.lines
     ]
-    book = services.competitors() if services.is_current() else await run_in_threadpool(services.competitors)
-    area = cached_territory(state, key)
-    if area is None:  # a rep's territory not read in the last seconds: one graph read, off the event loop
-        area = await run_in_threadpool(territory, state, key)
+    book = services.competitors()
     visible = area.customer_ids
     out = [_out(check) for check in check_quote(prices, lines, today=on, visible=visible)]
     for verdict, line in zip(out, lines, strict=True):
@@ -224,4 +236,4 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, request: Request) 
                 photo_id=seen.photo_id,
             )
     # serialised here, once: returned as a model, FastAPI would validate the verdicts again and then serialise them
-    return Response(PriceCheckResponse(lines=out).model_dump_json(), media_type="application/json")
+    return PriceCheckResponse(lines=out).model_dump_json().encode()
