@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.console import mount_console
 from api.errors import ErrorResponse, error_response
+from api.fast_paths import PriceCheckFastPath
 from api.keys import KeyStore
 from api.logs import RequestContext
 from api.routes import admin, catalog, competitors, copilot, entries, faq, health, pricing, safety, script_requests
@@ -194,6 +195,8 @@ def create_app(
     for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors):
         app.include_router(module.router, prefix=API_PREFIX)
     mount_console(app)  # the web console at / (its assets under /console); it calls only /v1
+    # innermost of the middlewares: inside CORS, the body limit and the request context (ids, access log)
+    app.add_middleware(PriceCheckFastPath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -100,6 +100,10 @@ def configure_logging(level: str = "info", *, json_lines: bool = False) -> loggi
     return handler
 
 
+ROUTE_CACHE_SIZE = 4096
+"""Paths whose route template is remembered (paths with ids vary; the cache is emptied when full)."""
+
+
 class RequestContext:
     """ASGI middleware: a request id per request, echoed in ``X-Request-ID``, and one access record per request.
 
@@ -112,6 +116,8 @@ class RequestContext:
         self.on_error = on_error
         """The response to an exception no handler took (else it propagates to the server)."""
         self._templates: list[tuple[re.Pattern[str], str]] | None = None
+        self._routes: dict[str, str] = {}
+        """Paths seen, with their template: a quote screen's calls all take one path, matched once, not per call."""
 
     def route_of(self, scope: Scope) -> str:
         """The OpenAPI path template the request matched (``/v1/entries/{entry_id}``), else its path as sent.
@@ -119,6 +125,9 @@ class RequestContext:
         Read from the OpenAPI document (built once), so it is the full template whatever the routers' prefixes.
         """
         path: str = scope.get("path", "")
+        known = self._routes.get(path)
+        if known is not None:
+            return known
         if self._templates is None:
             openapi = getattr(scope.get("app"), "openapi", None)
             paths: dict[str, Any] = openapi().get("paths", {}) if callable(openapi) else {}
@@ -126,7 +135,11 @@ class RequestContext:
             self._templates = [
                 (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t))), t) for t in by_literal_first
             ]
-        return next((t for pattern, t in self._templates if pattern.fullmatch(path)), path)
+        template = next((t for pattern, t in self._templates if pattern.fullmatch(path)), path)
+        if len(self._routes) >= ROUTE_CACHE_SIZE:
+            self._routes.clear()
+        self._routes[path] = template
+        return template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request inside its context."""

@@ -11,9 +11,13 @@ Two phases per target:
    whatever the server's speed, each timed from its scheduled send time (no coordinated omission), with up to
    ``--clients`` connections: p50/p95/p99 per endpoint, errors, and the server's peak RSS.
 
-The mix is 70 % price checks (one quote line), 20 % objection answers, 10 % briefing packs (JSON). The baseline is
-a bare FastAPI app with the same request model for price checks and a constant answer, served by the same uvicorn
-in the same way: the ratio says what the copilot adds over the framework.
+The mix is 70 % price checks (one quote line), 20 % objection answers, 10 % briefing packs (JSON), sent with a rep
+key (bound to the rep owning the first demo customer) for the customers of its territory. Price checks alone are sent
+with a ``service`` key (what a quote screen holds) for any customer of the tenant. The baseline is a bare FastAPI app
+with the same request and response models for price checks, answering with a real answer of the copilot (the same
+size, evidence included) built through the response model on every request, served by the same uvicorn in the same
+way: the ratio says what the copilot adds over the framework. ``--price-rate`` runs the price-check open loops (the
+copilot's and the baseline's) at a fixed rate, e.g. 500 req/s.
 
 Usage::
 
@@ -50,6 +54,7 @@ import httpx  # health polling only
 import psutil
 
 from api.keys import KeyStore
+from copilot.territory import Territory
 from demo.load import load_demo
 from eval.http_load import HttpError, Pool
 from eval.stats import percentiles
@@ -63,16 +68,21 @@ OBJECTIONS = ("店长说这个药太贵了，隔壁药房便宜", "顾客担心�
 REPORT_DIR = Path(__file__).parent / "reports" / "api"
 
 BARE_APP = """
-from fastapi import FastAPI
-from api.routes.pricing import PriceCheckRequest
+import json
+from pathlib import Path
 
+from fastapi import FastAPI
+from api.routes.pricing import PriceCheckRequest, PriceCheckResponse
+
+ANSWER = json.loads((Path(__file__).parent / "answer.json").read_text(encoding="utf-8"))
 app = FastAPI()
 
 
 @app.post("/v1/price-checks")
-async def price_checks(body: PriceCheckRequest) -> dict:
-    return {"lines": [{"sku": line.sku, "verdict": "ok"} for line in body.lines]}
+async def price_checks(body: PriceCheckRequest) -> PriceCheckResponse:
+    return PriceCheckResponse.model_validate(ANSWER)
 """
+"""The baseline: the same request and response models, a real answer of the copilot (``answer.json``)."""
 
 
 def _free_port() -> int:
@@ -105,6 +115,11 @@ class Server:
         thread.start()
         return thread
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
     def stop(self) -> None:
         """Stop sampling and the process."""
         self._stop.set()
@@ -116,9 +131,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(cmd: list[str], port: int) -> Iterator[Server]:
+def serve(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start a server command and wait until it answers."""
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)  # noqa: S603
     server = Server(process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -263,26 +278,51 @@ async def open_loop(
     return out
 
 
-def prepare(data_dir: Path, scale: int, as_of: dt.date) -> tuple[list[str], list[str], str]:
-    """Demo data at ``scale`` in ``data_dir`` and a rep key; returns the rep's customers, SKUs and the key.
+@dataclass
+class Demo:
+    """What the load is made of: the tenant's customers and SKUs, a rep's territory and the two keys."""
 
-    A rep key reads only its rep's customers: the key is bound to the rep owning the most, whose customers the
-    requests name (a customer outside the territory would be answered as unknown, not checked).
-    """
+    customers: list[str]
+    skus: list[str]
+    territory: list[str]
+    rep_key: str
+    service_key: str
+
+
+def prepare(data_dir: Path, scale: int, as_of: dt.date) -> Demo:
+    """Demo data at ``scale`` in ``data_dir``, a rep key (the owner of the first customer) and a service key."""
     store = EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=1024)
     load_demo(store, scale=scale, as_of=as_of)
-    owned: dict[str, list[str]] = defaultdict(list)
-    for batch in store.iter_edges(TENANT, Owns):
-        for edge in batch:
-            owned[edge.rep_id].append(edge.customer_id)
-    rep = max(sorted(owned), key=lambda r: len(owned[r]))
-    customers = sorted(owned[rep])
+    customers = [c.id for c in store.customers(TENANT)]
     skus = [p.sku for p in store.catalogue(TENANT).products]
+    rep = next(e.rep_id for e in store.edges_of(TENANT, Owns, targets=[customers[0]]))
+    territory = sorted(Territory.of_rep(store, TENANT, rep).customer_ids or ())
     store.close()
     keys = KeyStore(data_dir / "keys.sqlite")
-    key = keys.create(TENANT, "rep", "bench", rep_id=rep)[1]
+    rep_key = keys.create(TENANT, "rep", "bench", rep_id=rep)[1]
+    service_key = keys.create(TENANT, "service", "bench quote screen")[1]
     keys.close()
-    return customers, skus, key
+    return Demo(customers, skus, territory, rep_key, service_key)
+
+
+def sample_answer(url: str, key: str, customers: list[str], skus: list[str]) -> dict[str, Any]:
+    """A real price-check answer of the copilot with the most evidence among a few lines (the baseline's answer)."""
+    best: dict[str, Any] = {}
+    rng = random.Random(3)
+    for _ in range(20):
+        line = {"customer_id": rng.choice(customers), "sku": rng.choice(skus), "unit_price": 20.0, "qty": 10}
+        answer: dict[str, Any] = httpx.post(
+            url + "/v1/price-checks", json={"lines": [line]}, headers={"X-API-Key": key}, timeout=30
+        ).json()
+        if not best or len(answer["lines"][0]["evidence"]) > len(best["lines"][0]["evidence"]):
+            best = answer
+    return best
+
+
+def _per_request(cpu_s: float, phase: dict[str, Any]) -> float | None:
+    """The server's CPU milliseconds per answered request in a phase (robust to other jobs on the machine)."""
+    count = phase["all"]["count"]
+    return round(cpu_s * 1000 / count, 3) if count else None
 
 
 def run_target(
@@ -290,40 +330,65 @@ def run_target(
 ) -> dict[str, Any]:
     """Saturation, then the open loop at ``rate`` (default: a fraction of the saturation), against one server."""
     asyncio.run(closed_loop(server.url, key, make, args.clients, 3))  # warm-up
+    cpu = server.cpu_seconds()
     saturation = asyncio.run(closed_loop(server.url, key, make, args.clients, args.saturation_seconds))
+    saturation["server_cpu_ms_per_request"] = _per_request(server.cpu_seconds() - cpu, saturation)
     rate = rate or max(1.0, saturation["all"]["rps"] * args.rate_fraction)
+    cpu = server.cpu_seconds()
     fixed = asyncio.run(open_loop(server.url, key, make, args.clients, rate, args.seconds))
+    fixed["server_cpu_ms_per_request"] = _per_request(server.cpu_seconds() - cpu, fixed)
     brief = {k: {m: v.get(m) for m in ("p50", "p99", "errors")} for k, v in fixed.items() if isinstance(v, dict)}
-    print(f"  {name}: saturation {saturation['all']['rps']} req/s; open loop at {rate:.0f} req/s: {brief}")
+    print(f"  {name}: saturation {saturation['all']['rps']} req/s; open loop at {rate:.0f} req/s: {brief}", flush=True)
     return {"saturation": saturation, "open_loop": fixed}
 
 
 def run_scale(scale: int, args: Any) -> dict[str, Any]:
     """The copilot server (mixed load, then price checks alone) and the bare baseline, on demo data at ``scale``."""
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        data_dir = Path(tmp) / "data"
+        data_dir = args.data_dir / f"scale{scale}" if args.data_dir else Path(tmp) / "data"
         t0 = time.perf_counter()
-        customers, skus, key = prepare(data_dir, scale, dt.date.today())
-        print(f"scale {scale}: demo ready in {time.perf_counter() - t0:.1f} s ({len(customers)} customers)")
+        saved = data_dir / "bench_demo.json"
+        if saved.exists():  # a data folder of an earlier run (its indexes saved by that run's server)
+            demo = Demo(**json.loads(saved.read_text(encoding="utf-8")))
+        else:
+            demo = prepare(data_dir, scale, dt.date.today())
+            if args.data_dir:
+                saved.write_text(json.dumps(demo.__dict__), encoding="utf-8")
+        customers, skus = demo.customers, demo.skus
+        print(f"scale {scale}: demo ready in {time.perf_counter() - t0:.1f} s ({len(customers)} customers)", flush=True)
         port = _free_port()
         cli = str(Path(sys.executable).parent / "salescopilot")
         cmd = [cli, "--data-dir", str(data_dir), "serve", "--port", str(port), "--log-level", "warning"]
         t0 = time.perf_counter()
-        with serve(cmd, port) as server:
+        # the server's setting, passed the way an operator sets it (the server reads it, not this process)
+        env = {**os.environ, "SKG_EMBEDDER": args.embedder} if args.embedder else None  # noqa: TID251
+        with serve(cmd, port, env) as server:
             started = time.perf_counter() - t0
             time.sleep(1)  # a few RSS samples before any load
             idle_rss = server.peak_rss
-            mix = run_target("copilot mix", server, key, copilot_requests(customers, skus, 1), args)
-            price = run_target("copilot price checks", server, key, bare_requests(customers, skus, 2), args)
+            mix = (
+                None
+                if args.skip_mix
+                else run_target("copilot mix", server, demo.rep_key, copilot_requests(demo.territory, skus, 1), args)
+            )
+            price = run_target(
+                "copilot price checks", server, demo.service_key, bare_requests(customers, skus, 2), args,
+                rate=args.price_rate,
+            )  # fmt: skip
+            answer = sample_answer(server.url, demo.service_key, customers, skus)
         peak_rss = server.peak_rss
         rate = price["open_loop"]["offered_rps"]
         (Path(tmp) / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+        (Path(tmp) / "answer.json").write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
         port = _free_port()
         bare_cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", tmp, "--port", str(port),
                     "--log-level", "warning"]  # fmt: skip
         with serve(bare_cmd, port) as server:
-            bare = run_target("bare FastAPI", server, key, bare_requests(customers, skus, 2), args, rate=rate)
+            bare = run_target(
+                "bare FastAPI", server, demo.service_key, bare_requests(customers, skus, 2), args, rate=rate
+            )
     return {"scale": scale, "customers": len(customers), "startup_s": round(started, 1),
+            "embedder": args.embedder or "default",
             "idle_rss_mib": round(idle_rss / 2**20, 1), "peak_rss_mib": round(peak_rss / 2**20, 1),
             "copilot_mix": mix, "copilot_price_checks": price, "bare_fastapi": bare}  # fmt: skip
 
@@ -337,22 +402,31 @@ def machine() -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables per scale."""
-    lines = ["# API load benchmark", "", f"Machine: {report['machine']}", "",
+    lines = ["# API load benchmark", "", f"Machine: {report['machine']}; load average at the end "
+             f"{report.get('load_avg_end')}", "", f"Command: `{report['command']}`", "",
              f"{report['clients']} connections. Saturation: {report['saturation_seconds']} s closed loop with no think "
              f"time. Then {report['seconds']} s open loop at a fixed offered rate ({report['rate_fraction']:.0%} of "
-             "the saturation; the bare baseline at the same rate as the copilot's price checks). Latency in ms from "
+             "the saturation, or the `--price-rate` given for price checks; the bare baseline at the same rate as the "
+             "copilot's price checks). Latency in ms from "
              "the scheduled send; the load generator shares the machine's cores with the server.", ""]  # fmt: skip
     for r in report["results"]:
         mix, price, bare = r["copilot_mix"], r["copilot_price_checks"], r["bare_fastapi"]
         lines += [f"## Demo scale {r['scale']} ({r['customers']} customers per tenant)", "",
                   f"Server start {r['startup_s']} s; RSS idle {r['idle_rss_mib']} MiB, peak {r['peak_rss_mib']} MiB.",
                   "", "| load | saturation req/s |", "|---|---|",
-                  f"| copilot mix (70/20/10 % price checks/objections/briefings) | {mix['saturation']['all']['rps']} |",
+                  f"| copilot mix (70/20/10 % price checks/objections/briefings) | "
+                  f"{mix['saturation']['all']['rps'] if mix else 'not run'} |",
                   f"| copilot price checks only | {price['saturation']['all']['rps']} |",
-                  f"| bare FastAPI, same request model | {bare['saturation']['all']['rps']} |", "",
+                  f"| bare FastAPI, same request and response models | {bare['saturation']['all']['rps']} |", "",
+                  "Server CPU per price check (saturation): copilot "
+                  f"{price['saturation'].get('server_cpu_ms_per_request')} ms, bare "
+                  f"{bare['saturation'].get('server_cpu_ms_per_request')} ms — on a shared machine the ratio of these "
+                  "is the steadier form of the throughput ratio.", "",
                   "| load | endpoint | offered req/s | done | errors | p50 | p95 | p99 |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for target, res in (("copilot mix", mix), ("copilot price checks", price), ("bare FastAPI", bare)):
+            if res is None:
+                continue
             ol = res["open_loop"]
             for name, s in ol.items():
                 if isinstance(s, dict) and (name != "all" or target == "copilot mix"):
@@ -374,12 +448,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--saturation-seconds", type=float, default=20)
     parser.add_argument("--rate-fraction", type=float, default=0.5)
+    parser.add_argument("--price-rate", type=float, default=None, help="Fixed rate of the price-check open loops.")
+    parser.add_argument("--skip-mix", action="store_true", help="Price checks and the baseline only.")
+    parser.add_argument("--data-dir", type=Path, default=None, help="Keep (and reuse) the demo data here.")
+    parser.add_argument("--embedder", default=None, help="The server's embedder (SKG_EMBEDDER), e.g. hashing.")
     parser.add_argument("--tmp", default=None, help="Folder for the temporary data.")
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     args = parser.parse_args(argv)
-    report = {"machine": machine(), "clients": args.clients, "seconds": args.seconds,
+    report = {"machine": machine(), "command": " ".join(["python -m eval.bench_api", *(argv or sys.argv[1:])]),
+              "clients": args.clients, "seconds": args.seconds,
               "saturation_seconds": args.saturation_seconds, "rate_fraction": args.rate_fraction,
               "results": [run_scale(s, args) for s in args.scales]}  # fmt: skip
+    report["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_api.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (args.out / "bench_api.md").write_text(markdown(report), encoding="utf-8")

@@ -139,7 +139,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        customers, skus, key = prepare(data_dir, 1, dt.date.today())
+        demo = prepare(data_dir, 1, dt.date.today())
+        customers, skus, key = demo.territory, demo.skus, demo.rep_key  # a rep's quote screen: its own customers
         store = KeyStore(data_dir / "keys.sqlite")
         trainers = [store.create("hz-pharma", "trainer", f"培训师{i}")[1] for i in range(args.trainers)]
         store.close()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, model_validator
 
-from api.auth import Pricing, State, known_territory, territory
+from api.auth import Pricing, cached_territory, territory
+from api.keys import ApiKey
 from api.request_model import RequestModel
+from api.state import ServiceState
+from copilot.territory import Territory
 from graph.model import CustomerType
 from pricing_guard.guard import CustomerProfile, QuoteCheck, QuoteLine, Verdict, check_quote
 
@@ -160,8 +163,12 @@ def _out(check: QuoteCheck) -> LineVerdict:
     return LineVerdict.model_validate(check, from_attributes=True)
 
 
-@router.post("/price-checks", summary="Check quote line prices against the customer's own terms and its peers")
-async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> PriceCheckResponse:
+@router.post(
+    "/price-checks",
+    response_model=PriceCheckResponse,
+    summary="Check quote line prices against the customer's own terms and its peers",
+)
+async def price_checks(body: PriceCheckRequest, key: Pricing, request: Request) -> Response:
     """Per line: policy checks first, then the best reference, inside any running promotion, with the evidence.
 
     Policy: the floor price; the payment standard for retail pharmacies. References: the customer's own agreed price,
@@ -172,9 +179,23 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
     ids), the other lines are answered. Reads only the in-memory price index (no database query), so it can run on
     every keystroke. A rep key names only its territory's customers: another customer is an unknown customer.
     """
+    state: ServiceState = request.app.state.service  # not the ``State`` dependency: one less to solve per call
     services = state.tenant(key.tenant)
     if not services.is_current():  # build (first use, or a new day) off the event loop
         await run_in_threadpool(services.prices)
+        await run_in_threadpool(services.competitors)
+    area = cached_territory(state, key)
+    if area is None:  # a rep's territory not read in the last seconds: one graph read, off the event loop
+        area = await run_in_threadpool(territory, state, key)
+    return Response(answer(state, key, body, area), media_type="application/json")
+
+
+def answer(state: ServiceState, key: ApiKey, body: PriceCheckRequest, area: Territory) -> bytes:
+    """The JSON answer to a price check, from the in-memory indexes only (the route has built them).
+
+    Shared by the route and the event loop's fast path (``api.fast_paths``): both answer the same bytes.
+    """
+    services = state.tenant(key.tenant)
     prices = services.prices()
     on = body.as_of or dt.date.today()
     lines = [
@@ -189,11 +210,8 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
         )  # fmt: skip
         for line in body.lines
     ]
-    book = services.competitors() if services.is_current() else await run_in_threadpool(services.competitors)
-    area = None
-    if key.role == "rep":  # from the cache on the loop; a worker thread (behind any writes) only to read the store
-        area = known_territory(state, key) or await run_in_threadpool(territory, state, key)
-    visible = area.customer_ids if area is not None else None
+    book = services.competitors()
+    visible = area.customer_ids
     out = [_out(check) for check in check_quote(prices, lines, today=on, visible=visible)]
     for verdict, line in zip(out, lines, strict=True):
         if visible is not None:
@@ -217,4 +235,5 @@ async def price_checks(body: PriceCheckRequest, key: Pricing, state: State) -> P
                 observation_id=seen.observation_id,
                 photo_id=seen.photo_id,
             )
-    return PriceCheckResponse(lines=out)
+    # serialised here, once: returned as a model, FastAPI would validate the verdicts again and then serialise them
+    return PriceCheckResponse(lines=out).model_dump_json().encode()

@@ -247,6 +247,31 @@ def test_bulk_load_100k_purchases_is_idempotent(store: CypherGraphStore, tenant_
     assert len(history) == expected
 
 
+def test_initial_bulk_load_then_reload_and_change(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    """Order lines into a tenant that has none (Neo4j: the initial-load path, parallel CREATE), then the same again
+    (nothing created or changed), then one changed line (updated in place, no duplicate)."""
+    t = tenant_factory()
+    for batch in sample_nodes(t):
+        store.upsert_nodes(t, batch)
+    table = _purchase_table(12_000, ["C-001", "C-002", "C-003"], ["SKU-ATV-20", "SKU-MET-05"], seed=11)
+    r = store.bulk_load(t, Purchased, table)
+    assert (r.received, r.created, r.updated) == (12_000, 12_000, 0)
+    assert store.counts(t)[t]["PURCHASED"] == 12_000
+    again = store.bulk_load(t, Purchased, table)
+    assert (again.created, again.updated) == (0, 0)
+    prices = table.column("unit_price").to_pylist()
+    changed = table.set_column(
+        table.schema.get_field_index("unit_price"), "unit_price", pa.array([prices[0] + 1.0, *prices[1:]])
+    )
+    third = store.bulk_load(t, Purchased, changed)
+    assert (third.created, third.updated) == (0, 1)
+    assert store.counts(t)[t]["PURCHASED"] == 12_000
+    first = changed.slice(0, 1).to_pylist()[0]
+    key = (first["order_id"], first["line"])
+    lines = [p for p in store.price_history(t, first["sku"]) if (p.order_id, p.line) == key]
+    assert [p.unit_price for p in lines] == [prices[0] + 1.0]
+
+
 def test_bulk_load_nodes_and_missing_columns(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
     t = tenant_factory()
     table = pa.table({"sku": [f"P{i:05d}" for i in range(2000)], "name": [f"药品{i}" for i in range(2000)]})
