@@ -39,13 +39,26 @@ from demo.knowledge import (
 )
 from demo.orders import build_contracts, build_deals, build_orders
 from demo.parties import Customer, customers, doctors, reps
+from demo.task_plants import Planting, plant, regap
+from demo.task_truth import task_labels
 from demo.vocab import TENANTS, TenantSpec
 
 Tables = dict[str, pa.Table]
 Truth = dict[str, list[tuple[str, ...]]]
 
 # one independent random stream per part, so adding a part never shifts another
-_STREAMS = ("competitors", "customers", "reps", "doctors", "orders", "contracts", "deals", "texts", "interactions")
+_STREAMS = (
+    "competitors",
+    "customers",
+    "reps",
+    "doctors",
+    "orders",
+    "contracts",
+    "deals",
+    "texts",
+    "interactions",
+    "tasks",
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,9 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
         Writer(_rng(seed, number, "interactions")), spec.code, found, team, book.baskets, catalog, comps,
         contract_end, as_of,
     )  # fmt: skip
+    planting = Planting(spec.code, as_of, Writer(_rng(seed, number, "tasks")), found, team, catalog, comps, t, talk,
+                        anomalies)  # fmt: skip
+    plant(planting)
     t["Interaction"] = pa.table(
         {
             "id": [d.id for d in talk],
@@ -159,9 +175,20 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
     truth: Truth = {
         "near_duplicates": [(c.id, found[c.duplicate_of].id) for c in found if c.duplicate_of is not None],
         "quote_anomalies": [tuple(a) for a in anomalies],
-        "purchase_gaps": [(found[ci].id, catalog[pj].sku) for ci, pj in book.gaps],
+        "purchase_gaps": [
+            (c, s)
+            for c, s in regap(
+                [(found[ci].id, catalog[pj].sku) for ci, pj in book.gaps], t["Purchased"], planting.touched, as_of
+            )
+        ],
         "legacy_scripts": [(e,) for e in legacy],
     }
+    objections = {d.id for d in talk if d.objection}
+    labels = task_labels(t, as_of, objections=objections, anomalies=truth["quote_anomalies"])
+    truth["tasks"] = list(labels.tasks)
+    truth["task_near_misses"] = sorted(set(planting.near) | set(labels.near))
+    truth["task_ambiguous"] = list(labels.ambiguous)
+    truth["task_planted"] = sorted(set(planting.expected))
     return t, truth
 
 
