@@ -30,7 +30,7 @@ from demo.interactions import InteractionDraft
 from demo.knowledge import Writer
 from demo.parties import Customer, Rep, person_name
 from demo.phrases import symptom
-from demo.task_truth import CHRONIC_INDICATIONS, Label
+from demo.task_truth import CHRONIC_INDICATIONS, Label, changed_skus, tiers
 from demo.vocab import CONTACT_ROLES, ROLE_SUFFIX
 
 PLANTED = 16
@@ -81,6 +81,10 @@ class Planting:
         for cid in self.used[trigger]:
             taken[self.owner[cid].id] += 1
         return [c for c in self.order if c not in self.used[trigger] and taken[self.owner[c].id] < PER_REP]
+
+    def busy(self, cid: str) -> bool:
+        """Whether another plant already changed the customer's orders (a second change could undo its label)."""
+        return any(cid in self.used[t] for t in ("silent_customer", "basket_drop", "refill_gap", "formulary_change"))
 
     def take(self, trigger: str, cid: str) -> None:
         """Give ``cid`` a role in ``trigger`` (no second one)."""
@@ -206,7 +210,7 @@ def plant_basket_drop(pl: Planting) -> None:
             if n == 0:
                 break
             days = pl.dates(cid)
-            if cid in pl.used["silent_customer"] or len(days) < 12:
+            if pl.busy(cid) or len(days) < 12:
                 continue
             if (pl.as_of - days[-1]).days > 1.2 * _median_gap(days):  # near silent: basket drops are not reported
                 continue
@@ -255,7 +259,7 @@ def plant_refill(pl: Planting) -> None:
         for cid in pl.pick("refill_gap"):
             if n == 0:
                 break
-            if cid in pl.used["silent_customer"] or not pl.dates(cid):
+            if pl.busy(cid) or not pl.dates(cid):
                 continue
             skus = _regular_skus(pl, cid, 1, chronic=chronic)
             skus = [s for s in skus if (cid, s) not in pl.touched]
@@ -529,6 +533,120 @@ def plant_followups(pl: Planting) -> None:
             n -= 1
 
 
+def plant_formulary(pl: Planting) -> None:
+    """First orders of a SKU whose formulary status changed: 20–170 days ago, and (near misses) 200–300 days ago.
+
+    When no edition takes effect within ``[D − 90, D + 60]``, the recent ones are near misses too (nothing changed
+    around ``D``); the SKUs are then those the latest edition changed.
+    """
+    editions = sorted(pl.tables["FormularyEdition"].to_pylist(), key=lambda e: (e["effective_date"], e["id"]))
+    live = changed_skus(pl.tables, pl.as_of)
+    latest = {e["id"]: e for e in editions}
+    skus = sorted(live or changed_skus(pl.tables, latest[editions[-1]["id"]]["effective_date"]))
+    if not skus:
+        return
+    for kind, n, (lo, hi) in (("pos", PLANTED, (20, 170)), ("near", 5, (200, 300))):
+        for cid in pl.pick("formulary_change"):
+            if n == 0:
+                break
+            bought = {r["sku"] for r in pl.orders(cid)}
+            fresh = [x for x in skus if x not in bought]
+            if pl.busy(cid) or not bought or not fresh:
+                continue
+            sku = pl.w.one(fresh)
+            pl.buy(cid, sku, pl.as_of - dt.timedelta(days=pl.w.n(lo, hi)))
+            pl.take("formulary_change", cid)
+            (pl.expected if kind == "pos" and live else pl.near).append(("formulary_change", cid, sku, ""))
+            n -= 1
+
+
+def _rows_of(pl: Planting, cid: str) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The customer's orders, contracts, deals and interactions in the shapes ``task_truth.tiers`` takes."""
+    orders = [(r["at"], r["sku"], r["qty"] * r["unit_price"]) for r in pl.orders(cid)]
+    k, kw = pl.tables["Contract"], pl.tables["ContractWith"]
+    mine = set(kw.filter(pc.equal(kw.column("customer_id"), cid)).column("contract_id").to_pylist())
+    contracts = [(r["id"], r["start_date"], r["end_date"]) for r in k.to_pylist() if r["id"] in mine]
+    d, f = pl.tables["Deal"], pl.tables["DealFor"]
+    own = set(f.filter(pc.equal(f.column("customer_id"), cid)).column("deal_id").to_pylist())
+    deals = [(r["id"], r["created_at"], r["outcome"]) for r in d.to_pylist() if r["id"] in own]
+    talks = [(x.at, x.id, x.next_step) for x in pl.talk if x.customer_id == cid]
+    return orders, contracts, deals, talks
+
+
+def plant_health(pl: Planting) -> None:
+    """Customers whose health score moves them into a strategy tier within the last 30 days.
+
+    VIP: a deal won in the last three weeks and a visit this week lift a 70–85 customer past 85; 教育: a contract
+    ending within a week (the score's renewal penalty) drops a 66–85 customer into 45–65; 挽留: no order for 100 days
+    drops a customer below 30. A candidate is kept only when the planned change gives the move (checked with the
+    label code's score); customers with a role in another trigger are left alone, so that their labels stay as
+    planted.
+    """
+    others = set().union(*(v for k, v in pl.used.items() if k != "health_tier"))
+    want = {"VIP": 6, "教育": 6, "挽留": 6}
+    deal_no = _max_suffix(pl.tables["Deal"].column("id"))
+    contract_no = _max_suffix(pl.tables["Contract"].column("id"))
+    for cid in pl.pick("health_tier"):
+        if cid in others or not any(want.values()):
+            continue
+        orders, contracts, deals, talks = _rows_of(pl, cid)
+        if not orders:
+            continue
+        target = pl.w.one([t for t, n in want.items() if n > 0])
+        if target == "VIP":
+            did = f"DL-{pl.code}-{deal_no + 1:05d}"
+            won = pl.as_of - dt.timedelta(days=pl.w.n(3, 20))
+            visit = pl.when(pl.w.n(1, 5))
+            plan = (orders, contracts, [*deals, (did, won, "won")], [*talks, (visit, "new", "下月初回访")])
+        elif target == "教育":
+            if contracts:
+                continue
+            end = pl.as_of + dt.timedelta(days=pl.w.n(1, 6))
+            kid = f"CT-{pl.code}-{contract_no + 1:05d}"
+            plan = (orders, [(kid, end - dt.timedelta(days=364), end)], deals, talks)
+        else:
+            cut = pl.as_of - dt.timedelta(days=100)
+            plan = ([o for o in orders if o[0] <= cut], contracts, deals, talks)
+        then, now = tiers(*plan, pl.as_of)
+        if now != target or then == target:
+            continue
+        if target == "VIP":
+            deal_no += 1
+            pl.tables["Deal"] = pa.concat_tables(
+                [
+                    pl.tables["Deal"],
+                    pa.Table.from_pylist(
+                        [{"id": did, "stage": "closed", "created_at": won, "outcome": "won"}],
+                        schema=pl.tables["Deal"].schema,
+                    ),
+                ]
+            )
+            pl.tables["DealFor"] = pa.concat_tables(
+                [pl.tables["DealFor"], pa.table({"deal_id": [did], "customer_id": [cid]})]
+            )
+            summary, skus = neutral_note(pl, cid)
+            pl.say(cid, visit, "拜访", summary, "下月初回访", skus, objection=False)
+        elif target == "教育":
+            contract_no += 1
+            pl.tables["Contract"] = pa.concat_tables(
+                [
+                    pl.tables["Contract"],
+                    pa.Table.from_pylist(
+                        [{"id": kid, "start_date": end - dt.timedelta(days=364), "end_date": end, "value": 120_000.0}],
+                        schema=pl.tables["Contract"].schema,
+                    ),
+                ]
+            )
+            pl.tables["ContractWith"] = pa.concat_tables(
+                [pl.tables["ContractWith"], pa.table({"contract_id": [kid], "customer_id": [cid]})]
+            )
+        else:
+            pl.drop_after(cid, cut)
+        pl.take("health_tier", cid)
+        pl.expected.append(("health_tier", cid, target, ""))
+        want[target] -= 1
+
+
 def plant(pl: Planting) -> None:
     """Plant every trigger's situations, in a fixed order (each draws from the planting's own random stream)."""
     plant_silent(pl)
@@ -538,6 +656,8 @@ def plant(pl: Planting) -> None:
     plant_deals(pl)
     plant_objections(pl)
     plant_followups(pl)
+    plant_formulary(pl)
+    plant_health(pl)
     pl.finish()
 
 

@@ -90,15 +90,40 @@ class _Tenant:
     """Per customer: order-line days (ordinals, sorted) and line values, for the health score's sums."""
 
 
+def _index(g: _Tenant) -> None:
+    for cid, rows in g.orders.items():
+        ordered = sorted((at.toordinal(), v) for at, _, v in rows)
+        g.dated[cid] = ([x[0] for x in ordered], [x[1] for x in ordered])
+
+
+def tiers(
+    orders: list[tuple[dt.date, str, float]], contracts: list[tuple[str, dt.date, dt.date]],
+    deals: list[tuple[str, dt.date, str | None]], talks: list[tuple[dt.datetime, str, str]], as_of: dt.date,
+) -> tuple[str, str]:  # fmt: skip
+    """One customer's strategy tier as of ``as_of − 30`` and as of ``as_of``, from its rows (for the planting).
+
+    ``orders`` are (day, SKU, value), ``contracts`` (id, start, end), ``deals`` (id, created, outcome), ``talks``
+    (time, id, next step).
+    """
+    g = _Tenant(customers=["c"])
+    g.orders["c"], g.contracts["c"], g.deals["c"], g.talks["c"] = (
+        list(orders),
+        list(contracts),
+        list(deals),
+        list(talks),
+    )
+    _index(g)
+    then = as_of - dt.timedelta(days=TIER_LOOKBACK)
+    return strategy_tier(health_score(g, "c", then)), strategy_tier(health_score(g, "c", as_of))
+
+
 def _group(t: Mapping[str, pa.Table]) -> _Tenant:
     g = _Tenant(customers=t["Customer"].column("id").to_pylist())
     p = t["Purchased"]
     cols = [p.column(n).to_pylist() for n in ("customer_id", "at", "sku", "qty", "unit_price")]
     for cid, at, sku, qty, price in zip(*cols, strict=True):
         g.orders[cid].append((at, sku, qty * price))
-    for cid, rows in g.orders.items():
-        ordered = sorted((at.toordinal(), v) for at, _, v in rows)
-        g.dated[cid] = ([x[0] for x in ordered], [x[1] for x in ordered])
+    _index(g)
     ends = dict(zip(t["Contract"].column("id").to_pylist(), t["Contract"].to_pylist(), strict=True))
     for kid, cid in zip(
         *(t["ContractWith"].column(n).to_pylist() for n in ("contract_id", "customer_id")), strict=True
@@ -317,10 +342,9 @@ def _contracts(g: _Tenant, cid: str, d: dt.date, out: list[Label], near: list[La
     for kid, _, end in g.contracts.get(cid, ()):
         left = (end - d).days
         renewed = any(o != kid and oe > end and os <= end + dt.timedelta(days=1) for o, os, oe in g.contracts[cid])
-        if 0 <= left <= CONTRACT_WINDOWS[-1] and not renewed:
-            out.append(("contract_ending", cid, kid, str(next(w for w in CONTRACT_WINDOWS if left <= w))))
-        elif 0 <= left <= CONTRACT_WINDOWS[-1]:
-            near.append(("contract_ending", cid, kid, ""))
+        if 0 <= left <= CONTRACT_WINDOWS[-1]:
+            window = str(next(w for w in CONTRACT_WINDOWS if left <= w))
+            (near if renewed else out).append(("contract_ending", cid, kid, window))
         elif CONTRACT_WINDOWS[-1] < left <= 150:
             near.append(("contract_ending", cid, kid, ""))
 
