@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from demo.catalog import Competitor, ProductFacts
+from demo.catalog import VBP_GENERICS, Competitor, ProductFacts, company_short
 from demo.interactions import InteractionDraft
 from demo.knowledge import Writer
 from demo.parties import Customer, Rep, person_name
@@ -397,7 +397,15 @@ def objection_note(pl: Planting, cid: str) -> tuple[str, str, list[str]]:
     p = _product(pl, cid)
     who = _contact(w, c)
     comp = pl.comps.get(p.sku)
-    rival = comp[w.n(0, len(comp) - 1)].name.split(" ")[0] if comp else "同类产品"
+    rival = "同类产品"
+    if comp:
+        other = comp[w.n(0, len(comp) - 1)]
+        rival = other.name.split(" ")[0]
+        if rival in (p.short, p.name, p.generic_name) or p.short in rival:
+            rival = company_short(other.company) + rival  # the same generic from another maker
+    clinical = c.type in ("hospital", "clinic")
+    buyer = "患者" if clinical else "顾客"
+    doubter = w.one(["科室主任", "药剂科", "临床医生"] if clinical else ["坐堂医生", "执业药师", "店长"])
     opener = w.one([f"到{c.short}拜访{who}", f"电话联系{who}", f"{who}微信反馈", f"上门拜访{c.short}的{who}"])
     notes = [
         (
@@ -409,7 +417,7 @@ def objection_note(pl: Planting, cid: str) -> tuple[str, str, list[str]]:
             f"核算{p.short}阶梯返利方案，下周面谈",
         ),
         (
-            f"反映近期有顾客刷医保卡购买{p.short}时提示超限定支付范围，只能自费，已有两起投诉",
+            f"反映近期有{buyer}刷医保卡购买{p.short}时提示超限定支付范围，只能自费，已有两起投诉",
             f"本周内发送{p.short}医保支付范围说明并协助核对对码",
         ),
         (
@@ -417,8 +425,7 @@ def objection_note(pl: Planting, cid: str) -> tuple[str, str, list[str]]:
             f"整理{p.short}医保目录条款一页纸，约科室主任解读",
         ),
         (
-            f"{w.one(['科室主任', '药剂科', '坐堂医生'])}认为{p.short}对部分{p.indications[0]}患者效果不如预期，"
-            f"倾向改用{rival}",
+            f"{doubter}认为{p.short}对部分{p.indications[0]}患者效果不如预期，倾向改用{rival}",
             f"安排医学部提供{p.short}循证资料，两周内组织病例分享",
         ),
         (
@@ -442,6 +449,12 @@ def objection_note(pl: Planting, cid: str) -> tuple[str, str, list[str]]:
             "确认集采执行时间和差价补偿政策后回复对方",
         ),
     ]
+    if not p.nrdl_2024_restriction:  # no restriction to exceed
+        notes = [n for n in notes if "超限定支付范围" not in n[0]]
+    if p.formulary_change not in ("restriction", "removed", "added"):  # the new list changed nothing for it
+        notes = [n for n in notes if "新版医保目录" not in n[0]]
+    if p.generic_name not in VBP_GENERICS:  # no volume-based procurement for it
+        notes = [n for n in notes if "集采" not in n[0]]
     objection, step = w.one(notes)
     return f"{opener}；{objection}。", step, [p.sku]
 
@@ -451,9 +464,10 @@ def neutral_note(pl: Planting, cid: str) -> tuple[str, list[str]]:
     c, w = pl.by_id[cid], pl.w
     p = _product(pl, cid)
     who = _contact(w, c)
+    staff = "科室学习" if c.type in ("hospital", "clinic") else "店员培训"
     note = w.one([
         f"例行拜访{c.short}，与{who}核对{p.short}月度订单，对方对价格和供货均无异议，按计划下单",
-        f"向{who}介绍{p.short}医保支付标准更新，对方表示清楚，已安排店员培训",
+        f"向{who}介绍{p.short}医保支付标准更新，对方表示清楚，已安排{staff}",
         f"与{who}复盘{p.short}近三个月动销，月销量稳定，库存周转正常",
         f"回访{c.short}，{who}确认上次特价申请结果已收到，接受新的供货价，恢复正常订货",
         f"在{c.short}组织{p.short}产品培训会，{w.n(8, 30)}人参加，反馈良好",
@@ -490,15 +504,18 @@ def plant_objections(pl: Planting) -> None:
 
 
 FOLLOW_STEPS = (
-    "两周内安排科室会，讲解{p}最新指南",
-    "下周提交{p}季度促销方案",
     "整理{p}医保政策一页纸发给对方",
     "约采购负责人面谈{p}年度协议",
     "跟进上月订单回款，月底前确认到账",
-    "安排{p}店员培训，确定培训日期",
-    "提交{p}进院申请材料，跟进药事会排期",
     "三周后回访{p}动销情况",
 )
+PHARMACY_STEPS = ("下周提交{p}季度促销方案", "安排{p}店员培训，确定培训日期", "确认{p}端架陈列位置并拍照回传")
+CLINICAL_STEPS = ("两周内安排科室会，讲解{p}最新指南", "提交{p}进院申请材料，跟进药事会排期")
+
+
+def _step(pl: Planting, cid: str, sku: str) -> str:
+    clinical = pl.by_id[cid].type in ("hospital", "clinic")
+    return pl.w.one(FOLLOW_STEPS + (CLINICAL_STEPS if clinical else PHARMACY_STEPS)).format(p=pl.product[sku].short)
 
 
 def plant_followups(pl: Planting) -> None:
@@ -518,14 +535,14 @@ def plant_followups(pl: Planting) -> None:
                 continue
             summary, skus = neutral_note(pl, cid)
             p = pl.product[skus[0]]
-            step = "" if kind == "no_step" else pl.w.one(FOLLOW_STEPS).format(p=p.short)
+            step = "" if kind == "no_step" else _step(pl, cid, p.sku)
             iid = pl.say(cid, at, pl.w.one(["拜访", "电话", "会议"]), summary, step, skus, objection=False)
             if kind == "visited":
                 later, skus2 = neutral_note(pl, cid)
                 pl.say(cid, pl.when(pl.w.n(2, 8)), "拜访", later, "下月初回访", skus2, objection=False)
             if kind == "two":
                 later, skus2 = neutral_note(pl, cid)
-                step2 = pl.w.one(FOLLOW_STEPS).format(p=pl.product[skus2[0]].short)
+                step2 = _step(pl, cid, skus2[0])
                 second = pl.say(cid, pl.when(pl.w.n(15, first - 3)), "电话", later, step2, skus2, objection=False)
                 pl.expected.append(("followup_overdue", cid, second, ""))
             pl.take("followup_overdue", cid)
