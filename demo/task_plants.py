@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,6 +60,8 @@ class Planting:
     near: list[Label] = field(default_factory=list)
     touched: set[tuple[str, str]] = field(default_factory=set)
     rows: dict[str, list[Row]] = field(default_factory=dict)
+    lines: dict[str, Any] = field(default_factory=dict)
+    """Per customer: the row numbers of its order lines in the generated ``Purchased`` table."""
     used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Per trigger: customers already given a role in it."""
 
@@ -94,8 +97,14 @@ class Planting:
     def orders(self, cid: str) -> list[Row]:
         """The customer's order lines as rows (loaded once; written back by ``finish``)."""
         if cid not in self.rows:
-            p = self.tables["Purchased"]
-            self.rows[cid] = p.filter(pc.equal(p.column("customer_id"), cid)).to_pylist()
+            if not self.lines:  # row numbers per customer, found once
+                column = self.tables["Purchased"].column("customer_id").to_numpy(zero_copy_only=False)
+                names, inverse = np.unique(column, return_inverse=True)
+                order = np.argsort(inverse, kind="stable")
+                bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
+                self.lines = {str(n): order[bounds[k] : bounds[k + 1]] for k, n in enumerate(names)}
+            rows = self.lines.get(cid)
+            self.rows[cid] = [] if rows is None else self.tables["Purchased"].take(pa.array(rows)).to_pylist()
         return self.rows[cid]
 
     def dates(self, cid: str, sku: str | None = None, *, days: int = 365) -> list[dt.date]:
@@ -577,17 +586,27 @@ def plant_formulary(pl: Planting) -> None:
             n -= 1
 
 
-def _rows_of(pl: Planting, cid: str) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+def _rows_of(pl: Planting, cid: str, index: dict[str, dict[str, list[Any]]]) -> tuple[list[Any], ...]:
     """The customer's orders, contracts, deals and interactions in the shapes ``task_truth.tiers`` takes."""
     orders = [(r["at"], r["sku"], r["qty"] * r["unit_price"]) for r in pl.orders(cid)]
-    k, kw = pl.tables["Contract"], pl.tables["ContractWith"]
-    mine = set(kw.filter(pc.equal(kw.column("customer_id"), cid)).column("contract_id").to_pylist())
-    contracts = [(r["id"], r["start_date"], r["end_date"]) for r in k.to_pylist() if r["id"] in mine]
-    d, f = pl.tables["Deal"], pl.tables["DealFor"]
-    own = set(f.filter(pc.equal(f.column("customer_id"), cid)).column("deal_id").to_pylist())
-    deals = [(r["id"], r["created_at"], r["outcome"]) for r in d.to_pylist() if r["id"] in own]
-    talks = [(x.at, x.id, x.next_step) for x in pl.talk if x.customer_id == cid]
-    return orders, contracts, deals, talks
+    return orders, index["contracts"].get(cid, []), index["deals"].get(cid, []), index["talks"].get(cid, [])
+
+
+def _index(pl: Planting) -> dict[str, dict[str, list[Any]]]:
+    """Contracts, deals and interactions per customer, read once."""
+    out: dict[str, dict[str, list[Any]]] = {"contracts": defaultdict(list), "deals": defaultdict(list),
+                                            "talks": defaultdict(list)}  # fmt: skip
+    kw = pl.tables["ContractWith"]
+    holder = dict(zip(kw.column("contract_id").to_pylist(), kw.column("customer_id").to_pylist(), strict=True))
+    for r in pl.tables["Contract"].to_pylist():
+        out["contracts"][holder[r["id"]]].append((r["id"], r["start_date"], r["end_date"]))
+    f = pl.tables["DealFor"]
+    buyer = dict(zip(f.column("deal_id").to_pylist(), f.column("customer_id").to_pylist(), strict=True))
+    for r in pl.tables["Deal"].to_pylist():
+        out["deals"][buyer[r["id"]]].append((r["id"], r["created_at"], r["outcome"]))
+    for x in pl.talk:
+        out["talks"][x.customer_id].append((x.at, x.id, x.next_step))
+    return out
 
 
 def plant_health(pl: Planting) -> None:
@@ -603,10 +622,11 @@ def plant_health(pl: Planting) -> None:
     want = {"VIP": 6, "教育": 6, "挽留": 6}
     deal_no = _max_suffix(pl.tables["Deal"].column("id"))
     contract_no = _max_suffix(pl.tables["Contract"].column("id"))
+    index = _index(pl)
     for cid in pl.pick("health_tier"):
         if cid in others or not any(want.values()):
             continue
-        orders, contracts, deals, talks = _rows_of(pl, cid)
+        orders, contracts, deals, talks = _rows_of(pl, cid, index)
         if not orders:
             continue
         target = pl.w.one([t for t, n in want.items() if n > 0])
