@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +79,13 @@ class Planting:
         self.order = [eligible[i] for i in self.w.rng.permutation(len(eligible)).tolist()]
 
     # ---- choosing customers
-    def pick(self, trigger: str) -> list[str]:
-        """Customers not yet used for ``trigger``, in this tenant's random order, at most ``PER_REP`` per rep."""
-        taken: dict[str, int] = defaultdict(int)
-        for cid in self.used[trigger]:
-            taken[self.owner[cid].id] += 1
-        return [c for c in self.order if c not in self.used[trigger] and taken[self.owner[c].id] < PER_REP]
+    def pick(self, trigger: str) -> Iterator[str]:
+        """Customers not yet used for ``trigger``, in random order, whose rep has fewer than ``PER_REP`` taken yet."""
+        for cid in self.order:
+            rep = self.owner[cid].id
+            if cid in self.used[trigger] or sum(1 for c in self.used[trigger] if self.owner[c].id == rep) >= PER_REP:
+                continue
+            yield cid
 
     def busy(self, cid: str) -> bool:
         """Whether another plant already changed the customer's orders (a second change could undo its label)."""
@@ -302,10 +304,10 @@ def plant_contracts(pl: Planting) -> None:
         new.append(({"id": kid, "start_date": start, "end_date": end, "value": round(value, -3)}, cid))
         return kid
 
-    free = [c for c in pl.pick("contract_ending") if c not in holders]
+    free = (c for c in pl.pick("contract_ending") if c not in holders)
     buckets = [(1, 6, "7"), (9, 28, "30"), (33, 88, "90")]
     for i in range(PLANTED):
-        cid = free.pop(0)
+        cid = next(free)
         lo, hi, window = buckets[i % 3]
         end = pl.as_of + dt.timedelta(days=pl.w.n(lo, hi))
         kid = add(cid, end - dt.timedelta(days=364), end, pl.w.num(50_000, 900_000))
@@ -313,7 +315,7 @@ def plant_contracts(pl: Planting) -> None:
         pl.expected.append(("contract_ending", cid, kid, window))
     for lo, hi in ((110, 150), (-20, -3)):
         for _ in range(3):
-            cid = free.pop(0)
+            cid = next(free)
             end = pl.as_of + dt.timedelta(days=pl.w.n(lo, hi))
             kid = add(cid, end - dt.timedelta(days=364), end, pl.w.num(50_000, 900_000))
             pl.take("contract_ending", cid)
@@ -629,23 +631,25 @@ def plant_health(pl: Planting) -> None:
         orders, contracts, deals, talks = _rows_of(pl, cid, index)
         if not orders:
             continue
-        target = pl.w.one([t for t, n in want.items() if n > 0])
-        if target == "VIP":
+        open_targets = [t for t, n in want.items() if n > 0]
+        for k in pl.w.rng.permutation(len(open_targets)).tolist():  # the first move this customer can make
+            target = open_targets[k]
             did = f"DL-{pl.code}-{deal_no + 1:05d}"
             won = pl.as_of - dt.timedelta(days=pl.w.n(3, 20))
             visit = pl.when(pl.w.n(1, 5))
-            plan = (orders, contracts, [*deals, (did, won, "won")], [*talks, (visit, "new", "下月初回访")])
-        elif target == "教育":
-            if contracts:
-                continue
             end = pl.as_of + dt.timedelta(days=pl.w.n(1, 6))
             kid = f"CT-{pl.code}-{contract_no + 1:05d}"
-            plan = (orders, [(kid, end - dt.timedelta(days=364), end)], deals, talks)
-        else:
             cut = pl.as_of - dt.timedelta(days=100)
-            plan = ([o for o in orders if o[0] <= cut], contracts, deals, talks)
-        then, now = tiers(*plan, pl.as_of)
-        if now != target or then == target:
+            if target == "VIP":
+                plan = (orders, contracts, [*deals, (did, won, "won")], [*talks, (visit, "new", "下月初回访")])
+            elif target == "教育":
+                plan = (orders, [(kid, end - dt.timedelta(days=364), end)], deals, talks)
+            else:
+                plan = ([o for o in orders if o[0] <= cut], contracts, deals, talks)
+            then, now = tiers(*plan, pl.as_of)
+            if now == target and then != target and not (target == "教育" and contracts):
+                break
+        else:
             continue
         if target == "VIP":
             deal_no += 1

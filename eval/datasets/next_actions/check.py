@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, action="append", help="dates (default: both)")
     args = parser.parse_args(argv)
     failures: list[str] = []
+    ambiguous: list[tuple[int, dt.date, str, Counter[str]]] = []
     print("| seed | D | tenant | " + " | ".join(TRIGGERS) + " | all | near misses | ambiguous |")
     print("|---" * (len(TRIGGERS) + 6) + "|")
     for seed in args.seed or sorted(SEEDS):
@@ -53,10 +54,16 @@ def main(argv: list[str] | None = None) -> int:
                 again = set(task_labels(t, day, objections=objections, anomalies=truth["quote_anomalies"]).tasks)
                 if again != tasks:
                     failures.append(f"{where}: recomputed labels differ: {sorted(again ^ tasks)[:5]}")
+                ambiguous.append((seed, day, tenant, Counter(x[0] for x in truth["task_ambiguous"])))
                 count = Counter(x[0] for x in tasks)
                 cells = [f"{count[k]} ({sum(1 for x in planted if x[0] == k)})" for k in TRIGGERS]
                 print(f"| {seed} | {day} | {tenant} | " + " | ".join(cells) + f" | {len(tasks)} | {len(near)} | "
                       f"{len(truth['task_ambiguous'])} |")  # fmt: skip
+    print("\nAmbiguous labels (`task_ambiguous`, positives under one reading only) per trigger:\n")
+    print("| seed | D | tenant | " + " | ".join(TRIGGERS) + " |")
+    print("|---" * (len(TRIGGERS) + 3) + "|")
+    for seed, day, tenant, count in ambiguous:
+        print(f"| {seed} | {day} | {tenant} | " + " | ".join(str(count[k]) for k in TRIGGERS) + " |")
     for f in failures:
         print("FAIL", f, file=sys.stderr)
     return 1 if failures else 0
