@@ -6,8 +6,9 @@ the tenant and loads them. Scale 1 is about 100,000 order lines over both tenant
 
 The product catalogue (127 SKUs with their real 2022 and 2024 national formulary status) is shared; customers, reps,
 doctors, orders, deals, contracts, interactions and knowledge entries are each tenant's own. ``truth`` records what
-was planted for the other parts to find: near-duplicate customers, abnormal quote lines, purchase gaps, and scripts
-written under the 2022 formulary.
+was planted for the other parts to find: near-duplicate customers, abnormal quote lines, purchase gaps, scripts
+written under the 2022 formulary, and the next-action tasks due as of the date (``demo.task_plants`` plants them,
+``demo.task_truth`` lists every one the data holds).
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ class DemoDataset:
     tenants: dict[str, Tables]
     truth: dict[str, Truth] = field(default_factory=dict)
     """Per tenant: ``near_duplicates`` (copy id, original id), ``quote_anomalies`` (deal id, SKU, too_low|too_high),
-    ``purchase_gaps`` (customer id, SKU), ``legacy_scripts`` (entry id,) citing the 2022 formulary as current."""
+    ``purchase_gaps`` (customer id, SKU), ``legacy_scripts`` (entry id,) citing the 2022 formulary as current;
+    ``tasks`` (trigger, customer id, subject, detail): every next-action task due as of ``as_of``, with
+    ``task_near_misses``, ``task_planted`` and ``task_ambiguous`` (see ``eval/datasets/next_actions/README.md``)."""
 
 
 def build_demo(*, seed: int = 7, scale: int = 1, as_of: dt.date) -> DemoDataset:
