@@ -6,8 +6,9 @@ the tenant and loads them. Scale 1 is about 100,000 order lines over both tenant
 
 The product catalogue (127 SKUs with their real 2022 and 2024 national formulary status) is shared; customers, reps,
 doctors, orders, deals, contracts, interactions and knowledge entries are each tenant's own. ``truth`` records what
-was planted for the other parts to find: near-duplicate customers, abnormal quote lines, purchase gaps, and scripts
-written under the 2022 formulary.
+was planted for the other parts to find: near-duplicate customers, abnormal quote lines, purchase gaps, scripts
+written under the 2022 formulary, and the next-action tasks due as of the date (``demo.task_plants`` plants them,
+``demo.task_truth`` lists every one the data holds).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from demo.knowledge import (
 )
 from demo.orders import build_contracts, build_deals, build_orders
 from demo.parties import Customer, customers, doctors, reps
+from demo.task_plants import Planting, plant, regap
+from demo.task_truth import task_labels
 from demo.vocab import TENANTS, TenantSpec
 
 Tables = dict[str, pa.Table]
@@ -57,6 +60,7 @@ _STREAMS = (
     "texts",
     "interactions",
     "general",
+    "tasks",
 )
 
 
@@ -68,7 +72,9 @@ class DemoDataset:
     tenants: dict[str, Tables]
     truth: dict[str, Truth] = field(default_factory=dict)
     """Per tenant: ``near_duplicates`` (copy id, original id), ``quote_anomalies`` (deal id, SKU, too_low|too_high),
-    ``purchase_gaps`` (customer id, SKU), ``legacy_scripts`` (entry id,) citing the 2022 formulary as current."""
+    ``purchase_gaps`` (customer id, SKU), ``legacy_scripts`` (entry id,) citing the 2022 formulary as current;
+    ``tasks`` (trigger, customer id, subject, detail): every next-action task due as of ``as_of``, with
+    ``task_near_misses``, ``task_planted`` and ``task_ambiguous`` (see ``eval/datasets/next_actions/README.md``)."""
 
 
 def build_demo(*, seed: int = 7, scale: int = 1, as_of: dt.date) -> DemoDataset:
@@ -142,6 +148,9 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
         Writer(_rng(seed, number, "interactions")), spec.code, found, team, book.baskets, catalog, comps,
         contract_end, as_of,
     )  # fmt: skip
+    planting = Planting(spec.code, as_of, Writer(_rng(seed, number, "tasks")), found, team, catalog, comps, t, talk,
+                        anomalies)  # fmt: skip
+    plant(planting)
     t["Interaction"] = pa.table(
         {
             "id": [d.id for d in talk],
@@ -172,9 +181,20 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
     truth: Truth = {
         "near_duplicates": [(c.id, found[c.duplicate_of].id) for c in found if c.duplicate_of is not None],
         "quote_anomalies": [tuple(a) for a in anomalies],
-        "purchase_gaps": [(found[ci].id, catalog[pj].sku) for ci, pj in book.gaps],
+        "purchase_gaps": [
+            (c, s)
+            for c, s in regap(
+                [(found[ci].id, catalog[pj].sku) for ci, pj in book.gaps], t["Purchased"], planting.touched, as_of
+            )
+        ],
         "legacy_scripts": [(e,) for e in legacy],
     }
+    objections = {d.id for d in talk if d.objection}
+    labels = task_labels(t, as_of, objections=objections, anomalies=truth["quote_anomalies"])
+    truth["tasks"] = list(labels.tasks)
+    truth["task_near_misses"] = sorted(set(planting.near) | set(labels.near))
+    truth["task_ambiguous"] = list(labels.ambiguous)
+    truth["task_planted"] = sorted(set(planting.expected))
     return t, truth
 
 

@@ -36,6 +36,8 @@ class InteractionDraft:
     rep_id: str
     customer_id: str
     skus: list[str]
+    objection: bool = False
+    """The summary records an objection the customer raised (the next-action labels need it)."""
 
 
 def _contact(w: Writer, c: Customer) -> str:
@@ -60,7 +62,7 @@ def _monthly(w: Writer, c: Customer, p: ProductFacts) -> int:
 def _summary(
     w: Writer, c: Customer, channel: str, p: ProductFacts, p2: ProductFacts | None, comp: Competitor | None,
     contract_end: dt.date | None,
-) -> tuple[str, str]:  # fmt: skip
+) -> tuple[str, str, bool]:  # fmt: skip
     who = _contact(w, c)
     opener = {
         "拜访": w.one([f"到{c.short}拜访{who}", f"上门拜访{who}", f"例行拜访{c.short}，与{who}面谈"]),
@@ -116,7 +118,8 @@ def _summary(
     if p.generic_name in VBP_GENERICS:
         objections.append(f"担心{p.short}集采后价格下调造成库存跌价")
     parts = [opener, topic]
-    if w.rng.random() < 0.55:
+    objection = w.rng.random() < 0.55
+    if objection:
         parts.append(w.one(objections))
     result = w.one(
         [
@@ -141,7 +144,7 @@ def _summary(
     ]
     if contract_end is not None:
         steps.append(f"启动合同续签，现合同{contract_end:%Y-%m-%d}到期")
-    return summary, w.one(steps)
+    return summary, w.one(steps), objection
 
 
 def interactions(
@@ -180,9 +183,9 @@ def interactions(
             comp = found[int(w.rng.integers(len(found)))] if found else None
             end = contract_end.get(c.id)
             near_end = end if end is not None and 0 <= (end - day).days <= 120 else None
-            summary, step = _summary(w, c, channel, p, p2, comp, near_end)
+            summary, step, objection = _summary(w, c, channel, p, p2, comp, near_end)
             skus = [p.sku] + ([p2.sku] if p2 is not None and p2.short in summary else [])
-            out.append(InteractionDraft("", at, channel, summary, step, rep.id, c.id, skus))
+            out.append(InteractionDraft("", at, channel, summary, step, rep.id, c.id, skus, objection))
     out.sort(key=lambda d: (d.at, d.customer_id))
     for k, d in enumerate(out):
         d.id = f"I-{code}-{k + 1:06d}"

@@ -62,21 +62,24 @@ THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 DEMO_THEMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(p))
     for name, p in (
-        ("price_vs_competitor", r"比.+贵约\d+%，希望降价"),
-        ("price_high", r"价格偏高，希望增加政策支持"),
-        ("insurance_settlement", r"医保结算.+失败"),
-        ("payment_terms", r"账期从\d+天延长到\d+天"),
-        ("adverse_reaction", r"服用.+后出现.+询问处理办法"),
-        ("stockout", r"再次断货，要求保证供应"),
-        ("efficacy_doubt", r"疗效有疑问"),
-        ("vbp_price_cut", r"集采后价格下调"),
+        ("price_vs_competitor", r"比.+贵约\d+%，希望降价|进价比.+高出不少"),
+        ("price_high", r"价格偏高，(希望增加政策支持|患者嫌贵)"),
+        ("insurance_settlement", r"医保结算.+失败|刷医保卡.+超限定支付范围"),
+        ("formulary_restriction", r"医保目录的报销限制"),
+        ("payment_terms", r"账期从\d+天延长到\d+天|账期资金压力大"),
+        ("adverse_reaction", r"服用.+后出现.+(询问处理办法|有顾虑)"),
+        ("stockout", r"再次断货，要求保证供应|断货多日"),
+        ("efficacy_doubt", r"疗效有疑问|效果不如预期"),
+        ("vbp_price_cut", r"集采(后|落地后)价格下调"),
+        ("incumbent", r"已长期使用.+暂无更换打算"),
     )
 )
-"""The objection templates of ``demo/interactions.py`` (``objections`` in ``_summary``)."""
+"""The objection templates of ``demo/interactions.py`` (``objections`` in ``_summary``) and of the next-action
+objections ``demo/task_plants.py`` plants (``objection_note``)."""
 THEME_KIND = {
     "price_vs_competitor": "价格异议", "price_high": "价格异议", "vbp_price_cut": "价格异议",
     "insurance_settlement": "医保卡与回款", "payment_terms": "医保卡与回款", "adverse_reaction": "不良反应",
-    "stockout": "缺货断货", "efficacy_doubt": "疗效质疑",
+    "stockout": "缺货断货", "efficacy_doubt": "疗效质疑", "formulary_restriction": "医保报销",
 }  # fmt: skip
 """The objection-script kind (its tag) that answers each demo theme, to judge the closest published match."""
 KINDS = ("价格异议", "医保报销", "疗效质疑", "不良反应", "缺货断货", "医保卡与回款", "患者依从性", "DTP与处方外流")

@@ -1,0 +1,1 @@
+"""The next-action labels of the demo (issue 24): their check script and README."""
