@@ -20,7 +20,19 @@ from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.keys import KeyStore
 from api.logs import RequestContext
-from api.routes import admin, catalog, competitors, copilot, entries, faq, health, pricing, safety, script_requests
+from api.routes import (
+    admin,
+    catalog,
+    competitors,
+    copilot,
+    entries,
+    faq,
+    health,
+    pricing,
+    safety,
+    script_requests,
+    tasks,
+)
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 from api.stores import open_store
@@ -158,7 +170,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         responses=_ERRORS,
     )
     errors.install(app)
-    for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors):
+    for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors, tasks):
         app.include_router(module.router, prefix=API_PREFIX)
     mount_console(app)  # the web console at / (its assets under /console); it calls only /v1
     if settings.cors_origins:
