@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -321,7 +320,10 @@ Rule = Callable[[CustomerFacts, TerritoryData, TaskParams], list[Finding]]
 
 
 def _median_gap(days: Sequence[dt.date]) -> float:
-    return float(statistics.median((b - a).days for a, b in zip(days, days[1:], strict=False)))
+    """The median of the gaps (days) between consecutive dates of ``days`` (sorted, at least two)."""
+    gaps = sorted((b - a).days for a, b in zip(days, days[1:], strict=False))
+    mid = len(gaps) // 2
+    return float(gaps[mid]) if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
 
 
 def _name(data: TerritoryData, sku: str) -> str:
@@ -414,10 +416,14 @@ def basket_drop(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> li
     refill = _refill_gaps(f, data, params)
     out = []
     for sku, days in sorted(f.sku_days.items()):
-        if len(days) < params.basket_min_days or sku in refill:
-            continue
-        interval = max(_median_gap(days), float(params.basket_min_interval))
         gone = (data.as_of - days[-1]).days
+        if (
+            len(days) < params.basket_min_days
+            or sku in refill
+            or gone <= params.basket_factor * params.basket_min_interval
+        ):
+            continue  # the interval is at least the minimum: bought since then, not dropped
+        interval = max(_median_gap(days), float(params.basket_min_interval))
         if gone > params.basket_factor * interval:
             out.append(Finding(
                 "basket_drop", f.customer.id, sku, f"{_name(data, sku)}（{sku}）过去一年 {len(days)} 次采购，通常每 "
