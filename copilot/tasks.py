@@ -548,13 +548,14 @@ RULES: dict[str, Rule] = {
 def price_flags(data: TerritoryData, index: PriceIndex) -> list[Finding]:
     """Open deals with a quote line the price guard flags (too low / too high against the customer's usual price)."""
     out = []
+    mine = set(data.customers)  # the explanation may not lean on customers outside the territory
     for f in data.customers.values():
         for d in f.deals:
             if d.deal.outcome not in (None, "open") or not d.quotes:
                 continue
             lines = [QuoteLine(f.customer.id, q.sku, q.unit_price, q.qty, data.as_of) for q in d.quotes
                      if index.has_product(q.sku)]  # fmt: skip
-            flagged = [x for x in check_quote(index, lines, today=data.as_of) if x.flagged]
+            flagged = [x for x in check_quote(index, lines, today=data.as_of, visible=mine) if x.flagged]
             if not flagged:
                 continue
             text = "；".join(f"{_name(data, x.line.sku)} ¥{x.line.unit_price:g}：{x.explanation}" for x in flagged)
