@@ -51,6 +51,7 @@ def run(scale: int, customers: int, runs: int, tmp: str | None) -> dict[str, Any
         index = PriceIndex.from_store(store, TENANT, as_of=TODAY)
         first = build_tasks(store, TENANT, REP, as_of=TODAY, price_index=index)
         times = []
+        load_before = os.getloadavg()[0]
         for _ in range(runs):
             t0 = time.perf_counter()
             build_tasks(store, TENANT, REP, as_of=TODAY, price_index=index)
@@ -65,6 +66,7 @@ def run(scale: int, customers: int, runs: int, tmp: str | None) -> dict[str, Any
         "load_s": round(load_s, 1),
         "runs": runs,
         "ms": percentiles(times, (50, 95, 99), 1),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "# Task list benchmark",
         "",
-        f"Run {dt.datetime.now().isoformat(timespec='seconds')} on {os.cpu_count()} cores (shared with other work).",
+        f"Run {dt.datetime.now().isoformat(timespec='seconds')} on {os.cpu_count()} cores shared with other work "
+        f"(load average {r['load_average'][0]} before the timed runs, {r['load_average'][1]} after).",
         f"Command: `python -m eval.bench_tasks --scale {r['scale']} --customers {args.customers} --runs {r['runs']}`.",
         "",
         "| demo scale | tenant customers | rep's customers | tasks | p50 ms | p95 ms | p99 ms |",
