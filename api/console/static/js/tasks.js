@@ -19,7 +19,7 @@ function addDays(iso, n) {
 }
 
 /** The list: open tasks first (priority, due date, value at risk); a tab per state. */
-export function tasksPage(main, args, query) {
+export function tasksPage(main, { query }) {
   const role = session()?.role;
   const day = h("input", { type: "date", name: "as_of", value: query.get("as_of") || isoDay(new Date()), "aria-label": "日期" });
   const repField = h("input", { type: "text", name: "rep_id", value: query.get("rep") || "", placeholder: "代表编号，如 R-HZ-001", "aria-label": "代表" });
