@@ -24,7 +24,19 @@ from api.errors import ErrorResponse, error_response
 from api.fast_paths import PriceCheckFastPath
 from api.keys import KeyStore
 from api.logs import RequestContext
-from api.routes import admin, catalog, competitors, copilot, entries, faq, health, pricing, safety, script_requests
+from api.routes import (
+    admin,
+    catalog,
+    competitors,
+    copilot,
+    entries,
+    faq,
+    health,
+    pricing,
+    safety,
+    script_requests,
+    tasks,
+)
 from api.services import Follower
 from api.settings import Settings, get_settings
 from api.state import ServiceState
@@ -192,7 +204,7 @@ def create_app(
         responses=_ERRORS,
     )
     errors.install(app)
-    for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors):
+    for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors, tasks):
         app.include_router(module.router, prefix=API_PREFIX)
     mount_console(app)  # the web console at / (its assets under /console); it calls only /v1
     # innermost of the middlewares: inside CORS, the body limit and the request context (ids, access log)

@@ -31,7 +31,7 @@ from copilot.render import to_markdown, to_pdf
 from copilot.safety import list_reports as list_safety_reports
 from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
-from graph.model import Customer
+from graph.model import Customer, Rep
 from graph.ports import GraphStore
 from graph.transfer import export_jsonl, import_jsonl
 from ingest.csv_out import csv_cell
@@ -476,6 +476,45 @@ def brief(
         console.print(f"briefing written to {output}")
     else:
         print(text)
+
+
+@app.command("tasks")
+def tasks_cmd(
+    ctx: typer.Context,
+    rep: Annotated[str, typer.Option("--rep", help="Rep id (R-HZ-001): whose list.")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant; default: the one that has this rep.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="The day (YYYY-MM-DD); default today.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Tasks shown in the table.")] = 50,
+) -> None:
+    """A rep's task list (今日待办): the tasks of its customers with reasons, due dates and scripts to use."""
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("must be table or json", param_hint="--format")
+    try:
+        today = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {as_of!r}", param_hint="--as-of") from None
+    with _store(ctx) as store:
+        holders = [tenant] if tenant else [t for t in store.tenants() if store.get_node(t, Rep, rep) is not None]
+        if not holders or (tenant and store.get_node(tenant, Rep, rep) is None):
+            raise NotFoundError(f"unknown rep {rep}", details={"rep_id": rep})
+        if len(holders) > 1:
+            raise typer.BadParameter(f"rep {rep} is in tenants {', '.join(holders)}: name one", param_hint="--tenant")
+        found = _services(ctx, store, holders[0]).task_list(rep, as_of=today)
+    if fmt == "json":
+        print(found.model_dump_json(indent=2))
+        return
+    counts = "，".join(f"{n} {s}" for s, n in found.counts.items() if n)
+    table = Table(title=f"今日待办 {rep} {today}（{found.customers} 个客户；{counts or '无任务'}）")
+    for name in ("#", "优先级", "截止", "类型", "客户", "原因", "建议话术/案例", "状态", "任务 id"):
+        table.add_column(name)
+    for n, t in enumerate(found.items[:limit], 1):
+        suggestion = f"{t.suggestion.entry_id} {t.suggestion.title}" if t.suggestion else "–"
+        table.add_row(str(n), str(t.priority), f"{t.due:%m-%d}", t.trigger_name, escape(t.customer_name),
+                      escape(t.reason), escape(suggestion), t.state, t.id)  # fmt: skip
+    console.print(table)
+    if len(found.items) > limit:
+        console.print(f"… {len(found.items) - limit} more (--limit)")
 
 
 _VERDICT_STYLE = {"ok": "green", "no_history": "dim", "low": "yellow", "high": "yellow",

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from api.settings import Settings
-from copilot import curation, safety, script_requests
+from copilot import curation, safety, script_requests, tasks
 from copilot.adverse_events import AdverseFinding
 from copilot.competitor_prices import WINDOW_DAYS as COMPETITOR_WINDOW_DAYS
 from copilot.competitor_prices import CompetitorPriceBook
@@ -49,6 +49,7 @@ from graph.model import (
     SafetyReport,
     SafetyStatus,
     ScriptRequest,
+    TaskState,
     Treats,
 )
 from graph.ports import WRITTEN, GraphStore
@@ -659,6 +660,24 @@ class TenantServices:
     ) -> SafetyReport:
         """The drug-safety contact forwards or closes a report, audited (`copilot.safety`)."""
         return safety.set_status(self.store, self.tenant, report_id, status=status, actor=actor, note=note)
+
+    def task_list(self, rep_id: str, *, as_of: dt.date, only: str | None = None) -> tasks.TaskList:
+        """The rep's tasks as of ``as_of`` with price flags and suggested scripts (`copilot.tasks`)."""
+        prices = self.prices(as_of)
+        with self.searching() as index:
+            return tasks.build_tasks(self.store, self.tenant, rep_id, as_of=as_of, price_index=prices,
+                                     suggest=tasks.retrieval_suggester(index), only=only)  # fmt: skip
+
+    def set_task_state(self, rep_id: str, task_id: str, *, state: TaskState, as_of: dt.date, actor: str,
+                       snoozed_until: dt.date | None = None, dismiss_reason: str | None = None,
+                       interaction_id: str | None = None,
+                       interaction: tasks.NewInteraction | None = None) -> tasks.TaskItem:  # fmt: skip
+        """A rep marks a task done (with the interaction that closed it), snoozed or dismissed (`copilot.tasks`)."""
+        return tasks.set_state(
+            self.store, self.tenant, rep_id, task_id, state=state, as_of=as_of, actor=actor,
+            snoozed_until=snoozed_until, dismiss_reason=dismiss_reason, interaction_id=interaction_id,
+            interaction=interaction, price_index=self.prices(as_of),
+        )  # fmt: skip
 
     def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
         """A competitor photo read, resolved and kept (`ingest.competitor_prices.record_photo`); the book re-read."""

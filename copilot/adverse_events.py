@@ -304,6 +304,14 @@ def detect(text: str) -> AdverseFinding | None:
     return found
 
 
+def detect_as_typed(text: str) -> AdverseFinding | None:
+    """``detect`` without the homophone-typo pass: for reading many notes at once (a rep's task list).
+
+    The pinyin pass would cost milliseconds per note there; the safety queue itself always reads with ``detect``.
+    """
+    return _detect(text) if text and text.strip() else None
+
+
 def _typos_fixed(text: str) -> str:
     """``text`` with homophone typos of symptom words put right, unless a fix breaks two real words.
 

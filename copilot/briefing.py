@@ -10,7 +10,8 @@ import datetime as dt
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
@@ -140,15 +141,44 @@ def _days_points(days: int | None, steps: tuple[tuple[int, int], ...]) -> int:
 
 
 def _health(ctx: CustomerContext, today: dt.date) -> Health:
+    return health_of(ctx, today, purchase_summary([(p.at, p.qty * p.unit_price) for p in ctx.purchases], today))
+
+
+@dataclass(frozen=True)
+class PurchaseSummary:
+    """What the health score reads of the purchases as of a day.
+
+    The last order date, the spend of the last 90 days and of the 90 days before.
+    """
+
+    last: dt.date | None
+    recent: float
+    before: float
+
+
+def purchase_summary(purchases: Sequence[tuple[dt.date, float]], today: dt.date) -> PurchaseSummary:
+    """The summary of (date, amount) order lines dated up to ``today``."""
+    return PurchaseSummary(
+        max((at for at, _ in purchases), default=None),
+        sum(amount for at, amount in purchases if (today - at).days <= 90),
+        sum(amount for at, amount in purchases if 90 < (today - at).days <= 180),
+    )
+
+
+def health_of(ctx: CustomerContext, today: dt.date, purchases: PurchaseSummary) -> Health:
+    """The customer's health score as of ``today``: the briefing's score, also what the task list's tiers read.
+
+    ``purchases`` summarises the order lines (the task list computes it for hundreds of customers from one columnar
+    read, not from the context); for a score as of a past day, everything given is dated up to that day.
+    """
     factors: list[Factor] = []
-    last = max((p.at for p in ctx.purchases), default=None)
+    last = purchases.last
     days = (today - last).days if last else None
     factors.append(
         Factor(name="最近采购", value=f"{days} 天前" if days is not None else "无",
                points=_days_points(days, ((30, 30), (90, 15))))
     )  # fmt: skip
-    recent = sum(p.qty * p.unit_price for p in ctx.purchases if (today - p.at).days <= 90)
-    before = sum(p.qty * p.unit_price for p in ctx.purchases if 90 < (today - p.at).days <= 180)
+    recent, before = purchases.recent, purchases.before
     trend = (recent - before) / before if before else 0.0
     factors.append(
         Factor(name="近90天采购额环比", value=f"{trend:+.0%}", points=25 if trend >= 0 else 10 if trend > -0.3 else 0)

@@ -59,8 +59,10 @@ from graph.model import (
     node_uid,
 )
 from graph.ports import (
+    CUSTOMER_INTERACTIONS_SCHEMA,
     MAX_CHANGE_IDS,
     PRICE_HISTORY_SCHEMA,
+    PURCHASE_LINES_SCHEMA,
     WRITTEN,
     CaseQuery,
     CaseRecord,
@@ -672,6 +674,34 @@ class CypherGraphStore(ABC):
         if f.limit is not None:
             table = table.slice(0, max(f.limit, 0))
         return PriceHistory(table)
+
+    def purchase_lines(self, tenant: str, customer_ids: Sequence[str], *, since: dt.date, until: dt.date) -> pa.Table:
+        """Order lines of the customers in ``[since, until]``, by customer, date and SKU (one read per 10k ids)."""
+        tenant = check_tenant(tenant)
+        parts = [
+            self._query_arrow(
+                cypher.PURCHASE_LINES,
+                {"uids": [node_uid(tenant, c) for c in chunk], "tenant": tenant, "since": since, "until": until},
+                PURCHASE_LINES_SCHEMA,
+            )
+            for chunk in _chunks(list(dict.fromkeys(customer_ids)), 10_000)
+        ]
+        table = pa.concat_tables(parts) if parts else PURCHASE_LINES_SCHEMA.empty_table()
+        return table.sort_by([("customer_id", "ascending"), ("at", "ascending"), ("sku", "ascending")])
+
+    def customer_interactions(self, tenant: str, customer_ids: Sequence[str], *, until: dt.datetime) -> pa.Table:
+        """Interactions of the customers up to ``until``: by customer, latest first, then by id."""
+        tenant = check_tenant(tenant)
+        parts = [
+            self._query_arrow(
+                cypher.CUSTOMER_INTERACTIONS_MANY,
+                {"uids": [node_uid(tenant, c) for c in chunk], "tenant": tenant, "until": until},
+                CUSTOMER_INTERACTIONS_SCHEMA,
+            )
+            for chunk in _chunks(list(dict.fromkeys(customer_ids)), 10_000)
+        ]
+        table = pa.concat_tables(parts) if parts else CUSTOMER_INTERACTIONS_SCHEMA.empty_table()
+        return table.sort_by([("customer_id", "ascending"), ("at", "descending"), ("id", "ascending")])
 
     def customer_context(
         self, tenant: str, customer_id: str, *, since: dt.date | None = None, limit: int = 200

@@ -155,6 +155,18 @@ CUSTOMER_PURCHASES = (
 CUSTOMER_PURCHASES_RETURN = (
     f" RETURN {edge_projection(Purchased, src='c', r='r', dst='p')} ORDER BY at DESC, order_id, line LIMIT $limit"
 )
+PURCHASE_LINES = (
+    f"MATCH {edge_pattern(Purchased, src='c', r='r', dst='p')} WHERE c.uid IN $uids AND r.tenant = $tenant "
+    "AND r.at >= $since AND r.at <= $until "
+    "RETURN c.id AS customer_id, p.sku AS sku, r.at AS at, r.qty AS qty, r.unit_price AS unit_price"
+)
+"""Order lines of many customers in a date range (a rep's territory for its task list)."""
+CUSTOMER_INTERACTIONS_MANY = (
+    f"MATCH (n:Interaction)-[:{rel('WITH')}]->(c:Customer) WHERE c.uid IN $uids AND n.tenant = $tenant "
+    "AND n.at <= $until RETURN c.id AS customer_id, n.id AS id, n.at AS at, n.channel AS channel, "
+    "n.summary AS summary, n.next_step AS next_step"
+)
+"""The interactions of many customers up to a time (a rep's territory for its task list)."""
 CUSTOMER_CONTRACTS = (
     f"MATCH (n:Contract)-[:{rel('WITH')}]->{_CUSTOMER} WHERE n.tenant = $tenant "
     f"RETURN {node_projection('n', Contract)} ORDER BY end_date, id"

@@ -40,12 +40,13 @@ from graph.model import (
     SafetyReport,
     ScriptRequest,
     SkuCorrection,
+    Task,
     edge_types_of,
     node_uid,
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
@@ -116,6 +117,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE EntryVersion ADD revision STRING",
         node_table_ddl(SafetyReport),
     ],
+    8: [node_table_ddl(Task)],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 

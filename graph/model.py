@@ -553,6 +553,37 @@ class SafetyReport(Node):
     updated_at: dt.datetime | None = None
 
 
+TaskState = Literal["open", "done", "snoozed", "dismissed"]
+"""A rep's task: to do, done (with the interaction that closed it), snoozed until a date, dismissed with a reason."""
+
+
+class Task(Node):
+    """The state a rep gave one task of its daily list (`copilot.tasks`); open tasks are computed, not stored.
+
+    A task is one situation: a trigger, a customer and a subject (a contract, a SKU, an interaction, a tier), with the
+    stable id ``copilot.tasks.task_id`` makes of them, so the same situation on the next day is the same task and its
+    state holds. The reason, due date and detail are kept as they were when the state was set.
+    """
+
+    label: ClassVar[str] = "Task"
+    key_field: ClassVar[str] = "id"
+
+    id: Key
+    trigger: Text = Field(description="The rule that found it: contract_ending, silent_customer, …")
+    customer_id: Text
+    subject: Text = Field("", description="What it is about: a contract id, a SKU, an interaction id, a tier, or ''.")
+    detail: Text = Field("", description="The band of a contract (7 / 30 / 90 days) when the state was set.")
+    reason: Text = Field("", description="The reason (Chinese, with node ids) when the state was set.")
+    due: dt.date | None = None
+    state: TaskState = "open"
+    snoozed_until: dt.date | None = Field(None, description="A snoozed task is open again from this date.")
+    dismiss_reason: Text | None = Field(None, description="Why the rep dismissed it (required to dismiss).")
+    interaction_id: Text | None = Field(None, description="The interaction that closed a done task.")
+    rep_id: Text | None = Field(None, description="The rep who set the state.")
+    updated_by: Text | None = None
+    updated_at: dt.datetime | None = None
+
+
 PriceEventKind = Literal["vbp", "list_change"]
 PRICE_EVENT_NAMES: dict[str, str] = {"vbp": "集采", "list_change": "调价"}
 """How a rep names each kind of price event."""
@@ -935,6 +966,7 @@ NODE_TYPES: tuple[type[Node], ...] = (
     CompetitorObservation,
     SkuCorrection,
     SafetyReport,
+    Task,
 )
 """Node types in dependency-free order (the allow-list of labels)."""
 

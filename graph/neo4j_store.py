@@ -23,13 +23,13 @@ from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # v2 added PURCHASED.unit, v3 Product.case_size and the Change log, v4 the formulary row fields on LISTED_IN, the
 # STATUS_IN edge and FormularyDecision nodes, v5 the Promotion and PriceEvent labels, v6 the ScriptRequest,
-# CompetitorPhoto, CompetitorObservation and SkuCorrection labels, v7 the SafetyReport label (the drug-safety queue):
-# properties and labels whose constraints and indexes schema_statements() declares (run again on every open); nothing
-# else to migrate in Neo4j.
-MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: [], 5: [], 6: [], 7: []}
+# CompetitorPhoto, CompetitorObservation and SkuCorrection labels, v7 the SafetyReport label (the drug-safety queue),
+# v8 the Task label (the states reps gave their tasks): properties and labels whose constraints and indexes
+# schema_statements() declares (run again on every open); nothing else to migrate in Neo4j.
+MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: [], 5: [], 6: [], 7: [], 8: []}
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
@@ -41,6 +41,7 @@ LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
     "CompetitorObservation": ("sku", "photo_id", "observed_on", "resolution"),
     "CompetitorPhoto": ("uploaded_at",),
     "SafetyReport": ("status",),
+    "Task": ("customer_id",),
 }
 REL_LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {"PURCHASED": ("at",)}
 

@@ -191,6 +191,31 @@ PRICE_HISTORY_SCHEMA = pa.schema(
 )
 
 
+PURCHASE_LINES_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("sku", pa.string()),
+        ("at", pa.date32()),
+        ("qty", pa.float64()),
+        ("unit_price", pa.float64()),
+    ]
+)
+"""Columns of ``GraphStore.purchase_lines``: who bought what, when, how many, at what price."""
+
+
+CUSTOMER_INTERACTIONS_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("id", pa.string()),
+        ("at", pa.timestamp("us")),
+        ("channel", pa.string()),
+        ("summary", pa.string()),
+        ("next_step", pa.string()),
+    ]
+)
+"""Columns of ``GraphStore.customer_interactions``: the customer and the interaction's own fields."""
+
+
 @dataclass(frozen=True)
 class PriceHistory:
     """Order lines of one SKU, oldest first, held column-wise.
@@ -424,6 +449,21 @@ class GraphStore(Protocol):
         self, tenant: str, customer_id: str, *, since: dt.date | None = None, limit: int = 200
     ) -> CustomerContext:
         """The customer's neighbourhood for a briefing; raises ``NotFoundError`` when absent."""
+        ...
+
+    def customer_interactions(self, tenant: str, customer_ids: Sequence[str], *, until: dt.datetime) -> pa.Table:
+        """The interactions WITH these customers dated up to ``until``, in one columnar read.
+
+        Columns as ``CUSTOMER_INTERACTIONS_SCHEMA``, ordered by customer, then latest first (then by id).
+        """
+        ...
+
+    def purchase_lines(self, tenant: str, customer_ids: Sequence[str], *, since: dt.date, until: dt.date) -> pa.Table:
+        """Order lines of these customers dated ``since`` to ``until`` (both included), in one columnar read.
+
+        Columns as ``PURCHASE_LINES_SCHEMA``, ordered by customer, date and SKU: what a rep's task list computes
+        re-order intervals, silences and refill gaps over, for hundreds of customers at once. Unknown ids are skipped.
+        """
         ...
 
     def entries(

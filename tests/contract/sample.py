@@ -45,6 +45,7 @@ from graph.model import (
     SafetyReport,
     ScriptRequest,
     SkuCorrection,
+    Task,
     Treats,
     WorksAt,
 )
@@ -300,6 +301,22 @@ def sample_nodes(t: str) -> list[list[Node]]:
                 sentence="店长反映有顾客吃了立普妥后肌肉酸痛",
                 symptoms=["肌肉酸痛"],
                 reported_by="R-001",
+            )
+        ],
+        [
+            Task(
+                tenant=t,
+                id="T-0123456789abcdef0123",
+                trigger="followup_overdue",
+                customer_id="C-001",
+                subject="I-001",
+                reason="2025-09-01 拜访 I-001 约定“下周送样”，已过 20 天，之后没有拜访记录",
+                due=dt.date(2025, 9, 21),
+                state="done",
+                interaction_id="I-001",
+                rep_id="R-001",
+                updated_by="test rep",
+                updated_at=dt.datetime(2025, 9, 21, 8, 0),
             )
         ],
     ]

@@ -27,6 +27,7 @@ from graph.model import (
     Purchased,
     SafetyReport,
     ScriptRequest,
+    Task,
 )
 from graph.ports import GraphStore, PriceHistoryFilter
 from tests.contract.sample import sample_edges, sample_nodes
@@ -360,10 +361,12 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
 def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
-    for column in ("impact_severity", "impact_sentence", "impact_edition", "impact_skus", "revision"):
-        run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes, pending revisions and the safety queue
-    run("ALTER TABLE EntryVersion DROP revision")
-    run("DROP TABLE SafetyReport")
+    run("DROP TABLE Task")  # v8 added the states of reps' tasks
+    if version < 7:
+        for column in ("impact_severity", "impact_sentence", "impact_edition", "impact_skus", "revision"):
+            run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes, pending revisions and the safety queue
+        run("ALTER TABLE EntryVersion DROP revision")
+        run("DROP TABLE SafetyReport")
     if version < 6:
         run("DROP TABLE ScriptRequest")  # v6 added the script-request queue, the entries' category and customer types,
         run("ALTER TABLE Entry DROP category")
@@ -388,7 +391,7 @@ def _as_old_schema(store: object, version: int) -> None:
     run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
 def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
     """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
     from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
@@ -396,7 +399,9 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
     for batch in sample_nodes("t1"):
-        if isinstance(batch[0], SafetyReport) or (isinstance(batch[0], ScriptRequest) and version < 6):
+        if isinstance(batch[0], Task) or (isinstance(batch[0], SafetyReport) and version < 7):
+            continue
+        if isinstance(batch[0], ScriptRequest) and version < 6:
             continue
         if isinstance(batch[0], Promotion | PriceEvent) and version < 5:
             continue
@@ -407,7 +412,7 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     _as_old_schema(store, version)
     store.close()
     reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
-    assert reopened.schema_version() == SCHEMA_VERSION == 7
+    assert reopened.schema_version() == SCHEMA_VERSION == 8
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
     listed = [e for page in reopened.iter_edges("t1", ListedIn) for e in page]
     assert len(listed) == 1 and listed[0].code == "455"
@@ -424,7 +429,7 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     assert product is not None and product.case_size is None and product.pack_size == 7
     assert reopened.append_change("t1", ChangeDraft("ingest")).seq == (1 if version < 3 else 2)
     entries = [e for page in reopened.iter_nodes("t1", Entry) for e in page]
-    assert entries and (version == 6 or all(e.category is None and e.customer_types == [] for e in entries))
+    assert entries and (version >= 6 or all(e.category is None and e.customer_types == [] for e in entries))
     assert all(e.revision is None and e.impact_severity is None and e.impact_skus == [] for e in entries)
     kept = {(e.id, e.title, e.body) for batch in sample_nodes("t1") for e in batch if isinstance(e, Entry)}
     assert {(e.id, e.title, e.body) for e in entries} == kept  # v7 kept every entry's text
@@ -435,6 +440,9 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     report = SafetyReport(tenant="t1", id="SAFE-1", source="note", at=at, text="吃了X头晕", sentence="吃了X头晕")
     reopened.upsert_nodes("t1", [report])
     assert reopened.get_node("t1", SafetyReport, "SAFE-1") == report
+    (task,) = [n for batch in sample_nodes("t1") for n in batch if isinstance(n, Task)]
+    reopened.upsert_nodes("t1", [task])  # v8: reps' task states
+    assert reopened.get_node("t1", Task, task.id) == task
     photo = CompetitorPhoto(
         tenant="t1", id="f" * 64, media_type="image/jpeg", size_bytes=1, width=1, height=1,
         taken_on=dt.date(2026, 12, 1), uploaded_by="店长", uploaded_at=dt.datetime(2026, 12, 1, 9, 0),

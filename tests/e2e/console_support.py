@@ -303,6 +303,10 @@ def tour(browser: Browser, server: ConsoleServer, viewport: ViewportSize, shot: 
         page.locator(".quote-line >> nth=1 >> details.evidence summary").click()
         take("rep-quote")
 
+        page.goto(f"{server.url}/#/tasks")
+        page.wait_for_selector("#task-list article.task")
+        take("rep-tasks")
+
         login(page, server, "trainer")
         page.goto(f"{server.url}/#/entries")
         page.wait_for_selector("#entry-list tr[data-entry-id]")

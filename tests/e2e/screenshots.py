@@ -1,6 +1,6 @@
 """Screenshots of every console page at 1280×800 and at a phone's 390 px, into docs/screenshots/ (PNG).
 
-    .venv/bin/python -m tests.e2e.screenshots [--out docs/screenshots]
+    .venv/bin/python -m tests.e2e.screenshots [--out docs/screenshots] [--only rep-tasks --viewport phone]
 
 Builds its own demo deployment in a temporary folder, serves it, and walks the pages as a user would (the same tour
 the layout test checks). Needs Debian's Chromium (/usr/bin/chromium) and, for Chinese text, a CJK font
@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="*", default=None, help="save only these pages (desktop only), e.g. trainer-four-eyes"
     )
+    parser.add_argument(
+        "--viewport", choices=("desktop", "phone", "both"), default=None,
+        help="which widths (default: both; with --only: desktop)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    chosen = args.viewport or ("desktop" if args.only else "both")
+    viewports = [(label, v) for label, v in (("desktop", DESKTOP), ("phone", PHONE)) if chosen in (label, "both")]
     if not CHROMIUM.exists():
         print(NO_CHROMIUM, file=sys.stderr)  # noqa: T201
         return 2
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="console-shots-") as tmp, sync_playwright() as pw:
         browser = launch(pw)
         try:
-            for label, viewport in (("desktop", DESKTOP), ("phone", PHONE))[: 1 if args.only else 2]:
+            for label, viewport in viewports:
                 with serve_demo(Path(tmp) / label, embedder=args.embedder) as server:
 
                     def shot(page: Page, name: str, label: str = label) -> None:

@@ -258,3 +258,22 @@ def test_formulary_apply_then_status_as_a_safe_csv(tmp_path: Path) -> None:
     table = runner.invoke(app, [*base, "formulary", "status", "--tenant", "demo"])
     assert table.exit_code == 0 and "matched" in table.stdout
     assert "西药部分 455" in table.stdout and "None" not in table.stdout
+
+
+def test_tasks_lists_a_reps_tasks_and_names_bad_input(tmp_path: Path) -> None:
+    """``salescopilot tasks --rep R --as-of D``: the tasks as JSON or a table; unknown rep exit 4, bad date exit 2."""
+    _load_sample(tmp_path, "hz")
+    args = ["--data-dir", str(tmp_path), "tasks", "--rep", "R-1", "--as-of", "2025-10-05"]
+    env = {"SKG_EMBEDDER": "hashing"}
+    result = runner.invoke(app, [*args, "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert listed["rep_id"] == "R-1" and listed["as_of"] == "2025-10-05" and listed["customers"] == 1
+    found = {(t["trigger"], t["subject"]) for t in listed["items"]}
+    assert ("contract_ending", "K-1") in found and ("followup_overdue", "I-1") in found
+    table = runner.invoke(app, args, env=env)
+    assert table.exit_code == 0 and "K-1" in table.stdout and "今日待办" in table.stdout
+    unknown = runner.invoke(app, ["--data-dir", str(tmp_path), "tasks", "--rep", "R-404"], env=env)
+    assert unknown.exit_code == 4 and "unknown rep R-404" in unknown.output
+    bad = runner.invoke(app, [*args[:-1], "2025-13-01"], env=env)
+    assert bad.exit_code == 2 and "--as-of" in bad.output

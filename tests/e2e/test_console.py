@@ -104,8 +104,9 @@ def test_login_shows_the_pages_of_the_keys_role(server: ConsoleServer, page: Pag
     page.click("#login-form button[type=submit]")
     expect(page.locator("#login-form .error-box")).to_contain_text("密钥无效")
     expected = {
-        "rep": ["deal", "objection", "customer", "quote", "competitor-prices", "formulary"],
+        "rep": ["tasks", "deal", "objection", "customer", "quote", "competitor-prices", "formulary"],
         "trainer": [
+            "tasks",
             "deal",
             "objection",
             "customer",
@@ -120,6 +121,7 @@ def test_login_shows_the_pages_of_the_keys_role(server: ConsoleServer, page: Pag
             "formulary",
         ],
         "admin": [
+            "tasks",
             "deal",
             "objection",
             "customer",
@@ -527,7 +529,7 @@ def test_every_page_fits_the_screen(server: ConsoleServer, browser: Browser, vie
     if cjk_font() is None:
         pytest.skip(NO_CJK_FONT)
     names = tour(browser, server, viewport, check)
-    assert len(names) == 17  # every page of the tour, the four-eyes refusal and the competitor pages included
+    assert len(names) == 18  # every page of the tour, the four-eyes refusal and the competitor pages included
     assert not too_wide, too_wide
 
 

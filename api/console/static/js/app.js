@@ -5,6 +5,7 @@ import * as admin from "./admin.js";
 import * as competitors from "./competitors.js";
 import * as rep from "./rep.js";
 import * as safety from "./safety.js";
+import * as tasks from "./tasks.js";
 import * as trainer from "./trainer.js";
 import { errorBox, fill, h, ROLE, toast } from "./ui.js";
 
@@ -18,6 +19,7 @@ const MATRIX = ["rep", "trainer", "admin", "store"];
 
 /** Every page: its path, title, group, the roles whose key may call what it needs (the API's matrix), renderer. */
 const PAGES = [
+  { path: "tasks", title: "今日待办", group: "销售助手", roles: READERS, render: tasks.tasksPage },
   { path: "deal", title: "商机草稿 · 案例推荐", group: "销售助手", roles: READERS, render: rep.dealPage },
   { path: "objection", title: "异议应答", group: "销售助手", roles: READERS, render: rep.objectionPage },
   { path: "customer", title: "客户简报", group: "销售助手", roles: READERS, render: rep.customerPage },
@@ -38,7 +40,7 @@ const PAGES = [
   { path: "keys", title: "API 密钥", group: "数据与权限", roles: ADMINS, render: admin.keysPage },
 ];
 
-const HOME = { rep: "deal", trainer: "entries", admin: "ingest", service: "quote", store: "competitor-upload", safety: "safety" };
+const HOME = { rep: "tasks", trainer: "entries", admin: "ingest", service: "quote", store: "competitor-upload", safety: "safety" };
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");

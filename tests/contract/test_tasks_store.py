@@ -1,0 +1,106 @@
+"""Reps' tasks on every backend: the territory reads, and a task closed by an interaction (the done round trip)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from copilot import tasks
+from graph.base import CypherGraphStore
+from graph.errors import NotFoundError
+from graph.model import AuditEvent, Had, Interaction, InteractionWith, Purchased, Rep, Task
+from tests.contract.test_graph_store import load_sample
+
+TenantFactory = Callable[..., str]
+
+
+def test_purchase_lines_read_the_customers_lines_in_the_dates(
+    store: CypherGraphStore, tenant_factory: TenantFactory
+) -> None:
+    t, other = tenant_factory(), tenant_factory()
+    load_sample(store, t)
+    since, until = dt.date(2025, 3, 1), dt.date(2025, 6, 30)
+    table = store.purchase_lines(t, ["C-001", "C-002", "C-404"], since=since, until=until)
+    want = sorted(
+        (p.customer_id, p.at, p.sku, p.qty, p.unit_price)
+        for p in store.edges_of(t, Purchased, sources=["C-001", "C-002"])
+        if since <= p.at <= until
+    )
+    got = sorted(zip(*(table[n].to_pylist() for n in ("customer_id", "at", "sku", "qty", "unit_price")), strict=True))
+    assert got == want and len(got) >= 2
+    assert table.column_names == ["customer_id", "sku", "at", "qty", "unit_price"]
+    assert store.purchase_lines(other, ["C-001"], since=since, until=until).num_rows == 0  # another tenant's
+    assert store.purchase_lines(t, [], since=since, until=until).num_rows == 0
+
+
+def test_customer_interactions_read_up_to_a_time(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    table = store.customer_interactions(t, ["C-001", "C-002"], until=dt.datetime(2025, 12, 31))
+    (row,) = table.to_pylist()
+    assert row["customer_id"] == "C-001" and row["id"] == "I-1" and row["next_step"] == "下周带降价方案回访"
+    assert row["at"] == dt.datetime(2025, 9, 1, 10, 30)
+    assert store.customer_interactions(t, ["C-001"], until=dt.datetime(2025, 9, 1, 10, 29)).num_rows == 0
+
+
+def test_a_task_closed_by_a_new_interaction(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    """Done → an interaction of the rep with the customer, linked from the stored task; the list shows it done."""
+    t = tenant_factory()
+    load_sample(store, t)
+    day = dt.date(2025, 9, 10)  # I-1 (09-01) recorded a price objection, nothing since
+    (item,) = [i for i in tasks.build_tasks(store, t, "R-1", as_of=day).items if i.customer_id == "C-001"
+               and i.trigger == "objection_no_followup"]  # fmt: skip
+    assert item.subject == "I-1" and item.state == "open" and "I-1" in item.reason
+
+    done = tasks.set_state(
+        store, t, "R-1", item.id, state="done", as_of=day, actor="test rep",
+        interaction=tasks.NewInteraction("电话回访店长，已发送阿托伐他汀价格方案", channel="电话"),
+    )  # fmt: skip
+    assert done.state == "done" and done.interaction_id
+    iid = done.interaction_id
+    made = store.get_node(t, Interaction, iid)
+    assert made is not None and made.summary == "电话回访店长，已发送阿托伐他汀价格方案" and made.channel == "电话"
+    assert [e.customer_id for e in store.edges_of(t, InteractionWith, sources=[iid])] == ["C-001"]
+    assert [e.rep_id for e in store.edges_of(t, Had, targets=[iid])] == ["R-1"]
+    stored = store.get_node(t, Task, item.id)
+    assert stored is not None and stored.state == "done" and stored.interaction_id == iid
+    assert stored.trigger == "objection_no_followup" and stored.customer_id == "C-001" and stored.subject == "I-1"
+    assert store.audit_trail(t, Task.label, item.id)[-1].action == "task_done"
+    again = {i.id: i for i in tasks.build_tasks(store, t, "R-1", as_of=day).items}
+    assert again[item.id].state == "done" and again[item.id].interaction_id == iid
+
+
+def test_state_changes_check_their_input(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    day = dt.date(2025, 10, 5)  # K-1 ends 2025-12-31 (87 days: the 90-day band); I-1's next step is 34 days old
+    items = {i.trigger: i for i in tasks.build_tasks(store, t, "R-1", as_of=day).items}
+    contract = items["contract_ending"]
+    assert contract.subject == "K-1" and contract.detail == "90"
+    with pytest.raises(tasks.TaskStateError):
+        tasks.set_state(store, t, "R-1", contract.id, state="dismissed", as_of=day, actor="x")
+    with pytest.raises(tasks.TaskStateError):
+        tasks.set_state(store, t, "R-1", contract.id, state="snoozed", as_of=day, actor="x", snoozed_until=day)
+    with pytest.raises(tasks.TaskStateError):
+        tasks.set_state(store, t, "R-1", contract.id, state="done", as_of=day, actor="x")
+    with pytest.raises(NotFoundError):  # an interaction of no such customer
+        tasks.set_state(store, t, "R-1", contract.id, state="done", as_of=day, actor="x", interaction_id="I-404")
+    store.upsert_nodes(t, [Rep(tenant=t, id="R-2", name="王强")])
+    with pytest.raises(NotFoundError):  # another rep's task: unknown to it
+        tasks.set_state(store, t, "R-2", contract.id, state="dismissed", as_of=day, actor="x", dismiss_reason="x")
+    with pytest.raises(NotFoundError):
+        tasks.set_state(store, t, "R-1", "T-unknown", state="dismissed", as_of=day, actor="x", dismiss_reason="x")
+    assert store.get_node(t, Task, contract.id) is None  # nothing was written
+    snoozed = tasks.set_state(store, t, "R-1", contract.id, state="snoozed", as_of=day, actor="x",
+                              snoozed_until=day + dt.timedelta(days=3))  # fmt: skip
+    assert snoozed.state == "snoozed"
+    later = {i.id: i for i in tasks.build_tasks(store, t, "R-1", as_of=day + dt.timedelta(days=3)).items}
+    assert later[contract.id].state == "open"  # the snooze ended
+    closed = tasks.set_state(store, t, "R-1", contract.id, state="done", as_of=day, actor="x", interaction_id="I-1")
+    assert closed.interaction_id == "I-1"
+    band_30 = {i.id: i for i in tasks.build_tasks(store, t, "R-1", as_of=dt.date(2025, 12, 1)).items}
+    assert band_30[contract.id].detail == "30" and band_30[contract.id].state == "open"  # a nearer band: again
+    assert {a.action for a in store.audit_trail(t, Task.label, contract.id)} == {"task_snoozed", "task_done"}
+    assert all(isinstance(a, AuditEvent) for a in store.audit_trail(t, Task.label, contract.id))

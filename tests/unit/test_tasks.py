@@ -1,0 +1,152 @@
+"""The task triggers one by one, on hand-made facts (the shared definition's edges), and the stable task ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from copilot import tasks
+from copilot.briefing import PurchaseSummary
+from graph.model import Contract, Customer, Interaction, Product
+
+D = dt.date(2026, 6, 15)
+P = tasks.PARAMS
+
+
+def _day(n: int) -> dt.date:
+    return D - dt.timedelta(days=n)
+
+
+def _facts(**kw: object) -> tasks.CustomerFacts:
+    f = tasks.CustomerFacts(Customer(tenant="t", id="C-1", name="康邻大药房", type="chain"))
+    for k, v in kw.items():
+        setattr(f, k, v)
+    return f
+
+
+def _data(f: tasks.CustomerFacts, **kw: object) -> tasks.TerritoryData:
+    products = {"SKU-A": Product(tenant="t", sku="SKU-A", name="氨氯地平片", generic_name="氨氯地平")}
+    data = tasks.TerritoryData(D, {"C-1": f}, products, {}, {})
+    for k, v in kw.items():
+        setattr(data, k, v)
+    return data
+
+
+def _contract(cid: str, start: dt.date, end: dt.date) -> Contract:
+    return Contract(tenant="t", id=cid, start_date=start, end_date=end)
+
+
+def test_contract_bands_and_renewal() -> None:
+    for left, band in ((0, "7"), (7, "7"), (8, "30"), (30, "30"), (31, "90"), (90, "90")):
+        f = _facts(contracts=[_contract("K-1", _day(300), D + dt.timedelta(days=left))])
+        (x,) = tasks.contract_ending(f, _data(f), P)
+        assert (x.subject, x.detail) == ("K-1", band) and "K-1" in x.reason
+    end = D + dt.timedelta(days=20)
+    assert not tasks.contract_ending(_facts(contracts=[_contract("K-1", _day(300), D + dt.timedelta(days=91))]),
+                                     _data(_facts()), P)  # fmt: skip
+    renewed = _facts(
+        contracts=[
+            _contract("K-1", _day(300), end),
+            _contract("K-2", end + dt.timedelta(days=1), end + dt.timedelta(days=365)),
+        ]
+    )
+    assert [x.subject for x in tasks.contract_ending(renewed, _data(renewed), P)] == []
+    gap = _facts(
+        contracts=[
+            _contract("K-1", _day(300), end),
+            _contract("K-2", end + dt.timedelta(days=2), end + dt.timedelta(days=365)),
+        ]
+    )
+    assert [x.subject for x in tasks.contract_ending(gap, _data(gap), P)] == [
+        "K-1"
+    ]  # starts 2 days after: not a renewal
+    ended = _facts(contracts=[_contract("K-1", _day(300), _day(1))])
+    assert not tasks.contract_ending(ended, _data(ended), P)
+
+
+def test_silent_needs_four_order_days_and_one_and_a_half_intervals() -> None:
+    days = [_day(100), _day(80), _day(60), _day(40)]  # usual interval 20 days; 40 > 30: silent
+    f = _facts(order_days=days, sku_days={"SKU-A": days}, sku_value={"SKU-A": 1000.0})
+    (x,) = tasks.silent_customer(f, _data(f), P)
+    assert x.subject == "" and x.value == 1000.0 and "20 天" in x.reason
+    assert not tasks.basket_drop(f, _data(f), P)  # a silent customer's SKUs are not basket drops
+    on_time = _facts(order_days=[_day(90), _day(70), _day(50), _day(30)])
+    assert not tasks.silent_customer(on_time, _data(on_time), P)  # 30 = 1.5 × 20: not more than
+    three = _facts(order_days=[_day(300), _day(200), _day(100)])
+    assert not tasks.silent_customer(three, _data(three), P)
+
+
+def test_basket_drop_takes_the_interval_as_at_least_21_days() -> None:
+    sku_days = {"SKU-A": [_day(60), _day(50), _day(40)], "SKU-B": [_day(40), _day(30), _day(20)]}
+    order_days = sorted({d for ds in sku_days.values() for d in ds} | {_day(5), _day(2)})
+    f = _facts(order_days=order_days, sku_days=sku_days)
+    found = tasks.basket_drop(f, _data(f), P)
+    assert [x.subject for x in found] == ["SKU-A"]  # 40 > 1.5 × 21; SKU-B: 20 ≤ 31.5
+
+
+def test_refill_gap_needs_three_consecutive_months_and_35_to_100_days() -> None:
+    monthly = [dt.date(2026, 1, 10), dt.date(2026, 2, 9), dt.date(2026, 3, 11)]  # last: 96 days before D
+    f = _facts(order_days=monthly + [_day(3)], sku_days={"SKU-A": monthly, "SKU-X": [_day(3)]})
+    data = _data(f, chronic={"SKU-A": "高血压"})
+    (x,) = tasks.refill_gap(f, data, P)
+    assert x.subject == "SKU-A" and "高血压" in x.reason
+    assert not tasks.basket_drop(f, data, P)  # reported as a refill gap, not as a drop too
+    assert not tasks.refill_gap(f, _data(f), P)  # not a chronic-disease SKU
+    skipped = [dt.date(2026, 1, 10), dt.date(2026, 3, 11), dt.date(2026, 4, 11)]
+    g = _facts(sku_days={"SKU-A": skipped})
+    assert not tasks.refill_gap(g, _data(g, chronic={"SKU-A": "高血压"}), P)
+    old = [dt.date(2025, 12, 1), dt.date(2026, 1, 2), dt.date(2026, 2, 3)]  # 132 days: a plain drop
+    h = _facts(sku_days={"SKU-A": old})
+    assert not tasks.refill_gap(h, _data(h, chronic={"SKU-A": "高血压"}), P)
+
+
+def test_tiers_and_tier_changes() -> None:
+    assert [tasks.tier_of(s) for s in (86, 85, 65, 45, 44, 30, 29)] == ["VIP", "—", "教育", "教育", "—", "—", "挽留"]
+    # no purchases, no visits now; a month ago a fresh order and a visit: the score fell into the retention tier
+    visit = Interaction(tenant="t", id="I-1", at=dt.datetime.combine(_day(40), dt.time(10)), summary="拜访")
+    f = _facts(interactions=[visit], health_then=PurchaseSummary(_day(35), 100.0, 100.0),
+               health_now=PurchaseSummary(_day(35), 0.0, 100.0))  # fmt: skip
+    (x,) = tasks.health_tier(f, _data(f), P)
+    assert x.subject == "挽留" and x.priority == 1 and "挽留任务" in x.reason
+
+
+def test_objection_and_follow_up_read_the_latest_interaction_only() -> None:
+    said = "介绍新品；店长认为氨氯地平价格偏高，希望增加政策支持；对方表示考虑后答复。"
+    recent = Interaction(tenant="t", id="I-2", at=dt.datetime.combine(_day(3), dt.time(9)), summary=said,
+                         next_step="提交特价申请")  # fmt: skip
+    older = Interaction(tenant="t", id="I-1", at=dt.datetime.combine(_day(30), dt.time(9)), summary="例行拜访。",
+                        next_step="下周送样")  # fmt: skip
+    f = _facts(interactions=[recent, older])
+    (x,) = tasks.objection_no_followup(f, _data(f), P)
+    assert x.subject == "I-2" and "价格" in x.reason
+    assert not tasks.followup_overdue(f, _data(f), P)  # I-1 was followed by I-2; I-2 is 3 days old
+    g = _facts(interactions=[older])
+    assert [y.subject for y in tasks.followup_overdue(g, _data(g), P)] == ["I-1"]
+    assert not tasks.objection_no_followup(g, _data(g), P)
+    calm = Interaction(
+        tenant="t", id="I-3", at=dt.datetime.combine(_day(2), dt.time(9)), summary="送货到店，核对发票。"
+    )
+    assert not tasks.objection_no_followup(_facts(interactions=[calm]), _data(_facts()), P)
+    stale = Interaction(tenant="t", id="I-4", at=dt.datetime.combine(_day(15), dt.time(9)), summary="对方担心断货")
+    assert not tasks.objection_no_followup(_facts(interactions=[stale]), _data(_facts()), P)
+
+
+def test_objection_categories() -> None:
+    assert tasks.objection_in("反映部分顾客医保结算氨氯地平失败")[0] == "医保报销"  # type: ignore[index]
+    assert tasks.objection_in("希望账期从30天延长到60天")[0] == "账期/付款"  # type: ignore[index]
+    assert tasks.objection_in("店员反馈有顾客服用后出现头晕，询问处理办法")[0] == "不良反应"  # type: ignore[index]
+    assert tasks.objection_in("解读2024版医保目录对氨氯地平的调整；已现场解答，客户满意") is None
+
+
+def test_formulary_change_needs_a_purchase_in_180_days() -> None:
+    change = {"SKU-A": [("NRDL-2026", "NRDL-2025", D + dt.timedelta(days=20), "乙类 → 甲类")]}
+    f = _facts(sku_days={"SKU-A": [_day(170)]})
+    (x,) = tasks.formulary_change(f, _data(f, formulary=change), P)
+    assert x.subject == "SKU-A" and "NRDL-2026" in x.reason
+    g = _facts(sku_days={"SKU-A": [_day(181)]})
+    assert not tasks.formulary_change(g, _data(g, formulary=change), P)
+
+
+def test_task_ids_are_stable_and_distinct() -> None:
+    a = tasks.task_id("basket_drop", "C-1", "SKU-A")
+    assert a == tasks.task_id("basket_drop", "C-1", "SKU-A") and a.startswith("T-")
+    assert len({a, tasks.task_id("basket_drop", "C-1", "SKU-B"), tasks.task_id("refill_gap", "C-1", "SKU-A")}) == 3
