@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m eval.eval_tasks --seed 7 --scale 1 --as-of 2026-11-25 [--misses N] [--split heldout|dev|all]
+    python -m eval.eval_tasks --seed 7 --scale 1 --as-of 2025-02-15 [--misses N]
 
 Builds the demo with ``demo.generator.build_demo``, loads it into a temporary embedded store, computes every rep's
 task list as of the date (``copilot.tasks.build_tasks``, price flags included) and compares the union of the reps'
@@ -111,6 +111,10 @@ def run(seed: int, scale: int, as_of: dt.date, tmp: str | None) -> dict[str, Any
             per_split = {}
             for split in ("dev", "heldout", "all"):
                 per_split[split] = score(_in(truth, split), _in(found, split), triggers)
+            # labels one defensible reading of the definition adds or removes (the labeller lists them): left out of
+            # both sides, so a trigger is judged only where the definition is unambiguous
+            unclear = {(t, c, s) for t, c, s, *_ in demo.truth.get(tenant, {}).get("task_ambiguous", [])}
+            per_split["clear"] = score(truth - unclear, found - unclear, triggers)
             bands = [k for k in truth & found if k[0] == "contract_ending"]
             report["tenants"][tenant] = {
                 "labels": len(labels),
@@ -144,18 +148,25 @@ def markdown(report: dict[str, Any]) -> list[str]:
             "",
             f"{r['labels']} labels; {r['unowned_labels']} of customers no rep owns (no task list holds them).",
             "",
-            "| trigger | held-out labels | held-out P | held-out R | dev P | dev R | all P | all R |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| trigger | held-out labels | held-out P | held-out R | dev P | dev R | all P | all R | unambiguous P "
+            "| unambiguous R |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for t in sorted(r["splits"]["all"]):
-            h, dv, a = (r["splits"][s][t] for s in ("heldout", "dev", "all"))
+            h, dv, a, c = (r["splits"][s][t] for s in ("heldout", "dev", "all", "clear"))
             lines.append(
                 f"| {t} | {h['labels']} | {_cell(h['precision'])} | {_cell(h['recall'])} | {_cell(dv['precision'])} "
-                f"| {_cell(dv['recall'])} | {_cell(a['precision'])} | {_cell(a['recall'])} |"
+                f"| {_cell(dv['recall'])} | {_cell(a['precision'])} | {_cell(a['recall'])} | {_cell(c['precision'])} "
+                f"| {_cell(c['recall'])} |"
             )
         b = r["contract_band_agreement"]
         lines += ["", f"Contract bands (7/30/90): {b['same']} of {b['both']} found contracts in the labelled band.", ""]
-    lines.append(f"Target (issue 24): precision and recall ≥ {TARGET} per trigger, on the held-out half.")
+    lines.append(
+        f"Target (issue 24): precision and recall ≥ {TARGET} per trigger, on held-out data: seed 11 is the held-out "
+        "demo (eval/datasets/next_actions/README.md), seed 7 the development one; within a seed, held-out / dev "
+        "split the customers by a hash of the id. Unambiguous: the labels the labeller marked as depending on the "
+        "reading of the definition (`task_ambiguous`) left out of both sides."
+    )
     return lines
 
 
@@ -164,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--scale", type=int, default=1)
-    p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 25))
+    p.add_argument(
+        "--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 2, 15), help="the labels' evaluation date D"
+    )
     p.add_argument("--misses", type=int, default=0)
     p.add_argument("--tmp", default=None)
     p.add_argument("--out", type=Path, default=Path("eval/reports/tasks"))
