@@ -29,6 +29,11 @@ HAN = re.compile(r"[\u4e00-\u9fff]+")
 MAX_WINDOW = 4
 COMMON_WORD_FREQ = 500
 """A window whose jieba dictionary frequency reaches this is a real word, not a typo (鸡肉 169 is still corrected)."""
+RIVAL_WORD_FREQ = 100
+"""A window at least this common that is also ``RIVAL_WORD_RATIO`` × commoner than the word it sounds like is that
+common word typed on purpose, not a typo of the rarer one: 口感 (131) is not 口干 (3); 鸡肉 (169) is still 肌肉
+(1,729)."""
+RIVAL_WORD_RATIO = 10
 PRODUCT_HOMOPHONE_FREQ = 50
 """A two-character window this common (耐心 823) is not read as a two-character brand (耐信); 可为 (3) is (可威)."""
 
@@ -114,6 +119,14 @@ class PinyinCorrector:
             if self._count[w] > 0:
                 self._count[w] -= 1
 
+    def _meant_as_typed(self, window_freq: int, word: str) -> bool:
+        """A common window far commoner than the (non-product) word it sounds like was typed on purpose."""
+        return (
+            word not in self._products
+            and window_freq >= RIVAL_WORD_FREQ
+            and window_freq > RIVAL_WORD_RATIO * self._freq(word)
+        )
+
     def known(self, word: str) -> bool:
         """Whether ``word`` is in the vocabulary (domain words and product names)."""
         return self._count[word] > 0 or word in self._products
@@ -160,6 +173,7 @@ class PinyinCorrector:
                 and self.known(w)
                 and 1 <= sum(a != b for a, b in zip(w, window, strict=True)) <= max(1, n // 2)
                 and not (w in self._products and n == 2 and freq >= PRODUCT_HOMOPHONE_FREQ)
+                and not self._meant_as_typed(freq, w)
             ]
             if candidates:
                 best = max(candidates, key=lambda w: (w in self._products, self._count[w], w))

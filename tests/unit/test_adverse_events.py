@@ -32,6 +32,7 @@ NOT_REPORTS = [
     "担心会头晕",
     "老顾客长期服用，没有头晕乏力之类的不舒服",  # one negation over a list
     "本品常见不良反应为头痛、恶心",  # label information
+    "顾客说这个降压药的锌铜配比口感太差想换别的牌子",  # 口感 (taste) is a common word, not a typo of 口干
     "吃了安眠药还是睡不着",  # the disease persists: efficacy
     "头痛来买布洛芬",  # the reason for buying
     "沟通过敏性鼻炎诊疗指南更新，安排下月科室会",  # a disease name and a guideline
