@@ -73,6 +73,11 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any]]] = [
     ("GET", "/v1/competitor-observations", MATRIX_READERS, {}),
     ("POST", "/v1/competitor-observations/NOPE/resolution", CURATORS, {"json": {"sku": None}}),  # 404
     ("GET", "/v1/competitor-prices", MATRIX_READERS, {}),
+    # a rep key reads its own rep's tasks; trainer/admin/service keys name a rep (422 without one); T-NOPE: 404
+    ("GET", "/v1/me/tasks", READERS, {}),
+    ("GET", "/v1/me/tasks/T-NOPE", READERS, {}),
+    ("PATCH", "/v1/me/tasks/T-NOPE", READERS, {"json": {"state": "open"}}),
+    ("POST", "/v1/me/tasks/T-NOPE/state", READERS, {"json": {"state": "open"}}),
 ]
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/ready")}
 
@@ -88,6 +93,7 @@ def test_matrix_covers_every_route(deployment: Deployment) -> None:
     covered = {
         (m, p.replace(PH, "{photo_id}").replace("NOPE/resolution", "{observation_id}/resolution")) for m, p in covered
     }
+    covered = {(m, p.replace("T-NOPE", "{task_id}")) for m, p in covered}
     assert routes - PUBLIC == covered
 
 
