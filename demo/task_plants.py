@@ -470,8 +470,8 @@ def objection_note(pl: Planting, cid: str) -> tuple[str, str, list[str]]:
     return f"{opener}；{objection}。", step, [p.sku]
 
 
-def neutral_note(pl: Planting, cid: str) -> tuple[str, list[str]]:
-    """A note of a visit without an objection (it may mention price or formulary in passing)."""
+def neutral_note(pl: Planting, cid: str, *, in_passing: bool = False) -> tuple[str, list[str]]:
+    """A note of a visit without an objection; with ``in_passing`` one that mentions price or the formulary."""
     c, w = pl.by_id[cid], pl.w
     p = _product(pl, cid)
     who = _contact(w, c)
@@ -479,10 +479,11 @@ def neutral_note(pl: Planting, cid: str) -> tuple[str, list[str]]:
     note = w.one([
         f"例行拜访{c.short}，与{who}核对{p.short}月度订单，对方对价格和供货均无异议，按计划下单",
         f"向{who}介绍{p.short}医保支付标准更新，对方表示清楚，已安排{staff}",
+    ] + ([] if in_passing else [
         f"与{who}复盘{p.short}近三个月动销，月销量稳定，库存周转正常",
         f"回访{c.short}，{who}确认上次特价申请结果已收到，接受新的供货价，恢复正常订货",
         f"在{c.short}组织{p.short}产品培训会，{w.n(8, 30)}人参加，反馈良好",
-    ])  # fmt: skip
+    ]))  # fmt: skip
     return f"{note}。", [p.sku]
 
 
@@ -497,8 +498,8 @@ def plant_objections(pl: Planting) -> None:
             at = pl.when(first)
             if pl.latest_talk.get(cid, dt.datetime.min) >= at - dt.timedelta(days=1):
                 continue
-            if kind == "neutral":
-                summary, skus = neutral_note(pl, cid)
+            if kind == "neutral":  # half of them mention price or the formulary without an objection
+                summary, skus = neutral_note(pl, cid, in_passing=n % 2 == 0)
                 iid = pl.say(cid, at, pl.w.one(["拜访", "电话", "微信"]), summary, "两周后回访动销情况", skus,
                              objection=False)  # fmt: skip
             else:
