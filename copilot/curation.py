@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from graph.errors import NotFoundError, VersionConflictError
 from graph.model import AuditEvent, CustomerType, Entry, EntryKind, EntryStatus, EntryVersion, ObjectionCategory
@@ -163,10 +164,6 @@ class DiffLine:
     new: str
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
 def _preview(value: Any) -> Any:
     if isinstance(value, str) and len(value) > _AUDIT_PREVIEW:
         return value[:_AUDIT_PREVIEW] + "…"
@@ -242,7 +239,7 @@ def create_entry(
     customer_types: Sequence[str] = (),
 ) -> Entry:
     """A new draft entry at version 1 (id generated unless given)."""
-    now = _now()
+    now = utc_now()
     eid = entry_id or f"E-{uuid.uuid4().hex[:12].upper()}"
     entry = Entry.model_validate(
         {"tenant": tenant, "id": eid, "kind": kind, "title": title, "body": body, "tags": list(tags),
@@ -279,7 +276,7 @@ def edit_entry(
         update["category"] = edit.category
     if edit.customer_types is not None:
         update["customer_types"] = list(edit.customer_types)
-    update |= {"author": actor, "updated_at": _now()}
+    update |= {"author": actor, "updated_at": utc_now()}
     new = Entry.model_validate({**current.model_dump(), **update})
     details = {"from_version": expected_version, "changes": _changes(current, new)}
     if edit.skus is not None or edit.indications is not None:
@@ -312,7 +309,7 @@ def _edit_revision(
             update[name] = list(value)
     if edit.category is not None or edit.clear_category:
         update["category"] = edit.category
-    revision = Revision.model_validate({**base.model_dump(), **update, "author": actor, "updated_at": _now()})
+    revision = Revision.model_validate({**base.model_dump(), **update, "author": actor, "updated_at": utc_now()})
     changes = {
         f: {"from": _preview(getattr(base, f)), "to": _preview(getattr(revision, f))}
         for f in ("title", "body", "tags", "source", "category", "customer_types", "skus", "indications")
@@ -360,7 +357,7 @@ def transition(
             f"cannot {action} entry {entry_id}: it is {current.status} (allowed from {', '.join(sorted(allowed))})",
             details={"id": entry_id, "status": current.status, "action": action},
         )
-    update: dict[str, Any] = {"updated_at": _now()}
+    update: dict[str, Any] = {"updated_at": utc_now()}
     if action == "confirm":
         if not current.stale_reason:
             raise InvalidTransitionError(
@@ -444,7 +441,7 @@ def _revision_step(
         raise _note_open(current)
     update: dict[str, Any] = {
         "title": rev.title, "body": rev.body, "tags": rev.tags, "source": rev.source, "category": rev.category,
-        "customer_types": rev.customer_types, "author": rev.author, "updated_at": _now(), "revision": None,
+        "customer_types": rev.customer_types, "author": rev.author, "updated_at": utc_now(), "revision": None,
         "status": "published", **_note_fields(),
     }  # fmt: skip
     new = Entry.model_validate({**current.model_dump(), **update})

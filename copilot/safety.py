@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 from copilot.adverse_events import AdverseFinding, detect
+from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from graph.errors import NotFoundError
 from graph.frames import models_to_table
@@ -33,10 +34,6 @@ class ReportClosedError(CopilotError):
     """The safety report is closed: its status no longer changes (a closed case is reopened as a new report)."""
 
     code = "report_closed"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def interaction_report_id(interaction_id: str) -> str:
@@ -133,7 +130,7 @@ def report_query(
     source: str = "objection_query",
 ) -> SafetyReport:
     """Queue a reaction reported in an objection query (or a note typed in the console); the new report."""
-    at = _now()
+    at = utc_now()
     report = SafetyReport.model_validate(
         {
             "tenant": tenant, "id": f"SAFE-Q-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}", "source": source,
@@ -181,7 +178,7 @@ def set_status(
         raise ReportClosedError(f"safety report {report_id} is closed", details={"id": report_id, "status": "closed"})
     if report.status == status:
         return report
-    now = _now()
+    now = utc_now()
     changed = report.model_copy(update={"status": status, "note": note, "updated_by": actor, "updated_at": now})
     audit = AuditEvent(
         tenant=tenant, id=f"AUD-safety-{report_id}-{time.time_ns():020d}", at=now, actor=actor,

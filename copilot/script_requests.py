@@ -7,12 +7,12 @@ and can write the script (then closes the request naming it). Every request is s
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Literal
 
+from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from graph.errors import NotFoundError
 from graph.frames import models_to_table
@@ -24,10 +24,6 @@ class RequestClosedError(CopilotError):
     """The script request was closed already (a second close would overwrite the first trainer's decision)."""
 
     code = "request_closed"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def create_request(
@@ -50,7 +46,7 @@ def create_request(
             "category": category,
             "customer_type": customer_type,
             "requested_by": requested_by,
-            "at": _now(),
+            "at": utc_now(),
         }
     )
     store.load_batch(
@@ -95,7 +91,7 @@ def close_request(
     if entry_id is not None and store.get_node(tenant, Entry, entry_id) is None:
         raise NotFoundError(f"no entry {entry_id}", details={"entry_id": entry_id})
     closed = request.model_copy(
-        update={"status": status, "entry_id": entry_id, "note": note, "closed_by": closed_by, "closed_at": _now()}
+        update={"status": status, "entry_id": entry_id, "note": note, "closed_by": closed_by, "closed_at": utc_now()}
     )
     store.load_batch(
         tenant,

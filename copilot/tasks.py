@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from copilot.adverse_events import detect_as_typed
 from copilot.briefing import NEXT_STEP_INTERACTIONS, PurchaseSummary, health_of
+from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from copilot.formulary_impact import edition_changes
 from copilot.safety import reports_of_tables
@@ -752,10 +753,6 @@ class NewInteraction:
     next_step: str | None = None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
 def set_state(
     store: GraphStore,
     tenant: str,
@@ -791,7 +788,7 @@ def set_state(
     if state == "done" and bool(interaction_id) == bool(interaction):
         raise TaskStateError("done needs the interaction that closed it: interaction_id or a new interaction",
                              details={"field": "interaction_id"})  # fmt: skip
-    now = _now()
+    now = utc_now()
     loads: list[tuple[type[Node] | type[Edge], pa.Table]] = []
     if interaction_id:
         linked = store.edges_of(tenant, InteractionWith, sources=[interaction_id])
