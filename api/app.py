@@ -22,7 +22,6 @@ from api import errors
 from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.fast_paths import PriceCheckFastPath
-from api.keys import KeyStore
 from api.logs import RequestContext
 from api.routes import (
     admin,
@@ -40,7 +39,7 @@ from api.routes import (
 from api.services import Follower
 from api.settings import Settings, get_settings
 from api.state import ServiceState
-from api.stores import open_store
+from api.stores import open_keys, open_store
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder, warm_up
 
@@ -136,10 +135,15 @@ def _too_deep(_: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
 def open_state(settings: Settings) -> ServiceState:
     """Open the store, the embedder and the key file the settings name."""
     store = open_store(settings)
+    try:
+        keys = open_keys(settings, store)
+    except BaseException:
+        store.close()
+        raise
     embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
     chat_model = load_chat_model(settings.chat_model, settings.chat_model_kwargs) if settings.chat_model else None
     return ServiceState(
-        settings=settings, store=store, embedder=embedder, keys=KeyStore(settings.keys_path), chat_model=chat_model,
+        settings=settings, store=store, embedder=embedder, keys=keys, chat_model=chat_model,
         write_gate=asyncio.Semaphore(settings.write_slots),
     )  # fmt: skip
 
@@ -166,6 +170,7 @@ def create_app(
         app.state.service = service
         poll_s = service.settings.feed_poll_s
         follower = Follower(service.services, poll_s) if poll_s > 0 else None
+        service.keys.start()  # re-reads the cached keys (revocations elsewhere) and writes their uses
 
         def start() -> None:
             try:
@@ -192,6 +197,7 @@ def create_app(
                 starter.join()
             if follower is not None:
                 follower.stop()
+            service.keys.close()  # writes the uses not written yet
             if state is None:
                 service.close()
 

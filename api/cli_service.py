@@ -5,16 +5,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from api.cli_output import Table, make_console
 from api.keys import ROLES, KeyStore
 from api.logs import configure_logging
 from api.settings import Settings, export_for_workers
-from graph.errors import SalesCopilotError
+from graph.errors import BackendUnavailableError, SalesCopilotError
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -23,9 +26,26 @@ keys_app = typer.Typer(
 )
 
 
-def _keys(ctx: typer.Context) -> KeyStore:
+@contextmanager
+def _keys(ctx: typer.Context) -> Iterator[KeyStore]:
+    """The keys in the configured graph store (the old key file imported first, once); the store closed after."""
+    from api.stores import open_keys, open_store
+
     settings: Settings = ctx.obj
-    return KeyStore(settings.keys_path)
+    try:
+        store = open_store(settings)
+    except SalesCopilotError as e:
+        err_console.print(f"[red]error[/red] {escape(f'[{e.code}] {e.message}')}", soft_wrap=True)
+        raise typer.Exit(3 if isinstance(e, BackendUnavailableError) else 1) from e
+    try:
+        try:
+            keys = open_keys(settings, store)
+        except SalesCopilotError as e:
+            err_console.print(f"[red]error[/red] {escape(f'[{e.code}] {e.message}')}", soft_wrap=True)
+            raise typer.Exit(1) from e
+        yield keys
+    finally:
+        store.close()
 
 
 @keys_app.command("create")
@@ -40,14 +60,12 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key and print it once; only its SHA-256 digest is stored."""
-    store = _keys(ctx)
-    try:
-        record, text = store.create(tenant, role, name, rep_id=rep)
-    except SalesCopilotError as e:
-        err_console.print(f"[red]error[/red] {e.message}")
-        raise typer.Exit(2) from e
-    finally:
-        store.close()
+    with _keys(ctx) as store:
+        try:
+            record, text = store.create(tenant, role, name, rep_id=rep)
+        except SalesCopilotError as e:
+            err_console.print(f"[red]error[/red] {e.message}")
+            raise typer.Exit(2) from e
     if output is not None:
         output.touch(mode=0o600, exist_ok=True)
         with output.open("a", encoding="utf-8") as f:
@@ -64,11 +82,8 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Key records (never the secrets), newest first."""
-    store = _keys(ctx)
-    try:
+    with _keys(ctx) as store:
         found = store.list(tenant)
-    finally:
-        store.close()
     if as_json:
         rows = [{**dataclasses.asdict(k), "created_at": k.created_at.isoformat(),
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in found]  # fmt: skip
@@ -88,14 +103,12 @@ def keys_revoke(
     ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="The key's id (see keys list).")]
 ) -> None:
     """Revoke a key; requests with it are refused from now on."""
-    store = _keys(ctx)
-    try:
-        record = store.revoke(key_id)
-    except SalesCopilotError as e:
-        err_console.print(f"[red]error[/red] {e.message}")
-        raise typer.Exit(4) from e
-    finally:
-        store.close()
+    with _keys(ctx) as store:
+        try:
+            record = store.revoke(key_id)
+        except SalesCopilotError as e:
+            err_console.print(f"[red]error[/red] {e.message}")
+            raise typer.Exit(4) from e
     console.print(f"revoked {record.id} ({record.role}, {record.tenant})")
 
 

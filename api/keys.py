@@ -2,7 +2,18 @@
 
 A key reads ``skg_<id>_<secret>``: the id finds the record, the secret (32 random bytes) is compared by digest in
 constant time. A fast digest is the right tool here: the secret is random, not a password, so there is nothing for a
-slow hash to protect against. Keys live in a small SQLite file next to the data (one per deployment).
+slow hash to protect against.
+
+The records live in the graph store (``GraphStore.create_key`` …, schema version 9), so every worker on one Neo4j
+database sees the same keys. Before, they lived in a SQLite file of the data dir (``keys.sqlite``), which only
+processes on one disk shared; that file is imported once on the first start (``import_legacy_file``) and renamed.
+
+Each process verifies keys from its own cache: a request costs a hash and a dict lookup, not a database query (the
+quote screen checks a price on every keystroke). A background thread re-reads the cached keys every ``REFRESH_S``
+seconds, and an entry older than ``CACHE_S`` is never trusted, so a key revoked through any worker or the CLI is
+refused by every worker within ``CACHE_S`` seconds (by the worker that revoked it at once). Uses are noted in memory
+and written as ``last_used_at`` every ``USE_FLUSH_S`` seconds and at shutdown: at most one write per key per flush,
+none per request.
 """
 
 from __future__ import annotations
@@ -10,36 +21,27 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from graph.base import check_tenant
-from graph.errors import NotFoundError, SalesCopilotError
-from graph.files import restrict_permissions
+from graph.errors import GraphError, NotFoundError, SalesCopilotError
+from graph.ports import GraphStore, KeyRecord
 
 Role = Literal["rep", "trainer", "admin", "service", "store", "safety"]
 ROLES: tuple[Role, ...] = get_args(Role)
 PREFIX = "skg_"
+MIGRATED_SUFFIX = ".migrated"
+"""The old key file, once imported, is renamed with this suffix and never read again."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    role TEXT NOT NULL,
-    name TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT,
-    rep_id TEXT
-)
-"""
-_ADD_REP = "ALTER TABLE api_keys ADD COLUMN rep_id TEXT"
-"""Key stores made before territories: the column is added; their rep keys stay unbound (they see no customer)."""
+log = logging.getLogger(__name__)
 
 
 class InvalidKeyError(SalesCopilotError):
@@ -52,6 +54,12 @@ class KeyRequestError(SalesCopilotError):
     """A key that cannot be made as asked (unknown role, a rep key without its rep, a rep for another role)."""
 
     code = "invalid_key_request"
+
+
+class KeyFileError(SalesCopilotError):
+    """The old SQLite key file exists but cannot be read (it is left in place)."""
+
+    code = "key_file_unreadable"
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,14 @@ class ApiKey:
 
 
 CACHE_S = 5.0
-"""Seconds a verified key is trusted without reading the key store again (revocation elsewhere: within this)."""
+"""Seconds a verified key is trusted without reading the key store again: a revocation elsewhere is effective in
+every worker within this."""
+REFRESH_S = 2.0
+"""How often the background thread re-reads the keys in the cache (so a key in use never waits for a read)."""
+IDLE_S = 60.0
+"""A cached key unused this long is dropped at the next refresh instead of re-read (its next use reads it again)."""
+USE_FLUSH_S = 60.0
+"""How often the keys' last use is written (and at shutdown): at most one write per key per interval."""
 CACHE_SIZE = 10_000
 
 
@@ -77,35 +92,66 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _row(row: sqlite3.Row) -> ApiKey:
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _api_key(record: KeyRecord) -> ApiKey:
     return ApiKey(
-        id=row["id"],
-        tenant=row["tenant"],
-        role=row["role"],
-        name=row["name"],
-        created_at=dt.datetime.fromisoformat(row["created_at"]),
-        revoked_at=dt.datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None,
-        rep_id=row["rep_id"],
+        id=record.id,
+        tenant=record.tenant,
+        role=cast(Role, record.role),  # written by ``KeyStore.create`` from ROLES
+        name=record.name,
+        created_at=record.created_at,
+        revoked_at=record.revoked_at,
+        rep_id=record.rep_id,
     )
 
 
-class KeyStore:
-    """The API keys of a deployment, in a SQLite file."""
+@dataclass
+class _Cached:
+    key: ApiKey
+    checked: float
+    """When the record was last read from the store (the cache's clock)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
-        columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(api_keys)").fetchall()}
-        if "rep_id" not in columns:
-            self._conn.execute(_ADD_REP)
-        for file in path.parent.glob(path.name + "*"):  # the database and its -wal/-shm files: owner only
-            restrict_permissions(file)
+
+class KeyStore:
+    """The API keys of a deployment, in the graph store, verified from a per-process cache.
+
+    ``clock`` (monotonic seconds) and ``utcnow`` are the cache's and the use records' clocks; tests pass their own.
+    ``start()`` runs the refresher thread (the API does; a CLI command needs none); ``close()`` stops it and writes
+    the uses not yet written. The graph store is the caller's to close (after this).
+    """
+
+    def __init__(
+        self,
+        store: GraphStore,
+        *,
+        cache_s: float = CACHE_S,
+        refresh_s: float = REFRESH_S,
+        use_flush_s: float = USE_FLUSH_S,
+        clock: Callable[[], float] = time.monotonic,
+        utcnow: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self.store = store
+        self.cache_s = cache_s
+        self.refresh_s = refresh_s
+        self.use_flush_s = use_flush_s
+        self._clock = clock
+        self._utcnow = utcnow
+        self._cache: dict[str, _Cached] = {}
+        """By the digest of the whole key text: a hit needs no split and no second digest."""
+        self._last_use: dict[str, float] = {}
+        """Key id → the cache clock at its last verified use (one dict write per request)."""
+        self._written_use: dict[str, float] = {}
+        """Key id → the last use already written to the store."""
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[ApiKey, float]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reads = 0
+        """Key records read from the store by ``verify`` (cache misses); for tests and benchmarks."""
+
+    # ------------------------------------------------------------------ the key operations
 
     def create(self, tenant: str, role: str, name: str, rep_id: str | None = None) -> tuple[ApiKey, str]:
         """A new key; returns its record and the full key text, which is shown once and never stored.
@@ -128,62 +174,169 @@ class KeyStore:
         check_tenant(tenant)
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO api_keys (id, tenant, role, name, digest, created_at, rep_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key_id, tenant, role, name, _digest(secret), now.isoformat(), rep_id),
-            )
-        return ApiKey(key_id, tenant, role, name, now, rep_id=rep_id), f"{PREFIX}{key_id}_{secret}"
+        record = KeyRecord(key_id, tenant, role, name, _digest(secret), self._utcnow(), rep_id=rep_id)
+        self.store.create_key(record)
+        return _api_key(record), f"{PREFIX}{key_id}_{secret}"
 
     def verify(self, token: str | None) -> ApiKey:
         """The live key ``token`` names, or ``InvalidKeyError``.
 
-        A verified key is remembered for ``CACHE_S`` seconds, so the check on every request (every keystroke of a
-        quote screen) costs a hash and a dict lookup, not a database read; a revocation by another process takes
-        effect within that time, one by this process at once.
+        From the cache when its entry was read less than ``cache_s`` seconds ago (the refresher keeps keys in use
+        younger than that); else one read of the key's record. The use is noted in memory (``flush_use`` writes it).
         """
         if not token or not token.startswith(PREFIX) or token.count("_") < 2:
             raise InvalidKeyError("missing or malformed API key (send it in the X-API-Key header)")
         cache_key = _digest(token)
+        now = self._clock()
         hit = self._cache.get(cache_key)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
+        if hit is not None and now - hit.checked < self.cache_s:
+            self._last_use[hit.key.id] = now
+            return hit.key
         key_id, secret = token[len(PREFIX) :].split("_", 1)
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        if row is None or not hmac.compare_digest(row["digest"], _digest(secret)):
+        self.reads += 1
+        found = self.store.keys_by_ids([key_id])
+        if not found or not hmac.compare_digest(found[0].digest, _digest(secret)):
+            self._cache.pop(cache_key, None)
             raise InvalidKeyError("unknown API key")
-        if row["revoked_at"]:
+        if found[0].revoked_at is not None:
+            self._cache.pop(cache_key, None)
             raise InvalidKeyError("this API key was revoked")
-        key = _row(row)
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[cache_key] = (key, time.monotonic() + CACHE_S)
+        key = _api_key(found[0])
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[cache_key] = _Cached(key, now)
+        self._last_use[key.id] = now
         return key
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         """Keys of one tenant (or all), newest first."""
-        query, args = "SELECT * FROM api_keys", tuple[str, ...]()
-        if tenant is not None:
-            query, args = query + " WHERE tenant = ?", (tenant,)
-        with self._lock:
-            rows = self._conn.execute(query + " ORDER BY created_at DESC, id", args).fetchall()
-        return [_row(r) for r in rows]
+        return [_api_key(r) for r in self.store.list_keys(tenant)]
+
+    def last_used(self, tenant: str | None = None) -> dict[str, dt.datetime | None]:
+        """Key id → its last use as written to the store (up to ``use_flush_s`` seconds behind)."""
+        return {r.id: r.last_used_at for r in self.store.list_keys(tenant)}
 
     def revoke(self, key_id: str, *, tenant: str | None = None) -> ApiKey:
         """Revoke a key at once (of ``tenant`` only, when given: another tenant's key is 'not found')."""
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat()
+        found = self.store.keys_by_ids([key_id])
+        if not found or (tenant is not None and found[0].tenant != tenant):
+            raise NotFoundError(f"no API key {key_id}", details={"id": key_id})
+        record = self.store.revoke_key(key_id, self._utcnow())
+        if record is None:
+            raise NotFoundError(f"no API key {key_id}", details={"id": key_id})
+        self._drop(key_id)  # effective at once in this process; the other workers within cache_s
+        return _api_key(record)
+
+    # ------------------------------------------------------------------ the cache and the use records
+
+    def _drop(self, key_id: str) -> None:
         with self._lock:
-            row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-            if row is None or (tenant is not None and row["tenant"] != tenant):
-                raise NotFoundError(f"no API key {key_id}", details={"id": key_id})
-            self._conn.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now, key_id))
-            self._cache.clear()  # effective at once in this process
-            row = self._conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        return _row(row)
+            for token, entry in list(self._cache.items()):
+                if entry.key.id == key_id:
+                    del self._cache[token]
+
+    def refresh(self) -> None:
+        """Re-read the cached keys used in the last ``IDLE_S`` seconds; drop revoked, deleted and idle ones."""
+        now = self._clock()
+        with self._lock:
+            entries = list(self._cache.items())
+        ids = {e.key.id for _, e in entries if now - self._last_use.get(e.key.id, e.checked) < IDLE_S}
+        records = {r.id: r for r in self.store.keys_by_ids(sorted(ids))}
+        with self._lock:
+            for token, entry in entries:
+                record = records.get(entry.key.id)
+                if self._cache.get(token) is not entry:
+                    continue  # replaced meanwhile by a fresher read
+                if record is None or record.revoked_at is not None:
+                    del self._cache[token]
+                else:
+                    self._cache[token] = _Cached(_api_key(record), now)
+
+    def flush_use(self) -> int:
+        """Write the keys' uses since the last flush (one write for all of them); returns the keys written."""
+        now_clock, now_wall = self._clock(), self._utcnow()
+        pending = {k: t for k, t in list(self._last_use.items()) if t > self._written_use.get(k, float("-inf"))}
+        if not pending:
+            return 0
+        used = {k: now_wall - dt.timedelta(seconds=now_clock - t) for k, t in pending.items()}
+        self.store.touch_keys(used)
+        self._written_use.update(pending)
+        return len(pending)
+
+    def start(self) -> None:
+        """Run the refresher (every ``refresh_s``) and the use writer (every ``use_flush_s``) in a daemon thread."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._follow, name="api-keys", daemon=True)
+            self._thread.start()
+
+    def _follow(self) -> None:
+        flushed = self._clock()
+        while not self._stop.wait(self.refresh_s):
+            try:
+                self.refresh()
+                if self._clock() - flushed >= self.use_flush_s:
+                    flushed = self._clock()
+                    self.flush_use()
+            except GraphError as e:  # the store is away: cached keys age out; the next read says why
+                log.warning("API key refresh failed: %s", e.message)
 
     def close(self) -> None:
-        """Close the database file."""
-        self._conn.close()
+        """Stop the refresher and write the uses not written yet (before the graph store closes)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        try:
+            self.flush_use()
+        except GraphError as e:
+            log.warning("API key uses not written at shutdown: %s", e.message)
+
+
+def import_legacy_file(store: GraphStore, path: Path) -> int | None:
+    """Import the API keys of an old SQLite key file into the graph store, once; returns how many were new.
+
+    None when there is no such file (the usual case after the first start). The keys keep working: the same ids,
+    digests, tenants, roles, reps and revocations. The file is then renamed ``<name>.migrated`` (with its -wal/-shm
+    files, if any) and never read again, so a second start imports nothing; two workers starting at once import each
+    key once (``import_keys`` stores missing ids only). A file that cannot be read is left in place with an error.
+    """
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL's rows into the file before it is renamed
+            columns = {r["name"] for r in conn.execute("PRAGMA table_info(api_keys)").fetchall()}
+            rep = "rep_id" if "rep_id" in columns else "NULL AS rep_id"  # files made before territories
+            rows = conn.execute(
+                f"SELECT id, tenant, role, name, digest, created_at, revoked_at, {rep} FROM api_keys"  # noqa: S608
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise KeyFileError(f"cannot read the old API key file {path}: {e}", details={"path": str(path)}) from e
+    records = [
+        KeyRecord(
+            id=r["id"],
+            tenant=r["tenant"],
+            role=r["role"],
+            name=r["name"],
+            digest=r["digest"],
+            created_at=dt.datetime.fromisoformat(r["created_at"]),
+            revoked_at=dt.datetime.fromisoformat(r["revoked_at"]) if r["revoked_at"] else None,
+            rep_id=r["rep_id"],
+        )
+        for r in rows
+    ]
+    added = store.import_keys(records)
+    for suffix in ("-wal", "-shm", ""):  # the main file last: while it is there, a crash here imports again
+        part = path.with_name(path.name + suffix)
+        try:
+            part.rename(path.with_name(path.name + MIGRATED_SUFFIX + suffix))
+        except FileNotFoundError:
+            pass  # none, or another worker renamed it first
+    log.info("imported %d of %d API keys from %s (renamed %s%s)", added, len(records), path, path.name, MIGRATED_SUFFIX)
+    return added

@@ -81,7 +81,7 @@ class ServiceState:
         return {s.tenant: (s.feed_seq, not s.feed_behind) for s in self.services.all()}
 
     def close(self) -> None:
-        """Save the retrieval indexes and close the store and the key file."""
+        """Save the retrieval indexes, write the keys' uses, and close the store."""
         self.services.save()
-        self.store.close()
         self.keys.close()
+        self.store.close()

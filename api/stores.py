@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from api.keys import KeyStore, import_legacy_file
 from api.settings import Settings
 from graph.errors import BackendUnavailableError
 from graph.ports import GraphStore
@@ -46,3 +47,9 @@ def _in_use(settings: Settings, error: BackendUnavailableError) -> BackendUnavai
         "and run the command again, or do the work through the running server (the web console or the /v1 API).",
         details={"path": str(settings.graph_dir), "pid": pid, "cause": error.message},
     )
+
+
+def open_keys(settings: Settings, store: GraphStore) -> KeyStore:
+    """The API keys in ``store``, after importing the old SQLite key file once (``settings.keys_path``)."""
+    import_legacy_file(store, settings.keys_path)
+    return KeyStore(store)

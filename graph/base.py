@@ -73,6 +73,7 @@ from graph.ports import (
     DoctorRecord,
     EntryLinks,
     InteractionRecord,
+    KeyRecord,
     Page,
     PriceHistory,
     PriceHistoryFilter,
@@ -993,11 +994,101 @@ class CypherGraphStore(ABC):
         """Tenants that own at least one node."""
         return sorted(self.counts())
 
+    # ------------------------------------------------------------------ API keys
+
+    def create_key(self, record: KeyRecord) -> None:
+        """Store a new key record (``ConflictError`` when its id exists)."""
+        check_tenant(record.tenant)
+        self._atomic(lambda run: run(cypher.CREATE_API_KEY, _key_params(record)))
+
+    def import_keys(self, records: Sequence[KeyRecord]) -> int:
+        """Store the records whose id is not stored yet, in one transaction; stored ones are left as they are.
+
+        Run twice (two workers importing the same old key file at once) it stores each record once: the second
+        finds them stored, or fails on the id's uniqueness and stores nothing.
+        """
+        for r in records:
+            check_tenant(r.tenant)
+
+        def work(run: Run) -> int:
+            ids = [r.id for r in records]
+            stored = {row["id"] for row in run(cypher.API_KEYS_BY_IDS, {"ids": ids})} if ids else set()
+            new = [r for r in records if r.id not in stored]
+            for r in new:
+                run(cypher.CREATE_API_KEY, _key_params(r))
+            return len(new)
+
+        return self._atomic(work)
+
+    def keys_by_ids(self, ids: Sequence[str]) -> list[KeyRecord]:
+        """The stored records among ``ids`` (unknown ids are left out)."""
+        if not ids:
+            return []
+        return [_key_record(r) for r in self._query(cypher.API_KEYS_BY_IDS, {"ids": list(ids)})]
+
+    def list_keys(self, tenant: str | None = None) -> list[KeyRecord]:
+        """Key records of one tenant (or all), newest first (then by id)."""
+        if tenant is None:
+            return [_key_record(r) for r in self._query(cypher.API_KEYS_ALL, {})]
+        rows = self._query(cypher.API_KEYS_OF_TENANT, {"tenant": check_tenant(tenant)})
+        return [_key_record(r) for r in rows]
+
+    def revoke_key(self, key_id: str, at: dt.datetime) -> KeyRecord | None:
+        """Mark a key revoked at ``at`` (an earlier revocation stays); None when there is no such key."""
+        rows = self._atomic(lambda run: run(cypher.REVOKE_API_KEY, {"id": key_id, "at": _key_time(at)}))
+        return _key_record(rows[0]) if rows else None
+
+    def touch_keys(self, used: dict[str, dt.datetime]) -> int:
+        """Move each key's ``last_used_at`` forward to the given time (never back), in one transaction."""
+        if not used:
+            return 0
+
+        def work(run: Run) -> int:
+            return sum(len(run(cypher.TOUCH_API_KEY, {"id": k, "at": _key_time(at)})) for k, at in sorted(used.items()))
+
+        return self._atomic(work)
+
     def __enter__(self) -> CypherGraphStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _key_time(at: dt.datetime | None) -> str | None:
+    """Key times are stored as ISO text to the second (naive UTC): ordered as text, the same on every backend."""
+    return at.replace(microsecond=0).isoformat() if at is not None else None
+
+
+def _key_params(record: KeyRecord) -> Row:
+    return {
+        "id": record.id,
+        "tenant": record.tenant,
+        "role": record.role,
+        "name": record.name,
+        "digest": record.digest,
+        "created_at": _key_time(record.created_at),
+        "revoked_at": _key_time(record.revoked_at),
+        "rep_id": record.rep_id,
+        "last_used_at": _key_time(record.last_used_at),
+    }
+
+
+def _key_record(row: Row) -> KeyRecord:
+    def when(value: str | None) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(value) if value else None
+
+    return KeyRecord(
+        id=row["id"],
+        tenant=row["tenant"],
+        role=row["role"],
+        name=row["name"],
+        digest=row["digest"],
+        created_at=dt.datetime.fromisoformat(row["created_at"]),
+        revoked_at=when(row["revoked_at"]),
+        rep_id=row["rep_id"],
+        last_used_at=when(row["last_used_at"]),
+    )
 
 
 def _params(model: type[GraphModel], row: GraphModel, *, with_uid: bool = True) -> Row:

@@ -192,6 +192,21 @@ def nodes_by_uids(model: type[Node]) -> str:
     )
 
 
+API_KEY = "_ApiKey"
+"""Label of the API key records (one per deployment, outside the tenant graph: a key names its tenant)."""
+API_KEY_FIELDS = ("id", "tenant", "role", "name", "digest", "created_at", "revoked_at", "rep_id", "last_used_at")
+_KEY_RETURN = ", ".join(f"k.{f} AS {f}" for f in API_KEY_FIELDS)
+CREATE_API_KEY = f"CREATE (k:{API_KEY} {{{', '.join(f'{f}: ${f}' for f in API_KEY_FIELDS)}}})"
+API_KEYS_BY_IDS = f"UNWIND $ids AS i MATCH (k:{API_KEY} {{id: i}}) RETURN {_KEY_RETURN}"
+API_KEYS_ALL = f"MATCH (k:{API_KEY}) RETURN {_KEY_RETURN} ORDER BY created_at DESC, id"
+API_KEYS_OF_TENANT = f"MATCH (k:{API_KEY}) WHERE k.tenant = $tenant RETURN {_KEY_RETURN} ORDER BY created_at DESC, id"
+REVOKE_API_KEY = f"MATCH (k:{API_KEY} {{id: $id}}) SET k.revoked_at = coalesce(k.revoked_at, $at) RETURN {_KEY_RETURN}"
+TOUCH_API_KEY = (
+    f"MATCH (k:{API_KEY} {{id: $id}}) WHERE k.last_used_at IS NULL OR k.last_used_at < $at "
+    "SET k.last_used_at = $at RETURN k.id AS id"
+)
+DELETE_TENANT_API_KEYS = f"MATCH (k:{API_KEY}) WHERE k.tenant = $tenant DELETE k"
+
 CHANGE_HEAD = "_ChangeHead"
 """Label of the per-tenant record holding the last change sequence number (not part of the domain model)."""
 NEXT_CHANGE_SEQ = (

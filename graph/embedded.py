@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.base import CypherGraphStore, Row, Run, T, check_tenant
-from graph.cypher import CHANGE_HEAD, edge_pattern, rel
+from graph.cypher import API_KEY, API_KEY_FIELDS, CHANGE_HEAD, DELETE_TENANT_API_KEYS, edge_pattern, rel
 from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
 from graph.files import fsync, remove, restrict_permissions
 from graph.frames import DST, SRC, UID
@@ -46,11 +46,18 @@ from graph.model import (
 )
 from graph.ports import ChangeDraft, WriteResult
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 DB_FILE = "graph.lbdb"
 
 CHANGE_HEAD_DDL = f"CREATE NODE TABLE IF NOT EXISTS {CHANGE_HEAD}(tenant STRING PRIMARY KEY, seq INT64)"
 """The per-tenant last change sequence number (outside the domain model)."""
+
+API_KEY_DDL = (
+    f"CREATE NODE TABLE IF NOT EXISTS {API_KEY}("
+    + ", ".join(f"{f} STRING" + (" PRIMARY KEY" if f == "id" else "") for f in API_KEY_FIELDS)
+    + ")"
+)
+"""The deployment's API keys (schema version 9; before it they were in a SQLite file of the API)."""
 
 META_DDL = "CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING PRIMARY KEY, value STRING)"
 GET_VERSION = "MATCH (m:_Meta {key: 'schema_version'}) RETURN m.value AS v"
@@ -84,6 +91,7 @@ def schema_ddl() -> list[str]:
     """DDL of the current schema: one node table per label, one relationship table per type."""
     ddl = [node_table_ddl(m) for m in NODE_TYPES]
     ddl.append(CHANGE_HEAD_DDL)
+    ddl.append(API_KEY_DDL)
     ddl.extend(rel_table_ddl(rel_type) for rel_type in REL_TYPES)
     return ddl
 
@@ -118,6 +126,7 @@ MIGRATIONS: dict[int, list[str]] = {
         node_table_ddl(SafetyReport),
     ],
     8: [node_table_ddl(Task)],
+    9: [API_KEY_DDL],
 }
 """Statements that upgrade a store from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
@@ -507,6 +516,7 @@ class EmbeddedGraphStore(CypherGraphStore):
                 )
                 deleted += int(rows[0]["n"])
                 self._run(f"MATCH (n:{model.label}) WHERE n.tenant = $tenant DETACH DELETE n", {"tenant": tenant})
+            self._run(DELETE_TENANT_API_KEYS, {"tenant": tenant})
         return deleted
 
     def close(self) -> None:

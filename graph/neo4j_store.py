@@ -17,19 +17,20 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ConstraintError, Neo4jError, ServiceUnavailable
 
 from graph.base import CypherGraphStore, Row, Run, T, check_tenant
-from graph.cypher import CHANGE_HEAD, edge_pattern, rel
+from graph.cypher import API_KEY, CHANGE_HEAD, DELETE_TENANT_API_KEYS, edge_pattern, rel
 from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
 from graph.frames import DST, SRC, UID
 from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import WriteResult
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # v2 added PURCHASED.unit, v3 Product.case_size and the Change log, v4 the formulary row fields on LISTED_IN, the
 # STATUS_IN edge and FormularyDecision nodes, v5 the Promotion and PriceEvent labels, v6 the ScriptRequest,
 # CompetitorPhoto, CompetitorObservation and SkuCorrection labels, v7 the SafetyReport label (the drug-safety queue),
-# v8 the Task label (the states reps gave their tasks): properties and labels whose constraints and indexes
+# v8 the Task label (the states reps gave their tasks), v9 the _ApiKey label (the API keys, before in a SQLite file
+# of the API; the API imports that file once): properties and labels whose constraints and indexes
 # schema_statements() declares (run again on every open); nothing else to migrate in Neo4j.
-MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: [], 5: [], 6: [], 7: [], 8: []}
+MIGRATIONS: dict[int, list[str]] = {2: [], 3: [], 4: [], 5: [], 6: [], 7: [], 8: [], 9: []}
 """Statements that upgrade a database from version ``v - 1`` to ``v``; version 1 is the initial schema."""
 
 LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
@@ -54,6 +55,8 @@ def schema_statements() -> list[str]:
     out = [
         "CREATE CONSTRAINT skg_meta_key IF NOT EXISTS FOR (m:_SkgMeta) REQUIRE m.key IS UNIQUE",
         f"CREATE CONSTRAINT skg_change_head IF NOT EXISTS FOR (h:{CHANGE_HEAD}) REQUIRE h.tenant IS UNIQUE",
+        f"CREATE CONSTRAINT skg_api_key_id IF NOT EXISTS FOR (k:{API_KEY}) REQUIRE k.id IS UNIQUE",
+        f"CREATE INDEX skg_api_key_tenant IF NOT EXISTS FOR (k:{API_KEY}) ON (k.tenant)",
     ]
     for m in NODE_TYPES:
         name = m.label.lower()
@@ -325,6 +328,7 @@ class Neo4jGraphStore(CypherGraphStore):
                     "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
                     {"tenant": tenant},
                 ).consume()
+            session.run(DELETE_TENANT_API_KEYS, {"tenant": tenant}).consume()
         return deleted
 
     def close(self) -> None:

@@ -282,6 +282,25 @@ class CustomerContext:
     cases: tuple[Entry, ...] = ()
 
 
+@dataclass(frozen=True)
+class KeyRecord:
+    """A stored API key (outside the tenant graph): its digest, never the key itself.
+
+    Times are naive UTC to the second. The role is kept as text: what roles exist is the API's business.
+    """
+
+    id: str
+    tenant: str
+    role: str
+    name: str
+    digest: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    rep_id: str | None = None
+    last_used_at: dt.datetime | None = None
+    """The latest use written so far (uses are recorded in batches: up to a minute behind)."""
+
+
 @runtime_checkable
 class GraphStore(Protocol):
     """Domain operations on the sales knowledge graph; implemented by the embedded and the Neo4j backends."""
@@ -534,5 +553,31 @@ class GraphStore(Protocol):
         ...
 
     def delete_tenant(self, tenant: str) -> int:
-        """Delete every node and edge of ``tenant``; returns the number of nodes deleted."""
+        """Delete every node and edge of ``tenant`` (and its API keys); returns the number of nodes deleted."""
+        ...
+
+    # API keys: one table per deployment beside the graph, so every worker on the store sees the same keys.
+
+    def create_key(self, record: KeyRecord) -> None:
+        """Store a new key record (``ConflictError`` when its id exists)."""
+        ...
+
+    def import_keys(self, records: Sequence[KeyRecord]) -> int:
+        """Store the records whose id is not stored yet (stored ones are left as they are); returns how many."""
+        ...
+
+    def keys_by_ids(self, ids: Sequence[str]) -> list[KeyRecord]:
+        """The stored records among ``ids`` (unknown ids are left out)."""
+        ...
+
+    def list_keys(self, tenant: str | None = None) -> list[KeyRecord]:
+        """Key records of one tenant (or all), newest first."""
+        ...
+
+    def revoke_key(self, key_id: str, at: dt.datetime) -> KeyRecord | None:
+        """Mark a key revoked at ``at`` (an earlier revocation stays); None when there is no such key."""
+        ...
+
+    def touch_keys(self, used: dict[str, dt.datetime]) -> int:
+        """Move each key's ``last_used_at`` forward to the given time (never back); returns the keys moved."""
         ...

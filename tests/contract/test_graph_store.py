@@ -29,7 +29,7 @@ from graph.model import (
     ScriptRequest,
     Task,
 )
-from graph.ports import GraphStore, PriceHistoryFilter
+from graph.ports import GraphStore, KeyRecord, PriceHistoryFilter
 from tests.contract.sample import sample_edges, sample_nodes
 
 TenantFactory = Callable[..., str]
@@ -361,7 +361,9 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
 def _as_old_schema(store: object, version: int) -> None:
     """Make an embedded store look as schema ``version`` wrote it."""
     run = store._run  # type: ignore[attr-defined]
-    run("DROP TABLE Task")  # v8 added the states of reps' tasks
+    run("DROP TABLE _ApiKey")  # v9 moved the API keys into the store
+    if version < 8:
+        run("DROP TABLE Task")  # v8 added the states of reps' tasks
     if version < 7:
         for column in ("impact_severity", "impact_sentence", "impact_edition", "impact_skus", "revision"):
             run(f"ALTER TABLE Entry DROP {column}")  # v7 added formulary notes, pending revisions and the safety queue
@@ -391,7 +393,7 @@ def _as_old_schema(store: object, version: int) -> None:
     run("MATCH (m:_Meta {key: 'schema_version'}) SET m.value = $v", {"v": str(version)})
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) -> None:
     """A store written by an older schema is upgraded in place on open, data kept, new features usable."""
     from graph.embedded import SCHEMA_VERSION, EmbeddedGraphStore
@@ -399,7 +401,7 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
 
     store = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
     for batch in sample_nodes("t1"):
-        if isinstance(batch[0], Task) or (isinstance(batch[0], SafetyReport) and version < 7):
+        if (isinstance(batch[0], Task) and version < 8) or (isinstance(batch[0], SafetyReport) and version < 7):
             continue
         if isinstance(batch[0], ScriptRequest) and version < 6:
             continue
@@ -412,7 +414,7 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     _as_old_schema(store, version)
     store.close()
     reopened = EmbeddedGraphStore(tmp_path / "old", buffer_pool_mb=1024)
-    assert reopened.schema_version() == SCHEMA_VERSION == 8
+    assert reopened.schema_version() == SCHEMA_VERSION == 9
     assert reopened.counts("t1")["t1"]["PURCHASED"] == 5
     listed = [e for page in reopened.iter_edges("t1", ListedIn) for e in page]
     assert len(listed) == 1 and listed[0].code == "455"
@@ -450,6 +452,9 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
     reopened.upsert_nodes("t1", [photo])
     photos, total = reopened.competitor_photos("t1")
     assert photo in photos and total == (1 if version < 6 else 2)  # a v6 store kept its sample photo
+    key = KeyRecord("k1", "t1", "rep", "张三", "d" * 64, dt.datetime(2026, 12, 1, 9, 0), rep_id="R-1")
+    reopened.create_key(key)  # v9: the API keys
+    assert reopened.keys_by_ids(["k1"]) == [key] and reopened.list_keys("t1") == [key]
     reopened.close()
 
 
