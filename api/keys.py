@@ -148,6 +148,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._flushed = clock()
         self.reads = 0
         """Key records read from the store by ``verify`` (cache misses); for tests and benchmarks."""
 
@@ -271,14 +272,17 @@ class KeyStore:
             self._thread = threading.Thread(target=self._follow, name="api-keys", daemon=True)
             self._thread.start()
 
+    def tick(self) -> None:
+        """One round of the refresher: re-read the cached keys; write the uses when ``use_flush_s`` has passed."""
+        self.refresh()
+        if self._clock() - self._flushed >= self.use_flush_s:
+            self._flushed = self._clock()
+            self.flush_use()
+
     def _follow(self) -> None:
-        flushed = self._clock()
         while not self._stop.wait(self.refresh_s):
             try:
-                self.refresh()
-                if self._clock() - flushed >= self.use_flush_s:
-                    flushed = self._clock()
-                    self.flush_use()
+                self.tick()
             except GraphError as e:  # the store is away: cached keys age out; the next read says why
                 log.warning("API key refresh failed: %s", e.message)
 

@@ -297,11 +297,10 @@ def prepare(data_dir: Path, scale: int, as_of: dt.date) -> Demo:
     skus = [p.sku for p in store.catalogue(TENANT).products]
     rep = next(e.rep_id for e in store.edges_of(TENANT, Owns, targets=[customers[0]]))
     territory = sorted(Territory.of_rep(store, TENANT, rep).customer_ids or ())
-    store.close()
-    keys = KeyStore(data_dir / "keys.sqlite")
+    keys = KeyStore(store)
     rep_key = keys.create(TENANT, "rep", "bench", rep_id=rep)[1]
     service_key = keys.create(TENANT, "service", "bench quote screen")[1]
-    keys.close()
+    store.close()
     return Demo(customers, skus, territory, rep_key, service_key)
 
 

@@ -108,10 +108,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     servers: list[subprocess.Popen[bytes]] = []
     try:
         ingest_paths(store, tenant, [EXAMPLES])
-        keys = KeyStore(data_dir / "keys.sqlite")
+        keys = KeyStore(store)
         trainer, reviewer, reader = (keys.create(tenant, r, n)[1] for r, n in
                                      (("trainer", "甲"), ("trainer", "乙"), ("admin", "负载")))  # fmt: skip
-        keys.close()
         env = ["env", "SKG_BACKEND=neo4j", f"SKG_NEO4J_URI={uri}", f"SKG_NEO4J_USER={user}",
                f"SKG_NEO4J_PASSWORD={password}", f"SKG_DATA_DIR={data_dir}", f"SKG_EMBEDDER={args.embedder}",
                f"SKG_TENANTS={json.dumps([tenant])}", f"SKG_FEED_POLL_S={args.poll_s}", "HF_HUB_OFFLINE=1"]  # fmt: skip

@@ -28,6 +28,7 @@ from api.keys import KeyStore
 from eval.bench_api import _free_port, bare_requests, machine, open_loop, prepare, serve
 from eval.http_load import HttpError, Pool
 from eval.stats import percentiles
+from graph.embedded import EmbeddedGraphStore
 
 ENTRIES = ("KB-HZ-OS-0020", "KB-HZ-OS-0021", "KB-HZ-OS-0022", "KB-HZ-OS-0023", "KB-HZ-OS-0024")
 
@@ -141,9 +142,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data_dir = Path(tmp) / "data"
         demo = prepare(data_dir, 1, dt.date.today())
         customers, skus, key = demo.territory, demo.skus, demo.rep_key  # a rep's quote screen: its own customers
-        store = KeyStore(data_dir / "keys.sqlite")
-        trainers = [store.create("hz-pharma", "trainer", f"培训师{i}")[1] for i in range(args.trainers)]
-        store.close()
+        with EmbeddedGraphStore(data_dir / "graph", buffer_pool_mb=512) as graph:
+            keys = KeyStore(graph)
+            trainers = [keys.create("hz-pharma", "trainer", f"培训师{i}")[1] for i in range(args.trainers)]
         cli = str(Path(sys.executable).parent / "salescopilot")
         make = bare_requests(customers, skus, 3)
         envs = variants(args.variant)

@@ -111,9 +111,8 @@ def api_kills(folder: Path, full: dict[str, int], points: int, work: Path) -> li
         data = work / f"api-{k}"
         subprocess.run([EXE, "--data-dir", str(data), "ingest", str(reps), "--tenant", TENANT],
                        capture_output=True, check=True)  # fmt: skip
-        keys = KeyStore(data / "keys.sqlite")
-        admin = keys.create(TENANT, "admin", "fault suite")[1]
-        keys.close()
+        with EmbeddedGraphStore(data / "graph", buffer_pool_mb=512) as store:
+            admin = KeyStore(store).create(TENANT, "admin", "fault suite")[1]
         port = _free_port()
         cmd = [EXE, "--data-dir", str(data), "serve", "--port", str(port), "--log-level", "warning"]
         with serve(cmd, port) as server:

@@ -22,6 +22,7 @@ import httpx
 
 from api.keys import KeyStore
 from eval.bench_api import _free_port, serve
+from graph.embedded import EmbeddedGraphStore
 
 EXE = str(Path(sys.executable).parent / "salescopilot")
 TENANT = "hostile"
@@ -166,9 +167,8 @@ def run(work: Path) -> dict[str, Any]:
         results.append({"file": name, "via": "cli", "outcome": _cli(work / "cli-data", work / name)})
     data = work / "api-data"
     subprocess.run([EXE, "--data-dir", str(data), "init"], capture_output=True, check=True)
-    keys = KeyStore(data / "keys.sqlite")
-    admin = keys.create(TENANT, "admin", "hostile")[1]
-    keys.close()
+    with EmbeddedGraphStore(data / "graph", buffer_pool_mb=512) as store:
+        admin = KeyStore(store).create(TENANT, "admin", "hostile")[1]
     port = _free_port()
     cmd = [EXE, "--data-dir", str(data), "serve", "--port", str(port), "--log-level", "warning"]
     with serve(cmd, port) as server:

@@ -91,10 +91,13 @@ def _serve(env: dict[str, str], port: int, log: Path, *extra: str) -> subprocess
 def test_a_write_through_one_process_reaches_the_workers_of_another(
     tmp_path: Path, neo4j_env: dict[str, str], tenant: str
 ) -> None:
-    keys = KeyStore(tmp_path / "keys.sqlite")
-    trainer, reviewer, rep = (keys.create(tenant, role, name)[1] for role, name in
-                              (("trainer", "王老师"), ("trainer", "李主管"), ("admin", "运维")))  # fmt: skip
-    keys.close()
+    from graph.neo4j_store import Neo4jGraphStore
+
+    with Neo4jGraphStore(neo4j_env["SKG_NEO4J_URI"], neo4j_env["SKG_NEO4J_USER"],
+                         neo4j_env["SKG_NEO4J_PASSWORD"]) as store:  # fmt: skip
+        keys = KeyStore(store)  # in the database: every process and worker sees them
+        trainer, reviewer, rep = (keys.create(tenant, role, name)[1] for role, name in
+                                  (("trainer", "王老师"), ("trainer", "李主管"), ("admin", "运维")))  # fmt: skip
     env = {**os.environ, **neo4j_env, "SKG_BACKEND": "neo4j", "SKG_DATA_DIR": str(tmp_path), "SKG_EMBEDDER": "hashing",
            "SKG_TENANTS": f'["{tenant}"]', "SKG_FEED_POLL_S": "0.5", "HF_HUB_OFFLINE": "1"}  # fmt: skip
     port_a, port_b = _free_port(), _free_port()
