@@ -108,11 +108,15 @@ def _api_key(record: KeyRecord) -> ApiKey:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cached:
+    """A verified key in the cache (times on the cache's clock); a hit only compares and sets a slot."""
+
     key: ApiKey
-    checked: float
-    """When the record was last read from the store (the cache's clock)."""
+    expires: float
+    """Trusted until then: ``cache_s`` after the record was read from the store."""
+    used: float
+    """The last verified use (written to the store by ``flush_use``)."""
 
 
 class KeyStore:
@@ -141,8 +145,8 @@ class KeyStore:
         self._utcnow = utcnow
         self._cache: dict[str, _Cached] = {}
         """By the digest of the whole key text: a hit needs no split and no second digest."""
-        self._last_use: dict[str, float] = {}
-        """Key id → the cache clock at its last verified use (one dict write per request)."""
+        self._dropped_use: dict[str, float] = {}
+        """Key id → the last use of cache entries dropped before their use was written."""
         self._written_use: dict[str, float] = {}
         """Key id → the last use already written to the store."""
         self._lock = threading.Lock()
@@ -185,14 +189,16 @@ class KeyStore:
         From the cache when its entry was read less than ``cache_s`` seconds ago (the refresher keeps keys in use
         younger than that); else one read of the key's record. The use is noted in memory (``flush_use`` writes it).
         """
-        if not token or not token.startswith(PREFIX) or token.count("_") < 2:
+        if not token:
             raise InvalidKeyError("missing or malformed API key (send it in the X-API-Key header)")
         cache_key = _digest(token)
         now = self._clock()
         hit = self._cache.get(cache_key)
-        if hit is not None and now - hit.checked < self.cache_s:
-            self._last_use[hit.key.id] = now
+        if hit is not None and now < hit.expires:  # a cached token was well-formed when it was read
+            hit.used = now
             return hit.key
+        if not token.startswith(PREFIX) or token.count("_") < 2:
+            raise InvalidKeyError("missing or malformed API key (send it in the X-API-Key header)")
         key_id, secret = token[len(PREFIX) :].split("_", 1)
         self.reads += 1
         found = self.store.keys_by_ids([key_id])
@@ -205,9 +211,9 @@ class KeyStore:
         key = _api_key(found[0])
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:
-                self._cache.clear()
-            self._cache[cache_key] = _Cached(key, now)
-        self._last_use[key.id] = now
+                for token in list(self._cache):
+                    self._uncache(token)
+            self._cache[cache_key] = _Cached(key, now + self.cache_s, now)
         return key
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
@@ -231,38 +237,62 @@ class KeyStore:
 
     # ------------------------------------------------------------------ the cache and the use records
 
+    def _uncache(self, token: str) -> None:
+        """Drop a cache entry, keeping its last use for ``flush_use`` (the caller holds the lock)."""
+        entry = self._cache.pop(token, None)
+        if entry is not None and entry.used > self._dropped_use.get(entry.key.id, float("-inf")):
+            self._dropped_use[entry.key.id] = entry.used
+
     def _drop(self, key_id: str) -> None:
         with self._lock:
-            for token, entry in list(self._cache.items()):
-                if entry.key.id == key_id:
-                    del self._cache[token]
+            for token in [t for t, e in self._cache.items() if e.key.id == key_id]:
+                self._uncache(token)
 
     def refresh(self) -> None:
-        """Re-read the cached keys used in the last ``IDLE_S`` seconds; drop revoked, deleted and idle ones."""
+        """Re-read the cached keys used in the last ``IDLE_S`` seconds; drop revoked, deleted and idle ones.
+
+        A re-read entry is trusted for ``cache_s`` from the start of the read, so a revocation committed before it
+        is seen, and one committed after it is seen by the next round (every ``refresh_s``) or by the request that
+        finds the entry expired.
+        """
         now = self._clock()
         with self._lock:
             entries = list(self._cache.items())
-        ids = {e.key.id for _, e in entries if now - self._last_use.get(e.key.id, e.checked) < IDLE_S}
+        ids = {e.key.id for _, e in entries if now - e.used < IDLE_S}
         records = {r.id: r for r in self.store.keys_by_ids(sorted(ids))}
         with self._lock:
             for token, entry in entries:
-                record = records.get(entry.key.id)
                 if self._cache.get(token) is not entry:
-                    continue  # replaced meanwhile by a fresher read
+                    continue  # dropped or replaced meanwhile
+                record = records.get(entry.key.id)
                 if record is None or record.revoked_at is not None:
-                    del self._cache[token]
+                    self._uncache(token)
                 else:
-                    self._cache[token] = _Cached(_api_key(record), now)
+                    entry.key = _api_key(record)  # a role or rep changed elsewhere comes along
+                    entry.expires = now + self.cache_s
+
+    def _uses(self) -> dict[str, float]:
+        """Key id → its last use known to this process (cached entries and dropped ones)."""
+        with self._lock:
+            uses = dict(self._dropped_use)
+            for entry in self._cache.values():
+                if entry.used > uses.get(entry.key.id, float("-inf")):
+                    uses[entry.key.id] = entry.used
+        return uses
 
     def flush_use(self) -> int:
         """Write the keys' uses since the last flush (one write for all of them); returns the keys written."""
         now_clock, now_wall = self._clock(), self._utcnow()
-        pending = {k: t for k, t in list(self._last_use.items()) if t > self._written_use.get(k, float("-inf"))}
+        pending = {k: t for k, t in self._uses().items() if t > self._written_use.get(k, float("-inf"))}
         if not pending:
             return 0
         used = {k: now_wall - dt.timedelta(seconds=now_clock - t) for k, t in pending.items()}
         self.store.touch_keys(used)
         self._written_use.update(pending)
+        with self._lock:
+            for k, t in list(self._dropped_use.items()):
+                if t <= self._written_use.get(k, float("-inf")):
+                    del self._dropped_use[k]
         return len(pending)
 
     def start(self) -> None:
