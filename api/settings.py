@@ -42,7 +42,11 @@ class Settings(BaseSettings):
         0.5, gt=0, le=100, description="GIL switch interval of `salescopilot serve`, ms (Python's default is 5)."
     )
     write_slots: int = Field(2, ge=1, le=16, description="Write routes running at once in the service.")
-    keys_file: Path | None = Field(None, description="SQLite file of API keys; default data_dir/keys.sqlite.")
+    keys_file: Path | None = Field(
+        None,
+        description="The old SQLite file of API keys, imported into the graph store once (then renamed *.migrated); "
+        "default data_dir/keys.sqlite.",
+    )
     feed_poll_s: float = Field(
         1.0,
         ge=0,
@@ -64,7 +68,7 @@ class Settings(BaseSettings):
 
     @property
     def keys_path(self) -> Path:
-        """The API key file."""
+        """The old API key file (SQLite), imported into the graph store on the first start."""
         return self.keys_file or self.data_dir / "keys.sqlite"
 
     @property

@@ -142,6 +142,18 @@ def test_a_write_through_one_process_reaches_the_workers_of_another(
             entry["id"] not in answers_of_b() for _ in range(8)), time.monotonic() + WAIT_S)  # fmt: skip
         feed = b.get("/v1/ready").json()["feed"][tenant]
         assert feed["caught_up"] and feed["seq"] >= 4  # ingest, create, submit, publish, retire: all applied
+
+        # keys live in the database: a key made through A works in both of B's workers; revoked through A, B
+        # refuses it once its key cache re-reads it (every 2 s; never trusted past 5 s)
+        made = a.post("/v1/keys", headers={"X-API-Key": rep}, json={"role": "admin", "name": "临时运维"})
+        assert made.status_code == 201, made.text
+        temp, temp_id = made.json()["key"], made.json()["record"]["id"]
+        assert all(b.get("/v1/keys", headers={"X-API-Key": temp}).status_code == 200 for _ in range(6))
+        assert a.delete(f"/v1/keys/{temp_id}", headers={"X-API-Key": rep}).status_code == 200
+        assert a.get("/v1/keys", headers={"X-API-Key": temp}).status_code == 401  # A: at once
+        _until("B refuses the key revoked through A", lambda: all(
+            b.get("/v1/keys", headers={"X-API-Key": temp}).status_code == 401 for _ in range(8)),
+            time.monotonic() + WAIT_S)  # fmt: skip
     finally:
         a.close()
         b.close()
