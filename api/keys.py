@@ -372,5 +372,7 @@ def import_legacy_file(store: GraphStore, path: Path) -> int | None:
             part.rename(path.with_name(path.name + MIGRATED_SUFFIX + suffix))
         except FileNotFoundError:
             pass  # none, or another worker renamed it first
+        except OSError as e:  # a read-only folder: the keys are imported; the next start finds them stored
+            log.warning("imported the API keys of %s but could not rename it: %s", path, e)
     log.info("imported %d of %d API keys from %s (renamed %s%s)", added, len(records), path, path.name, MIGRATED_SUFFIX)
     return added
