@@ -248,7 +248,7 @@ class KeyStore:
             for token in [t for t, e in self._cache.items() if e.key.id == key_id]:
                 self._uncache(token)
 
-    def refresh(self) -> None:
+    def reread(self) -> None:
         """Re-read the cached keys used in the last ``IDLE_S`` seconds; drop revoked, deleted and idle ones.
 
         A re-read entry is trusted for ``cache_s`` from the start of the read, so a revocation committed before it
@@ -304,7 +304,7 @@ class KeyStore:
 
     def tick(self) -> None:
         """One round of the refresher: re-read the cached keys; write the uses when ``use_flush_s`` has passed."""
-        self.refresh()
+        self.reread()
         if self._clock() - self._flushed >= self.use_flush_s:
             self._flushed = self._clock()
             self.flush_use()

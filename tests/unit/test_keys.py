@@ -175,11 +175,11 @@ def test_the_refresher_denies_a_revoked_key_before_the_cache_time_runs_out(store
     record, text = a.create("hz-pharma", "rep", "张三", rep_id="R-1")
     b.verify(text)
     clock.t += 1.0
-    b.refresh()  # a key in use is re-read in the background: requests never wait for that read …
+    b.reread()  # a key in use is re-read in the background: requests never wait for that read …
     clock.t += CACHE_S - 0.5
     assert b.verify(text).id == record.id and b.reads == 1  # … and it stays cached past CACHE_S from the first read
     a.revoke(record.id)
-    b.refresh()
+    b.reread()
     with pytest.raises(InvalidKeyError, match="revoked"):
         b.verify(text)
 
@@ -211,7 +211,7 @@ def test_idle_keys_leave_the_cache_and_a_tenant_scoped_revoke_is_not_found_elsew
     record, text = keys.create("hz-pharma", "trainer", "王老师")
     keys.verify(text)
     clock.t += IDLE_S + 1
-    keys.refresh()
+    keys.reread()
     assert not keys._cache  # nobody used it for a minute: not re-read every refresh
     with pytest.raises(NotFoundError):
         keys.revoke(record.id, tenant="sh-pharma")
