@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -168,6 +169,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = state or open_state(settings)
         app.state.service = service
+        # blocking routes (curation, briefings…) run on these threads; each one running Python competes with the
+        # event loop, which answers the price checks, for the GIL
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         poll_s = service.settings.feed_poll_s
         follower = Follower(service.services, poll_s) if poll_s > 0 else None
         service.keys.start()  # re-reads the cached keys (revocations elsewhere) and writes their uses

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         0.5, gt=0, le=100, description="GIL switch interval of `salescopilot serve`, ms (Python's default is 5)."
     )
     write_slots: int = Field(2, ge=1, le=16, description="Write routes running at once in the service.")
+    worker_threads: int = Field(
+        40, ge=1, le=200, description="Threads running the service's blocking routes at once (anyio's default: 40)."
+    )
     keys_file: Path | None = Field(
         None,
         description="The old SQLite file of API keys, imported into the graph store once (then renamed *.migrated); "

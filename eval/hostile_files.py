@@ -144,9 +144,20 @@ def _api(url: str, key: str, path: Path, n: int) -> str:
 
 
 def _chunked(url: str, key: str, path: str, megabytes: int, content_type: str) -> str:
+    """Send ``megabytes`` without a Content-Length; only 413 (cut off at the limit) passes.
+
+    A multipart body starts as a well-formed file part, so the parser reads on and only the byte limit can stop it
+    (a body of blanks alone is refused by the parser at once, 400, without testing the limit).
+    """
+    head = b""
+    if content_type.startswith("multipart/"):
+        head = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+                b"Content-Type: text/csv\r\n\r\n\xe5\xae\xa2\xe6\x88\xb7\xe7\xbc\x96\xe7\xa0\x81\n")  # fmt: skip
+
     def body() -> Any:
+        yield head
         for _ in range(megabytes):
-            yield b" " * (1 << 20)
+            yield b"C" * (1 << 20)
 
     try:
         reply = httpx.post(url + path, headers={"X-API-Key": key, "Content-Type": content_type}, content=body(),

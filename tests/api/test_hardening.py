@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
@@ -76,3 +77,12 @@ def test_a_briefing_pdf_for_a_customer_id_with_chinese_characters(deployment: De
     assert "filename*=UTF-8''briefing-C-%E6%9D%AD%E5%B7%9E-001" in disposition
     assert response.content.startswith(b"%PDF")
     assert json.dumps(disposition).isascii()
+
+
+def test_the_worker_thread_cap_is_the_setting(deployment: Deployment) -> None:
+    """``SKG_WORKER_THREADS`` bounds the threads running blocking routes (anyio's limiter of the app's event loop)."""
+    settings = deployment.state.settings.model_copy(update={"worker_threads": 3})
+    with TestClient(create_app(settings, state=deployment.state, preload=False)) as client:
+        tokens = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert tokens == 3
+        assert client.get("/v1/entries", headers=deployment.headers("trainer")).status_code == 200
