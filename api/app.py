@@ -43,6 +43,7 @@ from api.state import ServiceState
 from api.stores import open_keys, open_store
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder, warm_up
+from retrieval.threads import limit_blas_threads
 
 log = logging.getLogger(__name__)
 
@@ -241,4 +242,5 @@ def worker_app() -> FastAPI:
     """
     settings = get_settings()
     sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as in a single-process serve (SKG_SWITCH_INTERVAL_MS)
+    limit_blas_threads(settings.blas_threads)  # as in a single-process serve (SKG_BLAS_THREADS)
     return create_app(settings, background=True)

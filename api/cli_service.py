@@ -18,6 +18,7 @@ from api.keys import ROLES, KeyStore
 from api.logs import configure_logging
 from api.settings import Settings, export_for_workers
 from graph.errors import BackendUnavailableError, SalesCopilotError
+from retrieval.threads import limit_blas_threads
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -162,6 +163,7 @@ def serve(
     # The event loop answers price checks while worker threads run curation writes and ingests in Python; a
     # shorter switch interval (SKG_SWITCH_INTERVAL_MS, 0.5 ms) hands the GIL back to the loop sooner than Python's 5 ms.
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
+    limit_blas_threads(settings.blas_threads)  # small matrix products: one BLAS thread each (SKG_BLAS_THREADS)
     if workers > 1:
         export_for_workers(settings)
         uvicorn.run(

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     switch_interval_ms: float = Field(
         0.5, gt=0, le=100, description="GIL switch interval of `salescopilot serve`, ms (Python's default is 5)."
     )
+    blas_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="BLAS threads of a serving process (NumPy matrix products); 1: requests are small, a second thread "
+        "spin-waits (a query embedding 4 ms CPU with one, 23 ms with two on 2 cores).",
+    )
     write_slots: int = Field(2, ge=1, le=16, description="Write routes running at once in the service.")
     worker_threads: int = Field(
         40, ge=1, le=200, description="Threads running the service's blocking routes at once (anyio's default: 40)."

