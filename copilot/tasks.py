@@ -123,21 +123,47 @@ TIERS: tuple[tuple[str, Callable[[int], bool], str], ...] = (
 NO_TIER = "—"
 
 OBJECTION_CUES: dict[str, re.Pattern[str]] = {
-    "价格": re.compile(r"贵|价格偏高|价格高|价格太高|降价|让价|压价|比价|价格.{0,4}(没有优势|不占优|竞争力)"),
+    "价格": re.compile(
+        r"贵|价格偏高|价格高|价格太高|降价|让价|压价|比价|价格.{0,4}(没有优势|不占优|竞争力)"
+        r"|(进价|价格|价钱|售价|报价|供货价|单价|采购价).{0,12}(偏高|高出|更高|太高|过高|高于|高了)"
+        r"|(更低|更优惠|更便宜)的?.{0,4}(价|折扣)|折扣.{0,4}(不够|太少|太低)"
+    ),
     "医保报销": re.compile(
         r"医保.{0,12}(失败|不能|无法|不了|受限|超额|额度不够)|结算.{0,12}失败|报销.{0,4}(难|不了|失败|问题)"
     ),
     "账期/付款": re.compile(r"账期|回款.{0,4}(慢|压力|困难)|付款.{0,4}(延|压力|困难)"),
     "库存/配送": re.compile(r"断货|缺货|到货.{0,3}(慢|晚|不及时)|配送.{0,3}(慢|不及时)|保证供应|供货不稳"),
-    "疗效": re.compile(r"疗效.{0,4}(疑问|质疑|不明显|一般|不好|差|存疑)|效果.{0,3}(不好|不明显|一般|差)"),
+    "疗效": re.compile(
+        r"疗效.{0,4}(疑问|质疑|不明显|一般|不好|差|存疑|不理想|不佳|有限)|效果.{0,3}(不好|不明显|一般|差|不理想|不佳|有限)"
+        r"|不如预期|不及预期"
+    ),
     "进院/目录": re.compile(r"(不在|未进|没进).{0,4}(目录|医保|院)|进院.{0,4}(难|困难|受阻)"),
     "集采": re.compile(r"集采.{0,8}(担心|跌价|降价|冲击)|担心.{0,8}集采"),
-    "竞品/现有供应商": re.compile(r"竞品|现有供应商|已有供应商|换.{0,3}供应商|习惯用|不想换"),
+    "竞品/现有供应商": re.compile(
+        r"竞品|现有供应商|已有供应商|换.{0,3}供应商|习惯用|不想换"
+        r"|(暂无|暂不|没有|并无|无|不打算|不想|不愿|不考虑).{0,2}(更换|换用|替换|切换|改用)"
+        r"|兴趣不大|不感兴趣|没有?兴趣|兴趣(一般|不高)|倾向于?(改用|换用|换成|用回)|改用(同类|其他|别的|竞)"
+    ),
     "毛利/陈列": re.compile(r"毛利.{0,4}(低|薄|不够)|陈列费"),
+    "减量/停购": re.compile(r"(减少|停止|暂停|不再)(进货|采购|订货)|(砍|撤)掉?.{0,2}(品种|品规)"),
     "顾虑": re.compile(r"担心|顾虑|异议|质疑|抱怨|不满|投诉"),
 }
-"""Words by which a visit note records an objection the customer raised (first match names the category); a
-suspected adverse reaction (`copilot.adverse_events`) is the side-effects objection."""
+"""Words by which a visit note records an objection the customer raised (first match names the category): a stated
+reason not to buy or keep buying — the price against an alternative or a demand for a lower one, reimbursement,
+payment terms, supply, doubt about efficacy, listing, 集采, the product already in use with no intent to switch (or
+a wish to switch to another), margin, a threat to buy less, a stated worry. A suspected adverse reaction
+(`copilot.adverse_events`) is the side-effects objection. A cue that a negation word governs ("对价格和供货均无异议",
+"没有顾虑", "不用担心") records that there was no objection (``NEGATION``)."""
+
+NEGATION = re.compile(r"(无|没有|没|未|并非|不用|不必|无需|无须|毫无)[^，,、]{0,3}$")
+"""A negation word just before a cue, in the same phrase: the note says the objection was not raised."""
+NO_OBJECTION = re.compile(r"[^，,]{0,24}?(均|都|皆|并|也)?(无|没有|没|未提出?)(任何|什么)?(异议|意见|顾虑|疑问|不满)")
+"""A phrase that says the customer has no objection to what it lists ("对价格和账期均无异议"): the topics it names
+(价格, 账期) are not objections; the phrase is read out of the clause before the cues are."""
+ANSWERED = re.compile(r"(?<![不没未])(接受|同意|认可)(了|新的|调整后的)?.{0,4}(价|方案|条件)|恢复正常?(订货|进货|采购)"
+                      r"|(顾虑|疑问|异议)已?(打消|消除|解决)")
+"""A clause where the customer accepts the answer (a new price, the proposal) or resumes ordering: the objection the
+note mentions (a special price asked for earlier) is answered, not open."""
 
 DUE_DAYS: dict[str, int] = {
     "contract_ending": 0, "silent_customer": 3, "basket_drop": 7, "refill_gap": 3, "health_tier": 7,
@@ -517,8 +543,11 @@ def objection_in(summary: str) -> tuple[str, str] | None:
             continue
         if detect_as_typed(clause) is not None:
             return "不良反应", clause
+        if ANSWERED.search(clause):
+            continue
+        text = NO_OBJECTION.sub("，", clause)
         for category, cue in OBJECTION_CUES.items():
-            if cue.search(clause):
+            if any(not NEGATION.search(text, 0, m.start()) for m in cue.finditer(text)):
                 return category, clause
     return None
 

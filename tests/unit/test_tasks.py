@@ -137,6 +137,23 @@ def test_objection_categories() -> None:
     assert tasks.objection_in("解读2024版医保目录对氨氯地平的调整；已现场解答，客户满意") is None
 
 
+def test_objection_words_under_a_negation_or_an_accepted_answer_are_no_objection() -> None:
+    assert tasks.objection_in("核对月度订单，客户对价格和账期均无异议") is None
+    assert tasks.objection_in("店长说这次没有什么顾虑，照常进货") is None
+    assert tasks.objection_in("对方仍有异议，要求再议") is not None  # the cue itself, not negated
+    assert tasks.objection_in("上次申请的折扣已批，对方接受新的价格，恢复正常订货") is None
+    assert tasks.objection_in("对方不接受新的价格，嫌进价高于别家") is not None
+
+
+def test_objections_without_a_category_word() -> None:
+    """A price higher than an alternative, an incumbent kept, efficacy below expectation: objections in plain words."""
+    assert tasks.objection_in("老板说我们的采购价比别家高出一截")[0] == "价格"  # type: ignore[index]
+    assert tasks.objection_in("科室一直用进口原研，暂不考虑更换")[0] == "竞品/现有供应商"  # type: ignore[index]
+    assert tasks.objection_in("药师觉得疗效不如预期")[0] == "疗效"  # type: ignore[index]
+    assert tasks.objection_in("门店说下月起减少进货")[0] == "减量/停购"  # type: ignore[index]
+    assert tasks.objection_in("客户一直使用本品，反馈良好") is None
+
+
 def test_formulary_change_needs_a_purchase_in_180_days() -> None:
     change = {"SKU-A": [("NRDL-2026", "NRDL-2025", D + dt.timedelta(days=20), "乙类 → 甲类")]}
     f = _facts(sku_days={"SKU-A": [_day(170)]})
