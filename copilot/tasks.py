@@ -160,8 +160,10 @@ NEGATION = re.compile(r"(无|没有|没|未|并非|不用|不必|无需|无须|�
 NO_OBJECTION = re.compile(r"[^，,]{0,24}?(均|都|皆|并|也)?(无|没有|没|未提出?)(任何|什么)?(异议|意见|顾虑|疑问|不满)")
 """A phrase that says the customer has no objection to what it lists ("对价格和账期均无异议"): the topics it names
 (价格, 账期) are not objections; the phrase is read out of the clause before the cues are."""
-ANSWERED = re.compile(r"(?<![不没未])(接受|同意|认可)(了|新的|调整后的)?.{0,4}(价|方案|条件)|恢复正常?(订货|进货|采购)"
-                      r"|(顾虑|疑问|异议)已?(打消|消除|解决)")
+ANSWERED = re.compile(
+    r"(?<![不没未])(接受|同意|认可)(了|新的|调整后的)?.{0,4}(价|方案|条件)|恢复正常?(订货|进货|采购)"
+    r"|(顾虑|疑问|异议)已?(打消|消除|解决)"
+)
 """A clause where the customer accepts the answer (a new price, the proposal) or resumes ordering: the objection the
 note mentions (a special price asked for earlier) is answered, not open."""
 
