@@ -6,7 +6,7 @@ import datetime as dt
 
 from copilot import tasks
 from copilot.briefing import PurchaseSummary
-from graph.model import Contract, Customer, Interaction, Product
+from graph.model import Contract, Customer, Interaction, Product, Task
 
 D = dt.date(2026, 6, 15)
 P = tasks.PARAMS
@@ -80,7 +80,30 @@ def test_basket_drop_takes_the_interval_as_at_least_21_days() -> None:
     order_days = sorted({d for ds in sku_days.values() for d in ds} | {_day(5), _day(2)})
     f = _facts(order_days=order_days, sku_days=sku_days)
     found = tasks.basket_drop(f, _data(f), P)
-    assert [x.subject for x in found] == ["SKU-A"]  # 40 > 1.5 × 21; SKU-B: 20 ≤ 31.5
+    assert [x.skus for x in found] == [("SKU-A",)]  # 40 > 1.5 × 21; SKU-B: 20 ≤ 31.5
+
+
+def test_a_customers_dropped_skus_are_one_task_scored_per_sku() -> None:
+    sku_days = {"SKU-A": [_day(90), _day(70), _day(50)], "SKU-B": [_day(80), _day(60), _day(45)],
+                "SKU-C": [_day(30), _day(10), _day(3)]}  # fmt: skip
+    order_days = sorted({d for ds in sku_days.values() for d in ds})
+    f = _facts(order_days=order_days, sku_days=sku_days, sku_value={"SKU-A": 10.0, "SKU-B": 30.0})
+    (x,) = tasks.basket_drop(f, _data(f), P)
+    assert x.subject == "" and x.skus == ("SKU-B", "SKU-A")  # the larger spend first
+    assert "（SKU-A）" in x.reason and "（SKU-B）" in x.reason and "SKU-C" not in x.reason
+    item = tasks.TaskItem(
+        id="T-1", trigger="basket_drop", trigger_name="常购品种断档", customer_id="C-1", customer_name="c", subject="",
+        detail=x.detail, skus=list(x.skus), reason=x.reason, priority=2, due=D,
+    )  # fmt: skip
+    assert tasks.label_tuples([item]) == {("basket_drop", "C-1", "SKU-A"), ("basket_drop", "C-1", "SKU-B")}
+    done = Task(tenant="t", id="T-1", trigger="basket_drop", customer_id="C-1", detail="SKU-A,SKU-B", reason="r",
+                due=D, state="done", rep_id="R-1", updated_by="R-1", updated_at=dt.datetime(2026, 5, 1))  # fmt: skip
+    kept = item.model_copy()
+    tasks._state_of(kept, done, D)
+    assert kept.state == "done"
+    more = item.model_copy(update={"skus": ["SKU-A", "SKU-B", "SKU-D"]})
+    tasks._state_of(more, done, D)
+    assert more.state == "open"  # a SKU dropped since the task was closed: open again
 
 
 def test_refill_gap_needs_three_consecutive_months_and_35_to_100_days() -> None:
