@@ -190,3 +190,23 @@ def test_task_ids_are_stable_and_distinct() -> None:
     a = tasks.task_id("basket_drop", "C-1", "SKU-A")
     assert a == tasks.task_id("basket_drop", "C-1", "SKU-A") and a.startswith("T-")
     assert len({a, tasks.task_id("basket_drop", "C-1", "SKU-B"), tasks.task_id("refill_gap", "C-1", "SKU-A")}) == 3
+
+
+def test_a_script_is_suggested_only_on_the_tasks_topic() -> None:
+    """A contract about to end gets a renewal script, or none: never the nearest price script."""
+    from retrieval.embedders import HashingEmbedder
+    from retrieval.hybrid import EntryDoc, KnowledgeIndex
+
+    price = EntryDoc("OS-1", "objection_script", "published", "合同到期前客户嫌价格贵", "续签前先算清价格账。",
+                     category="price")  # fmt: skip
+    renewal = EntryDoc("OS-2", "objection_script", "published", "合同一周内到期怎么谈续约", "回顾合作，提出新方案。",
+                       category="contract_renewal")  # fmt: skip
+    query, kinds = tasks.SUGGESTION_QUERIES["contract_ending"]
+    allowed = tasks.SCRIPT_CATEGORIES["contract_ending"]
+    index = KnowledgeIndex("t", HashingEmbedder())
+    index.build([price])
+    assert tasks.retrieval_suggester(index)(query, kinds, (), allowed) is None
+    assert tasks.retrieval_suggester(index)(query, kinds, (), frozenset()) is not None  # no cut-off: the price one
+    index.build([price, renewal])
+    found = tasks.retrieval_suggester(index)(query, kinds, (), allowed)
+    assert found is not None and found.entry_id == "OS-2"
