@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from copilot.competitor_prices import CompetitorPriceBook, Sighting
 from copilot.formulary_impact import Change, edition_changes, latest_editions
-from graph.model import CUSTOMER_TYPE_NAMES, Product
+from graph.model import CUSTOMER_TYPE_NAMES, Interaction, Product
 from graph.ports import CustomerContext, GraphStore
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
@@ -171,40 +171,46 @@ def health_of(ctx: CustomerContext, today: dt.date, purchases: PurchaseSummary) 
     ``purchases`` summarises the order lines (the task list computes it for hundreds of customers from one columnar
     read, not from the context); for a score as of a past day, everything given is dated up to that day.
     """
-    factors: list[Factor] = []
+    factors = [Factor(name=name, value=value, points=points) for name, value, points in _factors(ctx, today, purchases)]
+    score = _clamp(sum(f.points for f in factors))
+    tier = next((name for at_least, name in HEALTH_TIERS if score >= at_least), "风险")
+    return Health(score=score, tier=tier, factors=factors)
+
+
+def health_score(ctx: CustomerContext, today: dt.date, purchases: PurchaseSummary) -> int:
+    """``health_of(...).score`` without the models: the task list scores hundreds of customers twice per request."""
+    return _clamp(sum(points for _, _, points in _factors(ctx, today, purchases)))
+
+
+def _clamp(points: int) -> int:
+    return max(0, min(100, points))
+
+
+def _factors(ctx: CustomerContext, today: dt.date, purchases: PurchaseSummary) -> list[tuple[str, str, int]]:
+    """The score's factors as (name, value, points): the one definition of the health score."""
+    factors: list[tuple[str, str, int]] = []
     last = purchases.last
     days = (today - last).days if last else None
-    factors.append(
-        Factor(name="最近采购", value=f"{days} 天前" if days is not None else "无",
-               points=_days_points(days, ((30, 30), (90, 15))))
-    )  # fmt: skip
+    factors.append(("最近采购", f"{days} 天前" if days is not None else "无", _days_points(days, ((30, 30), (90, 15)))))
     recent, before = purchases.recent, purchases.before
     trend = (recent - before) / before if before else 0.0
-    factors.append(
-        Factor(name="近90天采购额环比", value=f"{trend:+.0%}", points=25 if trend >= 0 else 10 if trend > -0.3 else 0)
-    )
+    factors.append(("近90天采购额环比", f"{trend:+.0%}", 25 if trend >= 0 else 10 if trend > -0.3 else 0))
     seen = max((i.interaction.at.date() for i in ctx.interactions), default=None)
     gap = (today - seen).days if seen else None
-    factors.append(
-        Factor(name="最近拜访", value=f"{gap} 天前" if gap is not None else "无",
-               points=_days_points(gap, ((30, 20), (90, 10))))
-    )  # fmt: skip
+    factors.append(("最近拜访", f"{gap} 天前" if gap is not None else "无", _days_points(gap, ((30, 20), (90, 10)))))
     active = [k for k in ctx.contracts if k.start_date <= today <= k.end_date]
-    factors.append(Factor(name="有效合同", value=str(len(active)), points=15 if active else 0))
+    factors.append(("有效合同", str(len(active)), 15 if active else 0))
     won = sum(1 for d in ctx.deals if d.deal.outcome == "won")
-    factors.append(Factor(name="赢单商机", value=str(won), points=10 if won else 0))
+    factors.append(("赢单商机", str(won), 10 if won else 0))
     ending = _unrenewed_ending(ctx, today)
     if ending:
         left = min(left for _, left in ending)
         lost = next(points for days, points in CONTRACT_PENALTY if left <= days)
-        factors.append(Factor(name="合同即将到期未续", value=f"{len(ending)} 份，最近 {left} 天", points=-lost))
-    overdue = len(_overdue_follow_ups(ctx, today))
+        factors.append(("合同即将到期未续", f"{len(ending)} 份，最近 {left} 天", -lost))
+    overdue = len(_overdue_steps(ctx, today))
     if overdue:
-        factors.append(Factor(name="逾期未完成跟进", value=f"{overdue} 项",
-                              points=-min(FOLLOW_UP_PENALTY_MAX, FOLLOW_UP_PENALTY * overdue)))  # fmt: skip
-    score = max(0, min(100, sum(f.points for f in factors)))
-    tier = next((name for at_least, name in HEALTH_TIERS if score >= at_least), "风险")
-    return Health(score=score, tier=tier, factors=factors)
+        factors.append(("逾期未完成跟进", f"{overdue} 项", -min(FOLLOW_UP_PENALTY_MAX, FOLLOW_UP_PENALTY * overdue)))
+    return factors
 
 
 def _unrenewed_ending(ctx: CustomerContext, today: dt.date) -> list[tuple[str, int]]:
@@ -219,8 +225,8 @@ def _unrenewed_ending(ctx: CustomerContext, today: dt.date) -> list[tuple[str, i
     return sorted(out, key=lambda x: (x[1], x[0]))
 
 
-def _overdue_follow_ups(ctx: CustomerContext, today: dt.date) -> list[Fact]:
-    """Next steps agreed ``FOLLOW_UP_DAYS`` or more ago with no visit since: nobody has followed them up."""
+def _overdue_steps(ctx: CustomerContext, today: dt.date) -> list[tuple[Interaction, int, bool]]:
+    """Next steps agreed ``FOLLOW_UP_DAYS`` or more ago, as (interaction, days, whether no visit followed it)."""
     latest = max((i.interaction.at.date() for i in ctx.interactions), default=None)
     out = []
     seen: set[str] = set()
@@ -231,17 +237,18 @@ def _overdue_follow_ups(ctx: CustomerContext, today: dt.date) -> list[Fact]:
         if step in seen:
             continue
         seen.add(step)
-        if i.interaction.next_step and days >= FOLLOW_UP_DAYS and latest == at:
-            out.append(
-                Fact(node_id=i.interaction.id, text=f"跟进逾期 {days} 天：{i.interaction.next_step}（{at:%m-%d} 约定）")
-            )
-        elif i.interaction.next_step and days >= FOLLOW_UP_DAYS and latest is not None and latest > at:
-            # a later visit happened; the step may be done, but nothing records it
-            out.append(
-                Fact(
-                    node_id=i.interaction.id, text=f"跟进未确认 {days} 天：{i.interaction.next_step}（{at:%m-%d} 约定）"
-                )
-            )
+        if i.interaction.next_step and days >= FOLLOW_UP_DAYS and latest is not None and latest >= at:
+            out.append((i.interaction, days, latest == at))
+    return out
+
+
+def _overdue_follow_ups(ctx: CustomerContext, today: dt.date) -> list[Fact]:
+    """Next steps agreed ``FOLLOW_UP_DAYS`` or more ago with no visit since: nobody has followed them up."""
+    out = []
+    for it, days, unfollowed in _overdue_steps(ctx, today):
+        # a later visit happened when not ``unfollowed``: the step may be done, but nothing records it
+        head = "跟进逾期" if unfollowed else "跟进未确认"
+        out.append(Fact(node_id=it.id, text=f"{head} {days} 天：{it.next_step}（{it.at.date():%m-%d} 约定）"))
     return out
 
 

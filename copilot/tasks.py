@@ -15,6 +15,7 @@ in one request.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from copilot.adverse_events import detect_as_typed
-from copilot.briefing import NEXT_STEP_INTERACTIONS, PurchaseSummary, health_of
+from copilot.briefing import NEXT_STEP_INTERACTIONS, PurchaseSummary, health_score
 from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from copilot.formulary_impact import edition_changes
@@ -123,21 +124,49 @@ TIERS: tuple[tuple[str, Callable[[int], bool], str], ...] = (
 NO_TIER = "—"
 
 OBJECTION_CUES: dict[str, re.Pattern[str]] = {
-    "价格": re.compile(r"贵|价格偏高|价格高|价格太高|降价|让价|压价|比价|价格.{0,4}(没有优势|不占优|竞争力)"),
+    "价格": re.compile(
+        r"贵|价格偏高|价格高|价格太高|降价|让价|压价|比价|价格.{0,4}(没有优势|不占优|竞争力)"
+        r"|(进价|价格|价钱|售价|报价|供货价|单价|采购价).{0,12}(偏高|高出|更高|太高|过高|高于|高了)"
+        r"|(更低|更优惠|更便宜)的?.{0,4}(价|折扣)|折扣.{0,4}(不够|太少|太低)"
+    ),
     "医保报销": re.compile(
         r"医保.{0,12}(失败|不能|无法|不了|受限|超额|额度不够)|结算.{0,12}失败|报销.{0,4}(难|不了|失败|问题)"
     ),
     "账期/付款": re.compile(r"账期|回款.{0,4}(慢|压力|困难)|付款.{0,4}(延|压力|困难)"),
     "库存/配送": re.compile(r"断货|缺货|到货.{0,3}(慢|晚|不及时)|配送.{0,3}(慢|不及时)|保证供应|供货不稳"),
-    "疗效": re.compile(r"疗效.{0,4}(疑问|质疑|不明显|一般|不好|差|存疑)|效果.{0,3}(不好|不明显|一般|差)"),
+    "疗效": re.compile(
+        r"疗效.{0,4}(疑问|质疑|不明显|一般|不好|差|存疑|不理想|不佳|有限)|效果.{0,3}(不好|不明显|一般|差|不理想|不佳|有限)"
+        r"|不如预期|不及预期"
+    ),
     "进院/目录": re.compile(r"(不在|未进|没进).{0,4}(目录|医保|院)|进院.{0,4}(难|困难|受阻)"),
     "集采": re.compile(r"集采.{0,8}(担心|跌价|降价|冲击)|担心.{0,8}集采"),
-    "竞品/现有供应商": re.compile(r"竞品|现有供应商|已有供应商|换.{0,3}供应商|习惯用|不想换"),
+    "竞品/现有供应商": re.compile(
+        r"竞品|现有供应商|已有供应商|换.{0,3}供应商|习惯用|不想换"
+        r"|(暂无|暂不|没有|并无|无|不打算|不想|不愿|不考虑).{0,2}(更换|换用|替换|切换|改用)"
+        r"|兴趣不大|不感兴趣|没有?兴趣|兴趣(一般|不高)|倾向于?(改用|换用|换成|用回)|改用(同类|其他|别的|竞)"
+    ),
     "毛利/陈列": re.compile(r"毛利.{0,4}(低|薄|不够)|陈列费"),
+    "减量/停购": re.compile(r"(减少|停止|暂停|不再)(进货|采购|订货)|(砍|撤)掉?.{0,2}(品种|品规)"),
     "顾虑": re.compile(r"担心|顾虑|异议|质疑|抱怨|不满|投诉"),
 }
-"""Words by which a visit note records an objection the customer raised (first match names the category); a
-suspected adverse reaction (`copilot.adverse_events`) is the side-effects objection."""
+"""Words by which a visit note records an objection the customer raised (first match names the category): a stated
+reason not to buy or keep buying — the price against an alternative or a demand for a lower one, reimbursement,
+payment terms, supply, doubt about efficacy, listing, 集采, the product already in use with no intent to switch (or
+a wish to switch to another), margin, a threat to buy less, a stated worry. A suspected adverse reaction
+(`copilot.adverse_events`) is the side-effects objection. A cue that a negation word governs ("对价格和供货均无异议",
+"没有顾虑", "不用担心") records that there was no objection (``NEGATION``)."""
+
+NEGATION = re.compile(r"(无|没有|没|未|并非|不用|不必|无需|无须|毫无)[^，,、]{0,3}$")
+"""A negation word just before a cue, in the same phrase: the note says the objection was not raised."""
+NO_OBJECTION = re.compile(r"[^，,]{0,24}?(均|都|皆|并|也)?(无|没有|没|未提出?)(任何|什么)?(异议|意见|顾虑|疑问|不满)")
+"""A phrase that says the customer has no objection to what it lists ("对价格和账期均无异议"): the topics it names
+(价格, 账期) are not objections; the phrase is read out of the clause before the cues are."""
+ANSWERED = re.compile(
+    r"(?<![不没未])(接受|同意|认可)(了|新的|调整后的)?.{0,4}(价|方案|条件)|恢复正常?(订货|进货|采购)"
+    r"|(顾虑|疑问|异议)已?(打消|消除|解决)"
+)
+"""A clause where the customer accepts the answer (a new price, the proposal) or resumes ordering: the objection the
+note mentions (a special price asked for earlier) is answered, not open."""
 
 DUE_DAYS: dict[str, int] = {
     "contract_ending": 0, "silent_customer": 3, "basket_drop": 7, "refill_gap": 3, "health_tier": 7,
@@ -146,7 +175,7 @@ DUE_DAYS: dict[str, int] = {
 """Days from D to the due date of each trigger's task (a contract's band and a tier adjust it)."""
 
 SUGGESTION_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "contract_ending": ("合同续约 续签 到期 续签谈判 话术", ("objection_script", "case_study")),
+    "contract_ending": ("合同到期 续约 续签 谈判", ("objection_script",)),
     "silent_customer": ("客户很久没有进货 流失 挽回 重新合作", ("case_study", "objection_script")),
     "basket_drop": ("不再进货 换品种 补货 断档", ("objection_script", "case_study")),
     "refill_gap": ("慢病会员 复购 依从性 随访 续药", ("objection_script", "case_study")),
@@ -158,6 +187,23 @@ SUGGESTION_QUERIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 """What retrieval is asked for each trigger (the query; the entry kinds, preferred first); an empty query means the
 task's own words (the tier's strategy, the objection clause, the next step)."""
+
+SCRIPT_CATEGORIES: dict[str, frozenset[str]] = {
+    "contract_ending": frozenset({"contract_renewal"}),
+    "price_flag_open_deal": frozenset({"price", "vbp"}),
+    "formulary_change": frozenset({"formulary", "insurance_card"}),
+}
+"""The objection categories a script must have to be suggested for a trigger's task: the nearest script of another
+topic is no help (a price-objection script for a contract about to end); no script is better than that."""
+OBJECTION_SCRIPT_CATEGORIES: dict[str, frozenset[str]] = {
+    "价格": frozenset({"price", "vbp"}), "医保报销": frozenset({"insurance_card", "formulary"}),
+    "账期/付款": frozenset({"payment_terms"}), "库存/配送": frozenset({"stock"}), "疗效": frozenset({"efficacy"}),
+    "进院/目录": frozenset({"formulary"}), "集采": frozenset({"vbp", "price"}),
+    "竞品/现有供应商": frozenset({"incumbent_supplier", "price", "efficacy"}),
+    "毛利/陈列": frozenset({"margin_display"}), "不良反应": frozenset({"side_effects"}),
+    "减量/停购": frozenset({"price", "incumbent_supplier", "margin_display"}),
+}  # fmt: skip
+"""The same for an unanswered objection, by the category the note's words name (顾虑: any script on its words)."""
 
 
 # ------------------------------------------------------------------------------------------------ the data
@@ -222,6 +268,27 @@ def _summaries(lines: pa.Table, on: dt.date) -> dict[str, PurchaseSummary]:
     return {c: PurchaseSummary(d, recent.get(c, 0.0), before.get(c, 0.0)) for c, d in last.items()}
 
 
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _day_lists(column: pa.ChunkedArray) -> list[list[dt.date]]:
+    """Arrow lists of dates (``list<date32>``) as sorted Python lists, each distinct day made into a date once.
+
+    ``to_pylist`` makes a date object per element (the territory's order days are tens of thousands, of a few
+    hundred distinct days): this reads the day numbers as integers instead.
+    """
+    out: list[list[dt.date]] = []
+    made: dict[int, dt.date] = {}
+    for chunk in column.chunks:
+        offsets = chunk.offsets.to_pylist()
+        values = chunk.values.cast(pa.int32()).to_pylist()
+        for day in set(values) - made.keys():
+            made[day] = _EPOCH + dt.timedelta(days=day)
+        for a, b in zip(offsets, offsets[1:], strict=False):
+            out.append([made[d] for d in sorted(values[a:b])])
+    return out
+
+
 def load_territory(
     store: GraphStore, tenant: str, customer_ids: Sequence[str], as_of: dt.date, params: TaskParams = PARAMS
 ) -> TerritoryData:
@@ -232,29 +299,35 @@ def load_territory(
     lines = store.purchase_lines(tenant, ids, since=since, until=as_of)
     lines = lines.append_column("amount", pc.multiply(lines["qty"], lines["unit_price"]))
     by_sku = lines.group_by(["customer_id", "sku"]).aggregate([("at", "distinct"), ("amount", "sum")])
-    for cid, sku, days, value in zip(*(by_sku[n].to_pylist() for n in by_sku.column_names), strict=True):
+    for cid, sku, days, value in zip(by_sku["customer_id"].to_pylist(), by_sku["sku"].to_pylist(),
+                                     _day_lists(by_sku["at_distinct"]), by_sku["amount_sum"].to_pylist(),
+                                     strict=True):  # fmt: skip
         f = customers[cid]
-        f.sku_days[sku] = sorted(days)
+        f.sku_days[sku] = days
         f.sku_value[sku] = value
-    for cid, days in zip(*(lines.group_by("customer_id").aggregate([("at", "distinct")])[n].to_pylist()
-                           for n in ("customer_id", "at_distinct")), strict=True):  # fmt: skip
-        customers[cid].order_days = sorted(days)
+    by_customer = lines.group_by("customer_id").aggregate([("at", "distinct")])
+    for cid, days in zip(by_customer["customer_id"].to_pylist(), _day_lists(by_customer["at_distinct"]), strict=True):
+        customers[cid].order_days = days
     then = as_of - dt.timedelta(days=params.tier_lookback_days)
     for day, name in ((as_of, "health_now"), (then, "health_then")):
         for cid, summary in _summaries(lines, day).items():
             setattr(customers[cid], name, summary)
     until = dt.datetime.combine(as_of, dt.time.max)
     talks = store.customer_interactions(tenant, ids, until=until)
-    cols = {n: talks[n].to_pylist() for n in talks.column_names}
     then_day = dt.datetime.combine(then, dt.time.max)
     kept: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # per customer: models made up to D, up to D − 30
-    for i, cid in enumerate(cols["customer_id"]):
+    rows: list[int] = []
+    for i, (cid, at) in enumerate(zip(talks["customer_id"].to_pylist(), talks["at"].to_pylist(), strict=True)):
         seen = kept[cid]
-        early = cols["at"][i] <= then_day
+        early = at <= then_day
         if seen[0] >= KEPT_INTERACTIONS and (not early or seen[1] >= KEPT_INTERACTIONS):
             continue  # neither the latest ones (rules, score now) nor the latest ones before D − 30 (score then)
         seen[0] += 1
         seen[1] += early
+        rows.append(i)
+    chosen = talks.take(pa.array(rows, pa.int64()))  # only the kept rows become Python objects
+    cols = {n: chosen[n].to_pylist() for n in ("customer_id", "id", "at", "channel", "summary", "next_step")}
+    for i, cid in enumerate(cols["customer_id"]):
         row = {n: cols[n][i] for n in ("id", "at", "channel", "summary", "next_step")}
         customers[cid].interactions.append(Interaction.model_construct(tenant=tenant, **row))
     contract_of = (
@@ -317,6 +390,8 @@ class Finding:
     query: str = ""
     skus: tuple[str, ...] = ()
     fact_ids: tuple[str, ...] = ()
+    categories: frozenset[str] = frozenset()
+    """The objection categories a suggested script must have (empty: any); see ``SCRIPT_CATEGORIES``."""
 
 
 Rule = Callable[[CustomerFacts, TerritoryData, TaskParams], list[Finding]]
@@ -413,12 +488,17 @@ def refill_gap(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> lis
 
 
 def basket_drop(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> list[Finding]:
-    """A SKU of a regular basket (≥ 3 order days) not re-ordered for 1.5× its interval; not for a silent customer."""
+    """The SKUs of a regular basket (≥ 3 order days) not re-ordered for 1.5× their interval; not for a silent customer.
+
+    One finding per customer (subject ``""``) listing every dropped SKU with its id, the largest spend first: the rep
+    visits the customer once about its basket, not once per SKU (the demo rep had 51 such tasks over 8 customers).
+    ``skus`` holds the SKUs, each a situation of the definition (the evaluation scores them one by one).
+    """
     if _silence(f, data, params) is not None:
         return []
     refill = _refill_gaps(f, data, params)
-    out = []
-    for sku, days in sorted(f.sku_days.items()):
+    dropped: list[tuple[str, int, float, int, dt.date]] = []
+    for sku, days in f.sku_days.items():
         gone = (data.as_of - days[-1]).days
         if (
             len(days) < params.basket_min_days
@@ -428,12 +508,17 @@ def basket_drop(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> li
             continue  # the interval is at least the minimum: bought since then, not dropped
         interval = max(_median_gap(days), float(params.basket_min_interval))
         if gone > params.basket_factor * interval:
-            out.append(Finding(
-                "basket_drop", f.customer.id, sku, f"{_name(data, sku)}（{sku}）过去一年 {len(days)} 次采购，通常每 "
-                f"{interval:.0f} 天补货，已 {gone} 天未采购（最近 {days[-1]}）", 2, skus=(sku,),
-                value=f.sku_value.get(sku, 0.0),
-            ))  # fmt: skip
-    return out
+            dropped.append((sku, len(days), interval, gone, days[-1]))
+    if not dropped:
+        return []
+    dropped.sort(key=lambda x: (-f.sku_value.get(x[0], 0.0), x[0]))
+    parts = [f"{_name(data, sku)}（{sku}）过去一年 {n} 次采购，通常每 {interval:.0f} 天补货，已 {gone} 天未采购（最近 "
+             f"{last}）" for sku, n, interval, gone, last in dropped]  # fmt: skip
+    skus = tuple(x[0] for x in dropped)
+    return [Finding(
+        "basket_drop", f.customer.id, "", f"{len(dropped)} 个常购品种断档：" + "；".join(parts), 2,
+        detail=",".join(sorted(skus)), skus=skus, value=sum(f.sku_value.get(s, 0.0) for s in skus),
+    )]  # fmt: skip
 
 
 def tier_of(score: int) -> str:
@@ -453,7 +538,7 @@ def _score(f: CustomerFacts, on: dt.date, purchases: PurchaseSummary) -> int:
         contracts=tuple(f.contracts),
         deals=tuple(d for d in f.deals if d.deal.created_at <= on),
     )
-    return health_of(ctx, on, purchases).score
+    return health_score(ctx, on, purchases)
 
 
 def health_tier(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> list[Finding]:
@@ -500,9 +585,13 @@ def objection_no_followup(f: CustomerFacts, data: TerritoryData, params: TaskPar
             out.append(Finding(
                 "objection_no_followup", f.customer.id, it.id,
                 f"{it.at:%m-%d} 的拜访 {it.id} 记录客户异议（{category}）：“{clause}”，之后尚无跟进",
-                1, query=clause, fact_ids=(it.id,),
+                1, query=clause, fact_ids=(it.id,), categories=OBJECTION_SCRIPT_CATEGORIES.get(category, frozenset()),
             ))  # fmt: skip
     return out
+
+
+OBJECTION_CACHE = 65_536
+"""Visit notes whose objection reading is kept (a few hundred recent notes per rep)."""
 
 
 def _latest(f: CustomerFacts) -> list[Interaction]:
@@ -510,15 +599,23 @@ def _latest(f: CustomerFacts) -> list[Interaction]:
     return [i for i in f.interactions if i.at == f.interactions[0].at] if f.interactions else []
 
 
+@functools.lru_cache(maxsize=OBJECTION_CACHE)
 def objection_in(summary: str) -> tuple[str, str] | None:
-    """(category, clause) of the first objection a visit note records, or ``None``."""
+    """(category, clause) of the first objection a visit note records, or ``None``.
+
+    A function of the text alone, cached: the same recent notes are read on every list of the day, and the
+    adverse-reaction reading of each clause costs milliseconds.
+    """
     for clause in (c.strip() for c in re.split(r"[；;。\n]", summary)):
         if not clause:
             continue
         if detect_as_typed(clause) is not None:
             return "不良反应", clause
+        if ANSWERED.search(clause):
+            continue
+        text = NO_OBJECTION.sub("，", clause)
         for category, cue in OBJECTION_CUES.items():
-            if cue.search(clause):
+            if any(not NEGATION.search(text, 0, m.start()) for m in cue.finditer(text)):
                 return category, clause
     return None
 
@@ -605,7 +702,8 @@ class TaskItem(BaseModel):
     customer_id: str
     customer_name: str
     subject: str
-    detail: str = ""
+    detail: str = Field("", description="A contract's band (7, 30, 90); a basket drop's SKUs (comma-separated).")
+    skus: list[str] = Field(default_factory=list, description="The SKUs the task is about (a basket drop: each one).")
     reason: str
     priority: int = Field(ge=1, le=3, description="1 urgent, 2 this week, 3 when convenient.")
     due: dt.date
@@ -629,22 +727,38 @@ class TaskList(BaseModel):
     items: list[TaskItem]
 
 
-Suggest = Callable[[str, tuple[str, ...], tuple[str, ...]], Suggestion | None]
+Ask = tuple[str, tuple[str, ...], tuple[str, ...], frozenset[str]]
+"""What a task asks retrieval: the query, the entry kinds (preferred first), its SKUs, the script categories allowed."""
+Suggest = Callable[[str, tuple[str, ...], tuple[str, ...], frozenset[str]], Suggestion | None]
+SUGGEST_DEPTH = 8
+"""Hits read per search when a script category is required (the best one of the right topic among them)."""
 
 
 def retrieval_suggester(index: KnowledgeIndex) -> Suggest:
-    """A suggester over the tenant's published entries: the best hit of the preferred kind (cached per question)."""
-    cache: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Suggestion | None] = {}
+    """A suggester over the tenant's published entries: the best hit of the preferred kind (cached per question).
 
-    def suggest(query: str, kinds: tuple[str, ...], skus: tuple[str, ...]) -> Suggestion | None:
-        key = (query, kinds, skus)
+    An objection script is suggested only when its category is one the task allows (``SCRIPT_CATEGORIES``): with
+    none of them published, the task has no suggestion rather than the nearest script on another topic.
+    """
+    cache: dict[Ask, Suggestion | None] = {}
+
+    def fits(entry_id: str, kind: str, categories: frozenset[str]) -> bool:
+        doc = index.docs.get(entry_id)
+        return kind != "objection_script" or not categories or (doc is not None and doc.category in categories)
+
+    def suggest(
+        query: str, kinds: tuple[str, ...], skus: tuple[str, ...], categories: frozenset[str] = frozenset()
+    ) -> Suggestion | None:
+        key = (query, kinds, skus, categories)
         if key not in cache:
             cache[key] = None
             for kind in kinds:
+                depth = SUGGEST_DEPTH if kind == "objection_script" and categories else 1
                 for filters in (SearchFilters(kinds=(kind,), skus=skus), SearchFilters(kinds=(kind,))):
-                    hits = index.search(query, k=1, filters=filters) if query else []
-                    if hits:
-                        cache[key] = Suggestion(entry_id=hits[0].entry_id, kind=hits[0].kind, title=hits[0].title)
+                    hits = index.search(query, k=depth, filters=filters) if query else []
+                    hit = next((h for h in hits if fits(h.entry_id, h.kind, categories)), None)
+                    if hit is not None:
+                        cache[key] = Suggestion(entry_id=hit.entry_id, kind=hit.kind, title=hit.title)
                         return cache[key]
                     if not skus:
                         break
@@ -656,6 +770,8 @@ def retrieval_suggester(index: KnowledgeIndex) -> Suggest:
 SUGGEST_FIRST = 20
 """Open tasks (in list order) that get a suggested script or case in a list; one task read alone always gets one."""
 INTERACTION_TRIGGERS = frozenset({"objection_no_followup", "followup_overdue"})
+GROUPED_TRIGGERS = frozenset({"basket_drop"})
+"""Triggers with one task per customer for several SKUs (``skus``); each SKU is one situation of the definition."""
 """Triggers whose subject is an interaction: findings of both about one interaction are one task."""
 STATE_ORDER = {"open": 0, "snoozed": 1, "done": 2, "dismissed": 3}
 
@@ -668,6 +784,8 @@ def _state_of(item: TaskItem, stored: Task | None, as_of: dt.date) -> None:
         return
     if item.trigger == "contract_ending" and stored.detail and item.detail and int(item.detail) < int(stored.detail):
         return  # 90 → 30 → 7 days: each band is a new alarm
+    if item.trigger in GROUPED_TRIGGERS and set(item.skus) - set((stored.detail or "").split(",")):
+        return  # a SKU dropped since the rep closed the task: a new alarm about the basket
     item.state = stored.state
     item.snoozed_until = stored.snoozed_until
     item.dismiss_reason = stored.dismiss_reason
@@ -708,7 +826,7 @@ def build_tasks(
         grouped[key].append(x)
     items: list[TaskItem] = []
     ids_of: dict[str, list[str]] = {}
-    asks: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+    asks: dict[str, Ask] = {}
     for group in grouped.values():
         group.sort(key=lambda x: (x.priority, x.trigger))
         x = group[0]
@@ -716,12 +834,13 @@ def build_tasks(
             id=task_id(x.trigger, x.customer_id, x.subject), trigger=x.trigger, trigger_name=TRIGGER_NAMES[x.trigger],
             also=[o.trigger for o in group[1:]], customer_id=x.customer_id,
             customer_name=data.customers[x.customer_id].customer.name, subject=x.subject, detail=x.detail,
-            reason="；".join(o.reason for o in group), priority=x.priority,
+            skus=list(x.skus), reason="；".join(o.reason for o in group), priority=x.priority,
             due=as_of + dt.timedelta(days=min(_due_days(o) for o in group)),
             value_at_risk=round(max(o.value for o in group), 2),
             fact_ids=sorted({i for o in group for i in o.fact_ids}),
         )  # fmt: skip
-        asks[item.id] = (SUGGESTION_QUERIES[x.trigger][0] or x.query, SUGGESTION_QUERIES[x.trigger][1], x.skus)
+        query, kinds = SUGGESTION_QUERIES[x.trigger]
+        asks[item.id] = (query or x.query, kinds, x.skus, x.categories or SCRIPT_CATEGORIES.get(x.trigger, frozenset()))
         ids_of[item.id] = [task_id(o.trigger, o.customer_id, o.subject) for o in group]
         items.append(item)
     stored = {t.id: t for t in store.nodes_by_keys(tenant, Task, sorted({i for ids in ids_of.values() for i in ids}))}
@@ -801,7 +920,7 @@ def set_state(
         interaction_id = f"I-TASK-{time.time_ns():020d}"
         it = Interaction(tenant=tenant, id=interaction_id, at=now, channel=interaction.channel,
                          summary=interaction.summary, next_step=interaction.next_step or None)  # fmt: skip
-        skus = [s for s in (item.subject,) if item.trigger in ("basket_drop", "refill_gap", "formulary_change")]
+        skus = item.skus if item.trigger in ("basket_drop", "refill_gap", "formulary_change") else []
         tables = {
             "Interaction": models_to_table(Interaction, [it]),
             "Had": models_to_table(Had, [Had(tenant=tenant, rep_id=rep_id, interaction_id=interaction_id)]),
@@ -841,11 +960,20 @@ def set_state(
                                    "updated_at": now})  # fmt: skip
 
 
+def _situations(item: TaskItem) -> list[tuple[str, str, str]]:
+    """(trigger, customer, subject) of each situation a task stands for: merged triggers and a basket's SKUs each."""
+    out = []
+    for t in (item.trigger, *item.also):
+        subjects = item.skus if t in GROUPED_TRIGGERS else [item.subject]
+        out += [(t, item.customer_id, s) for s in subjects]
+    return out
+
+
 def label_tuples(items: Iterable[TaskItem]) -> set[tuple[str, str, str]]:
-    """(trigger, customer, subject) of every situation the items stand for (merged triggers counted each)."""
-    return {(t, i.customer_id, i.subject) for i in items for t in (i.trigger, *i.also)}
+    """(trigger, customer, subject) of every situation the items stand for (merged triggers and grouped SKUs each)."""
+    return {k for i in items for k in _situations(i)}
 
 
 def details_of(items: Iterable[TaskItem]) -> Mapping[tuple[str, str, str], str]:
     """The detail (a contract's band) of each situation."""
-    return {(t, i.customer_id, i.subject): i.detail for i in items for t in (i.trigger, *i.also)}
+    return {k: ("" if k[0] in GROUPED_TRIGGERS else i.detail) for i in items for k in _situations(i)}

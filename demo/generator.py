@@ -31,6 +31,7 @@ from demo.catalog import (
 from demo.interactions import interactions
 from demo.knowledge import (
     PRODUCT_NOTES,
+    RENEWAL_SCRIPTS,
     EntryDraft,
     Writer,
     case_studies,
@@ -61,6 +62,7 @@ _STREAMS = (
     "interactions",
     "general",
     "tasks",
+    "renewal",
 )
 
 
@@ -176,6 +178,7 @@ def _tenant(spec: TenantSpec, number: int, seed: int, scale: int, as_of: dt.date
         drafts.append(product_note(w, p, comps.get(p.sku, []), related))
     drafts += faqs(w, catalog, spec)
     drafts += general_scripts(Writer(_rng(seed, number, "general")))  # last and on its own draws: nothing else moves
+    drafts += general_scripts(Writer(_rng(seed, number, "renewal")), RENEWAL_SCRIPTS)  # after them: the same
     legacy = _entry_tables(t, drafts, spec, w, as_of)
 
     truth: Truth = {

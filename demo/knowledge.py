@@ -679,11 +679,38 @@ GENERAL_SCRIPTS: tuple[tuple[str, tuple[str, ...], str, str, str, str, str], ...
 """General scripts (通用: no product, no indication), one or two per objection category, some for given customer types:
 what a rep gets for a product-less 太贵了 or 送货慢."""
 
+RENEWAL_SCRIPTS: tuple[tuple[str, tuple[str, ...], str, str, str, str, str], ...] = (
+    ("contract_renewal", (), "合同一周内到期，客户还没续签：怎么开口谈续约",
+     "供货合同或年度协议 7–30 天内到期、客户尚未续签，或客户说“到期再说”",
+     "“合同到期再说吧，我们也要比比别家的条件。”",
+     "不等到期才谈：先用数据回顾上一合同期（采购额、到货及时率、账期执行、返利兑现），再提出新合同的品种、数量和服务"
+     "安排；价格和返利以公司审批政策为准，当场只约定下一步时间，不口头承诺。",
+     "“王经理，合同下周三到期，我把这一年的合作做了个小结：您这边全年采购了多少、到货准时率多少、返利都已兑现。"
+     "新一年的品种和数量我先按您的销量拟了个方案，您看周五前我们当面过一下？价格政策我按公司流程报批，书面为准。”"),
+    ("contract_renewal", (), "续签时客户要求加返利、延长账期",
+     "续约谈判中客户以续签为条件，要求提高返利点数、延长账期或追加免费配送",
+     "“续签可以，返利要再加两个点，账期改成九十天，不然我们就换别家。”",
+     "先确认客户最看重的是哪一项，用全年数据算清账；返利和账期按公司信用政策与审批权限办理，可以用按时回款奖励、"
+     "阶梯返利等公开政策代替单纯加点，不私下让利。",
+     "“您的要求我都记下了。我们先看看哪一项对您最要紧：如果是资金压力，按时回款可以享受的政策我给您算一下；如果是"
+     "毛利，阶梯返利按量走，量上去了点数自然上去。具体条件我按公司流程申请，批下来书面给您。”"),
+    ("contract_renewal", ("hospital", "chain"), "合同到期客户说要重新招标、比价",
+     "医院或连锁总部说合同到期后要重新招标、遴选配送商或集中比价",
+     "“合同到期后我们要重新招标，到时候你们也来投吧。”",
+     "尊重客户的采购流程：问清招标时间、评分办法和资质要求，提前备齐资料；用服务数据（到货率、应急配送、退换货）"
+     "说明价值，不私下打探标底，不做不正当接触。",
+     "“理解，按流程走对双方都好。请问招标大概什么时候、评分看哪些方面？资质资料我们提前备齐。"
+     "这一年我们的到货率和应急配送记录我整理好一并提交，供评审参考。”"),
+)  # fmt: skip
+"""Contract-renewal scripts (通用), for the task list's renewal reminders (90 / 30 / 7 days before a contract ends)."""
 
-def general_scripts(w: Writer) -> list[EntryDraft]:
+
+def general_scripts(
+    w: Writer, scripts: tuple[tuple[str, tuple[str, ...], str, str, str, str, str], ...] = GENERAL_SCRIPTS
+) -> list[EntryDraft]:
     """The general scripts, published, each with its category and the customer types it is written for."""
     out = []
-    for category, types, title, scene, objection, approach, script in GENERAL_SCRIPTS:
+    for category, types, title, scene, objection, approach, script in scripts:
         note = w.one(
             [
                 "价格和政策以公司系统审批为准，不口头承诺；不诋毁竞品。",

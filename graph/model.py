@@ -38,13 +38,13 @@ CUSTOMER_TYPE_NAMES: dict[str, str] = {
 EntryKind = Literal["objection_script", "case_study", "product_note", "faq"]
 ObjectionCategory = Literal[
     "price", "formulary", "efficacy", "side_effects", "stock", "payment_terms", "insurance_card", "compliance",
-    "dtp_prescription", "vbp", "margin_display", "incumbent_supplier",
+    "dtp_prescription", "vbp", "margin_display", "incumbent_supplier", "contract_renewal",
 ]  # fmt: skip
 """What an objection is about (异议类别); ``compliance`` is regulatory (合规), not patient adherence."""
 OBJECTION_CATEGORY_NAMES: dict[str, str] = {
     "price": "价格", "formulary": "进院/目录", "efficacy": "疗效", "side_effects": "不良反应", "stock": "库存/配送",
     "payment_terms": "账期/付款", "insurance_card": "医保报销", "compliance": "合规", "dtp_prescription": "DTP/处方",
-    "vbp": "集采", "margin_display": "毛利/陈列", "incumbent_supplier": "现有供应商",
+    "vbp": "集采", "margin_display": "毛利/陈列", "incumbent_supplier": "现有供应商", "contract_renewal": "合同续约",
 }  # fmt: skip
 """How a trainer names each objection category."""
 EntryStatus = Literal["draft", "in_review", "published", "stale", "retired"]
@@ -572,7 +572,9 @@ class Task(Node):
     trigger: Text = Field(description="The rule that found it: contract_ending, silent_customer, …")
     customer_id: Text
     subject: Text = Field("", description="What it is about: a contract id, a SKU, an interaction id, a tier, or ''.")
-    detail: Text = Field("", description="The band of a contract (7 / 30 / 90 days) when the state was set.")
+    detail: Text = Field(
+        "", description="When the state was set: a contract's band (7 / 30 / 90 days), a basket drop's SKUs (a,b)."
+    )
     reason: Text = Field("", description="The reason (Chinese, with node ids) when the state was set.")
     due: dt.date | None = None
     state: TaskState = "open"

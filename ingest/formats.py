@@ -105,7 +105,8 @@ ENUM_ALIASES: dict[str, dict[str, str]] = {
                  "合规": "compliance", "dtp": "dtp_prescription", "处方": "dtp_prescription",
                  "处方外流": "dtp_prescription", "dtp/处方": "dtp_prescription", "集采": "vbp", "带量采购": "vbp",
                  "毛利": "margin_display", "陈列": "margin_display", "毛利/陈列": "margin_display",
-                 "现有供应商": "incumbent_supplier", "供应商": "incumbent_supplier", "在位供应商": "incumbent_supplier"},
+                 "现有供应商": "incumbent_supplier", "供应商": "incumbent_supplier", "在位供应商": "incumbent_supplier",
+                 "合同续约": "contract_renewal", "续约": "contract_renewal", "续签": "contract_renewal"},
 }  # fmt: skip
 ENUM_ALIASES["customer_types"] = ENUM_ALIASES["type"]
 

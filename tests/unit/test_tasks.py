@@ -6,7 +6,7 @@ import datetime as dt
 
 from copilot import tasks
 from copilot.briefing import PurchaseSummary
-from graph.model import Contract, Customer, Interaction, Product
+from graph.model import Contract, Customer, Interaction, Product, Task
 
 D = dt.date(2026, 6, 15)
 P = tasks.PARAMS
@@ -80,7 +80,30 @@ def test_basket_drop_takes_the_interval_as_at_least_21_days() -> None:
     order_days = sorted({d for ds in sku_days.values() for d in ds} | {_day(5), _day(2)})
     f = _facts(order_days=order_days, sku_days=sku_days)
     found = tasks.basket_drop(f, _data(f), P)
-    assert [x.subject for x in found] == ["SKU-A"]  # 40 > 1.5 × 21; SKU-B: 20 ≤ 31.5
+    assert [x.skus for x in found] == [("SKU-A",)]  # 40 > 1.5 × 21; SKU-B: 20 ≤ 31.5
+
+
+def test_a_customers_dropped_skus_are_one_task_scored_per_sku() -> None:
+    sku_days = {"SKU-A": [_day(90), _day(70), _day(50)], "SKU-B": [_day(80), _day(60), _day(45)],
+                "SKU-C": [_day(30), _day(10), _day(3)]}  # fmt: skip
+    order_days = sorted({d for ds in sku_days.values() for d in ds})
+    f = _facts(order_days=order_days, sku_days=sku_days, sku_value={"SKU-A": 10.0, "SKU-B": 30.0})
+    (x,) = tasks.basket_drop(f, _data(f), P)
+    assert x.subject == "" and x.skus == ("SKU-B", "SKU-A")  # the larger spend first
+    assert "（SKU-A）" in x.reason and "（SKU-B）" in x.reason and "SKU-C" not in x.reason
+    item = tasks.TaskItem(
+        id="T-1", trigger="basket_drop", trigger_name="常购品种断档", customer_id="C-1", customer_name="c", subject="",
+        detail=x.detail, skus=list(x.skus), reason=x.reason, priority=2, due=D,
+    )  # fmt: skip
+    assert tasks.label_tuples([item]) == {("basket_drop", "C-1", "SKU-A"), ("basket_drop", "C-1", "SKU-B")}
+    done = Task(tenant="t", id="T-1", trigger="basket_drop", customer_id="C-1", detail="SKU-A,SKU-B", reason="r",
+                due=D, state="done", rep_id="R-1", updated_by="R-1", updated_at=dt.datetime(2026, 5, 1))  # fmt: skip
+    kept = item.model_copy()
+    tasks._state_of(kept, done, D)
+    assert kept.state == "done"
+    more = item.model_copy(update={"skus": ["SKU-A", "SKU-B", "SKU-D"]})
+    tasks._state_of(more, done, D)
+    assert more.state == "open"  # a SKU dropped since the task was closed: open again
 
 
 def test_refill_gap_needs_three_consecutive_months_and_35_to_100_days() -> None:
@@ -137,6 +160,23 @@ def test_objection_categories() -> None:
     assert tasks.objection_in("解读2024版医保目录对氨氯地平的调整；已现场解答，客户满意") is None
 
 
+def test_objection_words_under_a_negation_or_an_accepted_answer_are_no_objection() -> None:
+    assert tasks.objection_in("核对月度订单，客户对价格和账期均无异议") is None
+    assert tasks.objection_in("店长说这次没有什么顾虑，照常进货") is None
+    assert tasks.objection_in("对方仍有异议，要求再议") is not None  # the cue itself, not negated
+    assert tasks.objection_in("上次申请的折扣已批，对方接受新的价格，恢复正常订货") is None
+    assert tasks.objection_in("对方不接受新的价格，嫌进价高于别家") is not None
+
+
+def test_objections_without_a_category_word() -> None:
+    """A price higher than an alternative, an incumbent kept, efficacy below expectation: objections in plain words."""
+    assert tasks.objection_in("老板说我们的采购价比别家高出一截")[0] == "价格"  # type: ignore[index]
+    assert tasks.objection_in("科室一直用进口原研，暂不考虑更换")[0] == "竞品/现有供应商"  # type: ignore[index]
+    assert tasks.objection_in("药师觉得疗效不如预期")[0] == "疗效"  # type: ignore[index]
+    assert tasks.objection_in("门店说下月起减少进货")[0] == "减量/停购"  # type: ignore[index]
+    assert tasks.objection_in("客户一直使用本品，反馈良好") is None
+
+
 def test_formulary_change_needs_a_purchase_in_180_days() -> None:
     change = {"SKU-A": [("NRDL-2026", "NRDL-2025", D + dt.timedelta(days=20), "乙类 → 甲类")]}
     f = _facts(sku_days={"SKU-A": [_day(170)]})
@@ -150,3 +190,23 @@ def test_task_ids_are_stable_and_distinct() -> None:
     a = tasks.task_id("basket_drop", "C-1", "SKU-A")
     assert a == tasks.task_id("basket_drop", "C-1", "SKU-A") and a.startswith("T-")
     assert len({a, tasks.task_id("basket_drop", "C-1", "SKU-B"), tasks.task_id("refill_gap", "C-1", "SKU-A")}) == 3
+
+
+def test_a_script_is_suggested_only_on_the_tasks_topic() -> None:
+    """A contract about to end gets a renewal script, or none: never the nearest price script."""
+    from retrieval.embedders import HashingEmbedder
+    from retrieval.hybrid import EntryDoc, KnowledgeIndex
+
+    price = EntryDoc("OS-1", "objection_script", "published", "合同到期前客户嫌价格贵", "续签前先算清价格账。",
+                     category="price")  # fmt: skip
+    renewal = EntryDoc("OS-2", "objection_script", "published", "合同一周内到期怎么谈续约", "回顾合作，提出新方案。",
+                       category="contract_renewal")  # fmt: skip
+    query, kinds = tasks.SUGGESTION_QUERIES["contract_ending"]
+    allowed = tasks.SCRIPT_CATEGORIES["contract_ending"]
+    index = KnowledgeIndex("t", HashingEmbedder())
+    index.build([price])
+    assert tasks.retrieval_suggester(index)(query, kinds, (), allowed) is None
+    assert tasks.retrieval_suggester(index)(query, kinds, (), frozenset()) is not None  # no cut-off: the price one
+    index.build([price, renewal])
+    found = tasks.retrieval_suggester(index)(query, kinds, (), allowed)
+    assert found is not None and found.entry_id == "OS-2"

@@ -173,7 +173,7 @@ export function objectionPage(main) {
 const CATEGORY = {
   price: "价格", formulary: "进院/目录", efficacy: "疗效", side_effects: "不良反应", stock: "库存/配送",
   payment_terms: "账期/付款", insurance_card: "医保报销", compliance: "合规", dtp_prescription: "DTP/处方",
-  vbp: "集采", margin_display: "毛利/陈列", incumbent_supplier: "现有供应商",
+  vbp: "集采", margin_display: "毛利/陈列", incumbent_supplier: "现有供应商", contract_renewal: "合同续约",
 };
 
 /** What the copilot read: typos put right, products, terms — so a rep can see why an answer came back. */

@@ -141,7 +141,7 @@ const FIELDS = [
 export const CATEGORIES = {
   price: "价格", formulary: "进院/目录", efficacy: "疗效", side_effects: "不良反应", stock: "库存/配送",
   payment_terms: "账期/付款", insurance_card: "医保报销", compliance: "合规", dtp_prescription: "DTP/处方",
-  vbp: "集采", margin_display: "毛利/陈列", incumbent_supplier: "现有供应商",
+  vbp: "集采", margin_display: "毛利/陈列", incumbent_supplier: "现有供应商", contract_renewal: "合同续约",
 };
 const CUSTOMER_TYPES = { chain: "连锁", single_pharmacy: "单体药店", hospital: "医院", clinic: "诊所", dtp: "DTP药房" };
 
