@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli_output import Table, make_console
+from api import local_admin
+from api.cli_output import Table, make_console, terminal_of
 from api.keys import ROLES, KeyStore
+from api.local_admin import LocalAdmin
 from api.logs import configure_logging
 from api.settings import Settings, export_for_workers
 from graph.errors import SalesCopilotError
@@ -23,9 +27,43 @@ keys_app = typer.Typer(
 )
 
 
-def _keys(ctx: typer.Context) -> KeyStore:
+@contextmanager
+def _keys(ctx: typer.Context) -> Iterator[KeyStore]:
+    """The key store for one command.
+
+    While a service runs on the data folder, the command goes through it (``api.local_admin``), so that a new or
+    revoked key counts in the service at once rather than after its key cache expires; in the service, the service's
+    own key store is used.
+    """
+    session = local_admin.current_session()
+    if session is not None:
+        yield session.state.keys
+        return
     settings: Settings = ctx.obj
-    return KeyStore(settings.keys_path)
+    _through_running_service(ctx, settings)
+    store = KeyStore(settings.keys_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _through_running_service(ctx: typer.Context, settings: Settings) -> None:
+    """Run the command line in the service recorded in the data folder, if one answers, and exit with its code."""
+    argv = ctx.find_root().meta.get(local_admin.ARGV)
+    if settings.backend != "embedded" or argv is None or local_admin.read(settings.data_dir) is None:
+        return
+    try:
+        result = local_admin.forward(
+            settings.data_dir, argv, holder_pid=None, terminal=terminal_of(console, err_console)
+        )
+    except local_admin.ServiceUnreachableError:
+        return  # no service (a stale file): the key file is read directly
+    sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr)
+    sys.stderr.flush()
+    raise typer.Exit(result.exit_code)
 
 
 @keys_app.command("create")
@@ -40,14 +78,12 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create a key and print it once; only its SHA-256 digest is stored."""
-    store = _keys(ctx)
-    try:
-        record, text = store.create(tenant, role, name, rep_id=rep)
-    except SalesCopilotError as e:
-        err_console.print(f"[red]error[/red] {e.message}")
-        raise typer.Exit(2) from e
-    finally:
-        store.close()
+    with _keys(ctx) as store:
+        try:
+            record, text = store.create(tenant, role, name, rep_id=rep)
+        except SalesCopilotError as e:
+            err_console.print(f"[red]error[/red] {e.message}")
+            raise typer.Exit(2) from e
     if output is not None:
         output.touch(mode=0o600, exist_ok=True)
         with output.open("a", encoding="utf-8") as f:
@@ -64,11 +100,8 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Key records (never the secrets), newest first."""
-    store = _keys(ctx)
-    try:
+    with _keys(ctx) as store:
         found = store.list(tenant)
-    finally:
-        store.close()
     if as_json:
         rows = [{**dataclasses.asdict(k), "created_at": k.created_at.isoformat(),
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in found]  # fmt: skip
@@ -88,14 +121,12 @@ def keys_revoke(
     ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="The key's id (see keys list).")]
 ) -> None:
     """Revoke a key; requests with it are refused from now on."""
-    store = _keys(ctx)
-    try:
-        record = store.revoke(key_id)
-    except SalesCopilotError as e:
-        err_console.print(f"[red]error[/red] {e.message}")
-        raise typer.Exit(4) from e
-    finally:
-        store.close()
+    with _keys(ctx) as store:
+        try:
+            record = store.revoke(key_id)
+        except SalesCopilotError as e:
+            err_console.print(f"[red]error[/red] {e.message}")
+            raise typer.Exit(4) from e
     console.print(f"revoked {record.id} ({record.role}, {record.tenant})")
 
 
@@ -142,6 +173,21 @@ def serve(
         )
         raise typer.Exit(2)
     host, port = host or settings.host, port or settings.port
+    channel = None
+    if settings.backend == "embedded":
+        # the CLI beside the service runs its commands here, in the CLI's working directory: make this process's
+        # own paths independent of it; and open the local admin channel when a loopback address reaches the service
+        settings = settings.model_copy(update={
+            "data_dir": settings.data_dir.resolve(),
+            "keys_file": settings.keys_file.resolve() if settings.keys_file else None,
+        })  # fmt: skip
+        channel = LocalAdmin.for_listener(host, port)
+        if channel is None:
+            err_console.print(
+                f"note: listening on {host} only, not on loopback: the CLI cannot run its commands through this "
+                "service (they need it stopped while it holds the embedded store)",
+                soft_wrap=True,
+            )
     plural = f", {workers} workers" if workers > 1 else ""
     console.print(
         f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir}{plural})"
@@ -156,7 +202,8 @@ def serve(
             access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )  # fmt: skip
         return
-    uvicorn.run(create_app(settings, background=True), host=host, port=port, log_level=log_level, access_log=False)
+    app = create_app(settings, background=True, local_admin=channel)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,8 +7,8 @@ thousands of rows per second) and ``LOAD FROM … SET`` for changed rows, inside
 
 from __future__ import annotations
 
+import fcntl
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -126,6 +126,8 @@ class EmbeddedGraphStore(CypherGraphStore):
     """``GraphStore`` on LadybugDB in ``data_dir`` (created when missing)."""
 
     backend = "embedded"
+    _db_fd: int | None = None
+    """A descriptor of the database file held while it is open (see ``_copy_db_file``)."""
 
     def __init__(self, data_dir: str | Path, *, buffer_pool_mb: int = 1024, read_only: bool = False) -> None:
         self.data_dir = Path(data_dir)
@@ -134,6 +136,7 @@ class EmbeddedGraphStore(CypherGraphStore):
         if not read_only:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             restrict_permissions(self.data_dir)
+            _not_in_use(self.data_dir)  # the recovery below replaces files: never under another process's store
             self.recovered_load = recover_interrupted_load(self.data_dir)
             # ``recovered_load``: opening undid a load a crash had interrupted (the store is as before that load)
         elif (self.data_dir / UNDO_FILE).exists():
@@ -168,6 +171,31 @@ class EmbeddedGraphStore(CypherGraphStore):
         if not self._read_only:
             for path in self.data_dir.iterdir():
                 restrict_permissions(path)
+            self._close_db_fd()
+            self._db_fd = os.open(self.data_dir / DB_FILE, os.O_RDONLY)
+
+    def _close_db_fd(self) -> None:
+        fd = getattr(self, "_db_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._db_fd = None
+
+    def _copy_db_file(self, target: Path) -> None:
+        """Copy the database file through the descriptor held since it was opened, never a new one.
+
+        The database's lock on its file is a POSIX record lock, which the process loses when it closes *any*
+        descriptor of that file: ``shutil.copyfile`` (open, read, close) dropped it, so after one bulk load another
+        process (a CLI, a second service) could open the store beside this one and both wrote to it.
+        """
+        assert self._db_fd is not None
+        size = os.fstat(self._db_fd).st_size
+        with target.open("wb") as out:
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(out.fileno(), self._db_fd, offset, size - offset)
+                if sent == 0:
+                    break
+                offset += sent
 
     # ------------------------------------------------------------------ engine primitives
 
@@ -339,7 +367,7 @@ class EmbeddedGraphStore(CypherGraphStore):
         self._run("CHECKPOINT")  # the database file alone now holds every committed write
         self._dirty = 0
         tmp, undo = self.data_dir / (UNDO_FILE + ".tmp"), self.data_dir / UNDO_FILE
-        shutil.copyfile(self.data_dir / DB_FILE, tmp)
+        self._copy_db_file(tmp)
         fsync(tmp)
         os.replace(tmp, undo)  # the image counts only once it is complete
         restrict_permissions(undo)
@@ -518,6 +546,7 @@ class EmbeddedGraphStore(CypherGraphStore):
             self._closed = True
             self._conn.close()
             self._db.close()
+            self._close_db_fd()
         if self._idle_thread is not None and self._idle_thread is not threading.current_thread():
             self._idle_thread.join(timeout=5)
 
@@ -534,6 +563,28 @@ CHECKPOINT_IDLE_S = 1.0
 
 UNDO_FILE = DB_FILE + ".undo"
 """The database file as it was before the load in progress; present only while a load runs (or was interrupted)."""
+
+
+def _not_in_use(data_dir: Path) -> None:
+    """Raise when another process has the database open (its lock on the file), before anything here touches it.
+
+    Opening used to undo an "interrupted" load first and check the lock only then: a second process (a CLI beside a
+    running service) put the undo image of a load still running in the service over the live database file.
+    The test takes the same POSIX record lock the database takes, and lets it go at once (closing the descriptor).
+    """
+    path = data_dir / DB_FILE
+    if not path.exists():
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        raise BackendUnavailableError(
+            f"cannot open embedded graph at {data_dir}: Could not set lock on file {path}: the lock is held by "
+            "another process"
+        ) from e
+    finally:
+        os.close(fd)
 
 
 def recover_interrupted_load(data_dir: Path) -> bool:
