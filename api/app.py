@@ -23,6 +23,7 @@ from api import errors
 from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.fast_paths import PriceCheckFastPath
+from api.local_admin import LocalAdmin
 from api.logs import RequestContext
 from api.routes import (
     admin,
@@ -32,6 +33,7 @@ from api.routes import (
     entries,
     faq,
     health,
+    local,
     pricing,
     safety,
     script_requests,
@@ -156,6 +158,7 @@ def create_app(
     state: ServiceState | None = None,
     preload: bool = True,
     background: bool = False,
+    local_admin: LocalAdmin | None = None,
 ) -> FastAPI:
     """The service: opens the store, models and indexes once at start-up and closes them at shutdown.
 
@@ -163,6 +166,8 @@ def create_app(
     so the first request of a tenant is as fast as the others; ``background`` builds them while the service
     already answers (``/v1/ready`` says when they are built and caught up with the change log). Once started, a
     follower thread applies the tenants' change logs every ``feed_poll_s`` seconds (writes of other processes).
+    ``local_admin`` opens the channel through which the CLI runs its commands in this service while it holds the
+    embedded store (``api.local_admin``): its file is written once the store is open and removed at shutdown.
     """
     settings = settings or get_settings()
 
@@ -173,6 +178,8 @@ def create_app(
         # blocking routes (curation, briefings…) run on these threads; each one running Python competes with the
         # event loop, which answers the price checks, for the GIL
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        if local_admin is not None:
+            local_admin.write(service.settings.data_dir)
         poll_s = service.settings.feed_poll_s
         follower = Follower(service.services, poll_s) if poll_s > 0 else None
         service.keys.start()  # re-reads the cached keys (revocations elsewhere) and writes their uses
@@ -203,6 +210,8 @@ def create_app(
             if follower is not None:
                 follower.stop()
             service.keys.close()  # writes the uses not written yet
+            if local_admin is not None:
+                local_admin.remove(service.settings.data_dir)
             if state is None:
                 service.close()
 
@@ -215,7 +224,9 @@ def create_app(
         responses=_ERRORS,
     )
     errors.install(app)
-    for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors, tasks):
+    app.state.local_admin = local_admin
+    for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors, tasks,
+                   local):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX)
     mount_console(app)  # the web console at / (its assets under /console); it calls only /v1
     # innermost of the middlewares: inside CORS, the body limit and the request context (ids, access log)

@@ -17,12 +17,14 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
-from api.cli_output import Table, make_console
+from api import cli_service, local_admin
+from api.cli_output import CliConsole, Table, make_console, terminal_of
 from api.cli_service import register as register_service_commands
 from api.services import TenantServices, services_for
 from api.settings import Settings, get_settings
-from api.stores import open_store
+from api.stores import StoreInUseError, open_store
 from copilot.briefing import build_briefing
 from copilot.cases import WEAK_LABEL, CustomerProfile, suggest_cases
 from copilot.errors import CaseProfileError
@@ -45,8 +47,19 @@ from pricing_guard.guard import QuoteLine, check_quote
 from retrieval.embedders import CachedEmbedder, make_embedder
 from retrieval.hybrid import SearchFilters
 
+
+class _Commands(TyperGroup):
+    """The root group: keeps the arguments as typed, for a command that goes through the running service."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        """Record ``args`` in ``ctx.meta`` before click consumes them."""
+        ctx.meta[local_admin.ARGV] = list(args)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
     name="salescopilot",
+    cls=_Commands,
     help="Sales knowledge graph and copilot: manage the graph store.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -82,6 +95,11 @@ def _global(
         if backend not in ("embedded", "neo4j"):
             raise typer.BadParameter("must be 'embedded' or 'neo4j'", param_hint="--backend")
         overrides["backend"] = backend
+    session = local_admin.current_session()
+    if session is not None:  # run by the service for a CLI beside it: the service's settings, the CLI's data dir
+        overrides.pop("backend", None)
+        ctx.obj = session.settings.model_copy(update=overrides)
+        return
     ctx.obj = get_settings().model_copy(update=overrides)
 
 
@@ -90,13 +108,34 @@ def _print_error(error: SalesCopilotError) -> None:
 
 
 @contextmanager
-def _store(ctx: typer.Context) -> Iterator[GraphStore]:
+def _store(ctx: typer.Context, *, needs_stop: str | None = None) -> Iterator[GraphStore]:
+    """The graph store for one command, closed after it.
+
+    When a running service holds the embedded store, the whole command line is run by that service instead
+    (``api.local_admin``) and its output printed here; ``needs_stop`` is the reason a command may not go through
+    the service (the CLI then says that the service must be stopped, and why).
+    In the service (a session), the service's own open store is used and left open.
+    """
+    session = local_admin.current_session()
+    if session is not None:
+        if needs_stop is not None:
+            _refuse_in_service(ctx, needs_stop)
+        try:
+            yield session.state.store
+        except SalesCopilotError as e:
+            _print_error(e)
+            raise typer.Exit(_exit_code(e)) from e
+        return
     settings: Settings = ctx.obj
     try:
         store = open_store(settings)
+    except StoreInUseError as e:
+        _through_service(ctx, e, needs_stop)
     except SalesCopilotError as e:
         _print_error(e)
         raise typer.Exit(_exit_code(e)) from e
+    if store.backend == "embedded":
+        local_admin.remove_stale(settings.data_dir)  # this process holds the store: no service runs on it
     try:
         yield store
     except SalesCopilotError as e:
@@ -104,6 +143,43 @@ def _store(ctx: typer.Context) -> Iterator[GraphStore]:
         raise typer.Exit(_exit_code(e)) from e
     finally:
         store.close()
+
+
+def _command_line(ctx: typer.Context) -> str:
+    return " ".join(ctx.command_path.split()[1:]) or "this command"
+
+
+def _refuse_in_service(ctx: typer.Context, why: str) -> None:
+    err_console.print(
+        f"[red]error[/red] [store_in_use] `salescopilot {escape(_command_line(ctx))}` needs the service stopped: "
+        f"{escape(why)}. Stop `salescopilot serve` for this data folder and run the command again.",
+        soft_wrap=True,
+    )
+    raise typer.Exit(3)
+
+
+def _through_service(ctx: typer.Context, error: StoreInUseError, needs_stop: str | None) -> None:
+    """Run the command line in the service that holds the store and print its output; always exits."""
+    settings: Settings = ctx.obj
+    if needs_stop is not None:
+        _refuse_in_service(ctx, needs_stop)
+    argv = ctx.find_root().meta.get(local_admin.ARGV)
+    if argv is None:  # not parsed by this application's group (cannot happen through the console script)
+        _print_error(error)
+        raise typer.Exit(_exit_code(error))
+    try:
+        result = local_admin.forward(
+            settings.data_dir, argv, holder_pid=error.pid, terminal=terminal_of(console, err_console)
+        )
+    except local_admin.ServiceUnreachableError as e:
+        _print_error(error)
+        err_console.print(f"(not sent to a service: {escape(str(e))})", soft_wrap=True)
+        raise typer.Exit(_exit_code(error)) from e
+    sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr)
+    sys.stderr.flush()
+    raise typer.Exit(result.exit_code)
 
 
 def _progress() -> Progress:
@@ -314,7 +390,11 @@ def demo(
         date = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as e:
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from e
-    with _store(ctx) as store, _progress() as progress:
+    needs_stop = (
+        "--reset deletes the demo tenants with their change log, which the running service follows: its indexes "
+        "would not see the reload"
+    )
+    with _store(ctx, needs_stop=needs_stop if reset else None) as store, _progress() as progress:
         task = progress.add_task("demo", total=None)
 
         def on_step(step: str, done: int, total: int) -> None:
@@ -340,7 +420,13 @@ def demo(
 
 
 def _services(ctx: typer.Context, store: GraphStore, tenant: str) -> TenantServices:
-    """The tenant's services over the open store, from the API's factory (the model loads only if retrieval is used)."""
+    """The tenant's services over the open store, from the API's factory (the model loads only if retrieval is used).
+
+    In the service (a command line sent by the CLI), the service's own: its indexes take the command's writes at once.
+    """
+    session = local_admin.current_session()
+    if session is not None:
+        return session.state.tenant(tenant)
     return services_for(ctx.obj, store).tenant(tenant)
 
 
@@ -843,8 +929,9 @@ def _faq_report(
     except ValueError as e:
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="--since") from e
     settings: Settings = ctx.obj
+    session = local_admin.current_session()
     embedder = CachedEmbedder(
-        make_embedder(settings.embedder, model_dir=settings.embedder_model_dir),
+        session.state.embedder if session else make_embedder(settings.embedder, model_dir=settings.embedder_model_dir),
         settings.index_dir(tenant) / "embeddings.sqlite",
     )
     return propose_faqs(
@@ -985,6 +1072,20 @@ def safety_list(
 
 
 register_service_commands(app)
+
+
+def _run_for_service(argv: list[str], out: CliConsole, err: CliConsole) -> None:
+    """Run a command line in the service (``api.local_admin``), printing to ``out`` and ``err`` (then put back)."""
+    global console, err_console  # noqa: PLW0603 - the commands print to the module's consoles
+    before = (console, err_console, cli_service.console, cli_service.err_console)
+    console, err_console, cli_service.console, cli_service.err_console = out, err, out, err
+    try:
+        app(args=argv, prog_name="salescopilot", standalone_mode=True)
+    finally:
+        console, err_console, cli_service.console, cli_service.err_console = before
+
+
+local_admin.register_runner(_run_for_service)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ lines at a place that depends on how long the clone's path is. Here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console, ConsoleDimensions
 from rich.table import Table as RichTable
@@ -46,9 +46,36 @@ class CliConsole(Console):
         self._height = height
 
 
-def make_console(*, stderr: bool = False) -> CliConsole:
-    """The console of a CLI module: stdout for results, or stderr for errors and progress (never soft-wrapped)."""
-    return CliConsole(stderr=stderr, soft_wrap=stderr)
+def make_console(
+    *,
+    stderr: bool = False,
+    terminal: bool | None = None,
+    width: int | None = None,
+    color_system: str | None = "auto",
+    file: IO[str] | None = None,
+) -> CliConsole:
+    """The console of a CLI module: stdout for results, or stderr for errors and progress (never soft-wrapped).
+
+    ``terminal``, ``width`` and ``color_system`` make a console like another process's (a command line run through
+    the service, ``api.local_admin``): a terminal of that width with those colours, or not a terminal, writing to
+    ``file``.
+    """
+    if terminal is None:
+        return CliConsole(stderr=stderr, soft_wrap=stderr)
+    return CliConsole(
+        stderr=stderr, soft_wrap=stderr, force_terminal=terminal, width=width if terminal else None,
+        color_system=color_system if terminal else None, file=file,
+    )  # fmt: skip
+
+
+def terminal_of(out: Console, err: Console) -> dict[str, Any]:
+    """What a command's output depends on, of this process's consoles (sent along when the service runs it)."""
+    return {
+        "stdout_tty": out.is_terminal,
+        "stderr_tty": err.is_terminal,
+        "width": out.size.width if out.is_terminal else None,
+        "color_system": out.color_system,
+    }
 
 
 class Table(RichTable):

@@ -13,8 +13,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from api.cli_output import Table, make_console
+from api import local_admin
+from api.cli_output import Table, make_console, terminal_of
 from api.keys import ROLES, KeyStore
+from api.local_admin import LocalAdmin
 from api.logs import configure_logging
 from api.settings import Settings, export_for_workers
 from graph.errors import BackendUnavailableError, SalesCopilotError
@@ -29,10 +31,20 @@ keys_app = typer.Typer(
 
 @contextmanager
 def _keys(ctx: typer.Context) -> Iterator[KeyStore]:
-    """The keys in the configured graph store (the old key file imported first, once); the store closed after."""
+    """The key store for one command.
+
+    While a service runs on the data folder, the command goes through it (``api.local_admin``), so that a new or
+    revoked key counts in the service at once rather than after its key cache expires; in the service, the service's
+    own key store is used.
+    """
+    session = local_admin.current_session()
+    if session is not None:
+        yield session.state.keys
+        return
     from api.stores import open_keys, open_store
 
     settings: Settings = ctx.obj
+    _through_running_service(ctx, settings)
     try:
         store = open_store(settings)
     except SalesCopilotError as e:
@@ -47,6 +59,24 @@ def _keys(ctx: typer.Context) -> Iterator[KeyStore]:
         yield keys
     finally:
         store.close()
+
+
+def _through_running_service(ctx: typer.Context, settings: Settings) -> None:
+    """Run the command line in the service recorded in the data folder, if one answers, and exit with its code."""
+    argv = ctx.find_root().meta.get(local_admin.ARGV)
+    if settings.backend != "embedded" or argv is None or local_admin.read(settings.data_dir) is None:
+        return
+    try:
+        result = local_admin.forward(
+            settings.data_dir, argv, holder_pid=None, terminal=terminal_of(console, err_console)
+        )
+    except local_admin.ServiceUnreachableError:
+        return  # no service (a stale file): the store is opened directly
+    sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr)
+    sys.stderr.flush()
+    raise typer.Exit(result.exit_code)
 
 
 @keys_app.command("create")
@@ -156,6 +186,21 @@ def serve(
         )
         raise typer.Exit(2)
     host, port = host or settings.host, port or settings.port
+    channel = None
+    if settings.backend == "embedded":
+        # the CLI beside the service runs its commands here, in the CLI's working directory: make this process's
+        # own paths independent of it; and open the local admin channel when a loopback address reaches the service
+        settings = settings.model_copy(update={
+            "data_dir": settings.data_dir.resolve(),
+            "keys_file": settings.keys_file.resolve() if settings.keys_file else None,
+        })  # fmt: skip
+        channel = LocalAdmin.for_listener(host, port)
+        if channel is None:
+            err_console.print(
+                f"note: listening on {host} only, not on loopback: the CLI cannot run its commands through this "
+                "service (they need it stopped while it holds the embedded store)",
+                soft_wrap=True,
+            )
     plural = f", {workers} workers" if workers > 1 else ""
     console.print(
         f"serving on http://{host}:{port} (docs: http://{host}:{port}/docs, data: {settings.data_dir}{plural})"
@@ -171,7 +216,8 @@ def serve(
             access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )  # fmt: skip
         return
-    uvicorn.run(create_app(settings, background=True), host=host, port=port, log_level=log_level, access_log=False)
+    app = create_app(settings, background=True, local_admin=channel)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 def register(app: typer.Typer) -> None:

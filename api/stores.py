@@ -37,14 +37,26 @@ _LOCKED = re.compile(r"could not set lock|lock is held by", re.IGNORECASE)
 """LadybugDB's words when another process holds the database file's lock."""
 
 
-def _in_use(settings: Settings, error: BackendUnavailableError) -> BackendUnavailableError:
+class StoreInUseError(BackendUnavailableError):
+    """The embedded store is open in another process (its lock is held): usually a running ``salescopilot serve``.
+
+    The command line catches it to send the command to that service instead (``api.local_admin``).
+    """
+
+    def __init__(self, message: str, *, pid: int | None, details: dict[str, object]) -> None:
+        super().__init__(message, details=details)
+        self.pid = pid
+
+
+def _in_use(settings: Settings, error: BackendUnavailableError) -> StoreInUseError:
     """The lock error said in words: who holds the store, and what to do (the database's text stays in details)."""
     found = re.search(r"held by PID (\d+)", error.message)
     pid = int(found.group(1)) if found else None
-    return BackendUnavailableError(
+    return StoreInUseError(
         f"the graph store in {settings.data_dir} is open in another process{f' (PID {pid})' if pid else ''}, usually "
         "a running `salescopilot serve`: the embedded store can be open in one process at a time. Stop the server "
         "and run the command again, or do the work through the running server (the web console or the /v1 API).",
+        pid=pid,
         details={"path": str(settings.graph_dir), "pid": pid, "cause": error.message},
     )
 

@@ -7,8 +7,9 @@ thousands of rows per second) and ``LOAD FROM … SET`` for changed rows, inside
 
 from __future__ import annotations
 
+import fcntl
 import os
-import shutil
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -135,6 +136,8 @@ class EmbeddedGraphStore(CypherGraphStore):
     """``GraphStore`` on LadybugDB in ``data_dir`` (created when missing)."""
 
     backend = "embedded"
+    _db_fd: int | None = None
+    """A descriptor of the database file held while it is open (see ``_copy_db_file``)."""
 
     def __init__(self, data_dir: str | Path, *, buffer_pool_mb: int = 1024, read_only: bool = False) -> None:
         self.data_dir = Path(data_dir)
@@ -143,6 +146,8 @@ class EmbeddedGraphStore(CypherGraphStore):
         if not read_only:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             restrict_permissions(self.data_dir)
+            # the recovery below replaces files: never under another process's store
+            self._db_fd = _not_in_use(self.data_dir)
             self.recovered_load = recover_interrupted_load(self.data_dir)
             # ``recovered_load``: opening undid a load a crash had interrupted (the store is as before that load)
         elif (self.data_dir / UNDO_FILE).exists():
@@ -151,7 +156,11 @@ class EmbeddedGraphStore(CypherGraphStore):
             )
         else:
             self.recovered_load = False
-        self._open()
+        try:
+            self._open()
+        except BackendUnavailableError:
+            self._close_db_fd()
+            raise
         self._lock = threading.RLock()
         self._guard_depth = 0
         self._dirty = 0
@@ -177,6 +186,42 @@ class EmbeddedGraphStore(CypherGraphStore):
         if not self._read_only:
             for path in self.data_dir.iterdir():
                 restrict_permissions(path)
+            self._hold_db_fd()
+
+    def _hold_db_fd(self) -> None:
+        """Hold a descriptor of the current database file (a restore puts a new file in place: then of that one).
+
+        Never closed while the database is open: closing any descriptor of the file drops the process's lock on it.
+        """
+        path = self.data_dir / DB_FILE
+        old = self._db_fd
+        if old is not None and os.fstat(old).st_ino == path.stat().st_ino:
+            return
+        self._db_fd = os.open(path, os.O_RDONLY)
+        if old is not None:
+            os.close(old)  # a replaced file's: the lock is on the new one
+
+    def _close_db_fd(self) -> None:
+        if self._db_fd is not None:
+            os.close(self._db_fd)
+            self._db_fd = None
+
+    def _copy_db_file(self, target: Path) -> None:
+        """Copy the database file through the descriptor held since it was opened, never a new one.
+
+        The database's lock on its file is a POSIX record lock, which the process loses when it closes *any*
+        descriptor of that file: ``shutil.copyfile`` (open, read, close) dropped it, so after one bulk load another
+        process (a CLI, a second service) could open the store beside this one and both wrote to it.
+        """
+        assert self._db_fd is not None
+        size = os.fstat(self._db_fd).st_size
+        with target.open("wb") as out:
+            offset = 0
+            while offset < size:
+                sent = os.sendfile(out.fileno(), self._db_fd, offset, size - offset)
+                if sent == 0:
+                    break
+                offset += sent
 
     # ------------------------------------------------------------------ engine primitives
 
@@ -348,7 +393,7 @@ class EmbeddedGraphStore(CypherGraphStore):
         self._run("CHECKPOINT")  # the database file alone now holds every committed write
         self._dirty = 0
         tmp, undo = self.data_dir / (UNDO_FILE + ".tmp"), self.data_dir / UNDO_FILE
-        shutil.copyfile(self.data_dir / DB_FILE, tmp)
+        self._copy_db_file(tmp)
         fsync(tmp)
         os.replace(tmp, undo)  # the image counts only once it is complete
         restrict_permissions(undo)
@@ -528,6 +573,7 @@ class EmbeddedGraphStore(CypherGraphStore):
             self._closed = True
             self._conn.close()
             self._db.close()
+            self._close_db_fd()
         if self._idle_thread is not None and self._idle_thread is not threading.current_thread():
             self._idle_thread.join(timeout=5)
 
@@ -544,6 +590,41 @@ CHECKPOINT_IDLE_S = 1.0
 
 UNDO_FILE = DB_FILE + ".undo"
 """The database file as it was before the load in progress; present only while a load runs (or was interrupted)."""
+
+
+def _not_in_use(data_dir: Path) -> int | None:
+    """Raise when another process has the database open (its lock on the file), before anything here touches it.
+
+    Opening used to undo an "interrupted" load first and check the lock only then: a second process (a CLI beside a
+    running service) put the undo image of a load still running in the service over the live database file.
+    The test takes the same POSIX record lock the database takes. Returns the descriptor, kept open with the store
+    (closing it would drop the lock of a store this process already has open); None when there is no file yet.
+    """
+    path = data_dir / DB_FILE
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        holder = _lock_holder(fd)
+        os.close(fd)  # this process holds no lock on the file: nothing is dropped
+        who = f"PID {holder}" if holder else "another process"
+        raise BackendUnavailableError(
+            f"cannot open embedded graph at {data_dir}: Could not set lock on file {path} (Lock is held by {who})"
+        ) from e
+    return fd
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The PID holding a conflicting lock on the file (``F_GETLK``), or None when it cannot be told."""
+    query = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+        kind, _, _, _, pid = struct.unpack("hhqqi", answer)
+    except (OSError, struct.error):
+        return None
+    return int(pid) if kind != fcntl.F_UNLCK and pid > 0 else None
 
 
 def recover_interrupted_load(data_dir: Path) -> bool:

@@ -1,0 +1,355 @@
+"""The command line beside a running embedded service: a local admin channel recorded in the data folder.
+
+The embedded store can be open in one process at a time, so while ``salescopilot serve`` holds it a command that
+opens the store would fail. Instead the command goes through the service:
+
+- at start the service writes ``<data_dir>/local-admin.json`` (mode 0600, written under a temporary name and
+  renamed) with its loopback URL, its PID and a random token kept only in its memory and in that file (not in the
+  key store); at a clean shutdown it removes the file;
+- the CLI, when opening the store fails on the store's lock, reads the file and sends its whole command line (and its
+  working directory, and whether its output is a terminal) to ``POST /v1/local/cli``;
+- the service runs the same typer command in its own process over its open store and services, with the output
+  captured, and answers the exit code, stdout and stderr, which the CLI prints as they are. Same code, same output,
+  same errors and exit codes as when the CLI opens the store itself.
+
+Who may use it: whoever can read a 0600 file of the data folder is the service's own OS user (or root), the user who
+could stop the service and open the store anyway, so the token grants nothing they lack; the route admits it only
+from a loopback client address and not through a proxy (a request carrying ``X-Forwarded-For`` or ``Forwarded``),
+so a reverse proxy in front of the service does not carry it in from elsewhere.
+
+A file left by a service that died (``kill -9``) is stale: its PID is gone, or nothing answers at its URL (the CLI
+gives up connecting after ``CONNECT_TIMEOUT_S``); and since the dead process no longer holds the store's lock, the CLI
+simply opens the store and removes the stale file.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import http.client
+import io
+import ipaddress
+import json
+import os
+import secrets
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pydantic import BaseModel, Field
+
+from api.cli_output import CliConsole, make_console
+from api.request_model import RequestModel
+from graph.files import remove
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from api.state import ServiceState
+
+ARGV = "salescopilot.argv"
+"""``ctx.meta`` key of the command line as typed (``api.cli`` records it; sent to the service)."""
+FILE_NAME = "local-admin.json"
+"""The channel's file in the data folder (mode 0600)."""
+ROUTE = "/v1/local/cli"
+TOKEN_HEADER = "X-Local-Admin"
+CONNECT_TIMEOUT_S = 5.0
+"""How long the CLI tries to reach the recorded service before it calls the file stale (a command may then run for
+as long as it takes: an ingest of a large file)."""
+_FORWARDED = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+
+
+class ServiceUnreachableError(Exception):
+    """No running service answers for the data folder (no file, a stale file, a refused token)."""
+
+
+@dataclass(frozen=True)
+class LocalAdmin:
+    """The channel of one running service: where it listens on loopback, its PID and its token."""
+
+    url: str
+    token: str
+    pid: int
+
+    @classmethod
+    def for_listener(cls, host: str, port: int) -> LocalAdmin | None:
+        """The channel of a service listening on ``host:port``; None when no loopback address reaches it.
+
+        A wildcard listener (0.0.0.0, ::) is reached on 127.0.0.1 / ::1; a listener on one other address is not on
+        loopback at all, and the channel is then off (the CLI says to stop the service).
+        """
+        if host in ("0.0.0.0", ""):  # noqa: S104 - naming the wildcard, not binding to it
+            loopback = "127.0.0.1"
+        elif host == "::":
+            loopback = "[::1]"
+        elif host == "localhost" or is_loopback(host):
+            loopback = f"[{host}]" if ":" in host else host
+        else:
+            return None
+        return cls(f"http://{loopback}:{port}", secrets.token_urlsafe(32), os.getpid())
+
+    def write(self, data_dir: Path) -> Path:
+        """Record the channel in ``data_dir`` (0600 from creation, then renamed over any stale file)."""
+        path = data_dir / FILE_NAME
+        tmp = data_dir / f".{FILE_NAME}.{self.pid}.tmp"
+        remove(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"url": self.url, "token": self.token, "pid": self.pid}, f)
+        os.replace(tmp, path)
+        return path
+
+    def remove(self, data_dir: Path) -> None:
+        """Remove the file at shutdown if it is still this service's (not one a later service wrote)."""
+        found = read(data_dir)
+        if found is not None and secrets.compare_digest(found.token, self.token):
+            remove(data_dir / FILE_NAME)
+
+
+def read(data_dir: Path) -> LocalAdmin | None:
+    """The channel recorded in ``data_dir``, or None (no file, or not one this code wrote)."""
+    try:
+        data = json.loads((data_dir / FILE_NAME).read_text(encoding="utf-8"))
+        return LocalAdmin(url=str(data["url"]), token=str(data["token"]), pid=int(data["pid"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remove_stale(data_dir: Path) -> None:
+    """Remove a file left by a service that died; call only while holding the store (no service can run then)."""
+    remove(data_dir / FILE_NAME)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a client address is a loopback address (127.0.0.0/8, ::1, or IPv4 on loopback mapped into IPv6)."""
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def admits(client_host: str | None, headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request may use the channel at all: from a loopback address, and not relayed by a proxy."""
+    return is_loopback(client_host) and not any(name.lower() in _FORWARDED for name, _ in headers)
+
+
+# ---------------------------------------------------------------------------------------------- the request
+
+
+class CliRequest(RequestModel):
+    """A command line to run in the service, with what the CLI's own output would depend on."""
+
+    argv: list[str] = Field(max_length=10_000, description="The arguments after `salescopilot`, as typed.")
+    cwd: str = Field(min_length=1, description="The CLI's working directory: relative paths are read from it.")
+    stdout_tty: bool = False
+    stderr_tty: bool = False
+    width: int | None = Field(None, ge=20, le=100_000, description="The terminal's width, when output is one.")
+    color_system: str | None = Field(None, description="The CLI's colour system (rich's name), None for no colour.")
+
+
+class CliResult(BaseModel):
+    """What the command did: its exit code and the text it wrote to stdout and stderr."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+# ---------------------------------------------------------------------------------------------- the service's side
+
+
+@dataclass
+class CliSession:
+    """One command line run inside the service: the service's state and the captured output."""
+
+    state: ServiceState
+    settings: Settings
+    stdout: io.StringIO = field(default_factory=io.StringIO)
+    stderr: io.StringIO = field(default_factory=io.StringIO)
+    stdout_tty: bool = False
+    stderr_tty: bool = False
+
+
+_session: contextvars.ContextVar[CliSession | None] = contextvars.ContextVar("cli_session", default=None)
+_one_at_a_time = threading.Lock()
+
+Runner = Callable[[list[str], CliConsole, CliConsole], None]
+"""Runs a command line with the given stdout and stderr consoles (raises ``SystemExit`` with the exit code)."""
+_runner: list[Runner] = []
+
+
+def register_runner(runner: Runner) -> None:
+    """Hand in the command line (``api.cli`` does at import): the channel runs commands through it."""
+    _runner[:] = [runner]
+
+
+def current_session() -> CliSession | None:
+    """The command line being run through the service in this thread, or None (the CLI runs on its own)."""
+    return _session.get()
+
+
+class _Routed(io.TextIOBase):
+    """``sys.stdout`` / ``sys.stderr`` of the service: a CLI session's buffer in its thread, the real stream elsewhere.
+
+    ``print`` and ``csv.writer(sys.stdout)`` in a command, and rich's consoles (which look ``sys.stdout`` up when they
+    write), land in the session's capture; the service's own logging and other threads are untouched.
+    """
+
+    def __init__(self, real: TextIO, which: str) -> None:
+        super().__init__()
+        self.real = real
+        self.which = which
+
+    def _target(self) -> tuple[TextIO, bool | None]:
+        session = _session.get()
+        if session is None:
+            return self.real, None
+        if self.which == "stdout":
+            return session.stdout, session.stdout_tty
+        return session.stderr, session.stderr_tty
+
+    def write(self, text: str) -> int:
+        """Write to the session's capture, or to the real stream."""
+        return self._target()[0].write(text)
+
+    def flush(self) -> None:
+        """Flush the real stream (a capture needs none)."""
+        target, _ = self._target()
+        target.flush()
+
+    def isatty(self) -> bool:
+        """A session's output is a terminal when the CLI's is (colours, widths, progress as the CLI would show)."""
+        target, tty = self._target()
+        return target.isatty() if tty is None else tty
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """UTF-8 for a capture, the real stream's otherwise."""
+        target, tty = self._target()
+        return "utf-8" if tty is not None else getattr(target, "encoding", "utf-8")
+
+    def fileno(self) -> int:
+        """The real stream's descriptor."""
+        return self.real.fileno()
+
+
+def _install_streams() -> None:
+    if not isinstance(sys.stdout, _Routed):
+        sys.stdout = _Routed(sys.stdout, "stdout")
+    if not isinstance(sys.stderr, _Routed):
+        sys.stderr = _Routed(sys.stderr, "stderr")
+
+
+@contextmanager
+def _working_dir(path: str) -> Iterator[None]:
+    """Run in the CLI's working directory: the command line's relative paths are the CLI's.
+
+    The service's own paths are absolute (``serve`` makes them so), so its other threads do not mind.
+    """
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run_command(state: ServiceState, request: CliRequest) -> CliResult:
+    """Run one command line of the CLI in this process over the open store; one at a time.
+
+    The typer application is the CLI's own (``api.cli``): in a session its commands take the service's store,
+    services and key store instead of opening them, and print to consoles made like the CLI's (terminal or not, its
+    width and colours), whose text is captured and answered.
+    """
+    if not _runner:
+        raise RuntimeError("the command line is not loaded in this process (import api.cli)")
+    _install_streams()
+    with _one_at_a_time:
+        session = CliSession(state, state.settings, stdout_tty=request.stdout_tty, stderr_tty=request.stderr_tty)
+        token = _session.set(session)
+        # the consoles write to the capture from any thread (a progress display refreshes from its own)
+        out = make_console(terminal=request.stdout_tty, width=request.width, color_system=request.color_system,
+                           file=session.stdout)  # fmt: skip
+        err = make_console(stderr=True, terminal=request.stderr_tty, width=request.width,
+                           color_system=request.color_system, file=session.stderr)  # fmt: skip
+        code = 0
+        try:
+            with _working_dir(request.cwd):
+                _runner[0](request.argv, out, err)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except Exception:  # noqa: BLE001 - a failing command answers its traceback, as it would print it
+            session.stderr.write(traceback.format_exc())
+            code = 1
+        finally:
+            _session.reset(token)
+        return CliResult(exit_code=code, stdout=session.stdout.getvalue(), stderr=session.stderr.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------- the CLI's side
+
+
+def forward(data_dir: Path, argv: list[str], *, holder_pid: int | None, terminal: dict[str, Any]) -> CliResult:
+    """Send a command line to the service recorded in ``data_dir``; raises ``ServiceUnreachableError`` with why not.
+
+    ``holder_pid`` is the PID the store's lock names (when it does): a file of another process is stale.
+    ``terminal`` carries ``stdout_tty``, ``stderr_tty``, ``width`` and ``color_system`` of the CLI's output.
+    """
+    admin = read(data_dir)
+    path = data_dir / FILE_NAME
+    if admin is None:
+        raise ServiceUnreachableError(f"no running service recorded its local admin channel ({path} is missing)")
+    if holder_pid is not None and holder_pid != admin.pid:
+        raise ServiceUnreachableError(f"{path} is stale: it names PID {admin.pid}, the store is held by {holder_pid}")
+    if not _alive(admin.pid):
+        raise ServiceUnreachableError(f"{path} is stale: its service (PID {admin.pid}) is not running")
+    request = CliRequest(argv=argv, cwd=os.getcwd(), **terminal)
+    status, body = _post(admin, request.model_dump_json().encode())
+    if status != 200:
+        try:
+            message = json.loads(body)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = body.decode("utf-8", "replace")[:300]
+        raise ServiceUnreachableError(f"the service at {admin.url} refused the command ({status}): {message}")
+    return CliResult.model_validate_json(body)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
+
+
+def _post(admin: LocalAdmin, body: bytes) -> tuple[int, bytes]:
+    """POST the command; connecting is given ``CONNECT_TIMEOUT_S``, the command as long as it runs."""
+    host_port = admin.url.removeprefix("http://")
+    connection = http.client.HTTPConnection(host_port, timeout=CONNECT_TIMEOUT_S)
+    try:
+        try:
+            connection.connect()
+        except OSError as e:
+            raise ServiceUnreachableError(
+                f"{admin.url} (PID {admin.pid}) does not answer ({e.__class__.__name__}: {e})"
+            ) from e
+        assert connection.sock is not None
+        connection.sock.settimeout(None)
+        connection.request("POST", ROUTE, body=body,
+                           headers={"Content-Type": "application/json", TOKEN_HEADER: admin.token})  # fmt: skip
+        response = connection.getresponse()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException) as e:
+        raise ServiceUnreachableError(f"{admin.url} (PID {admin.pid}) stopped answering: {e}") from e
+    finally:
+        connection.close()
