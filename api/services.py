@@ -215,7 +215,8 @@ def _long_lived(index: PriceIndex) -> PriceIndex:
     of customers, orders, days and prices): a full collection, which Python starts on its own after enough
     allocations, walks all of them and stalls whatever request triggered it for 0.1–0.5 s. The index lives until
     the next build and holds no reference cycles, so it is frozen (`gc.freeze`) after one collection that clears
-    the build's own garbage first; a replaced index is still freed by reference counting.
+    the build's own garbage first; a replaced index is still freed by reference counting. What else is alive then
+    (a request in flight) is frozen too: a reference cycle among those few objects is never collected.
     """
     gc.collect()
     gc.freeze()
