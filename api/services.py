@@ -208,6 +208,10 @@ def _dir_lock(directory: Path | None) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+FREEZE_MIN_LINES = 100_000
+"""From this many order lines a full collection over the price index costs more than a few ms (≈ 130 ms at 2M)."""
+
+
 def _long_lived(index: PriceIndex) -> PriceIndex:
     """Take a just-built price index (and whatever else is alive) out of the cyclic garbage collector's scans.
 
@@ -216,10 +220,13 @@ def _long_lived(index: PriceIndex) -> PriceIndex:
     allocations, walks all of them and stalls whatever request triggered it for 0.1–0.5 s. The index lives until
     the next build and holds no reference cycles, so it is frozen (`gc.freeze`) after one collection that clears
     the build's own garbage first; a replaced index is still freed by reference counting. What else is alive then
-    (a request in flight) is frozen too: a reference cycle among those few objects is never collected.
+    (a request in flight) is frozen too: a reference cycle among those few objects is never collected. A small
+    index (under `FREEZE_MIN_LINES`) is left to the collector: walking it costs little, and a process that builds
+    many small indexes (tests, a tenant writing price facts) would pay a full collection per build for nothing.
     """
-    gc.collect()
-    gc.freeze()
+    if index.line_count >= FREEZE_MIN_LINES:
+        gc.collect()
+        gc.freeze()
     return index
 
 
