@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import gc
 import json
 import logging
 import pickle
@@ -207,6 +208,28 @@ def _dir_lock(directory: Path | None) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+FREEZE_MIN_LINES = 100_000
+"""From this many order lines a full collection over the price index costs more than a few ms (≈ 130 ms at 2M)."""
+
+
+def _long_lived(index: PriceIndex) -> PriceIndex:
+    """Take a just-built price index (and whatever else is alive) out of the cyclic garbage collector's scans.
+
+    At 2M order lines the index holds tens of thousands of containers with millions of references (per-SKU lists
+    of customers, orders, days and prices): a full collection, which Python starts on its own after enough
+    allocations, walks all of them and stalls whatever request triggered it for 0.1–0.5 s. The index lives until
+    the next build and holds no reference cycles, so it is frozen (`gc.freeze`) after one collection that clears
+    the build's own garbage first; a replaced index is still freed by reference counting. What else is alive then
+    (a request in flight) is frozen too: a reference cycle among those few objects is never collected. A small
+    index (under `FREEZE_MIN_LINES`) is left to the collector: walking it costs little, and a process that builds
+    many small indexes (tests, a tenant writing price facts) would pay a full collection per build for nothing.
+    """
+    if index.line_count >= FREEZE_MIN_LINES:
+        gc.collect()
+        gc.freeze()
+    return index
+
+
 def _ids(table: pa.Table | None) -> tuple[str, ...]:
     return tuple(str(v) for v in table.column("id").to_pylist()) if table is not None else ()
 
@@ -289,8 +312,9 @@ class TenantServices:
             with self._applying, self._build:  # no change is applied while the index reads the store
                 found = self._prices
                 if found is None or found.as_of != on:
-                    found = self._prices = self._saved_prices(on) or self._timed(
-                        "price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on
+                    found = self._prices = _long_lived(
+                        self._saved_prices(on)
+                        or self._timed("price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on)
                     )
         return found
 
@@ -435,7 +459,7 @@ class TenantServices:
             return
         if written.prices:
             with self._build:
-                self._prices = PriceIndex.from_store(self.store, self.tenant, as_of=prices.as_of)
+                self._prices = _long_lived(PriceIndex.from_store(self.store, self.tenant, as_of=prices.as_of))
             return
         skus = set(written.order_skus)
         if written.order_lines is not None and written.order_lines.num_rows:

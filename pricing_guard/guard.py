@@ -132,8 +132,8 @@ def _severity(deviation: float) -> Severity:
 def _evidence(index: PriceIndex, sku: str, positions: list[int]) -> tuple[Evidence, ...]:
     """The order lines behind the reference (storage positions), newest first.
 
-    Made anew for each check, not kept: a kept line would outlive the check, and objects that outlive it are what
-    makes Python's cyclic garbage collector run (and stall a check) — the lines are cheap to make.
+    Made anew for each check, not kept (but for segment prices' few lines, see `_evidence_of`): a kept line would
+    outlive the check, and objects that outlive it are what makes Python's cyclic garbage collector run.
     """
     lines = index.lines[sku]
     price, qty, days, customers, orders = lines.price, lines.qty, lines.day, lines.customer, lines.order
@@ -145,6 +145,24 @@ def _evidence(index: PriceIndex, sku: str, positions: list[int]) -> tuple[Eviden
         out.append(Evidence(cid, c.name if c else cid, _DATES.get(d) or _date_of(d), qty.item(i), price.item(i),
                             orders[i]))  # fmt: skip
     return tuple(out)
+
+
+def _evidence_of(index: PriceIndex, sku: str, ref: refs.Reference) -> tuple[Evidence, ...]:
+    """The reference's order lines; those of a segment price (level, peers) made once per SKU and segment.
+
+    Every quote judged against one segment shows the same few lines, and making them touches scattered objects
+    (customer, order id, name): kept with the SKU's derived values, dropped when the SKU changes. An own price's
+    lines are the customer's own (thousands of customers per SKU): made per check, kept by nobody.
+    """
+    if ref.kind not in ("level", "peers"):
+        return _evidence(index, sku, ref.evidence)
+    key = (sku, "evidence", *ref.evidence)
+    hit = index.cached(key)
+    if isinstance(hit, tuple):
+        return hit
+    found = _evidence(index, sku, ref.evidence)
+    index.remember(key, found)
+    return found
 
 
 _DATES: dict[int, dt.date] = {}
@@ -303,7 +321,7 @@ def check_line(
     return QuoteCheck(
         line, verdict, "none" if verdict == "ok" else _severity(gap), text + left_out, low, high,
         price, percentile, ref.count, None, _REFERENCE_NAMES[ref.kind], product.floor_price, standard,
-        _evidence(index, line.sku, ref.evidence), checked_against=against, excluded=excluded,
+        _evidence_of(index, line.sku, ref), checked_against=against, excluded=excluded,
         reference=ref.kind, reference_price=price, reference_text=ref.text,
         promotion_id=promo.id if promo else None, promotion_name=promo.name if promo else None,
         event=event_text,

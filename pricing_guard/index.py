@@ -198,6 +198,8 @@ class PriceIndex:
         self.excluded: dict[str, dict[str, int]] = {}
         """Per SKU: order lines left out at loading, by reason (``unit``: unit not convertible)."""
         self._history: dict[str, SkuHistory] = {}
+        self._stale: dict[str, SkuHistory] = {}
+        """Analyses dropped by an update, freed when their SKU is analysed again (see `_retire`)."""
         self._promos: dict[str, list[Promo]] = {}
         self._levels: Levels | None = None
         self._sku_code: dict[str, int] = {}
@@ -208,10 +210,11 @@ class PriceIndex:
     def __getstate__(self) -> dict[str, Any]:
         """What a snapshot keeps (every field but the lock): a worker starts from it instead of reading the store."""
         with self._lock:
-            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+            return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_stale")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._stale = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ build and update
@@ -270,6 +273,7 @@ class PriceIndex:
         """
         with self._lock:
             self._history.clear()
+            self._stale.clear()
             self._levels = None
             for sku in self.lines:
                 self.history(sku, ready=False)  # analysed again below, with the levels: nothing to make for checks
@@ -313,8 +317,7 @@ class PriceIndex:
         with self._lock:
             self.lines.pop(sku, None)
             self.excluded.pop(sku, None)
-            self._history.pop(sku, None)
-            self._cache.pop(sku, None)
+            self._retire(sku)
             if history.num_rows:
                 self._append(
                     sku,
@@ -418,6 +421,7 @@ class PriceIndex:
 
     def _invalidate(self) -> None:
         self._history.clear()
+        self._stale.clear()
         self._levels = None
         self._cache.clear()
 
@@ -465,7 +469,20 @@ class PriceIndex:
             orders = [o for o, k in zip(orders, keep, strict=True) if k]
         self.lines.setdefault(sku, SkuLines()).append(price, qty, days, self._codes(customers), kind, customers, orders)
         self._sku_code.setdefault(sku, len(self._sku_code))
-        self._history.pop(sku, None)
+        self._retire(sku)
+
+    def _retire(self, sku: str) -> None:
+        """Drop the SKU's analysis, which its next check redoes; the old one is freed then, not now.
+
+        Freeing an analysis is not free: its per-customer blocks and lists are tens of thousands of Python objects
+        per SKU at 2M order lines, so freeing those of every SKU an update touches made the first update after a
+        build cost 0.2–2 s (later updates found nothing left to free). Kept aside, the old analysis is freed by the
+        re-analysis that the SKU's next check does anyway (which costs far more), and memory stays where it was
+        before the update.
+        """
+        old = self._history.pop(sku, None)
+        if old is not None:
+            self._stale.setdefault(sku, old)
         self._cache.pop(sku, None)
 
     # ------------------------------------------------------------------ derived state
@@ -493,6 +510,7 @@ class PriceIndex:
             promos=self.promos_for(sku), known=known, norm=self._norm(),
         )  # fmt: skip
         self._history[sku] = found.ready() if ready else found
+        self._stale.pop(sku, None)  # the analysis this one replaces (see `_retire`) is freed here
         return found
 
     def _norm(self) -> np.ndarray | None:

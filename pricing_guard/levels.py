@@ -13,6 +13,7 @@ twenty keeps its own. A customer with no lines at all gets its segment's level.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,12 +55,18 @@ class Levels:
 
     def of(self, code: int) -> float:
         """A customer's level (0 for a code the fit never saw)."""
-        return float(self.level[code]) if 0 <= code < len(self.level) and np.isfinite(self.level[code]) else 0.0
+        if 0 <= code < len(self.level):
+            value = float(self.level[code])  # a Python float: math.isfinite costs far less than np.isfinite
+            if math.isfinite(value):
+                return value
+        return 0.0
 
     def offset(self, type_code: int) -> float:
         """The offset of a customer type (0 when unknown)."""
-        if 0 <= type_code < len(self.type_offset) and np.isfinite(self.type_offset[type_code]):
-            return float(self.type_offset[type_code])
+        if 0 <= type_code < len(self.type_offset):
+            value = float(self.type_offset[type_code])
+            if math.isfinite(value):
+                return value
         return 0.0
 
     def segment(self, type_code: int, tier: object, region: object) -> tuple[float, float, str]:

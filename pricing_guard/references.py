@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from graph.model import CUSTOMER_TYPE_NAMES
 from pricing_guard.bands import MAD_TO_SD, recency_weights, robust_center
 from pricing_guard.events import CUSTOMER_TYPES, INSTITUTION_CODES, PHARMACY_CODES, TYPE_CODE, Event
 from pricing_guard.history import (
@@ -114,7 +115,8 @@ class Reference:
             sample = self.sample if isinstance(self.sample, list) else self.sample.tolist()
             at_or_below = len([v for v in sample if v <= x])
         else:
-            at_or_below = int(np.searchsorted(self.sample, x, side="right"))
+            big = self.sample if isinstance(self.sample, np.ndarray) else np.asarray(self.sample)
+            at_or_below = int(big.searchsorted(x, side="right"))  # the method: no dispatch wrapper
         return round(100.0 * at_or_below / n, 1)
 
 
@@ -595,6 +597,4 @@ def _glide_path(index: PriceIndex, h: SkuHistory, sku: str, event: Event, on: in
 
 
 def _type_name(kind: str) -> str:
-    from graph.model import CUSTOMER_TYPE_NAMES
-
     return CUSTOMER_TYPE_NAMES.get(kind, kind)

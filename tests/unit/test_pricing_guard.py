@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 import numpy as np
 import pytest
@@ -292,6 +293,22 @@ def test_incremental_update_moves_the_reference_without_rebuild(plain: PriceInde
     after = check_line(index, QuoteLine("C07", "ATV", agreed * 1.2, 20, TODAY))
     assert after.verdict == "ok" and after.reference_price == pytest.approx(agreed * 1.2, abs=0.01)
     assert plain.lines["ATV"].price.size < index.lines["ATV"].price.size
+
+
+def test_an_update_frees_the_dropped_analysis_at_the_skus_next_check_and_no_snapshot_carries_it() -> None:
+    index = world()
+    agreed = _price(index, "C07", "ATV")
+    old = index.history("ATV")
+    for i in range(2):  # two updates before any check: the analysis of the build is the one kept aside, once
+        at = TODAY - dt.timedelta(days=2 - i)
+        line = Purchased(tenant=T, customer_id="C07", sku="ATV", order_id=f"U{i}", line=1, at=at, qty=20.0,
+                         unit_price=agreed)  # fmt: skip
+        index.add_order_lines([line])
+        assert index._stale == {"ATV": old}
+    copy = pickle.loads(pickle.dumps(index))  # a snapshot: the same fields as a new index, nothing dropped in it
+    assert copy._stale == {} and set(vars(copy)) == set(vars(PriceIndex(T)))
+    assert check_line(index, QuoteLine("C07", "ATV", agreed, 20, TODAY)).verdict == "ok"
+    assert index._stale == {} and index.history("ATV") is not old
 
 
 def test_payment_standard_parsing() -> None:
