@@ -137,7 +137,7 @@ FILE_TYPES: tuple[FileType, ...] = (
         x("sku", "key", "对标商品编码", "我方商品编码", *SKU),
     ), keys=("id",)),
     FileType("customers", "客户 Customers", (
-        f(Customer, "id", *CUSTOMER_ID), f(Customer, "name", "客户名称", "名称"),
+        f(Customer, "id", *CUSTOMER_ID, "customer_id"), f(Customer, "name", "客户名称", "名称"),
         f(Customer, "type", "客户类型", "类型"), f(Customer, "region", "大区", "区域"), f(Customer, "city", "城市"),
         f(Customer, "tier", "客户级别", "级别", "等级"), f(Customer, "insurance_designated", "医保定点"),
         f(Customer, "dtp_certified", "dtp资质", "dtp"), f(Customer, "store_count", "门店数", "门店数量"),

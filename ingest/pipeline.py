@@ -77,8 +77,10 @@ class IngestReport:
 def detect_file_type(raw: RawTable) -> FileType:
     """The file type whose columns best match the header; every required column must be there.
 
-    Raises ``UnknownFileTypeError`` naming the closest type and the required columns its header lacks (a typo in a
-    header is the usual cause), or the types a header fits equally well.
+    A type that fits with fewer than half of the header's columns is not taken when another type, lacking a required
+    column, explains more of them (a customers file whose id column is misnamed is not an indications file because
+    it has a ``name`` column). Raises ``UnknownFileTypeError`` naming the closest type and the required columns its
+    header lacks (a typo in a header is the usual cause), or the types a header fits equally well.
     """
     headers = {header_key(h) for h in raw.frame.columns}
     scored: list[tuple[int, FileType]] = []
@@ -106,6 +108,17 @@ def detect_file_type(raw: RawTable) -> FileType:
             details={"file": raw.file, "closest": ft.name, "missing": missing},
         )
     scored.sort(key=lambda s: -s[0])
+    best_matched = scored[0][0]
+    likelier = [c for c in closest if c[1] > best_matched]
+    if best_matched * 2 < len(headers) and likelier:
+        # the type chosen would ignore most of the header while another type explains more of it: the file is that
+        # other type with a required column missing or misnamed, not a file of the type that happens to fit
+        _, _, ft, missing = max(likelier, key=lambda c: (c[1], c[0]))
+        raise UnknownFileTypeError(
+            f"{raw.file}: 看起来像{ft.title.split(' ')[0]}文件（{ft.name}），但缺少必填列 {'、'.join(missing)}"
+            f"（表头：{header}；只按 {scored[0][1].name} 读会忽略大部分列）",
+            details={"file": raw.file, "closest": ft.name, "missing": missing, "fits": scored[0][1].name},
+        )
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
         names = [s[1].name for s in scored if s[0] == scored[0][0]]
         stem = Path(raw.file).stem.lower()

@@ -182,6 +182,25 @@ def test_a_header_typo_names_the_closest_type_and_the_missing_column(tmp_path: P
     assert e.value.details["candidates"] == ["competitors", "doctors", "reps"] and "--type" not in e.value.message
 
 
+def test_a_file_is_not_read_as_the_type_that_ignores_most_of_its_header(
+    tmp_path: Path, store: EmbeddedGraphStore
+) -> None:
+    # customers with their id column named 客户号 (not an accepted header): 'name' alone fits indications, which would
+    # load every customer name as an indication; the customers type explains more of the header
+    f = _write(tmp_path / "new.csv", "客户号,name,type,city\nC-NEW-1,新客户药房,chain,杭州\n")
+    with pytest.raises(UnknownFileTypeError) as e:
+        ingest_paths(store, T, [f])
+    assert e.value.message.startswith(f"{f}: 看起来像客户文件（customers），但缺少必填列 ")
+    assert e.value.details["closest"] == "customers" and e.value.details["fits"] == "indications"
+    assert "Indication" not in store.counts(T)[T]
+    # customer_id, the name every other file gives the customer's code, is accepted in a customers file
+    g = _write(tmp_path / "new2.csv", "customer_id,name,type\nC-NEW-1,新客户药房,chain\n")
+    assert ingest_paths(store, T, [g]).files[0].file_type == "customers"
+    # a file that names an indication and describes it is still an indications file
+    h = _write(tmp_path / "ind.csv", "name,description\n高血压,血压持续升高\n")
+    assert ingest_paths(store, T, [h]).files[0].file_type == "indications"
+
+
 def test_pdf_passages_become_draft_entries_citing_page(store: EmbeddedGraphStore, tmp_path: Path) -> None:
     pdf = tmp_path / "guide.pdf"
     pdf.write_bytes(_tiny_pdf(["Atorvastatin lowers LDL cholesterol. Take once daily.", "Store below 25 C."]))
