@@ -211,8 +211,8 @@ class KeyStore:
         key = _api_key(found[0])
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:
-                for token in list(self._cache):
-                    self._uncache(token)
+                for cached in list(self._cache):  # emptied when full; keys in use are read again on next use
+                    self._uncache(cached)
             self._cache[cache_key] = _Cached(key, now + self.cache_s, now)
         return key
 
