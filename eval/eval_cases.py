@@ -156,12 +156,24 @@ def run_ensemble(
 
 
 def calibrate(deals: list[dict[str, Any]], confidence: dict[str, float]) -> dict[str, float]:
-    """The threshold that labels the most no-good-case deals weak with at most ``MAX_FALSE_WEAK`` false (dev only)."""
+    """The threshold that labels the most no-good-case deals weak with at most ``MAX_FALSE_WEAK`` false (dev only).
+
+    Among the cuts that reach that most, the one in the middle of the gap between the highest no-good-case
+    confidence it labels weak and the lowest good one above it: a cut at the edge of the good deals would label
+    weak the next good deal that scores a little lower.
+    """
     good = sorted(confidence[d["id"]] for d in deals if not d["no_good_case"])
-    none = [confidence[d["id"]] for d in deals if d["no_good_case"]]
+    none = sorted(confidence[d["id"]] for d in deals if d["no_good_case"])
     allowed = int(MAX_FALSE_WEAK * len(good))
     # below the (allowed+1)-th lowest good confidence: at most ``allowed`` good deals are below it
-    cut = good[allowed] if allowed < len(good) else 1.0
+    top = good[allowed] if allowed < len(good) else 1.0
+    caught = [c for c in none if c < top]
+    if caught:
+        low = max(caught)
+        above = [c for c in good if c > low]
+        cut = (low + min(above)) / 2 if above else top
+    else:
+        cut = min(good) if good else top
     return {
         "threshold": round(cut, 4),
         "weak_right": round(sum(c < cut for c in none) / max(1, len(none)), 4),
@@ -277,6 +289,30 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dev_only(deals: list[dict[str, Any]], embedder: Embedder, folder: Path = DATASET) -> dict[str, Any]:
+    """The dev half alone: figures, calibration and every loss, for tuning (no baseline, no report written)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store, index = load_set(folder, embedder, Path(tmp))
+        try:
+            ranked, confidence, _, raw = run_cases(store, index, deals)
+        finally:
+            store.close()
+    weak: dict[str, bool | None] = {d: c < WEAK_BELOW for d, c in confidence.items()}
+    for d in deals:
+        r = ranked[d["id"]]
+        loss = not d["no_good_case"] and _ndcg(r, d["relevant"]) < 1
+        wrong_weak = weak[d["id"]] != d["no_good_case"]
+        if loss or d["no_good_case"] or wrong_weak:
+            sys.stdout.write(json.dumps({"id": d["id"], "ndcg": round(_ndcg(r, d["relevant"]), 3),
+                "weak": weak[d["id"]], "ngc": d["no_good_case"], "text": d["text"],
+                "cust": d["customer_id"] or d["profile"], "skus": d["skus"], "tags": d["tags"], "label": d["_label"],
+                "rel": d["relevant"], "got": [(e, d["relevant"].get(e, 0), *rest) for e, *rest in raw[d["id"]]]},
+                ensure_ascii=False) + "\n")  # fmt: skip
+    out = {"dev": score_run(deals, ranked, weak), "calibration_dev": calibrate(deals, confidence)}
+    sys.stdout.write(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the evaluation, write the reports, print a table (or JSON)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -284,12 +320,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", type=Path, default=Path("eval/reports/cases"))
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--misses", choices=("dev", "heldout"), help="print the misses of one split")
+    p.add_argument("--dev-only", action="store_true",
+                   help="Rank and score the dev half only; print its figures, every dev deal with nDCG@3 < 1 and every "
+                        "dev no-good-case deal; write no report (tuning never sees held-out).")  # fmt: skip
     p.add_argument("--cache", type=Path, help="Embedding cache file (re-runs embed nothing twice).")
     args = p.parse_args(argv)
     embedder: Embedder = UniversalSentenceEncoder()
     if args.cache:
         embedder = _QueryCache(CachedEmbedder(embedder, args.cache))
     deals = load_deals()
+    if args.dev_only:
+        return _dev_only([d for d in deals if d["split"] == "dev"], embedder)
     report = run(deals, embedder)
     if args.calibrate:
         sys.stdout.write(json.dumps(report["calibration_dev"]) + "\n")
