@@ -480,7 +480,7 @@ def _candidates(
         category = doc.category if doc is not None else r.entry.category
         # the trainer's label (tags) says the problem; the title only when there is neither label nor category
         label = normalize(" ".join(r.entry.tags) if r.entry.tags or category else r.entry.title)
-        problems = _case_problem(index, label, category)
+        problems = _case_problem(index.glossary if index is not None else None, label, category)
         out.append(
             _Case(
                 r.entry.id,
@@ -497,16 +497,16 @@ def _candidates(
     return out
 
 
-def _case_problem(index: KnowledgeIndex | None, label: str, category: str | None) -> frozenset[str]:
+def _case_problem(glossary: Glossary | None, label: str, category: str | None) -> frozenset[str]:
     """A case's problem: its category if its trainer's label names it too, else the label's, else the category.
 
     The label is the more specific: a 季节备货 case filed under stock is about the season; a 陈列动销 case filed
     under margin/display is about the display (动销 is what the display is for), and a 替换供应商 case about the
     supplier, although the glossary reads 替换 as a 集采 word.
     """
-    if index is None:
+    if glossary is None:
         return _problem_kinds(label) | ({category} if category else frozenset())
-    kinds, primary = _read_problem(index.glossary, label, None, set())
+    kinds, primary = _read_problem(glossary, label, None, set())
     if category and category in kinds:
         return frozenset({category})
     if primary is not None:

@@ -20,9 +20,12 @@ the same BM25 and the same vectors (``retrieval.langchain_adapter``), equal weig
 given the deal's text and its products' names; it has no notion of customer or abstention. Usage::
 
     python -m eval.eval_cases [--json] [--calibrate] [--misses dev]      (also: python -m eval cases)
+    python -m eval.eval_cases --dev-only [--cache FILE]                  (tuning: the dev half alone, every loss)
 
 ``--calibrate`` prints the threshold the rule picks on ``dev`` (the most no-good-case deals labelled weak with at most
-``MAX_FALSE_WEAK`` of the others); the shipped one is ``copilot.cases.WEAK_BELOW``. Writes
+``MAX_FALSE_WEAK`` of the others, in the middle of the gap above them); the shipped one is
+``copilot.cases.WEAK_BELOW``. ``--dev-only`` ranks and scores the dev half only, prints every dev deal with
+nDCG@3 < 1 and every no-good-case deal, and writes no report. Otherwise writes
 ``eval/reports/cases/cases_eval.{json,md}``.
 """
 
