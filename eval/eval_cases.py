@@ -23,10 +23,9 @@ given the deal's text and its products' names; it has no notion of customer or a
     python -m eval.eval_cases --dev-only [--cache FILE]                  (tuning: the dev half alone, every loss)
 
 ``--calibrate`` prints the threshold the rule picks on ``dev`` (the most no-good-case deals labelled weak with at most
-``MAX_FALSE_WEAK`` of the others, in the middle of the gap above them); the shipped one is
-``copilot.cases.WEAK_BELOW``. ``--dev-only`` ranks and scores the dev half only, prints every dev deal with
-nDCG@3 < 1 and every no-good-case deal, and writes no report. Otherwise writes
-``eval/reports/cases/cases_eval.{json,md}``.
+``MAX_FALSE_WEAK`` of the others); the shipped one is ``copilot.cases.WEAK_BELOW``. ``--dev-only`` ranks and scores
+the dev half only, prints every dev deal with nDCG@3 < 1 and every no-good-case deal, and writes no report.
+Otherwise writes ``eval/reports/cases/cases_eval.{json,md}``.
 """
 
 from __future__ import annotations
@@ -159,24 +158,12 @@ def run_ensemble(
 
 
 def calibrate(deals: list[dict[str, Any]], confidence: dict[str, float]) -> dict[str, float]:
-    """The threshold that labels the most no-good-case deals weak with at most ``MAX_FALSE_WEAK`` false (dev only).
-
-    Among the cuts that reach that most, the one in the middle of the gap between the highest no-good-case
-    confidence it labels weak and the lowest good one above it: a cut at the edge of the good deals would label
-    weak the next good deal that scores a little lower.
-    """
+    """The threshold that labels the most no-good-case deals weak with at most ``MAX_FALSE_WEAK`` false (dev only)."""
     good = sorted(confidence[d["id"]] for d in deals if not d["no_good_case"])
-    none = sorted(confidence[d["id"]] for d in deals if d["no_good_case"])
+    none = [confidence[d["id"]] for d in deals if d["no_good_case"]]
     allowed = int(MAX_FALSE_WEAK * len(good))
     # below the (allowed+1)-th lowest good confidence: at most ``allowed`` good deals are below it
-    top = good[allowed] if allowed < len(good) else 1.0
-    caught = [c for c in none if c < top]
-    if caught:
-        low = max(caught)
-        above = [c for c in good if c > low]
-        cut = (low + min(above)) / 2 if above else top
-    else:
-        cut = min(good) if good else top
+    cut = good[allowed] if allowed < len(good) else 1.0
     return {
         "threshold": round(cut, 4),
         "weak_right": round(sum(c < cut for c in none) / max(1, len(none)), 4),

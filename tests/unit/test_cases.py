@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pytest
 
 from copilot.cases import TEXT_WEIGHTS, WEIGHTS, CustomerProfile, suggest_cases
 from copilot.errors import CaseProfileError
 from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
-from graph.model import AboutProduct, Customer, Entry
+from graph.model import AboutProduct, Entry
 from retrieval.embedders import HashingEmbedder
 from retrieval.hybrid import open_index
 
@@ -133,69 +132,3 @@ def test_a_weak_best_match_is_labelled() -> None:
     strong = _confidence({"problem": 0.0, "products": 1.0, "indications": 1.0, "segment": 0.0}, deal)
     assert weak < WEAK_BELOW <= strong
     assert WEAK_LABEL == "匹配度低"
-
-
-def _customer(kind: str) -> Customer:
-    return Customer(tenant="t", id="C", name="某客户", type=kind)
-
-
-def test_the_deal_is_about_the_cause_not_its_symptoms() -> None:
-    """集采 that stops a product selling is a 集采 problem; DTP and 过敏性鼻炎 name who and what, not the problem."""
-    from copilot.cases import _read_problem
-    from retrieval.glossary import Glossary
-
-    g = Glossary()
-    kinds, primary = _read_problem(g, "氯吡格雷带量之后卖不动,老顾客流失", _customer("chain"), set())
-    assert primary == "vbp" and {"sellthrough", "repurchase"} <= kinds
-    assert _read_problem(g, "dtp垫资压力大,要延长账期", _customer("dtp"), set())[1] == "payment_terms"
-    assert _read_problem(g, "过敏性鼻炎患者多,推不动", _customer("clinic"), {"过敏性鼻炎"}) == (
-        frozenset({"sellthrough"}), "sellthrough")  # fmt: skip
-    assert _read_problem(g, "医共体统一招标,要重新报价", _customer("hospital"), set())[1] == "tender"
-    # bringing a product in: a formulary problem at a hospital, not at a pharmacy
-    assert _read_problem(g, "骨科想进这个药", _customer("hospital"), set())[1] == "formulary"
-    assert _read_problem(g, "骨科想进这个药", _customer("chain"), set())[1] != "formulary"
-    # a stock-out comes before the season; stocking for a seasonal indication is the season
-    assert _read_problem(g, "去年流感季断货,今年想保供", _customer("clinic"), set())[1] == "stock"
-    assert _read_problem(g, "去年备多了压了一堆", _customer("single_pharmacy"), {"流行性感冒"})[1] == "season"
-    assert _read_problem(g, "去年备多了压了一堆", _customer("single_pharmacy"), {"高血压"})[1] == "stock"
-    assert _read_problem(g, "想转让门店", _customer("single_pharmacy"), set()) == (frozenset(), None)
-
-
-def test_a_case_problem_is_its_label_when_more_specific() -> None:
-    from copilot.cases import _case_problem
-    from retrieval.glossary import Glossary
-
-    g = Glossary()
-    assert _case_problem(g, "季节备货", "stock") == {"season"}
-    assert _case_problem(g, "陈列动销", "margin_display") == {"margin_display"}
-    assert _case_problem(g, "替换供应商", "incumbent_supplier") == {"incumbent_supplier"}
-    assert _case_problem(g, "供应保障", "stock") == {"stock"}
-    assert _case_problem(g, "慢病复购", None) == {"repurchase"}
-    assert _case_problem(g, "成功案例", None) == frozenset()
-
-
-def test_a_department_names_the_indication_it_treats() -> None:
-    from copilot.cases import _named_indications
-
-    among = {"冠心病", "缺血性脑卒中", "反流性食管炎", "骨关节炎", "类风湿关节炎"}
-    assert _named_indications(None, "神经内科集采后被换掉了", among) == {"缺血性脑卒中"}
-    assert _named_indications(None, "风湿科集采", among) == {"类风湿关节炎"}
-    assert _named_indications(None, "门店想做陈列", among) == set()
-
-
-def test_a_case_about_another_problem_ranks_below_one_about_this_problem() -> None:
-    """A same-product, same-type case that solved another problem is worth less than a same-problem case of another
-    product at the same type, and it makes the result 匹配度低."""
-    from copilot.cases import TEXT_WEIGHTS, WEAK_BELOW, _Case, _Deal, _score
-
-    deal = _Deal(_customer("chain"), frozenset({"A"}), {"A": "甲"}, frozenset({"高血压"}), frozenset(), "想做堆头",
-                 frozenset({"margin_display"}), np.zeros(3, dtype=np.float32), "margin_display",
-                 {"A": frozenset({"高血压"})})  # fmt: skip
-    same_product = _Case("E1", "t", "b", {"A"}, {"高血压"}, None, "chain", frozenset({"price"}), False)
-    same_problem = _Case("E2", "t", "b", {"B"}, {"糖尿病"}, None, "chain", frozenset({"margin_display"}), False)
-    a = _score(same_product, deal, 0.3, TEXT_WEIGHTS)
-    b = _score(same_problem, deal, 0.3, TEXT_WEIGHTS)
-    assert a is not None and b is not None
-    assert b.score > a.score
-    assert a.confidence < WEAK_BELOW and a.weak
-    assert any("同类问题：毛利/陈列" in w for w in b.why) and not any("同类问题" in w for w in a.why)
