@@ -20,11 +20,13 @@ the same BM25 and the same vectors (``retrieval.langchain_adapter``), equal weig
 given the deal's text and its products' names; it has no notion of customer or abstention. Usage::
 
     python -m eval.eval_cases [--json] [--calibrate] [--misses dev]      (also: python -m eval cases)
-    python -m eval.eval_cases --dev-only [--cache FILE]                  (tuning: the dev half alone, every loss)
+    python -m eval.eval_cases --dev-only [--fold odd|even] [--cache FILE]  (tuning: dev alone, every loss)
 
 ``--calibrate`` prints the threshold the rule picks on ``dev`` (the most no-good-case deals labelled weak with at most
 ``MAX_FALSE_WEAK`` of the others); the shipped one is ``copilot.cases.WEAK_BELOW``. ``--dev-only`` ranks and scores
-the dev half only, prints every dev deal with nDCG@3 < 1 and every no-good-case deal, and writes no report.
+the dev half only, prints every dev deal with nDCG@3 < 1 and every no-good-case deal, and writes no report;
+``--fold`` keeps the dev deals with an odd or even id number, so that a rule read from one fold can be checked on
+the other before the one held-out run.
 Otherwise writes ``eval/reports/cases/cases_eval.{json,md}``.
 """
 
@@ -279,6 +281,12 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _id_number(deal_id: str) -> int:
+    """The number in a deal id (D-017 → 17): a fold that does not depend on the order of the file."""
+    digits = "".join(ch for ch in deal_id if ch.isdigit())
+    return int(digits) if digits else 0
+
+
 def _dev_only(deals: list[dict[str, Any]], embedder: Embedder, folder: Path = DATASET) -> dict[str, Any]:
     """The dev half alone: figures, calibration and every loss, for tuning (no baseline, no report written)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -313,6 +321,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--dev-only", action="store_true",
                    help="Rank and score the dev half only; print its figures, every dev deal with nDCG@3 < 1 and every "
                         "dev no-good-case deal; write no report (tuning never sees held-out).")  # fmt: skip
+    p.add_argument("--fold", choices=("odd", "even"),
+                   help="With --dev-only: only the dev deals whose id number is odd / even, to check a rule written "
+                        "from one fold on the other before the one held-out run.")  # fmt: skip
     p.add_argument("--cache", type=Path, help="Embedding cache file (re-runs embed nothing twice).")
     args = p.parse_args(argv)
     embedder: Embedder = UniversalSentenceEncoder()
@@ -320,7 +331,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         embedder = _QueryCache(CachedEmbedder(embedder, args.cache))
     deals = load_deals()
     if args.dev_only:
-        return _dev_only([d for d in deals if d["split"] == "dev"], embedder)
+        dev = [d for d in deals if d["split"] == "dev"]
+        if args.fold:
+            dev = [d for d in dev if _id_number(d["id"]) % 2 == (1 if args.fold == "odd" else 0)]
+        return _dev_only(dev, embedder)
     report = run(deals, embedder)
     if args.calibrate:
         sys.stdout.write(json.dumps(report["calibration_dev"]) + "\n")
