@@ -63,6 +63,43 @@ _ERRORS = {
 }
 
 
+class ServiceApp(FastAPI):
+    """The service's FastAPI app: a price check goes to its fast path before FastAPI's machinery (``api.fast_paths``).
+
+    Everything else — and a price check the fast path does not answer — goes through FastAPI as usual. Only
+    ``__call__`` differs from FastAPI's: ``fastapi_offline`` builds a plain ``FastAPI`` (its offline docs), which
+    ``_service_app`` turns into this class.
+    """
+
+    price_checks: PriceCheckFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection or lifespan."""
+        fast = self.price_checks
+        if fast is not None and fast.takes(scope):
+            await fast(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def general(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The full application: FastAPI's middleware layers and routes (the fast path's fallback)."""
+        await super().__call__(scope, receive, send)
+
+
+def _service_app(app: FastAPI) -> ServiceApp:
+    """``app`` as a ``ServiceApp`` (the same object: the subclass adds no state but ``price_checks``)."""
+    app.__class__ = ServiceApp
+    assert isinstance(app, ServiceApp)  # noqa: S101 - narrows the type for mypy
+    return app
+
+
+def _traced(app: FastAPI) -> bool:
+    """Whether FastAPI's native OpenTelemetry tracing is on (a provider configured): its requests are traced then."""
+    telemetry = getattr(app, "_native_telemetry", None)
+    enabled = getattr(telemetry, "enabled", None)
+    return bool(enabled()) if callable(enabled) else False
+
+
 def _size(limit: int) -> str:
     return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
 
@@ -175,6 +212,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = state or open_state(settings)
         app.state.service = service
+        if isinstance(app, ServiceApp) and app.price_checks is not None:  # traced: through FastAPI, which traces
+            app.price_checks.enabled = not _traced(app)
         # blocking routes (curation, briefings…) run on these threads; each one running Python competes with the
         # event loop, which answers the price checks, for the GIL
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
@@ -216,21 +255,24 @@ def create_app(
                 service.close()
 
     # /docs and /redoc from assets shipped in the fastapi-offline package: they work without internet access.
-    app = FastAPIOffline(
+    offline = FastAPIOffline(
         title="Sales knowledge graph & copilot",
         version="1.0",
         summary="Case suggestions, objection answers, price checks, briefing packs and knowledge curation.",
         lifespan=lifespan,
         responses=_ERRORS,
     )
+    app = _service_app(offline)
     errors.install(app)
     app.state.local_admin = local_admin
     for module in (health, pricing, copilot, catalog, entries, script_requests, faq, safety, admin, competitors, tasks,
                    local):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX)
     mount_console(app)  # the web console at / (its assets under /console); it calls only /v1
-    # innermost of the middlewares: inside CORS, the body limit and the request context (ids, access log)
-    app.add_middleware(PriceCheckFastPath)
+    # in front of every layer; it does the request id, access record and body limit itself and leaves the rest
+    app.price_checks = PriceCheckFastPath(
+        app, app.general, json_bytes=settings.json_max_kb << 10, cors=bool(settings.cors_origins)
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -19,10 +19,17 @@ size, evidence included) built through the response model on every request, serv
 way: the ratio says what the copilot adds over the framework. ``--price-rate`` runs the price-check open loops (the
 copilot's and the baseline's) at a fixed rate, e.g. 500 req/s.
 
+The copilot is loaded only once ``/v1/ready`` says its indexes are built (``serve`` answers ``/v1/health`` at once and
+builds them in the background; a load sent earlier measures the build). Price checks run side by side: both servers
+up, ``--rounds`` saturation rounds each with one phase per server (the first alternating), so both see the same
+minutes of a shared machine; the report gives the throughput ratio and the ratio of server CPU per request per round
+and their medians.
+
 Usage::
 
     python -m eval.bench_api                       # demo scale 1, 100 clients, 60 s open loop
     python -m eval.bench_api --scales 1 5 --seconds 30
+    python -m eval.bench_api --skip-mix --price-rate 500 --seconds 20 --data-dir /tmp/bench-api  # issue 22 item 6
 
 Writes ``eval/reports/api/bench_api.{json,md}``.
 """
@@ -131,17 +138,26 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """Start a server command and wait until it answers."""
+def serve(cmd: list[str], port: int, env: dict[str, str] | None = None, *, ready: bool = False) -> Iterator[Server]:
+    """Start a server command and wait until it answers (``ready``: until ``/v1/ready`` says its indexes are built).
+
+    ``salescopilot serve`` answers ``/v1/health`` at once and builds the tenants' indexes in the background: a load
+    sent before ``/v1/ready`` says 200 measures the build (requests wait for it), not the service. A server without
+    that route (the bare baseline: 404) is ready when it answers.
+    """
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)  # noqa: S603
     server = Server(process, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 600
+    probe, accepted = ("/v1/ready", (200, 404)) if ready else ("/v1/health", (200, 404, 405))
+    while True:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/v1/health", timeout=1).status_code in (200, 404, 405):
+            if httpx.get(server.url + probe, timeout=5).status_code in accepted:
                 break
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server not ready after 600 s: {' '.join(cmd)}")
         time.sleep(0.5)
     watcher = server.watch()
     try:
@@ -329,20 +345,95 @@ def run_target(
 ) -> dict[str, Any]:
     """Saturation, then the open loop at ``rate`` (default: a fraction of the saturation), against one server."""
     asyncio.run(closed_loop(server.url, key, make, args.clients, 3))  # warm-up
-    cpu = server.cpu_seconds()
-    saturation = asyncio.run(closed_loop(server.url, key, make, args.clients, args.saturation_seconds))
-    saturation["server_cpu_ms_per_request"] = _per_request(server.cpu_seconds() - cpu, saturation)
+    saturation = _saturation(server, key, make, args)
     rate = rate or max(1.0, saturation["all"]["rps"] * args.rate_fraction)
-    cpu = server.cpu_seconds()
-    fixed = asyncio.run(open_loop(server.url, key, make, args.clients, rate, args.seconds))
-    fixed["server_cpu_ms_per_request"] = _per_request(server.cpu_seconds() - cpu, fixed)
-    brief = {k: {m: v.get(m) for m in ("p50", "p99", "errors")} for k, v in fixed.items() if isinstance(v, dict)}
-    print(f"  {name}: saturation {saturation['all']['rps']} req/s; open loop at {rate:.0f} req/s: {brief}", flush=True)
+    fixed = _open(server, key, make, args, rate)
+    _print(name, saturation, fixed)
     return {"saturation": saturation, "open_loop": fixed}
 
 
+def _saturation(server: Server, key: str, make: Callable[[], Request], args: Any) -> dict[str, Any]:
+    """One closed-loop phase, with the server's CPU per answered request."""
+    cpu = server.cpu_seconds()
+    saturation = asyncio.run(closed_loop(server.url, key, make, args.clients, args.saturation_seconds))
+    saturation["server_cpu_ms_per_request"] = _per_request(server.cpu_seconds() - cpu, saturation)
+    saturation["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    return saturation
+
+
+def _open(server: Server, key: str, make: Callable[[], Request], args: Any, rate: float) -> dict[str, Any]:
+    """One open-loop phase at ``rate``, with the server's CPU per answered request."""
+    cpu = server.cpu_seconds()
+    fixed = asyncio.run(open_loop(server.url, key, make, args.clients, rate, args.seconds))
+    fixed["server_cpu_ms_per_request"] = _per_request(server.cpu_seconds() - cpu, fixed)
+    fixed["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    return fixed
+
+
+def _print(name: str, saturation: dict[str, Any], fixed: dict[str, Any]) -> None:
+    brief = {k: {m: v.get(m) for m in ("p50", "p99", "errors")} for k, v in fixed.items() if isinstance(v, dict)}
+    print(f"  {name}: saturation {saturation['all']['rps']} req/s; open loop at {fixed['offered_rps']:.0f} req/s: "
+          f"{brief}", flush=True)  # fmt: skip
+
+
+def _median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median throughput (the lower middle one of an even count)."""
+    ranked = sorted(rounds, key=lambda r: float(r["all"]["rps"]))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def _median(values: list[float]) -> float:
+    ranked = sorted(values)
+    mid = len(ranked) // 2
+    return ranked[mid] if len(ranked) % 2 else (ranked[mid - 1] + ranked[mid]) / 2
+
+
+def side_by_side(
+    copilot: Server, bare: Server, key: str, make: Callable[[], Request], args: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Price checks against the copilot and the bare baseline, both servers up, phases in alternating order.
+
+    On a shared machine the load changes from minute to minute: measured one after the other, the two servers would
+    each get a different machine. Here each round runs a saturation phase against each server (the first of the two
+    alternates), so both see the same minutes; the throughput ratio and the ratio of server CPU per request are
+    given per round and as their medians. Then one open loop each at the same offered rate (copilot first).
+    """
+    targets = {"copilot": copilot, "bare": bare}
+    for server in targets.values():
+        asyncio.run(closed_loop(server.url, key, make, args.clients, 3))  # warm-up
+    rounds: dict[str, list[dict[str, Any]]] = {"copilot": [], "bare": []}
+    for i in range(args.rounds):
+        order = ("copilot", "bare") if i % 2 == 0 else ("bare", "copilot")
+        for name in order:
+            rounds[name].append(_saturation(targets[name], key, make, args))
+        c, b = rounds["copilot"][-1], rounds["bare"][-1]
+        print(f"  round {i + 1}: copilot {c['all']['rps']} req/s ({c['server_cpu_ms_per_request']} ms CPU), bare "
+              f"{b['all']['rps']} req/s ({b['server_cpu_ms_per_request']} ms CPU), load {c['load_avg_1m']}",
+              flush=True)  # fmt: skip
+    throughput = [
+        round(c["all"]["rps"] / b["all"]["rps"], 3) if b["all"]["rps"] else 0.0
+        for c, b in zip(rounds["copilot"], rounds["bare"], strict=True)
+    ]
+    cpu = [
+        round(b["server_cpu_ms_per_request"] / c["server_cpu_ms_per_request"], 3)
+        for c, b in zip(rounds["copilot"], rounds["bare"], strict=True)
+        if c["server_cpu_ms_per_request"] and b["server_cpu_ms_per_request"]
+    ]
+    copilot_sat, bare_sat = _median_round(rounds["copilot"]), _median_round(rounds["bare"])
+    rate = args.price_rate or max(1.0, copilot_sat["all"]["rps"] * args.rate_fraction)
+    results = {}
+    for name, saturation in (("copilot", copilot_sat), ("bare", bare_sat)):
+        fixed = _open(targets[name], key, make, args, rate)
+        _print(f"{name} price checks", saturation, fixed)
+        results[name] = {"saturation": saturation, "rounds": rounds[name], "open_loop": fixed}
+    ratio = {"throughput_per_round": throughput, "throughput_median": round(_median(throughput), 3),
+             "cpu_per_request_per_round": cpu,
+             "cpu_per_request_median": round(_median(cpu), 3) if cpu else None}  # fmt: skip
+    return results["copilot"], results["bare"], ratio
+
+
 def run_scale(scale: int, args: Any) -> dict[str, Any]:
-    """The copilot server (mixed load, then price checks alone) and the bare baseline, on demo data at ``scale``."""
+    """The copilot server (mixed load, then price checks side by side with the bare baseline) on demo data."""
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         data_dir = args.data_dir / f"scale{scale}" if args.data_dir else Path(tmp) / "data"
         t0 = time.perf_counter()
@@ -361,7 +452,7 @@ def run_scale(scale: int, args: Any) -> dict[str, Any]:
         t0 = time.perf_counter()
         # the server's setting, passed the way an operator sets it (the server reads it, not this process)
         env = {**os.environ, "SKG_EMBEDDER": args.embedder} if args.embedder else None  # noqa: TID251
-        with serve(cmd, port, env) as server:
+        with serve(cmd, port, env, ready=True) as server:
             started = time.perf_counter() - t0
             time.sleep(1)  # a few RSS samples before any load
             idle_rss = server.peak_rss
@@ -370,26 +461,22 @@ def run_scale(scale: int, args: Any) -> dict[str, Any]:
                 if args.skip_mix
                 else run_target("copilot mix", server, demo.rep_key, copilot_requests(demo.territory, skus, 1), args)
             )
-            price = run_target(
-                "copilot price checks", server, demo.service_key, bare_requests(customers, skus, 2), args,
-                rate=args.price_rate,
-            )  # fmt: skip
             answer = sample_answer(server.url, demo.service_key, customers, skus)
+            (Path(tmp) / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+            (Path(tmp) / "answer.json").write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+            bare_port = _free_port()
+            bare_cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", tmp, "--port", str(bare_port),
+                        "--log-level", "warning"]  # fmt: skip
+            with serve(bare_cmd, bare_port) as bare_server:
+                price, bare, ratio = side_by_side(
+                    server, bare_server, demo.service_key, bare_requests(customers, skus, 2), args
+                )
         peak_rss = server.peak_rss
-        rate = price["open_loop"]["offered_rps"]
-        (Path(tmp) / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
-        (Path(tmp) / "answer.json").write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
-        port = _free_port()
-        bare_cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", tmp, "--port", str(port),
-                    "--log-level", "warning"]  # fmt: skip
-        with serve(bare_cmd, port) as server:
-            bare = run_target(
-                "bare FastAPI", server, demo.service_key, bare_requests(customers, skus, 2), args, rate=rate
-            )
-    return {"scale": scale, "customers": len(customers), "startup_s": round(started, 1),
+    return {"scale": scale, "customers": len(customers), "ready_s": round(started, 1),
             "embedder": args.embedder or "default",
             "idle_rss_mib": round(idle_rss / 2**20, 1), "peak_rss_mib": round(peak_rss / 2**20, 1),
-            "copilot_mix": mix, "copilot_price_checks": price, "bare_fastapi": bare}  # fmt: skip
+            "copilot_mix": mix, "copilot_price_checks": price, "bare_fastapi": bare,
+            "price_check_ratio": ratio}  # fmt: skip
 
 
 def machine() -> dict[str, Any]:
@@ -403,26 +490,43 @@ def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables per scale."""
     lines = ["# API load benchmark", "", f"Machine: {report['machine']}; load average at the end "
              f"{report.get('load_avg_end')}", "", f"Command: `{report['command']}`", "",
-             f"{report['clients']} connections. Saturation: {report['saturation_seconds']} s closed loop with no think "
-             f"time. Then {report['seconds']} s open loop at a fixed offered rate ({report['rate_fraction']:.0%} of "
+             f"{report['clients']} connections. The copilot is measured once `/v1/ready` says its indexes are built. "
+             f"Saturation: {report['saturation_seconds']} s closed loop with no think time; for price checks "
+             f"{report.get('rounds', 1)} rounds, each one phase against the copilot and one against the bare baseline "
+             "(both servers up, the first of the two alternating). Then "
+             f"{report['seconds']} s open loop at a fixed offered rate ({report['rate_fraction']:.0%} of "
              "the saturation, or the `--price-rate` given for price checks; the bare baseline at the same rate as the "
              "copilot's price checks). Latency in ms from "
              "the scheduled send; the load generator shares the machine's cores with the server.", ""]  # fmt: skip
     for r in report["results"]:
         mix, price, bare = r["copilot_mix"], r["copilot_price_checks"], r["bare_fastapi"]
+        ratio = r.get("price_check_ratio") or {}
         lines += [f"## Demo scale {r['scale']} ({r['customers']} customers per tenant)", "",
-                  f"Server start {r['startup_s']} s; RSS idle {r['idle_rss_mib']} MiB, peak {r['peak_rss_mib']} MiB.",
+                  f"Server ready {r.get('ready_s', r.get('startup_s'))} s after start; RSS idle {r['idle_rss_mib']} "
+                  f"MiB, peak {r['peak_rss_mib']} MiB.",
                   "", "| load | saturation req/s |", "|---|---|",
                   f"| copilot mix (70/20/10 % price checks/objections/briefings) | "
                   f"{mix['saturation']['all']['rps'] if mix else 'not run'} |",
-                  f"| copilot price checks only | {price['saturation']['all']['rps']} |",
-                  f"| bare FastAPI, same request and response models | {bare['saturation']['all']['rps']} |", "",
-                  "Server CPU per price check (saturation): copilot "
-                  f"{price['saturation'].get('server_cpu_ms_per_request')} ms, bare "
-                  f"{bare['saturation'].get('server_cpu_ms_per_request')} ms — on a shared machine the ratio of these "
-                  "is the steadier form of the throughput ratio.", "",
-                  "| load | endpoint | offered req/s | done | errors | p50 | p95 | p99 |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  f"| copilot price checks only (median round) | {price['saturation']['all']['rps']} |",
+                  f"| bare FastAPI, same request and response models (median round) | "
+                  f"{bare['saturation']['all']['rps']} |", ""]  # fmt: skip
+        if price.get("rounds"):
+            lines += ["| round | copilot req/s | copilot CPU ms/req | bare req/s | bare CPU ms/req | "
+                      "throughput ratio | CPU ratio (bare/copilot) | load 1 min |",
+                      "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            cpu = iter(ratio.get("cpu_per_request_per_round", []))
+            for i, (c, b) in enumerate(zip(price["rounds"], bare["rounds"], strict=True)):
+                tr = ratio["throughput_per_round"][i]
+                cr = next(cpu, None) if c["server_cpu_ms_per_request"] and b["server_cpu_ms_per_request"] else None
+                lines.append(f"| {i + 1} | {c['all']['rps']} | {c['server_cpu_ms_per_request']} | {b['all']['rps']} | "
+                             f"{b['server_cpu_ms_per_request']} | {tr:.2f}× | "
+                             f"{f'{cr:.2f}×' if cr is not None else '-'} | {c.get('load_avg_1m')} |")  # fmt: skip
+            lines += ["", f"Median throughput ratio **{ratio['throughput_median']:.2f}×**, median CPU-per-request "
+                      f"ratio **{ratio['cpu_per_request_median']:.2f}×** (target ≥ 0.6×). On a shared machine the CPU "
+                      "ratio is the steadier form of the throughput ratio.", ""]  # fmt: skip
+        lines += ["| load | endpoint | offered req/s | done | errors | p50 | p95 | p99 | server CPU ms/req "
+                  "| load 1 min |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for target, res in (("copilot mix", mix), ("copilot price checks", price), ("bare FastAPI", bare)):
             if res is None:
                 continue
@@ -430,12 +534,14 @@ def markdown(report: dict[str, Any]) -> str:
             for name, s in ol.items():
                 if isinstance(s, dict) and (name != "all" or target == "copilot mix"):
                     lines.append(f"| {target} | {name} | {ol['offered_rps']} | {s['count']} | {s['errors']} | "
-                                 f"{s.get('p50', '-')} | {s.get('p95', '-')} | {s.get('p99', '-')} |")  # fmt: skip
-        cp, bp = price["open_loop"]["price_check"], bare["open_loop"]["price_check"]
-        lines += ["", "Price checks against the bare baseline at the same offered rate: "
-                      f"p50 {cp['p50'] / bp['p50']:.2f}×, "
-                      f"p99 {cp['p99'] / bp['p99']:.2f}×; saturation throughput "
-                      f"{price['saturation']['all']['rps'] / bare['saturation']['all']['rps']:.2f}×.", ""]  # fmt: skip
+                                 f"{s.get('p50', '-')} | {s.get('p95', '-')} | {s.get('p99', '-')} | "
+                                 f"{ol.get('server_cpu_ms_per_request')} | {ol.get('load_avg_1m', '-')} |")  # fmt: skip
+        cp, bp = price["open_loop"].get("price_check"), bare["open_loop"].get("price_check")
+        if cp and bp and "p50" in cp and "p50" in bp:
+            lines += ["", "Price checks against the bare baseline at the same offered rate: "
+                          f"p50 {cp['p50'] / bp['p50']:.2f}×, p99 {cp['p99'] / bp['p99']:.2f}× (open-loop p99 "
+                          f"target ≤ 15 ms at 500 req/s: copilot {cp['p99']} ms at {price['open_loop']['offered_rps']} "
+                          "req/s).", ""]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -449,6 +555,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rate-fraction", type=float, default=0.5)
     parser.add_argument("--price-rate", type=float, default=None, help="Fixed rate of the price-check open loops.")
     parser.add_argument("--skip-mix", action="store_true", help="Price checks and the baseline only.")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Saturation rounds of price checks, copilot and baseline in turn."
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="Keep (and reuse) the demo data here.")
     parser.add_argument("--embedder", default=None, help="The server's embedder (SKG_EMBEDDER), e.g. hashing.")
     parser.add_argument("--tmp", default=None, help="Folder for the temporary data.")
@@ -457,7 +566,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = {"machine": machine(), "command": " ".join(["python -m eval.bench_api", *(argv or sys.argv[1:])]),
               "clients": args.clients, "seconds": args.seconds,
               "saturation_seconds": args.saturation_seconds, "rate_fraction": args.rate_fraction,
-              "results": [run_scale(s, args) for s in args.scales]}  # fmt: skip
+              "rounds": args.rounds, "results": [run_scale(s, args) for s in args.scales]}  # fmt: skip
     report["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_api.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -667,6 +667,8 @@ def _api_section(res: Mapping[str, Any]) -> list[str]:
     for scale in res.get("results", []):
         rows = []
         for target in ("copilot_mix", "copilot_price_checks", "bare_fastapi"):
+            if not scale.get(target):  # the mix is skipped with --skip-mix
+                continue
             ol = scale[target]["open_loop"]
             sat = scale[target]["saturation"]["all"]["rps"]
             for name, s in ol.items():
