@@ -41,7 +41,7 @@ from api.routes import (
 )
 from api.services import Follower
 from api.settings import Settings, get_settings
-from api.state import ServiceState
+from api.state import ServiceState, StartupClock
 from api.stores import open_keys, open_store
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder, warm_up
@@ -136,19 +136,25 @@ def _too_deep(_: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     return error_response(400, "invalid_request", "the body is nested too deeply to be a request of this API")
 
 
-def open_state(settings: Settings) -> ServiceState:
-    """Open the store, the embedder and the key file the settings name."""
-    store = open_store(settings)
+def open_state(settings: Settings, clock: StartupClock | None = None) -> ServiceState:
+    """Open the store, the embedder and the key file the settings name (each timed on ``clock``)."""
+    clock = clock or StartupClock()
+    with clock.stage("store"):
+        store = open_store(settings)
     try:
-        keys = open_keys(settings, store)
+        with clock.stage("keys"):
+            keys = open_keys(settings, store)
     except BaseException:
         store.close()
         raise
-    embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
+    with clock.stage("embedder"):
+        embedder = make_embedder(
+            settings.embedder, model_dir=settings.embedder_model_dir, cache_dir=settings.index_root
+        )
     chat_model = load_chat_model(settings.chat_model, settings.chat_model_kwargs) if settings.chat_model else None
     return ServiceState(
         settings=settings, store=store, embedder=embedder, keys=keys, chat_model=chat_model,
-        write_gate=asyncio.Semaphore(settings.write_slots),
+        write_gate=asyncio.Semaphore(settings.write_slots), startup=clock,
     )  # fmt: skip
 
 
@@ -173,7 +179,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = state or open_state(settings)
+        clock = state.startup if state is not None else StartupClock()
+        clock.mark("imports")  # the process's age now: the interpreter, the imports, uvicorn's start
+        service = state or open_state(settings, clock)
         app.state.service = service
         # blocking routes (curation, briefings…) run on these threads; each one running Python competes with the
         # event loop, which answers the price checks, for the GIL
@@ -187,13 +195,17 @@ def create_app(
         def start() -> None:
             try:
                 if preload:
-                    warm_up(service.embedder)
+                    with clock.stage("model"):
+                        warm_up(service.embedder)
                     for tenant in service.settings.tenants or service.store.tenants():
-                        service.tenant(tenant).warm()
+                        service.tenant(tenant).warm(clock)
                         log.info("tenant ready", extra={"tenant": tenant})
-                service.services.follow()  # the writes made while the indexes were read
+                with clock.stage("catch_up"):
+                    service.services.follow()  # the writes made while the indexes were read
             finally:
+                clock.mark("ready")
                 service.started.set()
+                log.info("service ready", extra={"startup": clock.snapshot()})
             if follower is not None:
                 follower.start()
 

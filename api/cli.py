@@ -931,7 +931,9 @@ def _faq_report(
     settings: Settings = ctx.obj
     session = local_admin.current_session()
     embedder = CachedEmbedder(
-        session.state.embedder if session else make_embedder(settings.embedder, model_dir=settings.embedder_model_dir),
+        session.state.embedder
+        if session
+        else make_embedder(settings.embedder, model_dir=settings.embedder_model_dir, cache_dir=settings.index_root),
         settings.index_dir(tenant) / "embeddings.sqlite",
     )
     return propose_faqs(
