@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _stage_rows(summary: dict[str, Any]) -> list[str]:
-    return [f"| {k} | {v} |" for k, v in summary.get("stages_median_s", {}).items()]
+    stages = summary.get("stages_median_s", {})
+    return [f"| {k} | {v} | {stages.get(f'{k}_cpu', '')} |" for k, v in stages.items() if not k.endswith("_cpu")]
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -204,13 +205,14 @@ def markdown(r: dict[str, Any]) -> str:
             continue
         lines += [f"## {title}", "", f"{s['runs']} runs: wall median **{s['wall_s']['median']} s**, max "
                   f"{s['wall_s']['max']} s; CPU median {s['cpu_s']['median']} s, max {s['cpu_s']['max']} s; load "
-                  f"per run {[x['load_avg'][0] for x in r[phase]['runs']]}.", "", "| stage (median) | seconds |",
-                  "|---|---|", *_stage_rows(s), ""]  # fmt: skip
+                  f"per run {[x['load_avg'][0] for x in r[phase]['runs']]}.", "", "| stage (median) | wall s | CPU s |",
+                  "|---|---|---|", *_stage_rows(s), ""]  # fmt: skip
     lines += [
         "Stages: imports = process start → the app's start (interpreter, modules, uvicorn); store, keys, "
         "embedder = opening each; model = the first embedding (weights load); per tenant prices / competitors "
         "/ retrieval (with `*_from`: snapshot plus the log since it, or built from the store); catch_up = the "
-        "change log read once after the indexes; ready = process start → ready as the service saw it."
+        "change log read once after the indexes; ready = process start → ready as the service saw it. CPU: the "
+        "thread's CPU seconds in the stage (imports and ready: the process's CPU seconds by then)."
     ]
     return "\n".join(lines)
 
