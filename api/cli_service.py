@@ -68,7 +68,11 @@ def _through_running_service(ctx: typer.Context, settings: Settings) -> None:
         return
     try:
         result = local_admin.forward(
-            settings.data_dir, argv, holder_pid=None, terminal=terminal_of(console, err_console)
+            settings.data_dir,
+            argv,
+            holder_pid=None,
+            terminal=terminal_of(console, err_console),
+            command=ctx.find_root().command,
         )
     except local_admin.ServiceUnreachableError:
         return  # no service (a stale file): the store is opened directly
