@@ -57,6 +57,24 @@ def _wait_ready(client: httpx.Client, timeout_s: float) -> float:
     raise SystemExit(f"{client.base_url} not ready within {timeout_s:.0f} s")
 
 
+def _answers(client: httpx.Client, title: str) -> dict[str, Any]:
+    """B's objection answers for ``title``.
+
+    Asked again when the server closed an idle keep-alive connection just as the request went out (uvicorn closes
+    them after 5 s; a publish through A can take longer than that on a busy machine).
+    """
+    for attempt in range(3):
+        try:
+            body: dict[str, Any] = client.post(
+                "/v1/objection-answers", json={"objection": title, "skus": ["SKU-ATV-20"]}
+            ).json()
+            return body
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 class Load:
     """Closed-loop requests to B from ``clients`` threads until stopped: price checks and objection answers."""
 
@@ -140,7 +158,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.monotonic()
             seen, first = 0, None
             while seen < args.confirm:
-                body = b.post("/v1/objection-answers", json={"objection": title, "skus": ["SKU-ATV-20"]}).json()
+                body = _answers(b, title)
                 if made["id"] in [x["entry_id"] for x in body.get("answers", [])]:
                     first = first if first is not None else time.monotonic()
                     seen += 1

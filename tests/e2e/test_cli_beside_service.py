@@ -115,10 +115,14 @@ _VARYING = [
 ]
 
 
+_CENTRED = re.compile(r"^ +| +$", re.MULTILINE)
+"""A centred table title's padding: it depends on the width of the seconds in it ("(0.6 s)" against "(12.3 s)")."""
+
+
 def _same(text: str) -> str:
     for pattern, replacement in _VARYING:
         text = pattern.sub(replacement, text)
-    return text
+    return _CENTRED.sub("", text)
 
 
 def _commands(bad_file: Path) -> list[list[str]]:
