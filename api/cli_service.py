@@ -170,8 +170,9 @@ def serve(
 
     ``/v1/health`` answers at once; ``/v1/ready`` says 503 ``starting`` until the indexes are built (from the saved
     snapshot plus the change log since it) and caught up with the change log. With ``--workers N`` a worker accepts
-    connections only once its indexes are built (no request waits on a worker that is starting). Each process follows the log every
-    ``SKG_FEED_POLL_S`` seconds, so a write made through any worker (or the CLI) reaches every worker's answers.
+    connections only once its indexes are built (no request waits on a worker that is starting). Each process
+    follows the log every ``SKG_FEED_POLL_S`` seconds, so a write made through any worker (or the CLI) reaches every
+    worker's answers.
 
     Logs go to stderr, one record per request (``api.access``: request id, tenant, route, status, duration) and the
     service's own records with the same request id.
