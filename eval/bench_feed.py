@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -136,8 +137,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         port_a, port_b = _free_port(), _free_port()
         for port, extra in ((port_a, []), (port_b, ["--workers", str(args.workers)])):
             log = (data_dir / f"serve-{port}.log").open("wb")
-            servers.append(subprocess.Popen([*env, exe, "serve", "--port", str(port), "--log-level", "warning", *extra],
-                                            stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+            command = [*env, exe, "serve", "--port", str(port), "--log-level", args.log_level, *extra]
+            servers.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
         a = httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=60)
         b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", headers={"X-API-Key": reader}, timeout=60)
         ready = {"a_s": round(_wait_ready(a, 600), 1), "b_s": round(_wait_ready(b, 600), 1)}
@@ -169,6 +170,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise SystemExit(f"round {i}: B never answered with {made['id']}")
             assert first is not None
             lags.append((first - t0) * 1000)
+            print(
+                f"round {i}: {made['id']} published at {time.time() - (time.monotonic() - t0):.3f}, "
+                f"lag {lags[-1]:.0f} ms",
+                flush=True,
+            )
         seconds = time.monotonic() - t_start
         served = load.done - done_start
         load.stop()
@@ -187,6 +193,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 server.kill()
+        if args.keep_logs is not None:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log_file in data_dir.glob("serve-*.log"):
+                shutil.copy(log_file, args.keep_logs / log_file.name)
         store.delete_tenant(tenant)
         store.close()
 
@@ -216,6 +226,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--confirm", type=int, default=3, help="Answers in a row that must contain the script.")
     parser.add_argument("--poll-s", type=float, default=1.0, help="SKG_FEED_POLL_S of both servers.")
     parser.add_argument("--embedder", default="hashing", help="SKG_EMBEDDER of both servers.")
+    parser.add_argument("--log-level", default="warning", help="Of both servers (their logs: the data folder).")
+    parser.add_argument("--keep-logs", type=Path, help="Copy the servers' logs into this folder at the end.")
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     parser.add_argument("--neo4j-uri", required=True)
     parser.add_argument("--neo4j-user", required=True)
