@@ -264,9 +264,7 @@ def worker_app() -> FastAPI:
     change log since them, and follows the log. The workers share one listening socket, and a worker accepts
     connections only once its start-up (the app's lifespan) is done: so the indexes are built in the lifespan, not
     in the background, and no request reaches a worker that is still building them. (Built in the background, a
-    starting worker took connections at once and held them until its indexes were built: after a start, the first
-    answers through a new connection waited up to the rest of that worker's start, which the feed benchmark measured
-    as a 12.1 s "lag" of the first publish while the other publishes took ≤ 1.25 s.)
+    starting worker took connections at once and held each request until its indexes were built.)
     """
     settings = get_settings()
     sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as in a single-process serve (SKG_SWITCH_INTERVAL_MS)
