@@ -41,7 +41,7 @@ from api.routes import (
 )
 from api.services import Follower
 from api.settings import Settings, get_settings
-from api.state import ServiceState
+from api.state import ServiceState, StartupClock
 from api.stores import open_keys, open_store
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder, warm_up
@@ -173,19 +173,25 @@ def _too_deep(_: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     return error_response(400, "invalid_request", "the body is nested too deeply to be a request of this API")
 
 
-def open_state(settings: Settings) -> ServiceState:
-    """Open the store, the embedder and the key file the settings name."""
-    store = open_store(settings)
+def open_state(settings: Settings, clock: StartupClock | None = None) -> ServiceState:
+    """Open the store, the embedder and the key file the settings name (each timed on ``clock``)."""
+    clock = clock or StartupClock()
+    with clock.stage("store"):
+        store = open_store(settings)
     try:
-        keys = open_keys(settings, store)
+        with clock.stage("keys"):
+            keys = open_keys(settings, store)
     except BaseException:
         store.close()
         raise
-    embedder = make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)
+    with clock.stage("embedder"):
+        embedder = make_embedder(
+            settings.embedder, model_dir=settings.embedder_model_dir, cache_dir=settings.index_root
+        )
     chat_model = load_chat_model(settings.chat_model, settings.chat_model_kwargs) if settings.chat_model else None
     return ServiceState(
         settings=settings, store=store, embedder=embedder, keys=keys, chat_model=chat_model,
-        write_gate=asyncio.Semaphore(settings.write_slots),
+        write_gate=asyncio.Semaphore(settings.write_slots), startup=clock,
     )  # fmt: skip
 
 
@@ -210,7 +216,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = state or open_state(settings)
+        clock = state.startup if state is not None else StartupClock()
+        clock.mark("imports")  # the process's age now: the interpreter, the imports, uvicorn's start
+        service = state or open_state(settings, clock)
         app.state.service = service
         if isinstance(app, ServiceApp) and app.price_checks is not None:  # traced: through FastAPI, which traces
             app.price_checks.enabled = not _traced(app)
@@ -226,13 +234,17 @@ def create_app(
         def start() -> None:
             try:
                 if preload:
-                    warm_up(service.embedder)
+                    with clock.stage("model"):
+                        warm_up(service.embedder)
                     for tenant in service.settings.tenants or service.store.tenants():
-                        service.tenant(tenant).warm()
+                        service.tenant(tenant).warm(clock)
                         log.info("tenant ready", extra={"tenant": tenant})
-                service.services.follow()  # the writes made while the indexes were read
+                with clock.stage("catch_up"):
+                    service.services.follow()  # the writes made while the indexes were read
             finally:
+                clock.mark("ready")
                 service.started.set()
+                log.info("service ready", extra={"startup": clock.snapshot()})
             if follower is not None:
                 follower.start()
 
@@ -288,12 +300,15 @@ def create_app(
 
 
 def worker_app() -> FastAPI:
-    """One worker of ``salescopilot serve --workers N`` (settings from the environment; indexes built after start).
+    """One worker of ``salescopilot serve --workers N`` (settings from the environment; takes requests once ready).
 
     Each worker opens its own connection to the Neo4j database, builds its indexes from the saved snapshots plus the
-    change log since them, and follows the log.
+    change log since them, and follows the log. The workers share one listening socket, and a worker accepts
+    connections only once its start-up (the app's lifespan) is done: so the indexes are built in the lifespan, not
+    in the background, and no request reaches a worker that is still building them. (Built in the background, a
+    starting worker took connections at once and held each request until its indexes were built.)
     """
     settings = get_settings()
     sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as in a single-process serve (SKG_SWITCH_INTERVAL_MS)
     limit_blas_threads(settings.blas_threads)  # as in a single-process serve (SKG_BLAS_THREADS)
-    return create_app(settings, background=True)
+    return create_app(settings, background=False)

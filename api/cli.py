@@ -104,7 +104,8 @@ def _global(
 
 
 def _print_error(error: SalesCopilotError) -> None:
-    err_console.print(f"[red]error[/red] {escape(f'[{error.code}] {error.message}')}", soft_wrap=True)
+    message = local_admin.as_typed(error.message)  # a file named as typed, also through the service
+    err_console.print(f"[red]error[/red] {escape(f'[{error.code}] {message}')}", soft_wrap=True)
 
 
 @contextmanager
@@ -169,7 +170,11 @@ def _through_service(ctx: typer.Context, error: StoreInUseError, needs_stop: str
         raise typer.Exit(_exit_code(error))
     try:
         result = local_admin.forward(
-            settings.data_dir, argv, holder_pid=error.pid, terminal=terminal_of(console, err_console)
+            settings.data_dir,
+            argv,
+            holder_pid=error.pid,
+            terminal=terminal_of(console, err_console),
+            command=ctx.find_root().command,
         )
     except local_admin.ServiceUnreachableError as e:
         _print_error(error)
@@ -241,7 +246,7 @@ def export_cmd(
     with _store(ctx) as store, _progress() as progress:
         report = export_jsonl(store, directory, tenants=tenant or None, progress=_tracked(progress))
     total = sum(sum(v.values()) for v in report.rows.values())
-    console.print(f"exported {total:,} rows to {directory}")
+    console.print(f"exported {total:,} rows to {local_admin.as_typed(str(directory))}")
 
 
 @app.command("import")
@@ -251,12 +256,12 @@ def import_cmd(
 ) -> None:
     """Import a JSON Lines export; validates every file before writing, re-running changes nothing."""
     if not directory.is_dir():
-        err_console.print(f"[red]error[/red] {directory} is not a folder")
+        err_console.print(f"[red]error[/red] {local_admin.as_typed(str(directory))} is not a folder")
         raise typer.Exit(2)
     with _store(ctx) as store, _progress() as progress:
         report = import_jsonl(store, directory, progress=_tracked(progress))
     total = sum(sum(v.values()) for v in report.rows.values())
-    console.print(f"imported {total:,} rows from {directory}")
+    console.print(f"imported {total:,} rows from {local_admin.as_typed(str(directory))}")
 
 
 def _summary(report: IngestReport) -> Table:
@@ -265,7 +270,7 @@ def _summary(report: IngestReport) -> Table:
         table.add_column(name, justify="left" if name in ("file", "type") else "right")
     for f in report.files:
         table.add_row(
-            f.file,
+            local_admin.as_typed(f.file),
             f.file_type,
             f"{f.rows_read:,}",
             f"{f.rows_loaded:,}",
@@ -333,6 +338,8 @@ def ingest(
     console.print(_summary(report))
     console.print(_writes(report))
     for f in report.files:
+        f = dataclasses.replace(f, file=local_admin.as_typed(f.file),
+                                rejects_file=f.rejects_file and local_admin.as_typed(f.rejects_file))  # fmt: skip
         if f.rejects_file:
             console.print(
                 f"[yellow]{f.rows_skipped:,} rejected row(s) of {f.file} written to {f.rejects_file}[/yellow]"
@@ -554,12 +561,12 @@ def brief(
     if fmt == "pdf":
         assert output is not None
         output.write_bytes(to_pdf(pack))
-        console.print(f"briefing written to {output}")
+        console.print(f"briefing written to {local_admin.as_typed(str(output))}")
         return
     text = pack.model_dump_json(indent=2) if fmt == "json" else to_markdown(pack)
     if output is not None:
         output.write_text(text, encoding="utf-8")
-        console.print(f"briefing written to {output}")
+        console.print(f"briefing written to {local_admin.as_typed(str(output))}")
     else:
         print(text)
 
@@ -931,7 +938,9 @@ def _faq_report(
     settings: Settings = ctx.obj
     session = local_admin.current_session()
     embedder = CachedEmbedder(
-        session.state.embedder if session else make_embedder(settings.embedder, model_dir=settings.embedder_model_dir),
+        session.state.embedder
+        if session
+        else make_embedder(settings.embedder, model_dir=settings.embedder_model_dir, cache_dir=settings.index_root),
         settings.index_dir(tenant) / "embeddings.sqlite",
     )
     return propose_faqs(

@@ -68,7 +68,11 @@ def _through_running_service(ctx: typer.Context, settings: Settings) -> None:
         return
     try:
         result = local_admin.forward(
-            settings.data_dir, argv, holder_pid=None, terminal=terminal_of(console, err_console)
+            settings.data_dir,
+            argv,
+            holder_pid=None,
+            terminal=terminal_of(console, err_console),
+            command=ctx.find_root().command,
         )
     except local_admin.ServiceUnreachableError:
         return  # no service (a stale file): the store is opened directly
@@ -165,8 +169,10 @@ def serve(
     """Run the API (OpenAPI at /docs): the store and models opened once per process.
 
     ``/v1/health`` answers at once; ``/v1/ready`` says 503 ``starting`` until the indexes are built (from the saved
-    snapshot plus the change log since it) and caught up with the change log. Each process follows the log every
-    ``SKG_FEED_POLL_S`` seconds, so a write made through any worker (or the CLI) reaches every worker's answers.
+    snapshot plus the change log since it) and caught up with the change log. With ``--workers N`` a worker accepts
+    connections only once its indexes are built (no request waits on a worker that is starting). Each process
+    follows the log every ``SKG_FEED_POLL_S`` seconds, so a write made through any worker (or the CLI) reaches every
+    worker's answers.
 
     Logs go to stderr, one record per request (``api.access``: request id, tenant, route, status, duration) and the
     service's own records with the same request id.

@@ -6,11 +6,16 @@ opens the store would fail. Instead the command goes through the service:
 - at start the service writes ``<data_dir>/local-admin.json`` (mode 0600, written under a temporary name and
   renamed) with its loopback URL, its PID and a random token kept only in its memory and in that file (not in the
   key store); at a clean shutdown it removes the file;
-- the CLI, when opening the store fails on the store's lock, reads the file and sends its whole command line (and its
-  working directory, and whether its output is a terminal) to ``POST /v1/local/cli``;
+- the CLI, when opening the store fails on the store's lock, reads the file and sends its whole command line (with
+  every path argument made absolute against its own working directory, and whether its output is a terminal) to
+  ``POST /v1/local/cli``;
 - the service runs the same typer command in its own process over its open store and services, with the output
   captured, and answers the exit code, stdout and stderr, which the CLI prints as they are. Same code, same output,
-  same errors and exit codes as when the CLI opens the store itself.
+  same errors and exit codes as when the CLI opens the store itself: where a command prints a path it was given, it
+  prints it as typed (``as_typed``), not the absolute path it received.
+
+The service never changes its working directory for a command (``os.chdir`` is process-wide: a relative path that
+another thread opened meanwhile would have resolved against the CLI's folder); the CLI resolves its paths instead.
 
 Who may use it: whoever can read a 0600 file of the data folder is the service's own OS user (or root), the user who
 could stop the service and open the store anyway, so the token grants nothing they lack; the route admits it only
@@ -34,13 +39,15 @@ import secrets
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, TextIO
 
+import typer
 from pydantic import BaseModel, Field
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from api.cli_output import CliConsole, make_console
 from api.request_model import RequestModel
@@ -147,8 +154,12 @@ def admits(client_host: str | None, headers: list[tuple[bytes, bytes]]) -> bool:
 class CliRequest(RequestModel):
     """A command line to run in the service, with what the CLI's own output would depend on."""
 
-    argv: list[str] = Field(max_length=10_000, description="The arguments after `salescopilot`, as typed.")
-    cwd: str = Field(min_length=1, description="The CLI's working directory: relative paths are read from it.")
+    argv: list[str] = Field(
+        max_length=10_000, description="The arguments after `salescopilot`, with every path argument made absolute."
+    )
+    typed_paths: dict[str, str] = Field(
+        default_factory=dict, description="Each absolute path of `argv` made from a relative one, with that one."
+    )
     stdout_tty: bool = False
     stderr_tty: bool = False
     width: int | None = Field(None, ge=20, le=100_000, description="The terminal's width, when output is one.")
@@ -176,6 +187,8 @@ class CliSession:
     stderr: io.StringIO = field(default_factory=io.StringIO)
     stdout_tty: bool = False
     stderr_tty: bool = False
+    typed_paths: dict[str, str] = field(default_factory=dict)
+    """Absolute path → the relative path the CLI was given (what a command prints, as it would alone)."""
 
 
 _session: contextvars.ContextVar[CliSession | None] = contextvars.ContextVar("cli_session", default=None)
@@ -194,6 +207,116 @@ def register_runner(runner: Runner) -> None:
 def current_session() -> CliSession | None:
     """The command line being run through the service in this thread, or None (the CLI runs on its own)."""
     return _session.get()
+
+
+def as_typed(text: str) -> str:
+    """``text`` with the absolute paths the CLI made of relative ones written as the CLI was given them.
+
+    A command prints the paths it was given (an ingest's file column, ``exported … to DIR``, an error naming a file);
+    through the service it was given absolute ones: printed as typed, the output is the same as alone. Outside a
+    session, ``text`` as it is.
+    """
+    session = _session.get()
+    if session is None or not session.typed_paths:
+        return text
+    for absolute in sorted(session.typed_paths, key=len, reverse=True):  # /a/b/c before /a/b
+        text = text.replace(absolute, session.typed_paths[absolute])
+    return text
+
+
+def _is_path(param: Any) -> bool:
+    """Whether a typer parameter takes paths (annotated ``Path``, ``list[Path]``, ``Path | None``)."""
+    descriptor = getattr(param, "type_descriptor", None)
+
+    def paths(annotation: Any) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, PurePath):
+            return True
+        return any(paths(inner) for inner in typing.get_args(annotation))
+
+    return descriptor is not None and paths(getattr(descriptor, "annotation", None))
+
+
+def absolute_paths(command: Any, argv: Sequence[str], cwd: Path) -> tuple[list[str], dict[str, str]]:
+    """``argv`` with every relative path argument of ``command`` (and its subcommands) made absolute against ``cwd``.
+
+    ``command`` is the typer application's root command. Path arguments are the parameters annotated ``Path``
+    (typer's ``type_descriptor.is_path``): positional ones, option values
+    (``--opt v``, ``--opt=v``, ``-o v``, ``-ov``), and the relative defaults of options not given (``--rejects``
+    defaults to ``rejects``), which are added explicitly. Returns the new argv and, for each path made absolute,
+    the text the command would have seen alone (``str(Path(typed))``), for ``as_typed``.
+    """
+    out: list[str] = []
+    typed: dict[str, str] = {}
+
+    def fix(token: str, param: Any) -> str:
+        if not _is_path(param) or token in ("", "-") or Path(token).is_absolute():
+            return token
+        absolute = str(cwd / token)
+        typed[absolute] = str(Path(token))
+        return absolute
+
+    def walk(cmd: Any, tokens: list[str]) -> None:
+        ctx = typer.Context(cmd, info_name=cmd.name, resilient_parsing=True)
+        params = cmd.get_params(ctx)
+        options = {name: p for p in params if isinstance(p, TyperOption) for name in (*p.opts, *p.secondary_opts)}
+        start, given, positional = len(out), set[str | None](), list[int]()
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            i += 1
+            if token == "--":
+                out.append(token)
+                positional += range(len(out), len(out) + len(tokens) - i)
+                out.extend(tokens[i:])
+                break
+            if token.startswith("-") and token != "-":
+                name, eq, value = token.partition("=")
+                option = options.get(name if name.startswith("--") else token[:2])
+                if option is None or option.is_flag or option.count:
+                    out.append(token)
+                    continue
+                given.add(option.name)
+                if eq and name.startswith("--"):
+                    out.append(f"{name}={fix(value, option)}")
+                elif not name.startswith("--") and len(token) > 2:  # -ovalue
+                    out.append(token[:2] + fix(token[2:], option))
+                else:
+                    out.append(token)
+                    for _ in range(max(option.nargs, 1)):
+                        if i < len(tokens):
+                            out.append(fix(tokens[i], option))
+                            i += 1
+                continue
+            if isinstance(cmd, TyperGroup):  # the subcommand's name: the rest is the subcommand's
+                out.append(token)
+                sub = cmd.get_command(ctx, token)
+                if sub is None:
+                    out.extend(tokens[i:])
+                else:
+                    walk(sub, tokens[i:])
+                break
+            positional.append(len(out))
+            out.append(token)
+        arguments = [p for p in params if isinstance(p, TyperArgument)]
+        spare = len(positional) - sum(a.nargs for a in arguments if a.nargs > 0)
+        at = 0
+        for argument in arguments:
+            count = argument.nargs if argument.nargs >= 0 else max(spare, 0)
+            for index in positional[at : at + count]:
+                out[index] = fix(out[index], argument)
+            at += count
+        defaults: list[str] = []
+        for p in params:
+            if isinstance(p, TyperOption) and p.name not in given and not p.multiple and p.opts:
+                default = p.default
+                if isinstance(default, str | Path) and str(default) and _is_path(p):
+                    fixed = fix(str(default), p)
+                    if fixed != str(default):
+                        defaults += [p.opts[-1] if p.opts[-1].startswith("--") else p.opts[0], fixed]
+        out[start:start] = defaults
+
+    walk(command, list(argv))
+    return out, typed
 
 
 class _Routed(io.TextIOBase):
@@ -248,20 +371,6 @@ def _install_streams() -> None:
         sys.stderr = _Routed(sys.stderr, "stderr")
 
 
-@contextmanager
-def _working_dir(path: str) -> Iterator[None]:
-    """Run in the CLI's working directory: the command line's relative paths are the CLI's.
-
-    The service's own paths are absolute (``serve`` makes them so), so its other threads do not mind.
-    """
-    before = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def run_command(state: ServiceState, request: CliRequest) -> CliResult:
     """Run one command line of the CLI in this process over the open store; one at a time.
 
@@ -273,7 +382,8 @@ def run_command(state: ServiceState, request: CliRequest) -> CliResult:
         raise RuntimeError("the command line is not loaded in this process (import api.cli)")
     _install_streams()
     with _one_at_a_time:
-        session = CliSession(state, state.settings, stdout_tty=request.stdout_tty, stderr_tty=request.stderr_tty)
+        session = CliSession(state, state.settings, stdout_tty=request.stdout_tty, stderr_tty=request.stderr_tty,
+                             typed_paths=dict(request.typed_paths))  # fmt: skip
         token = _session.set(session)
         # the consoles write to the capture from any thread (a progress display refreshes from its own)
         out = make_console(terminal=request.stdout_tty, width=request.width, color_system=request.color_system,
@@ -282,8 +392,7 @@ def run_command(state: ServiceState, request: CliRequest) -> CliResult:
                            color_system=request.color_system, file=session.stderr)  # fmt: skip
         code = 0
         try:
-            with _working_dir(request.cwd):
-                _runner[0](request.argv, out, err)
+            _runner[0](request.argv, out, err)  # its paths are absolute: no change of the process's directory
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         except Exception:  # noqa: BLE001 - a failing command answers its traceback, as it would print it
@@ -297,11 +406,14 @@ def run_command(state: ServiceState, request: CliRequest) -> CliResult:
 # ---------------------------------------------------------------------------------------------- the CLI's side
 
 
-def forward(data_dir: Path, argv: list[str], *, holder_pid: int | None, terminal: dict[str, Any]) -> CliResult:
+def forward(
+    data_dir: Path, argv: list[str], *, holder_pid: int | None, terminal: dict[str, Any], command: Any
+) -> CliResult:
     """Send a command line to the service recorded in ``data_dir``; raises ``ServiceUnreachableError`` with why not.
 
     ``holder_pid`` is the PID the store's lock names (when it does): a file of another process is stale.
     ``terminal`` carries ``stdout_tty``, ``stderr_tty``, ``width`` and ``color_system`` of the CLI's output.
+    ``command`` is the CLI's root command: its path arguments are made absolute here (``absolute_paths``).
     """
     admin = read(data_dir)
     path = data_dir / FILE_NAME
@@ -311,7 +423,8 @@ def forward(data_dir: Path, argv: list[str], *, holder_pid: int | None, terminal
         raise ServiceUnreachableError(f"{path} is stale: it names PID {admin.pid}, the store is held by {holder_pid}")
     if not _alive(admin.pid):
         raise ServiceUnreachableError(f"{path} is stale: its service (PID {admin.pid}) is not running")
-    request = CliRequest(argv=argv, cwd=os.getcwd(), **terminal)
+    absolute, typed = absolute_paths(command, argv, Path.cwd())
+    request = CliRequest(argv=absolute, typed_paths=typed, **terminal)
     status, body = _post(admin, request.model_dump_json().encode())
     if status != 200:
         try:

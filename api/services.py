@@ -23,10 +23,10 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
@@ -65,6 +65,19 @@ from retrieval.embedders import Embedder, make_embedder
 from retrieval.hybrid import KnowledgeIndex, catalogue_words, entry_docs, open_index, product_names
 
 log = logging.getLogger(__name__)
+
+
+class StageClock(Protocol):
+    """What times a start-up's stages (``api.state.StartupClock``)."""
+
+    def stage(self, name: str, tenant: str | None = None) -> AbstractContextManager[None]:
+        """Time a block as stage ``name`` of ``tenant``."""
+        ...
+
+    def note(self, tenant: str, name: str, text: str) -> None:
+        """Record a fact of a tenant's start."""
+        ...
+
 
 PRICE_FACTS = frozenset({"Customer", "Product", "FormularyEdition", "ListedIn", "Promotion", "PriceEvent"})
 """Graph types the price index reads besides order lines: a write of one of them rebuilds it."""
@@ -266,6 +279,9 @@ class TenantServices:
         """The last change-log record applied: the indexes hold every write up to it (built later: all of them)."""
         self.feed_behind = False
         """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
+        self.opened_from: dict[str, str] = {}
+        """Where each index was last opened from: ``snapshot`` (plus the log since it), or ``built`` / ``store`` (read
+        from the store; retrieval re-embeds only text its embedding cache lacks)."""
 
     # ------------------------------------------------------------------ reads
 
@@ -301,7 +317,10 @@ class TenantServices:
         treats: dict[str, list[str]] = {}
         for t in self.store.edges_of(self.tenant, Treats, sources=[p.sku for p in products]) if products else []:
             treats.setdefault(t.sku, []).append(t.indication)
-        matcher = QueryProductMatcher(products)
+        # the index's product detector is this matcher over the same catalogue (made when the index was opened or
+        # its catalogue changed): made again it cost 1–2 s on the first objection answer after a start
+        detector = index.product_detector
+        matcher = detector if isinstance(detector, QueryProductMatcher) else QueryProductMatcher(products)
         return ObjectionAnswerer(index, mentions=matcher.mentions, product_indications=treats)
 
     def prices(self, on: dt.date | None = None) -> PriceIndex:
@@ -312,8 +331,10 @@ class TenantServices:
             with self._applying, self._build:  # no change is applied while the index reads the store
                 found = self._prices
                 if found is None or found.as_of != on:
+                    saved = self._saved_prices(on)
+                    self.opened_from["prices"] = "snapshot" if saved is not None else "built"
                     found = self._prices = _long_lived(
-                        self._saved_prices(on)
+                        saved
                         or self._timed("price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on)
                     )
         return found
@@ -374,11 +395,21 @@ class TenantServices:
             self.embedder = self.embedder()  # loaded when retrieval is first used (a CLI ingest never loads a model)
         return self.embedder
 
-    def warm(self) -> None:
-        """Build both indexes now (at start-up, so the tenant's first request is as fast as the others)."""
-        self.prices()
-        self.competitors()
-        _ = self.retrieval
+    def warm(self, clock: StageClock | None = None) -> None:
+        """Build every index now (at start-up, so the tenant's first request is as fast as the others).
+
+        ``clock`` times each one (``prices``, ``competitors``, ``retrieval``) and notes where the price and retrieval
+        indexes came from (a snapshot plus the log since it, or the store).
+        """
+        with clock.stage("prices", self.tenant) if clock else nullcontext():
+            self.prices()
+        with clock.stage("competitors", self.tenant) if clock else nullcontext():
+            self.competitors()
+        with clock.stage("retrieval", self.tenant) if clock else nullcontext():
+            _ = self.retrieval
+        if clock is not None:
+            for name, source in self.opened_from.items():
+                clock.note(self.tenant, f"{name}_from", source)
 
     @contextmanager
     def searching(self) -> Iterator[KnowledgeIndex]:
@@ -394,6 +425,7 @@ class TenantServices:
             saved = snapshot_seq(self.index_dir)
             head = self.store.change_head(self.tenant)
             from_log = saved is not None and 0 < saved <= head and head - saved <= FEED_BATCH
+            self.opened_from["retrieval"] = "snapshot" if from_log else "store"
             index: KnowledgeIndex = self._timed(
                 "retrieval index opened",
                 open_index,
@@ -857,7 +889,12 @@ def services_for(settings: Settings, store: GraphStore, embedder: Embedder | Non
     """
     return Services(
         store,
-        embedder or (lambda: make_embedder(settings.embedder, model_dir=settings.embedder_model_dir)),
+        embedder
+        or (
+            lambda: make_embedder(
+                settings.embedder, model_dir=settings.embedder_model_dir, cache_dir=settings.index_root
+            )
+        ),
         index_root=settings.index_root,
         four_eyes=settings.four_eyes,
     )

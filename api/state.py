@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from api.keys import KeyStore
 from api.services import Services, TenantServices, services_for
@@ -20,6 +22,77 @@ from graph.ports import GraphStore
 from ingest.posters.ocr import OcrEngine, RapidOcrEngine
 from ingest.posters.photo_store import PhotoStore
 from retrieval.embedders import Embedder
+
+if TYPE_CHECKING:  # langchain_core's chat models import ~3 s of modules; a service without a model never needs them
+    from langchain_core.language_models import BaseChatModel
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (the interpreter's start, before any import); None if unknown."""
+    try:
+        import psutil
+
+        return max(time.time() - psutil.Process().create_time(), 0.0)
+    except Exception:  # noqa: BLE001 - a figure for the readiness probe, never a reason to fail
+        return None
+
+
+@dataclass
+class StartupClock:
+    """Where a service's start-up went: seconds per stage, for ``/v1/ready`` (``startup``) and the ready benchmark.
+
+    Stages: ``imports`` (process start to the app's start: the interpreter, the modules, uvicorn), ``store`` (open the
+    graph store), ``keys``, ``embedder`` (make it; USE reads its weights later), ``model`` (the first embedding: the
+    weights and tokenizer load), per tenant ``prices`` / ``competitors`` / ``retrieval`` (each from its snapshot plus
+    the log since it, or built) with where it came from, ``catch_up`` (the change log read once after the indexes),
+    and ``ready`` (process start to ready). Each has its CPU seconds beside it (``*_cpu``: the thread's for a stage,
+    the process's so far for ``imports`` and ``ready``).
+    """
+
+    stages: dict[str, float] = field(default_factory=dict)
+    tenants: dict[str, dict[str, float | str]] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def stage(self, name: str, tenant: str | None = None) -> Iterator[None]:
+        """Time the block as stage ``name`` (of ``tenant`` when given); seconds add up when a stage repeats."""
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started, tenant)
+            self.add(f"{name}_cpu", time.thread_time() - cpu, tenant)
+
+    def add(self, name: str, seconds: float, tenant: str | None = None) -> None:
+        """Add ``seconds`` to stage ``name`` (of ``tenant`` when given).
+
+        A stage timed with ``stage`` has its wall seconds under ``name`` and the CPU seconds of the thread that ran it
+        under ``name_cpu``: on a shared machine the CPU figure is the one that does not depend on the load.
+        """
+        with self._guard:
+            into: dict[str, float | str] | dict[str, float]
+            into = self.tenants.setdefault(tenant, {}) if tenant is not None else self.stages
+            before = into.get(name, 0.0)
+            into[name] = round((before if isinstance(before, float) else 0.0) + seconds, 3)
+
+    def note(self, tenant: str, name: str, text: str) -> None:
+        """Record a fact of a tenant's start (e.g. ``prices_from``: snapshot or built)."""
+        with self._guard:
+            self.tenants.setdefault(tenant, {})[name] = text
+
+    def mark(self, name: str) -> None:
+        """Record the process's age now as stage ``name`` (``imports`` at the app's start, ``ready`` when ready)."""
+        age = process_age_s()
+        with self._guard:
+            if age is not None:
+                self.stages[name] = round(age, 3)
+            self.stages[f"{name}_cpu"] = round(time.process_time(), 3)  # the process's CPU seconds so far
+
+    def snapshot(self) -> dict[str, object]:
+        """A copy for the readiness answer."""
+        with self._guard:
+            return {**self.stages, "tenants": {t: dict(v) for t, v in self.tenants.items()}}
+
 
 WRITE_SLOTS = 2
 """Write routes running at once by default (``SKG_WRITE_SLOTS``): one writes, one prepares (a store takes one writer
@@ -45,6 +118,8 @@ class ServiceState:
     _ocr_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     started: threading.Event = field(default_factory=threading.Event, init=False)
     """Set when start-up has built the tenants' indexes and read the change log once (readiness)."""
+    startup: StartupClock = field(default_factory=StartupClock)
+    """Seconds per start-up stage (``/v1/ready``'s ``startup``)."""
 
     def __post_init__(self) -> None:
         self.services = services_for(self.settings, self.store, self.embedder)

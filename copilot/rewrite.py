@@ -19,11 +19,9 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel, Field
 
 from copilot.briefing import BriefingPack, Fact
@@ -32,6 +30,11 @@ from copilot.errors import ChatModelConfigError
 from copilot.objections import ObjectionAnswer
 from copilot.render import SECTIONS
 
+if TYPE_CHECKING:  # langchain_core's chat models and prompts import ~3 s of modules: loaded when a model is used
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -39,7 +42,7 @@ __all__ = [
     "OBJECTION_PURPOSE",
     "BRIEFING_PURPOSE",
     "HUMAN_PROMPT",
-    "PROMPT",
+    "prompt",
     "STATUS_TERMS",
     "SYSTEM_PROMPT",
     "Fact",
@@ -73,7 +76,15 @@ HUMAN_PROMPT = """任务：{purpose}
 资料（共 {count} 条，每条开头的方括号内是它的编号）：
 {facts}"""
 
-PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+
+@cache
+def prompt() -> ChatPromptTemplate:
+    """The rewrite prompt: the Chinese system rules, then the task and the numbered facts (built on first use)."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+
+
 """The rewrite prompt: a Chinese system prompt with the rules, then the task and the numbered facts."""
 
 OBJECTION_PURPOSE = "客户提出异议：“{objection}”。请整合资料，写一段代表可以直接对客户说的回应话术。"
@@ -213,7 +224,7 @@ def extractive_text(facts: Sequence[Fact]) -> str:
 
 def build_messages(facts: Sequence[Fact], purpose: str) -> list[BaseMessage]:
     """The messages sent to the chat model: the rules (system) and the task with the numbered facts (human)."""
-    return PROMPT.format_messages(purpose=purpose, count=len(facts), facts=format_facts(facts))
+    return prompt().format_messages(purpose=purpose, count=len(facts), facts=format_facts(facts))
 
 
 # ---------------------------------------------------------------- verification
@@ -375,6 +386,8 @@ def load_chat_model(spec: str, kwargs: Mapping[str, Any] | None = None) -> BaseC
     a model does not call it. Raises ``ChatModelConfigError`` (with the spec in ``details``) when the spec is
     malformed, the import fails, ``Name`` is missing, the arguments are rejected, or the result is not a chat model.
     """
+    from langchain_core.language_models import BaseChatModel
+
     details: dict[str, Any] = {"spec": spec}
     module_name, sep, attr = spec.strip().partition(":")
     if not sep or not module_name or not attr:

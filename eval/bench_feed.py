@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -55,6 +56,24 @@ def _wait_ready(client: httpx.Client, timeout_s: float) -> float:
             pass
         time.sleep(0.2)
     raise SystemExit(f"{client.base_url} not ready within {timeout_s:.0f} s")
+
+
+def _answers(client: httpx.Client, title: str) -> dict[str, Any]:
+    """B's objection answers for ``title``.
+
+    Asked again when the server closed an idle keep-alive connection just as the request went out (uvicorn closes
+    them after 5 s; a publish through A can take longer than that on a busy machine).
+    """
+    for attempt in range(3):
+        try:
+            body: dict[str, Any] = client.post(
+                "/v1/objection-answers", json={"objection": title, "skus": ["SKU-ATV-20"]}
+            ).json()
+            return body
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Load:
@@ -118,8 +137,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         port_a, port_b = _free_port(), _free_port()
         for port, extra in ((port_a, []), (port_b, ["--workers", str(args.workers)])):
             log = (data_dir / f"serve-{port}.log").open("wb")
-            servers.append(subprocess.Popen([*env, exe, "serve", "--port", str(port), "--log-level", "warning", *extra],
-                                            stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+            command = [*env, exe, "serve", "--port", str(port), "--log-level", args.log_level, *extra]
+            servers.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
         a = httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=60)
         b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", headers={"X-API-Key": reader}, timeout=60)
         ready = {"a_s": round(_wait_ready(a, 600), 1), "b_s": round(_wait_ready(b, 600), 1)}
@@ -140,7 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.monotonic()
             seen, first = 0, None
             while seen < args.confirm:
-                body = b.post("/v1/objection-answers", json={"objection": title, "skus": ["SKU-ATV-20"]}).json()
+                body = _answers(b, title)
                 if made["id"] in [x["entry_id"] for x in body.get("answers", [])]:
                     first = first if first is not None else time.monotonic()
                     seen += 1
@@ -151,6 +170,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise SystemExit(f"round {i}: B never answered with {made['id']}")
             assert first is not None
             lags.append((first - t0) * 1000)
+            print(
+                f"round {i}: {made['id']} published at {time.time() - (time.monotonic() - t0):.3f}, "
+                f"lag {lags[-1]:.0f} ms",
+                flush=True,
+            )
         seconds = time.monotonic() - t_start
         served = load.done - done_start
         load.stop()
@@ -169,6 +193,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 server.kill()
+        if args.keep_logs is not None:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log_file in data_dir.glob("serve-*.log"):
+                shutil.copy(log_file, args.keep_logs / log_file.name)
         store.delete_tenant(tenant)
         store.close()
 
@@ -198,6 +226,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--confirm", type=int, default=3, help="Answers in a row that must contain the script.")
     parser.add_argument("--poll-s", type=float, default=1.0, help="SKG_FEED_POLL_S of both servers.")
     parser.add_argument("--embedder", default="hashing", help="SKG_EMBEDDER of both servers.")
+    parser.add_argument("--log-level", default="warning", help="Of both servers (their logs: the data folder).")
+    parser.add_argument("--keep-logs", type=Path, help="Copy the servers' logs into this folder at the end.")
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     parser.add_argument("--neo4j-uri", required=True)
     parser.add_argument("--neo4j-user", required=True)

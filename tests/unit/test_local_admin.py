@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from fastapi.testclient import TestClient
 
-import api.cli  # noqa: F401 - registers the command line the channel runs
+import api.cli  # registers the command line the channel runs
 from api.app import create_app
 from api.local_admin import (
     FILE_NAME,
@@ -31,6 +32,8 @@ from api.local_admin import (
 )
 from api.settings import Settings
 from graph.embedded import UNDO_FILE, EmbeddedGraphStore
+
+ROOT = typer.main.get_command(api.cli.app)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +89,7 @@ def test_the_route_refuses_a_client_off_loopback_even_with_the_token(
 ) -> None:
     test_client, channel, data_dir = client  # TestClient's address is "testclient": not loopback
     assert (data_dir / FILE_NAME).exists()
-    body = {"argv": ["stats"], "cwd": str(data_dir)}
+    body = {"argv": ["stats"]}
     refused = test_client.post(ROUTE, json=body, headers={TOKEN_HEADER: channel.token})
     assert refused.status_code == 403 and "loopback" in refused.json()["error"]["message"]
 
@@ -97,7 +100,7 @@ def test_the_route_refuses_a_wrong_token_and_runs_the_command_with_the_right_one
     settings = Settings(data_dir=tmp_path, buffer_pool_mb=128, embedder="hashing", feed_poll_s=0)
     app = create_app(settings, preload=False, local_admin=channel)
     with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
-        body = {"argv": ["stats", "--json"], "cwd": str(tmp_path)}
+        body = {"argv": ["stats", "--json"]}
         for headers in ({}, {TOKEN_HEADER: "x" * len(channel.token)}):
             refused = test_client.post(ROUTE, json=body, headers=headers)
             assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_local_token"
@@ -117,13 +120,13 @@ def test_a_stale_file_is_reported_at_once(tmp_path: Path) -> None:
     stale.write(tmp_path)
     terminal = {"stdout_tty": False, "stderr_tty": False, "width": None, "color_system": None}
     with pytest.raises(ServiceUnreachableError, match="not running"):
-        forward(tmp_path, ["stats"], holder_pid=None, terminal=terminal)
+        forward(tmp_path, ["stats"], holder_pid=None, terminal=terminal, command=ROOT)
     with pytest.raises(ServiceUnreachableError, match="held by 4242"):
-        forward(tmp_path, ["stats"], holder_pid=4242, terminal=terminal)
+        forward(tmp_path, ["stats"], holder_pid=4242, terminal=terminal, command=ROOT)
     # a live PID (this one) but nothing listening at the URL: refused at once, no wait
     LocalAdmin(url="http://127.0.0.1:9", token="t", pid=os.getpid()).write(tmp_path)
     with pytest.raises(ServiceUnreachableError, match="does not answer"):
-        forward(tmp_path, ["stats"], holder_pid=None, terminal=terminal)
+        forward(tmp_path, ["stats"], holder_pid=None, terminal=terminal, command=ROOT)
 
 
 _PROBE = """
