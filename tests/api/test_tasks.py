@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from graph.model import Had, Interaction, InteractionWith, Owns, Task
+from graph.model import AboutProduct, Had, Interaction, InteractionWith, Owns, Rep, Task
 from tests.api.conftest import HOME_CUSTOMER, TODAY, Deployment
 
 
@@ -125,3 +125,34 @@ def test_snooze_and_dismiss_are_kept(deployment: Deployment) -> None:
     assert now[b["id"]]["dismiss_reason"] == "客户已转由连锁总部统一采购"
     one = deployment.client.get(f"/v1/me/tasks/{b['id']}", headers=headers, params={"as_of": day})
     assert one.status_code == 200 and one.json()["state"] == "dismissed"
+
+
+def _every_reps_tasks(deployment: Deployment, tenant: str) -> list[dict[str, Any]]:
+    reps = [r.id for r in deployment.state.store.list_nodes(tenant, Rep, limit=1000)]
+    return [t for r in reps for t in _tasks(deployment, "trainer", tenant, rep_id=r)["items"]]
+
+
+def test_a_task_on_a_suspected_adverse_reaction_names_the_report_and_offers_no_script(deployment: Deployment) -> None:
+    """The demo's side-effect notes are in the drug-safety queue: their tasks name the report, suggest nothing."""
+    found = [t for t in _every_reps_tasks(deployment, "hz-pharma") if t["safety_report_id"]]
+    assert found
+    for t in found:
+        assert t["suggestion"] is None and t["safety_report_id"] in t["reason"], t
+        assert "配合药物警戒部门随访" in t["reason"] and t["safety_report_id"] in t["fact_ids"]
+        r = deployment.client.get(f"/v1/safety-reports/{t['safety_report_id']}", headers=deployment.headers("admin"))
+        assert r.status_code == 200 and r.json()["source_id"] == t["subject"], r.text
+
+
+def test_a_product_task_suggests_no_other_products_script(deployment: Deployment) -> None:
+    """A suggested entry about a product is about one of the task's products; else it is about none (通用)."""
+    store = deployment.state.store
+    checked = 0
+    for t in _every_reps_tasks(deployment, "hz-pharma"):
+        s = t["suggestion"]
+        if s is None or (s["kind"] == "case_study" and not t["skus"]):
+            continue
+        about = {e.sku for e in store.edges_of("hz-pharma", AboutProduct, sources=[s["entry_id"]])}
+        assert not about or about & set(t["skus"]), (t["trigger"], t["skus"], s)
+        assert s["badge"] == ("本品" if about else s["badge"]) and s["badge"] in ("本品", "通用", "同适应症"), s
+        checked += 1
+    assert checked

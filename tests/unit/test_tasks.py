@@ -210,3 +210,90 @@ def test_a_script_is_suggested_only_on_the_tasks_topic() -> None:
     index.build([price, renewal])
     found = tasks.retrieval_suggester(index)(query, kinds, (), allowed)
     assert found is not None and found.entry_id == "OS-2"
+
+
+def test_a_suspected_adverse_reaction_names_the_safety_report_and_suggests_no_script() -> None:
+    """An objection task on a note in the drug-safety queue says where it went and what to do; never a script."""
+    from graph.model import SafetyReport
+
+    said = "有患者服用通心络胶囊后出现胃部不适，对方对继续推荐有顾虑"
+    it = Interaction(tenant="t", id="I-9", at=dt.datetime.combine(_day(4), dt.time(9)), summary=said)
+    f = _facts(interactions=[it])
+    report = SafetyReport(tenant="t", id="SAFE-I-9", source="interaction", source_id="I-9", at=it.at, text=said,
+                          sentence=said, status="forwarded")  # fmt: skip
+    (x,) = tasks.objection_no_followup(f, _data(f, safety={"I-9": report}), P)
+    assert x.subject == "I-9" and x.safety_report == "SAFE-I-9" and x.no_script and not x.query
+    assert "SAFE-I-9" in x.reason and "已转药物警戒" in x.reason and "配合药物警戒部门随访" in x.reason
+    assert "SAFE-I-9" in x.fact_ids
+    (y,) = tasks.objection_no_followup(f, _data(f), P)  # detected, not queued yet: report it today
+    assert y.no_script and y.safety_report is None and "尚未进入药物警戒队列" in y.reason and y.due_days == 0
+    price = Interaction(tenant="t", id="I-8", at=it.at, summary="店长认为氨氯地平价格偏高")
+    g = _facts(interactions=[price])
+    (z,) = tasks.objection_no_followup(g, _data(g), P)
+    assert not z.no_script and z.safety_report is None and z.query
+    old = Interaction(tenant="t", id="I-7", at=dt.datetime.combine(_day(20), dt.time(9)), summary=said,
+                      next_step="下周回访")  # fmt: skip
+    h = _facts(interactions=[old])
+    queued = report.model_copy(update={"id": "SAFE-I-7", "source_id": "I-7", "status": "new"})
+    (w,) = tasks.followup_overdue(h, _data(h, safety={"I-7": queued}), P)
+    assert w.no_script and w.safety_report == "SAFE-I-7" and "待药物警戒处理" in w.reason
+
+
+def test_a_safety_task_gets_no_suggestion_in_the_list() -> None:
+    """``build_tasks`` asks retrieval nothing for a task flagged ``no_script`` (merged findings included)."""
+    from graph.model import SafetyReport
+
+    said = "有患者服用通心络胶囊后出现胃部不适，对方对继续推荐有顾虑"
+    it = Interaction(tenant="t", id="I-9", at=dt.datetime.combine(_day(4), dt.time(9)), summary=said)
+    f = _facts(interactions=[it])
+    report = SafetyReport(tenant="t", id="SAFE-I-9", source="interaction", source_id="I-9", at=it.at, text=said,
+                          sentence=said)  # fmt: skip
+    data = _data(f, safety={"I-9": report})
+    asked: list[str] = []
+
+    def suggest(query: str, kinds: tuple[str, ...], skus: tuple[str, ...], cats: frozenset[str]) -> tasks.Suggestion:
+        asked.append(query)
+        return tasks.Suggestion(entry_id="OS-SIDE", kind="objection_script", title="副作用话术")
+
+    class _Store:
+        def edges_of(self, *a: object, **k: object) -> list[object]:
+            return []
+
+        def nodes_by_keys(self, *a: object, **k: object) -> list[object]:
+            return []
+
+    original = tasks.load_territory
+    tasks.load_territory = lambda *a, **k: data  # type: ignore[assignment]
+    try:
+        listed = tasks.build_tasks(_Store(), "t", "R-1", as_of=D, suggest=suggest)  # type: ignore[arg-type]
+    finally:
+        tasks.load_territory = original  # type: ignore[assignment]
+    (item,) = [t for t in listed.items if t.trigger == "objection_no_followup"]
+    assert item.safety_report_id == "SAFE-I-9" and item.suggestion is None and said not in asked
+
+
+def test_a_product_task_never_suggests_another_products_script() -> None:
+    """A price flag on SKU-A gets SKU-A's price script, else a general one (通用), never SKU-B's."""
+    from retrieval.embedders import HashingEmbedder
+    from retrieval.hybrid import EntryDoc, KnowledgeIndex
+
+    other = EntryDoc("OS-B", "objection_script", "published", "瑞舒伐他汀钙片比竞品贵7%，采购要求降价怎么回应",
+                     "先认同，再讲日治疗费用。", skus=("SKU-B",), category="price")  # fmt: skip
+    general = EntryDoc("OS-G", "objection_script", "published", "客户嫌价格太贵要求降价", "把比较拉回到综合收益。",
+                       category="price")  # fmt: skip
+    own = EntryDoc("OS-A", "objection_script", "published", "保和丸价格贵怎么谈", "讲清价值。", skus=("SKU-A",),
+                   category="price")  # fmt: skip
+    query, kinds = tasks.SUGGESTION_QUERIES["price_flag_open_deal"]
+    allowed = tasks.SCRIPT_CATEGORIES["price_flag_open_deal"]
+    index = KnowledgeIndex("t", HashingEmbedder())
+    index.build([other])
+    assert tasks.retrieval_suggester(index)(query, kinds, ("SKU-A",), allowed) is None
+    assert tasks.retrieval_suggester(index)(query, kinds, (), allowed) is None  # no product named: general only
+    index.build([other, general])
+    found = tasks.retrieval_suggester(index)(query, kinds, ("SKU-A",), allowed)
+    assert found is not None and found.entry_id == "OS-G" and found.badge == "通用"
+    index.build([other, general, own])
+    found = tasks.retrieval_suggester(index)(query, kinds, ("SKU-A",), allowed)
+    assert found is not None and found.entry_id == "OS-A" and found.badge == "本品"
+    found = tasks.retrieval_suggester(index)(query, kinds, ("SKU-B",), allowed)
+    assert found is not None and found.entry_id == "OS-B" and found.badge == "本品"
