@@ -72,26 +72,28 @@ class OcrEngine(Protocol):
 class RapidOcrEngine:
     """`OcrEngine` on RapidOCR with PP-OCRv4 (Chinese + digits + Latin), CPU only.
 
-    Detection (which finds the text lines) and recognition (which reads each line) see different sizes: the
-    detector runs on the photo scaled so its longer side is at most ``detection_max_side`` (1280 px), and the
-    recogniser reads each line cut from the photo at its own resolution (at most `ingest.posters.photo.OCR_MAX_SIDE`).
-    Detecting at 1280 instead of the photo's own size (up to 2000 px) lost no quality on the development half
-    (current price exact 0.951 → 0.963, recall 0.946 → 0.957, SKU 0.981 → 0.974) for about a third of the detection
-    CPU; 960 px did lose the smallest print (current price 0.928). rapidocr 1.4 picks the detector's size by itself
-    (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it. The angle classifier is off by
-    default: a phone photo of a poster is never upside down (the posters' ±15° tilt is read along each line's own
-    rotated box), and it costs a model run per line. See docs/decisions/2026-12-07-ocr-latency.md.
+    Detection (which finds the text lines) and recognition (which reads each line) may see different sizes: with
+    ``detection_max_side`` set, the detector runs on the photo scaled so its longer side is at most that, and the
+    recogniser still reads each line cut from the photo at its own resolution (at most
+    `ingest.posters.photo.OCR_MAX_SIDE`). Detecting at 1280 px and reading one line per model run cut the OCR's CPU
+    by about 64 % and met every target on the development half, but on the held-out half current price exact fell
+    from 0.960 to 0.920 (target 0.95), so neither is the default: the detector works at the photo's own size and
+    the recogniser reads rapidocr's 6 lines per run, as before. rapidocr 1.4 picks the detector's size by itself
+    (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when asked. The angle classifier
+    is off by default: a phone photo of a poster is never upside down (the posters' ±15° tilt is read along each
+    line's own rotated box), and it costs a model run per line. See docs/decisions/2026-12-07-ocr-latency.md.
     """
 
     use_angle_classifier: bool = False
     threads: int = 2
-    detection_max_side: int | None = 1280
+    detection_max_side: int | None = None
     """Longer side the text detector works at (None: the photo's own size, rapidocr's default)."""
     min_confidence: float = 0.5
-    recognition_batch: int = 1
-    """Lines the recogniser reads per model run. rapidocr's default is 6, each batch padded to its widest line; one
-    line per run read the same text (but for 1 line in 96) for about a third less recognition CPU (3 development
-    photos, 96 lines: 4.9–5.5 s at 1 against 6.7–9.8 s at 6, 2 threads, load 11–13)."""
+    recognition_batch: int = 6
+    """Lines the recogniser reads per model run (rapidocr's 6, each batch padded to its widest line). One line per run
+    cost about a third less recognition CPU (3 development photos, 96 lines: 4.9–5.5 s at 1 against 6.7–9.8 s at 6,
+    2 threads, load 11–13) and read 1 line in 96 differently; with 1280-px detection it was part of the setting that
+    lowered held-out current price exact, so it is not the default."""
     spin: bool = False
     """Let onnxruntime's worker threads busy-wait between operators (its default). Off: on a machine whose cores are
     busy with other work, spinning burnt about 30 % more CPU per photo for the same lines and a longer wall time
