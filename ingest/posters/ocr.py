@@ -72,16 +72,16 @@ class OcrEngine(Protocol):
 class RapidOcrEngine:
     """`OcrEngine` on RapidOCR with PP-OCRv4 (Chinese + digits + Latin), CPU only.
 
-    Detection (which finds the text lines) and recognition (which reads each line) may see different sizes. With
+    Detection (which finds the text lines) and recognition (which reads each line) may see different sizes: with
     ``detection_max_side`` set, the detector runs on the photo scaled so its longer side is at most that, and the
     recogniser still reads each line cut from the photo at its own resolution (at most
-    `ingest.posters.photo.OCR_MAX_SIDE`). At 960 px detection CPU fell from 1.4 / 4.5 s (p50 / p95) to 0.55 / 0.7 s
-    on development photos, but the smallest print was found less often: current price exact on the development half
-    0.951 → 0.928, SKU resolution 0.981 → 0.966. So the default stays the photo's own size (None) until a size that
-    keeps the quality is measured; see docs/decisions/2026-12-07-competitor-prices.md. rapidocr 1.4 picks the
-    detector's size by itself (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it.
-    The angle classifier is off by default: a phone photo of a poster is never upside down, and it costs a model
-    run per line.
+    `ingest.posters.photo.OCR_MAX_SIDE`). Detecting at 1280 px and reading one line per model run cut the OCR's CPU
+    by about 64 % and met every target on the development half, but on the held-out half current price exact fell
+    from 0.960 to 0.920 (target 0.95), so neither is the default: the detector works at the photo's own size and
+    the recogniser reads rapidocr's 6 lines per run, as before. rapidocr 1.4 picks the detector's size by itself
+    (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when asked. The angle classifier
+    is off by default: a phone photo of a poster is never upside down (the posters' ±15° tilt is read along each
+    line's own rotated box), and it costs a model run per line. See docs/decisions/2026-12-07-ocr-latency.md.
     """
 
     use_angle_classifier: bool = False
@@ -89,8 +89,17 @@ class RapidOcrEngine:
     detection_max_side: int | None = None
     """Longer side the text detector works at (None: the photo's own size, rapidocr's default)."""
     min_confidence: float = 0.5
-    _engine: Any = field(default=None, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    recognition_batch: int = 6
+    """Lines the recogniser reads per model run (rapidocr's 6, each batch padded to its widest line). One line per run
+    cost about a third less recognition CPU (3 development photos, 96 lines: 4.9–5.5 s at 1 against 6.7–9.8 s at 6,
+    2 threads, load 11–13) and read 1 line in 96 differently; with 1280-px detection it was part of the setting that
+    lowered held-out current price exact, so it is not the default."""
+    spin: bool = False
+    """Let onnxruntime's worker threads busy-wait between operators (its default). Off: on a machine whose cores are
+    busy with other work, spinning burnt about 30 % more CPU per photo for the same lines and a longer wall time
+    (8 development photos at load 9–17: CPU 57.0 → 40.8 s); see docs/decisions/2026-12-07-ocr-latency.md."""
+    _engine: Any = field(default=None, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -102,7 +111,8 @@ class RapidOcrEngine:
         except Exception:  # noqa: BLE001 - the name is informative only
             v = "?"
         det = f" det{self.detection_max_side}" if self.detection_max_side else ""
-        return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{' cls' if self.use_angle_classifier else ''}"
+        batch = f" batch{self.recognition_batch}" if self.recognition_batch != 6 else ""  # 6: rapidocr's own
+        return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{batch}{' cls' if self.use_angle_classifier else ''}"
 
     def _load(self) -> Any:
         if self._engine is None:
@@ -118,6 +128,8 @@ class RapidOcrEngine:
                 text_score=self.min_confidence,
                 print_verbose=False,
             )
+            _set_session_options(self._engine, threads=self.threads, spin=self.spin)
+            self._engine.text_rec.rec_batch_num = max(1, self.recognition_batch)
             if self.detection_max_side:
                 _limit_detection(self._engine, self.detection_max_side)
         return self._engine
@@ -148,6 +160,27 @@ class RapidOcrEngine:
                     chars = tuple(q for q in found if q is not None)
             lines.append(OcrLine(text, quad, score, chars))
         return lines
+
+
+def _set_session_options(engine: Any, *, threads: int, spin: bool) -> None:
+    """Reopen RapidOCR's onnxruntime sessions with our options (rapidocr 1.4 offers only the thread counts).
+
+    The same model files and graph optimisation (all levels) as rapidocr's own sessions, sequential execution, at most
+    ``threads`` intra-op threads, and worker threads that sleep instead of spinning unless ``spin``.
+    """
+    import onnxruntime as ort  # noqa: PLC0415 - optional heavy dependency (comes with rapidocr-onnxruntime)
+
+    for holder in (engine.text_det.infer, engine.text_cls.infer, engine.text_rec.session):
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False  # as rapidocr: inputs change size with every photo
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        path = holder.session._model_path  # noqa: SLF001 - the file rapidocr opened
+        holder.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _limit_detection(engine: Any, max_side: int) -> None:

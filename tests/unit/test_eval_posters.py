@@ -1,4 +1,5 @@
-"""The poster evaluation runs on the blind set when it is there (SKG_EVAL_POSTERS=<folder>), and says so when not."""
+"""The poster evaluation runs on the blind set when it is there (SKG_EVAL_POSTERS=<folder>), and says so when not;
+the OCR A/B takes its variants as the engine's own fields."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from eval.ab_posters_ocr import parse_variant
 from eval.eval_posters import load_catalog, main
+from ingest.posters.ocr import RapidOcrEngine
 
 SET = os.environ.get("SKG_EVAL_POSTERS")
 NO_SET = "set SKG_EVAL_POSTERS to the poster evaluation set's folder (labels.jsonl, images/, catalog.csv, score.py)"
@@ -43,3 +46,14 @@ def test_three_photos_through_the_whole_path(tmp_path: Path) -> None:
     assert overall["gold_items"] == sum(len(lab["items"]) for lab in chosen)
     assert overall["item_recall"] >= 0.6 and overall["item_precision"] >= 0.6
     assert report["stats"]["images"] == 3
+    assert report["stats"]["ocr_cpu_seconds"]["p95"] > 0  # CPU per photo recorded next to the quality
+
+
+def test_an_ab_variant_names_engine_fields_and_nothing_else() -> None:
+    name, engine = parse_variant("before:detection_max_side=0,recognition_batch=6,spin=1,threads=1")
+    assert name == "before"
+    assert (engine.detection_max_side, engine.recognition_batch, engine.spin, engine.threads) == (None, 6, True, 1)
+    _, default = parse_variant("after:")
+    assert default == RapidOcrEngine()
+    with pytest.raises(SystemExit, match="unknown engine field 'batch'"):
+        parse_variant("x:batch=2")

@@ -1,4 +1,5 @@
-"""The RapidOCR adapter: a smaller detection size is applied to the detector only, and lines are still read."""
+"""The RapidOCR adapter: a smaller detection size is applied to the detector only, and lines are still read; the
+onnxruntime sessions get our options (threads, no spinning) and the recogniser its batch size."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def test_the_detector_works_at_its_own_size_and_the_line_is_still_read() -> None
     image = Image.new("RGB", (1600, 500), "white")
     draw = ImageDraw.Draw(image)
     draw.text((80, 180), "云南白药气雾剂 ¥45.8", font=ImageFont.truetype(str(FONT), 72), fill="black")
-    engine = RapidOcrEngine(detection_max_side=640)
-    assert engine.name.endswith("det640")
+    engine = RapidOcrEngine(detection_max_side=640, recognition_batch=1)
+    assert engine.name.endswith("det640 batch1")
     lines = engine.read(np.asarray(image, dtype=np.uint8))
     text = "".join(ln.text for ln in lines)
     assert "45.8" in text and "气雾剂" in text
@@ -29,4 +30,18 @@ def test_the_detector_works_at_its_own_size_and_the_line_is_still_read() -> None
     assert x0 < 200 and 100 < y0 < 300  # corners in the photo's pixels, not the detector's smaller ones
     preprocess = engine._engine.text_det.get_preprocess(1600)
     assert (preprocess.limit_side_len, preprocess.limit_type) == (640, "max")
-    assert RapidOcrEngine().name.endswith("PP-OCRv4")  # the default detects at the photo's own size
+    assert "det" not in RapidOcrEngine(detection_max_side=None).name  # the photo's own size
+
+
+@pytest.mark.slow
+def test_sessions_are_reopened_with_our_threads_and_without_spinning() -> None:
+    engine = RapidOcrEngine(threads=1, recognition_batch=3)
+    rapid = engine._load()
+    sessions = [rapid.text_det.infer.session, rapid.text_cls.infer.session, rapid.text_rec.session.session]
+    for session in sessions:
+        options = session.get_session_options()
+        assert options.intra_op_num_threads == 1
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert rapid.text_rec.rec_batch_num == 3
+    spinning = RapidOcrEngine(spin=True)._load().text_rec.session.session.get_session_options()
+    assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"
