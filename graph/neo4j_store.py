@@ -46,8 +46,11 @@ LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {
 }
 REL_LOOKUP_INDEXES: dict[str, tuple[str, ...]] = {"PURCHASED": ("at",)}
 
-GET_VERSION = "MATCH (m:_SkgMeta {key: 'schema_version'}) RETURN m.value AS v"
-SET_VERSION = "MERGE (m:_SkgMeta {key: 'schema_version'}) SET m.value = $v"
+META_LABEL = "_SkgMeta"
+"""The label of the database's own records (the schema version)."""
+GET_VERSION = f"MATCH (m:{META_LABEL} {{key: 'schema_version'}}) RETURN m.value AS v"
+SET_VERSION = f"MERGE (m:{META_LABEL} {{key: 'schema_version'}}) SET m.value = $v"
+OTHER_NODES = f"MATCH (n) WHERE NOT n:{META_LABEL} WITH n LIMIT $limit RETURN count(n) AS n"
 
 
 def schema_statements() -> list[str]:
@@ -314,6 +317,18 @@ class Neo4jGraphStore(CypherGraphStore):
         )
         self._run_batches([(delete, moved), (merge, new + moved + changed)], atomic=atomic)
         return WriteResult(model.rel_type, len(rows), len(new), len(changed) + len(moved))
+
+    def stored_node_count(self, *, limit: int) -> int:
+        """How many nodes the database holds besides its schema version record, counted up to ``limit``.
+
+        0 means nothing a user made: what ``graph.neo4j_bulk`` requires before it replaces the database.
+        """
+        return int(self._query(OTHER_NODES, {"limit": max(limit, 1)})[0]["n"])
+
+    def await_indexes(self, timeout_s: int) -> None:
+        """Wait until every index is online (they populate in the background after a bulk import)."""
+        with self._driver.session(database=self.database) as session:
+            session.run("CALL db.awaitIndexes($t)", {"t": timeout_s}).consume()
 
     def delete_tenant(self, tenant: str) -> int:
         """Delete every node of ``tenant`` with its relationships, in batches of 10,000."""
