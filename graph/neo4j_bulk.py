@@ -118,6 +118,7 @@ def import_arguments(
         "--skip-bad-relationships=false",
         "--skip-duplicate-nodes=false",
         "--overwrite-destination=true",
+        f"--report-file={files_dir / 'import.report'}",
         database,
     ]
     return args
