@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import time
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--neo4j-password", required=True)
     p.add_argument("--neo4j-database", default="neo4j")
     p.add_argument("--embedded", type=Path, help="The embedded store (graph folder) to measure beside it.")
+    p.add_argument("--before", action="store_true", help="Also time the reads through the old row conversion.")
     p.add_argument("--tenant", default="hz-pharma")
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 2, 15))
     p.add_argument("--histories", type=int, default=1000)
@@ -101,6 +103,10 @@ def main(argv: list[str] | None = None) -> None:
     with Neo4jGraphStore(args.neo4j_uri, args.neo4j_user, args.neo4j_password, database=args.neo4j_database) as neo:
         total = sum(c.get("PURCHASED", 0) for c in neo.counts().values())
         results.append(measure(neo, args.tenant, args.as_of, args.histories, args.packs) | {"order_lines": total})
+        if args.before:  # the same reads through the row-by-row conversion the store used before (A/B, same run)
+            neo._query_arrow = functools.partial(CypherGraphStore._query_arrow, neo)  # type: ignore[method-assign]
+            before = measure(neo, args.tenant, args.as_of, args.histories, args.packs)
+            results.append(before | {"order_lines": total, "backend": "neo4j (rows → dicts, before)"})
     if args.embedded:
         from graph.embedded import EmbeddedGraphStore
 

@@ -182,6 +182,26 @@ class Neo4jGraphStore(CypherGraphStore):
         rows: list[Row] = self._read(work)
         return rows
 
+    def _query_arrow(self, statement: str, params: Row, schema: pa.Schema) -> pa.Table:
+        """Rows straight into columns: no dict per record (a whole-SKU history is thousands of records)."""
+        if self._current_tx() is not None:
+            return super()._query_arrow(statement, params, schema)
+
+        def work(tx: ManagedTransaction) -> tuple[list[str], list[list[Any]]]:
+            result = tx.run(statement, params)
+            return list(result.keys()), result.values()
+
+        keys, values = self._read(work)
+        position = {k: i for i, k in enumerate(keys)}
+        columns = []
+        for f in schema:
+            i = position[f.name]
+            column = [row[i] for row in values]
+            if pa.types.is_temporal(f.type):
+                column = [_native(v) for v in column]
+            columns.append(pa.array(column, f.type))
+        return pa.Table.from_arrays(columns, schema=schema)
+
     def _stream(self, statement: str, params: Row) -> Iterator[Row]:
         try:
             with self._driver.session(database=self.database) as session:

@@ -64,7 +64,7 @@ def server() -> Iterator[dict[str, object]]:
     with connect() as store:  # leave the database empty again
         for tenant in DEMO_TENANTS:
             store.delete_tenant(tenant)
-        store._query("MATCH (h:_ChangeHead) WHERE h.tenant IN $t DETACH DELETE h", {"t": list(DEMO_TENANTS)})
+        store._atomic(lambda run: run("MATCH (h:_ChangeHead) WHERE h.tenant IN $t DELETE h", {"t": list(DEMO_TENANTS)}))
 
 
 def test_embedded_demo_round_trips_through_the_importer(tmp_path: Path, server: dict[str, object]) -> None:
