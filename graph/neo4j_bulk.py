@@ -18,6 +18,7 @@ API keys are not carried (as in the JSON Lines export): create new keys on the n
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import time
@@ -41,8 +42,8 @@ from graph.ports import GraphStore
 MANIFEST = "manifest.json"
 COMMAND_FILE = "import-command.sh"
 FORMAT = "neo4j-admin-import"
-ARRAY_DELIMITER = "\x1f"
-"""Between the elements of a list property (the ASCII unit separator: no text a user types holds it)."""
+ARRAY_DELIMITER = "\x1e"
+"""Between the elements of a list property (the ASCII record separator: no text a user types holds it)."""
 
 Progress = Callable[[str, int], None]
 """Called with a type name and the number of rows just written."""
@@ -74,7 +75,7 @@ def _plain(model: str, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
         bad = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.match_substring(values, ARRAY_DELIMITER))
         if len(values) and pc.any(bad).as_py():
             raise InvalidRowError(
-                f"{model}: field '{name}' holds an empty list element or the character U+001F, which the Neo4j "
+                f"{model}: field '{name}' holds an empty list element or the character U+001E, which the Neo4j "
                 "importer cannot carry; load this store with `salescopilot export` / `import` instead",
                 details={"type": model, "field": name},
             )
@@ -173,13 +174,13 @@ def write_import_files(
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     args = import_arguments(Path("."), out.nodes, out.relationships, "neo4j")
-    # The array delimiter is a control character: written as $'\x1f' so the line can be pasted into bash.
+    # The array delimiter is a control character: written as $'\x1e' so the line can be pasted into bash.
     line = " ".join(shlex.quote(a) for a in args).replace(shlex.quote(f"--array-delimiter={ARRAY_DELIMITER}"), "")
     (directory / COMMAND_FILE).write_text(
         "#!/usr/bin/env bash\n"
         "# Run from this folder, with the Neo4j server stopped and its database EMPTY (this replaces it);\n"
         "# `salescopilot --backend neo4j bulk-load` checks that and does every step. Database name: the last word.\n"
-        f"neo4j-admin {line} --array-delimiter=$'\\x1f'\n",
+        f"neo4j-admin {line} --array-delimiter=$'\\x1e'\n",
         encoding="utf-8",
     )
     return out
@@ -226,6 +227,12 @@ class BulkLoadReport:
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     importer_output: str = ""
+
+    @property
+    def importer_time(self) -> str | None:
+        """The importer's own time as it reports it (``IMPORT DONE in 1m 2s 345ms``), without the JVM start."""
+        found = re.search(r"IMPORT DONE in ([^.\n]+)", self.importer_output)
+        return found.group(1).strip() if found else None
 
 
 Connect = Callable[[], Neo4jGraphStore]
