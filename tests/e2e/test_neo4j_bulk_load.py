@@ -30,6 +30,7 @@ SKIP = (
     "of its own that the test may stop and refill; its database must be empty)"
 )
 
+MODELS: tuple[type[Node] | type[Edge], ...] = (*NODE_TYPES, *EDGE_TYPES)
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 
 
@@ -52,9 +53,11 @@ def server() -> Iterator[dict[str, object]]:
     def connect() -> Neo4jGraphStore:
         return Neo4jGraphStore(str(env["NEO4J_URI"]), str(env["NEO4J_USER"]), str(env["NEO4J_PASSWORD"]))
 
-    with connect() as store:
-        if store.stored_node_count(limit=1):
-            pytest.skip(f"{SKIP}: the database at {env['NEO4J_URI']} holds data")
+    first = connect()
+    held = first.stored_node_count(limit=1)
+    first.close()
+    if held:
+        pytest.skip(f"{SKIP}: the database at {env['NEO4J_URI']} holds data")
     yield {
         "connect": connect,
         "home": home,
@@ -78,7 +81,7 @@ def test_embedded_demo_round_trips_through_the_importer(tmp_path: Path, server: 
         tables = {
             (t, m): _sorted(embedded.node_table(t, m) if issubclass(m, Node) else embedded.edge_table(t, m), m)
             for t in DEMO_TENANTS
-            for m in (*NODE_TYPES, *EDGE_TYPES)
+            for m in MODELS
         }
         tenant = DEMO_TENANTS[0]
         products = embedded.node_table(tenant, Product).column("sku").to_pylist()
