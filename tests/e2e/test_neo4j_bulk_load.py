@@ -31,7 +31,7 @@ SKIP = (
 )
 
 MODELS: tuple[type[Node] | type[Edge], ...] = (*NODE_TYPES, *EDGE_TYPES)
-pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow, pytest.mark.timeout(1800)]  # demo load, import, two restarts
 
 
 def _sorted(table: pa.Table, model: type[Node] | type[Edge]) -> list[dict[str, object]]:
