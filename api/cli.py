@@ -241,12 +241,85 @@ def export_cmd(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Folder to write nodes/*.jsonl and edges/*.jsonl into.")],
     tenant: Annotated[list[str] | None, typer.Option(help="Only these tenants (repeatable).")] = None,
+    neo4j_import: Annotated[
+        bool,
+        typer.Option(
+            "--neo4j-import",
+            help="Write the CSV files of `neo4j-admin database import` instead (a new or empty folder), for "
+            "`salescopilot --backend neo4j bulk-load`: the fast first load of an empty Neo4j database.",
+        ),
+    ] = False,
 ) -> None:
     """Export the graph as JSON Lines, one file per type (backup, or to move between backends)."""
+    if neo4j_import:
+        from graph.neo4j_bulk import COMMAND_FILE, write_import_files  # the Neo4j driver, only for this option
+
+        with _store(ctx) as store, _progress() as progress:
+            files = write_import_files(store, directory, tenants=tenant or None, progress=_tracked(progress))
+        total = sum(sum(v.values()) for v in files.rows.values())
+        console.print(
+            f"wrote {total:,} nodes and relationships as neo4j-admin import files to {directory} "
+            f"(command: {directory / COMMAND_FILE}); load them into an EMPTY database with "
+            f"`salescopilot --backend neo4j bulk-load {directory} --neo4j-home NEO4J_HOME`",
+            soft_wrap=True,
+        )
+        return
     with _store(ctx) as store, _progress() as progress:
         report = export_jsonl(store, directory, tenants=tenant or None, progress=_tracked(progress))
     total = sum(sum(v.values()) for v in report.rows.values())
     console.print(f"exported {total:,} rows to {local_admin.as_typed(str(directory))}")
+
+
+@app.command("bulk-load")
+def bulk_load_cmd(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder written by `salescopilot export --neo4j-import`.")],
+    neo4j_home: Annotated[
+        Path, typer.Option("--neo4j-home", help="The Neo4j installation of the server (run on its machine).")
+    ],
+    neo4j_cmd: Annotated[
+        Path | None, typer.Option("--neo4j", help="Its `neo4j` launcher (default: NEO4J_HOME/bin/neo4j).")
+    ] = None,
+    neo4j_admin: Annotated[
+        Path | None,
+        typer.Option("--neo4j-admin", help="Its `neo4j-admin` launcher (default: NEO4J_HOME/bin/neo4j-admin)."),
+    ] = None,
+) -> None:
+    """Load import files into the EMPTY Neo4j database of the settings (refused otherwise).
+
+    Stops the server, runs `neo4j-admin database import full`, starts it, builds the schema and checks the counts.
+    """
+    from graph.neo4j_bulk import bulk_load  # the Neo4j driver, only for this command
+    from graph.neo4j_store import Neo4jGraphStore
+
+    settings: Settings = ctx.obj
+    if not (settings.neo4j_uri and settings.neo4j_user and settings.neo4j_password):
+        err_console.print("[red]error[/red] bulk-load needs SKG_NEO4J_URI, SKG_NEO4J_USER and SKG_NEO4J_PASSWORD")
+        raise typer.Exit(3)
+    uri, user, password = settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password.get_secret_value()
+
+    def connect() -> Neo4jGraphStore:
+        return Neo4jGraphStore(uri, user, password, database=settings.neo4j_database)
+
+    try:
+        report = bulk_load(
+            directory,
+            connect=connect,
+            home=neo4j_home,
+            neo4j=neo4j_cmd or neo4j_home / "bin" / "neo4j",
+            neo4j_admin=neo4j_admin or neo4j_home / "bin" / "neo4j-admin",
+            database=settings.neo4j_database,
+        )
+    except SalesCopilotError as e:
+        _print_error(e)
+        raise typer.Exit(_exit_code(e)) from e
+    total = sum(sum(v.values()) for v in report.counts.values())
+    steps = ", ".join(f"{k} {v} s" for k, v in report.seconds.items())
+    console.print(
+        f"loaded {total:,} nodes and relationships into '{settings.neo4j_database}' ({steps}; the importer's own "
+        f"time {report.importer_time or '?'}); counts and change-feed heads match the files",
+        soft_wrap=True,
+    )
 
 
 @app.command("import")

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 
 from graph import cypher
 from graph.errors import ConflictError, InvalidRowError, NotFoundError, UnknownReferenceError, VersionConflictError
-from graph.frames import DST, SRC, edge_frame, models_to_table, node_frame
+from graph.frames import DST, SRC, arrow_schema, edge_frame, models_to_table, node_frame
 from graph.model import (
     EDGE_TYPES,
     NODE_TYPES,
@@ -658,6 +658,18 @@ class CypherGraphStore(ABC):
         rows = self._stream(cypher.all_edges(model), {"tenant": check_tenant(tenant)})
         for batch in _chunks_iter(rows, batch_size):
             yield [model.model_validate({"tenant": tenant, **r}) for r in batch]
+
+    def node_table(self, tenant: str, model: type[Node]) -> pa.Table:
+        """Every node of a type in the tenant as one Arrow table of the model's fields, in no order (bulk export)."""
+        statement = f"MATCH (n:{model.label}) WHERE n.tenant = $tenant RETURN {cypher.node_projection('n', model)}"
+        return self._query_arrow(statement, {"tenant": check_tenant(tenant)}, arrow_schema(model))
+
+    def edge_table(self, tenant: str, model: type[Edge]) -> pa.Table:
+        """Every edge of a type in the tenant as one Arrow table of the model's fields, in no order (bulk export)."""
+        statement = (
+            f"MATCH {cypher.edge_pattern(model)} WHERE r.tenant = $tenant RETURN {cypher.edge_projection(model)}"
+        )
+        return self._query_arrow(statement, {"tenant": check_tenant(tenant)}, arrow_schema(model))
 
     def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory:
         """Order lines of a SKU from customers matching the filters, oldest first."""

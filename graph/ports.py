@@ -460,6 +460,14 @@ class GraphStore(Protocol):
         """Stream all edges of a type in batches: for export (``graph.transfer``) only; ask a narrower question."""
         ...
 
+    def node_table(self, tenant: str, model: type[Node]) -> pa.Table:
+        """All nodes of a type as one Arrow table of the model's fields: for bulk export (``graph.neo4j_bulk``) only."""
+        ...
+
+    def edge_table(self, tenant: str, model: type[Edge]) -> pa.Table:
+        """All edges of a type as one Arrow table of the model's fields: for bulk export (``graph.neo4j_bulk``) only."""
+        ...
+
     def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory:
         """Order lines of ``sku``, oldest first, from customers matching the filters (``limit``: the oldest N)."""
         ...
