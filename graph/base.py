@@ -369,10 +369,23 @@ class CypherGraphStore(ABC):
         return record
 
     def changes(self, tenant: str, *, after: int = 0, limit: int = 1_000) -> list[Change]:
-        """Change records with ``seq > after``, oldest first."""
-        rows = self._query(
-            cypher.CHANGES_AFTER, {"tenant": check_tenant(tenant), "after": after, "limit": max(limit, 0)}
-        )
+        """Change records with ``seq > after``, oldest first.
+
+        A follower asks this every second, so it costs key lookups, not a scan of the whole log: the head record
+        says whether anything is new (nothing: one lookup), and a record's key is its zero-padded ``seq``, so the
+        next ``limit`` records are looked up by key. The head and the record it counts are written in one
+        transaction, so every number up to the head is either there or never will be (a gap only where a backup
+        without those records was imported); when a gap shows, the records are read by ``seq`` instead.
+        """
+        tenant = check_tenant(tenant)
+        head = self.change_head(tenant)
+        if limit <= 0 or head <= after:
+            return []
+        wanted = range(after + 1, min(head, after + limit) + 1)
+        found = sorted(self.nodes_by_keys(tenant, Change, [f"{seq:012d}" for seq in wanted]), key=lambda c: c.seq)
+        if len(found) == len(wanted):
+            return found
+        rows = self._query(cypher.CHANGES_AFTER, {"tenant": tenant, "after": after, "limit": limit})
         return [Change.model_validate(r) for r in rows]
 
     def change_head(self, tenant: str) -> int:

@@ -14,6 +14,7 @@ from graph.errors import ConflictError, InvalidRowError, UnknownReferenceError
 from graph.frames import models_to_table
 from graph.model import (
     AuditEvent,
+    Change,
     Customer,
     Entry,
     EntryVersion,
@@ -68,6 +69,24 @@ def test_change_log_is_monotonic_per_tenant(store: CypherGraphStore, tenant_fact
     assert [c.seq for c in store.changes(b)] == [1]
     assert [c.tenant for c in store.changes(b)] == [b]
     assert (store.change_head(a), store.change_head(b), store.change_head(tenant_factory("c"))) == (3, 1, 0)
+
+
+def test_change_log_read_across_a_gap_left_by_an_imported_backup(
+    store: CypherGraphStore, tenant_factory: TenantFactory
+) -> None:
+    """Records 1, 2 and 5 imported (3 and 4 absent): a follower still reads 5, and the next write is 6."""
+    t = tenant_factory("gap")
+    at = dt.datetime(2025, 1, 2, 3, 4, 5)
+    imported = [Change(tenant=t, id=f"{s:012d}", seq=s, kind="ingest", at=at) for s in (1, 2, 5)]
+    store.bulk_load(t, Change, models_to_table(Change, imported))
+    assert store.change_head(t) == 5
+    assert [c.seq for c in store.changes(t)] == [1, 2, 5]
+    assert [c.seq for c in store.changes(t, after=2)] == [5]
+    assert [c.seq for c in store.changes(t, after=2, limit=1)] == [5]
+    assert store.changes(t, after=5) == []
+    store.append_change(t, ChangeDraft("entry_saved"))
+    assert [c.seq for c in store.changes(t, after=2)] == [5, 6]
+    assert [c.seq for c in store.changes(t, after=5)] == [6]
 
 
 def test_loading_an_existing_entry_goes_through_the_versioned_save(
