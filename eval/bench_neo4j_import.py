@@ -36,25 +36,10 @@ from eval import synthetic
 from graph.cypher import rel
 from graph.frames import DST, SRC, UID, edge_frame, node_frame
 from graph.model import Customer, Edge, Node, Product, Purchased
+from graph.neo4j_bulk import import_header
 
 TENANT = "bench-import"
 DATABASE = "skgimport"
-
-_TYPES = {
-    pa.string(): "",
-    pa.float64(): ":double",
-    pa.int64(): ":long",
-    pa.bool_(): ":boolean",
-    pa.date32(): ":date",
-}
-
-
-def _header(name: str, kind: pa.DataType) -> str:
-    if pa.types.is_timestamp(kind):
-        return f"{name}:localdatetime"
-    if pa.types.is_list(kind):
-        return f"{name}:string[]"
-    return name + _TYPES.get(kind, "")
 
 
 def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -67,7 +52,7 @@ def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def write_nodes(path: Path, model: type[Node], table: pa.Table, tenant: str) -> int:
     """The node CSV of ``model`` (``uid`` is the import id)."""
     frame = node_frame(model, table, tenant)
-    names = [f"{UID}:ID" if n == UID else _header(n, frame.schema.field(n).type) for n in frame.column_names]
+    names = [f"{UID}:ID" if n == UID else import_header(n, frame.schema.field(n).type) for n in frame.column_names]
     out = pa.table([_plain(frame.column(n)) for n in frame.column_names], names=names)
     pacsv.write_csv(out, path)
     return int(frame.num_rows)
@@ -78,7 +63,7 @@ def write_edges(path: Path, model: type[Edge], table: pa.Table, tenant: str) -> 
     frame = edge_frame(model, table, tenant)
     props = list(model.stored_properties())
     columns = [frame.column(SRC), frame.column(DST), frame.column(UID), *(frame.column(p) for p in props)]
-    names = [":START_ID", ":END_ID", UID, *(_header(p, frame.schema.field(p).type) for p in props)]
+    names = [":START_ID", ":END_ID", UID, *(import_header(p, frame.schema.field(p).type) for p in props)]
     pacsv.write_csv(pa.table([_plain(c) for c in columns], names=names), path)
     return int(frame.num_rows)
 

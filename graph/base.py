@@ -686,19 +686,12 @@ class CypherGraphStore(ABC):
 
     def price_history(self, tenant: str, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory:
         """Order lines of a SKU from customers matching the filters, oldest first."""
-        f = filters or PriceHistoryFilter()
-        params: Row = {"tenant": check_tenant(tenant), "sku_uid": node_uid(tenant, sku)}
-        statement = cypher.PRICE_HISTORY_MATCH
-        for name, fragment in cypher.PRICE_HISTORY_FILTERS.items():
-            value = getattr(f, name)
-            if value is not None:
-                statement += fragment
-                params[name] = value
+        statement, params = price_history_match(tenant, sku, filters)
         table = self._query_arrow(statement + cypher.PRICE_HISTORY_RETURN, params, PRICE_HISTORY_SCHEMA)
         # Sorting the few thousand matching lines in Arrow is faster than ORDER BY in either engine.
         table = table.sort_by([("at", "ascending"), ("order_id", "ascending"), ("line", "ascending")])
-        if f.limit is not None:
-            table = table.slice(0, max(f.limit, 0))
+        if filters is not None and filters.limit is not None:
+            table = table.slice(0, max(filters.limit, 0))
         return PriceHistory(table)
 
     def purchase_lines(self, tenant: str, customer_ids: Sequence[str], *, since: dt.date, until: dt.date) -> pa.Table:
@@ -1122,6 +1115,19 @@ def _params(model: type[GraphModel], row: GraphModel, *, with_uid: bool = True) 
     if with_uid:
         params["uid"] = row.uid  # type: ignore[attr-defined]
     return params
+
+
+def price_history_match(tenant: str, sku: str, filters: PriceHistoryFilter | None) -> tuple[str, Row]:
+    """The MATCH of a SKU's order lines with the filters that are set, and its parameters (both backends' reads)."""
+    f = filters or PriceHistoryFilter()
+    params: Row = {"tenant": check_tenant(tenant), "sku_uid": node_uid(tenant, sku)}
+    statement = cypher.PRICE_HISTORY_MATCH
+    for name, fragment in cypher.PRICE_HISTORY_FILTERS.items():
+        value = getattr(f, name)
+        if value is not None:
+            statement += fragment
+            params[name] = value
+    return statement, params
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

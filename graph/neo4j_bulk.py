@@ -57,7 +57,8 @@ _TYPES = {
 }
 
 
-def _header(name: str, kind: pa.DataType) -> str:
+def import_header(name: str, kind: pa.DataType) -> str:
+    """The importer's header for a column: ``name:type`` (text has no suffix; lists are string arrays)."""
     if pa.types.is_timestamp(kind):
         return f"{name}:localdatetime"
     if pa.types.is_list(kind):
@@ -192,7 +193,8 @@ def _write_nodes(store: GraphStore, tenant: str, model: type[Node], directory: P
         return 0
     frame = node_frame(model, table, tenant)
     names = [
-        f"{UID}:ID({model.label})" if n == UID else _header(n, frame.schema.field(n).type) for n in frame.column_names
+        f"{UID}:ID({model.label})" if n == UID else import_header(n, frame.schema.field(n).type)
+        for n in frame.column_names
     ]
     data = pa.table([_plain(model.label, n, frame.column(n)) for n in frame.column_names], names=names)
     name = f"{model.label}.{tenant}.csv"
@@ -210,7 +212,7 @@ def _write_edges(store: GraphStore, tenant: str, model: type[Edge], directory: P
     columns = [frame.column(SRC), frame.column(DST), frame.column(UID)]
     columns += [_plain(model.__name__, p, frame.column(p)) for p in props]
     names = [f":START_ID({model.source.node.label})", f":END_ID({model.target.node.label})", UID]
-    names += [_header(p, frame.schema.field(p).type) for p in props]
+    names += [import_header(p, frame.schema.field(p).type) for p in props]
     name = f"{model.__name__}.{tenant}.csv"
     pacsv.write_csv(pa.table(columns, names=names), directory / name)
     out.relationships.append((rel(model.rel_type).strip("`"), name))

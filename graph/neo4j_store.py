@@ -18,12 +18,11 @@ import pyarrow as pa
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ConstraintError, Neo4jError, ServiceUnavailable
 
-from graph import cypher
-from graph.base import CypherGraphStore, Row, Run, T, check_tenant
+from graph.base import CypherGraphStore, Row, Run, T, check_tenant, price_history_match
 from graph.cypher import API_KEY, CHANGE_HEAD, DELETE_TENANT_API_KEYS, edge_pattern, rel
 from graph.errors import BackendUnavailableError, ConflictError, GraphError, SchemaVersionError
 from graph.frames import DST, SRC, UID
-from graph.model import NODE_TYPES, REL_TYPES, Edge, Node, node_uid
+from graph.model import NODE_TYPES, REL_TYPES, Edge, Node
 from graph.ports import PRICE_HISTORY_SCHEMA, PriceHistory, PriceHistoryFilter, WriteResult
 
 SCHEMA_VERSION = 9
@@ -225,14 +224,7 @@ class Neo4jGraphStore(CypherGraphStore):
         by customer into lists (dates as ISO text, parsed by Arrow at once): about 10× fewer records (measured in
         ``eval/bench_neo4j_size.py``). Same rows, same order as ``CypherGraphStore.price_history``.
         """
-        f = filters or PriceHistoryFilter()
-        params: Row = {"tenant": check_tenant(tenant), "sku_uid": node_uid(tenant, sku)}
-        statement = cypher.PRICE_HISTORY_MATCH
-        for name, fragment in cypher.PRICE_HISTORY_FILTERS.items():
-            value = getattr(f, name)
-            if value is not None:
-                statement += fragment
-                params[name] = value
+        statement, params = price_history_match(tenant, sku, filters)
         rows = self._query(statement + PRICE_HISTORY_GROUPED, params)
         counts = [len(r["order_id"]) for r in rows]
         take = pa.array(np.repeat(np.arange(len(rows)), counts), pa.int64())
@@ -247,8 +239,8 @@ class Neo4jGraphStore(CypherGraphStore):
             columns[name] = pa.array(flat, pa.string()).cast(kind) if name == "at" else pa.array(flat, kind)
         table = pa.table([columns[n] for n in PRICE_HISTORY_SCHEMA.names], schema=PRICE_HISTORY_SCHEMA)
         table = table.sort_by([("at", "ascending"), ("order_id", "ascending"), ("line", "ascending")])
-        if f.limit is not None:
-            table = table.slice(0, max(f.limit, 0))
+        if filters is not None and filters.limit is not None:
+            table = table.slice(0, max(filters.limit, 0))
         return PriceHistory(table)
 
     def _stream(self, statement: str, params: Row) -> Iterator[Row]:
