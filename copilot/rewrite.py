@@ -85,8 +85,6 @@ def prompt() -> ChatPromptTemplate:
     return ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
 
 
-"""The rewrite prompt: a Chinese system prompt with the rules, then the task and the numbered facts."""
-
 OBJECTION_PURPOSE = "客户提出异议：“{objection}”。请整合资料，写一段代表可以直接对客户说的回应话术。"
 """Suggested purpose for objection answers (``OBJECTION_PURPOSE.format(objection=...)``)."""
 
