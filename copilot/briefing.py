@@ -438,10 +438,15 @@ def _peer_shares(index: PriceIndex, customer_id: str, bought: set[str]) -> list[
     me = index.customer(customer_id)
     if me is None:
         return []
-    peers = index.customers_in(type=me.type, region=me.region) - {customer_id}
-    if len(peers) < MIN_PEERS:
+    members, counts = index.segment_buyers(type=me.type, region=me.region)
+    peers = len(members) - (customer_id in members)
+    if peers < MIN_PEERS:
         return []
-    shares = [(sku, len(peers & buyers) / len(peers)) for sku, buyers in index.buyers().items() if sku not in bought]
+    shares = [
+        (sku, (n - (customer_id in members and index.bought(customer_id, sku))) / peers)
+        for sku, n in counts.items()
+        if sku not in bought
+    ]
     found = [(sku, share) for sku, share in shares if share >= PEER_SHARE]
     return sorted(found, key=lambda s: (-s[1], s[0]))[:PEER_GAPS]
 

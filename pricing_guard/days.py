@@ -8,7 +8,9 @@ import numpy as np
 import pyarrow as pa
 
 EPOCH = dt.date(2000, 1, 1)
-_EPOCH_UNIX = (EPOCH - dt.date(1970, 1, 1)).days
+EPOCH_UNIX = (EPOCH - dt.date(1970, 1, 1)).days
+"""The epoch as days since 1970-01-01 (Arrow's date32)."""
+_EPOCH_UNIX = EPOCH_UNIX
 
 
 def day(d: dt.date) -> int:

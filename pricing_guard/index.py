@@ -17,17 +17,21 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.model import Customer, FormularyEdition, ListedIn, PriceEvent, Product, Promotion, Purchased
-from graph.ports import GraphStore
+from graph.ports import PRICE_HISTORY_SCHEMA, GraphStore, PriceHistory, PriceHistoryFilter
 from graph.units import CASE_UNITS, SMALLEST_UNITS, UnitRule, normalise_unit
 from pricing_guard import references
-from pricing_guard.days import EPOCH, day, days_of
+from pricing_guard.days import EPOCH, EPOCH_UNIX, day, days_of
 from pricing_guard.events import INSTITUTIONS, TYPE_CODE, Event
 from pricing_guard.history import BOX, CASE, CLEAN, PIECE, STATUS_KEYS, Promo, SkuHistory, analyse, latest, regimes
 from pricing_guard.levels import Levels, fit_levels
 from pricing_guard.policy import PaymentStandard, payment_standard_per_pack
 from pricing_guard.units import factors
+
+HISTORY_ORDER = [("at", "ascending"), ("order_id", "ascending"), ("line", "ascending")]
+"""The order of a whole-SKU history: the store's (`graph.base.CypherGraphStore.price_history`)."""
 
 PHARMACY_TYPES = frozenset({"chain", "single_pharmacy", "dtp"})
 """Retail customers, whose patients pay any excess over the reimbursement payment standard at the counter."""
@@ -118,6 +122,58 @@ def _grown(a: np.ndarray, n: int, size: int) -> np.ndarray:
     return out
 
 
+class SkuRows:
+    """One SKU's order lines as the store holds them (price, quantity and unit as written), for whole-SKU reads.
+
+    `SkuLines` keeps what checks compare (converted to the selling unit, lines in an unknown unit left out); this
+    keeps what the store's price history returns, so the index answers it without a query: the customer as its code
+    (its name, type, tier, region and city are the index's `CustomerInfo`), the order id, line number, day, quantity,
+    unit price and unit (as a code into `PriceIndex.units`). ≈ 30 bytes per line beside the order id, which it shares
+    with `SkuLines`. Kept in the store's order (date, order id, line): re-sorted once after appends, at the next read.
+    """
+
+    __slots__ = ("cust", "order", "line", "day", "qty", "price", "unit", "_sorted")
+
+    def __init__(self) -> None:
+        self.cust = np.zeros(0, dtype=np.int32)
+        self.order: list[str] = []
+        self.line = np.zeros(0, dtype=np.int32)
+        self.day = np.zeros(0, dtype=np.int32)
+        self.qty = np.zeros(0)
+        self.price = np.zeros(0)
+        self.unit = np.zeros(0, dtype=np.int16)
+        self._sorted = True
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def append(self, cust: np.ndarray, orders: list[str], line: np.ndarray, days: np.ndarray, qty: np.ndarray,
+               price: np.ndarray, unit: np.ndarray) -> None:  # fmt: skip
+        """Add lines (in any order: the next read sorts them)."""
+        if not len(orders):
+            return
+        self.cust = np.concatenate([self.cust, cust.astype(np.int32)])
+        self.order = self.order + orders
+        self.line = np.concatenate([self.line, line.astype(np.int32)])
+        self.day = np.concatenate([self.day, days.astype(np.int32)])
+        self.qty = np.concatenate([self.qty, qty.astype(np.float64)])
+        self.price = np.concatenate([self.price, price.astype(np.float64)])
+        self.unit = np.concatenate([self.unit, unit.astype(np.int16)])
+        self._sorted = False
+
+    def sort(self) -> None:
+        """Put the lines in the store's order: date, order id, line (Arrow's sort, as the store's read uses)."""
+        if self._sorted:
+            return
+        keys = pa.table({"at": self.day, "order_id": pa.array(self.order, pa.string()), "line": self.line})
+        perm = pc.sort_indices(keys, sort_keys=HISTORY_ORDER).to_numpy()
+        self.cust, self.line, self.day = self.cust[perm], self.line[perm], self.day[perm]
+        self.qty, self.price, self.unit = self.qty[perm], self.price[perm], self.unit[perm]
+        orders = self.order
+        self.order = [orders[i] for i in perm.tolist()]
+        self._sorted = True
+
+
 @dataclass
 class ProductInfo:
     """Policy facts of a SKU: floor price and the payment standard of each formulary edition."""
@@ -167,6 +223,10 @@ EXCLUSION_NAMES = {
 EXCLUSION_ORDER = ("clearance", *[k for k in EXCLUSION_NAMES if k != "clearance"])
 
 
+DERIVED = ("_lock", "_stale", "_buyers", "_segments", "_customer_columns")
+"""`PriceIndex` fields a snapshot leaves out (made again on use)."""
+
+
 class PriceIndex:
     """Order lines, customers and policy facts of one tenant, in memory."""
 
@@ -192,6 +252,10 @@ class PriceIndex:
         self._region: list[object] = []
         self.products: dict[str, ProductInfo] = {}
         self.lines: dict[str, SkuLines] = {}
+        self.rows: dict[str, SkuRows] = {}
+        """Per SKU: its order lines as the store holds them (`SkuRows`: the whole-SKU history without a query)."""
+        self.units: list[str | None] = [None]
+        """Units as written on order lines (`SkuRows.unit` codes into it; 0: none written)."""
         self.promotions: dict[str, Promotion] = {}
         self.events: dict[str, list[PriceEvent]] = {}
         self._lock = threading.RLock()
@@ -206,14 +270,25 @@ class PriceIndex:
         self._cache: dict[object, dict[tuple[object, ...], object]] = {}
         """Derived values per SKU (segment prices, award prices, texts), dropped with the SKU's analysis."""
         self.as_of: dt.date | None = None
+        self._derived()
+
+    def _derived(self) -> None:
+        """Caches made from the lines and customers on first use (not in a snapshot: cheap to make again)."""
+        self._buyers: dict[str, np.ndarray] = {}
+        """Per SKU: the codes of its buyers, sorted (who bought it; dropped when its lines change)."""
+        self._segments: dict[tuple[str, str | None], tuple[int, dict[str, int]]] = {}
+        """Per (type, region): its customers and, per SKU, how many of them bought it (dropped on any change)."""
+        self._customer_columns: tuple[int, dict[str, pa.Array], np.ndarray] | None = None
+        """The customers' fields per code, as Arrow arrays (for whole-SKU histories)."""
 
     def __getstate__(self) -> dict[str, Any]:
         """What a snapshot keeps (every field but the lock): a worker starts from it instead of reading the store."""
         with self._lock:
-            return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_stale")}
+            return {k: v for k, v in self.__dict__.items() if k not in DERIVED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._derived()
         self._stale = {}
         self._lock = threading.RLock()
 
@@ -251,6 +326,7 @@ class PriceIndex:
                     history.column("customer_id").to_pylist(),
                     history.column("order_id").to_pylist(),
                     history.column("unit").to_pylist(),
+                    history.column("line").to_numpy(),
                 )
         index.prepare()
         return index
@@ -297,6 +373,9 @@ class PriceIndex:
             customers = lines.column("customer_id").to_pylist()
             orders = lines.column("order_id").to_pylist()
             units = lines.column("unit").to_pylist() if "unit" in lines.column_names else [None] * lines.num_rows
+            numbers = (
+                lines.column("line").to_numpy() if "line" in lines.column_names else np.ones(lines.num_rows, np.int64)
+            )
             order = np.argsort(skus, kind="stable")
             bounds = np.flatnonzero(skus[order][1:] != skus[order][:-1]) + 1
             for group in np.split(order, bounds):
@@ -304,7 +383,7 @@ class PriceIndex:
                     g = group.tolist()
                     self._append(
                         str(skus[g[0]]), price[g], qty[g], days[g], [customers[i] for i in g], [orders[i] for i in g],
-                        [units[i] for i in g],
+                        [units[i] for i in g], numbers[g],
                     )  # fmt: skip
         return int(lines.num_rows)
 
@@ -316,6 +395,7 @@ class PriceIndex:
         """
         with self._lock:
             self.lines.pop(sku, None)
+            self.rows.pop(sku, None)
             self.excluded.pop(sku, None)
             self._retire(sku)
             if history.num_rows:
@@ -327,6 +407,7 @@ class PriceIndex:
                     history.column("customer_id").to_pylist(),
                     history.column("order_id").to_pylist(),
                     history.column("unit").to_pylist(),
+                    history.column("line").to_numpy(),
                 )
         return int(history.num_rows)
 
@@ -343,7 +424,23 @@ class PriceIndex:
                 self._tier[code], self._region[code] = c.tier, c.region
             self._invalidate()
 
+    def _unit_codes(self, units: list[str | None] | None, n: int) -> np.ndarray:
+        """Codes into `units` of the units as written on ``n`` lines (0: none written)."""
+        if units is None:
+            return np.zeros(n, dtype=np.int16)
+        code: dict[str | None, int] = {}
+        for u in set(units):
+            if u is None:
+                code[u] = 0
+            elif u in self.units[1:]:
+                code[u] = self.units.index(u, 1)
+            else:
+                self.units.append(u)
+                code[u] = len(self.units) - 1
+        return np.array([code[u] for u in units], dtype=np.int16)
+
     def _new_code(self, customer_id: str) -> int:
+        self._customer_columns = None
         code = len(self._ids)
         self._ids.append(customer_id)
         self._code_by_id[customer_id] = code
@@ -420,6 +517,9 @@ class PriceIndex:
             self._invalidate()
 
     def _invalidate(self) -> None:
+        self._buyers.clear()
+        self._segments.clear()
+        self._customer_columns = None
         self._history.clear()
         self._stale.clear()
         self._levels = None
@@ -440,6 +540,7 @@ class PriceIndex:
                     [g.customer_id for g in group],
                     [g.order_id for g in group],
                     [g.unit for g in group],
+                    np.array([g.line for g in group], dtype=np.int64),
                 )
         return len(lines)
 
@@ -452,8 +553,17 @@ class PriceIndex:
         customers: list[str],
         orders: list[str],
         units: list[str | None] | None = None,
+        line: np.ndarray | None = None,
     ) -> None:
-        """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out and counted."""
+        """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out and counted.
+
+        Every line, as written, also goes to the SKU's `SkuRows` (``line``: the line numbers; 1 when not given).
+        """
+        codes = self._codes(customers)
+        self.rows.setdefault(sku, SkuRows()).append(
+            codes, orders, line if line is not None else np.ones(len(price), np.int64), days, qty, price,
+            self._unit_codes(units, len(price)),
+        )  # fmt: skip
         kind = np.zeros(len(price), dtype=np.int8)
         if units is not None and any(units):
             info = self.products.get(sku)
@@ -467,7 +577,8 @@ class PriceIndex:
             price, qty, days, kind = price[keep] / f[keep], qty[keep] * f[keep], days[keep], kind[keep]
             customers = [c for c, k in zip(customers, keep, strict=True) if k]
             orders = [o for o, k in zip(orders, keep, strict=True) if k]
-        self.lines.setdefault(sku, SkuLines()).append(price, qty, days, self._codes(customers), kind, customers, orders)
+            codes = codes[keep]
+        self.lines.setdefault(sku, SkuLines()).append(price, qty, days, codes, kind, customers, orders)
         self._sku_code.setdefault(sku, len(self._sku_code))
         self._retire(sku)
 
@@ -484,6 +595,8 @@ class PriceIndex:
         if old is not None:
             self._stale.setdefault(sku, old)
         self._cache.pop(sku, None)
+        self._buyers.pop(sku, None)
+        self._segments.clear()
 
     # ------------------------------------------------------------------ derived state
 
@@ -623,6 +736,90 @@ class PriceIndex:
         with self._lock:
             return {sku: set(lines.customer) for sku, lines in self.lines.items()}
 
+    def buyer_codes(self, sku: str) -> np.ndarray:
+        """Codes of the customers who bought ``sku`` (in its lines the checks compare), sorted."""
+        found = self._buyers.get(sku)
+        if found is None:
+            lines = self.lines.get(sku)
+            found = np.unique(lines.cust) if lines is not None else np.zeros(0, dtype=np.int32)
+            self._buyers[sku] = found
+        return found
+
+    def segment_buyers(self, *, type: str, region: str | None) -> tuple[set[str], dict[str, int]]:
+        """The customers of one type and region, and per SKU with order lines how many of them bought it.
+
+        What `buyers` and `customers_in` give, counted once per segment and kept until the lines or the customers
+        change: a briefing's peer gaps then read a dictionary, not every order line of the tenant.
+        """
+        with self._lock:
+            members = {c.id for c in self.customers.values() if c.type == type and c.region == region}
+            found = self._segments.get((type, region))
+            if found is None:
+                mask = np.zeros(len(self._ids), dtype=bool)
+                mask[[self.customers[c].code for c in members]] = True
+                counts = {sku: int(np.count_nonzero(mask[self.buyer_codes(sku)])) for sku in self.lines}
+                found = self._segments[(type, region)] = (len(members), counts)
+            return members, found[1]
+
+    def bought(self, customer_id: str, sku: str) -> bool:
+        """Whether the customer bought ``sku`` (a line the checks compare)."""
+        with self._lock:
+            info = self.customers.get(customer_id)
+            if info is None:
+                return False
+            codes = self.buyer_codes(sku)
+            at = int(np.searchsorted(codes, info.code))
+            return at < len(codes) and int(codes[at]) == info.code
+
+    def price_history(self, sku: str, filters: PriceHistoryFilter | None = None) -> PriceHistory | None:
+        """The SKU's order lines with their customers, as the store's ``price_history`` returns them, from memory.
+
+        The same rows in the same order with the same values as the store's read of the lines the index was given
+        (built from the store and kept current by the change feed, which re-reads a SKU whose lines changed).
+        ``None`` when the index cannot answer exactly: a line of a customer it holds no fields of.
+        """
+        with self._lock:
+            rows = self.rows.get(sku)
+            if rows is None or not len(rows):
+                return PriceHistory(PRICE_HISTORY_SCHEMA.empty_table())
+            rows.sort()
+            n, columns, known = self._customer_fields()
+            if int(rows.cust.max()) >= n or not bool(known[rows.cust].all()):
+                return None
+            take = pa.array(rows.cust)
+            table = pa.table(
+                {
+                    **{name: columns[name].take(take) for name in _CUSTOMER_FIELDS},
+                    "order_id": pa.array(rows.order, pa.string()),
+                    "line": pa.array(rows.line, pa.int64()),
+                    "at": pa.array(rows.day + EPOCH_UNIX, pa.int32()).cast(pa.date32()),
+                    "qty": pa.array(rows.qty, pa.float64()),
+                    "unit_price": pa.array(rows.price, pa.float64()),
+                    "unit": pa.array(self.units, pa.string()).take(pa.array(rows.unit)),
+                },
+                schema=PRICE_HISTORY_SCHEMA,
+            )
+        return PriceHistory(_filtered(table, filters))
+
+    def _customer_fields(self) -> tuple[int, dict[str, pa.Array], np.ndarray]:
+        """Per customer code: its fields as Arrow arrays, and whether the index holds them (``known``)."""
+        found = self._customer_columns
+        if found is not None and found[0] == len(self._ids):
+            return found
+        info = [self.customers.get(cid) for cid in self._ids]
+        values = {
+            "customer_id": list(self._ids),
+            "customer_name": [c.name if c else None for c in info],
+            "customer_type": [c.type if c else None for c in info],
+            "tier": [c.tier if c else None for c in info],
+            "region": [c.region if c else None for c in info],
+            "city": [c.city if c else None for c in info],
+        }
+        columns = {k: pa.array(v, pa.string()) for k, v in values.items()}
+        known = np.array([c is not None for c in info], dtype=bool)
+        found = self._customer_columns = (len(self._ids), columns, known)
+        return found
+
     def has_product(self, sku: str) -> bool:
         """Whether the SKU is a product of the index (a quote line for another SKU is not checked)."""
         with self._lock:
@@ -670,6 +867,29 @@ class PriceIndex:
         """Which of the SKU's stored lines are agreed prices (not dirt, not promotions)."""
         h = self.history(sku)
         return h.status == CLEAN if h is not None else np.zeros(0, dtype=bool)
+
+
+_CUSTOMER_FIELDS = ("customer_id", "customer_name", "customer_type", "tier", "region", "city")
+
+
+def _filtered(table: pa.Table, filters: PriceHistoryFilter | None) -> pa.Table:
+    """The rows the store's filters keep (a field that is not set filters nothing; a missing value matches none)."""
+    if filters is None:
+        return table
+    mask = None
+    for name, column, op in (
+        ("customer_type", "customer_type", pc.equal), ("tier", "tier", pc.equal), ("region", "region", pc.equal),
+        ("date_from", "at", pc.greater_equal), ("date_to", "at", pc.less_equal),
+    ):  # fmt: skip
+        value = getattr(filters, name)
+        if value is not None:
+            test = pc.fill_null(op(table.column(column), pa.scalar(value, table.schema.field(column).type)), False)
+            mask = test if mask is None else pc.and_(mask, test)
+    if mask is not None:
+        table = table.filter(mask)
+    if filters.limit is not None:
+        table = table.slice(0, max(filters.limit, 0))
+    return table
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -83,6 +83,34 @@ def test_peer_gaps_rank_by_share_not_by_its_text() -> None:
     assert [sku for sku, _ in _peer_shares(index, "C-00", bought={"S100"})][0] == "S90"
 
 
+def test_peer_gaps_counted_per_segment_are_those_of_every_buyer_set(demo) -> None:  # type: ignore[no-untyped-def]
+    """The per-segment counts the briefing reads give the shares of the sets of buyers, for every customer."""
+    from copilot.briefing import MIN_PEERS, PEER_GAPS, PEER_SHARE, _peer_shares
+    from graph.model import Purchased
+
+    store, index = demo
+    buyers = index.buyers()
+    for cid in sorted(index.customers):
+        me = index.customers[cid]
+        peers = index.customers_in(type=me.type, region=me.region) - {cid}
+        bought = {sku for i, sku in enumerate(sorted(buyers)) if cid in buyers[sku] and i % 2}  # bought in the year
+        if len(peers) < MIN_PEERS:
+            assert _peer_shares(index, cid, bought) == [], cid
+            continue
+        shares = [(sku, len(peers & who) / len(peers)) for sku, who in buyers.items() if sku not in bought]
+        expected = sorted([x for x in shares if x[1] >= PEER_SHARE], key=lambda s: (-s[1], s[0]))[:PEER_GAPS]
+        assert _peer_shares(index, cid, bought) == expected, cid
+    some = sorted(index.customers)[0]
+    sku = sorted(index.lines)[0]
+    members, before = index.segment_buyers(type=index.customers[some].type, region=index.customers[some].region)
+    new = Purchased(tenant="hz-pharma", customer_id=some, sku=sku, order_id="O-PEER", at=TODAY, qty=1, unit_price=1)
+    copy = PriceIndex.from_store(store, "hz-pharma", as_of=TODAY)
+    copy.segment_buyers(type=index.customers[some].type, region=index.customers[some].region)
+    copy.add_order_lines([new])  # a new buyer: the segment's counts are made again
+    _, after = copy.segment_buyers(type=index.customers[some].type, region=index.customers[some].region)
+    assert after[sku] == before[sku] + (not index.bought(some, sku)) and copy.bought(some, sku) and some in members
+
+
 def test_urgent_facts_come_first_and_lower_the_health(demo) -> None:  # type: ignore[no-untyped-def]
     """A contract ending soon without renewal and unconfirmed follow-ups are the first section and cost health."""
     store, index = demo
