@@ -127,16 +127,17 @@ class SkuRows:
 
     `SkuLines` keeps what checks compare (converted to the selling unit, lines in an unknown unit left out); this
     keeps what the store's price history returns, so the index answers it without a query: the customer as its code
-    (its name, type, tier, region and city are the index's `CustomerInfo`), the order id, line number, day, quantity,
-    unit price and unit (as a code into `PriceIndex.units`). ≈ 30 bytes per line beside the order id, which it shares
-    with `SkuLines`. Kept in the store's order (date, order id, line): re-sorted once after appends, at the next read.
+    (its name, type, tier, region and city are the index's `CustomerInfo`), the order id (an Arrow string array: a
+    read hands it over as it is), line number, day, quantity, unit price and unit (a code into `PriceIndex.units`):
+    ≈ 30 bytes per line plus the order id's characters. Kept in the store's order (date, order id, line): re-sorted
+    once after appends, at the next read.
     """
 
     __slots__ = ("cust", "order", "line", "day", "qty", "price", "unit", "_sorted")
 
     def __init__(self) -> None:
         self.cust = np.zeros(0, dtype=np.int32)
-        self.order: list[str] = []
+        self.order = pa.array([], pa.string())
         self.line = np.zeros(0, dtype=np.int32)
         self.day = np.zeros(0, dtype=np.int32)
         self.qty = np.zeros(0)
@@ -153,7 +154,7 @@ class SkuRows:
         if not len(orders):
             return
         self.cust = np.concatenate([self.cust, cust.astype(np.int32)])
-        self.order = self.order + orders
+        self.order = pa.concat_arrays([self.order, pa.array(orders, pa.string())])
         self.line = np.concatenate([self.line, line.astype(np.int32)])
         self.day = np.concatenate([self.day, days.astype(np.int32)])
         self.qty = np.concatenate([self.qty, qty.astype(np.float64)])
@@ -165,12 +166,12 @@ class SkuRows:
         """Put the lines in the store's order: date, order id, line (Arrow's sort, as the store's read uses)."""
         if self._sorted:
             return
-        keys = pa.table({"at": self.day, "order_id": pa.array(self.order, pa.string()), "line": self.line})
-        perm = pc.sort_indices(keys, sort_keys=HISTORY_ORDER).to_numpy()
+        keys = pa.table({"at": self.day, "order_id": self.order, "line": self.line})
+        indices = pc.sort_indices(keys, sort_keys=HISTORY_ORDER)
+        perm = indices.to_numpy()
         self.cust, self.line, self.day = self.cust[perm], self.line[perm], self.day[perm]
         self.qty, self.price, self.unit = self.qty[perm], self.price[perm], self.unit[perm]
-        orders = self.order
-        self.order = [orders[i] for i in perm.tolist()]
+        self.order = self.order.take(indices)
         self._sorted = True
 
 
@@ -790,7 +791,7 @@ class PriceIndex:
             table = pa.table(
                 {
                     **{name: columns[name].take(take) for name in _CUSTOMER_FIELDS},
-                    "order_id": pa.array(rows.order, pa.string()),
+                    "order_id": rows.order,
                     "line": pa.array(rows.line, pa.int64()),
                     "at": pa.array(rows.day + EPOCH_UNIX, pa.int32()).cast(pa.date32()),
                     "qty": pa.array(rows.qty, pa.float64()),

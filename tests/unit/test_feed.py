@@ -64,9 +64,16 @@ def test_a_write_through_one_service_reaches_the_other_through_the_feed(
     assert b.retrieval is index and b.prices() is prices  # applied, not rebuilt
 
     before = prices.line_count
+    served = prices.price_history("SKU-ATV-20")
+    assert served is not None and served.table.equals(store.price_history(T, "SKU-ATV-20").table)
     a.ingest([_orders(tmp_path, "SO-9101,1,C-002,SKU-ATV-20,2025-09-20,10,31.00\n")])
+    unseen = prices.price_history("SKU-ATV-20")  # b has not followed yet: its answer is the one before the write
+    assert unseen is not None and unseen.table.equals(served.table)
     b.follow()
     assert prices.line_count == before + 1 and "SO-9101" in prices.lines["SKU-ATV-20"].order
+    after = prices.price_history("SKU-ATV-20")  # through the feed: the store's answer with the new line
+    assert after is not None and after.table.equals(store.price_history(T, "SKU-ATV-20").table)
+    assert "SO-9101" in after.column("order_id") and len(after) == len(served) + 1
     b.follow()  # nothing new; and the writer applied its own change again: still counted once
     a.follow()
     assert prices.line_count == before + 1 and a.prices().line_count == before + 1
