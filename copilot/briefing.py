@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from copilot.competitor_prices import CompetitorPriceBook, Sighting
 from copilot.formulary_impact import Change, edition_changes, latest_editions
-from graph.model import CUSTOMER_TYPE_NAMES, Interaction, Product
+from graph.model import CUSTOMER_TYPE_NAMES, Entry, Interaction, Product
 from graph.ports import CustomerContext, GraphStore
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
@@ -460,24 +460,35 @@ def _formulary_changes(store: GraphStore, tenant: str, bought: Mapping[str, list
     return edition_changes(store, tenant, old.id if old else None, new.id, skus=set(bought)) if new else []
 
 
-def _objections(store: GraphStore, tenant: str, skus: list[str], name: Mapping[str, str]) -> list[Fact]:
+def _first_entries(store: GraphStore, tenant: str, skus: list[str]) -> dict[tuple[str, str], Entry]:
+    """The first (by id) published objection script and case study about each of ``skus``, in one read."""
+    first: dict[tuple[str, str], Entry] = {}
+    for sku, e in store.entries_about(tenant, skus[:SCRIPT_SKUS], status="published",
+                                      kinds=("objection_script", "case_study")):  # fmt: skip
+        first.setdefault((sku, e.kind), e)
+    return first
+
+
+def _objections(first: Mapping[tuple[str, str], Entry], skus: list[str], name: Mapping[str, str]) -> list[Fact]:
     """The first published objection script about each of the customer's latest products."""
     facts = []
     for sku in skus[:SCRIPT_SKUS]:
-        for e in store.entries(tenant, sku=sku, status="published", kind="objection_script")[:1]:
+        e = first.get((sku, "objection_script"))
+        if e is not None:
             facts.append(
                 Fact(node_id=e.id, text=f"{e.title}（{name.get(sku, sku)}）：{_key_sentence(e.body, SCRIPT_MARKERS)}")
             )
     return facts
 
 
-def _cases(store: GraphStore, tenant: str, ctx: CustomerContext, skus: list[str]) -> list[Fact]:
+def _cases(first: Mapping[tuple[str, str], Entry], ctx: CustomerContext, skus: list[str]) -> list[Fact]:
     """The customer's own published cases, then cases about its latest products, ``CASES`` in all."""
     cases = [Fact(node_id=e.id, text=f"{e.title}：{_key_sentence(e.body, CASE_MARKERS)}") for e in ctx.cases
              if e.status == "published"][:CASES]  # fmt: skip
     if len(cases) < CASES:
         for sku in skus[:SCRIPT_SKUS]:
-            for e in store.entries(tenant, sku=sku, status="published", kind="case_study")[:1]:
+            found = first.get((sku, "case_study"))
+            for e in [found] if found is not None else []:
                 if e.id not in {f.node_id for f in cases}:
                     cases.append(Fact(node_id=e.id, text=f"{e.title}：{_key_sentence(e.body, CASE_MARKERS)}"))
         cases = cases[:CASES]
@@ -537,8 +548,24 @@ def build_briefing(
     """Assemble the pack for ``customer_id``; raises ``NotFoundError`` for an unknown customer.
 
     ``competitors`` adds the competitor prices photographed near the customer (its own store managers' photos and
-    its city) in the last 30 days, each with its date and the gap to our list price.
+    its city) in the last 30 days, each with its date and the gap to our list price. The store's reads share one
+    read transaction (`GraphStore.reading`).
     """
+    with store.reading():
+        return _build(store, tenant, customer_id, today=today, price_index=price_index, competitors=competitors,
+                      limit=limit)  # fmt: skip
+
+
+def _build(
+    store: GraphStore,
+    tenant: str,
+    customer_id: str,
+    *,
+    today: dt.date,
+    price_index: PriceIndex | None,
+    competitors: CompetitorPriceBook | None,
+    limit: int,
+) -> BriefingPack:
     ctx = store.customer_context(tenant, customer_id, since=today - dt.timedelta(days=HISTORY_DAYS), limit=limit)
     bought = _bought(ctx)
     peer = _peer_shares(price_index, ctx.customer.id, set(bought)) if price_index is not None else []
@@ -547,6 +574,7 @@ def build_briefing(
     )
     name = _product_names(store, tenant, ctx, [sku for sku, _ in peer] + [s.sku for s in seen])
     latest = list(bought)
+    first = _first_entries(store, tenant, latest)
     pack = BriefingPack(
         tenant=tenant,
         customer_id=ctx.customer.id,
@@ -559,8 +587,8 @@ def build_briefing(
         prescription_summary=_prescription_summary(ctx, name),
         purchase_gaps=_overdue_gaps(bought, today, name) + [_peer_gap(sku, share, name) for sku, share in peer],
         formulary_changes=_formulary_changes(store, tenant, bought),
-        likely_objections=_objections(store, tenant, latest, name),
-        matching_cases=_cases(store, tenant, ctx, latest),
+        likely_objections=_objections(first, latest, name),
+        matching_cases=_cases(first, ctx, latest),
         contracts_ending=_contracts_ending(ctx, today),
         open_deals=_open_deals(ctx, price_index, today, name),
         competitor_prices=_competitor_prices(store, tenant, seen, name),

@@ -11,6 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -803,6 +804,22 @@ class CypherGraphStore(ABC):
         """Knowledge entries filtered by product or indication, status and kind."""
         statement, params = self._entries_match(tenant, sku=sku, indication=indication, status=status, kind=kind)
         return [Entry.model_validate(r) for r in self._query(statement + cypher.ENTRIES_RETURN, params)]
+
+    def entries_about(
+        self, tenant: str, skus: Sequence[str], *, status: EntryStatus, kinds: Sequence[EntryKind]
+    ) -> list[tuple[str, Entry]]:
+        """(SKU, entry) of the entries about each of ``skus`` of that status and those kinds, by SKU then id."""
+        wanted = sorted(set(skus))
+        if not wanted or not kinds:
+            return []
+        params: Row = {"tenant": check_tenant(tenant), "target_uids": [node_uid(tenant, s) for s in wanted],
+                       "status": status, "kinds": sorted(set(kinds))}  # fmt: skip
+        rows = self._query(cypher.ENTRIES_ABOUT_PRODUCTS, params)
+        return [(r.pop("about_sku"), Entry.model_validate(r)) for r in rows]
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Reads of the block in one transaction where the backend gains by it (the embedded store does not)."""
+        return nullcontext()
 
     @staticmethod
     def _entries_match(

@@ -232,6 +232,12 @@ ENTRIES_BY_INDICATION = (
 )
 ENTRIES_FILTERS: dict[str, str] = {"status": " AND n.status = $status", "kind": " AND n.kind = $kind"}
 ENTRIES_RETURN = f" RETURN DISTINCT {node_projection('n', Entry)} ORDER BY id"
+ENTRIES_ABOUT_PRODUCTS = (
+    f"MATCH (n:Entry)-[:{rel('ABOUT')}]->(x:Product) WHERE x.uid IN $target_uids AND n.tenant = $tenant "
+    f"AND n.status = $status AND n.kind IN $kinds RETURN DISTINCT x.sku AS about_sku, {node_projection('n', Entry)} "
+    "ORDER BY about_sku, id"
+)
+"""The entries about several products (the briefing's scripts and cases), each with the SKU it is about."""
 
 
 @cache

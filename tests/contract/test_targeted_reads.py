@@ -244,3 +244,24 @@ def test_small_writes_find_stored_records_by_key(store: CypherGraphStore, tenant
     assert (result.created, result.updated) == (0, 1)
     assert store.edges_of(t, Purchased, sources=["C-002"]) == []
     assert [p.order_id for p in store.edges_of(t, Purchased, sources=["C-003"])] == ["SO-3", "SO-4"]
+
+
+def test_entries_about_several_products_in_one_read(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    t = tenant_factory()
+    load_sample(store, t)
+    _cases(store, t)
+    skus = ["SKU-MET-05", "SKU-ATV-20", "SKU-NONE"]
+    kinds = ("objection_script", "case_study")
+    with store.reading():  # the briefing's reads share one transaction; the answers are those outside it
+        inside = store.entries_about(t, skus, status="published", kinds=kinds)
+        context = store.customer_context(t, "C-001")
+    expected = [
+        (sku, e) for sku in sorted(skus) for e in store.entries(t, sku=sku, status="published") if e.kind in kinds
+    ]
+    assert inside == expected and {sku for sku, _ in inside} == {"SKU-ATV-20", "SKU-MET-05"}
+    assert store.entries_about(t, skus, status="published", kinds=kinds) == expected
+    assert context == store.customer_context(t, "C-001")
+    assert store.entries_about(t, skus, status="draft", kinds=["case_study"]) == [
+        ("SKU-ATV-20", e) for e in store.entries(t, sku="SKU-ATV-20", status="draft", kind="case_study")
+    ]
+    assert store.entries_about(t, [], status="published", kinds=kinds) == []
