@@ -53,7 +53,7 @@ from graph.model import (
     TaskState,
     Treats,
 )
-from graph.ports import WRITTEN, GraphStore
+from graph.ports import WRITTEN, GraphStore, PriceHistory, PriceHistoryFilter
 from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
 from ingest.pipeline import IngestReport, ingest_paths
@@ -338,6 +338,20 @@ class TenantServices:
                         or self._timed("price index built", PriceIndex.from_store, self.store, self.tenant, as_of=on)
                     )
         return found
+
+    def price_history(self, sku: str, filters: PriceHistoryFilter | None = None) -> tuple[PriceHistory, str]:
+        """The SKU's order lines with their customers, and where the answer came from (``index`` or ``store``).
+
+        From the price index held when there is one (`PriceIndex.price_history`: the store's rows, order and values,
+        without a query: a whole SKU at 2M order lines is thousands of lines, ~1 s through Neo4j), else from the
+        store. The index has every write of this process and, within one poll of the change feed, of the others.
+        """
+        prices = self._prices
+        if prices is not None:
+            found = prices.price_history(sku, filters)
+            if found is not None:
+                return found, "index"
+        return self.store.price_history(self.tenant, sku, filters), "store"
 
     def _saved_prices(self, on: dt.date) -> PriceIndex | None:
         """The price index saved for ``on`` brought up to date with the log since it (``None``: none usable).

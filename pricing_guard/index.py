@@ -149,10 +149,11 @@ class SkuRows:
         return len(self.order)
 
     def append(self, cust: np.ndarray, orders: list[str], line: np.ndarray, days: np.ndarray, qty: np.ndarray,
-               price: np.ndarray, unit: np.ndarray) -> None:  # fmt: skip
-        """Add lines (in any order: the next read sorts them)."""
+               price: np.ndarray, unit: np.ndarray, *, in_order: bool = False) -> None:  # fmt: skip
+        """Add lines (in any order: the next read sorts them; ``in_order``: already in the store's order)."""
         if not len(orders):
             return
+        was_empty = not len(self.order)
         self.cust = np.concatenate([self.cust, cust.astype(np.int32)])
         self.order = pa.concat_arrays([self.order, pa.array(orders, pa.string())])
         self.line = np.concatenate([self.line, line.astype(np.int32)])
@@ -160,7 +161,7 @@ class SkuRows:
         self.qty = np.concatenate([self.qty, qty.astype(np.float64)])
         self.price = np.concatenate([self.price, price.astype(np.float64)])
         self.unit = np.concatenate([self.unit, unit.astype(np.int16)])
-        self._sorted = False
+        self._sorted = was_empty and in_order
 
     def sort(self) -> None:
         """Put the lines in the store's order: date, order id, line (Arrow's sort, as the store's read uses)."""
@@ -328,6 +329,7 @@ class PriceIndex:
                     history.column("order_id").to_pylist(),
                     history.column("unit").to_pylist(),
                     history.column("line").to_numpy(),
+                    in_order=True,
                 )
         index.prepare()
         return index
@@ -409,6 +411,7 @@ class PriceIndex:
                     history.column("order_id").to_pylist(),
                     history.column("unit").to_pylist(),
                     history.column("line").to_numpy(),
+                    in_order=True,
                 )
         return int(history.num_rows)
 
@@ -555,15 +558,18 @@ class PriceIndex:
         orders: list[str],
         units: list[str | None] | None = None,
         line: np.ndarray | None = None,
+        *,
+        in_order: bool = False,
     ) -> None:
         """Add lines of one SKU, converted to its selling unit; lines in an unknown unit are left out and counted.
 
-        Every line, as written, also goes to the SKU's `SkuRows` (``line``: the line numbers; 1 when not given).
+        Every line, as written, also goes to the SKU's `SkuRows` (``line``: the line numbers, 1 when not given;
+        ``in_order``: the lines are a store's price history, already in its order).
         """
         codes = self._codes(customers)
         self.rows.setdefault(sku, SkuRows()).append(
             codes, orders, line if line is not None else np.ones(len(price), np.int64), days, qty, price,
-            self._unit_codes(units, len(price)),
+            self._unit_codes(units, len(price)), in_order=in_order,
         )  # fmt: skip
         kind = np.zeros(len(price), dtype=np.int8)
         if units is not None and any(units):

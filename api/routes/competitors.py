@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
@@ -21,7 +22,7 @@ from api.errors import ApiError, ErrorResponse
 from api.request_model import RequestModel
 from graph.errors import NotFoundError
 from graph.model import CompetitorObservation, CompetitorPhoto, CustomerType, Product
-from graph.ports import PriceHistoryFilter
+from graph.ports import PriceHistory, PriceHistoryFilter
 from ingest.posters.photo import HEIC_SUPPORTED
 from pricing_guard.competitor_matrix import STALE_AFTER_DAYS, MatrixCell, OurPrice, competitor_matrix, matrix_csv
 
@@ -304,14 +305,17 @@ async def resolve(
     return ObservationList(items=[ObservationOut.of(o) for o in updated])
 
 
-def our_price_lookup(store: Any, tenant: str, products: dict[str, Product], customer_type: CustomerType | None,
-                     today: dt.date) -> Any:  # fmt: skip
-    """Our price per SKU: the median of recent orders of that customer type, else the list price."""
+def our_price_lookup(history_of: Callable[[str, PriceHistoryFilter], PriceHistory], products: dict[str, Product],
+                     customer_type: CustomerType | None, today: dt.date) -> Any:  # fmt: skip
+    """Our price per SKU: the median of recent orders of that customer type, else the list price.
+
+    ``history_of``: a SKU's order lines (`TenantServices.price_history`: from the price index when it is built).
+    """
 
     def lookup(sku: str) -> OurPrice | None:
         if customer_type is not None:
             since = today - dt.timedelta(days=OUR_PRICE_WINDOW_DAYS)
-            history = store.price_history(tenant, sku, PriceHistoryFilter(customer_type=customer_type, date_from=since))
+            history = history_of(sku, PriceHistoryFilter(customer_type=customer_type, date_from=since))
             values = sorted(v for v in history.column("unit_price") if v is not None)
             if values:
                 mid = len(values) // 2
@@ -347,7 +351,8 @@ async def matrix(
         obs = [o for o in obs if city is None or o.city == city]
         skus = sorted({o.sku for o in obs if o.sku})
         products = {p.sku: p for p in state.store.nodes_by_keys(key.tenant, Product, skus)}
-        lookup = our_price_lookup(state.store, key.tenant, products, customer_type, today)
+        services = state.tenant(key.tenant)
+        lookup = our_price_lookup(lambda s, f: services.price_history(s, f)[0], products, customer_type, today)
         return competitor_matrix(
             obs, product_names={s: p.name for s, p in products.items()}, our_price=lookup, today=today
         )

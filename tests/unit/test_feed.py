@@ -179,3 +179,18 @@ def test_the_first_change_after_a_start_from_snapshots_is_patched_in_not_rebuilt
     assert started.follow() == 4
     assert started.retrieval is index and started.prices() is prices and started.answerer is answerer
     assert entry.id in _found(started, "包装颜色不好看") and prices.line_count == lines + 1
+
+
+def test_a_whole_sku_history_is_served_from_the_index_once_it_is_built(
+    store: EmbeddedGraphStore, tmp_path: Path
+) -> None:
+    from graph.ports import PriceHistoryFilter
+
+    services = Services(store, HashingEmbedder(), index_root=tmp_path, today=lambda: DAY).tenant(T)
+    cold, source = services.price_history("SKU-ATV-20")
+    assert source == "store"  # no index yet: the store answers (and no build is started for it)
+    services.prices()
+    for f in (None, PriceHistoryFilter(customer_type="chain"), PriceHistoryFilter(date_from=DAY, limit=2)):
+        served, source = services.price_history("SKU-ATV-20", f)
+        assert source == "index" and served.table.equals(store.price_history(T, "SKU-ATV-20", f).table)
+    assert services.price_history("SKU-ATV-20")[0].table.equals(cold.table)
