@@ -459,7 +459,7 @@ def demo(
         bool, typer.Option("--if-empty", help="Load only into empty demo tenants; leave the others as they are.")
     ] = False,
 ) -> None:
-    """Load the Chinese demo dataset (two tenants) into empty tenants; never over changes a user made.
+    """Load the Chinese demo dataset (two tenants) into empty tenants; never overwrites what a user changed.
 
     Re-running with the same parameters changes nothing. A tenant holding later changes (curation edits, uploads,
     a formulary apply) or other data is refused unless --reset (which deletes it first) or --if-empty (left as is).
