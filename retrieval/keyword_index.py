@@ -32,6 +32,9 @@ STOPWORDS = frozenset(
 
 _PUNCT = re.compile(r"^[\W_]+$")
 jieba.setLogLevel(logging.WARNING)
+# bm25s sets its own logger to DEBUG when imported, which bypasses the level the service configured ("Building
+# index from tokens" on every index build): let it follow the root logger like every other library
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 
 _BASE_LOCK = threading.Lock()
