@@ -24,7 +24,7 @@ from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.fast_paths import PriceCheckFastPath
 from api.local_admin import LocalAdmin
-from api.logs import RequestContext
+from api.logs import RequestContext, configure_logging
 from api.routes import (
     admin,
     catalog,
@@ -309,6 +309,7 @@ def worker_app() -> FastAPI:
     starting worker took connections at once and held each request until its indexes were built.)
     """
     settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)  # as the command line asked (SKG_LOG_*)
     sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as in a single-process serve (SKG_SWITCH_INTERVAL_MS)
     limit_blas_threads(settings.blas_threads)  # as in a single-process serve (SKG_BLAS_THREADS)
     return create_app(settings, background=False)

@@ -216,7 +216,7 @@ def serve(
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
     limit_blas_threads(settings.blas_threads)  # small matrix products: one BLAS thread each (SKG_BLAS_THREADS)
     if workers > 1:
-        export_for_workers(settings)
+        export_for_workers(settings, log_level=log_level, log_json=log_json)  # the workers log alike
         uvicorn.run(
             "api.app:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
             access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
