@@ -43,6 +43,7 @@ from api.services import Follower
 from api.settings import Settings, get_settings
 from api.state import ServiceState, StartupClock
 from api.stores import open_keys, open_store
+from copilot import adverse_events
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder, warm_up
 from retrieval.threads import limit_blas_threads
@@ -236,6 +237,8 @@ def create_app(
                 if preload:
                     with clock.stage("model"):
                         warm_up(service.embedder)
+                    with clock.stage("detectors"):  # the adverse-reaction reader's typo pass: read by every answer
+                        adverse_events.warm()
                     for tenant in service.settings.tenants or service.store.tenants():
                         service.tenant(tenant).warm(clock)
                         log.info("tenant ready", extra={"tenant": tenant})

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -31,7 +31,6 @@ from copilot.errors import CaseProfileError
 from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
 from copilot.render import to_markdown, to_pdf
 from copilot.safety import list_reports as list_safety_reports
-from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.model import Customer, Rep
 from graph.ports import GraphStore
@@ -40,12 +39,13 @@ from ingest.csv_out import csv_cell
 from ingest.errors import IngestError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, formulary_states, load_edition
-from ingest.pipeline import IngestReport
 from ingest.posters.photo_store import PhotoStore
-from ingest.quotes import read_quote_lines
 from pricing_guard.guard import QuoteLine, check_quote
 from retrieval.embedders import CachedEmbedder, make_embedder
 from retrieval.hybrid import SearchFilters
+
+if TYPE_CHECKING:  # the ingest pipeline (pandas) is imported by the commands that ingest, not by every start
+    from ingest.pipeline import IngestReport
 
 
 class _Commands(TyperGroup):
@@ -480,6 +480,8 @@ def demo(
         def on_step(step: str, done: int, total: int) -> None:
             progress.update(task, description=step, completed=done, total=total)
 
+        from demo.load import load_demo  # the generator and pandas: only this command needs them
+
         report = load_demo(store, seed=seed, scale=scale, as_of=date, reset=reset, if_empty=if_empty, progress=on_step)
     for tenant, n in report.deleted.items():
         console.print(f"[yellow]{tenant}: deleted {n:,} nodes (--reset)[/yellow]")
@@ -721,6 +723,8 @@ def price_check(
     lines: list[QuoteLine] = []
     if csv_file is not None:
         try:
+            from ingest.quotes import read_quote_lines  # pandas: only a quote file needs it
+
             rows = read_quote_lines(csv_file)
         except IngestError as e:
             _print_error(e)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
@@ -54,15 +54,17 @@ from graph.model import (
     Treats,
 )
 from graph.ports import WRITTEN, GraphStore
-from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
-from ingest.pipeline import IngestReport, ingest_paths
 from ingest.posters.ocr import OcrEngine
 from ingest.posters.photo_store import PhotoStore
 from pricing_guard.index import PriceIndex
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.hybrid import EntryDoc, KnowledgeIndex, catalogue_words, entry_docs, open_index, product_names
+
+if TYPE_CHECKING:  # imported where used: pandas, pypdf and Pillow are not needed to answer (a serving start)
+    from ingest.competitor_prices import RecordedPhoto
+    from ingest.pipeline import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +410,7 @@ class TenantServices:
         with clock.stage("competitors", self.tenant) if clock else nullcontext():
             self.competitors()
         with clock.stage("retrieval", self.tenant) if clock else nullcontext():
-            _ = self.retrieval
+            _ = self.answerer  # the index, and the answers' reader of it (the catalogue's names and indications)
         if clock is not None:
             for name, source in self.opened_from.items():
                 clock.note(self.tenant, f"{name}_from", source)
@@ -749,6 +751,8 @@ class TenantServices:
 
         New order lines are appended to the price index, changed entries re-indexed, changed master data re-read.
         """
+        from ingest.pipeline import ingest_paths
+
         report = ingest_paths(self.store, self.tenant, paths, **options)
         self.apply(Written.of_ingest(report))
         interactions = report.loaded.get("Interaction")
@@ -795,6 +799,8 @@ class TenantServices:
 
     def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
         """A competitor photo read, resolved and kept (`ingest.competitor_prices.record_photo`); the book re-read."""
+        from ingest.competitor_prices import record_photo
+
         recorded = record_photo(self.store, photos, self.tenant, data, engine=engine, **options)
         if not recorded.duplicate:
             self._competitors = None
@@ -804,6 +810,8 @@ class TenantServices:
         self, observation_id: str, sku: str | None, *, decided_by: str
     ) -> list[CompetitorObservation]:
         """A reviewer's SKU decision kept and applied to its twins; the competitor price book re-read."""
+        from ingest.competitor_prices import resolve_observation
+
         updated = resolve_observation(self.store, self.tenant, observation_id, sku, decided_by=decided_by)
         self._competitors = None
         return updated

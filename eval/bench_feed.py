@@ -145,6 +145,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         load = Load(f"http://127.0.0.1:{port_b}", reader, args.clients).start()
         time.sleep(2)
         lags: list[float] = []
+        traces: list[dict[str, Any]] = []
+        """Per round, every answer B gave while the lag was measured (status, ids; to see a slow round's cause)."""
         t_start, done_start = time.monotonic(), load.done
         for i in range(args.rounds):
             title = f"基准第{i}号异议：顾客说包装盒颜色{uuid.uuid4().hex[:4]}不好看"
@@ -158,9 +160,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pub.raise_for_status()
             t0 = time.monotonic()
             seen, first = 0, None
+            polls: list[dict[str, Any]] = []
             while seen < args.confirm:
                 body = _answers(b, title)
-                if made["id"] in [x["entry_id"] for x in body.get("answers", [])]:
+                ids = [x["entry_id"] for x in body.get("answers", [])]
+                polls.append({"s": round(time.monotonic() - t0, 3), "status": body.get("status"),
+                              "found": made["id"] in ids, "answers": ids,
+                              "nearest": [x["entry_id"] for x in body.get("nearest_general", [])]})  # fmt: skip
+                if made["id"] in ids:
                     first = first if first is not None else time.monotonic()
                     seen += 1
                 else:
@@ -170,6 +177,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise SystemExit(f"round {i}: B never answered with {made['id']}")
             assert first is not None
             lags.append((first - t0) * 1000)
+            published_at = round(time.time() - (time.monotonic() - t0), 3)
+            traces.append({"round": i, "entry": made["id"], "published_at": published_at, "polls": polls})
             print(
                 f"round {i}: {made['id']} published at {time.time() - (time.monotonic() - t0):.3f}, "
                 f"lag {lags[-1]:.0f} ms",
@@ -183,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rounds": args.rounds, "workers_b": args.workers, "load_clients": args.clients, "poll_s": args.poll_s,
             "embedder": args.embedder, "lag_ms": {**q, "max": round(max(lags), 1)},
             "lags_ms": [round(x, 1) for x in lags], "b_requests_per_s": round(served / seconds, 1),
-            "b_errors": load.errors, "ready_after_start_s": ready, "machine": machine(),
+            "b_errors": load.errors, "ready_after_start_s": ready, "machine": machine(), "polls": traces,
         }  # fmt: skip
     finally:
         for server in servers:
