@@ -18,6 +18,7 @@ import fcntl
 import gc
 import json
 import logging
+import os
 import pickle
 import shutil
 import threading
@@ -597,6 +598,7 @@ class TenantServices:
             "change feed applied",
             extra={
                 "tenant": self.tenant,
+                "pid": os.getpid(),  # which worker of ``serve --workers N`` (they share one log)
                 "seq": f"{changes[0].seq}-{changes[-1].seq}",
                 "records": len(changes),
                 "behind_s": round(behind.total_seconds(), 2),
