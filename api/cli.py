@@ -175,16 +175,20 @@ def _through_service(ctx: typer.Context, error: StoreInUseError, needs_stop: str
             holder_pid=error.pid,
             terminal=terminal_of(console, err_console),
             command=ctx.find_root().command,
+            sink=echo,
         )
     except local_admin.ServiceUnreachableError as e:
         _print_error(error)
         err_console.print(f"(not sent to a service: {escape(str(e))})", soft_wrap=True)
         raise typer.Exit(_exit_code(error)) from e
-    sys.stdout.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr)
-    sys.stderr.flush()
     raise typer.Exit(result.exit_code)
+
+
+def echo(which: str, text: str) -> None:
+    """Write a command's output as the service streams it (``out``: stdout, else stderr), at once."""
+    stream = sys.stdout if which == "out" else sys.stderr
+    stream.write(text)
+    stream.flush()
 
 
 def _progress() -> Progress:
@@ -389,7 +393,11 @@ def ingest(
         task = progress.add_task("ingest", total=None)
 
         def on_step(step: str, done: int, total: int) -> None:
+            if done < total:  # a step before the write (all or nothing): where a cancel from the CLI stops it
+                local_admin.checkpoint()
             progress.update(task, description=step, completed=done, total=total)
+            if not err_console.is_terminal:  # no live display: one line per step (a log, or the CLI beside a service)
+                err_console.print(f"ingest: {escape(local_admin.as_typed(step))} ({done}/{total})", soft_wrap=True)
 
         try:
             report = _services(ctx, store, tenant).ingest(
@@ -478,7 +486,11 @@ def demo(
         task = progress.add_task("demo", total=None)
 
         def on_step(step: str, done: int, total: int) -> None:
+            if done < total:  # a step before the write (all or nothing): where a cancel from the CLI stops it
+                local_admin.checkpoint()
             progress.update(task, description=step, completed=done, total=total)
+            if not err_console.is_terminal:  # no live display: one line per step (a log, or the CLI beside a service)
+                err_console.print(f"ingest: {escape(local_admin.as_typed(step))} ({done}/{total})", soft_wrap=True)
 
         from demo.load import load_demo  # the generator and pandas: only this command needs them
 
