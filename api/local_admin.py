@@ -36,6 +36,7 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import traceback
@@ -538,13 +539,24 @@ def _refused(admin: LocalAdmin, status: int, body: bytes) -> ServiceUnreachableE
 def _streamed(admin: LocalAdmin, body: bytes, sink: Callable[[str, str], None]) -> CliResult:
     """POST a streamed command, hand its output to ``sink`` as it comes, and return the result line's result.
 
-    Ctrl-C (``KeyboardInterrupt``) asks the service to cancel the command (``CANCEL_ROUTE``) and keeps reading: the
-    result then says whether it stopped before writing (``cancelled``) or had already finished. A second Ctrl-C
-    stops waiting; closing the connection cancels the command in the service too, at its next step.
+    Ctrl-C (SIGINT) asks the service to cancel the command (``CANCEL_ROUTE``) and reading goes on: the result then
+    says whether it stopped before writing (``cancelled``) or had already finished. The first Ctrl-C is taken by a
+    handler of its own, not as ``KeyboardInterrupt``, which could cut a line of the stream half read. A second
+    Ctrl-C stops waiting; the closed connection cancels the command in the service too, at its next step.
     """
     connection = _connect(admin)
     stdout, stderr = io.StringIO(), io.StringIO()
-    asked = False
+    asked: list[bool] = []
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+        sink("err", "\ncancelling the command in the service… (Ctrl-C again: stop waiting)\n")
+        _cancel(admin)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
     try:
         connection.request("POST", ROUTE, body=body,
                            headers={"Content-Type": "application/json", TOKEN_HEADER: admin.token})  # fmt: skip
@@ -552,18 +564,7 @@ def _streamed(admin: LocalAdmin, body: bytes, sink: Callable[[str, str], None]) 
         if response.status != 200:
             raise _refused(admin, response.status, response.read())
         while True:
-            try:
-                line = response.readline()
-            except KeyboardInterrupt:
-                if asked:
-                    sink("err", "stopped waiting; the service stops the command at its next step, before it writes "
-                                "(nothing half-written)\n")  # fmt: skip
-                    return CliResult(exit_code=CANCELLED_EXIT, stdout=stdout.getvalue(), stderr=stderr.getvalue(),
-                                     cancelled=True)  # fmt: skip
-                asked = True
-                sink("err", "\ncancelling the command in the service… (Ctrl-C again: stop waiting)\n")
-                _cancel(admin)
-                continue
+            line = response.readline()
             if not line:
                 raise ServiceUnreachableError(f"{admin.url} (PID {admin.pid}) closed the stream before the result")
             record = json.loads(line)
@@ -575,9 +576,15 @@ def _streamed(admin: LocalAdmin, body: bytes, sink: Callable[[str, str], None]) 
             for which, text in record.items():
                 (stdout if which == "out" else stderr).write(text)
                 sink(which, text)
+    except KeyboardInterrupt:
+        sink("err", "stopped waiting; the service stops the command at its next step, before it writes (nothing "
+                    "half-written)\n")  # fmt: skip
+        return CliResult(exit_code=CANCELLED_EXIT, stdout=stdout.getvalue(), stderr=stderr.getvalue(), cancelled=True)
     except (OSError, http.client.HTTPException, ValueError) as e:
         raise ServiceUnreachableError(f"{admin.url} (PID {admin.pid}) stopped answering: {e}") from e
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         connection.close()
 
 
