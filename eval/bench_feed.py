@@ -4,8 +4,9 @@ Two ``salescopilot serve`` processes on one Neo4j database and one tenant of the
 the writes, B (``--workers`` processes behind one port) serves a closed-loop load of price checks and objection
 answers from ``--clients`` threads. Each round publishes a new objection script through A (create, submit, publish
 by a second trainer) and then asks B, every 50 ms, until ``--confirm`` answers in a row contain it: the lag is the
-time from A's publish response to the first of those answers (B's workers answer in turn, so the confirmations
-cover them). The price index follows the same log (re-reading the SKUs a change names); it is not timed here.
+time from A's publish response to the first of those answers. The answers come from the worker the benchmark's
+keep-alive connection reached; when each worker applied each publish is read from B's log (``applied_lag_ms``).
+The price index follows the same log (re-reading the SKUs a change names); it is not timed here.
 
 Usage (Neo4j 5 server needed; the tenant is deleted afterwards)::
 
