@@ -172,3 +172,22 @@ def test_the_first_change_after_a_start_from_snapshots_is_patched_in_not_rebuilt
     assert started.follow() == 4
     assert started.retrieval is index and started.prices() is prices and started.answerer is answerer
     assert entry.id in _found(started, "包装颜色不好看") and prices.line_count == lines + 1
+
+
+def test_a_follower_pass_logs_where_its_time_went(
+    store: EmbeddedGraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each applied pass says which records it applied and how long reading, waiting and indexing took (the lag's
+    stages, read from a worker's log); an empty pass says nothing."""
+    a, b = _services(store, tmp_path / "a"), _services(store, tmp_path / "b")
+    a.create_entry(actor="王老师", kind="objection_script", title="客户嫌起效慢", body="说明证据。", skus=["SKU-AML-5"])
+    with caplog.at_level("INFO", logger="api.services"):
+        assert b.follow() == 1
+        assert b.follow() == 0
+    applied = [r for r in caplog.records if r.getMessage() == "change feed applied"]
+    assert len(applied) == 1
+    fields = vars(applied[0])
+    assert fields["records"] == 1 and fields["seq"] == f"{b.feed_seq}-{b.feed_seq}"
+    for stage in ("read_ms", "apply_ms", "docs_read_ms", "lock_wait_ms", "index_ms", "embed_ms", "keywords_ms"):
+        assert fields[stage] >= 0, stage
+    assert fields["behind_s"] >= 0
