@@ -24,7 +24,7 @@ from api.console import mount_console
 from api.errors import ErrorResponse, error_response
 from api.fast_paths import PriceCheckFastPath
 from api.local_admin import LocalAdmin
-from api.logs import RequestContext
+from api.logs import RequestContext, configure_logging
 from api.routes import (
     admin,
     catalog,
@@ -43,6 +43,7 @@ from api.services import Follower
 from api.settings import Settings, get_settings
 from api.state import ServiceState, StartupClock
 from api.stores import open_keys, open_store
+from copilot import adverse_events
 from copilot.rewrite import load_chat_model
 from retrieval.embedders import make_embedder, warm_up
 from retrieval.threads import limit_blas_threads
@@ -236,6 +237,8 @@ def create_app(
                 if preload:
                     with clock.stage("model"):
                         warm_up(service.embedder)
+                    with clock.stage("detectors"):  # the adverse-reaction reader's typo pass: read by every answer
+                        adverse_events.warm()
                     for tenant in service.settings.tenants or service.store.tenants():
                         service.tenant(tenant).warm(clock)
                         log.info("tenant ready", extra={"tenant": tenant})
@@ -309,6 +312,7 @@ def worker_app() -> FastAPI:
     starting worker took connections at once and held each request until its indexes were built.)
     """
     settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)  # as the command line asked (SKG_LOG_*)
     sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as in a single-process serve (SKG_SWITCH_INTERVAL_MS)
     limit_blas_threads(settings.blas_threads)  # as in a single-process serve (SKG_BLAS_THREADS)
     return create_app(settings, background=False)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -31,7 +31,6 @@ from copilot.errors import CaseProfileError
 from copilot.faq import ALGORITHMS, DEFAULT_THRESHOLD, CatalogueNames, propose_faqs
 from copilot.render import to_markdown, to_pdf
 from copilot.safety import list_reports as list_safety_reports
-from demo.load import load_demo
 from graph.errors import BackendUnavailableError, InvalidRowError, NotFoundError, SalesCopilotError
 from graph.model import Customer, Rep
 from graph.ports import GraphStore
@@ -40,12 +39,13 @@ from ingest.csv_out import csv_cell
 from ingest.errors import IngestError, UnknownFileTypeError, ValidationFailed
 from ingest.formats import FILE_TYPES_BY_NAME
 from ingest.formulary import apply_edition, diff_as_json, diff_files, formulary_states, load_edition
-from ingest.pipeline import IngestReport
 from ingest.posters.photo_store import PhotoStore
-from ingest.quotes import read_quote_lines
 from pricing_guard.guard import QuoteLine, check_quote
 from retrieval.embedders import CachedEmbedder, make_embedder
 from retrieval.hybrid import SearchFilters
+
+if TYPE_CHECKING:  # the ingest pipeline (pandas) is imported by the commands that ingest, not by every start
+    from ingest.pipeline import IngestReport
 
 
 class _Commands(TyperGroup):
@@ -175,16 +175,20 @@ def _through_service(ctx: typer.Context, error: StoreInUseError, needs_stop: str
             holder_pid=error.pid,
             terminal=terminal_of(console, err_console),
             command=ctx.find_root().command,
+            sink=echo,
         )
     except local_admin.ServiceUnreachableError as e:
         _print_error(error)
         err_console.print(f"(not sent to a service: {escape(str(e))})", soft_wrap=True)
         raise typer.Exit(_exit_code(error)) from e
-    sys.stdout.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr)
-    sys.stderr.flush()
     raise typer.Exit(result.exit_code)
+
+
+def echo(which: str, text: str) -> None:
+    """Write a command's output as the service streams it (``out``: stdout, else stderr), at once."""
+    stream = sys.stdout if which == "out" else sys.stderr
+    stream.write(text)
+    stream.flush()
 
 
 def _progress() -> Progress:
@@ -389,7 +393,11 @@ def ingest(
         task = progress.add_task("ingest", total=None)
 
         def on_step(step: str, done: int, total: int) -> None:
+            if done < total:  # a step before the write (all or nothing): where a cancel from the CLI stops it
+                local_admin.checkpoint()
             progress.update(task, description=step, completed=done, total=total)
+            if not err_console.is_terminal:  # no live display: one line per step (a log, or the CLI beside a service)
+                err_console.print(f"ingest: {escape(local_admin.as_typed(step))} ({done}/{total})", soft_wrap=True)
 
         try:
             report = _services(ctx, store, tenant).ingest(
@@ -459,7 +467,7 @@ def demo(
         bool, typer.Option("--if-empty", help="Load only into empty demo tenants; leave the others as they are.")
     ] = False,
 ) -> None:
-    """Load the Chinese demo dataset (two tenants) into empty tenants; never over changes a user made.
+    """Load the Chinese demo dataset (two tenants) into empty tenants; never overwrites what a user changed.
 
     Re-running with the same parameters changes nothing. A tenant holding later changes (curation edits, uploads,
     a formulary apply) or other data is refused unless --reset (which deletes it first) or --if-empty (left as is).
@@ -478,7 +486,13 @@ def demo(
         task = progress.add_task("demo", total=None)
 
         def on_step(step: str, done: int, total: int) -> None:
+            if done < total:  # a step before the write (all or nothing): where a cancel from the CLI stops it
+                local_admin.checkpoint()
             progress.update(task, description=step, completed=done, total=total)
+            if not err_console.is_terminal:  # no live display: one line per step (a log, or the CLI beside a service)
+                err_console.print(f"ingest: {escape(local_admin.as_typed(step))} ({done}/{total})", soft_wrap=True)
+
+        from demo.load import load_demo  # the generator and pandas: only this command needs them
 
         report = load_demo(store, seed=seed, scale=scale, as_of=date, reset=reset, if_empty=if_empty, progress=on_step)
     for tenant, n in report.deleted.items():
@@ -721,6 +735,8 @@ def price_check(
     lines: list[QuoteLine] = []
     if csv_file is not None:
         try:
+            from ingest.quotes import read_quote_lines  # pandas: only a quote file needs it
+
             rows = read_quote_lines(csv_file)
         except IngestError as e:
             _print_error(e)

@@ -73,14 +73,18 @@ def _through_running_service(ctx: typer.Context, settings: Settings) -> None:
             holder_pid=None,
             terminal=terminal_of(console, err_console),
             command=ctx.find_root().command,
+            sink=_echo,
         )
     except local_admin.ServiceUnreachableError:
         return  # no service (a stale file): the store is opened directly
-    sys.stdout.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr)
-    sys.stderr.flush()
     raise typer.Exit(result.exit_code)
+
+
+def _echo(which: str, text: str) -> None:
+    """Write a command's output as the service streams it (``out``: stdout, else stderr), at once."""
+    stream = sys.stdout if which == "out" else sys.stderr
+    stream.write(text)
+    stream.flush()
 
 
 @keys_app.command("create")
@@ -216,7 +220,7 @@ def serve(
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
     limit_blas_threads(settings.blas_threads)  # small matrix products: one BLAS thread each (SKG_BLAS_THREADS)
     if workers > 1:
-        export_for_workers(settings)
+        export_for_workers(settings, log_level=log_level, log_json=log_json)  # the workers log alike
         uvicorn.run(
             "api.app:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
             access_log=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,

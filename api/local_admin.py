@@ -36,6 +36,7 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import traceback
@@ -62,6 +63,8 @@ ARGV = "salescopilot.argv"
 FILE_NAME = "local-admin.json"
 """The channel's file in the data folder (mode 0600)."""
 ROUTE = "/v1/local/cli"
+CANCEL_ROUTE = "/v1/local/cli/cancel"
+"""Cancels the command being run (the CLI's Ctrl-C): it stops at its next step, before it writes."""
 TOKEN_HEADER = "X-Local-Admin"
 CONNECT_TIMEOUT_S = 5.0
 """How long the CLI tries to reach the recorded service before it calls the file stale (a command may then run for
@@ -164,6 +167,11 @@ class CliRequest(RequestModel):
     stderr_tty: bool = False
     width: int | None = Field(None, ge=20, le=100_000, description="The terminal's width, when output is one.")
     color_system: str | None = Field(None, description="The CLI's colour system (rich's name), None for no colour.")
+    stream: bool = Field(
+        False,
+        description='Answer the output as it is written (JSON lines: {"out": …}, {"err": …}, then the result), '
+        "not at the end; the command can then be cancelled (`/v1/local/cli/cancel`, or by closing the connection).",
+    )
 
 
 class CliResult(BaseModel):
@@ -172,6 +180,20 @@ class CliResult(BaseModel):
     exit_code: int
     stdout: str
     stderr: str
+    cancelled: bool = False
+    """The command stopped at a step because the CLI cancelled it (nothing of it was written)."""
+
+
+class CommandCancelled(Exception):  # noqa: N818 - what happened, not an error of the command
+    """The CLI cancelled the command it runs through the service (Ctrl-C): raised at the command's next step.
+
+    A step (``checkpoint``) comes before the command's write, whose transaction is all or nothing: raised there,
+    nothing of the command is written.
+    """
+
+
+CANCELLED_EXIT = 130
+"""The exit code of a cancelled command (as a shell reports a command stopped by Ctrl-C)."""
 
 
 # ---------------------------------------------------------------------------------------------- the service's side
@@ -189,10 +211,29 @@ class CliSession:
     stderr_tty: bool = False
     typed_paths: dict[str, str] = field(default_factory=dict)
     """Absolute path → the relative path the CLI was given (what a command prints, as it would alone)."""
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    """Set when the CLI cancels the command: its next ``checkpoint`` raises ``CommandCancelled``."""
+
+
+class _Echoed(io.StringIO):
+    """A session's captured stdout or stderr that also hands each write on as it happens (a streamed command)."""
+
+    def __init__(self, which: str, sink: Callable[[str, str], None]) -> None:
+        super().__init__()
+        self.which, self.sink = which, sink
+
+    def write(self, text: str) -> int:
+        """Keep ``text`` and hand it on."""
+        n = super().write(text)
+        if text:
+            self.sink(self.which, text)
+        return n
 
 
 _session: contextvars.ContextVar[CliSession | None] = contextvars.ContextVar("cli_session", default=None)
 _one_at_a_time = threading.Lock()
+_running: list[CliSession] = []
+"""The session being run (at most one: ``_one_at_a_time``), for a cancel from another request."""
 
 Runner = Callable[[list[str], CliConsole, CliConsole], None]
 """Runs a command line with the given stdout and stderr consoles (raises ``SystemExit`` with the exit code)."""
@@ -207,6 +248,25 @@ def register_runner(runner: Runner) -> None:
 def current_session() -> CliSession | None:
     """The command line being run through the service in this thread, or None (the CLI runs on its own)."""
     return _session.get()
+
+
+def checkpoint() -> None:
+    """A point where the command may stop: raises ``CommandCancelled`` if the CLI cancelled it (else nothing).
+
+    Commands call it at their steps before they write (an ingest: before each file's validation and before the
+    load, whose transaction is all or nothing); outside a session it does nothing.
+    """
+    session = _session.get()
+    if session is not None and session.cancelled.is_set():
+        raise CommandCancelled
+
+
+def cancel_running() -> bool:
+    """Ask the command being run to stop at its next step; whether one was running."""
+    for session in list(_running):
+        session.cancelled.set()
+        return True
+    return False
 
 
 def as_typed(text: str) -> str:
@@ -371,49 +431,80 @@ def _install_streams() -> None:
         sys.stderr = _Routed(sys.stderr, "stderr")
 
 
-def run_command(state: ServiceState, request: CliRequest) -> CliResult:
+def run_command(
+    state: ServiceState,
+    request: CliRequest,
+    sink: Callable[[str, str], None] | None = None,
+    session: CliSession | None = None,
+) -> CliResult:
     """Run one command line of the CLI in this process over the open store; one at a time.
 
     The typer application is the CLI's own (``api.cli``): in a session its commands take the service's store,
     services and key store instead of opening them, and print to consoles made like the CLI's (terminal or not, its
-    width and colours), whose text is captured and answered.
+    width and colours), whose text is captured and answered. ``sink`` receives each write as it happens
+    (``("out" | "err", text)``: a streamed command); ``session`` is one made beforehand (``new_session``) so that the
+    caller can cancel it.
     """
     if not _runner:
         raise RuntimeError("the command line is not loaded in this process (import api.cli)")
     _install_streams()
     with _one_at_a_time:
-        session = CliSession(state, state.settings, stdout_tty=request.stdout_tty, stderr_tty=request.stderr_tty,
-                             typed_paths=dict(request.typed_paths))  # fmt: skip
+        session = session or new_session(state, request, sink)
+        _running.append(session)
         token = _session.set(session)
         # the consoles write to the capture from any thread (a progress display refreshes from its own)
         out = make_console(terminal=request.stdout_tty, width=request.width, color_system=request.color_system,
                            file=session.stdout)  # fmt: skip
         err = make_console(stderr=True, terminal=request.stderr_tty, width=request.width,
                            color_system=request.color_system, file=session.stderr)  # fmt: skip
-        code = 0
+        code, cancelled = 0, False
         try:
             _runner[0](request.argv, out, err)  # its paths are absolute: no change of the process's directory
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except CommandCancelled:
+            code, cancelled = CANCELLED_EXIT, True
+            err.print("cancelled: the command stopped in the service before it wrote anything (its writes are one "
+                      "transaction); nothing was written", soft_wrap=True)  # fmt: skip
         except Exception:  # noqa: BLE001 - a failing command answers its traceback, as it would print it
             session.stderr.write(traceback.format_exc())
             code = 1
         finally:
             _session.reset(token)
-        return CliResult(exit_code=code, stdout=session.stdout.getvalue(), stderr=session.stderr.getvalue())
+            _running.remove(session)
+        return CliResult(exit_code=code, stdout=session.stdout.getvalue(), stderr=session.stderr.getvalue(),
+                         cancelled=cancelled)  # fmt: skip
+
+
+def new_session(state: ServiceState, request: CliRequest, sink: Callable[[str, str], None] | None = None) -> CliSession:
+    """A session for ``request``: its output captured, and with ``sink`` handed on as it is written."""
+    session = CliSession(state, state.settings, stdout_tty=request.stdout_tty, stderr_tty=request.stderr_tty,
+                         typed_paths=dict(request.typed_paths))  # fmt: skip
+    if sink is not None:
+        session.stdout, session.stderr = _Echoed("out", sink), _Echoed("err", sink)
+    return session
 
 
 # ---------------------------------------------------------------------------------------------- the CLI's side
 
 
 def forward(
-    data_dir: Path, argv: list[str], *, holder_pid: int | None, terminal: dict[str, Any], command: Any
+    data_dir: Path,
+    argv: list[str],
+    *,
+    holder_pid: int | None,
+    terminal: dict[str, Any],
+    command: Any,
+    sink: Callable[[str, str], None] | None = None,
 ) -> CliResult:
     """Send a command line to the service recorded in ``data_dir``; raises ``ServiceUnreachableError`` with why not.
 
     ``holder_pid`` is the PID the store's lock names (when it does): a file of another process is stale.
     ``terminal`` carries ``stdout_tty``, ``stderr_tty``, ``width`` and ``color_system`` of the CLI's output.
     ``command`` is the CLI's root command: its path arguments are made absolute here (``absolute_paths``).
+    ``sink``: the output is streamed to it as the command writes it (``("out" | "err", text)``), and Ctrl-C
+    (``KeyboardInterrupt``) while waiting cancels the command in the service (see ``_streamed``); without it the
+    output comes in the result at the end.
     """
     admin = read(data_dir)
     path = data_dir / FILE_NAME
@@ -424,7 +515,9 @@ def forward(
     if not _alive(admin.pid):
         raise ServiceUnreachableError(f"{path} is stale: its service (PID {admin.pid}) is not running")
     absolute, typed = absolute_paths(command, argv, Path.cwd())
-    request = CliRequest(argv=absolute, typed_paths=typed, **terminal)
+    request = CliRequest(argv=absolute, typed_paths=typed, stream=sink is not None, **terminal)
+    if sink is not None:
+        return _streamed(admin, request.model_dump_json().encode(), sink)
     status, body = _post(admin, request.model_dump_json().encode())
     if status != 200:
         try:
@@ -433,6 +526,94 @@ def forward(
             message = body.decode("utf-8", "replace")[:300]
         raise ServiceUnreachableError(f"the service at {admin.url} refused the command ({status}): {message}")
     return CliResult.model_validate_json(body)
+
+
+def _refused(admin: LocalAdmin, status: int, body: bytes) -> ServiceUnreachableError:
+    try:
+        message = json.loads(body)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = body.decode("utf-8", "replace")[:300]
+    return ServiceUnreachableError(f"the service at {admin.url} refused the command ({status}): {message}")
+
+
+def _streamed(admin: LocalAdmin, body: bytes, sink: Callable[[str, str], None]) -> CliResult:
+    """POST a streamed command, hand its output to ``sink`` as it comes, and return the result line's result.
+
+    Ctrl-C (SIGINT) asks the service to cancel the command (``CANCEL_ROUTE``) and reading goes on: the result then
+    says whether it stopped before writing (``cancelled``) or had already finished. The first Ctrl-C is taken by a
+    handler of its own, not as ``KeyboardInterrupt``, which could cut a line of the stream half read. A second
+    Ctrl-C stops waiting; the closed connection cancels the command in the service too, at its next step.
+    """
+    connection = _connect(admin)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    asked: list[bool] = []
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+        sink("err", "\ncancelling the command in the service… (Ctrl-C again: stop waiting)\n")
+        _cancel(admin)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_interrupt) if main else None
+    try:
+        connection.request("POST", ROUTE, body=body,
+                           headers={"Content-Type": "application/json", TOKEN_HEADER: admin.token})  # fmt: skip
+        response = connection.getresponse()
+        if response.status != 200:
+            raise _refused(admin, response.status, response.read())
+        while True:
+            line = response.readline()
+            if not line:
+                raise ServiceUnreachableError(f"{admin.url} (PID {admin.pid}) closed the stream before the result")
+            record = json.loads(line)
+            if "result" in record:
+                result = CliResult.model_validate(record["result"])
+                if asked and not result.cancelled:
+                    sink("err", "too late to cancel: the command had finished in the service (its output above)\n")
+                return result
+            for which, text in record.items():
+                (stdout if which == "out" else stderr).write(text)
+                sink(which, text)
+    except KeyboardInterrupt:
+        sink("err", "stopped waiting; the service stops the command at its next step, before it writes (nothing "
+                    "half-written)\n")  # fmt: skip
+        return CliResult(exit_code=CANCELLED_EXIT, stdout=stdout.getvalue(), stderr=stderr.getvalue(), cancelled=True)
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        raise ServiceUnreachableError(f"{admin.url} (PID {admin.pid}) stopped answering: {e}") from e
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        connection.close()
+
+
+def _cancel(admin: LocalAdmin) -> None:
+    """Ask the service to cancel the command it runs for this CLI (best effort: the stream says what happened)."""
+    try:
+        connection = _connect(admin)
+        try:
+            connection.request("POST", CANCEL_ROUTE, body=b"", headers={TOKEN_HEADER: admin.token})
+            connection.getresponse().read()
+        finally:
+            connection.close()
+    except (ServiceUnreachableError, OSError, http.client.HTTPException):
+        pass
+
+
+def _connect(admin: LocalAdmin) -> http.client.HTTPConnection:
+    """A connection to the service: connecting is given ``CONNECT_TIMEOUT_S``, then no time limit."""
+    connection = http.client.HTTPConnection(admin.url.removeprefix("http://"), timeout=CONNECT_TIMEOUT_S)
+    try:
+        connection.connect()
+    except OSError as e:
+        connection.close()
+        raise ServiceUnreachableError(
+            f"{admin.url} (PID {admin.pid}) does not answer ({e.__class__.__name__}: {e})"
+        ) from e
+    assert connection.sock is not None
+    connection.sock.settimeout(None)
+    return connection
 
 
 def _alive(pid: int) -> bool:

@@ -91,11 +91,16 @@ class FieldsFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "info", *, json_lines: bool = False) -> logging.Handler:
-    """One stderr handler on the root logger with the request fields (``salescopilot serve`` calls it once)."""
+    """One stderr handler on the root logger with the request fields (``salescopilot serve`` and each of its workers).
+
+    Called again, it replaces the handler it added before (a test that makes several workers' apps in one process).
+    """
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
     handler.setFormatter(FieldsFormatter(json_lines=json_lines))
     root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, FieldsFormatter)]:
+        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler

@@ -18,6 +18,7 @@ import fcntl
 import gc
 import json
 import logging
+import os
 import pickle
 import shutil
 import threading
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
@@ -54,15 +55,17 @@ from graph.model import (
     Treats,
 )
 from graph.ports import WRITTEN, GraphStore, PriceHistory, PriceHistoryFilter
-from ingest.competitor_prices import RecordedPhoto, record_photo, resolve_observation
 from ingest.formulary import ProductFormularyState, confirm_row, mark_not_listed
-from ingest.pipeline import IngestReport, ingest_paths
 from ingest.posters.ocr import OcrEngine
 from ingest.posters.photo_store import PhotoStore
 from pricing_guard.index import PriceIndex
 from resolution.mentions import QueryProductMatcher
 from retrieval.embedders import Embedder, make_embedder
-from retrieval.hybrid import KnowledgeIndex, catalogue_words, entry_docs, open_index, product_names
+from retrieval.hybrid import EntryDoc, KnowledgeIndex, catalogue_words, entry_docs, open_index, product_names
+
+if TYPE_CHECKING:  # imported where used: pandas, pypdf and Pillow are not needed to answer (a serving start)
+    from ingest.competitor_prices import RecordedPhoto
+    from ingest.pipeline import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +281,8 @@ class TenantServices:
         self.feed_seq = store.change_head(tenant)
         """The last change-log record applied: the indexes hold every write up to it (built later: all of them)."""
         self.feed_behind = False
+        self._feed_spent: dict[str, float] | None = None
+        """Seconds per stage of the change being applied by ``follow`` (for its log line; ``None`` outside it)."""
         """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
         self.opened_from: dict[str, str] = {}
         """Where each index was last opened from: ``snapshot`` (plus the log since it), or ``built`` / ``store`` (read
@@ -420,7 +425,7 @@ class TenantServices:
         with clock.stage("competitors", self.tenant) if clock else nullcontext():
             self.competitors()
         with clock.stage("retrieval", self.tenant) if clock else nullcontext():
-            _ = self.retrieval
+            _ = self.answerer  # the index, and the answers' reader of it (the catalogue's names and indications)
         if clock is not None:
             for name, source in self.opened_from.items():
                 clock.note(self.tenant, f"{name}_from", source)
@@ -520,26 +525,46 @@ class TenantServices:
             self._retrieval_changes(index, written)
 
     def _retrieval_changes(self, index: KnowledgeIndex, written: Written) -> None:
+        """Read what the change names from the store, then update the index under the search lock.
+
+        The reads come first, outside ``lock``: a search waits only for the in-memory update, not for the store's
+        round trips (on Neo4j, several per change), and the follower does not queue for the lock before each read.
+        """
+        started = time.perf_counter()
         entry_ids = set(written.entries)
         if written.customers and not written.resync:
             about = self.store.edges_of(self.tenant, CaseOf, targets=list(written.customers))
             entry_ids.update(e.entry_id for e in about)
+        catalogue = self.store.catalogue(self.tenant) if written.catalogue else None
+        words = catalogue_words(self.store, self.tenant) if written.catalogue else []
+        docs: list[EntryDoc] = []
+        gone: set[str] = set()
+        if written.resync:
+            docs = entry_docs(self.store, self.tenant)
+        elif entry_ids:
+            entries = self.store.nodes_by_keys(self.tenant, Entry, sorted(entry_ids))
+            docs = entry_docs(self.store, self.tenant, entries)
+            gone = entry_ids - {e.id for e in entries}
+        read = time.perf_counter()
         with self.lock:
-            if written.catalogue:
-                catalogue = self.store.catalogue(self.tenant)
+            locked = time.perf_counter()
+            if catalogue is not None:
                 names = [w for p in catalogue.products for w in (p.name, p.generic_name, p.brand) if w]
-                index.set_catalogue(
-                    catalogue_words(self.store, self.tenant), QueryProductMatcher(catalogue.products), names
-                )
+                index.set_catalogue(words, QueryProductMatcher(catalogue.products), names)
                 self._answerer = None  # read queries with the new names and indications
             if written.resync:
-                index.sync(entry_docs(self.store, self.tenant))
-            elif entry_ids:
-                entries = self.store.nodes_by_keys(self.tenant, Entry, sorted(entry_ids))
-                index.upsert(entry_docs(self.store, self.tenant, entries))
-                gone = entry_ids - {e.id for e in entries}
+                index.sync(docs)
+            elif docs or gone:
+                index.upsert(docs)
                 if gone:
                     index.remove(gone)
+        spent = self._feed_spent
+        if spent is not None:
+            spent["docs_read_s"] = spent.get("docs_read_s", 0.0) + read - started
+            spent["lock_wait_s"] = spent.get("lock_wait_s", 0.0) + locked - read
+            spent["index_s"] = spent.get("index_s", 0.0) + time.perf_counter() - locked
+            for name, seconds in index.last_upsert.items() if docs and not written.resync else ():
+                spent[name] = spent.get(name, 0.0) + seconds
 
     def follow(self) -> int:
         """Apply the change-log records written since the last one applied (by any process); returns how many.
@@ -548,18 +573,55 @@ class TenantServices:
         again (re-reading what it names is idempotent), one of another process reaches the indexes here. A demo
         load or import seen in the log drops the indexes and builds them again at once.
         """
+        started = time.perf_counter()
         with self._applying:
+            locked = time.perf_counter()
             changes = self.store.changes(self.tenant, after=self.feed_seq, limit=FEED_BATCH)
+            read = time.perf_counter()
             merged = Written()
             for change in changes:
                 merged = merged.merge(Written.of_change(change))
             if changes:
-                self.apply(merged)
+                spent: dict[str, float] = {}
+                self._feed_spent = spent
+                try:
+                    self.apply(merged)
+                finally:
+                    self._feed_spent = None
                 self.feed_seq = changes[-1].seq
+                self._log_applied(changes, spent, started, locked, read)
             self.feed_behind = len(changes) == FEED_BATCH
         if merged.reload:
             self.warm()
         return len(changes)
+
+    def _log_applied(
+        self, changes: list[Change], spent: dict[str, float], started: float, locked: float, read: float
+    ) -> None:
+        """Where one pass of the follower went (the change feed's lag, stage by stage), at INFO.
+
+        ``behind_s``: from the newest record's time (whole seconds, the writer's clock) to its application here;
+        ``wait_ms``: for the lock that orders applications; ``read_ms``: the log's read; ``apply_ms``: the indexes'
+        update, with the retrieval index's parts (``docs_read``: its reads of the store; ``lock_wait``: for the search
+        lock; ``index``: the update, of which ``embed`` / ``vectors`` / ``keywords`` / ``links``).
+        """
+        done = time.perf_counter()
+        newest = max(c.at for c in changes)
+        behind = dt.datetime.now(dt.UTC).replace(tzinfo=None) - newest
+        log.info(
+            "change feed applied",
+            extra={
+                "tenant": self.tenant,
+                "pid": os.getpid(),  # which worker of ``serve --workers N`` (they share one log)
+                "seq": f"{changes[0].seq}-{changes[-1].seq}",
+                "records": len(changes),
+                "behind_s": round(behind.total_seconds(), 2),
+                "wait_ms": round((locked - started) * 1000, 1),
+                "read_ms": round((read - locked) * 1000, 1),
+                "apply_ms": round((done - read) * 1000, 1),
+                **{f"{k.removesuffix('_s')}_ms": round(v * 1000, 1) for k, v in spent.items()},
+            },
+        )
 
     def _entry_written(self, entry: Entry) -> Entry:
         self.apply(Written(entries=(entry.id,)))
@@ -705,6 +767,8 @@ class TenantServices:
 
         New order lines are appended to the price index, changed entries re-indexed, changed master data re-read.
         """
+        from ingest.pipeline import ingest_paths
+
         report = ingest_paths(self.store, self.tenant, paths, **options)
         self.apply(Written.of_ingest(report))
         interactions = report.loaded.get("Interaction")
@@ -751,6 +815,8 @@ class TenantServices:
 
     def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
         """A competitor photo read, resolved and kept (`ingest.competitor_prices.record_photo`); the book re-read."""
+        from ingest.competitor_prices import record_photo
+
         recorded = record_photo(self.store, photos, self.tenant, data, engine=engine, **options)
         if not recorded.duplicate:
             self._competitors = None
@@ -760,6 +826,8 @@ class TenantServices:
         self, observation_id: str, sku: str | None, *, decided_by: str
     ) -> list[CompetitorObservation]:
         """A reviewer's SKU decision kept and applied to its twins; the competitor price book re-read."""
+        from ingest.competitor_prices import resolve_observation
+
         updated = resolve_observation(self.store, self.tenant, observation_id, sku, decided_by=decided_by)
         self._competitors = None
         return updated

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         description="The old SQLite file of API keys, imported into the graph store once (then renamed *.migrated); "
         "default data_dir/keys.sqlite.",
     )
+    log_level: str = Field(
+        "info", description="Log level of `salescopilot serve`'s workers (`serve --log-level` sets it for them)."
+    )
+    log_json: bool = Field(False, description="One JSON object per log line in `serve`'s workers (`--log-json`).")
     feed_poll_s: float = Field(
         1.0,
         ge=0,
@@ -102,11 +106,13 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def export_for_workers(settings: Settings) -> None:
-    """Put the settings a command line changed (data dir, backend) into this process's environment.
+def export_for_workers(settings: Settings, *, log_level: str = "info", log_json: bool = False) -> None:
+    """Put the settings a command line changed (data dir, backend, log options) into this process's environment.
 
     ``salescopilot serve --workers N`` starts N processes that read their settings from the environment; this is
-    how options given on the command line reach them.
+    how options given on the command line reach them (without the log options a worker logged nothing but warnings).
     """
     os.environ["SKG_DATA_DIR"] = str(settings.data_dir)
     os.environ["SKG_BACKEND"] = settings.backend
+    os.environ["SKG_LOG_LEVEL"] = log_level
+    os.environ["SKG_LOG_JSON"] = "true" if log_json else "false"

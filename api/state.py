@@ -43,10 +43,11 @@ class StartupClock:
 
     Stages: ``imports`` (process start to the app's start: the interpreter, the modules, uvicorn), ``store`` (open the
     graph store), ``keys``, ``embedder`` (make it; USE reads its weights later), ``model`` (the first embedding: the
-    weights and tokenizer load), per tenant ``prices`` / ``competitors`` / ``retrieval`` (each from its snapshot plus
-    the log since it, or built) with where it came from, ``catch_up`` (the change log read once after the indexes),
-    and ``ready`` (process start to ready). Each has its CPU seconds beside it (``*_cpu``: the thread's for a stage,
-    the process's so far for ``imports`` and ``ready``).
+    weights and tokenizer load), ``detectors`` (the adverse-reaction reader's typo pass), per tenant ``prices`` /
+    ``competitors`` / ``retrieval`` (each from its snapshot plus the log since it, or built; retrieval includes the
+    answers' reader of the index) with where it came from, ``catch_up`` (the change log read once after the
+    indexes), and ``ready`` (process start to ready). Each has its CPU seconds beside it (``*_cpu``: the thread's
+    for a stage, the process's so far for ``imports`` and ``ready``).
     """
 
     stages: dict[str, float] = field(default_factory=dict)

@@ -37,6 +37,7 @@ independent labelled set (``python -m eval.eval_adverse_events``; figures in eva
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -270,20 +271,34 @@ _NO_TYPO_FIX = frozenset({"鼻塞"})
 """Symptom words whose sound is everyday drug talk: 比塞来昔布 (than celecoxib) sounds like 鼻塞来昔布."""
 
 
-@lru_cache(maxsize=1)
+_CORRECTOR_LOCK = threading.Lock()
+
+
 def _corrector() -> PinyinCorrector:
     """Homophone typos of symptom words (头运 → 头晕, 恶新 → 恶心): reps type through a pinyin input method.
 
-    Everyday words of jieba's dictionary are never read as a symptom (市面 is not 失眠).
+    Everyday words of jieba's dictionary are never read as a symptom (市面 is not 失眠). Made once per process,
+    under a lock (concurrent first answers each made their own), over the process's one copy of that dictionary.
     """
-    import jieba
+    with _CORRECTOR_LOCK:
+        return _make_corrector()
 
-    jieba.initialize()
+
+@lru_cache(maxsize=1)
+def _make_corrector() -> PinyinCorrector:
+    from retrieval.keyword_index import plain_tokenizer  # jieba: imported by the readers that need it
+
+    freq = plain_tokenizer().FREQ
     words = [
         w for w in SYMPTOMS if not w.isascii() and 2 <= len(w) <= 4 and not w.endswith("了") and w not in _NO_TYPO_FIX
     ]
     # "X了" (瘦了, 胖了) sounds like everyday verbs (拒收了 → 瘦了): a typo fix needs a symptom word of its own
-    return PinyinCorrector(words, common_word=lambda w: int(jieba.dt.FREQ.get(w, 0) or 0))
+    return PinyinCorrector(words, common_word=lambda w: int(freq.get(w, 0) or 0))
+
+
+def warm() -> None:
+    """Make the typo pass now (a service's start), so that no answer waits for it."""
+    _corrector()
 
 
 def detect(text: str) -> AdverseFinding | None:
@@ -318,20 +333,21 @@ def _typos_fixed(text: str) -> str:
     "服务中心季度" sounds like it holds 心悸 across two words (服务中心|季度): a window cutting through two words of
     jieba's dictionary is a coincidence of sounds, not a typo; "后头|运得" (头运 for 头晕) cuts one real word only.
     """
-    import jieba
+    from retrieval.keyword_index import plain_tokenizer
 
     _, fixes = _corrector().correct(text)
     if not fixes:
         return text
     owner: dict[int, str] = {}  # position strictly inside a token of two or more characters → the token
     pos = 0
-    for token in jieba.lcut(text):
+    tokenizer = plain_tokenizer()
+    for token in tokenizer.lcut(text):
         owner.update(dict.fromkeys(range(pos + 1, pos + len(token)), token))
         pos += len(token)
     out = list(text)
     for fix in fixes:
         cut = {owner[p] for p in (fix.start, fix.start + len(fix.typed)) if p in owner}
-        if sum(1 for w in cut if (jieba.dt.FREQ.get(w, 0) or 0) >= CUT_WORD_FREQ) >= 2:
+        if sum(1 for w in cut if (tokenizer.FREQ.get(w, 0) or 0) >= CUT_WORD_FREQ) >= 2:
             continue
         out[fix.start : fix.start + len(fix.typed)] = list(fix.word)
     return "".join(out)

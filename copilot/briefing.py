@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from copilot.competitor_prices import CompetitorPriceBook, Sighting
 from copilot.formulary_impact import Change, edition_changes, latest_editions
-from graph.model import CUSTOMER_TYPE_NAMES, Entry, Interaction, Product
+from copilot.safety import SAFETY_ACTION, SAFETY_STATUS_NAMES, interaction_report_id
+from graph.model import CUSTOMER_TYPE_NAMES, Entry, Interaction, Product, SafetyReport
 from graph.ports import CustomerContext, GraphStore
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
@@ -105,8 +106,9 @@ class BriefingPack(BaseModel):
     as_of: dt.date
     urgent: list[Fact] = Field(
         default_factory=list,
-        description="Act first: contracts ending within 7 / 30 days, overdue follow-ups, formulary changes on what "
-        "the customer buys, price flags on open deals — most urgent first.",
+        description="Act first: open drug-safety reports on this customer's visits, contracts ending within 7 / 30 "
+        "days, price flags on open deals, overdue follow-ups, formulary changes on what the customer buys — most "
+        "urgent first.",
     )
     profile: list[Fact]
     health: Health
@@ -252,9 +254,33 @@ def _overdue_follow_ups(ctx: CustomerContext, today: dt.date) -> list[Fact]:
     return out
 
 
-def _urgent(pack: BriefingPack, ctx: CustomerContext, today: dt.date) -> list[Fact]:
-    """The facts to act on first, most urgent first: contracts, follow-ups, formulary changes, price flags."""
-    facts: list[Fact] = []
+def _safety_reports(store: GraphStore, tenant: str, ctx: CustomerContext) -> list[Fact]:
+    """Drug-safety reports still open on this customer's visits of the briefing's year, latest first.
+
+    A suspected adverse reaction is drug safety's case, not a sales topic: the rep needs to know it is open, its
+    report id and what to do on the visit (support the follow-up, no script, no judgement on the cause). The
+    reaction's own words stay in the drug-safety queue; the rep's visit record (below) already holds them.
+    """
+    keys = sorted(interaction_report_id(i.interaction.id) for i in ctx.interactions)
+    reports = [r for r in store.nodes_by_keys(tenant, SafetyReport, keys) if r.status != "closed"] if keys else []
+    if not reports:
+        return []
+    names = {p.sku: p.name for p in store.nodes_by_keys(tenant, Product, sorted({s for r in reports for s in r.skus}))}
+    return [
+        Fact(
+            node_id=r.id,
+            text=f"药物警戒：{r.at:%m-%d} 拜访记录的疑似不良反应"
+            + (f"（{'、'.join(names.get(s, s) for s in r.skus)}）" if r.skus else "")
+            + f"，报告 {r.id}（{SAFETY_STATUS_NAMES.get(r.status, r.status)}）：{SAFETY_ACTION}",
+        )
+        for r in sorted(reports, key=lambda r: (r.at, r.id), reverse=True)
+    ]
+
+
+def _urgent(pack: BriefingPack, ctx: CustomerContext, today: dt.date, safety: list[Fact]) -> list[Fact]:
+    """The facts to act on first, most urgent first: drug safety, contracts, price flags, follow-ups, formulary."""
+    # a suspected adverse reaction first: drug safety's follow-up has reporting deadlines, a sale does not
+    facts: list[Fact] = list(safety)
     for kid, left in _unrenewed_ending(ctx, today):
         window = 7 if left <= 7 else 30
         facts.append(Fact(node_id=kid, text=f"合同 {kid} {left} 天后到期（{window} 天内），尚无续约"))
@@ -593,7 +619,7 @@ def _build(
         open_deals=_open_deals(ctx, price_index, today, name),
         competitor_prices=_competitor_prices(store, tenant, seen, name),
     )
-    pack.urgent = _urgent(pack, ctx, today)
+    pack.urgent = _urgent(pack, ctx, today, _safety_reports(store, tenant, ctx))
     return pack
 
 

@@ -29,6 +29,14 @@ from graph.ports import ChangeDraft, GraphStore, InteractionRecord
 SCAN_BATCH = 2_000
 """Reports written per transaction when a scan finds many (the demo's first scan)."""
 
+SAFETY_STATUS_NAMES = {"new": "待药物警戒处理", "forwarded": "已转药物警戒", "closed": "药物警戒已结案"}
+"""How a rep reads the status of a drug-safety report."""
+SAFETY_ACTION = (
+    "不用销售话术回应，也不评价与药品的因果关系；配合药物警戒部门随访，"
+    "如实提供患者用药和不适情况（用药时间、剂量、症状、转归），并告知客户公司会跟进"
+)
+"""What a rep does about a suspected adverse reaction (the compliance rule: drug safety answers it, not a script)."""
+
 
 class ReportClosedError(CopilotError):
     """The safety report is closed: its status no longer changes (a closed case is reopened as a new report)."""

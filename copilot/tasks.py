@@ -35,7 +35,7 @@ from copilot.briefing import NEXT_STEP_INTERACTIONS, PurchaseSummary, health_sco
 from copilot.clock import utc_now
 from copilot.errors import CopilotError
 from copilot.formulary_impact import edition_changes
-from copilot.safety import interaction_report_id, reports_of_tables
+from copilot.safety import SAFETY_ACTION, SAFETY_STATUS_NAMES, interaction_report_id, reports_of_tables
 from copilot.territory import Territory
 from graph.errors import NotFoundError
 from graph.frames import models_to_table
@@ -615,15 +615,6 @@ def formulary_change(f: CustomerFacts, data: TerritoryData, params: TaskParams) 
             1 if "调出" in detail else 2, due_days=max(0, min(7, ahead)), skus=(sku,), fact_ids=(edition,),
         ))  # fmt: skip
     return out
-
-
-SAFETY_STATUS_NAMES = {"new": "待药物警戒处理", "forwarded": "已转药物警戒", "closed": "药物警戒已结案"}
-"""How a rep reads the status of a drug-safety report."""
-SAFETY_ACTION = (
-    "不用销售话术回应，也不评价与药品的因果关系；配合药物警戒部门随访，"
-    "如实提供患者用药和不适情况（用药时间、剂量、症状、转归），并告知客户公司会跟进"
-)
-"""What a rep does about a suspected adverse reaction (the compliance rule: drug safety answers it, not a script)."""
 
 
 def _safety_note(it: Interaction, data: TerritoryData) -> str:

@@ -19,6 +19,10 @@ Usage::
 
     python -m eval.bench_ready --data-dir /tmp/demo1 --runs 5            # a demo store (scale 1)
     python -m eval.bench_ready --data-dir /tmp/s20 --runs 3 --label s20   # a copy of a scale-20 store
+    python -m eval.bench_ready --data-dir /tmp/demo1 --runs 5 --baseline-exe /old/checkout/.venv/bin/salescopilot
+
+``--baseline-exe`` starts another checkout's service from the same snapshots before each run (interleaved, so both
+see the same load) and reports both, with the ratio of the medians.
 
 Writes ``eval/reports/ready/bench_ready[_LABEL].{json,md}``.
 """
@@ -58,10 +62,13 @@ def _env(args: argparse.Namespace) -> list[str]:
     return ["env", f"SKG_DATA_DIR={args.data_dir}", f"SKG_EMBEDDER={args.embedder}", "HF_HUB_OFFLINE=1"]
 
 
-def start_once(args: argparse.Namespace, log_name: str) -> dict[str, Any]:
-    """Start the service, time it to ready, stop it cleanly (the stop saves the snapshots); the run's figures."""
+def start_once(args: argparse.Namespace, log_name: str, exe: str | None = None) -> dict[str, Any]:
+    """Start the service, time it to ready, stop it cleanly (the stop saves the snapshots); the run's figures.
+
+    ``exe``: the ``salescopilot`` to start (default: this environment's; ``--baseline-exe`` names another checkout's).
+    """
     port = _free_port()
-    exe = str(Path(sys.executable).parent / "salescopilot")
+    exe = exe or str(Path(sys.executable).parent / "salescopilot")
     log_path = args.data_dir.parent / f"{args.data_dir.name}-{log_name}.log"
     with log_path.open("wb") as log:
         t0 = time.monotonic()
@@ -166,10 +173,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not _has_snapshots(args.data_dir):
         report["first_start"] = start_once(args, "first")
         print("first start (no snapshot):", report["first_start"]["wall_s"], "s", flush=True)
-    snapshot = []
+    snapshot, baseline = [], []
     for i in range(args.runs):
+        if args.baseline_exe is not None:  # interleaved: both see the same load, run by run
+            baseline.append(start_once(args, f"baseline-{i}", str(args.baseline_exe)))
+            print(f"baseline start {i}: {baseline[-1]['wall_s']} s wall, {baseline[-1]['cpu_s']} s CPU", flush=True)
         snapshot.append(start_once(args, f"snapshot-{i}"))
         print(f"snapshot start {i}: {snapshot[-1]['wall_s']} s wall, {snapshot[-1]['cpu_s']} s CPU", flush=True)
+    if baseline:
+        report["baseline"] = {"exe": str(args.baseline_exe), "summary": _summary(baseline), "runs": baseline}
     catch_up = []
     for i in range(args.catch_up_runs):
         written = write_while_stopped(args.data_dir, args.lines, i)
@@ -188,6 +200,14 @@ def _stage_rows(summary: dict[str, Any]) -> list[str]:
     return [f"| {k} | {v} | {stages.get(f'{k}_cpu', '')} |" for k, v in stages.items() if not k.endswith("_cpu")]
 
 
+def _ratios(new: dict[str, Any], old: dict[str, Any]) -> str:
+    """This checkout against the baseline, medians of the interleaved runs: imports and ready, wall and CPU."""
+    a, b = new["stages_median_s"], old["stages_median_s"]
+    parts = [f"{name} {b[name]} → {a[name]} s (×{a[name] / b[name]:.2f})"
+             for name in ("imports", "imports_cpu", "ready", "ready_cpu") if b.get(name) and name in a]  # fmt: skip
+    return "Against the baseline (medians, baseline → this): " + "; ".join(parts) + "."
+
+
 def markdown(r: dict[str, Any]) -> str:
     """The report as a short Markdown page."""
     lines = [f"# Start-up to `/v1/ready` from snapshots ({r['label']})", "",
@@ -198,8 +218,13 @@ def markdown(r: dict[str, Any]) -> str:
         f = r["first_start"]
         lines += [f"First start (no snapshot; builds the indexes): {f['wall_s']} s wall, {f['cpu_s']} s CPU, "
                   f"load {f['load_avg']}.", ""]  # fmt: skip
-    for phase, title in (("snapshot", "From the snapshots, nothing written since"),
-                         ("catch_up", "After writes made while stopped (read from the change log)")):  # fmt: skip
+    phases = [("snapshot", "From the snapshots, nothing written since"),
+              ("catch_up", "After writes made while stopped (read from the change log)")]  # fmt: skip
+    if "baseline" in r:
+        phases.insert(1, ("baseline", f"Baseline: `{r['baseline']['exe']}` from the same snapshots, run by run "
+                                      "before each start above"))  # fmt: skip
+        lines += [_ratios(r["snapshot"]["summary"], r["baseline"]["summary"]), ""]
+    for phase, title in phases:
         s = r[phase]["summary"]
         if not s:
             continue
@@ -209,7 +234,8 @@ def markdown(r: dict[str, Any]) -> str:
                   "|---|---|---|", *_stage_rows(s), ""]  # fmt: skip
     lines += [
         "Stages: imports = process start → the app's start (interpreter, modules, uvicorn); store, keys, "
-        "embedder = opening each; model = the first embedding (weights load); per tenant prices / competitors "
+        "embedder = opening each; model = the first embedding (weights load); detectors = the adverse-reaction "
+        "reader's typo pass; per tenant prices / competitors "
         "/ retrieval (with `*_from`: snapshot plus the log since it, or built from the store); catch_up = the "
         "change log read once after the indexes; ready = process start → ready as the service saw it. CPU: the "
         "thread's CPU seconds in the stage (imports and ready: the process's CPU seconds by then)."
@@ -227,6 +253,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--embedder", default="use", help="SKG_EMBEDDER of the service (the default: use).")
     parser.add_argument("--timeout-s", type=float, default=900)
     parser.add_argument("--label", default="demo")
+    parser.add_argument("--baseline-exe", type=Path, help="Another checkout's salescopilot, started before each run.")
     parser.add_argument("--out", type=Path, default=REPORT_DIR)
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir.resolve()

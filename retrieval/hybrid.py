@@ -154,6 +154,9 @@ class KnowledgeIndex:
         self.generation = 0
         """Counts changes; a cache built from the index is stale when this moved."""
         self.stats = IndexStats()
+        self.last_upsert: dict[str, float] = {}
+        """Seconds the last ``upsert`` spent embedding, in the vector and keyword indexes and linking (the change
+        feed's log of where an applied change went)."""
 
     def _kind(self, kind: str) -> _KindIndex:
         if kind not in self._kinds:
@@ -174,18 +177,28 @@ class KnowledgeIndex:
         by_kind: dict[str, list[EntryDoc]] = {}
         for doc in docs:
             by_kind.setdefault(doc.kind, []).append(doc)
+        spent = dict.fromkeys(("embed_s", "vectors_s", "keywords_s", "links_s"), 0.0)
         for kind, group in by_kind.items():
             index = self._kind(kind)
             changed = [d for d in group if d.entry_id not in self.docs or self.docs[d.entry_id].text != d.text]
             if changed:
-                index.vectors.upsert(
-                    [d.entry_id for d in changed], self.embedder.embed_documents([d.text for d in changed])
-                )
+                t0 = time.perf_counter()
+                vectors = self.embedder.embed_documents([d.text for d in changed])
+                t1 = time.perf_counter()
+                index.vectors.upsert([d.entry_id for d in changed], vectors)
+                t2 = time.perf_counter()
                 index.keywords.upsert([(d.entry_id, d.text) for d in changed])
+                t3 = time.perf_counter()
+                spent["embed_s"] += t1 - t0
+                spent["vectors_s"] += t2 - t1
+                spent["keywords_s"] += t3 - t2
+            t3 = time.perf_counter()
             for d in group:
                 self._link(self.docs.get(d.entry_id), d)
                 self.docs[d.entry_id] = d
+            spent["links_s"] += time.perf_counter() - t3
         self._allowed.clear()
+        self.last_upsert = spent
 
     def _link(self, old: EntryDoc | None, new: EntryDoc | None) -> None:
         """Keep the product and indication maps, title words and the typo vocabulary in step with an entry's change."""

@@ -32,6 +32,9 @@ STOPWORDS = frozenset(
 
 _PUNCT = re.compile(r"^[\W_]+$")
 jieba.setLogLevel(logging.WARNING)
+# bm25s sets its own logger to DEBUG when imported, which bypasses the level the service configured ("Building
+# index from tokens" on every index build): let it follow the root logger like every other library
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 
 _BASE_LOCK = threading.Lock()
@@ -49,6 +52,23 @@ def _base_dictionary() -> tuple[dict[str, int], int]:
         tokenizer = jieba.Tokenizer()
         tokenizer.initialize()
         return tokenizer.FREQ, tokenizer.total
+
+
+@functools.cache
+def plain_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer over the default dictionary alone, one per process, for readers adding no words of theirs.
+
+    It holds the process's dictionary itself, not a copy, so nothing may add words to it. The adverse-reaction
+    reader used jieba's global tokenizer, whose ``initialize`` read the whole dictionary a second time (0.8 s CPU
+    on a quiet machine) on the first objection answer after a start: under load that first answer, and every
+    answer waiting behind it in the worker, took seconds (the change-feed benchmark's slow first publish).
+    """
+    freq, total = _base_dictionary()
+    with _BASE_LOCK:
+        tokenizer = jieba.Tokenizer()
+        tokenizer.FREQ, tokenizer.total = freq, total
+        tokenizer.initialized = True
+        return tokenizer
 
 
 class ChineseTokenizer:

@@ -23,7 +23,6 @@ from api.request_model import RequestModel
 from graph.errors import NotFoundError
 from graph.model import CompetitorObservation, CompetitorPhoto, CustomerType, Product
 from graph.ports import PriceHistory, PriceHistoryFilter
-from ingest.posters.photo import HEIC_SUPPORTED
 from pricing_guard.competitor_matrix import STALE_AFTER_DAYS, MatrixCell, OurPrice, competitor_matrix, matrix_csv
 
 router = APIRouter(tags=["competitor prices"])
@@ -372,4 +371,4 @@ async def matrix(
     )
 
 
-__all__ = ["HEIC_SUPPORTED", "router"]
+__all__ = ["router"]

@@ -134,7 +134,7 @@ def test_health_needs_no_key(deployment: Deployment) -> None:
     assert ready["status"] == "ready" and set(ready["tenants_loaded"]) >= {"hz-pharma", "sh-pharma"}
     assert ready["feed"]["hz-pharma"]["caught_up"] and ready["feed"]["hz-pharma"]["seq"] >= 1  # the demo load
     startup = ready["startup"]  # where the start went, per stage (eval/bench_ready.py reports it)
-    assert {"store", "keys", "embedder", "model", "catch_up"} <= set(startup)
+    assert {"store", "keys", "embedder", "model", "detectors", "catch_up"} <= set(startup)
     assert {"prices", "competitors", "retrieval", "prices_from", "retrieval_from"} <= set(
         startup["tenants"]["hz-pharma"]
     )

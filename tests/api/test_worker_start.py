@@ -48,3 +48,29 @@ def test_a_worker_is_ready_when_it_starts_taking_requests(data_dir: Path) -> Non
     with TestClient(worker_app()) as client:  # the first stop saved the snapshots: the second start reads them
         tenant = client.get("/v1/ready").json()["startup"]["tenants"]["w1"]
         assert tenant["prices_from"] == "snapshot" and tenant["retrieval_from"] == "snapshot"
+
+
+def test_a_worker_logs_as_the_command_line_asked(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --workers N --log-level …`` reaches the workers (they log their feed passes and start-up at INFO);
+    without it a worker logged nothing but warnings, and where a feed lag went could not be seen."""
+    import logging
+
+    from api.logs import FieldsFormatter
+    from api.settings import Settings, export_for_workers
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    monkeypatch.setenv("SKG_DATA_DIR", str(data_dir))  # restored after the test (export_for_workers sets it)
+    monkeypatch.setenv("SKG_BACKEND", "embedded")
+    monkeypatch.setenv("SKG_LOG_LEVEL", "warning")
+    monkeypatch.setenv("SKG_LOG_JSON", "false")
+    try:
+        export_for_workers(Settings(), log_level="debug", log_json=True)
+        get_settings.cache_clear()
+        worker_app()
+        worker_app()  # a second app in one process: still one handler
+        ours = [h for h in root.handlers if isinstance(h.formatter, FieldsFormatter)]
+        assert root.level == logging.DEBUG and len(ours) == 1 and ours[0].formatter.json_lines  # type: ignore[union-attr]
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers

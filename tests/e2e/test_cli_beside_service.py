@@ -242,3 +242,49 @@ def test_a_file_left_by_a_killed_service_neither_hangs_nor_stops_the_cli(folders
     assert not (data_dir / FILE_NAME).exists()  # and the stale file is gone
     code, out, err = _cli(data_dir, "keys", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def _orders_file(path: Path, n: int, tag: str) -> Path:
+    """``n`` order lines of known customers and SKUs (a large file: its validation takes a while)."""
+    rows = [f"SO-{tag}-{i // 3},{i % 3 + 1},C-00{1 + i % 3},SKU-ATV-20,2025-0{1 + i % 9}-1{i % 10},{1 + i % 50},30.00,"
+            for i in range(n)]  # fmt: skip
+    path.write_text("order_id,line,customer_id,sku,at,qty,unit_price,unit\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_long_ingest_streams_its_progress_and_ctrl_c_cancels_it_with_nothing_written(
+    service: tuple[Path, int, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """Through the service, an ingest's progress lines reach the CLI while it runs; Ctrl-C on the CLI asks the
+    service to stop it, which it does at the next step before the load (one transaction): the CLI says so, exits
+    130, and the store holds not one of the files' lines."""
+    data_dir, _, server = service
+    files = [_orders_file(tmp_path / f"orders_{i}.csv", 60_000, f"C{i}") for i in range(3)]
+    before = json.loads(_cli(data_dir, "stats", "--json", "--tenant", TENANT)[1])["counts"][TENANT]
+    exe = Path(sys.executable).parent / "salescopilot"
+    env = {**os.environ, **ENV, "SKG_DATA_DIR": str(data_dir)}
+    cli = subprocess.Popen([str(exe), "ingest", *map(str, files), "--tenant", TENANT], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert cli.stderr is not None
+        streamed = []
+        while not any("ingest: validating orders_0.csv" in line for line in streamed):
+            line = cli.stderr.readline()
+            assert line, "".join(streamed)  # the stream ended before the first step's line
+            streamed.append(line)
+        assert cli.poll() is None  # the step's line came while the command was still running
+        cli.send_signal(signal.SIGINT)
+        out, err = cli.communicate(timeout=WAIT_S)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    err = "".join(streamed) + err
+    assert cli.returncode == 130, err
+    assert "cancelling the command in the service" in err
+    assert "cancelled: the command stopped in the service before it wrote anything" in err
+    assert "nothing was written" in err and "ingest: validating orders_2.csv" not in err
+    after = json.loads(_cli(data_dir, "stats", "--json", "--tenant", TENANT)[1])["counts"][TENANT]
+    assert after == before
+    assert server.poll() is None and (data_dir / FILE_NAME).exists()  # the service runs on, holding the store
+    code, _, _ = _cli(data_dir, "ingest", str(ROOT / "examples" / "orders.csv"), "--tenant", TENANT)
+    assert code == 0  # and takes the next command

@@ -10,9 +10,11 @@ import pytest
 
 from copilot.briefing import BriefingPack, build_briefing
 from copilot.render import to_markdown, to_pdf
+from copilot.safety import set_status
 from demo.load import load_demo
 from graph.embedded import EmbeddedGraphStore
 from graph.errors import NotFoundError
+from graph.model import SafetyReport
 from pricing_guard.index import PriceIndex
 
 TODAY = dt.date(2026, 11, 25)
@@ -118,8 +120,9 @@ def test_urgent_facts_come_first_and_lower_the_health(demo) -> None:  # type: ig
     ending = [p for p in packs if any(f.text.startswith("合同 ") for f in p.urgent)]
     assert ending, "the demo has contracts ending within 30 days"
     for p in ending:
-        first = p.urgent[0]
-        assert first.text.startswith("合同 ") and "天后到期" in first.text  # the contract is the most urgent fact
+        # after open drug-safety reports (their own test below), the contract is the most urgent fact
+        first = next(f for f in p.urgent if not f.text.startswith("药物警戒："))
+        assert first.text.startswith("合同 ") and "天后到期" in first.text
         days = int(first.text.split(" ")[2].split("天")[0])
         factor = next(f for f in p.health.factors if f.name == "合同即将到期未续")
         assert factor.points == (-20 if days <= 7 else -10)
@@ -236,3 +239,25 @@ def test_fewer_than_three_prescribers_show_no_figure_at_all(tmp_path: Path) -> N
         pack = build_briefing(store, T, "C-RX", today=TODAY)
         _no_doctor_figure(_all_text(pack))
         assert pack.prescription_summary == [] and len(pack.doctors) == 2
+
+
+def test_an_open_drug_safety_report_is_the_first_urgent_fact_until_closed(demo) -> None:  # type: ignore[no-untyped-def]
+    """A suspected adverse reaction on a visit: the briefing names its report and what to do, with no script.
+
+    Runs last in this module: it closes a report of the shared demo store.
+    """
+    store, index = demo
+    report = next(
+        r for r in store.list_nodes("hz-pharma", SafetyReport, limit=10_000)
+        if r.status != "closed" and r.source == "interaction" and r.customer_id
+        and r.at.date() > TODAY - dt.timedelta(days=300)
+    )  # fmt: skip
+    pack = build_briefing(store, "hz-pharma", report.customer_id or "", today=TODAY, price_index=index)
+    safety = [f for f in pack.urgent if f.text.startswith("药物警戒：")]
+    assert pack.urgent[: len(safety)] == safety, "drug-safety facts come first"
+    fact = next(f for f in safety if f.node_id == report.id)
+    assert report.id in fact.text and "配合药物警戒部门随访" in fact.text and "不用销售话术" in fact.text
+    assert "## 紧急事项" in to_markdown(pack) and report.id in to_markdown(pack)
+    set_status(store, "hz-pharma", report.id, status="closed", actor="test-safety", note="已结案")
+    after = build_briefing(store, "hz-pharma", report.customer_id or "", today=TODAY, price_index=index)
+    assert all(f.node_id != report.id for f in after.urgent)

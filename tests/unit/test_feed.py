@@ -194,3 +194,22 @@ def test_a_whole_sku_history_is_served_from_the_index_once_it_is_built(
         served, source = services.price_history("SKU-ATV-20", f)
         assert source == "index" and served.table.equals(store.price_history(T, "SKU-ATV-20", f).table)
     assert services.price_history("SKU-ATV-20")[0].table.equals(cold.table)
+
+
+def test_a_follower_pass_logs_where_its_time_went(
+    store: EmbeddedGraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each applied pass says which records it applied and how long reading, waiting and indexing took (the lag's
+    stages, read from a worker's log); an empty pass says nothing."""
+    a, b = _services(store, tmp_path / "a"), _services(store, tmp_path / "b")
+    a.create_entry(actor="王老师", kind="objection_script", title="客户嫌起效慢", body="说明证据。", skus=["SKU-AML-5"])
+    with caplog.at_level("INFO", logger="api.services"):
+        assert b.follow() == 1
+        assert b.follow() == 0
+    applied = [r for r in caplog.records if r.getMessage() == "change feed applied"]
+    assert len(applied) == 1
+    fields = vars(applied[0])
+    assert fields["records"] == 1 and fields["seq"] == f"{b.feed_seq}-{b.feed_seq}"
+    for stage in ("read_ms", "apply_ms", "docs_read_ms", "lock_wait_ms", "index_ms", "embed_ms", "keywords_ms"):
+        assert fields[stage] >= 0, stage
+    assert fields["behind_s"] >= 0

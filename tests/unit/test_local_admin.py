@@ -160,3 +160,54 @@ def test_the_store_stays_locked_through_a_bulk_load_and_a_second_open_touches_no
     finally:
         store.close()
     assert _open_elsewhere(graph_dir).startswith("opened")
+
+
+def test_a_streamed_command_answers_its_output_in_lines_then_its_result(tmp_path: Path) -> None:
+    """``stream``: JSON lines of output as written, the last one the result; a cancel with nothing running says so."""
+    import json
+
+    from api.local_admin import CANCEL_ROUTE
+
+    channel = LocalAdmin.for_listener("127.0.0.1", 8000)
+    assert channel is not None
+    settings = Settings(data_dir=tmp_path, buffer_pool_mb=128, embedder="hashing", feed_poll_s=0)
+    app = create_app(settings, preload=False, local_admin=channel)
+    with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
+        headers = {TOKEN_HEADER: channel.token}
+        ran = test_client.post(ROUTE, json={"argv": ["tasks", "--rep", "R-X"], "stream": True}, headers=headers)
+        assert ran.status_code == 200 and ran.headers["content-type"].startswith("application/x-ndjson")
+        lines = [json.loads(line) for line in ran.text.splitlines()]
+        result = lines[-1]["result"]
+        assert result["exit_code"] == 4 and not result["cancelled"]
+        assert "unknown rep R-X" in "".join(line.get("err", "") for line in lines[:-1]) == result["stderr"]
+        assert test_client.post(CANCEL_ROUTE, headers=headers).json() == {"cancelled": False}
+        assert test_client.post(CANCEL_ROUTE, headers={TOKEN_HEADER: "x"}).status_code == 401
+
+
+def test_a_cancelled_command_stops_at_its_next_step_and_says_nothing_was_written(tmp_path: Path) -> None:
+    """A session's checkpoint raises once the CLI cancelled; the run answers exit 130, ``cancelled``, and why."""
+    from api.local_admin import CliRequest, checkpoint, current_session, register_runner, run_command
+    from api.local_admin import _runner as runners
+
+    class _State:
+        settings = Settings(data_dir=tmp_path)
+
+    steps: list[int] = []
+
+    def command(argv: list[str], out: object, err: object) -> None:
+        session = current_session()
+        assert session is not None
+        for step in range(3):
+            checkpoint()
+            steps.append(step)
+            session.cancelled.set()  # the CLI's Ctrl-C arrives during the first step
+
+    before = list(runners)
+    register_runner(command)
+    try:
+        result = run_command(_State(), CliRequest(argv=["ingest"]))  # type: ignore[arg-type]
+    finally:
+        runners[:] = before
+    assert steps == [0] and result.exit_code == 130 and result.cancelled
+    assert "nothing was written" in result.stderr
+    checkpoint()  # outside a session: nothing to cancel

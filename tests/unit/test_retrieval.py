@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -214,3 +215,30 @@ def test_open_index_persists_next_to_the_graph_and_follows_graph_edits(tmp_path:
         assert again.docs["E1"].version == 2
         assert [h.entry_id for h in again.search("医保刷卡", k=1)] == ["E1"]
         assert (tmp_path / "index" / "embeddings.sqlite").exists()
+
+
+class _Records(logging.Handler):
+    """Every record that reaches the root logger's handlers, whatever its level."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_building_a_keyword_index_logs_nothing_below_the_service_level() -> None:
+    """bm25s sets its logger to DEBUG on import; at the service's INFO level an index build must stay quiet."""
+    root, seen = logging.getLogger(), _Records()
+    level = root.level
+    root.addHandler(seen)
+    root.setLevel(logging.INFO)
+    try:
+        index = KeywordIndex(ChineseTokenizer())
+        index.upsert([(d.entry_id, f"{d.title} {d.body}") for d in DOCS])
+        index.rebuild()
+    finally:
+        root.removeHandler(seen)
+        root.setLevel(level)
+    assert not [r for r in seen.records if r.levelno < logging.INFO]
