@@ -86,6 +86,15 @@ def _plain(model: str, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column
 
 
+def _spans_lines(table: pa.Table) -> bool:
+    """Whether a text value of ``table`` holds a line break (CR or LF), i.e. a CSV record spans lines."""
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pc.any(pc.match_substring_regex(column, r"[\r\n]")).as_py():
+                return True
+    return False
+
+
 @dataclass
 class ImportFiles:
     """What ``write_import_files`` wrote: the importer's arguments and the rows per tenant and type."""
@@ -95,9 +104,14 @@ class ImportFiles:
     """(label, file name) pairs, one ``--nodes`` argument each."""
     relationships: list[tuple[str, str]] = field(default_factory=list)
     """(relationship type, file name) pairs, one ``--relationships`` argument each."""
+    multiline: list[str] = field(default_factory=list)
+    """The files with a line break inside a value: only these are read the importer's slow, serial way."""
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     """Nodes per label and relationships per type, per tenant (as ``GraphStore.counts``)."""
     change_heads: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per stage, over all files: ``read`` (the store's Arrow tables), ``convert`` (the importer's
+    columns: uids, lists, timestamps) and ``write`` (the CSV writer); for the benchmark's break-down."""
 
     def add(self, tenant: str, name: str, n: int) -> None:
         """Count ``n`` more rows of ``name`` for ``tenant``."""
@@ -105,17 +119,37 @@ class ImportFiles:
             per = self.rows.setdefault(tenant, {})
             per[name] = per.get(name, 0) + n
 
+    def timed(self, stage: str, since: float) -> float:
+        """Add the wall seconds from ``since`` to ``stage``; the clock now (the next stage's start)."""
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
 
 def import_arguments(
-    files_dir: Path, nodes: Sequence[tuple[str, str]], relationships: Sequence[tuple[str, str]], database: str
+    files_dir: Path,
+    nodes: Sequence[tuple[str, str]],
+    relationships: Sequence[tuple[str, str]],
+    database: str,
+    multiline: Sequence[str] | None = None,
 ) -> list[str]:
-    """The arguments of ``neo4j-admin`` for these files (strict: a bad row or a duplicate fails the import)."""
+    """The arguments of ``neo4j-admin`` for these files (strict: a bad row or a duplicate fails the import).
+
+    ``multiline``: the files with a line break inside a value. The importer splits a file into chunks parsed in
+    parallel only when no value spans lines, so only these files are read serially (``--multiline-fields-format=v2``,
+    Neo4j 5.26+); ``None`` (folders written before the list was kept): every file is, as with
+    ``--multiline-fields=true``.
+    """
     args = ["database", "import", "full"]
     args += [f"--nodes={label}={files_dir / name}" for label, name in nodes]
     args += [f"--relationships={typ}={files_dir / name}" for typ, name in relationships]
+    if multiline is None:
+        args.append("--multiline-fields=true")
+    elif multiline:
+        paths = ",".join(str(files_dir / name) for name in multiline)
+        args += ["--multiline-fields-format=v2", f"--multiline-fields={paths}"]
     args += [
         f"--array-delimiter={ARRAY_DELIMITER}",
-        "--multiline-fields=true",
         "--bad-tolerance=0",
         "--skip-bad-relationships=false",
         "--skip-duplicate-nodes=false",
@@ -170,11 +204,12 @@ def write_import_files(
         "backend": getattr(store, "backend", "?"),
         "nodes": out.nodes,
         "relationships": out.relationships,
+        "multiline": out.multiline,
         "rows": out.rows,
         "change_heads": out.change_heads,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    args = import_arguments(Path("."), out.nodes, out.relationships, "neo4j")
+    args = import_arguments(Path("."), out.nodes, out.relationships, "neo4j", out.multiline)
     # The array delimiter is a control character: written as $'\x1e' so the line can be pasted into bash.
     line = " ".join(shlex.quote(a) for a in args).replace(shlex.quote(f"--array-delimiter={ARRAY_DELIMITER}"), "")
     (directory / COMMAND_FILE).write_text(
@@ -188,7 +223,9 @@ def write_import_files(
 
 
 def _write_nodes(store: GraphStore, tenant: str, model: type[Node], directory: Path, out: ImportFiles) -> int:
+    t0 = time.perf_counter()
     table = store.node_table(tenant, model)
+    t0 = out.timed("read", t0)
     if not table.num_rows:
         return 0
     frame = node_frame(model, table, tenant)
@@ -198,13 +235,19 @@ def _write_nodes(store: GraphStore, tenant: str, model: type[Node], directory: P
     ]
     data = pa.table([_plain(model.label, n, frame.column(n)) for n in frame.column_names], names=names)
     name = f"{model.label}.{tenant}.csv"
+    if _spans_lines(data):
+        out.multiline.append(name)
+    t0 = out.timed("convert", t0)
     pacsv.write_csv(data, directory / name)
+    out.timed("write", t0)
     out.nodes.append((model.label, name))
     return int(frame.num_rows)
 
 
 def _write_edges(store: GraphStore, tenant: str, model: type[Edge], directory: Path, out: ImportFiles) -> int:
+    t0 = time.perf_counter()
     table = store.edge_table(tenant, model)
+    t0 = out.timed("read", t0)
     if not table.num_rows:
         return 0
     frame = edge_frame(model, table, tenant)
@@ -213,8 +256,13 @@ def _write_edges(store: GraphStore, tenant: str, model: type[Edge], directory: P
     columns += [_plain(model.__name__, p, frame.column(p)) for p in props]
     names = [f":START_ID({model.source.node.label})", f":END_ID({model.target.node.label})", UID]
     names += [import_header(p, frame.schema.field(p).type) for p in props]
+    data = pa.table(columns, names=names)
     name = f"{model.__name__}.{tenant}.csv"
-    pacsv.write_csv(pa.table(columns, names=names), directory / name)
+    if _spans_lines(data):
+        out.multiline.append(name)
+    t0 = out.timed("convert", t0)
+    pacsv.write_csv(data, directory / name)
+    out.timed("write", t0)
     out.relationships.append((rel(model.rel_type).strip("`"), name))
     return int(frame.num_rows)
 
@@ -224,7 +272,12 @@ def _write_edges(store: GraphStore, tenant: str, model: type[Edge], directory: P
 
 @dataclass
 class BulkLoadReport:
-    """Seconds per step and the counts found after the load (per tenant, as ``GraphStore.counts``)."""
+    """Seconds per step and the counts found after the load (per tenant, as ``GraphStore.counts``).
+
+    Steps: ``stop``, ``import`` (the importer, its JVM start included), ``start`` (until the server answers),
+    ``schema`` (constraints built and checked, indexes created), ``indexes`` (until every index is online) and
+    ``count check``.
+    """
 
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -257,7 +310,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def _run(cmd: list[str], home: Path, what: str) -> str:
+def run_launcher(cmd: list[str], home: Path, what: str) -> str:
     """Run a Neo4j launcher for the server in ``home`` (``NEO4J_HOME`` set through ``env``); its output."""
     done = subprocess.run(["env", f"NEO4J_HOME={home}", *cmd], capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
@@ -299,7 +352,7 @@ def bulk_load(
             details={"database": database},
         )
     t0 = time.perf_counter()
-    _run([str(neo4j), "stop"], home, "stopping Neo4j")
+    run_launcher([str(neo4j), "stop"], home, "stopping Neo4j")
     report.seconds["stop"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
     args = import_arguments(
@@ -307,21 +360,26 @@ def bulk_load(
         [tuple(n) for n in manifest["nodes"]],
         [tuple(r) for r in manifest["relationships"]],
         database,
+        manifest.get("multiline"),
     )
     try:
-        report.importer_output = _run([str(neo4j_admin), *args], home, "neo4j-admin database import")
+        report.importer_output = run_launcher([str(neo4j_admin), *args], home, "neo4j-admin database import")
     finally:
         report.seconds["import"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
-        _run([str(neo4j), "start"], home, "starting Neo4j")
+        run_launcher([str(neo4j), "start"], home, "starting Neo4j")
     store = _wait_for(connect, start_timeout_s)
-    report.seconds["start"] = round(time.perf_counter() - t0, 1)
+    started = time.perf_counter() - t0
+    report.seconds["start"] = round(started - store.schema_seconds, 1)
+    report.seconds["schema"] = round(store.schema_seconds, 1)
     try:
         t0 = time.perf_counter()
         store.await_indexes(index_timeout_s)
         report.seconds["indexes"] = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
         report.counts = store.counts()
         heads = {t: store.change_head(t) for t in manifest["change_heads"]}
+        report.seconds["count check"] = round(time.perf_counter() - t0, 1)
     finally:
         store.close()
     expected = {t: dict(sorted(c.items())) for t, c in sorted(manifest["rows"].items())}

@@ -8,6 +8,7 @@ and schema commands of Neo4j 5 Community are used.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -134,6 +135,8 @@ class Neo4jGraphStore(CypherGraphStore):
             raise BackendUnavailableError(f"cannot connect to Neo4j at {uri}: {e}") from e
         self._local = threading.local()
         """``tx``: the managed transaction this thread is inside (a load spanning several types), if any."""
+        self.schema_seconds = 0.0
+        """Wall seconds the start spent on the schema (constraints built and checked, indexes created)."""
         self._migrate()
 
     # ------------------------------------------------------------------ engine primitives
@@ -299,14 +302,26 @@ class Neo4jGraphStore(CypherGraphStore):
         version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(f"Neo4j schema version {version}; this code knows up to {SCHEMA_VERSION}")
-        # Schema commands cannot share a transaction with writes: each runs in its own auto-commit transaction.
+        t0 = time.perf_counter()
+        statements = schema_statements()
+        indexes = [s for s in statements if s.startswith("CREATE INDEX")]
+        # Schema commands cannot share a transaction with writes. The plain indexes go in ONE transaction: Neo4j
+        # populates the indexes committed together as one background job instead of one per index (after a bulk load
+        # of 2M order lines, schema + indexes were done 20–50 % sooner: eval/bench_neo4j_bulk). Each uniqueness
+        # constraint runs in its own auto-commit transaction, which returns once its index is built and checked.
         with self._driver.session(database=self.database) as session:
-            for statement in schema_statements():
-                session.run(statement).consume()
+            with session.begin_transaction() as tx:
+                for statement in indexes:
+                    tx.run(statement).consume()
+                tx.commit()
+            for statement in statements:
+                if statement not in indexes:
+                    session.run(statement).consume()
             for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(v, []):
                     session.run(statement).consume()
         self._write(lambda tx: tx.run(SET_VERSION, {"v": str(SCHEMA_VERSION)}).consume())
+        self.schema_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ writes
 

@@ -15,7 +15,15 @@ import pytest
 from graph.embedded import EmbeddedGraphStore
 from graph.errors import ConflictError, InvalidRowError
 from graph.model import Customer, Entry, Product, Purchased, node_uid
-from graph.neo4j_bulk import ARRAY_DELIMITER, COMMAND_FILE, MANIFEST, bulk_load, read_manifest, write_import_files
+from graph.neo4j_bulk import (
+    ARRAY_DELIMITER,
+    COMMAND_FILE,
+    MANIFEST,
+    bulk_load,
+    import_arguments,
+    read_manifest,
+    write_import_files,
+)
 from graph.neo4j_store import SCHEMA_VERSION
 from graph.ports import ChangeDraft
 
@@ -86,6 +94,20 @@ def test_files_carry_every_row_with_the_importers_types(tmp_path: Path) -> None:
     command = (out / COMMAND_FILE).read_text(encoding="utf-8")
     assert f"--relationships=PURCHASED=Purchased.{T}.csv" in command and "--overwrite-destination=true" in command
     assert ARRAY_DELIMITER not in command and "--array-delimiter=$'\\x1e'" in command
+
+
+def test_only_the_files_with_a_line_break_in_a_value_are_read_as_multiline(tmp_path: Path) -> None:
+    # The Entry body spans two lines; the order lines, products and customers do not, so the importer may cut
+    # their files into chunks parsed in parallel (--multiline-fields=true would read every file serially).
+    with _store(tmp_path / "graph") as store:
+        files = write_import_files(store, tmp_path / "out")
+    assert files.multiline == [f"Entry.{T}.csv"] == read_manifest(tmp_path / "out")["multiline"]
+    args = import_arguments(Path("/d"), files.nodes, files.relationships, "neo4j", files.multiline)
+    assert "--multiline-fields-format=v2" in args and f"--multiline-fields=/d/Entry.{T}.csv" in args
+    assert "--multiline-fields=true" not in args
+    assert "--multiline-fields=true" in import_arguments(Path("/d"), files.nodes, files.relationships, "neo4j")
+    none = import_arguments(Path("/d"), files.nodes, files.relationships, "neo4j", [])
+    assert not [a for a in none if a.startswith("--multiline")]
 
 
 def test_a_folder_that_holds_files_is_refused(tmp_path: Path) -> None:
