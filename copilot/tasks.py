@@ -19,8 +19,9 @@ import functools
 import hashlib
 import json
 import re
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -41,6 +42,7 @@ from graph.errors import NotFoundError
 from graph.frames import models_to_table
 from graph.model import (
     AuditEvent,
+    Change,
     Contract,
     ContractWith,
     Customer,
@@ -59,7 +61,7 @@ from graph.model import (
     TaskState,
     Treats,
 )
-from graph.ports import ChangeDraft, CustomerContext, DealRecord, GraphStore, InteractionRecord
+from graph.ports import WRITTEN, ChangeDraft, CustomerContext, DealRecord, GraphStore, InteractionRecord
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
 from retrieval.hybrid import EntryDoc, KnowledgeIndex, SearchFilters
@@ -900,28 +902,125 @@ def _due_days(x: Finding) -> int:
     return DUE_DAYS[x.trigger] if x.due_days is None else x.due_days
 
 
-def build_tasks(
-    store: GraphStore,
-    tenant: str,
-    rep_id: str,
-    *,
-    as_of: dt.date,
-    price_index: PriceIndex | None = None,
-    suggest: Suggest | None = None,
-    suggest_first: int = SUGGEST_FIRST,
-    only: str | None = None,
-    params: TaskParams = PARAMS,
-) -> TaskList:
-    """The task list of ``rep_id`` as of ``as_of``: the findings over the customers it owns, one task per situation.
+UNRELATED_TYPES = frozenset({
+    "Task", "AuditEvent", "Entry", "EntryVersion", "Previous", "AboutProduct", "AboutIndication", "CaseOf",
+    "CompetitorProduct", "CompetesWith", "CompetitorPhoto", "CompetitorObservation", "ScriptRequest", "Doctor",
+    "WorksAt", "Prescribes", "Promotion", "PriceEvent", "Rep", "Owns", "Had", "Mentions",
+})  # fmt: skip
+"""Graph types no rule of ``RULES`` reads: a write of these alone leaves a territory's findings as they were (a task's
+state is read on every list; price flags, which read the price index, are worked out on every list; a rep's
+customers are part of the read model's key). Any other type, or a change record that does not say what it wrote,
+makes the findings be read again."""
+UNRELATED_KINDS = frozenset({"entry_saved"})
+"""Change kinds that write only what no rule reads (an entry's versioned save)."""
+CACHE_LOG_BATCH = 1_000
+"""Change records read to decide whether a cached territory still holds; more than this: read it again."""
 
-    Findings about the same customer and subject from several triggers (an objection and an overdue next step of one
-    interaction) are one task (``also`` names the others; its state is stored under each trigger's id). ``suggest``
-    adds the script or case to use to the first ``suggest_first`` open tasks (what a rep reads first; each retrieval
-    costs milliseconds) and to the task ``only`` (one task opened by itself).
+
+def touches_findings(change: Change) -> bool:
+    """Whether a change-log record may change what ``RULES`` find (conservative: unknown means yes)."""
+    if change.kind in UNRELATED_KINDS:
+        return False
+    try:
+        details = json.loads(change.details or "{}")
+    except ValueError:
+        return True
+    written = details.get(WRITTEN) if isinstance(details, dict) else None
+    if not isinstance(written, dict):
+        return True
+    return any(str(name).split(".")[0] not in UNRELATED_TYPES for name in written)
+
+
+@dataclass
+class _Findings:
+    """What one territory's rules found as of a day, while the change log stands at ``head``."""
+
+    head: int
+    customers: int
+    items: list[TaskItem]
+    """One task per group, as found (open, no suggestion): copied for each list, never handed out."""
+    ids_of: dict[str, list[str]]
+    asks: dict[str, Ask]
+    deals: TerritoryData
+    """The territory's customers with their open deals and the products they quote, for the price flags."""
+
+
+CacheKey = tuple[str, tuple[str, ...], dt.date, TaskParams]
+
+
+class TaskCache:
+    """The task lists' read model: per tenant, territory (its customers), day and parameters, what the rules found.
+
+    Valid while the tenant's change log says nothing the rules read was written since: each list reads the log's
+    head first (one key lookup); when it moved, the records since are read and the findings kept only when none of
+    them wrote a type a rule reads (``touches_findings``; a task's state change, an entry's edit, a photo do not),
+    so a write is seen in the next list. Every write path logs (``load_batch``, ``upsert_*``, ``bulk_load``, the
+    entry save). What a list adds on top is read every time: the tasks' stored states, the price flags of open
+    deals (the price index follows the log on its own), the suggestions. The least recently used territories are
+    dropped past ``size``. Thread-safe; a list computed by two requests at once is stored once (the later head).
     """
-    territory = Territory.of_rep(store, tenant, rep_id)
-    data = load_territory(store, tenant, sorted(territory.customer_ids or ()), as_of, params)
-    findings = find(data, price_index=price_index, params=params)
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[CacheKey, _Findings] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, store: GraphStore, key: CacheKey, head: int) -> _Findings | None:
+        """The findings of ``key`` if nothing the rules read changed up to ``head``."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+        if found is None or found.head > head:
+            return None
+        if found.head < head:
+            changes = store.changes(key[0], after=found.head, limit=CACHE_LOG_BATCH)
+            if (
+                len(changes) >= CACHE_LOG_BATCH
+                or (changes and changes[-1].seq < head)
+                or any(touches_findings(c) for c in changes)
+            ):
+                return None
+            found.head = head  # nothing read by the rules changed: the next list needs no look at the log
+        return found
+
+    def put(self, key: CacheKey, found: _Findings) -> None:
+        """Keep the findings of ``key`` (unless a list read at a later head is held already)."""
+        with self._lock:
+            held = self._entries.get(key)
+            if held is None or held.head <= found.head:
+                self._entries[key] = found
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every territory (a tenant's data replaced wholesale)."""
+        with self._lock:
+            self._entries.clear()
+
+
+def _findings(
+    store: GraphStore, tenant: str, customer_ids: Sequence[str], as_of: dt.date, head: int, params: TaskParams
+) -> _Findings:
+    """Read the territory and run ``RULES``: one task per group of findings, before states, price flags, suggestions."""
+    data = load_territory(store, tenant, customer_ids, as_of, params)
+    out = _group(find(data, params=params), data, as_of)
+    deals = TerritoryData(
+        as_of,
+        {cid: CustomerFacts(f.customer, deals=[d for d in f.deals if d.deal.outcome in (None, "open") and d.quotes])
+         for cid, f in data.customers.items()},
+        dict(data.products), {}, {},
+    )  # fmt: skip
+    return _Findings(head, len(data.customers), out[0], out[1], out[2], deals)
+
+
+def _group(
+    findings: list[Finding], data: TerritoryData, as_of: dt.date
+) -> tuple[list[TaskItem], dict[str, list[str]], dict[str, Ask]]:
+    """Findings about the same customer and subject become one task (see ``build_tasks``)."""
     grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for x in findings:
         same = x.trigger in INTERACTION_TRIGGERS
@@ -949,6 +1048,52 @@ def build_tasks(
                              x.categories or SCRIPT_CATEGORIES.get(x.trigger, frozenset()))  # fmt: skip
         ids_of[item.id] = [task_id(o.trigger, o.customer_id, o.subject) for o in group]
         items.append(item)
+    return items, ids_of, asks
+
+
+def build_tasks(
+    store: GraphStore,
+    tenant: str,
+    rep_id: str,
+    *,
+    as_of: dt.date,
+    price_index: PriceIndex | None = None,
+    suggest: Suggest | None = None,
+    suggest_first: int = SUGGEST_FIRST,
+    only: str | None = None,
+    params: TaskParams = PARAMS,
+    cache: TaskCache | None = None,
+) -> TaskList:
+    """The task list of ``rep_id`` as of ``as_of``: the findings over the customers it owns, one task per situation.
+
+    Findings about the same customer and subject from several triggers (an objection and an overdue next step of one
+    interaction) are one task (``also`` names the others; its state is stored under each trigger's id). ``suggest``
+    adds the script or case to use to the first ``suggest_first`` open tasks (what a rep reads first; each retrieval
+    costs milliseconds) and to the task ``only`` (one task opened by itself). ``cache`` keeps what the rules found
+    per territory and day until the change log says a fact they read was written (``TaskCache``): the same list,
+    without reading the territory again.
+    """
+    territory = Territory.of_rep(store, tenant, rep_id)
+    customer_ids = tuple(sorted(territory.customer_ids or ()))
+    key: CacheKey = (tenant, customer_ids, as_of, params)
+    head = store.change_head(tenant) if cache is not None else 0  # read before the facts: a later write moves it
+    found = cache.get(store, key, head) if cache is not None else None
+    if cache is not None:
+        if found is None:
+            cache.misses += 1
+        else:
+            cache.hits += 1
+    if found is None:
+        found = _findings(store, tenant, customer_ids, as_of, head, params)
+        if cache is not None:
+            cache.put(key, found)
+    items = [t.model_copy() for t in found.items]
+    ids_of, asks = dict(found.ids_of), dict(found.asks)
+    if price_index is not None:
+        flagged, flag_ids, flag_asks = _group(price_flags(found.deals, price_index), found.deals, as_of)
+        items += flagged
+        ids_of.update(flag_ids)
+        asks.update(flag_asks)
     stored = {t.id: t for t in store.nodes_by_keys(tenant, Task, sorted({i for ids in ids_of.values() for i in ids}))}
     for item in items:
         _state_of(item, next((stored[i] for i in ids_of[item.id] if i in stored), None), as_of)
@@ -958,7 +1103,7 @@ def build_tasks(
             ask = asks.get(item.id)
             item.suggestion = suggest(*ask) if ask is not None else None
     counts = {s: sum(1 for t in items if t.state == s) for s in STATE_ORDER}
-    return TaskList(rep_id=rep_id, as_of=as_of, customers=len(data.customers), counts=counts, items=items)
+    return TaskList(rep_id=rep_id, as_of=as_of, customers=found.customers, counts=counts, items=items)
 
 
 # ------------------------------------------------------------------------------------------------ state changes
@@ -993,6 +1138,7 @@ def set_state(
     interaction_id: str | None = None,
     interaction: NewInteraction | None = None,
     price_index: PriceIndex | None = None,
+    cache: TaskCache | None = None,
 ) -> TaskItem:
     """Set the state of one of the rep's tasks as of ``as_of``; the task as it now reads.
 
@@ -1001,7 +1147,7 @@ def set_state(
     drug-safety queue in the same transaction). ``snoozed`` needs a date after ``as_of``; ``dismissed`` a reason.
     A task id the rep does not have today is unknown (``NotFoundError``), as for another rep's task.
     """
-    tasks = build_tasks(store, tenant, rep_id, as_of=as_of, price_index=price_index)
+    tasks = build_tasks(store, tenant, rep_id, as_of=as_of, price_index=price_index, cache=cache)
     item = next((t for t in tasks.items if t.id == item_id), None)
     if item is None:
         raise NotFoundError(f"unknown task {item_id}", details={"id": item_id})

@@ -104,3 +104,41 @@ def test_state_changes_check_their_input(store: CypherGraphStore, tenant_factory
     assert band_30[contract.id].detail == "30" and band_30[contract.id].state == "open"  # a nearer band: again
     assert {a.action for a in store.audit_trail(t, Task.label, contract.id)} == {"task_snoozed", "task_done"}
     assert all(isinstance(a, AuditEvent) for a in store.audit_trail(t, Task.label, contract.id))
+
+
+def test_the_read_model_shows_every_write_in_the_next_list(
+    store: CypherGraphStore, tenant_factory: TenantFactory
+) -> None:
+    """A cached territory is the list read afresh; a write the rules read (even a plain upsert) shows at once.
+
+    A task's state change writes nothing the rules read: the findings stay cached, the new state shows.
+    """
+    t = tenant_factory()
+    load_sample(store, t)
+    day = dt.date(2025, 9, 10)  # I-1 (09-01) recorded a price objection, nothing since
+    cache = tasks.TaskCache()
+
+    def both() -> list[dict[str, object]]:
+        cached = tasks.build_tasks(store, t, "R-1", as_of=day, cache=cache)
+        fresh = tasks.build_tasks(store, t, "R-1", as_of=day)
+        assert [i.model_dump() for i in cached.items] == [i.model_dump() for i in fresh.items]
+        assert cached.counts == fresh.counts and cached.customers == fresh.customers
+        return [i.model_dump() for i in cached.items]
+
+    first = both()
+    assert both() == first and (cache.hits, cache.misses) == (1, 1)
+    objection = next(i for i in first if i["trigger"] == "objection_no_followup" and i["subject"] == "I-1")
+    tasks.set_state(store, t, "R-1", str(objection["id"]), state="dismissed", as_of=day, actor="test rep",
+                    dismiss_reason="已电话沟通")  # fmt: skip
+    after = both()
+    assert (cache.hits, cache.misses) == (2, 1)  # a state change: the findings are still those cached
+    assert next(i for i in after if i["id"] == objection["id"])["state"] == "dismissed"
+
+    call = Interaction(
+        tenant=t, id="I-CACHE-1", at=dt.datetime(2025, 9, 5, 9), channel="电话", summary="回访，客户已下单"
+    )
+    store.upsert_nodes(t, [call])  # written outside a batch: logged all the same
+    store.upsert_edges(t, [InteractionWith(tenant=t, interaction_id="I-CACHE-1", customer_id="C-001")])
+    later = both()
+    assert cache.misses == 2  # the new interaction was read: I-1 is no longer the latest, its task is gone
+    assert not any(i["subject"] == "I-1" and i["trigger"] == "objection_no_followup" for i in later)
