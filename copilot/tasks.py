@@ -917,18 +917,53 @@ CACHE_LOG_BATCH = 1_000
 """Change records read to decide whether a cached territory still holds; more than this: read it again."""
 
 
-def touches_findings(change: Change) -> bool:
-    """Whether a change-log record may change what ``RULES`` find (conservative: unknown means yes)."""
+CUSTOMER_FACTS: dict[str, tuple[type[Edge] | None, str]] = {
+    "Customer": (None, ""), "Purchased": (None, "customer_id"), "InteractionWith": (None, "customer_id"),
+    "ContractWith": (None, "customer_id"), "DealFor": (None, "customer_id"), "Interaction": (InteractionWith, ""),
+    "Contract": (ContractWith, ""), "Deal": (DealFor, ""), "Quotes": (DealFor, "deal_id"),
+    "SafetyReport": (InteractionWith, ""),
+}  # fmt: skip
+"""Types whose writes concern known customers, and how a change's keys lead to them: a node's key is a customer's
+(``Customer``), or the source of an edge to customers (an interaction's ``InteractionWith``); an edge's endpoint
+field names the customer, or a deal whose ``DealFor`` does. A write of any other type a rule reads (a product, a
+formulary edition, an indication) concerns the whole tenant."""
+
+
+def changed_customers(store: GraphStore, tenant: str, change: Change) -> frozenset[str] | None:
+    """The customers whose facts a change-log record may have changed; ``None``: maybe any (conservative).
+
+    Read from what the record says it wrote (``WRITTEN``), with key lookups for the customers of the interactions,
+    contracts, deals and safety reports it names. A record that does not say, or lists cut short, concern everyone.
+    """
     if change.kind in UNRELATED_KINDS:
-        return False
+        return frozenset()
     try:
         details = json.loads(change.details or "{}")
     except ValueError:
-        return True
+        return None
     written = details.get(WRITTEN) if isinstance(details, dict) else None
-    if not isinstance(written, dict):
-        return True
-    return any(str(name).split(".")[0] not in UNRELATED_TYPES for name in written)
+    if not isinstance(written, dict) or details.get("cut"):
+        return None
+    customers: set[str] = set()
+    for name, keys in written.items():
+        parts = str(name).split(".")
+        if parts[0] in UNRELATED_TYPES:
+            continue
+        if parts[0] not in CUSTOMER_FACTS or not isinstance(keys, list):
+            return None
+        edge, field_name = CUSTOMER_FACTS[parts[0]]
+        if (parts[-1] if len(parts) > 1 else "") != field_name:
+            continue  # an edge's other endpoint (the product of an order line): its customer side is listed too
+        keys = [str(k) for k in keys]
+        if parts[0] == "SafetyReport":  # a report's key is SAFE-<interaction id>; its source says so too
+            reports = store.nodes_by_keys(tenant, SafetyReport, keys)
+            keys = [k.removeprefix("SAFE-") for k in keys] + [r.source_id for r in reports if r.source_id]
+            customers.update(r.customer_id for r in reports if r.customer_id)
+        if edge is None:
+            customers.update(keys)
+        elif keys:
+            customers.update(str(getattr(e, "customer_id")) for e in store.edges_of(tenant, edge, sources=keys))  # noqa: B009
+    return frozenset(customers)
 
 
 @dataclass
@@ -951,24 +986,28 @@ CacheKey = tuple[str, tuple[str, ...], dt.date, TaskParams]
 class TaskCache:
     """The task lists' read model: per tenant, territory (its customers), day and parameters, what the rules found.
 
-    Valid while the tenant's change log says nothing the rules read was written since: each list reads the log's
-    head first (one key lookup); when it moved, the records since are read and the findings kept only when none of
-    them wrote a type a rule reads (``touches_findings``; a task's state change, an entry's edit, a photo do not),
-    so a write is seen in the next list. Every write path logs (``load_batch``, ``upsert_*``, ``bulk_load``, the
-    entry save). What a list adds on top is read every time: the tasks' stored states, the price flags of open
-    deals (the price index follows the log on its own), the suggestions. The least recently used territories are
-    dropped past ``size``. Thread-safe; a list computed by two requests at once is stored once (the later head).
+    Valid while the tenant's change log says nothing the rules read about its customers was written since: each
+    list reads the log's head first (one key lookup); when it moved, the records since are read and the findings
+    kept only when none of them concerns the territory's customers (``changed_customers``: a task's state change, an
+    entry's edit, a photo concern no one; another rep's visit or order lines concern other customers; a product or
+    formulary edition concerns everyone), so a write is seen in the next list. Every write path logs
+    (``load_batch``, ``upsert_*``, ``bulk_load``, the entry save). What a list adds on top is read every time: the
+    tasks' stored states, the price flags of open deals (the price index follows the log on its own), the
+    suggestions. The least recently used territories are dropped past ``size``. Thread-safe; a list computed by two
+    requests at once is stored once (the later head).
     """
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._entries: OrderedDict[CacheKey, _Findings] = OrderedDict()
+        self._touched: OrderedDict[tuple[str, int], frozenset[str] | None] = OrderedDict()
+        """(tenant, change seq) → the customers it concerns (``None``: any), worked out once for every territory."""
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, store: GraphStore, key: CacheKey, head: int) -> _Findings | None:
-        """The findings of ``key`` if nothing the rules read changed up to ``head``."""
+        """The findings of ``key`` if no write since they were read concerns its customers' facts (up to ``head``)."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -977,14 +1016,27 @@ class TaskCache:
             return None
         if found.head < head:
             changes = store.changes(key[0], after=found.head, limit=CACHE_LOG_BATCH)
-            if (
-                len(changes) >= CACHE_LOG_BATCH
-                or (changes and changes[-1].seq < head)
-                or any(touches_findings(c) for c in changes)
-            ):
+            if len(changes) >= CACHE_LOG_BATCH or not changes or changes[-1].seq < head:
                 return None
-            found.head = head  # nothing read by the rules changed: the next list needs no look at the log
+            mine = set(key[1])
+            for change in changes:
+                touched = self._customers(store, change)
+                if touched is None or not touched.isdisjoint(mine):
+                    return None
+            found.head = head  # nothing its rules read changed: the next list needs no look at the log
         return found
+
+    def _customers(self, store: GraphStore, change: Change) -> frozenset[str] | None:
+        at = (change.tenant, change.seq)
+        with self._lock:
+            if at in self._touched:
+                return self._touched[at]
+        touched = changed_customers(store, change.tenant, change)
+        with self._lock:
+            self._touched[at] = touched
+            while len(self._touched) > CACHE_LOG_BATCH:
+                self._touched.popitem(last=False)
+        return touched
 
     def put(self, key: CacheKey, found: _Findings) -> None:
         """Keep the findings of ``key`` (unless a list read at a later head is held already)."""

@@ -66,7 +66,10 @@ def run(scale: int, customers: int, runs: int, tmp: str | None, keep: Path | Non
         warm_first = build_tasks(store, TENANT, REP, as_of=TODAY, price_index=index, cache=cache)
         if warm_first.model_dump() != first.model_dump():
             raise SystemExit("the read model's list differs from the list read afresh")
-        times, cpu, warm_times, warm_cpu = [], [], [], []
+        times: list[float] = []
+        cpu: list[float] = []
+        warm_times: list[float] = []
+        warm_cpu: list[float] = []
         load_before = os.getloadavg()[0]
         for _ in range(runs):
             for kept, wall, proc in ((None, times, cpu), (cache, warm_times, warm_cpu)):

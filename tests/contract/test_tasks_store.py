@@ -134,6 +134,11 @@ def test_the_read_model_shows_every_write_in_the_next_list(
     assert (cache.hits, cache.misses) == (2, 1)  # a state change: the findings are still those cached
     assert next(i for i in after if i["id"] == objection["id"])["state"] == "dismissed"
 
+    other = Interaction(tenant=t, id="I-CACHE-0", at=dt.datetime(2025, 9, 5, 9), channel="电话", summary="客户担心价格")
+    store.upsert_nodes(t, [other])  # a visit to a customer R-1 does not own: its findings stay
+    store.upsert_edges(t, [InteractionWith(tenant=t, interaction_id="I-CACHE-0", customer_id="C-002")])
+    assert both() == after and cache.misses == 1
+
     call = Interaction(
         tenant=t, id="I-CACHE-1", at=dt.datetime(2025, 9, 5, 9), channel="电话", summary="回访，客户已下单"
     )
