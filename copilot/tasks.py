@@ -1139,8 +1139,9 @@ def build_tasks(
         found = _findings(store, tenant, customer_ids, as_of, head, params)
         if cache is not None:
             cache.put(key, found)
-    items = [t.model_copy() for t in found.items]
-    ids_of, asks = dict(found.ids_of), dict(found.asks)
+    fresh = cache is None  # a list read afresh is this call's own; a cached one is copied, never handed out
+    items = found.items if fresh else [t.model_copy() for t in found.items]
+    ids_of, asks = (found.ids_of, found.asks) if fresh else (dict(found.ids_of), dict(found.asks))
     if price_index is not None:
         flagged, flag_ids, flag_asks = _group(price_flags(found.deals, price_index), found.deals, as_of)
         items += flagged
