@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from copilot import tasks
 from graph.base import CypherGraphStore
 from graph.errors import NotFoundError
-from graph.model import AuditEvent, Had, Interaction, InteractionWith, Purchased, Rep, Task
+from graph.model import AuditEvent, Change, Had, Interaction, InteractionWith, Purchased, Rep, Task
 from tests.contract.test_graph_store import load_sample
 
 TenantFactory = Callable[..., str]
@@ -147,3 +148,28 @@ def test_the_read_model_shows_every_write_in_the_next_list(
     later = both()
     assert cache.misses == 2  # the new interaction was read: I-1 is no longer the latest, its task is gone
     assert not any(i["subject"] == "I-1" and i["trigger"] == "objection_no_followup" for i in later)
+
+
+def test_a_change_records_customers_follow_its_keys(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    """What a record wrote leads to the customers it concerns: by key, or by the edges of what it names."""
+    t = tenant_factory()
+    load_sample(store, t)
+
+    def of(written: dict[str, list[str]] | None, kind: str = "ingest", **extra: object) -> frozenset[str] | None:
+        details = {**({"written": written} if written is not None else {}), **extra}
+        change = Change(tenant=t, id="000000000001", seq=1, kind=kind, at=dt.datetime(2025, 9, 1),
+                        details=json.dumps(details))  # fmt: skip
+        return tasks.changed_customers(store, t, change)
+
+    assert of({"Purchased.customer_id": ["C-002"], "Purchased.sku": ["SKU-ATV-20"]}) == {"C-002"}
+    assert of({"Interaction": ["I-1"], "Had.rep_id": ["R-1"], "Had.interaction_id": ["I-1"]}) == {"C-001"}
+    assert of({"Contract": ["K-1"]}) == of({"Deal": ["DL-1"]}) == of({"Quotes.deal_id": ["DL-1"]}) == {"C-001"}
+    assert of({"SafetyReport": ["SAFE-I-1"]}) == {"C-001"}  # a report of I-1, stored or not
+    assert of({"SafetyReport": ["SAFE-I-001"]}) == {"C-001"}  # a stored report names its customer
+    assert of({"Customer": ["C-003"], "Task": ["T-1"], "AuditEvent": []}) == {"C-003"}
+    assert of({"Task": ["T-1"], "AuditEvent": [], "Entry": ["E-1"]}) == frozenset()  # read by no rule
+    assert of({"Interaction": ["I-404"]}) == frozenset()  # an interaction with no customer concerns none
+    assert of({"Product": ["SKU-ATV-20"]}) is None  # the catalogue: every territory
+    assert of({"FormularyStatus.sku": ["SKU-ATV-20"]}) is None
+    assert of(None) is None and of({"Customer": ["C-001"]}, cut=["Customer"]) is None
+    assert of(None, kind="entry_saved") == frozenset()
