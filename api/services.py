@@ -760,6 +760,7 @@ class TenantServices:
         """
         self._prices = None
         self._competitors = None
+        self.task_cache.clear()
         with self.lock:
             self._retrieval = None
 

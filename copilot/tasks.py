@@ -971,6 +971,9 @@ class _Findings:
     """What one territory's rules found as of a day, while the change log stands at ``head``."""
 
     head: int
+    mark: tuple[str, dt.datetime, int] | None
+    """The record at ``head`` (kind, time, hash of its details): a log begun again (the tenant deleted and loaded
+    anew) no longer holds it, and the findings are read again."""
     customers: int
     items: list[TaskItem]
     """One task per group, as found (open, no suggestion): copied for each list, never handed out."""
@@ -1001,8 +1004,8 @@ class TaskCache:
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._entries: OrderedDict[CacheKey, _Findings] = OrderedDict()
-        self._touched: OrderedDict[tuple[str, int], frozenset[str] | None] = OrderedDict()
-        """(tenant, change seq) → the customers it concerns (``None``: any), worked out once for every territory."""
+        self._touched: OrderedDict[tuple[str, int, tuple[str, dt.datetime, int]], frozenset[str] | None] = OrderedDict()
+        """A change record → the customers it concerns (``None``: any), worked out once for every territory."""
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -1016,19 +1019,26 @@ class TaskCache:
         if found is None or found.head > head:
             return None
         if found.head < head:
-            changes = store.changes(key[0], after=found.head, limit=CACHE_LOG_BATCH)
-            if len(changes) >= CACHE_LOG_BATCH or not changes or changes[-1].seq < head:
+            changes = store.changes(key[0], after=max(found.head - 1, 0), limit=CACHE_LOG_BATCH)
+            if found.head:  # the record the findings were read at must still be there: the same log
+                if not changes or changes[0].seq != found.head or _mark(changes[0]) != found.mark:
+                    return None
+                changes = changes[1:]
+            if len(changes) >= CACHE_LOG_BATCH - 1 or not changes or changes[-1].seq < head:
                 return None
             mine = set(key[1])
             for change in changes:
                 touched = self._customers(store, change)
                 if touched is None or not touched.isdisjoint(mine):
                     return None
-            found.head = head  # nothing its rules read changed: the next list needs no look at the log
+            at_head = next((c for c in changes if c.seq == head), None)
+            if at_head is None:
+                return None
+            found.head, found.mark = head, _mark(at_head)  # nothing its rules read changed: no look at the log next
         return found
 
     def _customers(self, store: GraphStore, change: Change) -> frozenset[str] | None:
-        at = (change.tenant, change.seq)
+        at = (change.tenant, change.seq, _mark(change))
         with self._lock:
             if at in self._touched:
                 return self._touched[at]
@@ -1053,12 +1063,30 @@ class TaskCache:
         """Forget every territory (a tenant's data replaced wholesale)."""
         with self._lock:
             self._entries.clear()
+            self._touched.clear()
+
+
+def _mark(change: Change) -> tuple[str, dt.datetime, int]:
+    """What tells one change record from another with the same number (in a log begun again)."""
+    return change.kind, change.at, hash(change.details)
 
 
 def _findings(
-    store: GraphStore, tenant: str, customer_ids: Sequence[str], as_of: dt.date, head: int, params: TaskParams
+    store: GraphStore,
+    tenant: str,
+    customer_ids: Sequence[str],
+    as_of: dt.date,
+    head: int,
+    params: TaskParams,
+    *,
+    marked: bool = False,
 ) -> _Findings:
-    """Read the territory and run ``RULES``: one task per group of findings, before states, price flags, suggestions."""
+    """Read the territory and run ``RULES``: one task per group of findings, before states, price flags, suggestions.
+
+    ``marked``: note the change record at ``head`` (read first: a later write only moves the head further).
+    """
+    at_head = store.changes(tenant, after=head - 1, limit=1) if marked and head else []
+    mark = _mark(at_head[0]) if at_head and at_head[0].seq == head else None
     data = load_territory(store, tenant, customer_ids, as_of, params)
     out = _group(find(data, params=params), data, as_of)
     deals = TerritoryData(
@@ -1067,7 +1095,7 @@ def _findings(
          for cid, f in data.customers.items()},
         dict(data.products), {}, {},
     )  # fmt: skip
-    return _Findings(head, len(data.customers), out[0], out[1], out[2], deals)
+    return _Findings(head, mark, len(data.customers), out[0], out[1], out[2], deals)
 
 
 def _group(
@@ -1137,7 +1165,7 @@ def build_tasks(
         else:
             cache.hits += 1
     if found is None:
-        found = _findings(store, tenant, customer_ids, as_of, head, params)
+        found = _findings(store, tenant, customer_ids, as_of, head, params, marked=cache is not None)
         if cache is not None:
             cache.put(key, found)
     fresh = cache is None  # a list read afresh is this call's own; a cached one is copied, never handed out

@@ -12,6 +12,7 @@ from copilot import tasks
 from graph.base import CypherGraphStore
 from graph.errors import NotFoundError
 from graph.model import AuditEvent, Change, Had, Interaction, InteractionWith, Purchased, Rep, Task
+from graph.ports import ChangeDraft
 from tests.contract.test_graph_store import load_sample
 
 TenantFactory = Callable[..., str]
@@ -148,6 +149,14 @@ def test_the_read_model_shows_every_write_in_the_next_list(
     later = both()
     assert cache.misses == 2  # the new interaction was read: I-1 is no longer the latest, its task is gone
     assert not any(i["subject"] == "I-1" and i["trigger"] == "objection_no_followup" for i in later)
+
+    held = store.change_head(t)  # the tenant deleted and loaded anew: a log begun again, past the cached head
+    store.delete_tenant(t)
+    load_sample(store, t)
+    while store.change_head(t) <= held:
+        store.append_change(t, ChangeDraft("note", details={"written": {"Task": []}}))  # concerns no one
+    again = both()
+    assert any(i["subject"] == "I-1" and i["trigger"] == "objection_no_followup" for i in again)
 
 
 def test_a_change_records_customers_follow_its_keys(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
