@@ -284,6 +284,8 @@ class TenantServices:
         self._feed_spent: dict[str, float] | None = None
         """Seconds per stage of the change being applied by ``follow`` (for its log line; ``None`` outside it)."""
         """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
+        self.task_cache = tasks.TaskCache()
+        """What the task triggers found per territory and day, kept while the change log shows no fact they read."""
         self.opened_from: dict[str, str] = {}
         """Where each index was last opened from: ``snapshot`` (plus the log since it), or ``built`` / ``store`` (read
         from the store; retrieval re-embeds only text its embedding cache lacks)."""
@@ -800,7 +802,8 @@ class TenantServices:
         prices = self.prices(as_of)
         with self.searching() as index:
             return tasks.build_tasks(self.store, self.tenant, rep_id, as_of=as_of, price_index=prices,
-                                     suggest=tasks.retrieval_suggester(index), only=only)  # fmt: skip
+                                     suggest=tasks.retrieval_suggester(index), only=only,
+                                     cache=self.task_cache)  # fmt: skip
 
     def set_task_state(self, rep_id: str, task_id: str, *, state: TaskState, as_of: dt.date, actor: str,
                        snoozed_until: dt.date | None = None, dismiss_reason: str | None = None,
@@ -810,7 +813,7 @@ class TenantServices:
         return tasks.set_state(
             self.store, self.tenant, rep_id, task_id, state=state, as_of=as_of, actor=actor,
             snoozed_until=snoozed_until, dismiss_reason=dismiss_reason, interaction_id=interaction_id,
-            interaction=interaction, price_index=self.prices(as_of),
+            interaction=interaction, price_index=self.prices(as_of), cache=self.task_cache,
         )  # fmt: skip
 
     def record_photo(self, photos: PhotoStore, data: bytes, *, engine: OcrEngine, **options: Any) -> RecordedPhoto:
@@ -839,6 +842,7 @@ class TenantServices:
         """
         self._prices = None
         self._competitors = None
+        self.task_cache.clear()
         with self.lock:
             self._retrieval = None
 

@@ -19,8 +19,9 @@ import functools
 import hashlib
 import json
 import re
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -41,6 +42,7 @@ from graph.errors import NotFoundError
 from graph.frames import models_to_table
 from graph.model import (
     AuditEvent,
+    Change,
     Contract,
     ContractWith,
     Customer,
@@ -59,7 +61,7 @@ from graph.model import (
     TaskState,
     Treats,
 )
-from graph.ports import ChangeDraft, CustomerContext, DealRecord, GraphStore, InteractionRecord
+from graph.ports import WRITTEN, ChangeDraft, CustomerContext, DealRecord, GraphStore, InteractionRecord
 from pricing_guard.guard import QuoteLine, check_quote
 from pricing_guard.index import PriceIndex
 from retrieval.hybrid import EntryDoc, KnowledgeIndex, SearchFilters
@@ -891,28 +893,206 @@ def _due_days(x: Finding) -> int:
     return DUE_DAYS[x.trigger] if x.due_days is None else x.due_days
 
 
-def build_tasks(
+UNRELATED_TYPES = frozenset({
+    "Task", "AuditEvent", "Entry", "EntryVersion", "Previous", "AboutProduct", "AboutIndication", "CaseOf",
+    "CompetitorProduct", "CompetesWith", "CompetitorPhoto", "CompetitorObservation", "ScriptRequest", "Doctor",
+    "WorksAt", "Prescribes", "Promotion", "PriceEvent", "Rep", "Owns", "Had", "Mentions",
+})  # fmt: skip
+"""Graph types no rule of ``RULES`` reads: a write of these alone leaves a territory's findings as they were (a task's
+state is read on every list; price flags, which read the price index, are worked out on every list; a rep's
+customers are part of the read model's key). Any other type, or a change record that does not say what it wrote,
+makes the findings be read again."""
+UNRELATED_KINDS = frozenset({"entry_saved"})
+"""Change kinds that write only what no rule reads (an entry's versioned save)."""
+CACHE_LOG_BATCH = 1_000
+"""Change records read to decide whether a cached territory still holds; more than this: read it again."""
+
+
+CUSTOMER_FACTS: dict[str, tuple[type[Edge] | None, str]] = {
+    "Customer": (None, ""), "Purchased": (None, "customer_id"), "InteractionWith": (None, "customer_id"),
+    "ContractWith": (None, "customer_id"), "DealFor": (None, "customer_id"), "Interaction": (InteractionWith, ""),
+    "Contract": (ContractWith, ""), "Deal": (DealFor, ""), "Quotes": (DealFor, "deal_id"),
+    "SafetyReport": (InteractionWith, ""),
+}  # fmt: skip
+"""Types whose writes concern known customers, and how a change's keys lead to them: a node's key is a customer's
+(``Customer``), or the source of an edge to customers (an interaction's ``InteractionWith``); an edge's endpoint
+field names the customer, or a deal whose ``DealFor`` does. A write of any other type a rule reads (a product, a
+formulary edition, an indication) concerns the whole tenant."""
+
+
+def changed_customers(store: GraphStore, tenant: str, change: Change) -> frozenset[str] | None:
+    """The customers whose facts a change-log record may have changed; ``None``: maybe any (conservative).
+
+    Read from what the record says it wrote (``WRITTEN``), with key lookups for the customers of the interactions,
+    contracts, deals and safety reports it names. A record that does not say, or lists cut short, concern everyone.
+    """
+    if change.kind in UNRELATED_KINDS:
+        return frozenset()
+    try:
+        details = json.loads(change.details or "{}")
+    except ValueError:
+        return None
+    written = details.get(WRITTEN) if isinstance(details, dict) else None
+    if not isinstance(written, dict) or details.get("cut"):
+        return None
+    customers: set[str] = set()
+    for name, keys in written.items():
+        parts = str(name).split(".")
+        if parts[0] in UNRELATED_TYPES:
+            continue
+        if parts[0] not in CUSTOMER_FACTS or not isinstance(keys, list):
+            return None
+        edge, field_name = CUSTOMER_FACTS[parts[0]]
+        if (parts[-1] if len(parts) > 1 else "") != field_name:
+            continue  # an edge's other endpoint (the product of an order line): its customer side is listed too
+        keys = [str(k) for k in keys]
+        if parts[0] == "SafetyReport":  # a report's key is SAFE-<interaction id>; its source says so too
+            reports = store.nodes_by_keys(tenant, SafetyReport, keys)
+            keys = [k.removeprefix("SAFE-") for k in keys] + [r.source_id for r in reports if r.source_id]
+            customers.update(r.customer_id for r in reports if r.customer_id)
+        if edge is None:
+            customers.update(keys)
+        elif keys:
+            customers.update(str(getattr(e, "customer_id")) for e in store.edges_of(tenant, edge, sources=keys))  # noqa: B009
+    return frozenset(customers)
+
+
+@dataclass
+class _Findings:
+    """What one territory's rules found as of a day, while the change log stands at ``head``."""
+
+    head: int
+    mark: tuple[str, dt.datetime, int] | None
+    """The record at ``head`` (kind, time, hash of its details): a log begun again (the tenant deleted and loaded
+    anew) no longer holds it, and the findings are read again."""
+    customers: int
+    items: list[TaskItem]
+    """One task per group, as found (open, no suggestion): copied for each list, never handed out."""
+    ids_of: dict[str, list[str]]
+    asks: dict[str, Ask]
+    deals: TerritoryData
+    """The territory's customers with their open deals and the products they quote, for the price flags."""
+
+
+CacheKey = tuple[str, tuple[str, ...], dt.date, TaskParams]
+
+
+class TaskCache:
+    """The task lists' read model: per tenant, territory (its customers), day and parameters, what the rules found.
+
+    Valid while the tenant's change log says nothing the rules read about its customers was written since: each
+    list reads the log's head first (one key lookup); when it moved, the records since are read and the findings
+    kept only when none of them concerns the territory's customers (``changed_customers``: a task's state change, an
+    entry's edit, a photo concern no one; another rep's visit or order lines concern other customers; a product or
+    formulary edition concerns everyone), so a write is seen in the next list. Every write path logs
+    (``load_batch``, ``upsert_*``, ``bulk_load``, the entry save). What a list adds on top is read every time: the
+    tasks' stored states, the price flags of open deals (the price index follows the log on its own), the
+    suggestions. The least recently used territories are dropped past ``size`` (a territory of 300 customers with
+    945 tasks keeps ≈ 3.3 MB: 64 of them ≈ 210 MB per tenant and process). Thread-safe; a list computed by two
+    requests at once is stored once (the later head).
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[CacheKey, _Findings] = OrderedDict()
+        self._touched: OrderedDict[tuple[str, int, tuple[str, dt.datetime, int]], frozenset[str] | None] = OrderedDict()
+        """A change record → the customers it concerns (``None``: any), worked out once for every territory."""
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, store: GraphStore, key: CacheKey, head: int) -> _Findings | None:
+        """The findings of ``key`` if no write since they were read concerns its customers' facts (up to ``head``)."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+        if found is None or found.head > head:
+            return None
+        if found.head < head:
+            changes = store.changes(key[0], after=max(found.head - 1, 0), limit=CACHE_LOG_BATCH)
+            if found.head:  # the record the findings were read at must still be there: the same log
+                if not changes or changes[0].seq != found.head or _mark(changes[0]) != found.mark:
+                    return None
+                changes = changes[1:]
+            if len(changes) >= CACHE_LOG_BATCH - 1 or not changes or changes[-1].seq < head:
+                return None
+            mine = set(key[1])
+            for change in changes:
+                touched = self._customers(store, change)
+                if touched is None or not touched.isdisjoint(mine):
+                    return None
+            at_head = next((c for c in changes if c.seq == head), None)
+            if at_head is None:
+                return None
+            found.head, found.mark = head, _mark(at_head)  # nothing its rules read changed: no look at the log next
+        return found
+
+    def _customers(self, store: GraphStore, change: Change) -> frozenset[str] | None:
+        at = (change.tenant, change.seq, _mark(change))
+        with self._lock:
+            if at in self._touched:
+                return self._touched[at]
+        touched = changed_customers(store, change.tenant, change)
+        with self._lock:
+            self._touched[at] = touched
+            while len(self._touched) > CACHE_LOG_BATCH:
+                self._touched.popitem(last=False)
+        return touched
+
+    def put(self, key: CacheKey, found: _Findings) -> None:
+        """Keep the findings of ``key`` (unless a list read at a later head is held already)."""
+        with self._lock:
+            held = self._entries.get(key)
+            if held is None or held.head <= found.head:
+                self._entries[key] = found
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every territory (a tenant's data replaced wholesale)."""
+        with self._lock:
+            self._entries.clear()
+            self._touched.clear()
+
+
+def _mark(change: Change) -> tuple[str, dt.datetime, int]:
+    """What tells one change record from another with the same number (in a log begun again)."""
+    return change.kind, change.at, hash(change.details)
+
+
+def _findings(
     store: GraphStore,
     tenant: str,
-    rep_id: str,
-    *,
+    customer_ids: Sequence[str],
     as_of: dt.date,
-    price_index: PriceIndex | None = None,
-    suggest: Suggest | None = None,
-    suggest_first: int = SUGGEST_FIRST,
-    only: str | None = None,
-    params: TaskParams = PARAMS,
-) -> TaskList:
-    """The task list of ``rep_id`` as of ``as_of``: the findings over the customers it owns, one task per situation.
+    head: int,
+    params: TaskParams,
+    *,
+    marked: bool = False,
+) -> _Findings:
+    """Read the territory and run ``RULES``: one task per group of findings, before states, price flags, suggestions.
 
-    Findings about the same customer and subject from several triggers (an objection and an overdue next step of one
-    interaction) are one task (``also`` names the others; its state is stored under each trigger's id). ``suggest``
-    adds the script or case to use to the first ``suggest_first`` open tasks (what a rep reads first; each retrieval
-    costs milliseconds) and to the task ``only`` (one task opened by itself).
+    ``marked``: note the change record at ``head`` (read first: a later write only moves the head further).
     """
-    territory = Territory.of_rep(store, tenant, rep_id)
-    data = load_territory(store, tenant, sorted(territory.customer_ids or ()), as_of, params)
-    findings = find(data, price_index=price_index, params=params)
+    at_head = store.changes(tenant, after=head - 1, limit=1) if marked and head else []
+    mark = _mark(at_head[0]) if at_head and at_head[0].seq == head else None
+    data = load_territory(store, tenant, customer_ids, as_of, params)
+    out = _group(find(data, params=params), data, as_of)
+    deals = TerritoryData(
+        as_of,
+        {cid: CustomerFacts(f.customer, deals=[d for d in f.deals if d.deal.outcome in (None, "open") and d.quotes])
+         for cid, f in data.customers.items()},
+        dict(data.products), {}, {},
+    )  # fmt: skip
+    return _Findings(head, mark, len(data.customers), out[0], out[1], out[2], deals)
+
+
+def _group(
+    findings: list[Finding], data: TerritoryData, as_of: dt.date
+) -> tuple[list[TaskItem], dict[str, list[str]], dict[str, Ask]]:
+    """Findings about the same customer and subject become one task (see ``build_tasks``)."""
     grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for x in findings:
         same = x.trigger in INTERACTION_TRIGGERS
@@ -940,6 +1120,53 @@ def build_tasks(
                              x.categories or SCRIPT_CATEGORIES.get(x.trigger, frozenset()))  # fmt: skip
         ids_of[item.id] = [task_id(o.trigger, o.customer_id, o.subject) for o in group]
         items.append(item)
+    return items, ids_of, asks
+
+
+def build_tasks(
+    store: GraphStore,
+    tenant: str,
+    rep_id: str,
+    *,
+    as_of: dt.date,
+    price_index: PriceIndex | None = None,
+    suggest: Suggest | None = None,
+    suggest_first: int = SUGGEST_FIRST,
+    only: str | None = None,
+    params: TaskParams = PARAMS,
+    cache: TaskCache | None = None,
+) -> TaskList:
+    """The task list of ``rep_id`` as of ``as_of``: the findings over the customers it owns, one task per situation.
+
+    Findings about the same customer and subject from several triggers (an objection and an overdue next step of one
+    interaction) are one task (``also`` names the others; its state is stored under each trigger's id). ``suggest``
+    adds the script or case to use to the first ``suggest_first`` open tasks (what a rep reads first; each retrieval
+    costs milliseconds) and to the task ``only`` (one task opened by itself). ``cache`` keeps what the rules found
+    per territory and day until the change log says a fact they read was written (``TaskCache``): the same list,
+    without reading the territory again.
+    """
+    territory = Territory.of_rep(store, tenant, rep_id)
+    customer_ids = tuple(sorted(territory.customer_ids or ()))
+    key: CacheKey = (tenant, customer_ids, as_of, params)
+    head = store.change_head(tenant) if cache is not None else 0  # read before the facts: a later write moves it
+    found = cache.get(store, key, head) if cache is not None else None
+    if cache is not None:
+        if found is None:
+            cache.misses += 1
+        else:
+            cache.hits += 1
+    if found is None:
+        found = _findings(store, tenant, customer_ids, as_of, head, params, marked=cache is not None)
+        if cache is not None:
+            cache.put(key, found)
+    fresh = cache is None  # a list read afresh is this call's own; a cached one is copied, never handed out
+    items = found.items if fresh else [t.model_copy() for t in found.items]
+    ids_of, asks = (found.ids_of, found.asks) if fresh else (dict(found.ids_of), dict(found.asks))
+    if price_index is not None:
+        flagged, flag_ids, flag_asks = _group(price_flags(found.deals, price_index), found.deals, as_of)
+        items += flagged
+        ids_of.update(flag_ids)
+        asks.update(flag_asks)
     stored = {t.id: t for t in store.nodes_by_keys(tenant, Task, sorted({i for ids in ids_of.values() for i in ids}))}
     for item in items:
         _state_of(item, next((stored[i] for i in ids_of[item.id] if i in stored), None), as_of)
@@ -949,7 +1176,7 @@ def build_tasks(
             ask = asks.get(item.id)
             item.suggestion = suggest(*ask) if ask is not None else None
     counts = {s: sum(1 for t in items if t.state == s) for s in STATE_ORDER}
-    return TaskList(rep_id=rep_id, as_of=as_of, customers=len(data.customers), counts=counts, items=items)
+    return TaskList(rep_id=rep_id, as_of=as_of, customers=found.customers, counts=counts, items=items)
 
 
 # ------------------------------------------------------------------------------------------------ state changes
@@ -984,6 +1211,7 @@ def set_state(
     interaction_id: str | None = None,
     interaction: NewInteraction | None = None,
     price_index: PriceIndex | None = None,
+    cache: TaskCache | None = None,
 ) -> TaskItem:
     """Set the state of one of the rep's tasks as of ``as_of``; the task as it now reads.
 
@@ -992,7 +1220,7 @@ def set_state(
     drug-safety queue in the same transaction). ``snoozed`` needs a date after ``as_of``; ``dismissed`` a reason.
     A task id the rep does not have today is unknown (``NotFoundError``), as for another rep's task.
     """
-    tasks = build_tasks(store, tenant, rep_id, as_of=as_of, price_index=price_index)
+    tasks = build_tasks(store, tenant, rep_id, as_of=as_of, price_index=price_index, cache=cache)
     item = next((t for t in tasks.items if t.id == item_id), None)
     if item is None:
         raise NotFoundError(f"unknown task {item_id}", details={"id": item_id})

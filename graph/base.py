@@ -200,22 +200,53 @@ class CypherGraphStore(ABC):
     # ------------------------------------------------------------------ writes
 
     def upsert_nodes(self, tenant: str, rows: Sequence[Node]) -> WriteResult:
-        """Create or update nodes of one type, all or nothing."""
+        """Create or update nodes of one type, all or nothing, with a change record when anything changed."""
         model = _single_model(rows)
         if not issubclass(model, Node):
             raise InvalidRowError(f"{model.__name__} is not a node type")
-        return self._load(check_tenant(tenant), model, models_to_table(model, rows), atomic=True)
+        return self._logged_load(check_tenant(tenant), model, models_to_table(model, rows), atomic=True)
 
     def upsert_edges(self, tenant: str, rows: Sequence[Edge]) -> WriteResult:
-        """Create or update edges of one type, all or nothing; endpoints must exist."""
+        """Create or update edges of one type, all or nothing (endpoints must exist), logged like ``upsert_nodes``."""
         model = _single_model(rows)
         if not issubclass(model, Edge):
             raise InvalidRowError(f"{model.__name__} is not an edge type")
-        return self._load(check_tenant(tenant), model, models_to_table(model, rows), atomic=True)
+        return self._logged_load(check_tenant(tenant), model, models_to_table(model, rows), atomic=True)
 
     def bulk_load(self, tenant: str, model: type[Node] | type[Edge], table: pa.Table) -> WriteResult:
-        """Load a large columnar batch idempotently through the backend's fast path."""
-        return self._load(check_tenant(tenant), model, table, atomic=False)
+        """Load a large columnar batch idempotently through the backend's fast path, logged like ``upsert_nodes``."""
+        return self._logged_load(check_tenant(tenant), model, table, atomic=False)
+
+    def _logged_load(
+        self, tenant: str, model: type[Node] | type[Edge], table: pa.Table, *, atomic: bool
+    ) -> WriteResult:
+        """Load one type and append a change record naming what it wrote (``WRITTEN``) when anything changed.
+
+        Every write reaches the change log, so whatever follows it (the service's indexes, the task lists' read
+        model) sees it: an ``upsert`` in the write's own transaction; a ``bulk_load`` (which may commit in several
+        transactions on Neo4j) right after its last one — a reader that read the head before the load sees the head
+        move once the load is complete. Loading change records themselves (an import of the log) logs nothing.
+        """
+        if model is Change:
+            return self._load(tenant, model, table, atomic=atomic)
+        draft = ChangeDraft("upsert" if atomic else "bulk_load", details={"type": model.__name__})
+
+        def written(result: WriteResult) -> dict[str, Any]:
+            return _written([(model, table)], (), {model.__name__: result})
+
+        if atomic:
+
+            def work(run: Run) -> WriteResult:
+                result = self._load(tenant, model, table, atomic=True)
+                if result.created or result.updated:
+                    self._append_change(run, tenant, draft, written(result))
+                return result
+
+            return self._atomic(work)
+        result = self._load(tenant, model, table, atomic=False)
+        if result.created or result.updated:
+            self._atomic(lambda run: self._append_change(run, tenant, draft, written(result)))
+        return result
 
     def load_batch(
         self,

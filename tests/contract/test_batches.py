@@ -207,3 +207,30 @@ def test_a_load_can_replace_edges_in_its_transaction(store: CypherGraphStore, te
         store.load_batch(
             t, [], change=ChangeDraft("x"), deletes=[(Purchased, pa.table({"customer_id": [], "sku": []}))]
         )
+
+
+def test_every_write_reaches_the_change_log(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
+    """upsert_nodes / upsert_edges / bulk_load append one record naming what they wrote, none when nothing changed.
+
+    A follower of the log (the service's indexes, the task lists' read model) must see each of them; a failed upsert
+    writes neither its rows nor a record (one transaction).
+    """
+    t = tenant_factory()
+    store.upsert_nodes(t, [Rep(tenant=t, id="R-1", name="王强")])
+    store.bulk_load(t, Customer, _customers(t, 3))
+    store.upsert_edges(t, [Owns(tenant=t, rep_id="R-1", customer_id="C-0001")])
+    kinds = [(c.seq, c.kind, json.loads(c.details)["written"]) for c in store.changes(t)]
+    assert kinds == [
+        (1, "upsert", {"Rep": ["R-1"]}),
+        (2, "bulk_load", {"Customer": ["C-0000", "C-0001", "C-0002"]}),
+        (3, "upsert", {"Owns.customer_id": ["C-0001"], "Owns.rep_id": ["R-1"]}),
+    ]
+    store.upsert_nodes(t, [Rep(tenant=t, id="R-1", name="王强")])  # the same values: no change, no record
+    store.bulk_load(t, Customer, _customers(t, 3))
+    assert store.change_head(t) == 3
+    store.upsert_nodes(t, [Rep(tenant=t, id="R-1", name="王强强")])
+    assert [c.kind for c in store.changes(t, after=3)] == ["upsert"]
+    with pytest.raises(UnknownReferenceError):
+        store.upsert_edges(t, [Owns(tenant=t, rep_id="R-1", customer_id="C-9999")])
+    assert store.change_head(t) == 4
+    assert len(store.edges_of(t, Owns, sources=["R-1"])) == 1

@@ -36,7 +36,8 @@ TenantFactory = Callable[..., str]
 
 
 def load_sample(store: CypherGraphStore, t: str) -> None:
-    for batch in sample_nodes(t):
+    """The sample through the upserts; its change record first, so each upsert's own record follows it in the log."""
+    for batch in sorted(sample_nodes(t), key=lambda batch: not isinstance(batch[0], Change)):
         store.upsert_nodes(t, batch)
     for batch in sample_edges(t):
         store.upsert_edges(t, batch)
@@ -61,7 +62,11 @@ def test_round_trip_of_every_node_and_edge_type(store: CypherGraphStore, tenant_
         assert sorted(got, key=lambda e: e.uid) == sorted(batch, key=lambda e: e.uid), model.__name__
     for model in NODE_TYPES:
         expected = sorted((n for n in nodes if type(n) is model), key=lambda n: n.key)
-        assert [n for page in store.iter_nodes(t, model) for n in page] == expected
+        got = [n for page in store.iter_nodes(t, model) for n in page]
+        if model is Change:  # the sample's record, then one per upsert that wrote something
+            assert got[: len(expected)] == expected and {c.kind for c in got[len(expected) :]} == {"upsert"}
+            continue
+        assert got == expected
 
 
 def test_reupsert_is_idempotent(store: CypherGraphStore, tenant_factory: TenantFactory) -> None:
@@ -112,7 +117,8 @@ def test_tenant_isolation_through_every_read(store: CypherGraphStore, tenant_fac
     store.upsert_nodes(b, [Product(tenant=b, sku="B-ONLY", name="只属于B")])
     for batch in sample_nodes(a):
         for node in batch:
-            assert store.get_node(b, type(node), node.key) is None
+            found = store.get_node(b, type(node), node.key)  # b's log numbers its own records from 1: b's, not a's
+            assert found is None or (type(node) is Change and found.tenant == b and found != node)
     for model in NODE_TYPES:
         got = [n for page in store.iter_nodes(b, model) for n in page]
         assert all(n.tenant == b for n in got)
@@ -125,7 +131,7 @@ def test_tenant_isolation_through_every_read(store: CypherGraphStore, tenant_fac
     assert store.entries(b) == []
     assert store.entries(b, sku="SKU-ATV-20") == []
     assert store.entries(b, indication="高胆固醇血症") == []
-    assert store.counts(b) == {b: {"Product": 1}}
+    assert store.counts(b) == {b: {"Change": 1, "Product": 1}}  # the product and the change record of its write
     # B cannot link to A's nodes either: the keys do not exist in B.
     with pytest.raises(UnknownReferenceError):
         store.upsert_edges(
@@ -350,7 +356,8 @@ def test_delete_tenant(store: CypherGraphStore, tenant_factory: TenantFactory) -
     load_sample(store, a)
     load_sample(store, b)
     before_b = store.counts(b)
-    n_nodes = sum(len(batch) for batch in sample_nodes(a))
+    logged = store.change_head(a)  # the sample's change record and one per upsert
+    n_nodes = sum(len(batch) for batch in sample_nodes(a) if not isinstance(batch[0], Change)) + logged
     assert store.delete_tenant(a) == n_nodes
     assert store.counts(a) == {a: {}}
     assert store.counts(b) == before_b
@@ -429,7 +436,8 @@ def test_embedded_store_migrates_an_older_store(tmp_path: Path, version: int) ->
         assert {p.unit for p in reopened.price_history("t1", "SKU-ATV-20")} == {None}
     product = reopened.get_node("t1", Product, "SKU-ATV-20")
     assert product is not None and product.case_size is None and product.pack_size == 7
-    assert reopened.append_change("t1", ChangeDraft("ingest")).seq == (1 if version < 3 else 2)
+    head = reopened.change_head("t1")  # the upserts since the store was opened logged theirs (v3 added the log)
+    assert head >= 1 and reopened.append_change("t1", ChangeDraft("ingest")).seq == head + 1
     entries = [e for page in reopened.iter_nodes("t1", Entry) for e in page]
     assert entries and (version >= 6 or all(e.category is None and e.customer_types == [] for e in entries))
     assert all(e.revision is None and e.impact_severity is None and e.impact_skus == [] for e in entries)
