@@ -11,7 +11,8 @@ of the split and is then used by the set's own ``score.py``. Reported: item prec
 found items (current, original, member), SKU resolution accuracy (in-catalogue and not-in-catalogue items), effective
 per-box price, the share of items sent to review, and seconds per photo. Usage::
 
-    python -m eval.eval_posters --set DIR [--split dev|heldout|all] [--ocr-cache DIR] [--detection-side PX] [--json]
+    python -m eval.eval_posters --set DIR [--split dev|heldout|all] [--ocr-cache DIR] [--detection-side PX]
+        [--variant "name:field=value,…"] [--json]
 
 ``--ocr-cache`` keeps each photo's OCR lines (keyed by the file's hash and the engine's settings) so a parser change
 can be measured again without re-running the OCR. Writes ``eval/reports/posters/posters_{split}.{json,md}``.
@@ -33,6 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from eval.ab_posters_ocr import parse_variant
 from eval.stats import percentiles
 from ingest.competitor_prices import known_names
 from ingest.posters.items import read_items
@@ -241,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None,
         help="onnxruntime threads (the lines read do not depend on it; 1 costs the least CPU on a busy machine)",
     )  # fmt: skip
+    parser.add_argument(
+        "--variant", default=None,
+        help="name:field=value,… over RapidOcrEngine (as eval.ab_posters_ocr), applied before the options above",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPORTS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -248,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no evaluation set at {args.set_dir} (labels.jsonl missing): nothing to do", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    engine = RapidOcrEngine()
+    engine = parse_variant(args.variant)[1] if args.variant else RapidOcrEngine()
     if args.detection_side is not None:
         engine = dataclasses.replace(engine, detection_max_side=args.detection_side or None)
     if args.threads is not None:

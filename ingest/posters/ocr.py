@@ -146,12 +146,12 @@ class RapidOcrEngine:
                 self._engine, threads=self.threads, spin=self.spin, arena=self.memory_arena,
                 optimization=self.graph_optimization, recognition_threads=max(1, self.threads // workers),
             )  # fmt: skip
-            if workers > 1:
-                self._engine.text_rec = _ParallelRecognizer(self._engine.text_rec, workers)
             self._engine.text_rec.rec_batch_num = max(1, self.recognition_batch)
             channels, height, _ = self._engine.text_rec.rec_image_shape
             self._engine.text_rec.rec_image_shape = [channels, height, max(8, self.recognition_min_width)]
             _detect_at(self._engine, self.detection_max_side)
+            if workers > 1:  # last: the settings above are the wrapped recogniser's
+                self._engine.text_rec = _ParallelRecognizer(self._engine.text_rec, workers)
         return self._engine
 
     def warm_up(self) -> None:
