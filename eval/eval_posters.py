@@ -37,6 +37,7 @@ from typing import Any
 from eval.ab_posters_ocr import parse_variant
 from eval.stats import percentiles
 from ingest.competitor_prices import known_names
+from ingest.posters.errors import NotAnImageError, PhotoTooLargeError
 from ingest.posters.items import read_items
 from ingest.posters.ocr import OcrLine, Quad, RapidOcrEngine
 from ingest.posters.photo import decode_photo, for_ocr
@@ -118,12 +119,18 @@ def predict(
     ocr_seconds: list[float] = []
     ocr_cpu: list[float] = []
     cached_photos = 0
+    refused: list[dict[str, str]] = []
     parse_seconds: list[float] = []
     review = items_total = 0
     for image in images:
         data = (set_dir / image).read_bytes()
         cached = _cached_lines(ocr_cache, data, engine)
-        photo = decode_photo(data)
+        try:
+            photo = decode_photo(data)
+        except (NotAnImageError, PhotoTooLargeError) as e:  # the upload would be refused (415 / 413): no items
+            refused.append({"image": image, "reason": e.message})
+            preds.append({"image": image, "items": []})
+            continue
         if cached is None:
             t, c = time.perf_counter(), time.process_time()
             pixels, scale = for_ocr(photo)
@@ -167,6 +174,7 @@ def predict(
         "parse_seconds_median": round(sorted(parse_seconds)[len(parse_seconds) // 2], 4) if parse_seconds else None,
         "ocr_engine": engine.name,
         "ocr_lines_from_cache": cached_photos,
+        "refused_uploads": refused,
     }
     return preds, stats
 
@@ -206,6 +214,9 @@ def markdown(split: str, scored: dict[str, Any], stats: dict[str, Any]) -> str:
              f"parse + resolve {stats['parse_seconds_median']} s per photo "
              f"(this machine, 2 shared cores; {stats['ocr_lines_from_cache']} photos' OCR lines from the cache, timed "
              "when they were read; eval/reports/posters/bench_posters.md has the end-to-end timing).", "",
+             *(["Refused as the service would (no items predicted): "
+                + "; ".join(f"`{r['image']}` ({r['reason']})" for r in stats["refused_uploads"]), ""]
+               if stats.get("refused_uploads") else []),
              "| metric | value | target |", "|---|---|---|"]  # fmt: skip
     for k in ("item_precision", "item_recall", "item_f1", "price_current_exact", "price_original_exact",
               "price_member_exact", "sku_accuracy", "sku_accuracy_in_catalog", "sku_null_accuracy",
