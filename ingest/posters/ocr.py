@@ -79,10 +79,12 @@ class RapidOcrEngine:
     `ingest.posters.photo.OCR_MAX_SIDE`). Detecting at 1280 px and reading one line per model run cut the OCR's CPU
     by about 64 % and met every target on the development half, but on the held-out half current price exact fell
     from 0.960 to 0.920 (target 0.95), so neither is the default: the detector works at the photo's own size and
-    the recogniser reads rapidocr's 6 lines per run, as before. rapidocr 1.4 picks the detector's size by itself
-    (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when asked. The angle classifier
-    is off by default: a phone photo of a poster is never upside down (the posters' ±15° tilt is read along each
-    line's own rotated box), and it costs a model run per line. See docs/decisions/2026-12-07-ocr-latency.md.
+    the recogniser reads rapidocr's 6 lines per run, as before (a smaller detector size splits prices at the
+    decimal point, `21.90` → `21.` + `.90`, on a development photo of the second set). rapidocr 1.4 picks the
+    detector's size by itself (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when
+    asked. The angle classifier is off by default: a phone photo of a poster is never upside down (the posters'
+    ±15° tilt is read along each line's own rotated box), and it costs a model run per line. See
+    docs/decisions/2026-12-07-ocr-latency.md.
     """
 
     use_angle_classifier: bool = False
@@ -102,9 +104,10 @@ class RapidOcrEngine:
     recognition_min_width: int = 320
     """Narrowest input the recogniser reads, in pixels at its 48-px height: every batch is padded to at least this
     (rapidocr's 320, PaddleOCR's training width); a smaller value pads short lines (prices, specs) less."""
-    recognition_workers: int = 1
-    """Recognition batches read at once, each on its own onnxruntime session thread (the ``threads`` are shared
-    among them); the batches and so the lines read are the same as with one."""
+    recognition_workers: int = 2
+    """Recognition batches read at once, the ``threads`` shared among them (2: two batches at a time, one thread
+    each). rapidocr reads its batches one after another, each split over all threads, which a batch of a few short
+    lines uses poorly; the batches, and so the lines read, are the same either way (see `_ParallelRecognizer`)."""
     memory_arena: bool = False
     """onnxruntime's CPU memory arena (off as in rapidocr: the inputs change size with every photo)."""
     graph_optimization: str = "all"
