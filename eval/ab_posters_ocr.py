@@ -46,6 +46,8 @@ def parse_variant(text: str) -> tuple[str, RapidOcrEngine]:
             changes[key] = value.strip() in ("1", "true", "yes")
         elif isinstance(default, int):
             changes[key] = int(value)
+        elif isinstance(default, str):
+            changes[key] = value.strip()
         else:
             changes[key] = float(value)
     return name.strip() or f"v{len(text)}", dataclasses.replace(RapidOcrEngine(), **changes)
@@ -77,6 +79,8 @@ def run(set_dir: Path, variants: list[tuple[str, RapidOcrEngine]], photos: int, 
                 first = texts
             differ[name] += len(set(texts) ^ set(first))
         loads.append(os.getloadavg()[0])
+        progress = ", ".join(f"{name} {cpu[name][-1]:.2f}" for name, _ in variants)
+        print(f"{image}: CPU s {progress}; load {loads[-1]:.1f}", file=sys.stderr, flush=True)
     return {
         "photos": len(images),
         "split": split,

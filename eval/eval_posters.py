@@ -11,7 +11,8 @@ of the split and is then used by the set's own ``score.py``. Reported: item prec
 found items (current, original, member), SKU resolution accuracy (in-catalogue and not-in-catalogue items), effective
 per-box price, the share of items sent to review, and seconds per photo. Usage::
 
-    python -m eval.eval_posters --set DIR [--split dev|heldout|all] [--ocr-cache DIR] [--detection-side PX] [--json]
+    python -m eval.eval_posters --set DIR [--split dev|heldout|all] [--ocr-cache DIR] [--detection-side PX]
+        [--variant "name:field=value,…"] [--json]
 
 ``--ocr-cache`` keeps each photo's OCR lines (keyed by the file's hash and the engine's settings) so a parser change
 can be measured again without re-running the OCR. Writes ``eval/reports/posters/posters_{split}.{json,md}``.
@@ -33,8 +34,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from eval.ab_posters_ocr import parse_variant
 from eval.stats import percentiles
 from ingest.competitor_prices import known_names
+from ingest.posters.errors import NotAnImageError, PhotoTooLargeError
 from ingest.posters.items import read_items
 from ingest.posters.ocr import OcrLine, Quad, RapidOcrEngine
 from ingest.posters.photo import decode_photo, for_ocr
@@ -116,12 +119,18 @@ def predict(
     ocr_seconds: list[float] = []
     ocr_cpu: list[float] = []
     cached_photos = 0
+    refused: list[dict[str, str]] = []
     parse_seconds: list[float] = []
     review = items_total = 0
     for image in images:
         data = (set_dir / image).read_bytes()
         cached = _cached_lines(ocr_cache, data, engine)
-        photo = decode_photo(data)
+        try:
+            photo = decode_photo(data)
+        except (NotAnImageError, PhotoTooLargeError) as e:  # the upload would be refused (415 / 413): no items
+            refused.append({"image": image, "reason": e.message})
+            preds.append({"image": image, "items": []})
+            continue
         if cached is None:
             t, c = time.perf_counter(), time.process_time()
             pixels, scale = for_ocr(photo)
@@ -165,6 +174,7 @@ def predict(
         "parse_seconds_median": round(sorted(parse_seconds)[len(parse_seconds) // 2], 4) if parse_seconds else None,
         "ocr_engine": engine.name,
         "ocr_lines_from_cache": cached_photos,
+        "refused_uploads": refused,
     }
     return preds, stats
 
@@ -204,6 +214,9 @@ def markdown(split: str, scored: dict[str, Any], stats: dict[str, Any]) -> str:
              f"parse + resolve {stats['parse_seconds_median']} s per photo "
              f"(this machine, 2 shared cores; {stats['ocr_lines_from_cache']} photos' OCR lines from the cache, timed "
              "when they were read; eval/reports/posters/bench_posters.md has the end-to-end timing).", "",
+             *(["Refused as the service would (no items predicted): "
+                + "; ".join(f"`{r['image']}` ({r['reason']})" for r in stats["refused_uploads"]), ""]
+               if stats.get("refused_uploads") else []),
              "| metric | value | target |", "|---|---|---|"]  # fmt: skip
     for k in ("item_precision", "item_recall", "item_f1", "price_current_exact", "price_original_exact",
               "price_member_exact", "sku_accuracy", "sku_accuracy_in_catalog", "sku_null_accuracy",
@@ -241,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None,
         help="onnxruntime threads (the lines read do not depend on it; 1 costs the least CPU on a busy machine)",
     )  # fmt: skip
+    parser.add_argument(
+        "--variant", default=None,
+        help="name:field=value,… over RapidOcrEngine (as eval.ab_posters_ocr), applied before the options above",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPORTS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -248,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no evaluation set at {args.set_dir} (labels.jsonl missing): nothing to do", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    engine = RapidOcrEngine()
+    engine = parse_variant(args.variant)[1] if args.variant else RapidOcrEngine()
     if args.detection_side is not None:
         engine = dataclasses.replace(engine, detection_max_side=args.detection_side or None)
     if args.threads is not None:

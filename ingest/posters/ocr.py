@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -78,10 +79,12 @@ class RapidOcrEngine:
     `ingest.posters.photo.OCR_MAX_SIDE`). Detecting at 1280 px and reading one line per model run cut the OCR's CPU
     by about 64 % and met every target on the development half, but on the held-out half current price exact fell
     from 0.960 to 0.920 (target 0.95), so neither is the default: the detector works at the photo's own size and
-    the recogniser reads rapidocr's 6 lines per run, as before. rapidocr 1.4 picks the detector's size by itself
-    (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when asked. The angle classifier
-    is off by default: a phone photo of a poster is never upside down (the posters' ±15° tilt is read along each
-    line's own rotated box), and it costs a model run per line. See docs/decisions/2026-12-07-ocr-latency.md.
+    the recogniser reads rapidocr's 6 lines per run, as before (a smaller detector size splits prices at the
+    decimal point, `21.90` → `21.` + `.90`, on a development photo of the second set). rapidocr 1.4 picks the
+    detector's size by itself (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when
+    asked. The angle classifier is off by default: a phone photo of a poster is never upside down (the posters'
+    ±15° tilt is read along each line's own rotated box), and it costs a model run per line. See
+    docs/decisions/2026-12-07-ocr-latency.md.
     """
 
     use_angle_classifier: bool = False
@@ -98,6 +101,17 @@ class RapidOcrEngine:
     """Let onnxruntime's worker threads busy-wait between operators (its default). Off: on a machine whose cores are
     busy with other work, spinning burnt about 30 % more CPU per photo for the same lines and a longer wall time
     (8 development photos at load 9–17: CPU 57.0 → 40.8 s); see docs/decisions/2026-12-07-ocr-latency.md."""
+    recognition_min_width: int = 320
+    """Narrowest input the recogniser reads, in pixels at its 48-px height: every batch is padded to at least this
+    (rapidocr's 320, PaddleOCR's training width); a smaller value pads short lines (prices, specs) less."""
+    recognition_workers: int = 2
+    """Recognition batches read at once, the ``threads`` shared among them (2: two batches at a time, one thread
+    each). rapidocr reads its batches one after another, each split over all threads, which a batch of a few short
+    lines uses poorly; the batches, and so the lines read, are the same either way (see `_ParallelRecognizer`)."""
+    memory_arena: bool = False
+    """onnxruntime's CPU memory arena (off as in rapidocr: the inputs change size with every photo)."""
+    graph_optimization: str = "all"
+    """onnxruntime graph optimisation level: ``disable``, ``basic``, ``extended`` or ``all`` (rapidocr's)."""
     _engine: Any = field(default=None, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
@@ -112,7 +126,9 @@ class RapidOcrEngine:
             v = "?"
         det = f" det{self.detection_max_side}" if self.detection_max_side else ""
         batch = f" batch{self.recognition_batch}" if self.recognition_batch != 6 else ""  # 6: rapidocr's own
-        return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{batch}{' cls' if self.use_angle_classifier else ''}"
+        width = f" recw{self.recognition_min_width}" if self.recognition_min_width != 320 else ""  # noqa: PLR2004
+        # the number of recognition workers is not in the name: it changes how the batches are run, not what they read
+        return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{batch}{width}{' cls' if self.use_angle_classifier else ''}"
 
     def _load(self) -> Any:
         if self._engine is None:
@@ -128,10 +144,17 @@ class RapidOcrEngine:
                 text_score=self.min_confidence,
                 print_verbose=False,
             )
-            _set_session_options(self._engine, threads=self.threads, spin=self.spin)
+            workers = max(1, self.recognition_workers)
+            _set_session_options(
+                self._engine, threads=self.threads, spin=self.spin, arena=self.memory_arena,
+                optimization=self.graph_optimization, recognition_threads=max(1, self.threads // workers),
+            )  # fmt: skip
             self._engine.text_rec.rec_batch_num = max(1, self.recognition_batch)
-            if self.detection_max_side:
-                _limit_detection(self._engine, self.detection_max_side)
+            channels, height, _ = self._engine.text_rec.rec_image_shape
+            self._engine.text_rec.rec_image_shape = [channels, height, max(8, self.recognition_min_width)]
+            _detect_at(self._engine, self.detection_max_side)
+            if workers > 1:  # last: the settings above are the wrapped recogniser's
+                self._engine.text_rec = _ParallelRecognizer(self._engine.text_rec, workers)
         return self._engine
 
     def warm_up(self) -> None:
@@ -162,7 +185,14 @@ class RapidOcrEngine:
         return lines
 
 
-def _set_session_options(engine: Any, *, threads: int, spin: bool) -> None:
+_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+                 "all": "ORT_ENABLE_ALL"}  # fmt: skip
+
+
+def _set_session_options(
+    engine: Any, *, threads: int, spin: bool, arena: bool = False, optimization: str = "all",
+    recognition_threads: int | None = None,
+) -> None:  # fmt: skip
     """Reopen RapidOCR's onnxruntime sessions with our options (rapidocr 1.4 offers only the thread counts).
 
     The same model files and graph optimisation (all levels) as rapidocr's own sessions, sequential execution, at most
@@ -170,33 +200,78 @@ def _set_session_options(engine: Any, *, threads: int, spin: bool) -> None:
     """
     import onnxruntime as ort  # noqa: PLC0415 - optional heavy dependency (comes with rapidocr-onnxruntime)
 
-    for holder in (engine.text_det.infer, engine.text_cls.infer, engine.text_rec.session):
+    for holder, n in ((engine.text_det.infer, threads), (engine.text_cls.infer, threads),
+                      (engine.text_rec.session, recognition_threads or threads)):  # fmt: skip
         options = ort.SessionOptions()
         options.log_severity_level = 4
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPTIMIZATION[optimization])
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.intra_op_num_threads = max(1, threads)
+        options.intra_op_num_threads = max(1, n)
         options.inter_op_num_threads = 1
-        options.enable_cpu_mem_arena = False  # as rapidocr: inputs change size with every photo
+        options.enable_cpu_mem_arena = arena  # off in rapidocr: inputs change size with every photo
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         path = holder.session._model_path  # noqa: SLF001 - the file rapidocr opened
         holder.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def _limit_detection(engine: Any, max_side: int) -> None:
-    """Make RapidOCR's detector scale every image so its longer side is at most ``max_side`` (never up).
+def _detect_at(engine: Any, max_side: int | None) -> None:
+    """Give RapidOCR's detector our pre-processing: its size rule, normalised in float32.
 
-    rapidocr 1.4's ``TextDetector.get_preprocess`` ignores the configured size in its "max" mode; the boxes it
-    returns are in the given image's pixels either way, so recognition still crops the full-size photo.
+    With ``max_side`` the detector scales every image so its longer side is at most that (never up): rapidocr 1.4's
+    ``TextDetector.get_preprocess`` ignores the configured size in its "max" mode. Without it, rapidocr's own rule
+    stands (the photo's own size, as rapidocr has already brought it to at most 2000 px). The boxes come back in the
+    given image's pixels either way, and the recogniser crops its lines from that image, not the detector's smaller
+    one. rapidocr normalises the pixels in float64 (its mean and std are float64 arrays) and then casts to float32:
+    the same values computed in float32 cost about a third of the time on a 2000-px photo.
     """
     from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess  # noqa: PLC0415 - optional heavy dependency
 
     det = engine.text_det
+    own = det.get_preprocess
 
-    def preprocess(_max_wh: int) -> Any:
-        return DetPreProcess(max_side, "max", det.mean, det.std)
+    class Float32DetPreProcess(DetPreProcess):  # type: ignore[misc]
+        def normalize(self, img: Any) -> Any:
+            scale = np.float32(self.scale)
+            return (img.astype(np.float32) * scale - self.mean.astype(np.float32)) / self.std.astype(np.float32)
+
+    def preprocess(max_wh: int) -> Any:
+        if max_side:
+            return Float32DetPreProcess(max_side, "max", det.mean, det.std)
+        chosen = own(max_wh)
+        return Float32DetPreProcess(chosen.limit_side_len, chosen.limit_type, det.mean, det.std)
 
     det.get_preprocess = preprocess
+
+
+class _ParallelRecognizer:
+    """rapidocr's recogniser with its batches read by several threads at once.
+
+    The lines are put in rapidocr's own order (by width / height) and cut into its batches, so every batch holds the
+    same lines, padded to the same width, as when rapidocr reads them one after another: the text read is the same.
+    onnxruntime runs a session from several threads at once and releases the GIL while it computes.
+    """
+
+    def __init__(self, recognizer: Any, workers: int) -> None:
+        self._recognizer = recognizer
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr-rec")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._recognizer, name)
+
+    def __call__(self, img_list: Any, return_word_box: bool = False) -> tuple[list[Any], float]:
+        images = [img_list] if isinstance(img_list, np.ndarray) else list(img_list)
+        order = np.argsort(np.array([im.shape[1] / float(im.shape[0]) for im in images]))
+        size = max(1, int(self._recognizer.rec_batch_num))
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        futures = [self._pool.submit(self._recognizer, [images[j] for j in b], return_word_box) for b in batches]
+        results: list[Any] = [("", 0.0)] * len(images)
+        elapsed = 0.0
+        for batch, future in zip(batches, futures, strict=True):
+            read, seconds = future.result()
+            elapsed += seconds
+            for j, r in zip(batch, read, strict=True):
+                results[int(j)] = r
+        return results, elapsed
 
 
 @dataclass

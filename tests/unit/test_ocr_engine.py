@@ -45,3 +45,50 @@ def test_sessions_are_reopened_with_our_threads_and_without_spinning() -> None:
     assert rapid.text_rec.rec_batch_num == 3
     spinning = RapidOcrEngine(spin=True)._load().text_rec.session.session.get_session_options()
     assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+
+
+CJK_FONTS = [FONT, Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")]
+
+
+def _poster() -> np.ndarray:
+    font_path = next((f for f in CJK_FONTS if f.exists()), None)
+    if font_path is None:
+        pytest.skip("needs a CJK font (Noto CJK or WenQuanYi) to draw poster lines")
+    image = Image.new("RGB", (1200, 1400), "white")
+    draw = ImageDraw.Draw(image)
+    texts = ["云南白药气雾剂", "¥45.8", "原价¥59.00", "第二件半价", "阿莫西林胶囊 0.25g×24粒", "会员价 39.9",
+             "两盒39.8", "999感冒灵颗粒", "¥12.5", "满100减20"]  # fmt: skip
+    for i, text in enumerate(texts):
+        draw.text((60 + (i % 2) * 560, 60 + (i // 2) * 260), text, font=ImageFont.truetype(str(font_path), 56),
+                  fill="black")  # fmt: skip
+    return np.asarray(image, dtype=np.uint8)
+
+
+@pytest.mark.slow
+def test_batches_read_by_two_workers_give_the_same_lines_as_one() -> None:
+    pixels = _poster()
+    one = RapidOcrEngine(recognition_batch=2).read(pixels)
+    two = RapidOcrEngine(recognition_batch=2, recognition_workers=2).read(pixels)
+    assert [(ln.text, ln.quad, ln.chars) for ln in two] == [(ln.text, ln.quad, ln.chars) for ln in one]
+    assert any("45.8" in ln.text for ln in one)
+    assert [ln.confidence for ln in two] == pytest.approx([ln.confidence for ln in one], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_detector_input_is_normalised_exactly_as_rapidocr_does() -> None:
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess  # noqa: PLC0415 - optional dependency
+
+    pixels = _poster()
+    rapid = RapidOcrEngine()._load()
+    ours = rapid.text_det.get_preprocess(max(pixels.shape[:2]))(pixels)
+    theirs = DetPreProcess(736, "min", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(pixels)
+    assert ours.dtype == theirs.dtype == np.float32
+    assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.slow
+def test_a_smaller_recognition_width_is_applied_and_named() -> None:
+    engine = RapidOcrEngine(recognition_min_width=96)
+    assert engine._load().text_rec.rec_image_shape == [3, 48, 96]
+    assert engine.name.endswith("recw96")
+    assert "45.8" in "".join(ln.text for ln in engine.read(_poster()))
