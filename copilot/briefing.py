@@ -255,7 +255,7 @@ def _overdue_follow_ups(ctx: CustomerContext, today: dt.date) -> list[Fact]:
 
 
 def _safety_reports(store: GraphStore, tenant: str, ctx: CustomerContext) -> list[Fact]:
-    """Drug-safety reports still open on this customer's visits of the briefing's year, latest first.
+    """Drug-safety reports still open on this customer's visits of the briefing's year: the latest three, then a count.
 
     A suspected adverse reaction is drug safety's case, not a sales topic: the rep needs to know it is open, its
     report id and what to do on the visit (support the follow-up, no script, no judgement on the cause). The
@@ -265,16 +265,24 @@ def _safety_reports(store: GraphStore, tenant: str, ctx: CustomerContext) -> lis
     reports = [r for r in store.nodes_by_keys(tenant, SafetyReport, keys) if r.status != "closed"] if keys else []
     if not reports:
         return []
-    names = {p.sku: p.name for p in store.nodes_by_keys(tenant, Product, sorted({s for r in reports for s in r.skus}))}
-    return [
+    reports.sort(key=lambda r: (r.at, r.id), reverse=True)
+    shown = reports[:URGENT_PER_KIND]
+    names = {p.sku: p.name for p in store.nodes_by_keys(tenant, Product, sorted({s for r in shown for s in r.skus}))}
+    facts = [
         Fact(
             node_id=r.id,
             text=f"药物警戒：{r.at:%m-%d} 拜访记录的疑似不良反应"
             + (f"（{'、'.join(names.get(s, s) for s in r.skus)}）" if r.skus else "")
-            + f"，报告 {r.id}（{SAFETY_STATUS_NAMES.get(r.status, r.status)}）：{SAFETY_ACTION}",
+            + f"，报告 {r.id}（{SAFETY_STATUS_NAMES.get(r.status, r.status)}）"
+            # what to do is said once, on the latest report: the same paragraph three times is read zero times
+            + (f"：{SAFETY_ACTION}" if n == 0 else ""),
         )
-        for r in sorted(reports, key=lambda r: (r.at, r.id), reverse=True)
+        for n, r in enumerate(shown)
     ]
+    if len(reports) > len(shown):
+        rest = f"药物警戒：另有 {len(reports) - len(shown)} 份疑似不良反应报告未结案（见药物警戒队列）"
+        facts.append(Fact(node_id=ctx.customer.id, text=rest))
+    return facts
 
 
 def _urgent(pack: BriefingPack, ctx: CustomerContext, today: dt.date, safety: list[Fact]) -> list[Fact]:

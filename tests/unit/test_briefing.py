@@ -242,22 +242,26 @@ def test_fewer_than_three_prescribers_show_no_figure_at_all(tmp_path: Path) -> N
 
 
 def test_an_open_drug_safety_report_is_the_first_urgent_fact_until_closed(demo) -> None:  # type: ignore[no-untyped-def]
-    """A suspected adverse reaction on a visit: the briefing names its report and what to do, with no script.
+    """A suspected adverse reaction on a visit: the briefing names its report and what to do, once, with no script.
 
     Runs last in this module: it closes a report of the shared demo store.
     """
     store, index = demo
-    report = next(
+    recent = [
         r for r in store.list_nodes("hz-pharma", SafetyReport, limit=10_000)
         if r.status != "closed" and r.source == "interaction" and r.customer_id
-        and r.at.date() > TODAY - dt.timedelta(days=300)
-    )  # fmt: skip
-    pack = build_briefing(store, "hz-pharma", report.customer_id or "", today=TODAY, price_index=index)
+        and TODAY - dt.timedelta(days=300) < r.at.date() <= TODAY
+    ]  # fmt: skip
+    customer = recent[0].customer_id or ""
+    report = max((r for r in recent if r.customer_id == customer), key=lambda r: (r.at, r.id))
+    pack = build_briefing(store, "hz-pharma", customer, today=TODAY, price_index=index)
     safety = [f for f in pack.urgent if f.text.startswith("药物警戒：")]
     assert pack.urgent[: len(safety)] == safety, "drug-safety facts come first"
-    fact = next(f for f in safety if f.node_id == report.id)
-    assert report.id in fact.text and "配合药物警戒部门随访" in fact.text and "不用销售话术" in fact.text
-    assert "## 紧急事项" in to_markdown(pack) and report.id in to_markdown(pack)
+    assert safety[0].node_id == report.id and report.id in safety[0].text  # the latest report first
+    assert "配合药物警戒部门随访" in safety[0].text and "不用销售话术" in safety[0].text
+    assert all("不用销售话术" not in f.text for f in safety[1:]), "what to do is said once"
+    assert len([f for f in safety if f.node_id.startswith("SAFE-")]) <= 3
+    assert report.id in to_markdown(pack)
     set_status(store, "hz-pharma", report.id, status="closed", actor="test-safety", note="已结案")
-    after = build_briefing(store, "hz-pharma", report.customer_id or "", today=TODAY, price_index=index)
+    after = build_briefing(store, "hz-pharma", customer, today=TODAY, price_index=index)
     assert all(f.node_id != report.id for f in after.urgent)
