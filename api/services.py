@@ -281,9 +281,9 @@ class TenantServices:
         self.feed_seq = store.change_head(tenant)
         """The last change-log record applied: the indexes hold every write up to it (built later: all of them)."""
         self.feed_behind = False
+        """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
         self._feed_spent: dict[str, float] | None = None
         """Seconds per stage of the change being applied by ``follow`` (for its log line; ``None`` outside it)."""
-        """Whether the last look at the change log left records to read (``follow`` had a full batch)."""
         self.task_cache = tasks.TaskCache()
         """What the task triggers found per territory and day, kept while the change log shows no fact they read."""
         self.opened_from: dict[str, str] = {}
