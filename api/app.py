@@ -218,7 +218,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         clock = state.startup if state is not None else StartupClock()
-        clock.mark("imports")  # the process's age now: the interpreter, the imports, uvicorn's start
+        clock.mark("imports")  # seconds since the service was first imported: the modules, uvicorn's start
         service = state or open_state(settings, clock)
         app.state.service = service
         if isinstance(app, ServiceApp) and app.price_checks is not None:  # traced: through FastAPI, which traces

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from api import STARTED
 from api.keys import KeyStore
 from api.services import Services, TenantServices, services_for
 from api.settings import Settings
@@ -27,27 +28,22 @@ if TYPE_CHECKING:  # langchain_core's chat models import ~3 s of modules; a serv
     from langchain_core.language_models import BaseChatModel
 
 
-def process_age_s() -> float | None:
-    """Seconds since this process started (the interpreter's start, before any import); None if unknown."""
-    try:
-        import psutil
-
-        return max(time.time() - psutil.Process().create_time(), 0.0)
-    except Exception:  # noqa: BLE001 - a figure for the readiness probe, never a reason to fail
-        return None
+def process_age_s() -> float:
+    """Seconds since this interpreter first imported the service (``api.STARTED``), for the start-up stages."""
+    return max(time.time() - STARTED, 0.0)
 
 
 @dataclass
 class StartupClock:
     """Where a service's start-up went: seconds per stage, for ``/v1/ready`` (``startup``) and the ready benchmark.
 
-    Stages: ``imports`` (process start to the app's start: the interpreter, the modules, uvicorn), ``store`` (open the
+    Stages: ``imports`` (the service's first import to the app's start: the modules, uvicorn), ``store`` (open the
     graph store), ``keys``, ``embedder`` (make it; USE reads its weights later), ``model`` (the first embedding: the
     weights and tokenizer load), ``detectors`` (the adverse-reaction reader's typo pass), per tenant ``prices`` /
     ``competitors`` / ``retrieval`` (each from its snapshot plus the log since it, or built; retrieval includes the
     answers' reader of the index) with where it came from, ``catch_up`` (the change log read once after the
-    indexes), and ``ready`` (process start to ready). Each has its CPU seconds beside it (``*_cpu``: the thread's
-    for a stage, the process's so far for ``imports`` and ``ready``).
+    indexes), and ``ready`` (the service's first import to ready). Each has its CPU seconds beside it (``*_cpu``:
+    the thread's for a stage, the process's so far for ``imports`` and ``ready``).
     """
 
     stages: dict[str, float] = field(default_factory=dict)
@@ -82,11 +78,10 @@ class StartupClock:
             self.tenants.setdefault(tenant, {})[name] = text
 
     def mark(self, name: str) -> None:
-        """Record the process's age now as stage ``name`` (``imports`` at the app's start, ``ready`` when ready)."""
+        """Record the seconds since the service's first import as stage ``name`` (``imports``, ``ready``)."""
         age = process_age_s()
         with self._guard:
-            if age is not None:
-                self.stages[name] = round(age, 3)
+            self.stages[name] = round(age, 3)
             self.stages[f"{name}_cpu"] = round(time.process_time(), 3)  # the process's CPU seconds so far
 
     def snapshot(self) -> dict[str, object]:

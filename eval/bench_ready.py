@@ -233,11 +233,11 @@ def markdown(r: dict[str, Any]) -> str:
                   f"per run {[x['load_avg'][0] for x in r[phase]['runs']]}.", "", "| stage (median) | wall s | CPU s |",
                   "|---|---|---|", *_stage_rows(s), ""]  # fmt: skip
     lines += [
-        "Stages: imports = process start → the app's start (interpreter, modules, uvicorn); store, keys, "
+        "Stages: imports = the service's first import → the app's start (modules, uvicorn); store, keys, "
         "embedder = opening each; model = the first embedding (weights load); detectors = the adverse-reaction "
         "reader's typo pass; per tenant prices / competitors "
         "/ retrieval (with `*_from`: snapshot plus the log since it, or built from the store); catch_up = the "
-        "change log read once after the indexes; ready = process start → ready as the service saw it. CPU: the "
+        "change log read once after the indexes; ready = the service's first import → ready as it saw it. CPU: the "
         "thread's CPU seconds in the stage (imports and ready: the process's CPU seconds by then)."
     ]
     return "\n".join(lines)
