@@ -118,8 +118,9 @@ def _written(
     written: dict[str, list[str]] = {}
     cut: list[str] = []
 
-    def note(name: str, values: list[Any]) -> None:
-        keys = sorted({str(v) for v in values if v is not None} | set(written.get(name, ())))
+    def note(name: str, column: pa.ChunkedArray | pa.Array) -> None:
+        # distinct values first: a bulk load (now logged too) names a customer once per order line, ~1M at a time
+        keys = sorted({str(v) for v in pc.unique(column).to_pylist() if v is not None} | set(written.get(name, ())))
         if len(keys) > MAX_CHANGE_IDS:
             cut.append(name)
             keys = keys[:MAX_CHANGE_IDS]
@@ -133,15 +134,15 @@ def _written(
             if model in APPEND_ONLY:
                 written.setdefault(model.__name__, [])
             else:
-                note(model.__name__, table.column(model.key_field).to_pylist())
+                note(model.__name__, table.column(model.key_field))
         else:
             for name in model.endpoint_fields():
-                note(f"{model.__name__}.{name}", table.column(name).to_pylist())
+                note(f"{model.__name__}.{name}", table.column(name))
     for edge_model, table in deletes:
         r = results.get(f"{edge_model.__name__}.deleted")
         if r is not None and r.deleted:
             for name in edge_model.endpoint_fields():
-                note(f"{edge_model.__name__}.deleted.{name}", table.column(name).to_pylist())
+                note(f"{edge_model.__name__}.deleted.{name}", table.column(name))
     return {WRITTEN: written, **({"cut": sorted(set(cut))} if cut else {})}
 
 
