@@ -47,9 +47,11 @@ _STOP = re.compile(
     r"价格|惊爆|心动|清仓|全场|到店|进店|选购|更多|门店|分店|总店|旗舰|健康|守护|关爱|呵护|品质|正品|保障|放心|"
     r"营业|时间|有效期|促销|零售|会员|专享|日常|特价|原价|现价|活动价|售价|注意|本店|本品|以上|每人|限购|节日|"
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
-    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降"
+    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|"
+    r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
+    r"折合|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # a deal's words left after its numbers were read
 )
-"""Words that make a line a slogan, caption or boilerplate rather than a product name."""
+"""Words that make a line a slogan, caption, maker or boilerplate rather than a product name."""
 _SHOP = re.compile(
     r"([\u4e00-\u9fff]{2,10}(?:大药房|药房|药店|医药连锁|药堂|大药店))[·\s]*(?:\(?([\u4e00-\u9fff]{2,8}店)\)?)?"
     r"|^([\u4e00-\u9fff]{2,5})[·\s]?([\u4e00-\u9fff]{2,8}(?:路|街|道|广场|镇|区|村)[\u4e00-\u9fff]{0,3}店|[\u4e00-\u9fff]{2,6}分?店)$"
@@ -264,7 +266,7 @@ def _pieces(
     i: int, ocr: OcrLine, box: Box, angle: float, today: dt.date, known: Sequence[str], *, start: int
 ) -> list[Line]:
     """The pieces of one OCR line, each classified: date, rule, mechanic, price, caption, name, spec, shop, other."""
-    toks = tokens(ocr.text, today)
+    toks = tokens(_star_currency(ocr.text), today)
     out: list[Line] = []
     slogan = _SLOGAN.search(clean(ocr.text)) is not None
     shop = _SHOP.search(clean(ocr.text)) is not None
@@ -289,6 +291,22 @@ def _pieces(
     return out
 
 
+_STAR_YUAN = re.compile(r"(?<![0-9A-Za-z.])\*(?=\s?\d{1,4}(?:\.\d{1,2})?(?:\s|$|元|/))")
+
+
+def _star_currency(text: str) -> str:
+    """``活动价*24.8`` → ``活动价¥24.8``: a ¥ sign the OCR read as ``*``, which it often does on posters.
+
+    Only a ``*`` standing before a lone price (after a caption, a space or nothing) is taken for ¥; a spec's ``*``
+    sits between a unit and a count (``0.35g*24粒``) and stays. Same length, so token offsets still fit the line.
+    """
+    return _STAR_YUAN.sub("¥", text)
+
+
+_ML_MISREAD = re.compile(r"(?<=\d)m[1lI|](?=$|[^0-9A-Za-z])")
+"""``10m1×12支``: the OCR reads the l of ``ml`` as 1 (or I, |) in small print."""
+
+
 def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
     """A text piece: a product name (with its spec when printed on the same line), a spec, or other text."""
     t = clean(text)
@@ -307,6 +325,7 @@ def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
             return
         forced = True
     t = re.sub(r"^[Ss](?=(?:g|mg|ml)\b)", "5", t)  # 5g read as Sg
+    t = _ML_MISREAD.sub("ml", t)
     name, spec = _split_name_spec(t)
     strength = _name_strength(name, known) if name else 0
     if forced and name and sum(1 for ch in name if is_cjk(ch)) >= 2:
@@ -386,6 +405,11 @@ def _attach_specs(ls: list[Line]) -> dict[int, Box]:
     return reach
 
 
+def _form_part(name: str) -> str:
+    """A name without a trailing bracketed note, where its form word is: ``六味地黄丸(浓缩丸)`` → ``六味地黄丸``."""
+    return re.sub(r"[(（][^()（）]{1,8}[)）]\s*$", "", normalize(name)).strip()
+
+
 def _merge_wrapped_names(ls: list[Line]) -> None:
     """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line."""
     names = sorted((ln for ln in ls if ln.kind == "name"), key=lambda ln: ln.box.y0)
@@ -400,12 +424,14 @@ def _merge_wrapped_names(ls: list[Line]) -> None:
                 continue
             if abs(b.box.x0 - a.box.x0) > 1.5 * h and b.box.x_overlap(a.box) < 0.5:
                 continue
-            _, a_word, _ = strip_form(a.name)
+            _, a_word, _ = strip_form(_form_part(a.name))
             joined = a.name + b.name
-            _, j_word, _ = strip_form(joined)
+            _, j_word, _ = strip_form(_form_part(joined))
             bracketed = re.fullmatch(r"\([^()]{1,8}\)", normalize(b.name)) is not None
             if bracketed or (a_word is None and (j_word is not None or len(b.name) <= 4) and not a.spec):
                 a.name, a.spec = joined, b.spec or a.spec
+                if j_word is not None:  # 念慈菴牌蜜炼 / 川贝枇杷膏: the joined name has its dosage form now
+                    a.strength = max(a.strength, 2)
                 a.box = a.box.union(b.box)
                 b.kind, b.anchor = "other", a.index
                 break
