@@ -49,7 +49,7 @@ _STOP = re.compile(
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
     r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|"
     r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
-    r"折合|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # a deal's words left after its numbers were read
+    r"折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
 )
 """Words that make a line a slogan, caption, maker or boilerplate rather than a product name."""
 _SHOP = re.compile(
@@ -485,9 +485,13 @@ def _drop_merchandise_above_tag(ls: list[Line]) -> None:
 # ---------------------------------------------------------------------------------------------------- assign
 
 
-def _cost(anchor: Box, b: Box) -> float:
-    """How far a piece is from a name, in text heights: the same row to the right is near, so is the column below."""
-    h = max(anchor.h, b.h, 1.0)
+def _cost(anchor: Box, b: Box, line_h: float = 0.0) -> float:
+    """How far a piece is from a name, in text heights: the same row to the right is near, so is the column below.
+
+    ``line_h`` is the height of the name's text as printed: a name wrapped over two lines with its spec under it
+    makes a box three lines high, and measuring in that box's height would bring far pieces three times nearer.
+    """
+    h = max(line_h or anchor.h, b.h, 1.0)
     if b.y_overlap(anchor) >= 0.5 and b.x0 >= anchor.x0 - h:
         return 0.25 * b.x_gap(anchor) / h
     dy = (b.y0 - anchor.y1) / h
@@ -508,8 +512,8 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
     for ln in ls:
         if ln.kind not in ("price", "caption", "mechanic", "spec") or ln.anchor is not None:
             continue
-        best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box))
-        if _cost(reach.get(best.index, best.box), ln.box) <= _MAX_COST:
+        best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
+        if _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
             ln.anchor = best.index
 
 

@@ -87,3 +87,44 @@ def test_a_wrapped_name_whose_first_line_is_unsure_becomes_an_item_once_joined()
     ]
     (item,) = read_items(card, today=TODAY).items
     assert item.name == "念慈牌蜜炼川贝枇杷膏" and item.current == Decimal("35")
+
+
+def test_a_tall_wrapped_name_does_not_reach_the_next_cards_price() -> None:
+    # card 1: a name wrapped over two lines plus its spec (a block three lines high); card 2 below, its price level
+    # with its name's lower half and its spec centred under the name
+    cards = [
+        line("拜阿司匹灵阿", 180, 445, 520, 500),
+        line("零售价¥24.5", 590, 470, 810, 520),
+        line("司匹林肠溶片", 180, 505, 520, 560),
+        line("16.5", 680, 530, 840, 600),
+        line("100mg×30片", 210, 590, 490, 650),
+        line("原价¥179", 610, 990, 790, 1035),
+        line("汤臣倍健鱼油软胶囊", 185, 1015, 520, 1060),
+        line("125", 700, 1045, 840, 1125),
+        line("100粒", 290, 1065, 425, 1120),
+        line("活动价", 570, 1080, 650, 1130),
+    ]
+    items = {it.name: it for it in read_items(cards, today=TODAY, known_names={"汤臣倍健"}).items}
+    assert items["拜阿司匹灵阿司匹林肠溶片"].current == Decimal("16.5")
+    assert items["汤臣倍健鱼油软胶囊"].current == Decimal("125")
+
+
+def test_notes_under_a_price_are_not_names() -> None:
+    # 可与第二件半价同享 and 到手均价¥17/盒 under a price block must not take the next row's price
+    rows = [
+        line("思密达牌蒙脱石散", 630, 1235, 890, 1273),
+        line("活动价22.5", 1014, 1214, 1156, 1275),
+        line("3g×10袋", 711, 1277, 804, 1312),
+        line("可与第二件半价同享", 1030, 1307, 1126, 1328),
+        line("原价¥42.9", 1050, 1351, 1100, 1367),
+        line("敏使朗甲钴胺片", 630, 1370, 855, 1410),
+        line("现价33", 1026, 1366, 1113, 1415),
+        line("0.5mg×20片", 674, 1413, 801, 1448),
+        line("到手均价¥17/盒", 1031, 1442, 1095, 1462),
+    ]
+    reading = read_items(rows, today=TODAY)
+    assert "name" not in reading.kinds[3] and "name" not in reading.kinds[8]
+    items = {it.name: it for it in reading.items}
+    assert set(items) == {"思密达牌蒙脱石散", "敏使朗甲钴胺片"}
+    assert items["思密达牌蒙脱石散"].current == Decimal("22.5")
+    assert items["敏使朗甲钴胺片"].current == Decimal("33")
