@@ -49,7 +49,7 @@ _STOP = re.compile(
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
     r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|"
     r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
-    r"折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
+    r"价|折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
 )
 """Words that make a line a slogan, caption, maker or boilerplate rather than a product name."""
 _SHOP = re.compile(
@@ -420,7 +420,8 @@ def _merge_wrapped_names(ls: list[Line]) -> None:
             if b is a or b.kind != "name" or b.box.y0 <= a.box.y0:
                 continue
             h = max(a.box.h, 1.0)
-            if not (0 <= b.box.y0 - a.box.y1 <= 0.6 * h and abs(b.box.h - a.box.h) <= 0.35 * h):
+            # the OCR's boxes are padded: a tightly set second line's box may start inside the first's (−0.3 h)
+            if not (-0.3 * h <= b.box.y0 - a.box.y1 <= 0.6 * h and abs(b.box.h - a.box.h) <= 0.5 * h):
                 continue
             if abs(b.box.x0 - a.box.x0) > 1.5 * h and b.box.x_overlap(a.box) < 0.5:
                 continue

@@ -128,3 +128,17 @@ def test_notes_under_a_price_are_not_names() -> None:
     assert set(items) == {"思密达牌蒙脱石散", "敏使朗甲钴胺片"}
     assert items["思密达牌蒙脱石散"].current == Decimal("22.5")
     assert items["敏使朗甲钴胺片"].current == Decimal("33")
+
+
+def test_a_tightly_set_wrapped_name_is_joined() -> None:
+    # the second line's padded box starts inside the first's; the brand on the first line, the generic below
+    card = [
+        line("汤臣倍健牌", 455, 834, 569, 867),
+        line("鱼油软胶囊", 458, 862, 568, 889),
+        line("100粒", 491, 887, 535, 907),
+        line("门右价5", 474, 901, 553, 926),  # 门店价 misread: a caption, never a name
+        line("¥125", 494, 924, 584, 967),
+        line("活动价", 443, 936, 489, 972),
+    ]
+    (item,) = read_items(card, today=TODAY, known_names={"汤臣倍健"}).items
+    assert item.text == "汤臣倍健牌鱼油软胶囊 100粒" and item.current == Decimal("125")
