@@ -139,7 +139,7 @@ def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
         else:
             return 0.0
     if any(x[0] != y[0] for x, y in zip(a, b, strict=True)):
-        return 0.0
+        return 0.85 if _unit_dropped(item_spec, sku_spec) else 0.0
     same_units = all(x[1] == y[1] for x, y in zip(a, b, strict=True))
     if same_units:
         return 1.0
@@ -150,6 +150,22 @@ def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
     if any(x[1] != y[1] and (x[1].isascii() or y[1].isascii()) for x, y in zip(a, b, strict=True)):
         return 0.0
     return 0.9
+
+
+def _unit_dropped(item_spec: str | None, sku_spec: str | None) -> bool:
+    """``0.3×20粒`` for ``0.3g×20粒``: the OCR lost a strength's small unit letter; every number as printed agrees."""
+    a, b = _NUM_UNIT.findall(item_spec or ""), _NUM_UNIT.findall(sku_spec or "")
+    if len(a) != len(b) or not a:
+        return False
+    dropped = False
+    for (n, u), (m, v) in zip(a, b, strict=True):
+        if float(n) != float(m):
+            return False
+        if u != v:
+            if u or v not in _SCALE:
+                return False
+            dropped = True
+    return dropped
 
 
 @dataclass
@@ -169,9 +185,13 @@ _PROMO_COUNT = re.compile(r"\d+件")
 """``2件`` counts goods in a promotion (第二件半价, 限购2件, 第2件 misread ``02件``); no medicine's pack is in 件."""
 
 
+_TIMES_DROPPED = re.compile(r"(?<=\d)(mg|g|ml|μg|ug|mcg)(?=\d)", re.IGNORECASE)
+"""``20mg14粒``: a strength's unit followed straight by a count; the OCR dropped the small ``×`` between them."""
+
+
 def split_item_text(text: str) -> tuple[str, str | None]:
     """An item text as (name, spec): the strength/pack pieces are taken out of the name and joined."""
-    t = normalize(text)
+    t = _TIMES_DROPPED.sub(r"\1×", normalize(text))
     found = [
         m for m in _SPEC_IN_TEXT.finditer(t)
         if re.search(r"[a-zA-Z\u4e00-\u9fffμ%]", m.group(0)) and not _PROMO_COUNT.fullmatch(m.group(0).strip())

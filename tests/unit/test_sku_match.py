@@ -180,3 +180,17 @@ NEAR = [
 def test_near_misses_resolve_to_none_and_ours_still_resolve(text: str, sku: str | None) -> None:
     r = SkuMatcher(NEAR).resolve(text)
     assert r.sku == sku, r.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "sku"),
+    [
+        ("芬必得布洛芬缓释胶囊 0.3X20粒", "FBD"),  # the g of 0.3g lost: every number still agrees
+        ("芬必得布洛芬缓释胶囊 0.4X20粒", None),  # a number never is forgiven
+        ("立普妥阿托伐他汀钙片 20mg7片", "LPT20"),  # the × between strength and count lost
+        ("立普妥阿托伐他汀钙片 10mg7片", "LPT10"),
+    ],
+)
+def test_a_spec_with_a_lost_unit_or_times_sign_still_fits(text: str, sku: str | None) -> None:
+    r = SkuMatcher(CATALOG).resolve(text)
+    assert r.sku == sku, r.reason
