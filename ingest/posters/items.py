@@ -49,7 +49,7 @@ _STOP = re.compile(
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
     r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|"
     r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
-    r"价|折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
+    r"价|两盒|疗程装|折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
 )
 """Words that make a line a slogan, caption, maker or boilerplate rather than a product name."""
 _SHOP = re.compile(
@@ -161,7 +161,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
     for i, ln in enumerate(lines):
         ls.extend(_pieces(i, ln, boxes[i], angle, today, known, start=len(ls)))
     _join_raised_decimals(ls)
-    _merge_wrapped_names(ls)
+    _merge_wrapped_names(ls, known)
     _drop_package_brands(ls)
     _drop_merchandise_above_tag(ls)
     reach = _attach_specs(ls)
@@ -410,8 +410,12 @@ def _form_part(name: str) -> str:
     return re.sub(r"[(（][^()（）]{1,8}[)）]\s*$", "", normalize(name)).strip()
 
 
-def _merge_wrapped_names(ls: list[Line]) -> None:
-    """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line."""
+def _merge_wrapped_names(ls: list[Line], known: Sequence[str] = ()) -> None:
+    """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line.
+
+    Also a brand set on a line of its own above the generic (``东阿阿胶`` / ``复方阿胶浆``): a known name with no
+    dosage form word and no spec, with a name right under it, is that product's brand.
+    """
     names = sorted((ln for ln in ls if ln.kind == "name"), key=lambda ln: ln.box.y0)
     for a in names:
         if a.kind != "name":
@@ -429,7 +433,8 @@ def _merge_wrapped_names(ls: list[Line]) -> None:
             joined = a.name + b.name
             _, j_word, _ = strip_form(_form_part(joined))
             bracketed = re.fullmatch(r"\([^()]{1,8}\)", normalize(b.name)) is not None
-            if bracketed or (a_word is None and (j_word is not None or len(b.name) <= 4) and not a.spec):
+            brand_line = a_word is None and not a.spec and clean(a.name) in known
+            if bracketed or brand_line or (a_word is None and (j_word is not None or len(b.name) <= 4) and not a.spec):
                 a.name, a.spec = joined, b.spec or a.spec
                 if j_word is not None:  # 念慈菴牌蜜炼 / 川贝枇杷膏: the joined name has its dosage form now
                     a.strength = max(a.strength, 2)
@@ -452,6 +457,8 @@ def _drop_package_brands(ls: list[Line]) -> None:
             fuller = len(yt) > len(xt) or (len(yt) == len(xt) and (bool(y.spec) or y.box.h > x.box.h))
             if not fuller:
                 continue
+            if strip_form(_form_part(x.name))[1] is not None and x.box.h >= 0.6 * y.box.h:
+                continue  # a product name of its own (999 抗病毒口服液 beside 香雪抗病毒口服液), not a pack's print
             h = max(y.box.h, x.box.h, 1.0)
             near = abs(x.box.cy - y.box.cy) <= 4 * h and (x.box.x_gap(y.box) <= 12 * h)
             if near and fuzz.partial_ratio(xt, yt) >= 60:
@@ -516,6 +523,33 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
         best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
         if _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
             ln.anchor = best.index
+        elif ln.kind in ("price", "caption") and not _DEAL_NOTE.search(ln.line_text):
+            row = _skewed_row(ln, anchors, reach)
+            if row is not None:
+                ln.anchor = row.index
+
+
+_DEAL_NOTE = re.compile(r"两盒|[二两三四\d]盒装?[¥￥Y]|疗程装|折合|到手|均价|满\d|减\d|[送赠]")
+"""A price that belongs to a deal or a note (``两盒装¥37``, ``折合¥14.9/盒``), not a price row of its own."""
+
+
+def _skewed_row(ln: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:
+    """The name whose row a price left over sits in when the photo's perspective tilts rows apart.
+
+    On a photo taken at an angle the rows on the right side of a poster sit higher or lower than on the left by
+    more than the text angle explains, so a price block fails the same-row test by part of a line. A price (or its
+    caption) that no name reaches goes to the name on its left whose middle is nearest, within one line and a bit.
+    """
+    best: tuple[float, Line] | None = None
+    for a in anchors:
+        box = reach.get(a.index, a.box)
+        h = max(a.height or a.box.h, ln.box.h, 1.0)
+        if ln.box.x0 < box.x1 - 0.5 * h or ln.box.x_gap(box) > 12 * h:
+            continue
+        d = abs(ln.box.cy - box.cy)
+        if d <= 1.2 * h and (best is None or d < best[0]):
+            best = (d, a)
+    return best[1] if best else None
 
 
 # ---------------------------------------------------------------------------------------------------- items

@@ -142,3 +142,49 @@ def test_a_tightly_set_wrapped_name_is_joined() -> None:
     ]
     (item,) = read_items(card, today=TODAY, known_names={"汤臣倍健"}).items
     assert item.text == "汤臣倍健牌鱼油软胶囊 100粒" and item.current == Decimal("125")
+
+
+def test_a_brand_on_its_own_line_above_the_generic_is_joined() -> None:
+    card = [
+        line("东阿阿胶", 990, 1904, 1357, 2018),
+        line("门店价119元", 1912, 1948, 2241, 2030),
+        line("复方阿胶浆", 942, 2026, 1387, 2135),
+        line("84.9元", 1946, 2030, 2394, 2231),
+        line("活动价", 1769, 2115, 1960, 2198),
+        line("20ml×12支", 999, 2146, 1320, 2227),
+    ]
+    (item,) = read_items(card, today=TODAY, known_names={"东阿阿胶", "复方阿胶浆"}).items
+    assert item.text == "东阿阿胶复方阿胶浆 20ml×12支"
+    assert (item.current, item.original) == (Decimal("84.9"), Decimal("119"))
+
+
+def test_a_generic_under_another_items_fuller_name_is_its_own_product() -> None:
+    # 香雪抗病毒口服液 and, a row below, 999's 抗病毒口服液 (its brand printed apart): two products, not a pack print
+    rows = [
+        line("香雪抗病毒口服液", 340, 2050, 1040, 2150),
+        line("56.5元", 1610, 2040, 1950, 2160),
+        line("10ml×12支", 530, 2170, 830, 2270),
+        line("两盒装", 1480, 2180, 1630, 2260),  # a deal word, never a name
+        line("999", 560, 2370, 720, 2450),
+        line("抗病毒口服液", 360, 2430, 890, 2530),
+        line("23.8元", 1530, 2420, 1860, 2540),
+        line("10ml×10支", 460, 2540, 750, 2630),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY, known_names={"999", "抗病毒口服液"}).items}
+    assert set(items) == {"香雪抗病毒口服液 10ml×12支", "抗病毒口服液 10ml×10支"}
+    assert items["抗病毒口服液 10ml×10支"].current == Decimal("23.8")
+
+
+def test_a_price_a_tilted_photo_lifts_off_its_row_still_finds_its_name() -> None:
+    # perspective left the price block on the right a line higher than its name on the left
+    rows = [
+        line("金嗓子喉片", 860, 1610, 1300, 1700),
+        line("8.5元", 2040, 1570, 2300, 1710),
+        line("2g×12片", 970, 1700, 1190, 1780),
+        line("葵花护肝片", 850, 2560, 1290, 2670),
+        line("32.9元", 2020, 2480, 2260, 2590),
+        line("0.35g×100片", 900, 2650, 1240, 2740),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY).items}
+    assert items["葵花护肝片 0.35g×100片"].current == Decimal("32.9")
+    assert items["金嗓子喉片 2g×12片"].current == Decimal("8.5")
