@@ -47,11 +47,15 @@ _STOP = re.compile(
     r"价格|惊爆|心动|清仓|全场|到店|进店|选购|更多|门店|分店|总店|旗舰|健康|守护|关爱|呵护|品质|正品|保障|放心|"
     r"营业|时间|有效期|促销|零售|会员|专享|日常|特价|原价|现价|活动价|售价|注意|本店|本品|以上|每人|限购|节日|"
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
-    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|"
-    r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
-    r"价|两盒|疗程装|折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
+    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|价"
 )
-"""Words that make a line a slogan, caption, maker or boilerplate rather than a product name."""
+"""Words that make a line a slogan, caption or boilerplate rather than a product name."""
+_NOT_ALONE = re.compile(
+    r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
+    r"两盒|疗程装|折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
+)
+"""Words that make a line a maker or a deal's leftover unless it also names a dosage form (a product read together
+with them: ``白云山制药板蓝根颗粒``, ``连花清瘟胶囊半价``)."""
 _SHOP = re.compile(
     r"([\u4e00-\u9fff]{2,10}(?:大药房|药房|药店|医药连锁|药堂|大药店))[·\s]*(?:\(?([\u4e00-\u9fff]{2,8}店)\)?)?"
     r"|^([\u4e00-\u9fff]{2,5})[·\s]?([\u4e00-\u9fff]{2,8}(?:路|街|道|广场|镇|区|村)[\u4e00-\u9fff]{0,3}店|[\u4e00-\u9fff]{2,6}分?店)$"
@@ -204,6 +208,8 @@ def _name_strength(text: str, known: Sequence[str]) -> int:
     if _SHOP.search(t):
         return 0
     _, word, _ = strip_form(re.sub(r"[^\u4e00-\u9fff]+$", "", t))
+    if word is None and _NOT_ALONE.search(t):
+        return 0
     if word is not None and cjk >= 3:
         return 2
     if any(k in t for k in known):

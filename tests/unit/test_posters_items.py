@@ -188,3 +188,13 @@ def test_a_price_a_tilted_photo_lifts_off_its_row_still_finds_its_name() -> None
     items = {it.text: it for it in read_items(rows, today=TODAY).items}
     assert items["葵花护肝片 0.35g×100片"].current == Decimal("32.9")
     assert items["金嗓子喉片 2g×12片"].current == Decimal("8.5")
+
+
+def test_a_maker_or_deal_word_read_with_a_product_name_keeps_the_name() -> None:
+    card = [
+        line("白云山制药板蓝根颗粒", 40, 100, 400, 140),
+        line("10g×20袋", 60, 145, 200, 175),
+        line("¥15.9", 450, 100, 560, 150),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.text == "白云山制药板蓝根颗粒 10g×20袋"
