@@ -276,6 +276,7 @@ def _pieces(
     out: list[Line] = []
     slogan = _SLOGAN.search(clean(ocr.text)) is not None
     shop = _SHOP.search(clean(ocr.text)) is not None
+    deal = _DEAL_NUMBERS.search(clean(ocr.text)) is not None
     for tok in toks:
         piece_box = _piece_box(ocr, box, angle, tok.start, tok.end)
         ln = Line(start + len(out), i, ocr, piece_box, tok, line_text=clean(ocr.text), height=piece_box.h)
@@ -287,7 +288,8 @@ def _pieces(
         elif tok.kind == "mechanic" and tok.mechanic is not None:
             ln.kind = "rule" if tok.mechanic.scope == "poster" else "mechanic"
         elif tok.kind == "price":
-            ln.kind = "other" if tok.text in known else "price"  # 999 is a brand, not a price
+            # 999 is a brand, not a price; 满2盒减10元's 10 and 折合¥14.9/盒's 14.9 are a deal's numbers
+            ln.kind = "other" if tok.text in known or deal else "price"
         elif tok.kind == "caption":
             ln.kind = "caption"
         elif shop:
@@ -297,6 +299,8 @@ def _pieces(
     return out
 
 
+_DEAL_NUMBERS = re.compile(r"满\d+[盒件瓶支]?减\d|折合")
+"""A line whose numbers are a deal's terms or a computed note, never the item's price (``满2盒减10元``)."""
 _STAR_YUAN = re.compile(r"(?<![0-9A-Za-z.])\*(?=\s?\d{1,4}(?:\.\d{1,2})?(?:\s|$|元|/))")
 
 
@@ -527,12 +531,33 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
         if ln.kind not in ("price", "caption", "mechanic", "spec") or ln.anchor is not None:
             continue
         best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
+        best = _column_owner(ln, best, anchors, reach) or best
         if _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
             ln.anchor = best.index
         elif ln.kind in ("price", "caption") and not _DEAL_NOTE.search(ln.line_text):
             row = _skewed_row(ln, anchors, reach)
             if row is not None:
                 ln.anchor = row.index
+
+
+def _column_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:
+    """The name a piece sits right under, when the nearest name only has it in the same row to its right.
+
+    In a grid of cards the next card's price can be level with this card's name; but a piece printed straight
+    under a name, in its column and within a line and a half, is that card's (a list row's prices sit to the right
+    of its name, under no other name).
+    """
+    b = reach.get(best.index, best.box)
+    if ln.box.x_overlap(b) > 0 or ln.box.y_overlap(b) < 0.5:
+        return None
+    for a in anchors:
+        if a is best:
+            continue
+        r = reach.get(a.index, a.box)
+        h = max(a.height or a.box.h, ln.box.h, 1.0)
+        if ln.box.x_overlap(r) >= 0.5 and -0.3 * h <= ln.box.y0 - r.y1 <= 1.5 * h and r.x0 > b.x1:
+            return a
+    return None
 
 
 _DEAL_NOTE = re.compile(r"两盒|[二两三四\d]盒装?[¥￥Y]|疗程装|折合|到手|均价|满\d|减\d|[送赠]")

@@ -198,3 +198,23 @@ def test_a_maker_or_deal_word_read_with_a_product_name_keeps_the_name() -> None:
     ]
     (item,) = read_items(card, today=TODAY).items
     assert item.text == "白云山制药板蓝根颗粒 10g×20袋"
+
+
+def test_a_price_under_a_cards_name_is_that_cards_even_when_level_with_the_left_cards_name() -> None:
+    # two cards side by side; the left card's name sits lower, level with the right card's price
+    grid = [
+        line("迪巧维D钙咀嚼片", 507, 549, 766, 582),
+        line("易蒙停", 256, 598, 427, 658),
+        line("300mg×60片/盒", 505, 594, 772, 634),
+        line("原价¥109", 549, 642, 736, 682),
+        line("盐酸洛哌丁胺胶囊", 208, 667, 473, 710),
+        line("75.5", 612, 697, 776, 775),
+        line("2mg×6粒", 255, 712, 427, 763),
+        line("售价¥", 505, 732, 607, 774),
+        line("29.9", 312, 773, 473, 847),
+        line("满2盒减10元", 523, 809, 765, 857),  # the deal's 10 is no price of the item
+    ]
+    items = {it.name: it for it in read_items(grid, today=TODAY, known_names={"易蒙停"}).items}
+    calcium = items["迪巧维D钙咀嚼片"]
+    assert (calcium.current, calcium.original) == (Decimal("75.5"), Decimal("109"))
+    assert items["易蒙停盐酸洛哌丁胺胶囊"].current == Decimal("29.9")
