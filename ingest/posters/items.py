@@ -532,7 +532,10 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
             continue
         best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
         best = _column_owner(ln, best, anchors, reach) or best
-        if _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
+        top = _block_top_owner(ln, best, anchors, reach)
+        if top is not None:
+            ln.anchor = top.index
+        elif _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
             ln.anchor = best.index
         elif ln.kind in ("price", "caption") and not _DEAL_NOTE.search(ln.line_text):
             row = _skewed_row(ln, anchors, reach)
@@ -558,6 +561,30 @@ def _column_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int
         if ln.box.x_overlap(r) >= 0.5 and -0.3 * h <= ln.box.y0 - r.y1 <= 1.5 * h and r.x0 > b.x1:
             return a
     return None
+
+
+def _block_top_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:
+    """The name a struck reference price (``原价¥179``) heads the price block of.
+
+    The reference price is printed small on top of the big current price, so it starts above the name level with
+    the block and only partly shares its row; it then looks nearer the previous card's name above. A price captioned
+    as a reference that starts above a name's top, ends below it (or within half a line above it) and sits to its
+    right belongs to that name.
+    """
+    mark = ln.token.price
+    if ln.kind != "price" or mark is None or mark.label is None or caption_role(mark.label) != "original":
+        return None
+    if ln.box.y_overlap(reach.get(best.index, best.box)) >= 0.5:
+        return None
+    owner: tuple[float, Line] | None = None
+    for a in anchors:
+        r = reach.get(a.index, a.box)
+        h = max(a.height or a.box.h, 1.0)
+        if not (ln.box.y0 < r.y0 <= ln.box.y1 + 0.5 * h and ln.box.x0 >= r.x1 - h and ln.box.x_gap(r) <= 12 * h):
+            continue
+        if owner is None or ln.box.x_gap(r) < owner[0]:
+            owner = (ln.box.x_gap(r), a)
+    return owner[1] if owner else None
 
 
 _DEAL_NOTE = re.compile(r"两盒|[二两三四\d]盒装?[¥￥Y]|疗程装|折合|到手|均价|满\d|减\d|[送赠]")

@@ -218,3 +218,19 @@ def test_a_price_under_a_cards_name_is_that_cards_even_when_level_with_the_left_
     calcium = items["迪巧维D钙咀嚼片"]
     assert (calcium.current, calcium.original) == (Decimal("75.5"), Decimal("109"))
     assert items["易蒙停盐酸洛哌丁胺胶囊"].current == Decimal("29.9")
+
+
+def test_a_reference_price_heading_a_price_block_above_the_name_is_that_names() -> None:
+    rows = [
+        line("门店价¥110", 1910, 1015, 2210, 1100),
+        line("迪巧维D钙咀嚼片", 890, 1113, 1650, 1220),
+        line("86.9", 1950, 1110, 2200, 1260),
+        line("300mg×60片", 1000, 1230, 1400, 1300),
+        line("门店价¥170", 1870, 1510, 2240, 1590),  # ends a little above the next name's top
+        line("汇仁牌肾宝片", 910, 1600, 1630, 1710),
+        line("149", 1950, 1600, 2200, 1750),
+        line("0.7g×126片", 1000, 1720, 1400, 1790),
+    ]
+    items = {it.name: it for it in read_items(rows, today=TODAY).items}
+    assert (items["迪巧维D钙咀嚼片"].current, items["迪巧维D钙咀嚼片"].original) == (Decimal("86.9"), Decimal("110"))
+    assert (items["汇仁牌肾宝片"].current, items["汇仁牌肾宝片"].original) == (Decimal("149"), Decimal("170"))
