@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -337,16 +338,24 @@ class SkuMatcher:
             if k in name_key:
                 return 1.0, k
         best, best_key = 0.0, ""
-        item_form = strip_form(name_key)[1]
         for k in n.keys:
             if len(k) >= 4:
-                key_form = strip_form(k)[1]
-                if item_form and key_form and not (item_form.endswith(key_form) or key_form.endswith(item_form)):
-                    continue  # 缓释胶囊 and a misread 级释胶囊 are both capsules; 露 and 膏 are not one form
                 r = fuzz.partial_ratio(k, name_key) / 100
-                if r >= 0.8 and r > best:
+                if r >= 0.8 and r > best and _same_form(name_key, k):
                     best, best_key = r, k
         return (round(best * 0.95, 3), best_key) if best else (0.0, "")
+
+
+@lru_cache(maxsize=4096)
+def _form_word(name: str) -> str | None:
+    """The dosage form word a name ends in (cached: the same item and key names come back on every photo)."""
+    return strip_form(name)[1]
+
+
+def _same_form(a: str, b: str) -> bool:
+    """False when both names end in a dosage form word and the words differ (缓释胶囊 and 胶囊 are one form)."""
+    fa, fb = _form_word(a), _form_word(b)
+    return not (fa and fb and not (fa.endswith(fb) or fb.endswith(fa)))
 
 
 def _other_brand(name_key: str, g_key: str, brand_key: str) -> str | None:
