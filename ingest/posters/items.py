@@ -423,8 +423,8 @@ def _form_part(name: str) -> str:
 def _merge_wrapped_names(ls: list[Line], known: Sequence[str] = ()) -> None:
     """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line.
 
-    Also a brand set on a line of its own above the generic (``东阿阿胶`` / ``复方阿胶浆``): a known name with no
-    dosage form word and no spec, with a name right under it, is that product's brand.
+    Also a brand set on a line of its own above the generic (``东阿阿胶`` / ``复方阿胶浆``, ``汤臣倍健牌`` /
+    ``鱼油软胶囊``): a known name or one ending in 牌, with no dosage form word and no spec, and a name under it.
     """
     names = sorted((ln for ln in ls if ln.kind == "name"), key=lambda ln: ln.box.y0)
     for a in names:
@@ -434,8 +434,8 @@ def _merge_wrapped_names(ls: list[Line], known: Sequence[str] = ()) -> None:
             if b is a or b.kind != "name" or b.box.y0 <= a.box.y0:
                 continue
             h = max(a.box.h, 1.0)
-            # the OCR's boxes are padded: a tightly set second line's box may start inside the first's (−0.3 h)
-            if not (-0.3 * h <= b.box.y0 - a.box.y1 <= 0.6 * h and abs(b.box.h - a.box.h) <= 0.5 * h):
+            # the OCR's boxes are padded: a tightly set second line's box may start inside the first's (half a line)
+            if not (-0.5 * h <= b.box.y0 - a.box.y1 <= 0.6 * h and abs(b.box.h - a.box.h) <= 0.5 * h):
                 continue
             if abs(b.box.x0 - a.box.x0) > 1.5 * h and b.box.x_overlap(a.box) < 0.5:
                 continue
@@ -443,7 +443,10 @@ def _merge_wrapped_names(ls: list[Line], known: Sequence[str] = ()) -> None:
             joined = a.name + b.name
             _, j_word, _ = strip_form(_form_part(joined))
             bracketed = re.fullmatch(r"\([^()]{1,8}\)", normalize(b.name)) is not None
-            brand_line = a_word is None and not a.spec and clean(a.name) in known
+            # a brand alone on its line (a known brand, or any name marked 牌) heads the product name under it;
+            # a name broken at the + of a combination (三诺牌安稳 / +血糖试条) goes on
+            brand_line = a_word is None and not a.spec and (clean(a.name) in known or a.name.endswith("牌"))
+            brand_line = brand_line or (a_word is None and not a.spec and normalize(b.name).startswith("+"))
             if bracketed or brand_line or (a_word is None and (j_word is not None or len(b.name) <= 4) and not a.spec):
                 a.name, a.spec = joined, b.spec or a.spec
                 if j_word is not None:  # 念慈菴牌蜜炼 / 川贝枇杷膏: the joined name has its dosage form now

@@ -234,3 +234,16 @@ def test_a_reference_price_heading_a_price_block_above_the_name_is_that_names() 
     items = {it.name: it for it in read_items(rows, today=TODAY).items}
     assert (items["迪巧维D钙咀嚼片"].current, items["迪巧维D钙咀嚼片"].original) == (Decimal("86.9"), Decimal("110"))
     assert (items["汇仁牌肾宝片"].current, items["汇仁牌肾宝片"].original) == (Decimal("149"), Decimal("170"))
+
+
+def test_a_brand_marked_with_pai_and_a_name_broken_at_a_plus_are_joined() -> None:
+    cards = [
+        line("汤臣倍健牌", 324, 1186, 427, 1214),
+        line("鱼油软胶霜", 324, 1212, 426, 1243),  # 囊 misread: no dosage form word left to tell a wrapped name
+        line("130", 350, 1292, 428, 1336),
+        line("三诺牌安稳", 645, 1186, 747, 1216),
+        line("+血糖试条", 646, 1214, 739, 1243),
+        line("128", 663, 1292, 737, 1338),
+    ]
+    items = {it.name: it.current for it in read_items(cards, today=TODAY, known_names={"汤臣倍健", "三诺"}).items}
+    assert items == {"汤臣倍健牌鱼油软胶霜": Decimal("130"), "三诺牌安稳+血糖试条": Decimal("128")}
