@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -139,7 +140,7 @@ def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
         else:
             return 0.0
     if any(x[0] != y[0] for x, y in zip(a, b, strict=True)):
-        return 0.0
+        return 0.85 if _unit_dropped(item_spec, sku_spec) else 0.0
     same_units = all(x[1] == y[1] for x, y in zip(a, b, strict=True))
     if same_units:
         return 1.0
@@ -150,6 +151,22 @@ def spec_fit(item_spec: str | None, sku_spec: str | None) -> float:
     if any(x[1] != y[1] and (x[1].isascii() or y[1].isascii()) for x, y in zip(a, b, strict=True)):
         return 0.0
     return 0.9
+
+
+def _unit_dropped(item_spec: str | None, sku_spec: str | None) -> bool:
+    """``0.3×20粒`` for ``0.3g×20粒``: the OCR lost a strength's small unit letter; every number as printed agrees."""
+    a, b = _NUM_UNIT.findall(item_spec or ""), _NUM_UNIT.findall(sku_spec or "")
+    if len(a) != len(b) or not a:
+        return False
+    dropped = False
+    for (n, u), (m, v) in zip(a, b, strict=True):
+        if float(n) != float(m):
+            return False
+        if u != v:
+            if u or v not in _SCALE:
+                return False
+            dropped = True
+    return dropped
 
 
 @dataclass
@@ -169,9 +186,13 @@ _PROMO_COUNT = re.compile(r"\d+件")
 """``2件`` counts goods in a promotion (第二件半价, 限购2件, 第2件 misread ``02件``); no medicine's pack is in 件."""
 
 
+_TIMES_DROPPED = re.compile(r"(?<=\d)(mg|g|ml|μg|ug|mcg)(?=\d)", re.IGNORECASE)
+"""``20mg14粒``: a strength's unit followed straight by a count; the OCR dropped the small ``×`` between them."""
+
+
 def split_item_text(text: str) -> tuple[str, str | None]:
     """An item text as (name, spec): the strength/pack pieces are taken out of the name and joined."""
-    t = normalize(text)
+    t = _TIMES_DROPPED.sub(r"\1×", normalize(text))
     found = [
         m for m in _SPEC_IN_TEXT.finditer(t)
         if re.search(r"[a-zA-Z\u4e00-\u9fffμ%]", m.group(0)) and not _PROMO_COUNT.fullmatch(m.group(0).strip())
@@ -227,6 +248,7 @@ class SkuMatcher:
         name, spec = split_item_text(text)
         name_key = re.sub(r"[()]", "", compact(name))
         scored: list[tuple[float, float, _Names, str]] = []  # name score, brand score, names, why
+        other_maker: list[tuple[_Names, str]] = []  # our generic, printed under another maker's brand
         for n in self._names:
             g_score, g_key = self._generic_score(name_key, n)
             b_score = 0.0
@@ -240,8 +262,21 @@ class SkuMatcher:
                         b_score = 0.8
             if g_score == 0 and b_score == 0:
                 continue
+            if g_score == 1.0 and b_score == 0 and n.brand_key:  # a misread generic: its brand is as unsure
+                maker = _other_brand(name_key, g_key, n.brand_key)
+                if maker:
+                    other_maker.append((n, maker))
+                    continue
+            if g_score == 0 and _another_product(name_key, n):
+                continue
             why = f"通用名 {g_key}" if g_score else f"品牌 {n.entry.brand}"
             scored.append((g_score, b_score, n, why))
+        if not scored and other_maker:
+            n, maker = other_maker[0]
+            return Resolution(
+                None, "not_carried", 0.8 * ocr_confidence,
+                f"我方有 {n.entry.generic}（{n.entry.brand}），照片上是 {maker} 的", generic=n.entry.generic, spec=spec,
+            )  # fmt: skip
         if not scored:
             return Resolution(None, "not_carried", 0.9 * ocr_confidence, "商品名不在我方目录中", spec=spec)
         best_generic = max(s[0] for s in scored)
@@ -294,7 +329,11 @@ class SkuMatcher:
 
     @staticmethod
     def _generic_score(name_key: str, n: _Names) -> tuple[float, str]:
-        """1.0 when a generic name of the SKU is inside the item name; less for an OCR-misread one; 0 otherwise."""
+        """1.0 when a generic name of the SKU is inside the item name; less for an OCR-misread one; 0 otherwise.
+
+        A misread name must still end in the same dosage form when both show one: 川贝枇杷露 (a syrup) is not a
+        slip for 川贝枇杷膏 (a paste), it is another product.
+        """
         for k in n.keys:
             if k in name_key:
                 return 1.0, k
@@ -302,9 +341,57 @@ class SkuMatcher:
         for k in n.keys:
             if len(k) >= 4:
                 r = fuzz.partial_ratio(k, name_key) / 100
-                if r >= 0.8 and r > best:
+                if r >= 0.8 and r > best and _same_form(name_key, k):
                     best, best_key = r, k
         return (round(best * 0.95, 3), best_key) if best else (0.0, "")
+
+
+@lru_cache(maxsize=4096)
+def _form_word(name: str) -> str | None:
+    """The dosage form word a name ends in (cached: the same item and key names come back on every photo)."""
+    return strip_form(name)[1]
+
+
+def _same_form(a: str, b: str) -> bool:
+    """False when both names end in a dosage form word and the words differ (缓释胶囊 and 胶囊 are one form)."""
+    fa, fb = _form_word(a), _form_word(b)
+    return not (fa and fb and not (fa.endswith(fb) or fb.endswith(fa)))
+
+
+def _other_brand(name_key: str, g_key: str, brand_key: str) -> str | None:
+    """The maker's brand printed before our generic when it is not our SKU's brand, else None.
+
+    Shops print brand + generic (白云山板蓝根颗粒, 弥可保甲钴胺片); when our SKU of that generic is another maker's
+    (修正, 敏使朗) and the generic was read cleanly, the item is not ours: its price says nothing about our
+    product. Two or more characters before the generic count as a brand (``牌`` dropped); an OCR slip of our own
+    brand (莫花 for 葵花: half the characters in place) is not another brand.
+    """
+    at = name_key.find(g_key)
+    if at < 0:
+        return None
+    prefix = re.sub(r"牌$", "", re.sub(r"[^0-9a-z\u4e00-\u9fff]", "", name_key[:at]))
+    if len(prefix) < 2:
+        return None
+    tail = prefix[-len(brand_key) :]
+    same = sum(1 for a, b in zip(tail, brand_key, strict=False) if a == b)
+    if same * 2 >= len(brand_key) or brand_key in prefix:
+        return None
+    return prefix
+
+
+def _another_product(name_key: str, n: _Names) -> bool:
+    """The item shows only our SKU's brand, but with another product's name (仲景香砂养胃丸 for 仲景六味地黄丸).
+
+    A brand-only item (``芬必得 0.3g×20粒``) may be our SKU; one that names a product of its own — a dosage form
+    word after the brand — that is not like any of our SKU's names is that other product.
+    """
+    if not n.brand_key or n.brand_key not in name_key:
+        return False
+    rest = re.sub(r"^牌", "", name_key.replace(n.brand_key, "", 1))
+    rest = re.sub(r"[^\u4e00-\u9fff]", "", rest)
+    if len(rest) < 3 or strip_form(rest)[1] is None:
+        return False
+    return all(fuzz.partial_ratio(k, rest) < 60 for k in n.keys)
 
 
 def best_or_brand(pool: list[tuple[float, float, _Names, str]]) -> float:

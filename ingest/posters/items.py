@@ -47,9 +47,15 @@ _STOP = re.compile(
     r"价格|惊爆|心动|清仓|全场|到店|进店|选购|更多|门店|分店|总店|旗舰|健康|守护|关爱|呵护|品质|正品|保障|放心|"
     r"营业|时间|有效期|促销|零售|会员|专享|日常|特价|原价|现价|活动价|售价|注意|本店|本品|以上|每人|限购|节日|"
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
-    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降"
+    r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|价"
 )
 """Words that make a line a slogan, caption or boilerplate rather than a product name."""
+_NOT_ALONE = re.compile(
+    r"有限公司|股份|集团|药业|制药|药厂|公司|"  # the maker (a tag's 产地 row, the small print under a pack)
+    r"两盒|疗程装|折合|到手|均价|可与|同享|再享|半价|满.{0,4}[减送赠]|买.{1,2}[送赠]|第.{1,2}[件盒]"  # deal words
+)
+"""Words that make a line a maker or a deal's leftover unless it also names a dosage form (a product read together
+with them: ``白云山制药板蓝根颗粒``, ``连花清瘟胶囊半价``)."""
 _SHOP = re.compile(
     r"([\u4e00-\u9fff]{2,10}(?:大药房|药房|药店|医药连锁|药堂|大药店))[·\s]*(?:\(?([\u4e00-\u9fff]{2,8}店)\)?)?"
     r"|^([\u4e00-\u9fff]{2,5})[·\s]?([\u4e00-\u9fff]{2,8}(?:路|街|道|广场|镇|区|村)[\u4e00-\u9fff]{0,3}店|[\u4e00-\u9fff]{2,6}分?店)$"
@@ -159,7 +165,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
     for i, ln in enumerate(lines):
         ls.extend(_pieces(i, ln, boxes[i], angle, today, known, start=len(ls)))
     _join_raised_decimals(ls)
-    _merge_wrapped_names(ls)
+    _merge_wrapped_names(ls, known)
     _drop_package_brands(ls)
     _drop_merchandise_above_tag(ls)
     reach = _attach_specs(ls)
@@ -202,6 +208,8 @@ def _name_strength(text: str, known: Sequence[str]) -> int:
     if _SHOP.search(t):
         return 0
     _, word, _ = strip_form(re.sub(r"[^\u4e00-\u9fff]+$", "", t))
+    if word is None and _NOT_ALONE.search(t):
+        return 0
     if word is not None and cjk >= 3:
         return 2
     if any(k in t for k in known):
@@ -264,10 +272,11 @@ def _pieces(
     i: int, ocr: OcrLine, box: Box, angle: float, today: dt.date, known: Sequence[str], *, start: int
 ) -> list[Line]:
     """The pieces of one OCR line, each classified: date, rule, mechanic, price, caption, name, spec, shop, other."""
-    toks = tokens(ocr.text, today)
+    toks = tokens(_star_currency(ocr.text), today)
     out: list[Line] = []
     slogan = _SLOGAN.search(clean(ocr.text)) is not None
     shop = _SHOP.search(clean(ocr.text)) is not None
+    deal = _DEAL_NUMBERS.search(clean(ocr.text)) is not None
     for tok in toks:
         piece_box = _piece_box(ocr, box, angle, tok.start, tok.end)
         ln = Line(start + len(out), i, ocr, piece_box, tok, line_text=clean(ocr.text), height=piece_box.h)
@@ -279,7 +288,8 @@ def _pieces(
         elif tok.kind == "mechanic" and tok.mechanic is not None:
             ln.kind = "rule" if tok.mechanic.scope == "poster" else "mechanic"
         elif tok.kind == "price":
-            ln.kind = "other" if tok.text in known else "price"  # 999 is a brand, not a price
+            # 999 is a brand, not a price; 满2盒减10元's 10 and 折合¥14.9/盒's 14.9 are a deal's numbers
+            ln.kind = "other" if tok.text in known or deal else "price"
         elif tok.kind == "caption":
             ln.kind = "caption"
         elif shop:
@@ -287,6 +297,24 @@ def _pieces(
         else:
             _classify_text(ln, tok.text, known)
     return out
+
+
+_DEAL_NUMBERS = re.compile(r"满\d+[盒件瓶支]?减\d|折合")
+"""A line whose numbers are a deal's terms or a computed note, never the item's price (``满2盒减10元``)."""
+_STAR_YUAN = re.compile(r"(?<![0-9A-Za-z.])\*(?=\s?\d{1,4}(?:\.\d{1,2})?(?:\s|$|元|/))")
+
+
+def _star_currency(text: str) -> str:
+    """``活动价*24.8`` → ``活动价¥24.8``: a ¥ sign the OCR read as ``*``, which it often does on posters.
+
+    Only a ``*`` standing before a lone price (after a caption, a space or nothing) is taken for ¥; a spec's ``*``
+    sits between a unit and a count (``0.35g*24粒``) and stays. Same length, so token offsets still fit the line.
+    """
+    return _STAR_YUAN.sub("¥", text)
+
+
+_ML_MISREAD = re.compile(r"(?<=\d)m[1lI|](?=$|[^0-9A-Za-z])")
+"""``10m1×12支``: the OCR reads the l of ``ml`` as 1 (or I, |) in small print."""
 
 
 def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
@@ -307,6 +335,7 @@ def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
             return
         forced = True
     t = re.sub(r"^[Ss](?=(?:g|mg|ml)\b)", "5", t)  # 5g read as Sg
+    t = _ML_MISREAD.sub("ml", t)
     name, spec = _split_name_spec(t)
     strength = _name_strength(name, known) if name else 0
     if forced and name and sum(1 for ch in name if is_cjk(ch)) >= 2:
@@ -386,8 +415,17 @@ def _attach_specs(ls: list[Line]) -> dict[int, Box]:
     return reach
 
 
-def _merge_wrapped_names(ls: list[Line]) -> None:
-    """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line."""
+def _form_part(name: str) -> str:
+    """A name without a trailing bracketed note, where its form word is: ``六味地黄丸(浓缩丸)`` → ``六味地黄丸``."""
+    return re.sub(r"[(（][^()（）]{1,8}[)）]\s*$", "", normalize(name)).strip()
+
+
+def _merge_wrapped_names(ls: list[Line], known: Sequence[str] = ()) -> None:
+    """Join a name wrapped onto a second line (``以岭连花清瘟`` / ``胶囊``) into the first line.
+
+    Also a brand set on a line of its own above the generic (``东阿阿胶`` / ``复方阿胶浆``, ``汤臣倍健牌`` /
+    ``鱼油软胶囊``): a known name or one ending in 牌, with no dosage form word and no spec, and a name under it.
+    """
     names = sorted((ln for ln in ls if ln.kind == "name"), key=lambda ln: ln.box.y0)
     for a in names:
         if a.kind != "name":
@@ -396,16 +434,23 @@ def _merge_wrapped_names(ls: list[Line]) -> None:
             if b is a or b.kind != "name" or b.box.y0 <= a.box.y0:
                 continue
             h = max(a.box.h, 1.0)
-            if not (0 <= b.box.y0 - a.box.y1 <= 0.6 * h and abs(b.box.h - a.box.h) <= 0.35 * h):
+            # the OCR's boxes are padded: a tightly set second line's box may start inside the first's (half a line)
+            if not (-0.5 * h <= b.box.y0 - a.box.y1 <= 0.6 * h and abs(b.box.h - a.box.h) <= 0.5 * h):
                 continue
             if abs(b.box.x0 - a.box.x0) > 1.5 * h and b.box.x_overlap(a.box) < 0.5:
                 continue
-            _, a_word, _ = strip_form(a.name)
+            _, a_word, _ = strip_form(_form_part(a.name))
             joined = a.name + b.name
-            _, j_word, _ = strip_form(joined)
+            _, j_word, _ = strip_form(_form_part(joined))
             bracketed = re.fullmatch(r"\([^()]{1,8}\)", normalize(b.name)) is not None
-            if bracketed or (a_word is None and (j_word is not None or len(b.name) <= 4) and not a.spec):
+            # a brand alone on its line (a known brand, or any name marked 牌) heads the product name under it;
+            # a name broken at the + of a combination (三诺牌安稳 / +血糖试条) goes on
+            brand_line = a_word is None and not a.spec and (clean(a.name) in known or a.name.endswith("牌"))
+            brand_line = brand_line or (a_word is None and not a.spec and normalize(b.name).startswith("+"))
+            if bracketed or brand_line or (a_word is None and (j_word is not None or len(b.name) <= 4) and not a.spec):
                 a.name, a.spec = joined, b.spec or a.spec
+                if j_word is not None:  # 念慈菴牌蜜炼 / 川贝枇杷膏: the joined name has its dosage form now
+                    a.strength = max(a.strength, 2)
                 a.box = a.box.union(b.box)
                 b.kind, b.anchor = "other", a.index
                 break
@@ -425,6 +470,8 @@ def _drop_package_brands(ls: list[Line]) -> None:
             fuller = len(yt) > len(xt) or (len(yt) == len(xt) and (bool(y.spec) or y.box.h > x.box.h))
             if not fuller:
                 continue
+            if strip_form(_form_part(x.name))[1] is not None and x.box.h >= 0.6 * y.box.h:
+                continue  # a product name of its own (999 抗病毒口服液 beside 香雪抗病毒口服液), not a pack's print
             h = max(y.box.h, x.box.h, 1.0)
             near = abs(x.box.cy - y.box.cy) <= 4 * h and (x.box.x_gap(y.box) <= 12 * h)
             if near and fuzz.partial_ratio(xt, yt) >= 60:
@@ -459,9 +506,13 @@ def _drop_merchandise_above_tag(ls: list[Line]) -> None:
 # ---------------------------------------------------------------------------------------------------- assign
 
 
-def _cost(anchor: Box, b: Box) -> float:
-    """How far a piece is from a name, in text heights: the same row to the right is near, so is the column below."""
-    h = max(anchor.h, b.h, 1.0)
+def _cost(anchor: Box, b: Box, line_h: float = 0.0) -> float:
+    """How far a piece is from a name, in text heights: the same row to the right is near, so is the column below.
+
+    ``line_h`` is the height of the name's text as printed: a name wrapped over two lines with its spec under it
+    makes a box three lines high, and measuring in that box's height would bring far pieces three times nearer.
+    """
+    h = max(line_h or anchor.h, b.h, 1.0)
     if b.y_overlap(anchor) >= 0.5 and b.x0 >= anchor.x0 - h:
         return 0.25 * b.x_gap(anchor) / h
     dy = (b.y0 - anchor.y1) / h
@@ -482,9 +533,84 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
     for ln in ls:
         if ln.kind not in ("price", "caption", "mechanic", "spec") or ln.anchor is not None:
             continue
-        best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box))
-        if _cost(reach.get(best.index, best.box), ln.box) <= _MAX_COST:
+        best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
+        best = _column_owner(ln, best, anchors, reach) or best
+        top = _block_top_owner(ln, best, anchors, reach)
+        if top is not None:
+            ln.anchor = top.index
+        elif _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
             ln.anchor = best.index
+        elif ln.kind in ("price", "caption") and not _DEAL_NOTE.search(ln.line_text):
+            row = _skewed_row(ln, anchors, reach)
+            if row is not None:
+                ln.anchor = row.index
+
+
+def _column_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:
+    """The name a piece sits right under, when the nearest name only has it in the same row to its right.
+
+    In a grid of cards the next card's price can be level with this card's name; but a piece printed straight
+    under a name, in its column and within a line and a half, is that card's (a list row's prices sit to the right
+    of its name, under no other name).
+    """
+    b = reach.get(best.index, best.box)
+    if ln.box.x_overlap(b) > 0 or ln.box.y_overlap(b) < 0.5:
+        return None
+    for a in anchors:
+        if a is best:
+            continue
+        r = reach.get(a.index, a.box)
+        h = max(a.height or a.box.h, ln.box.h, 1.0)
+        if ln.box.x_overlap(r) >= 0.5 and -0.3 * h <= ln.box.y0 - r.y1 <= 1.5 * h and r.x0 > b.x1:
+            return a
+    return None
+
+
+def _block_top_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:
+    """The name a struck reference price (``原价¥179``) heads the price block of.
+
+    The reference price is printed small on top of the big current price, so it starts above the name level with
+    the block and only partly shares its row; it then looks nearer the previous card's name above. A price captioned
+    as a reference that starts above a name's top, ends below it (or within half a line above it) and sits to its
+    right belongs to that name.
+    """
+    mark = ln.token.price
+    if ln.kind != "price" or mark is None or mark.label is None or caption_role(mark.label) != "original":
+        return None
+    if ln.box.y_overlap(reach.get(best.index, best.box)) >= 0.5:
+        return None
+    owner: tuple[float, Line] | None = None
+    for a in anchors:
+        r = reach.get(a.index, a.box)
+        h = max(a.height or a.box.h, 1.0)
+        if not (ln.box.y0 < r.y0 <= ln.box.y1 + 0.5 * h and ln.box.x0 >= r.x1 - h and ln.box.x_gap(r) <= 12 * h):
+            continue
+        if owner is None or ln.box.x_gap(r) < owner[0]:
+            owner = (ln.box.x_gap(r), a)
+    return owner[1] if owner else None
+
+
+_DEAL_NOTE = re.compile(r"两盒|[二两三四\d]盒装?[¥￥Y]|疗程装|折合|到手|均价|满\d|减\d|[送赠]")
+"""A price that belongs to a deal or a note (``两盒装¥37``, ``折合¥14.9/盒``), not a price row of its own."""
+
+
+def _skewed_row(ln: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:
+    """The name whose row a price left over sits in when the photo's perspective tilts rows apart.
+
+    On a photo taken at an angle the rows on the right side of a poster sit higher or lower than on the left by
+    more than the text angle explains, so a price block fails the same-row test by part of a line. A price (or its
+    caption) that no name reaches goes to the name on its left whose middle is nearest, within one line and a bit.
+    """
+    best: tuple[float, Line] | None = None
+    for a in anchors:
+        box = reach.get(a.index, a.box)
+        h = max(a.height or a.box.h, ln.box.h, 1.0)
+        if ln.box.x0 < box.x1 - 0.5 * h or ln.box.x_gap(box) > 12 * h:
+            continue
+        d = abs(ln.box.cy - box.cy)
+        if d <= 1.2 * h and (best is None or d < best[0]):
+            best = (d, a)
+    return best[1] if best else None
 
 
 # ---------------------------------------------------------------------------------------------------- items

@@ -150,3 +150,47 @@ def test_the_price_book_answers_nearby_and_cheaper_without_a_query() -> None:
     assert book.cheapest_below("A", 15.0, city="长沙", customer_id=None, today=today) is None
     assert "比它低" in seen[0].text("甲", 18.0) and "到手 20.00 元/盒" in seen[0].text("甲")
     assert is_price_objection("隔壁药店卖得比你们便宜") and not is_price_objection("副作用大吗")
+
+
+NEAR = [
+    CatalogEntry("XZ-BLG", "修正 板蓝根颗粒", "板蓝根颗粒", "修正", (), "10g×20袋"),
+    CatalogEntry("MSL", "敏使朗 甲钴胺片", "甲钴胺片", "敏使朗", (), "0.5mg×20片"),
+    CatalogEntry("KH-HG", "葵花 护肝片", "护肝片", "葵花", (), "0.35g×100片"),
+    CatalogEntry("ZJ-LW", "仲景 六味地黄丸(浓缩丸)", "六味地黄丸(浓缩丸)", "仲景", ("六味地黄丸",), "200丸"),
+    CatalogEntry("NCA", "念慈菴 蜜炼川贝枇杷膏", "蜜炼川贝枇杷膏", "念慈菴", ("川贝枇杷膏",), "150ml"),
+    CatalogEntry("XKTK", "新康泰克 复方盐酸伪麻黄碱缓释胶囊", "复方盐酸伪麻黄碱缓释胶囊", "新康泰克", (), "10粒"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "sku"),
+    [
+        ("白云山牌板蓝根颗粒 10g×20袋", None),  # our generic and pack, another maker's brand
+        ("弥可保甲钴胺片 0.5mg×20片/盒", None),
+        ("修正板蓝根颗粒 10g*20袋", "XZ-BLG"),
+        ("板蓝根颗粒 10g×20袋", "XZ-BLG"),  # no brand printed: the only one we have
+        ("莫花护肝片 0.35g*100片", "KH-HG"),  # 葵花 misread: half of the brand in place is a slip, not a maker
+        ("仲景香砂养胃丸 200丸", None),  # our brand, another of its products
+        ("仲景 200丸", "ZJ-LW"),  # brand and pack only: may be ours
+        ("潘高寿牌川贝枇杷露 150ml", None),  # a syrup (露) is not a misread paste (膏)
+        ("念慈菴川贝枇杷膏 150ml", "NCA"),
+        ("伪麻黄碱级释胶囊 10粒", "XKTK"),  # 缓 misread 级: still a capsule, still ours
+    ],
+)
+def test_near_misses_resolve_to_none_and_ours_still_resolve(text: str, sku: str | None) -> None:
+    r = SkuMatcher(NEAR).resolve(text)
+    assert r.sku == sku, r.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "sku"),
+    [
+        ("芬必得布洛芬缓释胶囊 0.3X20粒", "FBD"),  # the g of 0.3g lost: every number still agrees
+        ("芬必得布洛芬缓释胶囊 0.4X20粒", None),  # a number never is forgiven
+        ("立普妥阿托伐他汀钙片 20mg7片", "LPT20"),  # the × between strength and count lost
+        ("立普妥阿托伐他汀钙片 10mg7片", "LPT10"),
+    ],
+)
+def test_a_spec_with_a_lost_unit_or_times_sign_still_fits(text: str, sku: str | None) -> None:
+    r = SkuMatcher(CATALOG).resolve(text)
+    assert r.sku == sku, r.reason

@@ -1,0 +1,249 @@
+"""Which OCR lines make items, and which do not: makers, deal fragments, misread ¥ and ml, wrapped names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ingest.posters.items import read_items
+from ingest.posters.ocr import line
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def test_the_maker_on_a_tag_is_not_the_product() -> None:
+    # the 产地 caption and its value read as two lines: the company must not become the item (nor drop the name)
+    tag = [
+        line("品名", 40, 100, 100, 140),
+        line("以岭连花清瘟胶囊", 130, 100, 450, 140),
+        line("零售价", 520, 110, 620, 150),
+        line("规格", 40, 150, 100, 190),
+        line("0.35g×36粒", 130, 150, 330, 190),
+        line("40", 520, 160, 640, 230),
+        line("产地", 40, 200, 100, 240),
+        line("石家庄以岭药业股份有限公司", 130, 200, 500, 240),
+    ]
+    (item,) = read_items(tag, today=TODAY, known_names={"以岭", "连花清瘟胶囊"}).items
+    assert item.text == "以岭连花清瘟胶囊 0.35g×36粒" and item.current == Decimal("40")
+
+
+def test_deal_words_left_after_the_numbers_are_not_names() -> None:
+    # a list row: name and spec on the left, price block on the right with a 满减 badge and a 折合 note under it
+    rows = [
+        line("康恩贝肠炎宁片", 40, 100, 280, 140),
+        line("单盒¥18.9", 500, 95, 640, 145),
+        line("0.42g×24片", 60, 145, 200, 175),
+        line("满2盒减10元", 510, 150, 600, 175),
+        line("折合¥16.4/盒", 510, 180, 600, 200),
+        line("云南白药气雾剂", 40, 240, 280, 280),
+        line("售价¥37.5", 500, 235, 640, 285),
+        line("85g+30g", 60, 285, 160, 315),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY).items}
+    assert set(items) == {"康恩贝肠炎宁片 0.42g×24片", "云南白药气雾剂 85g+30g"}
+    assert items["康恩贝肠炎宁片 0.42g×24片"].current == Decimal("18.9")
+    assert items["云南白药气雾剂 85g+30g"].current == Decimal("37.5")
+
+
+def test_a_yuan_sign_read_as_a_star_is_still_a_price() -> None:
+    card = [
+        line("钙尔奇碳酸钙D3片", 40, 100, 300, 140),
+        line("现价*84.8", 400, 95, 560, 150),
+        line("600mg*60片/盒", 60, 145, 240, 175),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.current == Decimal("84.8") and item.spec == "600mg*60片/盒"  # the spec's * stays a times sign
+
+
+def test_ml_read_as_m1_is_still_a_spec() -> None:
+    card = [
+        line("念慈菴蜜炼川贝枇杷膏", 40, 100, 300, 140),
+        line("促销价¥35", 400, 95, 560, 150),
+        line("150m1", 60, 145, 140, 175),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.spec == "150ml"
+
+
+def test_a_name_wrapped_before_its_form_word_and_a_bracketed_note_is_joined() -> None:
+    card = [
+        line("原价¥41", 420, 90, 520, 110),
+        line("仲景牌六味地黄", 40, 95, 280, 135),
+        line("31.8", 430, 115, 540, 160),
+        line("丸(浓缩丸)", 60, 138, 230, 178),
+        line("200丸/盒", 80, 180, 180, 210),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.text == "仲景牌六味地黄丸(浓缩丸) 200丸/盒"
+    assert (item.current, item.original) == (Decimal("31.8"), Decimal("41"))
+
+
+def test_a_wrapped_name_whose_first_line_is_unsure_becomes_an_item_once_joined() -> None:
+    # 念慈牌蜜炼 alone is only plausible; with 川贝枇杷膏 it has a dosage form, so it is an item even without a spec
+    card = [
+        line("念慈牌蜜炼", 40, 100, 240, 140),
+        line("促销价¥35", 400, 110, 560, 170),
+        line("川贝枇杷膏", 50, 142, 230, 182),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.name == "念慈牌蜜炼川贝枇杷膏" and item.current == Decimal("35")
+
+
+def test_a_tall_wrapped_name_does_not_reach_the_next_cards_price() -> None:
+    # card 1: a name wrapped over two lines plus its spec (a block three lines high); card 2 below, its price level
+    # with its name's lower half and its spec centred under the name
+    cards = [
+        line("拜阿司匹灵阿", 180, 445, 520, 500),
+        line("零售价¥24.5", 590, 470, 810, 520),
+        line("司匹林肠溶片", 180, 505, 520, 560),
+        line("16.5", 680, 530, 840, 600),
+        line("100mg×30片", 210, 590, 490, 650),
+        line("原价¥179", 610, 990, 790, 1035),
+        line("汤臣倍健鱼油软胶囊", 185, 1015, 520, 1060),
+        line("125", 700, 1045, 840, 1125),
+        line("100粒", 290, 1065, 425, 1120),
+        line("活动价", 570, 1080, 650, 1130),
+    ]
+    items = {it.name: it for it in read_items(cards, today=TODAY, known_names={"汤臣倍健"}).items}
+    assert items["拜阿司匹灵阿司匹林肠溶片"].current == Decimal("16.5")
+    assert items["汤臣倍健鱼油软胶囊"].current == Decimal("125")
+
+
+def test_notes_under_a_price_are_not_names() -> None:
+    # 可与第二件半价同享 and 到手均价¥17/盒 under a price block must not take the next row's price
+    rows = [
+        line("思密达牌蒙脱石散", 630, 1235, 890, 1273),
+        line("活动价22.5", 1014, 1214, 1156, 1275),
+        line("3g×10袋", 711, 1277, 804, 1312),
+        line("可与第二件半价同享", 1030, 1307, 1126, 1328),
+        line("原价¥42.9", 1050, 1351, 1100, 1367),
+        line("敏使朗甲钴胺片", 630, 1370, 855, 1410),
+        line("现价33", 1026, 1366, 1113, 1415),
+        line("0.5mg×20片", 674, 1413, 801, 1448),
+        line("到手均价¥17/盒", 1031, 1442, 1095, 1462),
+    ]
+    reading = read_items(rows, today=TODAY)
+    assert "name" not in reading.kinds[3] and "name" not in reading.kinds[8]
+    items = {it.name: it for it in reading.items}
+    assert set(items) == {"思密达牌蒙脱石散", "敏使朗甲钴胺片"}
+    assert items["思密达牌蒙脱石散"].current == Decimal("22.5")
+    assert items["敏使朗甲钴胺片"].current == Decimal("33")
+
+
+def test_a_tightly_set_wrapped_name_is_joined() -> None:
+    # the second line's padded box starts inside the first's; the brand on the first line, the generic below
+    card = [
+        line("汤臣倍健牌", 455, 834, 569, 867),
+        line("鱼油软胶囊", 458, 862, 568, 889),
+        line("100粒", 491, 887, 535, 907),
+        line("门右价5", 474, 901, 553, 926),  # 门店价 misread: a caption, never a name
+        line("¥125", 494, 924, 584, 967),
+        line("活动价", 443, 936, 489, 972),
+    ]
+    (item,) = read_items(card, today=TODAY, known_names={"汤臣倍健"}).items
+    assert item.text == "汤臣倍健牌鱼油软胶囊 100粒" and item.current == Decimal("125")
+
+
+def test_a_brand_on_its_own_line_above_the_generic_is_joined() -> None:
+    card = [
+        line("东阿阿胶", 990, 1904, 1357, 2018),
+        line("门店价119元", 1912, 1948, 2241, 2030),
+        line("复方阿胶浆", 942, 2026, 1387, 2135),
+        line("84.9元", 1946, 2030, 2394, 2231),
+        line("活动价", 1769, 2115, 1960, 2198),
+        line("20ml×12支", 999, 2146, 1320, 2227),
+    ]
+    (item,) = read_items(card, today=TODAY, known_names={"东阿阿胶", "复方阿胶浆"}).items
+    assert item.text == "东阿阿胶复方阿胶浆 20ml×12支"
+    assert (item.current, item.original) == (Decimal("84.9"), Decimal("119"))
+
+
+def test_a_generic_under_another_items_fuller_name_is_its_own_product() -> None:
+    # 香雪抗病毒口服液 and, a row below, 999's 抗病毒口服液 (its brand printed apart): two products, not a pack print
+    rows = [
+        line("香雪抗病毒口服液", 340, 2050, 1040, 2150),
+        line("56.5元", 1610, 2040, 1950, 2160),
+        line("10ml×12支", 530, 2170, 830, 2270),
+        line("两盒装", 1480, 2180, 1630, 2260),  # a deal word, never a name
+        line("999", 560, 2370, 720, 2450),
+        line("抗病毒口服液", 360, 2430, 890, 2530),
+        line("23.8元", 1530, 2420, 1860, 2540),
+        line("10ml×10支", 460, 2540, 750, 2630),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY, known_names={"999", "抗病毒口服液"}).items}
+    assert set(items) == {"香雪抗病毒口服液 10ml×12支", "抗病毒口服液 10ml×10支"}
+    assert items["抗病毒口服液 10ml×10支"].current == Decimal("23.8")
+
+
+def test_a_price_a_tilted_photo_lifts_off_its_row_still_finds_its_name() -> None:
+    # perspective left the price block on the right a line higher than its name on the left
+    rows = [
+        line("金嗓子喉片", 860, 1610, 1300, 1700),
+        line("8.5元", 2040, 1570, 2300, 1710),
+        line("2g×12片", 970, 1700, 1190, 1780),
+        line("葵花护肝片", 850, 2560, 1290, 2670),
+        line("32.9元", 2020, 2480, 2260, 2590),
+        line("0.35g×100片", 900, 2650, 1240, 2740),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY).items}
+    assert items["葵花护肝片 0.35g×100片"].current == Decimal("32.9")
+    assert items["金嗓子喉片 2g×12片"].current == Decimal("8.5")
+
+
+def test_a_maker_or_deal_word_read_with_a_product_name_keeps_the_name() -> None:
+    card = [
+        line("白云山制药板蓝根颗粒", 40, 100, 400, 140),
+        line("10g×20袋", 60, 145, 200, 175),
+        line("¥15.9", 450, 100, 560, 150),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.text == "白云山制药板蓝根颗粒 10g×20袋"
+
+
+def test_a_price_under_a_cards_name_is_that_cards_even_when_level_with_the_left_cards_name() -> None:
+    # two cards side by side; the left card's name sits lower, level with the right card's price
+    grid = [
+        line("迪巧维D钙咀嚼片", 507, 549, 766, 582),
+        line("易蒙停", 256, 598, 427, 658),
+        line("300mg×60片/盒", 505, 594, 772, 634),
+        line("原价¥109", 549, 642, 736, 682),
+        line("盐酸洛哌丁胺胶囊", 208, 667, 473, 710),
+        line("75.5", 612, 697, 776, 775),
+        line("2mg×6粒", 255, 712, 427, 763),
+        line("售价¥", 505, 732, 607, 774),
+        line("29.9", 312, 773, 473, 847),
+        line("满2盒减10元", 523, 809, 765, 857),  # the deal's 10 is no price of the item
+    ]
+    items = {it.name: it for it in read_items(grid, today=TODAY, known_names={"易蒙停"}).items}
+    calcium = items["迪巧维D钙咀嚼片"]
+    assert (calcium.current, calcium.original) == (Decimal("75.5"), Decimal("109"))
+    assert items["易蒙停盐酸洛哌丁胺胶囊"].current == Decimal("29.9")
+
+
+def test_a_reference_price_heading_a_price_block_above_the_name_is_that_names() -> None:
+    rows = [
+        line("门店价¥110", 1910, 1015, 2210, 1100),
+        line("迪巧维D钙咀嚼片", 890, 1113, 1650, 1220),
+        line("86.9", 1950, 1110, 2200, 1260),
+        line("300mg×60片", 1000, 1230, 1400, 1300),
+        line("门店价¥170", 1870, 1510, 2240, 1590),  # ends a little above the next name's top
+        line("汇仁牌肾宝片", 910, 1600, 1630, 1710),
+        line("149", 1950, 1600, 2200, 1750),
+        line("0.7g×126片", 1000, 1720, 1400, 1790),
+    ]
+    items = {it.name: it for it in read_items(rows, today=TODAY).items}
+    assert (items["迪巧维D钙咀嚼片"].current, items["迪巧维D钙咀嚼片"].original) == (Decimal("86.9"), Decimal("110"))
+    assert (items["汇仁牌肾宝片"].current, items["汇仁牌肾宝片"].original) == (Decimal("149"), Decimal("170"))
+
+
+def test_a_brand_marked_with_pai_and_a_name_broken_at_a_plus_are_joined() -> None:
+    cards = [
+        line("汤臣倍健牌", 324, 1186, 427, 1214),
+        line("鱼油软胶霜", 324, 1212, 426, 1243),  # 囊 misread: no dosage form word left to tell a wrapped name
+        line("130", 350, 1292, 428, 1336),
+        line("三诺牌安稳", 645, 1186, 747, 1216),
+        line("+血糖试条", 646, 1214, 739, 1243),
+        line("128", 663, 1292, 737, 1338),
+    ]
+    items = {it.name: it.current for it in read_items(cards, today=TODAY, known_names={"汤臣倍健", "三诺"}).items}
+    assert items == {"汤臣倍健牌鱼油软胶霜": Decimal("130"), "三诺牌安稳+血糖试条": Decimal("128")}
