@@ -43,7 +43,8 @@ def test_three_photos_through_the_whole_path(tmp_path: Path) -> None:
     assert main(["--set", str(small), "--split", "dev", "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "posters_dev.json").read_text(encoding="utf-8"))
     overall = report["score"]["all"]
-    assert overall["gold_items"] == sum(len(lab["items"]) for lab in chosen)
+    # The scorer leaves out items its labels mark occluded (posters2 onwards), so they are not counted here either.
+    assert overall["gold_items"] == sum(not it.get("occluded", False) for lab in chosen for it in lab["items"])
     assert overall["item_recall"] >= 0.6 and overall["item_precision"] >= 0.6
     assert report["stats"]["images"] == 3
     assert report["stats"]["ocr_cpu_seconds"]["p95"] > 0  # CPU per photo recorded next to the quality
