@@ -25,11 +25,13 @@ from ingest.posters.effective import effective_unit_price, member_unit_price, ru
 from ingest.posters.layout import Box, deskew, text_angle, upright_box
 from ingest.posters.notation import (
     CURRENT_LABELS,
+    PACK_CAPTION,
     Mechanic,
     Token,
     caption_role,
     clean,
     clean_keep_spaces,
+    cn_number,
     read_dates,
     tokens,
 )
@@ -162,6 +164,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
     _merge_wrapped_names(ls)
     _drop_package_brands(ls)
     _drop_merchandise_above_tag(ls)
+    _scope_rules(ls)
     reach = _attach_specs(ls)
     _assign(ls, reach)
     rules = [ln.token.mechanic for ln in ls if ln.kind == "rule" and ln.token.mechanic is not None]
@@ -531,23 +534,43 @@ _PROMO_LABELS = frozenset(CURRENT_LABELS) - {"零售价", "售价", "价格", "�
 def _roles(
     prices: list[Line], captions: Sequence[Line], headers: Sequence[Line]
 ) -> tuple[dict[str, Decimal | None], dict[str, str | None], Line | None]:
-    """Original, current and member price of an item, their captions, and the piece of the headline price."""
+    """Original, current and member price of an item, their captions, and the piece of the headline price.
+
+    Two more keys: ``final``, a 到手价 printed beside the 活动价 (what the customer pays after a coupon: the
+    effective price, while current stays the 活动价), and ``pack``, a price captioned ``两盒¥`` (its caption in
+    ``labels``), which is current only when no single-box price is printed. Helper figures (``折合¥14.9/盒``,
+    ``单盒低至¥13.5``) are the poster's own arithmetic and never take a role.
+    """
     marks: list[tuple[Decimal, str | None, str | None, Line]] = []  # value, label, role, piece
     for ln in prices:
         mark = ln.token.price
         if mark is None:
             continue
         label = mark.label or _caption_for(ln, captions, headers)
-        marks.append((mark.value, label, caption_role(label) if label else None, ln))
-    out: dict[str, Decimal | None] = {"original": None, "current": None, "member": None}
-    labels: dict[str, str | None] = {"original": None, "current": None, "member": None}
+        role: str | None = caption_role(label) if label else None
+        if role != "note":
+            marks.append((mark.value, label, role, ln))
+    out: dict[str, Decimal | None] = {"original": None, "current": None, "member": None, "final": None, "pack": None}
+    labels: dict[str, str | None] = dict.fromkeys(out)
+    pack = max((m for m in marks if m[2] == "pack"), key=lambda m: m[3].box.h, default=None)
+    final = max((m for m in marks if m[2] == "final"), key=lambda m: m[3].box.h, default=None)
+    if pack is not None:
+        out["pack"], labels["pack"] = pack[0], pack[1]
+    singles = [m for m in marks if m[2] not in ("pack", "final")]
+    if final is not None and any(m[2] in ("current", None) for m in singles):
+        out["final"], labels["final"] = final[0], final[1]
+        marks = [m for m in marks if m is not final]
+    elif final is not None:
+        final = None  # 到手价 alone is the price on offer
+    if pack is not None and any(m[2] in ("current", None) for m in singles if m[3].box.h >= 0.6 * pack[3].box.h):
+        marks = [m for m in marks if m is not pack]
     cur: tuple[Decimal, str | None, str | None, Line] | None = None
-    promo = [m for m in marks if m[2] == "current" and m[1] in _PROMO_LABELS]
+    promo = [m for m in marks if (m[2] in ("current", "final") and m[1] in _PROMO_LABELS) or m[2] == "pack"]
     if promo:
         cur = max(promo, key=lambda m: m[3].box.h)
     else:
         # 零售价 29.8 beside a bigger bare ¥19.9: the headline (the largest print) is what a customer pays now
-        plain = [m for m in marks if m[2] in ("current", None)]
+        plain = [m for m in marks if m[2] in ("current", "final", None)]
         if plain:
             cur = max(plain, key=lambda m: (round(m[3].box.h / 4), m[2] == "current", -m[0]))
     if cur is not None:
@@ -597,10 +620,14 @@ def _item(
                  if ln.kind == "mechanic" and ln.token.mechanic is not None]  # fmt: skip
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
+    mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
     name = anchor.name.strip()
     text = f"{name} {spec}".strip()
     eff = effective_unit_price(current, mechanics) if current is not None else None
     eff_m = member_unit_price(current, values["member"], mechanics) if current is not None else None
+    final = values["final"]
+    if final is not None and eff is not None and eff_m is not None and current is not None and final < current:
+        eff, eff_m = min(eff, final), min(eff_m, final)  # 活动价 p, 到手价 q: q after the coupon
     region = anchor.box
     for ln in mine:
         region = region.union(ln.box)
@@ -621,6 +648,38 @@ def _item(
         line_indexes=tuple(sorted({anchor.line_index, *(ln.line_index for ln in mine)})),
         confidence=round(conf, 3),
     )
+
+
+def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:
+    """The pack deal a ``两盒¥`` caption prints over its number (``两盒¥`` / ``39.8``), unless already read."""
+    if value is None or caption is None or any(m.type == "multi_buy" for m in mechanics):
+        return []
+    m = PACK_CAPTION.fullmatch(caption)
+    if m is None or cn_number(m.group(1)) < 2:
+        return []
+    return [Mechanic("multi_buy", {"qty": cn_number(m.group(1)), "price": value}, f"{caption}{value}")]
+
+
+_WIDE_RULE = re.compile(r"全场|全店|所有商品|每周|每月|本店|店内|全部商品")
+
+
+def _scope_rules(ls: Sequence[Line]) -> None:
+    """A 满减 or 会员日 rule printed among the items is one item's badge; only the header's applies to every item.
+
+    Posters print a shop-wide rule in the header, above the first product (``满99减10``, ``每周三会员日
+    全场95折``), or word it for the whole shop (全场, 本店); the same words printed inside an item box
+    (``满100减20`` under one product's price) are that item's deal, given to it like any other mechanic.
+    """
+    names = [ln for ln in ls if ln.kind == "name" and (ln.strength >= 2 or ln.spec)]
+    if not names:
+        return
+    top = min(n.box.y0 for n in names)
+    for ln in ls:
+        mech = ln.token.mechanic
+        if ln.kind != "rule" or mech is None or _WIDE_RULE.search(ln.line_text) or ln.box.cy < top:
+            continue
+        ln.kind = "mechanic"
+        ln.token = replace(ln.token, mechanic=replace(mech, scope="item"))
 
 
 def _rotate_back(box: Box, angle: float) -> tuple[Point, Point, Point, Point]:
