@@ -164,6 +164,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
     _merge_wrapped_names(ls)
     _drop_package_brands(ls)
     _drop_merchandise_above_tag(ls)
+    _drop_makers(ls)
     _scope_rules(ls)
     reach = _attach_specs(ls)
     _assign(ls, reach)
@@ -658,6 +659,35 @@ def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[M
     if m is None or cn_number(m.group(1)) < 2:
         return []
     return [Mechanic("multi_buy", {"qty": cn_number(m.group(1)), "price": value}, f"{caption}{value}")]
+
+
+_MAKER = re.compile(r"(?:有限公司|有限责任公司|股份公司|集团公司|公司|制药厂|药厂|药业|制药)$")
+_MAKER_FIELD = re.compile(r"^(?:产地|厂家|生产企业|生产厂家|生产商|产\s*地)[:：]?$")
+
+
+def _drop_makers(ls: Sequence[Line]) -> None:
+    """On a shelf tag the 产地/厂家 field names the maker (``西安杨森制药有限公司``), not the product.
+
+    A tag prints 品名, 规格, 产地 and 单位 in rows; the maker's name reads like a product name and, sitting level
+    with the price column, takes the 零售价 printed beside it. A name in the 产地 row, or one ending in 有限公司 /
+    药业 / 制药厂, is the maker when a product name is printed above it on the same tag (when none was read the
+    maker's line is still the tag's best anchor).
+    """
+    names = [ln for ln in ls if ln.kind == "name"]
+    fields = [ln for ln in ls if _MAKER_FIELD.match(ln.line_text)]
+    for n in names:
+        t = _BRACKETS.sub("", n.name)
+        in_field = any(f.box.y_overlap(n.box) >= 0.5 and f.box.x1 <= n.box.x0 + n.box.h for f in fields)
+        if not (in_field or _MAKER.search(t)):
+            continue
+        h = max(n.box.h, 1.0)
+        above = [
+            o for o in names
+            if o is not n and o.kind == "name" and not _MAKER.search(_BRACKETS.sub("", o.name))
+            and 0 < n.box.y0 - o.box.y0 <= 6 * h and (o.box.x_overlap(n.box) > 0 or abs(o.box.x0 - n.box.x0) <= 2 * h)
+        ]  # fmt: skip
+        if above:
+            n.kind = "other"
 
 
 _WIDE_RULE = re.compile(r"全场|全店|所有商品|每周|每月|本店|店内|全部商品")

@@ -186,3 +186,28 @@ def test_a_spend_rule_in_an_item_box_is_that_items_badge() -> None:
     assert [m.text for m in shuang.mechanics] == ["满100减20", "满99减10"]
     assert [m.text for m in metformin.mechanics] == ["满99减10"]
     assert metformin.effective_unit_price == Decimal("31.17")  # 3 boxes: (103.5 − 10) / 3
+
+
+SHELF_TAG = [  # 商品标价签: field rows on the left, 零售价 / 会员价 in the right column
+    line("商品标价签", 1240, 1087, 1540, 1156),
+    line("品名", 904, 1209, 1011, 1272),
+    line("易蒙停盐酸洛哌丁胺胶囊", 1084, 1206, 1615, 1258),
+    line("零售价", 1697, 1208, 1852, 1271),
+    line("规格", 903, 1299, 1005, 1356),
+    line("2mg*6粒", 1076, 1289, 1316, 1359),
+    line("20", 1706, 1307, 1865, 1429),
+    line("产地", 902, 1387, 1002, 1444),
+    line("西安杨森制药有限公司", 1079, 1385, 1532, 1436),
+    line("会员价", 1686, 1462, 1841, 1524),
+    line("单位", 897, 1473, 999, 1536),
+    line("盒", 1071, 1474, 1125, 1527),
+    line("¥19.9", 1657, 1551, 1858, 1633),
+    line("6931953139966", 1079, 1657, 1274, 1694),
+]
+
+
+def test_a_shelf_tag_maker_is_not_a_product_and_does_not_take_the_retail_price() -> None:
+    reading = read_items(SHELF_TAG, today=TODAY, known_names={"易蒙停"})
+    assert [it.text for it in reading.items] == ["易蒙停盐酸洛哌丁胺胶囊 2mg*6粒"]
+    (it,) = reading.items
+    assert (it.current, it.member, it.effective_member_price) == (Decimal("20"), Decimal("19.9"), Decimal("19.90"))
