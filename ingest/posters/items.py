@@ -576,6 +576,9 @@ def _roles(
             cur = max(plain, key=lambda m: (round(m[3].box.h / 4), m[2] == "current", -m[0]))
     if cur is not None:
         out["current"], labels["current"] = cur[0], cur[1]
+    per_box = out["current"]
+    if cur is not None and cur[2] == "pack" and cur[1] and (pm := PACK_CAPTION.fullmatch(cur[1])):
+        per_box = cur[0] / cn_number(pm.group(1))  # 原价15.8/盒 beside 两盒¥27.9: compared per box
     for m in marks:
         value, label, role, _ = m
         if m is cur:
@@ -583,10 +586,12 @@ def _roles(
         if role == "member" and out["member"] is None:
             out["member"], labels["member"] = value, label
         elif role == "original" and out["original"] is None:
-            out["original"], labels["original"] = value, label
+            value = _struck(value, per_box, m[3])
+            if per_box is None or value > per_box:
+                out["original"], labels["original"] = value, label
         elif role in ("current", None) and out["current"] is not None and value > out["current"]:
             if out["original"] is None:
-                out["original"], labels["original"] = value, label
+                out["original"], labels["original"] = _struck(value, out["current"], m[3]), label
     if out["current"] is None and out["original"] is not None:
         out["current"], labels["current"] = out["original"], labels["original"]
         out["original"], labels["original"] = None, None
@@ -594,6 +599,18 @@ def _roles(
         out["current"], labels["current"] = out["member"], labels["member"]
         out["member"], labels["member"] = None, None
     return out, labels, cur[3] if cur else None
+
+
+def _struck(value: Decimal, current: Decimal | None, piece: Line) -> Decimal:
+    """A struck-through reference price with its decimal point lost (``零售价Y225`` beside 15.8 is 22.5).
+
+    The small point of a struck price is what OCR drops first; a reference price is a little above the price on offer
+    (rarely twice it), so a whole number over five times the current price whose tenth is still above it is that.
+    """
+    if current is None or current <= 0 or "." in piece.token.text or value < 100:
+        return value
+    tenth = value / 10
+    return tenth if value >= 5 * current and current < tenth <= 3 * current else value
 
 
 def _small_bare(price: Line, anchor: Line) -> bool:

@@ -211,3 +211,26 @@ def test_a_shelf_tag_maker_is_not_a_product_and_does_not_take_the_retail_price()
     assert [it.text for it in reading.items] == ["易蒙停盐酸洛哌丁胺胶囊 2mg*6粒"]
     (it,) = reading.items
     assert (it.current, it.member, it.effective_member_price) == (Decimal("20"), Decimal("19.9"), Decimal("19.90"))
+
+
+def test_a_struck_price_lost_its_decimal_point() -> None:
+    card = [
+        line("999感冒灵颗粒", 40, 100, 300, 130),
+        line("10g×9袋", 40, 135, 160, 160),
+        line("零售价Y225", 40, 165, 160, 185),
+        line("活动价¥15.8", 40, 190, 220, 240),
+    ]
+    it = item(card, "999")
+    assert (it.original, it.current) == (Decimal("22.5"), Decimal("15.8"))
+
+
+def test_a_reference_price_below_the_price_on_offer_is_another_items() -> None:
+    card = [
+        line("济川牌蒲地蓝消炎口服液", 40, 100, 300, 130),
+        line("原价¥19.5", 40, 135, 160, 160),  # the neighbour's, read into this card
+        line("10ml*10支", 40, 165, 160, 185),
+        line("门店价¥54.5", 40, 190, 160, 210),
+        line("促销价¥39.9", 40, 215, 220, 265),
+    ]
+    it = item(card, "济川")
+    assert (it.original, it.current) == (Decimal("54.5"), Decimal("39.9"))
