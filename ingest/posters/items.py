@@ -162,9 +162,9 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
         ls.extend(_pieces(i, ln, boxes[i], angle, today, known, start=len(ls)))
     _join_raised_decimals(ls)
     _merge_wrapped_names(ls)
+    _drop_makers(ls)
     _drop_package_brands(ls)
     _drop_merchandise_above_tag(ls)
-    _drop_makers(ls)
     _scope_rules(ls)
     reach = _attach_specs(ls)
     _assign(ls, reach)
@@ -584,7 +584,8 @@ def _roles(
         if m is cur:
             continue
         if role == "member" and out["member"] is None:
-            out["member"], labels["member"] = value, label
+            if per_box is None or value < per_box:  # a member price is a discount: a higher one is a neighbour's
+                out["member"], labels["member"] = value, label
         elif role == "original" and out["original"] is None:
             value = _struck(value, per_box, m[3])
             if per_box is None or value > per_box:

@@ -234,3 +234,33 @@ def test_a_reference_price_below_the_price_on_offer_is_another_items() -> None:
     ]
     it = item(card, "济川")
     assert (it.original, it.current) == (Decimal("54.5"), Decimal("39.9"))
+
+
+def test_a_member_price_above_the_retail_price_is_a_neighbours() -> None:
+    tag = [
+        line("易蒙停牌盐酸洛哌丁胺胶囊", 571, 300, 906, 337),
+        line("零售价", 966, 329, 1066, 370),
+        line("2mgx6粒", 580, 351, 718, 399),
+        line("20.5", 958, 376, 1096, 434),
+        line("会员价", 299, 428, 371, 461),  # the tag to the left, cut by the frame
+        line("会员价", 988, 443, 1084, 482),
+        line("24.8", 302, 460, 401, 508),
+        line("17.5", 979, 486, 1110, 538),
+    ]
+    it = item(tag, "易蒙停")
+    assert (it.current, it.member) == (Decimal("20.5"), Decimal("17.5"))
+
+
+def test_the_maker_on_a_tag_does_not_hide_the_product_it_shares_a_brand_with() -> None:
+    tag = [
+        line("品名", 1232, 297, 1305, 340),
+        line("汤臣倍健鱼油软胶囊", 1367, 285, 1777, 332),
+        line("规格", 1237, 357, 1310, 398),
+        line("100粒/盒", 1371, 351, 1543, 394),
+        line("促销价", 1871, 403, 1970, 446),
+        line("产地", 1244, 415, 1315, 457),
+        line("汤臣倍健股份有限公司", 1376, 417, 1711, 451),
+        line("¥128", 1832, 455, 1972, 523),
+    ]
+    reading = read_items(tag, today=TODAY, known_names={"汤臣倍健"})
+    assert [(it.text, it.current) for it in reading.items] == [("汤臣倍健鱼油软胶囊 100粒/盒", Decimal("128"))]
