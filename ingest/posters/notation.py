@@ -585,8 +585,9 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
     ):
         return None
     label, cur, yuan = m.group("label"), m.group("cur"), m.group("yuan")
-    if cur and cur in "vVM*" and not label:
-        return None  # ¥ read as v, V, M or * only counts right after a caption (秒杀价*129, 会员价M18.90)
+    alone = cur == "*" and masked[: m.start()].strip(" \x01") == "" and masked[m.end() :].strip(" \x01") == ""
+    if cur and cur in "vVM*" and not label and not alone:
+        return None  # ¥ read as v, V, M or * counts right after a caption (秒杀价*129) or alone on its line (*185)
     if after and re.match(r"[a-zA-Z%×*:\-月日号年]", after) and not yuan:
         return None  # a strength (0.3g), a date (12-31) or a ratio
     if after == "." and "." in num:

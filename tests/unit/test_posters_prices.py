@@ -67,6 +67,8 @@ def test_who_a_deal_is_for_and_whether_it_stacks(text: str, audience: str, stack
         ("活动价 *86.5", [("86.5", "current")]),
         ("会员价M18.90", [("18.90", "member")]),
         ("10g*20袋", []),  # * without a caption stays a spec separator
+        ("*185", [("185", None)]),  # ¥ read as *, the number alone on its line (the caption is the line above)
+        ("*10袋", []),
     ],
 )
 def test_price_roles_from_captions(text: str, expected: list[tuple[str, str | None]]) -> None:
