@@ -635,8 +635,7 @@ def _item(
     captions = [ln for ln in ls if ln.kind == "caption"]
     values, labels, cur_line = _roles(prices, captions, headers)
     current = values["current"]
-    mechanics = [ln.token.mechanic for ln in sorted(mine, key=lambda x: (x.box.y0, x.box.x0))
-                 if ln.kind == "mechanic" and ln.token.mechanic is not None]  # fmt: skip
+    mechanics = _one_deal_each(anchor, cur_line, [ln for ln in mine if ln.kind == "mechanic"])
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
     mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
@@ -667,6 +666,37 @@ def _item(
         line_indexes=tuple(sorted({anchor.line_index, *(ln.line_index for ln in mine)})),
         confidence=round(conf, 3),
     )
+
+
+def _slot(m: Mechanic) -> str:
+    if m.type in ("limit", "gift"):
+        return m.type
+    if m.type == "member_discount" or m.audience == "member":
+        return "member"
+    return "stacked" if m.stacks else "deal"
+
+
+def _one_deal_each(anchor: Line, price: Line | None, pieces: Sequence[Line]) -> list[Mechanic]:
+    """The item's mechanics, one of each kind: a card prints one deal badge (plus, when worded so, one for members).
+
+    Shops print one promotion per product; a combination is worded as one (会员再享第二件半价, 可与第二件半价同享).
+    When two deals of one kind reach an item, the other is a neighbour's badge read into this card: the one nearest
+    the item's name and headline price is kept.
+    """
+    home = anchor.box if price is None else anchor.box.union(price.box)
+    h = max(anchor.box.h, 1.0)
+    best: dict[str, tuple[float, Line]] = {}
+    for ln in pieces:
+        m = ln.token.mechanic
+        if m is None:
+            continue
+        dy = max(0.0, ln.box.y0 - home.y1, home.y0 - ln.box.y1)
+        d = (home.x_gap(ln.box) + dy) / h
+        slot = _slot(m)
+        if slot not in best or d < best[slot][0]:
+            best[slot] = (d, ln)
+    kept = sorted((ln for _, ln in best.values()), key=lambda x: (x.box.y0, x.box.x0))
+    return [ln.token.mechanic for ln in kept if ln.token.mechanic is not None]
 
 
 def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:

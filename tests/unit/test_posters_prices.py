@@ -266,3 +266,27 @@ def test_the_maker_on_a_tag_does_not_hide_the_product_it_shares_a_brand_with() -
     ]
     reading = read_items(tag, today=TODAY, known_names={"汤臣倍健"})
     assert [(it.text, it.current) for it in reading.items] == [("汤臣倍健鱼油软胶囊 100粒/盒", Decimal("128"))]
+
+
+def test_a_card_keeps_its_own_badge_when_a_neighbours_is_read_into_it() -> None:
+    card = [
+        line("太极藿香正气口服液", 40, 100, 300, 130),
+        line("10ml×10支", 40, 135, 160, 160),
+        line("现价¥18.90", 40, 165, 220, 215),
+        line("第2件半价", 40, 220, 160, 245),
+        line("第2盒1元", 40, 330, 160, 355),  # the next card's badge, further down
+    ]
+    it = item(card, "太极")
+    assert [m.text for m in it.mechanics] == ["第2件半价"] and it.effective_unit_price == Decimal("14.18")
+
+
+def test_a_combination_worded_as_one_keeps_both_parts() -> None:
+    card = [
+        line("美林布洛芬混悬液", 40, 100, 300, 130),
+        line("100ml", 40, 135, 120, 160),
+        line("活动价¥23.8", 40, 165, 220, 215),
+        line("会员价¥21.9", 40, 220, 200, 245),
+        line("会员再享第二件半价", 40, 250, 260, 275),
+    ]
+    it = item(card, "美林")
+    assert (it.effective_unit_price, it.effective_member_price) == (Decimal("23.80"), Decimal("16.43"))
