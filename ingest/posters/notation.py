@@ -153,7 +153,7 @@ _MECHANIC_PATTERNS: list[tuple[MechanicType, re.Pattern[str]]] = [
     # 第 is sometimes read as 0 (第2件半价 → 02件半价): a count with a leading zero is that 第, never goods
     ("nth_discount", re.compile(rf"(?:买{_N}{_UNIT}?)?(?:第|(?<![\d.])0(?=[2-9]))({_N})?(?:{_UNIT}|[\u4e00-\u9fff])(半价|(\d(?:\.\d)?|[一二三四五六七八九])折)")),
     ("qty_discount", re.compile(rf"(?:任选|满)?({_N}){_UNIT}(\d(?:\.\d)?)折")),
-    ("buy_n_get_m", re.compile(rf"买({_N}){_UNIT}?送(?:({_N}){_UNIT}?(?![\u4e00-\u9fff]{{2}})|$)")),
+    ("buy_n_get_m", re.compile(rf"买({_N}){_UNIT}?[送赠](?:({_N}){_UNIT}?(?![\u4e00-\u9fff]{{2}})|$)")),
     ("gift", re.compile(rf"(?:买就送|再送|买({_N}){_UNIT}?送|赠送?)([\u4e00-\u9fffA-Za-z0-9]{{2,12}})")),
     ("limit", re.compile(rf"(?:每人)?限(?:购)?({_N}){_UNIT}")),
     ("multi_buy", re.compile(rf"({_N}){_UNIT}装?(?:到手|仅需|只要|共)?:?{_YUAN}?{_MONEY}元?(?!/|\d|[a-zA-Z%*×])|{_YUAN}?{_MONEY}元?/({_N}){_UNIT}")),
@@ -169,9 +169,13 @@ def _mechanic(kind: MechanicType, m: re.Match[str]) -> Mechanic | None:
             return None
         return Mechanic(kind, {"threshold": threshold, "off": off, "stackable": bool(g[1])}, text, "poster")
     if kind == "member_discount":
-        if "会员" not in text:
-            return None
         rate = _rate(g[2])
+        if "会员" not in text:
+            # 全场9折, or 8.8折 alone on its badge: everyone's discount (inside 第二件8折 it is part of that deal)
+            alone = not m.string[: m.start()].strip(" \x01") and not m.string[m.end() :].strip(" \x01")
+            if not (Decimal("0.5") <= rate < 1) or not (g[1] or alone):
+                return None
+            return Mechanic("qty_discount", {"qty": 1, "rate": rate}, text, "poster" if g[1] else "item")
         if not (Decimal("0.5") <= rate < 1):
             return None
         when = None

@@ -32,6 +32,11 @@ def deals(*texts: str) -> list[Mechanic]:
         ("特券立减3元", "coupon", {"off": Decimal("3")}),  # 领 read as a look-alike
         ("两盒装¥37", "multi_buy", {"qty": 2, "price": Decimal("37")}),
         ("疗程装3盒¥99", "multi_buy", {"qty": 3, "price": Decimal("99")}),
+        ("买二赠一", "buy_n_get_m", {"buy": 2, "get": 1}),  # 赠 is 送
+        ("买三赠一", "buy_n_get_m", {"buy": 3, "get": 1}),
+        ("全场8.8折", "qty_discount", {"qty": 1, "rate": Decimal("0.88")}),  # everyone's discount
+        ("9折", "qty_discount", {"qty": 1, "rate": Decimal("0.9")}),
+        ("第二件8折", "nth_discount", {"n": 2, "rate": Decimal("0.8")}),  # 8折 inside it is part of the deal
     ],
 )
 def test_more_mechanics(text: str, kind: str, params: dict[str, object]) -> None:
@@ -95,6 +100,8 @@ def test_a_pack_caption_printed_apart_from_its_number_is_a_caption() -> None:
         ("49.9", None, ["领券立减10元"], "39.90", "39.90"),
         ("12.9", None, ["满100减20"], "10.32", "10.32"),  # 8 boxes: shared in proportion
         ("34.5", None, ["满100减20"], "27.83", "27.83"),  # 3 boxes: (103.5 − 20) / 3
+        ("29.5", None, ["买二赠一"], "19.67", "19.67"),
+        ("20", None, ["全场9折"], "18.00", "18.00"),
     ],
 )
 def test_the_lowest_price_counts_member_benefits(
