@@ -669,8 +669,8 @@ def _item(
 
 
 def _slot(m: Mechanic) -> str:
-    if m.type in ("limit", "gift"):
-        return m.type
+    if m.type in ("limit", "gift", "coupon"):
+        return m.type  # a coupon is taken at the till, on top of the card's deal
     if m.type == "member_discount" or m.audience == "member":
         return "member"
     return "stacked" if m.stacks else "deal"
