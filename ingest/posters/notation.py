@@ -476,7 +476,7 @@ _CAPTION_TOKEN = re.compile(
     rf"(?:{_LABEL_RE.pattern})(?=$|[:¥Y\s\x01]|[^\d\u4e00-\u9fff])|(?:{_LABEL_RE.pattern})(?=[\u4e00-\u9fff])"
 )
 _CURRENCY_PRICE = re.compile(
-    rf"(?P<label>{_LABEL_RE.pattern})?[:]?(?:\s(?=[¥Y*]\d))?(?P<cur>[¥Yv?VM*])?(?P<num>\d{{1,5}}(?:\.\d{{1,2}})?)(?P<yuan>元)?(?:/(?P<unit>{_UNIT})?)?"
+    rf"(?P<label>{_LABEL_RE.pattern})?(?(label)(?:\s(?=[¥Y*]\s?\d))?)[:]?(?:(?P<cur>[¥Yv?VM*])(?:(?<=[¥Y*])\s(?=\d))?)?(?P<num>\d{{1,5}}(?:\.\d{{1,2}})?)(?P<yuan>元)?(?:/(?P<unit>{_UNIT})?)?"
 )
 
 
