@@ -635,7 +635,8 @@ def _item(
     captions = [ln for ln in ls if ln.kind == "caption"]
     values, labels, cur_line = _roles(prices, captions, headers)
     current = values["current"]
-    mechanics = _one_deal_each(anchor, cur_line, [ln for ln in mine if ln.kind == "mechanic"])
+    deals = _wrapped_member_deals([ln for ln in mine if ln.kind == "mechanic"], [ln for ln in mine if ln.caption])
+    mechanics = _one_deal_each(anchor, cur_line, deals)
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
     mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
@@ -674,6 +675,32 @@ def _slot(m: Mechanic) -> str:
     if m.type == "member_discount" or m.audience == "member":
         return "member"
     return "stacked" if m.stacks else "deal"
+
+
+_MEMBER_WORDS = re.compile(r"^(?:会员|VIP|vip)(?:再享|专享|享|再)?:?$")
+
+
+def _wrapped_member_deals(deals: Sequence[Line], captions: Sequence[Line]) -> list[Line]:
+    """Deals whose ``会员再享`` was printed on the line above or just before them: the badge wrapped (members only).
+
+    A narrow badge wraps ``会员再享第二件半价`` as ``会员再享`` / ``第二件半价``; read apart, the second line would be a
+    deal for everyone.
+    """
+    out: list[Line] = []
+    for ln in deals:
+        m = ln.token.mechanic
+        h = max(ln.box.h, 1.0)
+        if m is not None and m.audience == "all" and not m.stacks and m.type not in ("limit", "gift", "coupon"):
+            for c in captions:
+                if not _MEMBER_WORDS.match(c.line_text) or c.line_index == ln.line_index:
+                    continue
+                above = c.box.x_overlap(ln.box) > 0.3 and -0.3 * h <= ln.box.y0 - c.box.y1 <= 0.8 * h
+                before = c.box.y_overlap(ln.box) >= 0.5 and 0 <= ln.box.x0 - c.box.x1 <= 1.0 * h
+                if above or before:
+                    ln = replace(ln, token=replace(ln.token, mechanic=replace(m, audience="member", stacks=True)))
+                    break
+        out.append(ln)
+    return out
 
 
 def _one_deal_each(anchor: Line, price: Line | None, pieces: Sequence[Line]) -> list[Mechanic]:

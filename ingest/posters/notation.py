@@ -51,7 +51,7 @@ CURRENT_LABELS = (
     "抢购价", "折后价", "团购价", "零售价", "狂欢价", "直降价", "疯抢价", "爆款价", "钜惠价", "巨惠价",
 )  # fmt: skip
 """Captions of the price a non-member pays; ``零售价`` is current unless a promotional price sits beside it."""
-MEMBER_LABELS = ("会员专享价", "会员专享", "会员价", "会员", "员价", "员专享", "VIP价", "vip价")
+MEMBER_LABELS = ("会员专享价", "会员专享", "会员再享", "会员享", "会员价", "会员", "员价", "员专享", "VIP价", "vip价")
 NOTE_LABELS = ("到手均价", "均价", "折合", "单盒低至", "低至", "约合", "平均每盒", "每盒仅")
 """Captions of a helper figure: the per-box price the poster worked out for the reader (``折合¥14.9/盒``)."""
 FINAL_LABEL = "到手价"

@@ -299,3 +299,16 @@ def test_a_combination_worded_as_one_keeps_both_parts() -> None:
     ]
     it = item(card, "美林")
     assert (it.effective_unit_price, it.effective_member_price) == (Decimal("23.80"), Decimal("16.43"))
+
+
+def test_a_members_badge_wrapped_over_two_lines_is_still_for_members() -> None:
+    card = [
+        line("美林布洛芬混悬液", 40, 100, 300, 130),
+        line("100ml", 40, 135, 120, 160),
+        line("活动价¥23.8", 40, 165, 220, 215),
+        line("会员价¥21.9", 40, 220, 200, 245),
+        line("会员再享", 40, 250, 140, 275),
+        line("第二件半价", 40, 280, 170, 305),
+    ]
+    it = item(card, "美林")
+    assert (it.effective_unit_price, it.effective_member_price) == (Decimal("23.80"), Decimal("16.43"))
