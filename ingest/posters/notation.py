@@ -597,6 +597,8 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
     if after == "." and "." in num:
         return None  # 2026.02.20: a date, not a price
     two_decimals = re.fullmatch(r"\d{1,4}\.\d{2}", num) is not None
+    if "." in num and after.isdigit() and not (cur or yuan or label):
+        return None  # 0.520片: a strength and a count run together (0.5g×20片), never a price
     marked = bool(cur or yuan or label or two_decimals)
     if not marked and after and re.match(r"[\u4e00-\u9fff]", after) and not m.group("unit"):
         return None  # 24小时, 3号

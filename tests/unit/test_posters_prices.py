@@ -74,6 +74,7 @@ def test_who_a_deal_is_for_and_whether_it_stacks(text: str, audience: str, stack
         ("10g*20袋", []),  # * without a caption stays a spec separator
         ("*185", [("185", None)]),  # ¥ read as *, the number alone on its line (the caption is the line above)
         ("*10袋", []),
+        ("0.520片", []),  # 0.5g×20片 read together: a pack, not a price
         ("原价￥ 12.5", [("12.5", "original")]),  # printed with a space after ¥: still a marked price
         ("特价 ￥ 86.9", [("86.9", "current")]),
     ],
