@@ -6,7 +6,9 @@ Product names are the anchors: every price, caption, spec and mechanic line is g
 column it sits in — the same row to the right (tables, lists), or below in the same column (cards, tags) — measured
 on boxes rotated upright (`ingest.posters.layout`). A name that gets no price is not an item (a title, the brand on a
 drawn package). Prices then get their roles from their captions and sizes: the largest bare number is the headline
-price; a higher one beside it is the struck original.
+price; a higher one beside it is the struck original; a 到手价 beside a 活动价 is the price after a coupon; helper
+figures (折合¥x/盒) are never a price. Each item keeps one deal badge of each kind; a 满减/会员日 rule printed inside
+an item box is that item's, one in the header every item's.
 """
 
 from __future__ import annotations
