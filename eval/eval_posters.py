@@ -156,7 +156,7 @@ def predict(
                 {
                     "text": it.text,
                     "prices": {"original": _num(it.original), "current": _num(it.current), "member": _num(it.member)},
-                    "effective_unit_price": _num(it.effective_unit_price),
+                    "effective_unit_price": _num(it.effective_member_price),  # the lowest a walk-in customer reaches
                     "sku": r.sku,
                     "bbox": [round(v, 1) for v in it.bbox],
                     "resolution": r.outcome,

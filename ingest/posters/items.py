@@ -6,7 +6,9 @@ Product names are the anchors: every price, caption, spec and mechanic line is g
 column it sits in — the same row to the right (tables, lists), or below in the same column (cards, tags) — measured
 on boxes rotated upright (`ingest.posters.layout`). A name that gets no price is not an item (a title, the brand on a
 drawn package). Prices then get their roles from their captions and sizes: the largest bare number is the headline
-price; a higher one beside it is the struck original.
+price; a higher one beside it is the struck original; a 到手价 beside a 活动价 is the price after a coupon; helper
+figures (折合¥x/盒) are never a price. Each item keeps one deal badge of each kind; a 满减/会员日 rule printed inside
+an item box is that item's, one in the header every item's.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from ingest.posters.effective import effective_unit_price, member_unit_price, ru
 from ingest.posters.layout import Box, deskew, text_angle, upright_box
 from ingest.posters.notation import (
     CURRENT_LABELS,
+    PACK_CAPTION,
     Mechanic,
     Token,
     caption_role,
     clean,
     clean_keep_spaces,
+    cn_number,
     read_dates,
     tokens,
 )
@@ -166,8 +170,10 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
         ls.extend(_pieces(i, ln, boxes[i], angle, today, known, start=len(ls)))
     _join_raised_decimals(ls)
     _merge_wrapped_names(ls, known)
+    _drop_makers(ls)
     _drop_package_brands(ls)
     _drop_merchandise_above_tag(ls)
+    _scope_rules(ls)
     reach = _attach_specs(ls)
     _assign(ls, reach)
     rules = [ln.token.mechanic for ln in ls if ln.kind == "rule" and ln.token.mechanic is not None]
@@ -657,38 +663,64 @@ _PROMO_LABELS = frozenset(CURRENT_LABELS) - {"零售价", "售价", "价格", "�
 def _roles(
     prices: list[Line], captions: Sequence[Line], headers: Sequence[Line]
 ) -> tuple[dict[str, Decimal | None], dict[str, str | None], Line | None]:
-    """Original, current and member price of an item, their captions, and the piece of the headline price."""
+    """Original, current and member price of an item, their captions, and the piece of the headline price.
+
+    Two more keys: ``final``, a 到手价 printed beside the 活动价 (what the customer pays after a coupon: the
+    effective price, while current stays the 活动价), and ``pack``, a price captioned ``两盒¥`` (its caption in
+    ``labels``), which is current only when no single-box price is printed. Helper figures (``折合¥14.9/盒``,
+    ``单盒低至¥13.5``) are the poster's own arithmetic and never take a role.
+    """
     marks: list[tuple[Decimal, str | None, str | None, Line]] = []  # value, label, role, piece
     for ln in prices:
         mark = ln.token.price
         if mark is None:
             continue
         label = mark.label or _caption_for(ln, captions, headers)
-        marks.append((mark.value, label, caption_role(label) if label else None, ln))
-    out: dict[str, Decimal | None] = {"original": None, "current": None, "member": None}
-    labels: dict[str, str | None] = {"original": None, "current": None, "member": None}
+        role: str | None = caption_role(label) if label else None
+        if role != "note":
+            marks.append((mark.value, label, role, ln))
+    out: dict[str, Decimal | None] = {"original": None, "current": None, "member": None, "final": None, "pack": None}
+    labels: dict[str, str | None] = dict.fromkeys(out)
+    pack = max((m for m in marks if m[2] == "pack"), key=lambda m: m[3].box.h, default=None)
+    final = max((m for m in marks if m[2] == "final"), key=lambda m: m[3].box.h, default=None)
+    if pack is not None:
+        out["pack"], labels["pack"] = pack[0], pack[1]
+    singles = [m for m in marks if m[2] not in ("pack", "final")]
+    if final is not None and any(m[2] in ("current", None) for m in singles):
+        out["final"], labels["final"] = final[0], final[1]
+        marks = [m for m in marks if m is not final]
+    elif final is not None:
+        final = None  # 到手价 alone is the price on offer
+    if pack is not None and any(m[2] in ("current", None) for m in singles if m[3].box.h >= 0.6 * pack[3].box.h):
+        marks = [m for m in marks if m is not pack]
     cur: tuple[Decimal, str | None, str | None, Line] | None = None
-    promo = [m for m in marks if m[2] == "current" and m[1] in _PROMO_LABELS]
+    promo = [m for m in marks if (m[2] in ("current", "final") and m[1] in _PROMO_LABELS) or m[2] == "pack"]
     if promo:
         cur = max(promo, key=lambda m: m[3].box.h)
     else:
         # 零售价 29.8 beside a bigger bare ¥19.9: the headline (the largest print) is what a customer pays now
-        plain = [m for m in marks if m[2] in ("current", None)]
+        plain = [m for m in marks if m[2] in ("current", "final", None)]
         if plain:
             cur = max(plain, key=lambda m: (round(m[3].box.h / 4), m[2] == "current", -m[0]))
     if cur is not None:
         out["current"], labels["current"] = cur[0], cur[1]
+    per_box = out["current"]
+    if cur is not None and cur[2] == "pack" and cur[1] and (pm := PACK_CAPTION.fullmatch(cur[1])):
+        per_box = cur[0] / cn_number(pm.group(1))  # 原价15.8/盒 beside 两盒¥27.9: compared per box
     for m in marks:
         value, label, role, _ = m
         if m is cur:
             continue
         if role == "member" and out["member"] is None:
-            out["member"], labels["member"] = value, label
+            if per_box is None or value < per_box:  # a member price is a discount: a higher one is a neighbour's
+                out["member"], labels["member"] = value, label
         elif role == "original" and out["original"] is None:
-            out["original"], labels["original"] = value, label
+            value = _struck(value, per_box, m[3])
+            if per_box is None or value > per_box:
+                out["original"], labels["original"] = value, label
         elif role in ("current", None) and out["current"] is not None and value > out["current"]:
             if out["original"] is None:
-                out["original"], labels["original"] = value, label
+                out["original"], labels["original"] = _struck(value, out["current"], m[3]), label
     if out["current"] is None and out["original"] is not None:
         out["current"], labels["current"] = out["original"], labels["original"]
         out["original"], labels["original"] = None, None
@@ -696,6 +728,18 @@ def _roles(
         out["current"], labels["current"] = out["member"], labels["member"]
         out["member"], labels["member"] = None, None
     return out, labels, cur[3] if cur else None
+
+
+def _struck(value: Decimal, current: Decimal | None, piece: Line) -> Decimal:
+    """A struck-through reference price with its decimal point lost (``零售价Y225`` beside 15.8 is 22.5).
+
+    The small point of a struck price is what OCR drops first; a reference price is a little above the price on offer
+    (rarely twice it), so a whole number over five times the current price whose tenth is still above it is that.
+    """
+    if current is None or current <= 0 or "." in piece.token.text or value < 100:
+        return value
+    tenth = value / 10
+    return tenth if value >= 5 * current and current < tenth <= 3 * current else value
 
 
 def _small_bare(price: Line, anchor: Line) -> bool:
@@ -719,14 +763,18 @@ def _item(
     captions = [ln for ln in ls if ln.kind == "caption"]
     values, labels, cur_line = _roles(prices, captions, headers)
     current = values["current"]
-    mechanics = [ln.token.mechanic for ln in sorted(mine, key=lambda x: (x.box.y0, x.box.x0))
-                 if ln.kind == "mechanic" and ln.token.mechanic is not None]  # fmt: skip
+    deals = _wrapped_member_deals([ln for ln in mine if ln.kind == "mechanic"], [ln for ln in mine if ln.caption])
+    mechanics = _one_deal_each(anchor, cur_line, deals)
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
+    mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
     name = anchor.name.strip()
     text = f"{name} {spec}".strip()
     eff = effective_unit_price(current, mechanics) if current is not None else None
     eff_m = member_unit_price(current, values["member"], mechanics) if current is not None else None
+    final = values["final"]
+    if final is not None and eff is not None and eff_m is not None and current is not None and final < current:
+        eff, eff_m = min(eff, final), min(eff_m, final)  # 活动价 p, 到手价 q: q after the coupon
     region = anchor.box
     for ln in mine:
         region = region.union(ln.box)
@@ -747,6 +795,124 @@ def _item(
         line_indexes=tuple(sorted({anchor.line_index, *(ln.line_index for ln in mine)})),
         confidence=round(conf, 3),
     )
+
+
+def _slot(m: Mechanic) -> str:
+    if m.type in ("limit", "gift", "coupon"):
+        return m.type  # a coupon is taken at the till, on top of the card's deal
+    if m.type == "member_discount" or m.audience == "member":
+        return "member"
+    return "stacked" if m.stacks else "deal"
+
+
+_MEMBER_WORDS = re.compile(r"^(?:会员|VIP|vip)(?:再享|专享|享|再)?:?$")
+
+
+def _wrapped_member_deals(deals: Sequence[Line], captions: Sequence[Line]) -> list[Line]:
+    """Deals whose ``会员再享`` was printed on the line above or just before them: the badge wrapped (members only).
+
+    A narrow badge wraps ``会员再享第二件半价`` as ``会员再享`` / ``第二件半价``; read apart, the second line would be a
+    deal for everyone.
+    """
+    out: list[Line] = []
+    for ln in deals:
+        m = ln.token.mechanic
+        h = max(ln.box.h, 1.0)
+        if m is not None and m.audience == "all" and not m.stacks and m.type not in ("limit", "gift", "coupon"):
+            for c in captions:
+                if not _MEMBER_WORDS.match(c.line_text) or c.line_index == ln.line_index:
+                    continue
+                above = c.box.x_overlap(ln.box) > 0.3 and -0.3 * h <= ln.box.y0 - c.box.y1 <= 0.8 * h
+                before = c.box.y_overlap(ln.box) >= 0.5 and 0 <= ln.box.x0 - c.box.x1 <= 1.0 * h
+                if above or before:
+                    ln = replace(ln, token=replace(ln.token, mechanic=replace(m, audience="member", stacks=True)))
+                    break
+        out.append(ln)
+    return out
+
+
+def _one_deal_each(anchor: Line, price: Line | None, pieces: Sequence[Line]) -> list[Mechanic]:
+    """The item's mechanics, one of each kind: a card prints one deal badge (plus, when worded so, one for members).
+
+    Shops print one promotion per product; a combination is worded as one (会员再享第二件半价, 可与第二件半价同享).
+    When two deals of one kind reach an item, the other is a neighbour's badge read into this card: the one nearest
+    the item's name and headline price is kept.
+    """
+    home = anchor.box if price is None else anchor.box.union(price.box)
+    h = max(anchor.box.h, 1.0)
+    best: dict[str, tuple[float, Line]] = {}
+    for ln in pieces:
+        m = ln.token.mechanic
+        if m is None:
+            continue
+        dy = max(0.0, ln.box.y0 - home.y1, home.y0 - ln.box.y1)
+        d = (home.x_gap(ln.box) + dy) / h
+        slot = _slot(m)
+        if slot not in best or d < best[slot][0]:
+            best[slot] = (d, ln)
+    kept = sorted((ln for _, ln in best.values()), key=lambda x: (x.box.y0, x.box.x0))
+    return [ln.token.mechanic for ln in kept if ln.token.mechanic is not None]
+
+
+def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:
+    """The pack deal a ``两盒¥`` caption prints over its number (``两盒¥`` / ``39.8``), unless already read."""
+    if value is None or caption is None or any(m.type == "multi_buy" for m in mechanics):
+        return []
+    m = PACK_CAPTION.fullmatch(caption)
+    if m is None or cn_number(m.group(1)) < 2:
+        return []
+    return [Mechanic("multi_buy", {"qty": cn_number(m.group(1)), "price": value}, f"{caption}{value}")]
+
+
+_MAKER = re.compile(r"(?:有限公司|有限责任公司|股份公司|集团公司|公司|制药厂|药厂|药业|制药)$")
+_MAKER_FIELD = re.compile(r"^(?:产地|厂家|生产企业|生产厂家|生产商|产\s*地)[:：]?$")
+
+
+def _drop_makers(ls: Sequence[Line]) -> None:
+    """On a shelf tag the 产地/厂家 field names the maker (``西安杨森制药有限公司``), not the product.
+
+    A tag prints 品名, 规格, 产地 and 单位 in rows; the maker's name reads like a product name and, sitting level
+    with the price column, takes the 零售价 printed beside it. A name in the 产地 row, or one ending in 有限公司 /
+    药业 / 制药厂, is the maker when a product name is printed above it on the same tag (when none was read the
+    maker's line is still the tag's best anchor).
+    """
+    names = [ln for ln in ls if ln.kind == "name"]
+    fields = [ln for ln in ls if _MAKER_FIELD.match(ln.line_text)]
+    for n in names:
+        t = _BRACKETS.sub("", n.name)
+        in_field = any(f.box.y_overlap(n.box) >= 0.5 and f.box.x1 <= n.box.x0 + n.box.h for f in fields)
+        if not (in_field or _MAKER.search(t)):
+            continue
+        h = max(n.box.h, 1.0)
+        above = [
+            o for o in names
+            if o is not n and o.kind == "name" and not _MAKER.search(_BRACKETS.sub("", o.name))
+            and 0 < n.box.y0 - o.box.y0 <= 6 * h and (o.box.x_overlap(n.box) > 0 or abs(o.box.x0 - n.box.x0) <= 2 * h)
+        ]  # fmt: skip
+        if above:
+            n.kind = "other"
+
+
+_WIDE_RULE = re.compile(r"全场|全店|所有商品|每周|每月|本店|店内|全部商品")
+
+
+def _scope_rules(ls: Sequence[Line]) -> None:
+    """A 满减 or 会员日 rule printed among the items is one item's badge; only the header's applies to every item.
+
+    Posters print a shop-wide rule in the header, above the first product (``满99减10``, ``每周三会员日
+    全场95折``), or word it for the whole shop (全场, 本店); the same words printed inside an item box
+    (``满100减20`` under one product's price) are that item's deal, given to it like any other mechanic.
+    """
+    names = [ln for ln in ls if ln.kind == "name" and (ln.strength >= 2 or ln.spec)]
+    if not names:
+        return
+    top = min(n.box.y0 for n in names)
+    for ln in ls:
+        mech = ln.token.mechanic
+        if ln.kind != "rule" or mech is None or _WIDE_RULE.search(ln.line_text) or ln.box.cy < top:
+            continue
+        ln.kind = "mechanic"
+        ln.token = replace(ln.token, mechanic=replace(mech, scope="item"))
 
 
 def _rotate_back(box: Box, angle: float) -> tuple[Point, Point, Point, Point]:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
 from resolution.text import nfkc
 
-PriceRole = Literal["original", "current", "member"]
+PriceRole = Literal["original", "current", "member", "final", "note", "pack"]
+"""What a caption says a price is. Besides original / current / member: ``final`` is the 到手价 a customer pays
+after a coupon (the effective price when a 活动价 is printed beside it), ``note`` a helper figure such as
+``折合¥14.9/盒`` or ``单盒低至¥13.5`` (a computed per-box price, never the price on the shelf), ``pack`` a pack
+price captioned ``两盒¥`` / ``3盒¥`` printed apart from its number."""
 MechanicType = Literal[
-    "second_half", "nth_discount", "nth_fixed_price", "buy_n_get_m", "multi_buy", "qty_discount", "add_on", "gift",
-    "limit", "spend_x_off_y", "member_discount",
+    "second_half", "nth_discount", "nth_fixed_price", "buy_n_get_m", "multi_buy", "qty_discount", "qty_off", "add_on",
+    "gift", "limit", "spend_x_off_y", "member_discount", "coupon",
 ]  # fmt: skip
 
 _CN_DIGITS = {
@@ -47,10 +51,18 @@ CURRENT_LABELS = (
     "抢购价", "折后价", "团购价", "零售价", "狂欢价", "直降价", "疯抢价", "爆款价", "钜惠价", "巨惠价",
 )  # fmt: skip
 """Captions of the price a non-member pays; ``零售价`` is current unless a promotional price sits beside it."""
-MEMBER_LABELS = ("会员专享价", "会员专享", "会员价", "会员", "员价", "员专享", "VIP价", "vip价")
+MEMBER_LABELS = ("会员专享价", "会员专享", "会员再享", "会员享", "会员价", "会员", "员价", "员专享", "VIP价", "vip价")
+NOTE_LABELS = ("到手均价", "均价", "折合", "单盒低至", "低至", "约合", "平均每盒", "每盒仅")
+"""Captions of a helper figure: the per-box price the poster worked out for the reader (``折合¥14.9/盒``)."""
+FINAL_LABEL = "到手价"
 _LABEL_RE = re.compile(
-    "|".join(re.escape(w) for w in sorted((*ORIGINAL_LABELS, *CURRENT_LABELS, *MEMBER_LABELS), key=len, reverse=True))
+    "|".join(
+        re.escape(w)
+        for w in sorted((*ORIGINAL_LABELS, *CURRENT_LABELS, *MEMBER_LABELS, *NOTE_LABELS), key=len, reverse=True)
+    )
 )
+PACK_CAPTION = re.compile(rf"(?:疗程装)?({_N})(?:{_UNIT})装?")
+"""A pack-price caption printed apart from its number (``两盒¥`` above or beside a big ``39.8``)."""
 
 
 def clean(text: str) -> str:
@@ -92,6 +104,10 @@ class Mechanic:
     scope: Literal["item", "poster"] = "item"
     excludes_special: bool = False
     """A poster rule printed with ``（特价商品除外）``: items priced as 特价 do not get it."""
+    audience: Literal["all", "member"] = "all"
+    """``member`` for a deal printed for members only (``会员第二件半价``, ``会员两盒装¥50``)."""
+    stacks: bool = False
+    """The poster says the deal adds to the member benefit (``会员再享第二件半价``, ``可与第二件半价同享``)."""
 
 
 @dataclass(frozen=True)
@@ -126,17 +142,21 @@ class LineFacts:
 # ---------------------------------------------------------------------------------------------------- mechanics
 
 _MECHANIC_PATTERNS: list[tuple[MechanicType, re.Pattern[str]]] = [
+    # 满2盒减10元 (a count, then 减): OCR reads the small 盒 as another character (满2金减10元)
+    ("qty_off", re.compile(rf"满({_N})(?:{_UNIT}|[\u4e00-\u9fff])减(\d{{1,3}}(?:\.\d)?)元?")),
     ("spend_x_off_y", re.compile(r"(全场)?(每)?满(\d{2,4})元?(?:立)?减(\d{1,3})元?")),
+    # 领券立减10元: a coupon taken at the till; 领 is often read as a look-alike (特券立减3元)
+    ("coupon", re.compile(r"[\u4e00-\u9fff]?券(?:后)?立?减(\d{1,3}(?:\.\d)?)元?")),
     ("member_discount", re.compile(r"((?:每周[一二三四五六日天]|每月\d{1,2}[号日])?会员日)?(全场)?(?:会员)?(?:再)?享?(\d(?:\.\d)?|\d{2})折")),
     ("add_on", re.compile(rf"加{_MONEY}元(?:(多|再得|换购同款)({_N}){_UNIT}|换购(.{{1,12}}))")),
     ("nth_fixed_price", re.compile(rf"第({_N}){_UNIT}{_YUAN}?{_MONEY}元")),
     # 第 is sometimes read as 0 (第2件半价 → 02件半价): a count with a leading zero is that 第, never goods
     ("nth_discount", re.compile(rf"(?:买{_N}{_UNIT}?)?(?:第|(?<![\d.])0(?=[2-9]))({_N})?(?:{_UNIT}|[\u4e00-\u9fff])(半价|(\d(?:\.\d)?|[一二三四五六七八九])折)")),
     ("qty_discount", re.compile(rf"(?:任选|满)?({_N}){_UNIT}(\d(?:\.\d)?)折")),
-    ("buy_n_get_m", re.compile(rf"买({_N}){_UNIT}?送(?:({_N}){_UNIT}?(?![\u4e00-\u9fff]{{2}})|$)")),
+    ("buy_n_get_m", re.compile(rf"买({_N}){_UNIT}?[送赠](?:({_N}){_UNIT}?(?![\u4e00-\u9fff]{{2}})|$)")),
     ("gift", re.compile(rf"(?:买就送|再送|买({_N}){_UNIT}?送|赠送?)([\u4e00-\u9fffA-Za-z0-9]{{2,12}})")),
     ("limit", re.compile(rf"(?:每人)?限(?:购)?({_N}){_UNIT}")),
-    ("multi_buy", re.compile(rf"({_N}){_UNIT}(?:到手|仅需|只要|共)?{_YUAN}?{_MONEY}元?(?!/|\d|[a-zA-Z%*×])|{_YUAN}?{_MONEY}元?/({_N}){_UNIT}")),
+    ("multi_buy", re.compile(rf"({_N}){_UNIT}装?(?:到手|仅需|只要|共)?:?{_YUAN}?{_MONEY}元?(?!/|\d|[a-zA-Z%*×])|{_YUAN}?{_MONEY}元?/({_N}){_UNIT}")),
 ]  # fmt: skip
 
 
@@ -149,9 +169,13 @@ def _mechanic(kind: MechanicType, m: re.Match[str]) -> Mechanic | None:
             return None
         return Mechanic(kind, {"threshold": threshold, "off": off, "stackable": bool(g[1])}, text, "poster")
     if kind == "member_discount":
-        if "会员" not in text:
-            return None
         rate = _rate(g[2])
+        if "会员" not in text:
+            # 全场9折, or 8.8折 alone on its badge: everyone's discount (inside 第二件8折 it is part of that deal)
+            alone = not m.string[: m.start()].strip(" \x01") and not m.string[m.end() :].strip(" \x01")
+            if not (Decimal("0.5") <= rate < 1) or not (g[1] or alone):
+                return None
+            return Mechanic("qty_discount", {"qty": 1, "rate": rate}, text, "poster" if g[1] else "item")
         if not (Decimal("0.5") <= rate < 1):
             return None
         when = None
@@ -192,6 +216,12 @@ def _mechanic(kind: MechanicType, m: re.Match[str]) -> Mechanic | None:
         return Mechanic(kind, {"gift": gift, "min_qty": cn_number(g[0]) if g[0] else 1}, text)
     if kind == "limit":
         return Mechanic(kind, {"max_qty": cn_number(g[0])}, text)
+    if kind == "qty_off":
+        count, amount = cn_number(g[0]), Decimal(g[1])
+        return Mechanic(kind, {"qty": count, "off": amount}, text) if count >= 2 and amount > 0 else None
+    if kind == "coupon":
+        amount = Decimal(g[0])
+        return Mechanic(kind, {"off": amount}, text) if amount > 0 else None
     if kind == "multi_buy":
         if g[0] is not None:
             qty, price = cn_number(g[0]), Decimal(g[1])
@@ -209,8 +239,25 @@ def read_mechanics(text: str) -> tuple[list[Mechanic], str]:
     Patterns are tried most specific first, each taking its span out of the text, so ``买一盒第二盒半价`` is one
     second-half rule and not also a ``买一…`` gift.
     """
-    rest = clean(text)
-    found: list[tuple[int, Mechanic]] = []
+    found, rest = _find_mechanics(clean(text))
+    left = re.sub(r"\x01+", " ", rest).strip()
+    left = re.sub(r"\(?特价(商品|品)?除外\)?|特价不参与|特价商品不参加", "", left).strip()
+    return [m for _, _, m in found], left
+
+
+_MEMBER_PREFIX = re.compile(r"(?:会员|VIP|vip)(?:再享|再|专享|享)?$")
+_STACK_PREFIX = re.compile(r"(?:可与|与|并|可)$")
+_STACK_SUFFIX = re.compile(r"^(?:同享|共享|叠加|同时享受?)")
+
+
+def _find_mechanics(rest: str) -> tuple[list[tuple[int, int, Mechanic]], str]:
+    """Mechanics in a cleaned line with their spans, and the line with those spans masked.
+
+    A deal printed after ``会员`` (``会员第二件半价``, ``会员再享第二件半价``, ``会员两盒装50元``) is for members
+    only, and stacks with the member price; one printed as ``可与第二件半价同享`` adds to the member-day discount.
+    Those words belong to the deal's span (a lone ``会员`` left behind would read as a member-price caption).
+    """
+    found: list[tuple[int, int, Mechanic]] = []
     excludes = bool(re.search(r"特价(商品|品)?除外|特价不参与|特价商品不参加", rest))
     for kind, pattern in _MECHANIC_PATTERNS:
         start = 0
@@ -222,15 +269,24 @@ def read_mechanics(text: str) -> tuple[list[Mechanic], str]:
             if mech is None:
                 start = m.start() + 1
                 continue
+            a, b = m.start(), m.end()
             if mech.scope == "poster" and excludes:
-                mech = Mechanic(mech.type, mech.params, mech.text, mech.scope, excludes_special=True)
-            found.append((m.start(), mech))
-            rest = rest[: m.start()] + "\x01" * (m.end() - m.start()) + rest[m.end() :]
-            start = m.end()
+                mech = replace(mech, excludes_special=True)
+            member = _MEMBER_PREFIX.search(rest[:a]) if kind != "member_discount" else None
+            if member:
+                mech = replace(mech, audience="member", stacks=True)
+                a = member.start()
+            suffix = _STACK_SUFFIX.match(rest[b:])
+            if suffix:
+                mech = replace(mech, stacks=True)
+                b += suffix.end()
+                prefix = _STACK_PREFIX.search(rest[:a])
+                a = prefix.start() if prefix else a
+            found.append((a, b, mech))
+            rest = rest[:a] + "\x01" * (b - a) + rest[b:]
+            start = b
     found.sort(key=lambda f: f[0])
-    left = re.sub(r"\x01+", " ", rest).strip()
-    left = re.sub(r"\(?特价(商品|品)?除外\)?|特价不参与|特价商品不参加", "", left).strip()
-    return [m for _, m in found], left
+    return found, rest
 
 
 # ---------------------------------------------------------------------------------------------------- prices
@@ -282,8 +338,16 @@ def read_prices(text: str) -> tuple[list[PriceMark], str]:
 def _role(label: str | None) -> PriceRole | None:
     if label is None:
         return None
+    if label in NOTE_LABELS:
+        return "note"
+    if label == FINAL_LABEL:
+        return "final"
+    if PACK_CAPTION.fullmatch(label):
+        return "pack"
     if label.endswith("价") and label not in (*ORIGINAL_LABELS, *CURRENT_LABELS, *MEMBER_LABELS):
-        return "member" if "员" in label else "original" if label[0] in "原日门市" else "current"
+        # a caption OCR misread: 付店价 is 门店价 (the shop's everyday price), 该爆价 is 惊爆价
+        original = label[0] in "原日门市" or label.endswith("店价") or label.endswith("场价")
+        return "member" if "员" in label else "original" if original else "current"
     if label in MEMBER_LABELS or "会员" in label or label.lower().startswith("vip"):
         return "member"
     if label in ORIGINAL_LABELS:
@@ -412,7 +476,7 @@ _CAPTION_TOKEN = re.compile(
     rf"(?:{_LABEL_RE.pattern})(?=$|[:¥Y\s\x01]|[^\d\u4e00-\u9fff])|(?:{_LABEL_RE.pattern})(?=[\u4e00-\u9fff])"
 )
 _CURRENCY_PRICE = re.compile(
-    rf"(?P<label>{_LABEL_RE.pattern})?[:]?(?P<cur>[¥Yv?])?(?P<num>\d{{1,5}}(?:\.\d{{1,2}})?)(?P<yuan>元)?(?:/(?P<unit>{_UNIT})?)?"
+    rf"(?P<label>{_LABEL_RE.pattern})?(?(label)(?:\s(?=[¥Y*]\s?\d))?)[:]?(?:(?P<cur>[¥Yv?VM*])(?:(?<=[¥Y*])\s(?=\d))?)?(?P<num>\d{{1,5}}(?:\.\d{{1,2}})?)(?P<yuan>元)?(?:/(?P<unit>{_UNIT})?)?"
 )
 
 
@@ -449,6 +513,15 @@ def tokens(text: str, today: dt.date) -> list[Token]:
     for m in _CAPTION_TOKEN.finditer(masked):
         out.append(Token("caption", m.group(0), m.start(), m.end(), caption=m.group(0)))
         mask[m.start() : m.end()] = ["\x01"] * (m.end() - m.start())
+    masked = "".join(mask)
+    for m in re.finditer(
+        r"(?:^|(?<=[\s\x01]))((?:疗程装)?(?:[两二三四]|[2-5])(?:盒|件|瓶|支)装?)(?=[¥Y:]|$|\s|\x01)", masked
+    ):
+        after = masked[m.end(1) : m.end(1) + 1]
+        if m.group(1)[0] in "2345" and after not in ("¥", "Y", ":") and not m.group(1).endswith("装"):
+            continue  # 2盒 alone may be a pack size; with ¥ or 装 it captions a pack price
+        out.append(Token("caption", m.group(1), m.start(1), m.end(1), caption=m.group(1)))
+        mask[m.start(1) : m.end(1)] = ["\x01"] * (m.end(1) - m.start(1))
     masked = "".join(mask)
     for m in re.finditer(r"[^\x01]+", masked):
         piece = m.group(0).strip(" :¥/")
@@ -516,13 +589,16 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
     ):
         return None
     label, cur, yuan = m.group("label"), m.group("cur"), m.group("yuan")
-    if cur == "v" and not label:
-        return None
+    alone = cur == "*" and masked[: m.start()].strip(" \x01") == "" and masked[m.end() :].strip(" \x01") == ""
+    if cur and cur in "vVM*" and not label and not alone:
+        return None  # ¥ read as v, V, M or * counts right after a caption (秒杀价*129) or alone on its line (*185)
     if after and re.match(r"[a-zA-Z%×*:\-月日号年]", after) and not yuan:
         return None  # a strength (0.3g), a date (12-31) or a ratio
     if after == "." and "." in num:
         return None  # 2026.02.20: a date, not a price
     two_decimals = re.fullmatch(r"\d{1,4}\.\d{2}", num) is not None
+    if "." in num and after.isdigit() and not (cur or yuan or label):
+        return None  # 0.520片: a strength and a count run together (0.5g×20片), never a price
     marked = bool(cur or yuan or label or two_decimals)
     if not marked and after and re.match(r"[\u4e00-\u9fff]", after) and not m.group("unit"):
         return None  # 24小时, 3号
@@ -555,24 +631,6 @@ def _alone(s: str, start: int, end: int) -> bool:
 def _mechanic_spans(text: str) -> tuple[list[tuple[int, int, Mechanic]], str]:
     """Mechanics of a line with their spans (see `read_mechanics`)."""
     keep = [i for i, ch in enumerate(text) if not ch.isspace()]
-    rest = "".join(text[i] for i in keep)
-    found: list[tuple[int, int, Mechanic]] = []
-    excludes = bool(re.search(r"特价(商品|品)?除外|特价不参与|特价商品不参加", rest))
-    for kind, pattern in _MECHANIC_PATTERNS:
-        start = 0
-        while True:
-            m = pattern.search(rest, start)
-            if m is None:
-                break
-            mech = _mechanic(kind, m)
-            if mech is None:
-                start = m.start() + 1
-                continue
-            if mech.scope == "poster" and excludes:
-                mech = Mechanic(mech.type, mech.params, mech.text, mech.scope, excludes_special=True)
-            found.append((m.start(), m.end(), mech))
-            rest = rest[: m.start()] + "\x01" * (m.end() - m.start()) + rest[m.end() :]
-            start = m.end()
-    found.sort(key=lambda f: f[0])
+    found, rest = _find_mechanics("".join(text[i] for i in keep))
     spans = [(keep[a], keep[b - 1] + 1, mech) for a, b, mech in found]
     return spans, rest

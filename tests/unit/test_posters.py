@@ -105,8 +105,8 @@ def test_print_and_update_stamps_are_not_validity() -> None:
     ("price", "deals", "expected"),
     [
         ("68", ["第二件半价", "满100减20"], "41.00"),  # the set's own worked example
-        ("9.8", ["满100减20"], "9.80"),  # 11 boxes needed: ignored
-        ("12.9", ["¥22.9/2盒", "每人限4件", "满150减25"], "11.45"),
+        ("9.8", ["满100减20"], "7.84"),  # 11 boxes needed: a basket rule, shared in proportion (9.8 × 0.8)
+        ("12.9", ["¥22.9/2盒", "每人限4件", "满150减25"], "9.54"),  # 4 boxes cannot reach 150: 11.45 × 125/150
         ("29.8", ["买二送一"], "19.87"),
         ("30", ["第二盒1元"], "15.50"),
         ("50", ["每满100减10"], "45.00"),
