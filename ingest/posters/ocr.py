@@ -7,6 +7,7 @@ onnxruntime; its wheel ships the models, so nothing is downloaded at run time. I
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -272,6 +273,115 @@ class _ParallelRecognizer:
             for j, r in zip(batch, read, strict=True):
                 results[int(j)] = r
         return results, elapsed
+
+
+_SPLIT_INSIDE = re.compile(r"[¥￥Y*×?] ?\d{1,3}\.?( )(?=\d{1,3}(?:\.\d{1,2})?(?:元|/|\s|$))|\d\.( )\d{1,2}(?!\d)")
+"""A space the recogniser put inside a price: ``￥1 7``, ``促销价× 1 3.9`` (after a currency mark), ``11. 9``."""
+_YUAN_MISREAD = re.compile(
+    r"(?<=价)( ?)[*×]( ?)(?=\d{1,4}(?:\.\d{1,2})?(?:元|/|\s|$|[^\w]))|^( ?)[*×]( ?)(?=\d{1,4}\.\d{1,2}\s*$)"
+)
+"""The ¥ sign read as ``*`` or ``×``: between a price word and its number (``售价*37.5``), or before a lone price."""
+_HEAD = re.compile(r"\d{1,4}\.?$")
+_TAIL = re.compile(r"^[.·]?\d{1,2}$")
+
+
+def mend_prices(lines: Sequence[OcrLine]) -> list[OcrLine]:
+    """The lines with the prices the OCR cut apart joined again, and a ¥ it read as ``*`` or ``×`` put back.
+
+    A price is printed as one run of digits, but the OCR cuts it where a poster's display type leaves a wide gap: the
+    detector, at a reduced size, finds ``25.`` and ``.90`` as two boxes, and the recogniser reads a space into a
+    large, widely spaced number (``￥1 7``, ``促销价× 1 3.9``, ``11. 9``). Two boxes are one price when the second
+    holds only one or two digits (the cents, with or without their point), a point separates them (the first ends
+    with it or the second starts with it), and the second starts within about half a character of the first's end,
+    on its baseline or raised, no taller than it (the cents are often printed smaller and higher). Inside a line a
+    space is dropped between digits that follow a currency mark, or between a decimal point and one or two digits.
+    The ¥ sign's strokes read as ``*`` or ``×`` at phone-photo resolution (``售价*37.5``, ``活动价 *86.5``); between
+    a price word (``…价``) and a number, or in front of a lone number with decimals, it is put back as ``￥``, so the
+    number is read as the price it is (a spec's ``×``, ``10ml*10支``, follows a unit, never ``价``). Cents printed
+    small and raised without a point (``¥44`` + ``50``) are joined by the parser (`ingest.posters.items`), which
+    knows which number is a price.
+    """
+    out = [_join_inside(ln) for ln in lines]
+    used: set[int] = set()
+    joined: list[OcrLine] = []
+    for i, a in enumerate(out):
+        if i in used:
+            continue
+        if _HEAD.search(a.text.rstrip()):
+            j = next((j for j, b in enumerate(out) if j != i and j not in used and _continues(a, b)), None)
+            if j is not None:
+                used.add(j)
+                a = _joined(a, out[j])
+        joined.append(a)
+    return joined
+
+
+def _join_inside(ln: OcrLine) -> OcrLine:
+    """``ln`` with the spaces inside a price dropped and a ¥ read as ``*`` or ``×`` put back."""
+    text = ln.text
+    for m in _YUAN_MISREAD.finditer(text):
+        star = m.end() - len(m.group(2) if m.group(2) is not None else m.group(4)) - 1
+        text = text[:star] + "￥" + text[star + 1 :]
+    keep = [True] * len(text)
+    for m in _SPLIT_INSIDE.finditer(text):
+        keep[m.start(1) if m.group(1) is not None else m.start(2)] = False
+    if all(keep) and text == ln.text:
+        return ln
+    text = "".join(ch for ch, k in zip(text, keep, strict=True) if k)
+    chars = tuple(q for q, k in zip(ln.chars, keep, strict=True) if k) if ln.chars is not None else None
+    return OcrLine(text, ln.quad, ln.confidence, chars)
+
+
+def _frame(a: OcrLine) -> tuple[Point, Point, Point, float, float]:
+    """Line ``a``'s origin (top-left), unit vectors along and across it, its length and its height."""
+    (x0, y0), (x1, y1), _, (x3, y3) = a.quad
+    length = max(1e-6, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    height = abs((x3 - x0) * -uy + (y3 - y0) * ux)
+    return (x0, y0), (ux, uy), (-uy, ux), length, max(height, 1.0)
+
+
+def _continues(a: OcrLine, b: OcrLine) -> bool:
+    """True when ``b`` holds the cents of the price that ``a`` ends with (see `mend_prices`)."""
+    head, tail = a.text.rstrip(), b.text.strip()
+    if _TAIL.match(tail) is None or not (head.endswith(".") or tail[0] in ".·"):
+        return False
+    (ox, oy), (ux, uy), (vx, vy), length, h = _frame(a)
+    xs = [(x - ox) * ux + (y - oy) * uy for x, y in b.quad]
+    ys = [(x - ox) * vx + (y - oy) * vy for x, y in b.quad]
+    return (
+        length - 0.6 * h <= min(xs) <= length + 0.5 * h
+        and max(xs) - min(xs) <= 2.0 * h
+        and min(ys) >= -0.3 * h
+        and max(ys) <= 1.2 * h
+        and max(ys) - min(ys) <= 1.1 * h
+    )
+
+
+def _joined(a: OcrLine, b: OcrLine) -> OcrLine:
+    """``a`` and ``b`` as one line: ``25.`` + ``.90`` → ``25.90`` over both boxes."""
+    head = a.text.rstrip()
+    tail = b.text.strip()
+    drop_head = head.endswith(".") and tail[0] in ".·"
+    head_part = head[:-1] if drop_head else head
+    sep = "" if head_part.endswith(".") or tail[0] in ".·" else "."
+    text = head_part + sep + ("." + tail[1:] if tail[0] == "·" else tail)
+    (ox, oy), (ux, uy), (vx, vy), length, h = _frame(a)
+    right = max((x - ox) * ux + (y - oy) * uy for x, y in b.quad)
+    quad: Quad = (
+        a.quad[0],
+        (ox + ux * right, oy + uy * right),
+        (ox + ux * right + vx * h, oy + uy * right + vy * h),
+        a.quad[3],
+    )
+    chars = None
+    if a.chars is not None and b.chars is not None and len(a.chars) == len(a.text) and len(b.chars) == len(b.text):
+        ca = list(a.chars[: len(head_part)])
+        cb = list(b.chars[len(b.text) - len(b.text.lstrip()) :][: len(tail)])
+        if sep:
+            cb.insert(0, cb[0])
+        chars = tuple(ca + cb) if len(ca) + len(cb) == len(text) else None
+    return OcrLine(text, quad, min(a.confidence, b.confidence), chars)
 
 
 @dataclass
