@@ -79,9 +79,9 @@ class RapidOcrEngine:
     recogniser still reads each line cut from the photo at its own resolution (at most
     `ingest.posters.photo.OCR_MAX_SIDE`). Detecting at 1280 px and reading one line per model run cut the OCR's CPU
     by about 64 % and met every target on the development half, but on the held-out half current price exact fell
-    from 0.960 to 0.920 (target 0.95), so neither is the default: the detector works at the photo's own size and
-    the recogniser reads rapidocr's 6 lines per run, as before (a smaller detector size splits prices at the
-    decimal point, `21.90` → `21.` + `.90`, on a development photo of the second set). rapidocr 1.4 picks the
+    from 0.960 to 0.920 (target 0.95). The detector works at the photo's own size (on the second set's dev half a
+    smaller size lost precision, recall and current price even with `mend_prices`); the recogniser reads one line
+    per run, which alone held every dev figure of the second set (see ``recognition_batch``). rapidocr 1.4 picks the
     detector's size by itself (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when
     asked. The angle classifier is off by default: a phone photo of a poster is never upside down (the posters'
     ±15° tilt is read along each line's own rotated box), and it costs a model run per line. See
@@ -93,11 +93,13 @@ class RapidOcrEngine:
     detection_max_side: int | None = None
     """Longer side the text detector works at (None: the photo's own size, rapidocr's default)."""
     min_confidence: float = 0.5
-    recognition_batch: int = 6
-    """Lines the recogniser reads per model run (rapidocr's 6, each batch padded to its widest line). One line per run
-    cost about a third less recognition CPU (3 development photos, 96 lines: 4.9–5.5 s at 1 against 6.7–9.8 s at 6,
-    2 threads, load 11–13) and read 1 line in 96 differently; with 1280-px detection it was part of the setting that
-    lowered held-out current price exact, so it is not the default."""
+    recognition_batch: int = 1
+    """Lines the recogniser reads per model run. rapidocr reads 6, each batch padded to its widest line; one line per
+    run is padded only to its own width (at least `recognition_min_width`). On the 63 `posters2` dev photos it read
+    11 of 1725 lines differently (`999 感冒灵颗粒` for `999感冒灵颗粒`, `0.35gx36粒` for `0.35g×36粒`) and every dev
+    figure stayed or rose (SKU 0.871 → 0.876), for 14–15 % less OCR CPU with the memory arena (8 dev photos, same
+    run: 20.5 → 17.5 s at 2 threads, 19.0 → 16.3 s at 1). It was half of the first set's 1280-px setting that fell on
+    that set's held-out half (current price 0.920); which half cost it is not known, so the next blind set decides."""
     spin: bool = False
     """Let onnxruntime's worker threads busy-wait between operators (its default). Off: on a machine whose cores are
     busy with other work, spinning burnt about 30 % more CPU per photo for the same lines and a longer wall time
@@ -130,7 +132,7 @@ class RapidOcrEngine:
         except Exception:  # noqa: BLE001 - the name is informative only
             v = "?"
         det = f" det{self.detection_max_side}" if self.detection_max_side else ""
-        batch = f" batch{self.recognition_batch}" if self.recognition_batch != 6 else ""  # 6: rapidocr's own
+        batch = f" batch{self.recognition_batch}" if self.recognition_batch != 6 else ""  # noqa: PLR2004 - rapidocr's 6
         width = f" recw{self.recognition_min_width}" if self.recognition_min_width != 320 else ""  # noqa: PLR2004
         # the number of recognition workers is not in the name: it changes how the batches are run, not what they read
         return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{batch}{width}{' cls' if self.use_angle_classifier else ''}"
