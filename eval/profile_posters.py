@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -71,6 +72,7 @@ class _Clock:
         self.wall: dict[str, float] = defaultdict(float)
         self.cpu: dict[str, float] = defaultdict(float)
         self.rec_batches: list[tuple[int, float, float]] = []  # (lines in the batch, wall, cpu) of each model run
+        self.rec_spans: list[tuple[float, float]] = []  # (start, end) of each recognition model run
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -93,17 +95,27 @@ def _timed(clock: _Clock, name: str, fn: Callable[..., Any]) -> Callable[..., An
 class _TimedSession:
     """An onnxruntime session holder of rapidocr whose calls are timed under ``name``."""
 
-    def __init__(self, inner: Any, clock: _Clock, name: str, batches: bool = False) -> None:
+    def __init__(self, inner: Any, clock: _Clock, name: str, batches: bool = False, parallel: bool = False) -> None:
         self._inner, self._clock, self._name, self._batches = inner, clock, name, batches
+        self._parallel = parallel
+        self._lock = threading.Lock()
 
     def __call__(self, x: Any) -> Any:
-        t, c = time.perf_counter(), time.process_time()
+        # Batches read by several recognition workers overlap in time: the process's CPU clock would count the other
+        # worker's work too. Each worker's session has one thread, which runs the model in the calling thread, so
+        # that thread's own CPU clock is the model's CPU; the stage's wall time is the union of the runs' spans.
+        cpu_clock = time.thread_time if self._parallel else time.process_time
+        t, c = time.perf_counter(), cpu_clock()
         out = self._inner(x)
-        wall, cpu = time.perf_counter() - t, time.process_time() - c
-        self._clock.wall[self._name] += wall
-        self._clock.cpu[self._name] += cpu
-        if self._batches:
-            self._clock.rec_batches.append((int(x.shape[0]), wall, cpu))
+        end, cpu = time.perf_counter(), cpu_clock() - c
+        wall = end - t
+        with self._lock:
+            if not self._parallel:
+                self._clock.wall[self._name] += wall
+            self._clock.cpu[self._name] += cpu
+            if self._batches:
+                self._clock.rec_batches.append((int(x.shape[0]), wall, cpu))
+                self._clock.rec_spans.append((t, end))
         return out
 
     def __getattr__(self, item: str) -> Any:
@@ -127,7 +139,7 @@ def instrument(engine: RapidOcrEngine, clock: _Clock) -> None:
     rapid.get_crop_img_list = _timed(clock, "crops", rapid.get_crop_img_list)
     rapid.text_cls = _timed(clock, "angle_classifier", cls)
     inner = getattr(rec, "_recognizer", rec)  # with several recognition workers: their batches overlap in time
-    inner.session = _TimedSession(inner.session, clock, "rec_model", batches=True)
+    inner.session = _TimedSession(inner.session, clock, "rec_model", batches=True, parallel=inner is not rec)
     rapid.text_rec = _timed(clock, "rec_all", rec)
     rapid.cal_rec_boxes = _timed(clock, "word_boxes", rapid.cal_rec_boxes)
 
@@ -163,6 +175,7 @@ def run(set_dir: Path, photos: int, split: str, threads: int, engine: RapidOcrEn
             clock.wall.clear()
             clock.cpu.clear()
             clock.rec_batches.clear()
+            clock.rec_spans.clear()
             with clock.stage("decode_exif"):
                 photo = decode_photo(data)
             with clock.stage("resize_for_ocr"):
@@ -189,6 +202,8 @@ def run(set_dir: Path, photos: int, split: str, threads: int, engine: RapidOcrEn
             total_cpu.append(sum(clock.cpu[s] for s in top))
             inner = ("rapidocr_resize", "det_preprocess", "det_model", "det_postprocess", "crops",
                      "angle_classifier", "rec_all", "word_boxes")  # fmt: skip
+            if engine.recognition_workers > 1:
+                clock.wall["rec_model"] = _union(clock.rec_spans)
             clock.wall["rec_pre_post"] = clock.wall["rec_all"] - clock.wall["rec_model"]
             clock.cpu["rec_pre_post"] = clock.cpu["rec_all"] - clock.cpu["rec_model"]
             clock.wall["ocr_other"] = clock.wall["ocr"] - sum(clock.wall[s] for s in inner)
@@ -222,6 +237,16 @@ def run(set_dir: Path, photos: int, split: str, threads: int, engine: RapidOcrEn
         "load_avg_1m": percentiles(loads, (50, 95)) if loads else None,
         "cpu_count": os.cpu_count(),
     }
+
+
+def _union(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of the (start, end) spans."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def _unscaled(lines: list[OcrLine], scale: float) -> list[OcrLine]:

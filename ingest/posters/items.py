@@ -37,7 +37,7 @@ from ingest.posters.notation import (
     read_dates,
     tokens,
 )
-from ingest.posters.ocr import OcrLine, Point
+from ingest.posters.ocr import OcrLine, Point, mend_prices
 from resolution.dosage_forms import strip_form
 from resolution.drug_names import SPEC
 from resolution.text import has_cjk, is_cjk, normalize
@@ -162,6 +162,7 @@ class PosterReading:
 
 def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collection[str] = ()) -> PosterReading:
     """Group OCR lines into items (see the module docstring); ``known_names`` (brands, generics) help spot names."""
+    lines = mend_prices(lines)
     angle = text_angle(lines)
     boxes = deskew(lines, angle)
     known = tuple(sorted({clean(n) for n in known_names if len(clean(n)) >= 2}, key=len, reverse=True))

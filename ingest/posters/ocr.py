@@ -7,6 +7,7 @@ onnxruntime; its wheel ships the models, so nothing is downloaded at run time. I
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,9 +79,9 @@ class RapidOcrEngine:
     recogniser still reads each line cut from the photo at its own resolution (at most
     `ingest.posters.photo.OCR_MAX_SIDE`). Detecting at 1280 px and reading one line per model run cut the OCR's CPU
     by about 64 % and met every target on the development half, but on the held-out half current price exact fell
-    from 0.960 to 0.920 (target 0.95), so neither is the default: the detector works at the photo's own size and
-    the recogniser reads rapidocr's 6 lines per run, as before (a smaller detector size splits prices at the
-    decimal point, `21.90` → `21.` + `.90`, on a development photo of the second set). rapidocr 1.4 picks the
+    from 0.960 to 0.920 (target 0.95). The detector works at the photo's own size (on the second set's dev half a
+    smaller size lost precision, recall and current price even with `mend_prices`); the recogniser reads one line
+    per run, which alone held every dev figure of the second set (see ``recognition_batch``). rapidocr 1.4 picks the
     detector's size by itself (the full photo, or 960/1500/2000 px in its "max" mode), so the adapter sets it when
     asked. The angle classifier is off by default: a phone photo of a poster is never upside down (the posters'
     ±15° tilt is read along each line's own rotated box), and it costs a model run per line. See
@@ -92,11 +93,13 @@ class RapidOcrEngine:
     detection_max_side: int | None = None
     """Longer side the text detector works at (None: the photo's own size, rapidocr's default)."""
     min_confidence: float = 0.5
-    recognition_batch: int = 6
-    """Lines the recogniser reads per model run (rapidocr's 6, each batch padded to its widest line). One line per run
-    cost about a third less recognition CPU (3 development photos, 96 lines: 4.9–5.5 s at 1 against 6.7–9.8 s at 6,
-    2 threads, load 11–13) and read 1 line in 96 differently; with 1280-px detection it was part of the setting that
-    lowered held-out current price exact, so it is not the default."""
+    recognition_batch: int = 1
+    """Lines the recogniser reads per model run. rapidocr reads 6, each batch padded to its widest line; one line per
+    run is padded only to its own width (at least `recognition_min_width`). On the 63 `posters2` dev photos it read
+    11 of 1725 lines differently (`999 感冒灵颗粒` for `999感冒灵颗粒`, `0.35gx36粒` for `0.35g×36粒`) and every dev
+    figure stayed or rose (SKU 0.871 → 0.876), for 14–15 % less OCR CPU with the memory arena (8 dev photos, same
+    run: 20.5 → 17.5 s at 2 threads, 19.0 → 16.3 s at 1). It was half of the first set's 1280-px setting that fell on
+    that set's held-out half (current price 0.920); which half cost it is not known, so the next blind set decides."""
     spin: bool = False
     """Let onnxruntime's worker threads busy-wait between operators (its default). Off: on a machine whose cores are
     busy with other work, spinning burnt about 30 % more CPU per photo for the same lines and a longer wall time
@@ -108,8 +111,12 @@ class RapidOcrEngine:
     """Recognition batches read at once, the ``threads`` shared among them (2: two batches at a time, one thread
     each). rapidocr reads its batches one after another, each split over all threads, which a batch of a few short
     lines uses poorly; the batches, and so the lines read, are the same either way (see `_ParallelRecognizer`)."""
-    memory_arena: bool = False
-    """onnxruntime's CPU memory arena (off as in rapidocr: the inputs change size with every photo)."""
+    memory_arena: bool = True
+    """onnxruntime's CPU memory arena: keep the buffers of one model run for the next instead of allocating and
+    freeing them every time. rapidocr turns it off (its inputs change size with every photo), but with it on the
+    OCR's CPU fell 16–17 % (10 `posters2` dev photos, same run, photo by photo, load 5.4: 29.5 → 24.4 s at 2 threads,
+    26.9 → 22.7 s at 1) for the same lines; the price is about 220 MB more peak memory (1.11 → 1.33 GB over 20
+    photos, flat after the first 5). See docs/decisions/2026-12-07-ocr-latency.md."""
     graph_optimization: str = "all"
     """onnxruntime graph optimisation level: ``disable``, ``basic``, ``extended`` or ``all`` (rapidocr's)."""
     _engine: Any = field(default=None, init=False, repr=False, compare=False)
@@ -125,7 +132,7 @@ class RapidOcrEngine:
         except Exception:  # noqa: BLE001 - the name is informative only
             v = "?"
         det = f" det{self.detection_max_side}" if self.detection_max_side else ""
-        batch = f" batch{self.recognition_batch}" if self.recognition_batch != 6 else ""  # 6: rapidocr's own
+        batch = f" batch{self.recognition_batch}" if self.recognition_batch != 6 else ""  # noqa: PLR2004 - rapidocr's 6
         width = f" recw{self.recognition_min_width}" if self.recognition_min_width != 320 else ""  # noqa: PLR2004
         # the number of recognition workers is not in the name: it changes how the batches are run, not what they read
         return f"rapidocr-onnxruntime {v} PP-OCRv4{det}{batch}{width}{' cls' if self.use_angle_classifier else ''}"
@@ -208,7 +215,7 @@ def _set_session_options(
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = max(1, n)
         options.inter_op_num_threads = 1
-        options.enable_cpu_mem_arena = arena  # off in rapidocr: inputs change size with every photo
+        options.enable_cpu_mem_arena = arena  # off in rapidocr (inputs change size with every photo); ours on
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         path = holder.session._model_path  # noqa: SLF001 - the file rapidocr opened
         holder.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
@@ -272,6 +279,115 @@ class _ParallelRecognizer:
             for j, r in zip(batch, read, strict=True):
                 results[int(j)] = r
         return results, elapsed
+
+
+_SPLIT_INSIDE = re.compile(r"[¥￥Y*×?] ?\d{1,3}\.?( )(?=\d{1,3}(?:\.\d{1,2})?(?:元|/|\s|$))|\d\.( )\d{1,2}(?!\d)")
+"""A space the recogniser put inside a price: ``￥1 7``, ``促销价× 1 3.9`` (after a currency mark), ``11. 9``."""
+_YUAN_MISREAD = re.compile(
+    r"(?<=价)( ?)[*×]( ?)(?=\d{1,4}(?:\.\d{1,2})?(?:元|/|\s|$|[^\w]))|^( ?)[*×]( ?)(?=\d{1,4}\.\d{1,2}\s*$)"
+)
+"""The ¥ sign read as ``*`` or ``×``: between a price word and its number (``售价*37.5``), or before a lone price."""
+_HEAD = re.compile(r"\d{1,4}\.?$")
+_TAIL = re.compile(r"^[.·]?\d{1,2}$")
+
+
+def mend_prices(lines: Sequence[OcrLine]) -> list[OcrLine]:
+    """The lines with the prices the OCR cut apart joined again, and a ¥ it read as ``*`` or ``×`` put back.
+
+    A price is printed as one run of digits, but the OCR cuts it where a poster's display type leaves a wide gap: the
+    detector, at a reduced size, finds ``25.`` and ``.90`` as two boxes, and the recogniser reads a space into a
+    large, widely spaced number (``￥1 7``, ``促销价× 1 3.9``, ``11. 9``). Two boxes are one price when the second
+    holds only one or two digits (the cents, with or without their point), a point separates them (the first ends
+    with it or the second starts with it), and the second starts within about half a character of the first's end,
+    on its baseline or raised, no taller than it (the cents are often printed smaller and higher). Inside a line a
+    space is dropped between digits that follow a currency mark, or between a decimal point and one or two digits.
+    The ¥ sign's strokes read as ``*`` or ``×`` at phone-photo resolution (``售价*37.5``, ``活动价 *86.5``); between
+    a price word (``…价``) and a number, or in front of a lone number with decimals, it is put back as ``￥``, so the
+    number is read as the price it is (a spec's ``×``, ``10ml*10支``, follows a unit, never ``价``). Cents printed
+    small and raised without a point (``¥44`` + ``50``) are joined by the parser (`ingest.posters.items`), which
+    knows which number is a price.
+    """
+    out = [_join_inside(ln) for ln in lines]
+    used: set[int] = set()
+    joined: list[OcrLine] = []
+    for i, a in enumerate(out):
+        if i in used:
+            continue
+        if _HEAD.search(a.text.rstrip()):
+            j = next((j for j, b in enumerate(out) if j != i and j not in used and _continues(a, b)), None)
+            if j is not None:
+                used.add(j)
+                a = _joined(a, out[j])
+        joined.append(a)
+    return joined
+
+
+def _join_inside(ln: OcrLine) -> OcrLine:
+    """``ln`` with the spaces inside a price dropped and a ¥ read as ``*`` or ``×`` put back."""
+    text = ln.text
+    for m in _YUAN_MISREAD.finditer(text):
+        star = m.end() - len(m.group(2) if m.group(2) is not None else m.group(4)) - 1
+        text = text[:star] + "￥" + text[star + 1 :]
+    keep = [True] * len(text)
+    for m in _SPLIT_INSIDE.finditer(text):
+        keep[m.start(1) if m.group(1) is not None else m.start(2)] = False
+    if all(keep) and text == ln.text:
+        return ln
+    text = "".join(ch for ch, k in zip(text, keep, strict=True) if k)
+    chars = tuple(q for q, k in zip(ln.chars, keep, strict=True) if k) if ln.chars is not None else None
+    return OcrLine(text, ln.quad, ln.confidence, chars)
+
+
+def _frame(a: OcrLine) -> tuple[Point, Point, Point, float, float]:
+    """Line ``a``'s origin (top-left), unit vectors along and across it, its length and its height."""
+    (x0, y0), (x1, y1), _, (x3, y3) = a.quad
+    length = max(1e-6, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    height = abs((x3 - x0) * -uy + (y3 - y0) * ux)
+    return (x0, y0), (ux, uy), (-uy, ux), length, max(height, 1.0)
+
+
+def _continues(a: OcrLine, b: OcrLine) -> bool:
+    """True when ``b`` holds the cents of the price that ``a`` ends with (see `mend_prices`)."""
+    head, tail = a.text.rstrip(), b.text.strip()
+    if _TAIL.match(tail) is None or not (head.endswith(".") or tail[0] in ".·"):
+        return False
+    (ox, oy), (ux, uy), (vx, vy), length, h = _frame(a)
+    xs = [(x - ox) * ux + (y - oy) * uy for x, y in b.quad]
+    ys = [(x - ox) * vx + (y - oy) * vy for x, y in b.quad]
+    return (
+        length - 0.6 * h <= min(xs) <= length + 0.5 * h
+        and max(xs) - min(xs) <= 2.0 * h
+        and min(ys) >= -0.3 * h
+        and max(ys) <= 1.2 * h
+        and max(ys) - min(ys) <= 1.1 * h
+    )
+
+
+def _joined(a: OcrLine, b: OcrLine) -> OcrLine:
+    """``a`` and ``b`` as one line: ``25.`` + ``.90`` → ``25.90`` over both boxes."""
+    head = a.text.rstrip()
+    tail = b.text.strip()
+    drop_head = head.endswith(".") and tail[0] in ".·"
+    head_part = head[:-1] if drop_head else head
+    sep = "" if head_part.endswith(".") or tail[0] in ".·" else "."
+    text = head_part + sep + ("." + tail[1:] if tail[0] == "·" else tail)
+    (ox, oy), (ux, uy), (vx, vy), length, h = _frame(a)
+    right = max((x - ox) * ux + (y - oy) * uy for x, y in b.quad)
+    quad: Quad = (
+        a.quad[0],
+        (ox + ux * right, oy + uy * right),
+        (ox + ux * right + vx * h, oy + uy * right + vy * h),
+        a.quad[3],
+    )
+    chars = None
+    if a.chars is not None and b.chars is not None and len(a.chars) == len(a.text) and len(b.chars) == len(b.text):
+        ca = list(a.chars[: len(head_part)])
+        cb = list(b.chars[len(b.text) - len(b.text.lstrip()) :][: len(tail)])
+        if sep:
+            cb.insert(0, cb[0])
+        chars = tuple(ca + cb) if len(ca) + len(cb) == len(text) else None
+    return OcrLine(text, quad, min(a.confidence, b.confidence), chars)
 
 
 @dataclass

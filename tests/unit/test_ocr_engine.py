@@ -67,7 +67,7 @@ def _poster() -> np.ndarray:
 @pytest.mark.slow
 def test_batches_read_by_two_workers_give_the_same_lines_as_one() -> None:
     pixels = _poster()
-    one = RapidOcrEngine(recognition_batch=2).read(pixels)
+    one = RapidOcrEngine(recognition_batch=2, recognition_workers=1).read(pixels)
     two = RapidOcrEngine(recognition_batch=2, recognition_workers=2).read(pixels)
     assert [(ln.text, ln.quad, ln.chars) for ln in two] == [(ln.text, ln.quad, ln.chars) for ln in one]
     assert any("45.8" in ln.text for ln in one)
@@ -92,3 +92,19 @@ def test_a_smaller_recognition_width_is_applied_and_named() -> None:
     assert engine._load().text_rec.rec_image_shape == [3, 48, 96]
     assert engine.name.endswith("recw96")
     assert "45.8" in "".join(ln.text for ln in engine.read(_poster()))
+
+
+@pytest.mark.slow
+def test_the_memory_arena_is_on_and_reads_the_same_lines_as_without() -> None:
+    pixels = _poster()
+    with_arena = RapidOcrEngine()
+    rapid = with_arena._load()
+    for session in (rapid.text_det.infer.session, rapid.text_rec.session.session):
+        assert session.get_session_options().enable_cpu_mem_arena
+    without = RapidOcrEngine(memory_arena=False)
+    assert not without._load().text_det.infer.session.get_session_options().enable_cpu_mem_arena
+    first, again = with_arena.read(pixels), with_arena.read(pixels)  # the second run reuses the arena's buffers
+    reference = without.read(pixels)
+    for lines in (first, again):
+        assert [(ln.text, ln.quad, ln.chars) for ln in lines] == [(ln.text, ln.quad, ln.chars) for ln in reference]
+    assert any("45.8" in ln.text for ln in reference)
