@@ -72,9 +72,10 @@ _SPEC_FULL = re.compile(rf"^(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?$", re.IGNORE
 
 _SLOGAN = re.compile(
     r"券|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
-    r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新"
+    r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新|[已月]售\s?\d|好评率?\s?\d|\d+%\s?好评"
 )
-"""Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``)."""
+"""Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``; a
+shopping app's sales count and rating under each product, ``已售9万+ 好评率97%``)."""
 _FIELD = re.compile(
     r"^(品名|名称|商品名称?|通用名称?|药品名称|规格|产地|单位|厂家|生产企业|生产厂家|等级|批准文号|物价员|条码)[:：]?"
 )

@@ -247,3 +247,21 @@ def test_a_brand_marked_with_pai_and_a_name_broken_at_a_plus_are_joined() -> Non
     ]
     items = {it.name: it.current for it in read_items(cards, today=TODAY, known_names={"汤臣倍健", "三诺"}).items}
     assert items == {"汤臣倍健牌鱼油软胶霜": Decimal("130"), "三诺牌安稳+血糖试条": Decimal("128")}
+
+
+def test_a_shopping_apps_sales_count_is_not_a_product() -> None:
+    # a mini-program row: name+spec, then 已售…+ 好评率…% under it, then the price block; the sales line must not
+    # become an item and take the row's price from the product above it
+    rows = [
+        line("安必素阿莫西林胶囊0.25g×36粒/盒", 372, 245, 1022, 287),
+        line("已售8千+好评率99%", 372, 298, 614, 329),
+        line("秒杀价￥15.8", 372, 482, 746, 546),
+        line("零售价￥16.5", 762, 493, 916, 524),
+        line("开瑞坦氯雷他定片10mgx12片", 371, 638, 912, 684),
+        line("已售975+好评率98%", 372, 692, 617, 722),
+        line("促销价￥39.9", 373, 877, 757, 940),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY).items}
+    assert set(items) == {"安必素阿莫西林胶囊 0.25g×36粒/盒", "开瑞坦氯雷他定片 10mgx12片"}
+    assert items["安必素阿莫西林胶囊 0.25g×36粒/盒"].current == Decimal("15.8")
+    assert items["开瑞坦氯雷他定片 10mgx12片"].current == Decimal("39.9")
