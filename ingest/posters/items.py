@@ -769,6 +769,7 @@ def _item(
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
     mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
+    current = _pack_as_current(values, labels, mechanics)
     name = anchor.name.strip()
     text = f"{name} {spec}".strip()
     eff = effective_unit_price(current, mechanics) if current is not None else None
@@ -853,6 +854,38 @@ def _one_deal_each(anchor: Line, price: Line | None, pieces: Sequence[Line]) -> 
             best[slot] = (d, ln)
     kept = sorted((ln for _, ln in best.values()), key=lambda x: (x.box.y0, x.box.x0))
     return [ln.token.mechanic for ln in kept if ln.token.mechanic is not None]
+
+
+_REFERENCE_LABELS = frozenset({"零售价", "售价"})
+"""Captions of the everyday per-box price, which a pack deal is compared against (``原价``/``门店价`` are references
+by their role). ``单盒¥`` / ``单价¥`` beside ``两盒¥`` offer one box at that price: then both are on offer."""
+
+
+def _pack_as_current(
+    values: dict[str, Decimal | None], labels: dict[str, str | None], mechanics: Sequence[Mechanic]
+) -> Decimal | None:
+    """The pack price is the price on offer when the only per-box price printed is the everyday reference.
+
+    ``原价¥15.8`` / ``门店价¥20.8`` / ``零售价¥50.9`` over ``两盒装¥24.5`` (or ``疗程装3盒¥115.9``): the card offers
+    the pack, so current is the pack price and the per-box price is the original it is compared against. A per-box
+    promotional price (``特价``, ``活动价``) or a bare headline number stays current; the pack is then a second offer.
+    Only a real deal counts: the pack costs more than one box and less than that many boxes. ``values`` and
+    ``labels`` are updated in place; returns the current price.
+    """
+    current, label = values["current"], labels["current"]
+    if current is None or label is None or values["original"] is not None:
+        return current
+    if caption_role(label) != "original" and label not in _REFERENCE_LABELS:
+        return current
+    packs = [m for m in mechanics if m.type == "multi_buy" and m.scope == "item" and m.audience == "all"]
+    if len(packs) != 1 or "price" not in packs[0].params:
+        return current
+    qty, price = int(packs[0].params["qty"]), Decimal(packs[0].params["price"])
+    if not current < price < qty * current:
+        return current
+    values["original"], labels["original"] = current, label
+    values["current"], labels["current"] = price, packs[0].text
+    return price
 
 
 def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:

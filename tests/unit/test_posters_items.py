@@ -265,3 +265,36 @@ def test_a_shopping_apps_sales_count_is_not_a_product() -> None:
     assert set(items) == {"安必素阿莫西林胶囊 0.25g×36粒/盒", "开瑞坦氯雷他定片 10mgx12片"}
     assert items["安必素阿莫西林胶囊 0.25g×36粒/盒"].current == Decimal("15.8")
     assert items["开瑞坦氯雷他定片 10mgx12片"].current == Decimal("39.9")
+
+
+def test_a_pack_deal_under_an_everyday_price_is_the_price_on_offer() -> None:
+    # two cards: the left offers the pack (门店价 per box, 两盒装 under it); the right has its own 特价 per box
+    cards = [
+        line("仲景香砂养胃丸", 40, 100, 300, 150),
+        line("200丸", 120, 160, 200, 200),
+        line("门店价20.8", 100, 230, 250, 270),
+        line("两盒装30.9", 60, 280, 290, 340),
+        line("快克复方氨酚烷胺胶囊", 500, 100, 800, 150),
+        line("10粒", 620, 160, 680, 200),
+        line("门店价14.9", 560, 230, 720, 270),
+        line("特价¥12.9", 540, 280, 760, 340),
+        line("两盒装¥24", 560, 350, 740, 390),
+    ]
+    items = {it.name: it for it in read_items(cards, today=TODAY).items}
+    pack = items["仲景香砂养胃丸"]
+    assert (pack.current, pack.original) == (Decimal("30.9"), Decimal("20.8"))
+    assert pack.effective_unit_price == Decimal("15.45")
+    single = items["快克复方氨酚烷胺胶囊"]
+    assert (single.current, single.original) == (Decimal("12.9"), Decimal("14.9"))
+
+
+def test_a_pack_that_is_no_deal_does_not_replace_the_price() -> None:
+    # 两盒 at more than two boxes' price is not an offer read right (another card's number, a misread): keep per box
+    card = [
+        line("修正板蓝根颗粒", 40, 100, 300, 150),
+        line("10g×20袋", 100, 160, 240, 200),
+        line("原价15.8", 100, 230, 250, 270),
+        line("两盒装45.5", 60, 280, 290, 340),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.current == Decimal("15.8") and item.original is None
