@@ -756,8 +756,8 @@ def _item(
 ) -> PosterItem | None:
     mine = [ln for ln in ls if ln.anchor == anchor.index]
     prices = [ln for ln in mine if ln.kind == "price" and not _small_bare(ln, anchor)]
-    if not prices:
-        return None
+    if not prices and not any(_pack_offer(ln.token.mechanic) for ln in mine if ln.kind == "mechanic"):
+        return None  # no price, and no pack price either (a card may print only 三盒¥77.9)
     spec = anchor.spec or next((ln.spec for ln in sorted(mine, key=lambda x: x.box.y0) if ln.kind == "spec"), "")
     if anchor.strength < 2 and not spec:
         return None  # a plausible name with neither a dosage form, a known brand nor a pack: a slogan, not a product
@@ -870,22 +870,31 @@ def _pack_as_current(
     the pack, so current is the pack price and the per-box price is the original it is compared against. A per-box
     promotional price (``特价``, ``活动价``) or a bare headline number stays current; the pack is then a second offer.
     Only a real deal counts: the pack costs more than one box and less than that many boxes. ``values`` and
-    ``labels`` are updated in place; returns the current price.
+    ``labels`` are updated in place; returns the current price. A card that prints only the pack's price
+    (``三盒¥77.9``) offers the pack: that is the current price.
     """
     current, label = values["current"], labels["current"]
-    if current is None or label is None or values["original"] is not None:
+    packs = [m for m in mechanics if _pack_offer(m)]
+    if len(packs) != 1:
+        return current
+    qty, price = int(packs[0].params["qty"]), Decimal(packs[0].params["price"])
+    if current is None:  # the card prints only the pack's price
+        values["current"], labels["current"] = price, packs[0].text
+        return price
+    if label is None or values["original"] is not None:
         return current
     if caption_role(label) != "original" and label not in _REFERENCE_LABELS:
         return current
-    packs = [m for m in mechanics if m.type == "multi_buy" and m.scope == "item" and m.audience == "all"]
-    if len(packs) != 1 or "price" not in packs[0].params:
-        return current
-    qty, price = int(packs[0].params["qty"]), Decimal(packs[0].params["price"])
     if not current < price < qty * current:
         return current
     values["original"], labels["original"] = current, label
     values["current"], labels["current"] = price, packs[0].text
     return price
+
+
+def _pack_offer(m: Mechanic | None) -> bool:
+    """A pack of the item at one price for everyone (``两盒装¥24.5``, ``疗程装3盒¥115.9``), printed on its card."""
+    return m is not None and m.type == "multi_buy" and m.scope == "item" and m.audience == "all" and "price" in m.params
 
 
 def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:

@@ -298,3 +298,26 @@ def test_a_pack_that_is_no_deal_does_not_replace_the_price() -> None:
     ]
     (item,) = read_items(card, today=TODAY).items
     assert item.current == Decimal("15.8") and item.original is None
+
+
+def test_a_card_that_prints_only_a_pack_price_is_an_item() -> None:
+    # a hero card: name, spec, then only 三盒¥77.9 (no per-box price): the pack price is what is on offer
+    card = [
+        line("今日特价", 110, 290, 450, 410),
+        line("以岭连花清瘟胶囊", 105, 410, 736, 551),
+        line("0.35gx48粒", 106, 560, 453, 600),
+        line("三盒￥77.9", 105, 610, 640, 774),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.text == "以岭连花清瘟胶囊 0.35gx48粒"
+    assert item.current == Decimal("77.9") and item.effective_unit_price == Decimal("25.97")
+
+
+def test_a_name_with_only_a_plain_deal_badge_is_not_an_item() -> None:
+    # 第二件半价 names no price: a name with only that badge under it is still no item
+    card = [
+        line("以岭连花清瘟胶囊", 105, 410, 736, 551),
+        line("0.35gx48粒", 106, 560, 453, 600),
+        line("第二件半价", 105, 610, 640, 774),
+    ]
+    assert read_items(card, today=TODAY).items == ()
