@@ -321,3 +321,26 @@ def test_a_name_with_only_a_plain_deal_badge_is_not_an_item() -> None:
         line("第二件半价", 105, 610, 640, 774),
     ]
     assert read_items(card, today=TODAY).items == ()
+
+
+def test_a_spec_pack_count_with_a_price_glued_on_is_no_pack_deal() -> None:
+    # a table row read as one line: 10ml×10支 (spec) run into the price cell is not "10 boxes for 16.8";
+    # the spec stays whole (so the SKU resolves) and the glued decimal is the row's first price (原价 column)
+    row = [
+        line("原价", 837, 317, 929, 353),
+        line("活动价", 920, 316, 1014, 351),
+        line("哈药双黄连口服液10mlx10支16.8", 433, 400, 905, 438),
+        line("12.9", 914, 396, 1016, 439),
+    ]
+    (item,) = read_items(row, today=TODAY).items
+    assert item.text == "哈药双黄连口服液 10mlx10支" and not item.mechanics
+    assert (item.current, item.original) == (Decimal("12.9"), Decimal("16.8"))
+
+
+def test_a_plaster_spec_with_its_size_is_no_pack_deal() -> None:
+    card = [
+        line("云南白药膏", 209, 1580, 599, 1676),
+        line("6.5cmx10cmx8贴 ￥39.90 ￥36.80", 619, 1579, 1156, 1648),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.spec == "6.5cmx10cmx8贴" and not item.mechanics
