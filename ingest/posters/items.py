@@ -324,6 +324,12 @@ _ML_MISREAD = re.compile(r"(?<=\d)m[1lI|](?=$|[^0-9A-Za-z])")
 """``10m1×12支``: the OCR reads the l of ``ml`` as 1 (or I, |) in small print."""
 
 
+_LOST_TIMES = re.compile(
+    r"(?<![\d.])(\d{1,4}(?:\.\d{1,3})?(?:mg|g|ml|μg|ug))(\d{1,3}(?:片|粒|袋|支|丸|贴|包|瓶|枚))", re.IGNORECASE
+)
+"""``3g15袋``, ``0.5g20片``: the small × between a strength and its count is what OCR drops; it is put back."""
+
+
 def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
     """A text piece: a product name (with its spec when printed on the same line), a spec, or other text."""
     t = clean(text)
@@ -343,6 +349,7 @@ def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
         forced = True
     t = re.sub(r"^[Ss](?=(?:g|mg|ml)\b)", "5", t)  # 5g read as Sg
     t = _ML_MISREAD.sub("ml", t)
+    t = _LOST_TIMES.sub(r"\1×\2", t)
     name, spec = _split_name_spec(t)
     strength = _name_strength(name, known) if name else 0
     if forced and name and sum(1 for ch in name if is_cjk(ch)) >= 2:

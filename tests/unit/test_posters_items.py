@@ -344,3 +344,14 @@ def test_a_plaster_spec_with_its_size_is_no_pack_deal() -> None:
     ]
     (item,) = read_items(card, today=TODAY).items
     assert item.spec == "6.5cmx10cmx8贴" and not item.mechanics
+
+
+def test_a_spec_whose_times_sign_was_lost_is_still_a_spec() -> None:
+    # 3g15袋 under the name is 3g×15袋: the pack count decides the SKU (another pack of ours is not ours)
+    card = [
+        line("思密达蒙脱石散", 532, 462, 711, 492),
+        line("3g15袋", 534, 503, 628, 544),
+        line("250.9元", 715, 477, 841, 514),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.spec == "3g×15袋"
