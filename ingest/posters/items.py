@@ -290,7 +290,7 @@ def _pieces(
         out.append(ln)
         if tok.kind == "date":
             ln.kind = "date"
-        elif slogan:
+        elif slogan and not _priced_cell_after(ocr.text, tok):
             ln.kind = "other"
         elif tok.kind == "mechanic" and tok.mechanic is not None:
             ln.kind = "rule" if tok.mechanic.scope == "poster" else "mechanic"
@@ -304,6 +304,18 @@ def _pieces(
         else:
             _classify_text(ln, tok.text, known)
     return out
+
+
+def _priced_cell_after(text: str, tok: Token) -> bool:
+    """A captioned price after the boilerplate of a line is its own cell, read into the same line.
+
+    A tag's bottom row prints ``物价员 监督电话12315`` and, to its right, ``会员价¥28.80``; OCR often reads them as one
+    line. The boilerplate makes the line a slogan, but the captioned price after it is still the tag's price.
+    """
+    mark = tok.price
+    if tok.kind != "price" or mark is None or mark.label is None:
+        return False
+    return _SLOGAN.search(clean(text[: tok.start])) is not None and _SLOGAN.search(clean(text[tok.start :])) is None
 
 
 _DEAL_NUMBERS = re.compile(r"满\d+[盒件瓶支]?减\d|折合")

@@ -355,3 +355,28 @@ def test_a_spec_whose_times_sign_was_lost_is_still_a_spec() -> None:
     ]
     (item,) = read_items(card, today=TODAY).items
     assert item.spec == "3g×15袋"
+
+
+def test_a_member_price_read_into_the_tags_footer_line_is_still_the_member_price() -> None:
+    tag = [
+        line("品名", 77, 509, 146, 554),
+        line("敏使朗甲钴胺片", 156, 524, 397, 598),
+        line("0.5mg*20片", 149, 563, 307, 619),
+        line("零售价", 359, 656, 455, 708),
+        line("￥29.80", 315, 694, 512, 776),
+        line("物价员：陈监督电话：1231会员价￥28.80", 37, 754, 503, 840),
+    ]
+    (item,) = read_items(tag, today=TODAY).items
+    assert (item.current, item.member) == (Decimal("29.80"), Decimal("28.80"))
+
+
+def test_a_price_inside_boilerplate_stays_boilerplate() -> None:
+    # the shop's delivery note holds a number with 元 but no caption: still no price
+    card = [
+        line("敏使朗甲钴胺片", 156, 524, 397, 598),
+        line("0.5mg*20片", 149, 563, 307, 619),
+        line("￥29.80", 315, 620, 512, 700),
+        line("满39元免配送费", 150, 710, 500, 760),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.current == Decimal("29.80") and item.member is None and item.original is None
