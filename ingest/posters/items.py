@@ -806,7 +806,7 @@ def _item(
         spec=spec or None,
         original=values["original"],
         current=current,
-        member=values["member"],
+        member=values["member"] if values["member"] is not None else _member_pack_price(mechanics),
         price_labels=labels,
         mechanics=tuple(mechanics),
         effective_unit_price=eff,
@@ -914,6 +914,15 @@ def _pack_as_current(
 def _pack_offer(m: Mechanic | None) -> bool:
     """A pack of the item at one price for everyone (``两盒装¥24.5``, ``疗程装3盒¥115.9``), printed on its card."""
     return m is not None and m.type == "multi_buy" and m.scope == "item" and m.audience == "all" and "price" in m.params
+
+
+def _member_pack_price(mechanics: Sequence[Mechanic]) -> Decimal | None:
+    """The members' pack price (``会员两盒¥39``) when that is the only member price printed: it is the member price.
+
+    The effective price already counts it per box (as a deal for members); this is the number as printed.
+    """
+    packs = [m for m in mechanics if m.type == "multi_buy" and m.audience == "member" and "price" in m.params]
+    return Decimal(packs[0].params["price"]) if len(packs) == 1 else None
 
 
 def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:

@@ -380,3 +380,16 @@ def test_a_price_inside_boilerplate_stays_boilerplate() -> None:
     ]
     (item,) = read_items(card, today=TODAY).items
     assert item.current == Decimal("29.80") and item.member is None and item.original is None
+
+
+def test_a_members_pack_price_is_the_member_price_when_no_other_is_printed() -> None:
+    card = [
+        line("葵花护肝片", 918, 1389, 1220, 1511),
+        line("0.35gX100片", 901, 1477, 1201, 1588),
+        line("原价￥29.5", 932, 1555, 1145, 1643),
+        line("两盒￥43.5", 874, 1613, 1172, 1734),
+        line("会员两盒￥39", 853, 1720, 1152, 1832),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert (item.original, item.current, item.member) == (Decimal("29.5"), Decimal("43.5"), Decimal("39"))
+    assert item.effective_member_price == Decimal("19.50")  # still counted per box
