@@ -393,3 +393,25 @@ def test_a_members_pack_price_is_the_member_price_when_no_other_is_printed() -> 
     (item,) = read_items(card, today=TODAY).items
     assert (item.original, item.current, item.member) == (Decimal("29.5"), Decimal("43.5"), Decimal("39"))
     assert item.effective_member_price == Decimal("19.50")  # still counted per box
+
+
+def test_the_posters_this_period_header_is_not_a_name() -> None:
+    # 本期特价商品 over the cards: 本期 ("this period") is no product and must not take the cards' deal badges
+    poster = [
+        line("本期特价商品", 1297, 20, 2215, 193),
+        line("新康泰克复方盐酸伪麻黄碱缓释胶囊", 595, 421, 1272, 480),
+        line("开瑞坦氯雷他定片", 1435, 433, 2079, 517),
+        line("10粒", 877, 506, 988, 572),
+        line("10mg×6片", 1609, 534, 1908, 616),
+        line("零售价22.9元", 814, 744, 1056, 801),
+        line("活动价20.8元", 652, 824, 1221, 920),
+        line("原价23.9元", 1632, 846, 1897, 912),
+        line("会员日95折", 825, 930, 1045, 987),
+        line("促销价20.9元", 1435, 942, 2099, 1054),
+        line("可与第二件半价同享", 762, 996, 1108, 1056),
+        line("第二件半价", 823, 1049, 1048, 1109),
+        line("每人限购2盒", 1631, 1074, 1899, 1136),
+    ]
+    items = {it.name: it for it in read_items(poster, today=TODAY).items}
+    assert set(items) == {"新康泰克复方盐酸伪麻黄碱缓释胶囊", "开瑞坦氯雷他定片"}
+    assert items["新康泰克复方盐酸伪麻黄碱缓释胶囊"].effective_member_price == Decimal("14.82")  # 20.8 × 0.95 × 0.75
