@@ -489,7 +489,13 @@ def tokens(text: str, today: dt.date) -> list[Token]:
     """
     t, index = cleaned_with_index(text)
     if read_dates(t, today) is not None:
-        return [Token("date", t, 0, len(text))]
+        # a promo tag's 促销期 row and its deal badge are often read as one line: the deal is still the item's
+        deals, _ = _mechanic_spans(t)
+        if not deals:
+            return [Token("date", t, 0, len(text))]
+        cut = min(start for start, _, _ in deals)
+        dated = [Token("date", t[:cut], 0, cut)] + [Token("mechanic", t[a:b], a, b, mechanic=m) for a, b, m in deals]
+        return [_to_source(tok, index, len(text)) for tok in dated]
     out: list[Token] = []
     mask = list(t)
     mechanics, _ = _mechanic_spans(t)

@@ -415,3 +415,18 @@ def test_the_posters_this_period_header_is_not_a_name() -> None:
     items = {it.name: it for it in read_items(poster, today=TODAY).items}
     assert set(items) == {"新康泰克复方盐酸伪麻黄碱缓释胶囊", "开瑞坦氯雷他定片"}
     assert items["新康泰克复方盐酸伪麻黄碱缓释胶囊"].effective_member_price == Decimal("14.82")  # 20.8 × 0.95 × 0.75
+
+
+def test_a_deal_read_into_the_tags_promotion_period_line_still_counts() -> None:
+    tag = [
+        line("品名联邦阿莫西林胶囊", 20, 808, 476, 945),
+        line("规格0.5g*24粒", 12, 867, 290, 963),
+        line("原价￥20.00", 375, 961, 579, 1042),
+        line("促销价", 360, 1019, 487, 1085),
+        line("￥15.50", 309, 1069, 559, 1174),
+        line("促销期：2026.11.21-2026.12.5第2件半价", 0, 1147, 544, 1279),
+    ]
+    reading = read_items(tag, today=TODAY)
+    (item,) = reading.items
+    assert item.current == Decimal("15.50") and item.effective_unit_price == Decimal("11.63")
+    assert (reading.valid_from, reading.valid_to) == (dt.date(2026, 11, 21), dt.date(2026, 12, 5))
