@@ -738,9 +738,10 @@ def _roles(
             value = _struck(value, per_box, m[3])
             if per_box is None or value > per_box:
                 out["original"], labels["original"] = value, label
-        elif role in ("current", None) and out["current"] is not None and value > out["current"]:
+        elif role in ("current", None) and per_box is not None and value > per_box and value != out["current"]:
+            # beside a pack price (两盒¥54.5) a smaller ¥39.9 is the struck per-box price: compared per box
             if out["original"] is None:
-                out["original"], labels["original"] = _struck(value, out["current"], m[3]), label
+                out["original"], labels["original"] = _struck(value, per_box, m[3]), label
     if out["current"] is None and out["original"] is not None:
         out["current"], labels["current"] = out["original"], labels["original"]
         out["original"], labels["original"] = None, None

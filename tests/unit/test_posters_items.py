@@ -430,3 +430,14 @@ def test_a_deal_read_into_the_tags_promotion_period_line_still_counts() -> None:
     (item,) = reading.items
     assert item.current == Decimal("15.50") and item.effective_unit_price == Decimal("11.63")
     assert (reading.valid_from, reading.valid_to) == (dt.date(2026, 11, 21), dt.date(2026, 12, 5))
+
+
+def test_a_small_price_beside_a_pack_price_is_the_per_box_original() -> None:
+    # an app row: 两盒装¥54.5 in big red, the struck per-box ¥39.9 small beside it
+    row = [
+        line("开瑞坦氯雷他定片10mgx12片", 371, 638, 912, 684),
+        line("两盒装¥54.5", 373, 877, 757, 940),
+        line("￥39.9", 776, 886, 859, 916),
+    ]
+    (item,) = read_items(row, today=TODAY).items
+    assert (item.current, item.original) == (Decimal("54.5"), Decimal("39.9"))
