@@ -789,7 +789,9 @@ def _item(
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
     mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
-    current = _pack_as_current(values, labels, mechanics)
+    pack_line = next((ln for ln in mine if ln.kind == "mechanic" and _pack_offer(ln.token.mechanic)), None)
+    small = cur_line is not None and pack_line is not None and cur_line.box.h < 0.6 * pack_line.box.h
+    current = _pack_as_current(values, labels, mechanics, small_reference=small)
     name = anchor.name.strip()
     text = f"{name} {spec}".strip()
     eff = effective_unit_price(current, mechanics) if current is not None else None
@@ -882,16 +884,21 @@ by their role). ``单盒¥`` / ``单价¥`` beside ``两盒¥`` offer one box at
 
 
 def _pack_as_current(
-    values: dict[str, Decimal | None], labels: dict[str, str | None], mechanics: Sequence[Mechanic]
+    values: dict[str, Decimal | None],
+    labels: dict[str, str | None],
+    mechanics: Sequence[Mechanic],
+    *,
+    small_reference: bool = False,
 ) -> Decimal | None:
     """The pack price is the price on offer when the only per-box price printed is the everyday reference.
 
     ``原价¥15.8`` / ``门店价¥20.8`` / ``零售价¥50.9`` over ``两盒装¥24.5`` (or ``疗程装3盒¥115.9``): the card offers
     the pack, so current is the pack price and the per-box price is the original it is compared against. A per-box
     promotional price (``特价``, ``活动价``) or a bare headline number stays current; the pack is then a second offer.
-    Only a real deal counts: the pack costs more than one box and less than that many boxes. ``values`` and
-    ``labels`` are updated in place; returns the current price. A card that prints only the pack's price
-    (``三盒¥77.9``) offers the pack: that is the current price.
+    A bare per-box number printed much smaller than the pack's price is such a reference too (the struck ``¥39.9``
+    beside a big ``两盒装¥54.5``). Only a real deal counts: the pack costs more than one box and less than that many
+    boxes. A card that prints only the pack's price (``三盒¥77.9``) offers the pack: that is the current price.
+    ``values`` and ``labels`` are updated in place; returns the current price.
     """
     current, label = values["current"], labels["current"]
     packs = [m for m in mechanics if _pack_offer(m)]
@@ -901,9 +908,11 @@ def _pack_as_current(
     if current is None:  # the card prints only the pack's price
         values["current"], labels["current"] = price, packs[0].text
         return price
-    if label is None or values["original"] is not None:
+    if values["original"] is not None:
         return current
-    if caption_role(label) != "original" and label not in _REFERENCE_LABELS:
+    if label is None and not small_reference:
+        return current
+    if label is not None and caption_role(label) != "original" and label not in _REFERENCE_LABELS:
         return current
     if not current < price < qty * current:
         return current

@@ -441,3 +441,7 @@ def test_a_small_price_beside_a_pack_price_is_the_per_box_original() -> None:
     ]
     (item,) = read_items(row, today=TODAY).items
     assert (item.current, item.original) == (Decimal("54.5"), Decimal("39.9"))
+    # the same with its ¥ misread (两盒装?54.5: a pack caption and its price, not a deal badge)
+    row[1] = line("两盒装?54.5", 373, 877, 757, 940)
+    (item,) = read_items(row, today=TODAY).items
+    assert (item.current, item.original) == (Decimal("54.5"), Decimal("39.9"))
