@@ -49,7 +49,7 @@ _STOP = re.compile(
     r"积分|充值|配送|送药|包邮|免费|详询|咨询|药师|请在|请按|遵医嘱|说明书|禁忌|不良反应|物价|监制|举报|12315|产地|"
     r"规格|单位|品名|更新|打印|条码|价签|标价签|爆款|热卖|推荐|新品|抢购|秒杀|特惠|钜惠|巨惠|优惠|福利|限时|劲爆|"
     r"价格|惊爆|心动|清仓|全场|到店|进店|选购|更多|门店|分店|总店|旗舰|健康|守护|关爱|呵护|品质|正品|保障|放心|"
-    r"营业|时间|有效期|促销|零售|会员|专享|日常|特价|原价|现价|活动价|售价|注意|本店|本品|以上|每人|限购|节日|"
+    r"营业|时间|有效期|促销|零售|会员|专享|日常|特价|原价|现价|活动价|售价|注意|本店|本品|本期|以上|每人|限购|节日|"
     r"春节|国庆|中秋|元旦|双11|双12|618|年货|换季|开学|感恩|回馈|新春|年终|HOT|NEW|SALE|处方|甲类|乙类|专场|专区|"
     r"除外|商品|备注|敬请期待|一站|购齐|医保|个账|支付|大牌|好药|常备|必备|家庭|药箱|惠民|实惠|超值|低至|直降|标签|价"
 )
@@ -72,9 +72,10 @@ _SPEC_FULL = re.compile(rf"^(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?$", re.IGNORE
 
 _SLOGAN = re.compile(
     r"券|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
-    r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新"
+    r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新|[已月]售\s?\d|好评率?\s?\d|\d+%\s?好评"
 )
-"""Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``)."""
+"""Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``; a
+shopping app's sales count and rating under each product, ``已售9万+ 好评率97%``)."""
 _FIELD = re.compile(
     r"^(品名|名称|商品名称?|通用名称?|药品名称|规格|产地|单位|厂家|生产企业|生产厂家|等级|批准文号|物价员|条码)[:：]?"
 )
@@ -290,7 +291,7 @@ def _pieces(
         out.append(ln)
         if tok.kind == "date":
             ln.kind = "date"
-        elif slogan:
+        elif slogan and not _priced_cell_after(ocr.text, tok):
             ln.kind = "other"
         elif tok.kind == "mechanic" and tok.mechanic is not None:
             ln.kind = "rule" if tok.mechanic.scope == "poster" else "mechanic"
@@ -304,6 +305,18 @@ def _pieces(
         else:
             _classify_text(ln, tok.text, known)
     return out
+
+
+def _priced_cell_after(text: str, tok: Token) -> bool:
+    """A captioned price after the boilerplate of a line is its own cell, read into the same line.
+
+    A tag's bottom row prints ``物价员 监督电话12315`` and, to its right, ``会员价¥28.80``; OCR often reads them as one
+    line. The boilerplate makes the line a slogan, but the captioned price after it is still the tag's price.
+    """
+    mark = tok.price
+    if tok.kind != "price" or mark is None or mark.label is None:
+        return False
+    return _SLOGAN.search(clean(text[: tok.start])) is not None and _SLOGAN.search(clean(text[tok.start :])) is None
 
 
 _DEAL_NUMBERS = re.compile(r"满\d+[盒件瓶支]?减\d|折合")
@@ -322,6 +335,12 @@ def _star_currency(text: str) -> str:
 
 _ML_MISREAD = re.compile(r"(?<=\d)m[1lI|](?=$|[^0-9A-Za-z])")
 """``10m1×12支``: the OCR reads the l of ``ml`` as 1 (or I, |) in small print."""
+
+
+_LOST_TIMES = re.compile(
+    r"(?<![\d.])(\d{1,4}(?:\.\d{1,3})?(?:mg|g|ml|μg|ug))(\d{1,3}(?:片|粒|袋|支|丸|贴|包|瓶|枚))", re.IGNORECASE
+)
+"""``3g15袋``, ``0.5g20片``: the small × between a strength and its count is what OCR drops; it is put back."""
 
 
 def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
@@ -343,6 +362,7 @@ def _classify_text(ln: Line, text: str, known: Sequence[str]) -> None:
         forced = True
     t = re.sub(r"^[Ss](?=(?:g|mg|ml)\b)", "5", t)  # 5g read as Sg
     t = _ML_MISREAD.sub("ml", t)
+    t = _LOST_TIMES.sub(r"\1×\2", t)
     name, spec = _split_name_spec(t)
     strength = _name_strength(name, known) if name else 0
     if forced and name and sum(1 for ch in name if is_cjk(ch)) >= 2:
@@ -719,9 +739,10 @@ def _roles(
             value = _struck(value, per_box, m[3])
             if per_box is None or value > per_box:
                 out["original"], labels["original"] = value, label
-        elif role in ("current", None) and out["current"] is not None and value > out["current"]:
+        elif role in ("current", None) and per_box is not None and value > per_box and value != out["current"]:
+            # beside a pack price (两盒¥54.5) a smaller ¥39.9 is the struck per-box price: compared per box
             if out["original"] is None:
-                out["original"], labels["original"] = _struck(value, out["current"], m[3]), label
+                out["original"], labels["original"] = _struck(value, per_box, m[3]), label
     if out["current"] is None and out["original"] is not None:
         out["current"], labels["current"] = out["original"], labels["original"]
         out["original"], labels["original"] = None, None
@@ -756,8 +777,8 @@ def _item(
 ) -> PosterItem | None:
     mine = [ln for ln in ls if ln.anchor == anchor.index]
     prices = [ln for ln in mine if ln.kind == "price" and not _small_bare(ln, anchor)]
-    if not prices:
-        return None
+    if not prices and not any(_pack_offer(ln.token.mechanic) for ln in mine if ln.kind == "mechanic"):
+        return None  # no price, and no pack price either (a card may print only 三盒¥77.9)
     spec = anchor.spec or next((ln.spec for ln in sorted(mine, key=lambda x: x.box.y0) if ln.kind == "spec"), "")
     if anchor.strength < 2 and not spec:
         return None  # a plausible name with neither a dosage form, a known brand nor a pack: a slogan, not a product
@@ -769,6 +790,9 @@ def _item(
     special = labels["current"] == "特价" or any("特价" in ln.line_text for ln in mine if ln.kind == "other")
     mechanics += [m for m in rules if not (m.excludes_special and special)]
     mechanics += _pack_deal(values["pack"], labels["pack"], mechanics)
+    pack_line = next((ln for ln in mine if ln.kind == "mechanic" and _pack_offer(ln.token.mechanic)), None)
+    small = cur_line is not None and pack_line is not None and cur_line.box.h < 0.6 * pack_line.box.h
+    current = _pack_as_current(values, labels, mechanics, small_reference=small)
     name = anchor.name.strip()
     text = f"{name} {spec}".strip()
     eff = effective_unit_price(current, mechanics) if current is not None else None
@@ -786,7 +810,7 @@ def _item(
         spec=spec or None,
         original=values["original"],
         current=current,
-        member=values["member"],
+        member=values["member"] if values["member"] is not None else _member_pack_price(mechanics),
         price_labels=labels,
         mechanics=tuple(mechanics),
         effective_unit_price=eff,
@@ -853,6 +877,63 @@ def _one_deal_each(anchor: Line, price: Line | None, pieces: Sequence[Line]) -> 
             best[slot] = (d, ln)
     kept = sorted((ln for _, ln in best.values()), key=lambda x: (x.box.y0, x.box.x0))
     return [ln.token.mechanic for ln in kept if ln.token.mechanic is not None]
+
+
+_REFERENCE_LABELS = frozenset({"零售价", "售价"})
+"""Captions of the everyday per-box price, which a pack deal is compared against (``原价``/``门店价`` are references
+by their role). ``单盒¥`` / ``单价¥`` beside ``两盒¥`` offer one box at that price: then both are on offer."""
+
+
+def _pack_as_current(
+    values: dict[str, Decimal | None],
+    labels: dict[str, str | None],
+    mechanics: Sequence[Mechanic],
+    *,
+    small_reference: bool = False,
+) -> Decimal | None:
+    """The pack price is the price on offer when the only per-box price printed is the everyday reference.
+
+    ``原价¥15.8`` / ``门店价¥20.8`` / ``零售价¥50.9`` over ``两盒装¥24.5`` (or ``疗程装3盒¥115.9``): the card offers
+    the pack, so current is the pack price and the per-box price is the original it is compared against. A per-box
+    promotional price (``特价``, ``活动价``) or a bare headline number stays current; the pack is then a second offer.
+    A bare per-box number printed much smaller than the pack's price is such a reference too (the struck ``¥39.9``
+    beside a big ``两盒装¥54.5``). Only a real deal counts: the pack costs more than one box and less than that many
+    boxes. A card that prints only the pack's price (``三盒¥77.9``) offers the pack: that is the current price.
+    ``values`` and ``labels`` are updated in place; returns the current price.
+    """
+    current, label = values["current"], labels["current"]
+    packs = [m for m in mechanics if _pack_offer(m)]
+    if len(packs) != 1:
+        return current
+    qty, price = int(packs[0].params["qty"]), Decimal(packs[0].params["price"])
+    if current is None:  # the card prints only the pack's price
+        values["current"], labels["current"] = price, packs[0].text
+        return price
+    if values["original"] is not None:
+        return current
+    if label is None and not small_reference:
+        return current
+    if label is not None and caption_role(label) != "original" and label not in _REFERENCE_LABELS:
+        return current
+    if not current < price < qty * current:
+        return current
+    values["original"], labels["original"] = current, label
+    values["current"], labels["current"] = price, packs[0].text
+    return price
+
+
+def _pack_offer(m: Mechanic | None) -> bool:
+    """A pack of the item at one price for everyone (``两盒装¥24.5``, ``疗程装3盒¥115.9``), printed on its card."""
+    return m is not None and m.type == "multi_buy" and m.scope == "item" and m.audience == "all" and "price" in m.params
+
+
+def _member_pack_price(mechanics: Sequence[Mechanic]) -> Decimal | None:
+    """The members' pack price (``会员两盒¥39``) when that is the only member price printed: it is the member price.
+
+    The effective price already counts it per box (as a deal for members); this is the number as printed.
+    """
+    packs = [m for m in mechanics if m.type == "multi_buy" and m.audience == "member" and "price" in m.params]
+    return Decimal(packs[0].params["price"]) if len(packs) == 1 else None
 
 
 def _pack_deal(value: Decimal | None, caption: str | None, mechanics: Sequence[Mechanic]) -> list[Mechanic]:

@@ -156,7 +156,8 @@ _MECHANIC_PATTERNS: list[tuple[MechanicType, re.Pattern[str]]] = [
     ("buy_n_get_m", re.compile(rf"买({_N}){_UNIT}?[送赠](?:({_N}){_UNIT}?(?![\u4e00-\u9fff]{{2}})|$)")),
     ("gift", re.compile(rf"(?:买就送|再送|买({_N}){_UNIT}?送|赠送?)([\u4e00-\u9fffA-Za-z0-9]{{2,12}})")),
     ("limit", re.compile(rf"(?:每人)?限(?:购)?({_N}){_UNIT}")),
-    ("multi_buy", re.compile(rf"({_N}){_UNIT}装?(?:到手|仅需|只要|共)?:?{_YUAN}?{_MONEY}元?(?!/|\d|[a-zA-Z%*×])|{_YUAN}?{_MONEY}元?/({_N}){_UNIT}")),
+    # a count after a times sign is a spec's pack (10ml×10支, 6.5cm×10cm×8贴) even when its price is glued on
+    ("multi_buy", re.compile(rf"(?<![×xX*✕\d])({_N}){_UNIT}装?(?:到手|仅需|只要|共)?:?{_YUAN}?{_MONEY}元?(?!/|\d|[a-zA-Z%*×])|{_YUAN}?{_MONEY}元?/({_N}){_UNIT}")),
 ]  # fmt: skip
 
 
@@ -488,7 +489,13 @@ def tokens(text: str, today: dt.date) -> list[Token]:
     """
     t, index = cleaned_with_index(text)
     if read_dates(t, today) is not None:
-        return [Token("date", t, 0, len(text))]
+        # a promo tag's 促销期 row and its deal badge are often read as one line: the deal is still the item's
+        deals, _ = _mechanic_spans(t)
+        if not deals:
+            return [Token("date", t, 0, len(text))]
+        cut = min(start for start, _, _ in deals)
+        dated = [Token("date", t[:cut], 0, cut)] + [Token("mechanic", t[a:b], a, b, mechanic=m) for a, b, m in deals]
+        return [_to_source(tok, index, len(text)) for tok in dated]
     out: list[Token] = []
     mask = list(t)
     mechanics, _ = _mechanic_spans(t)
@@ -573,6 +580,11 @@ def cleaned_with_index(text: str) -> tuple[str, list[int]]:
     return s, index
 
 
+_SPEC_END = re.compile(r"\d[a-zA-Z]*\s?[×xX*✕]\s?\d{1,3}\s?(?:片|粒|丸|支|袋|贴|包|瓶|盒|枚|只)$")
+"""A line that ends in a spec's pack count (``10ml×10支``): a table's spec cell, which OCR often runs into the price
+cell after it (``10mlx10支16.8``, ``0.44g*24片12.9``); a decimal right after it is that price."""
+
+
 def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | None:
     """The price a match of `_CURRENCY_PRICE` reads, or None when it is a strength, a date, a count or noise.
 
@@ -602,7 +614,8 @@ def _price_at(masked: str, m: re.Match[str], bare_pass: bool) -> PriceMark | Non
     marked = bool(cur or yuan or label or two_decimals)
     if not marked and after and re.match(r"[\u4e00-\u9fff]", after) and not m.group("unit"):
         return None  # 24小时, 3号
-    if not marked and not (bare_pass and _alone(masked, m.start(), m.end())):
+    glued = "." in num and _SPEC_END.search(masked[: m.start()]) is not None
+    if not marked and not (bare_pass and (_alone(masked, m.start(), m.end()) or glued)):
         return None
     if marked and bare_pass:
         return None  # already taken in the first pass

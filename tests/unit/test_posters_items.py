@@ -247,3 +247,201 @@ def test_a_brand_marked_with_pai_and_a_name_broken_at_a_plus_are_joined() -> Non
     ]
     items = {it.name: it.current for it in read_items(cards, today=TODAY, known_names={"汤臣倍健", "三诺"}).items}
     assert items == {"汤臣倍健牌鱼油软胶霜": Decimal("130"), "三诺牌安稳+血糖试条": Decimal("128")}
+
+
+def test_a_shopping_apps_sales_count_is_not_a_product() -> None:
+    # a mini-program row: name+spec, then 已售…+ 好评率…% under it, then the price block; the sales line must not
+    # become an item and take the row's price from the product above it
+    rows = [
+        line("安必素阿莫西林胶囊0.25g×36粒/盒", 372, 245, 1022, 287),
+        line("已售8千+好评率99%", 372, 298, 614, 329),
+        line("秒杀价￥15.8", 372, 482, 746, 546),
+        line("零售价￥16.5", 762, 493, 916, 524),
+        line("开瑞坦氯雷他定片10mgx12片", 371, 638, 912, 684),
+        line("已售975+好评率98%", 372, 692, 617, 722),
+        line("促销价￥39.9", 373, 877, 757, 940),
+    ]
+    items = {it.text: it for it in read_items(rows, today=TODAY).items}
+    assert set(items) == {"安必素阿莫西林胶囊 0.25g×36粒/盒", "开瑞坦氯雷他定片 10mgx12片"}
+    assert items["安必素阿莫西林胶囊 0.25g×36粒/盒"].current == Decimal("15.8")
+    assert items["开瑞坦氯雷他定片 10mgx12片"].current == Decimal("39.9")
+
+
+def test_a_pack_deal_under_an_everyday_price_is_the_price_on_offer() -> None:
+    # two cards: the left offers the pack (门店价 per box, 两盒装 under it); the right has its own 特价 per box
+    cards = [
+        line("仲景香砂养胃丸", 40, 100, 300, 150),
+        line("200丸", 120, 160, 200, 200),
+        line("门店价20.8", 100, 230, 250, 270),
+        line("两盒装30.9", 60, 280, 290, 340),
+        line("快克复方氨酚烷胺胶囊", 500, 100, 800, 150),
+        line("10粒", 620, 160, 680, 200),
+        line("门店价14.9", 560, 230, 720, 270),
+        line("特价¥12.9", 540, 280, 760, 340),
+        line("两盒装¥24", 560, 350, 740, 390),
+    ]
+    items = {it.name: it for it in read_items(cards, today=TODAY).items}
+    pack = items["仲景香砂养胃丸"]
+    assert (pack.current, pack.original) == (Decimal("30.9"), Decimal("20.8"))
+    assert pack.effective_unit_price == Decimal("15.45")
+    single = items["快克复方氨酚烷胺胶囊"]
+    assert (single.current, single.original) == (Decimal("12.9"), Decimal("14.9"))
+
+
+def test_a_pack_that_is_no_deal_does_not_replace_the_price() -> None:
+    # 两盒 at more than two boxes' price is not an offer read right (another card's number, a misread): keep per box
+    card = [
+        line("修正板蓝根颗粒", 40, 100, 300, 150),
+        line("10g×20袋", 100, 160, 240, 200),
+        line("原价15.8", 100, 230, 250, 270),
+        line("两盒装45.5", 60, 280, 290, 340),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.current == Decimal("15.8") and item.original is None
+
+
+def test_a_card_that_prints_only_a_pack_price_is_an_item() -> None:
+    # a hero card: name, spec, then only 三盒¥77.9 (no per-box price): the pack price is what is on offer
+    card = [
+        line("今日特价", 110, 290, 450, 410),
+        line("以岭连花清瘟胶囊", 105, 410, 736, 551),
+        line("0.35gx48粒", 106, 560, 453, 600),
+        line("三盒￥77.9", 105, 610, 640, 774),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.text == "以岭连花清瘟胶囊 0.35gx48粒"
+    assert item.current == Decimal("77.9") and item.effective_unit_price == Decimal("25.97")
+
+
+def test_a_name_with_only_a_plain_deal_badge_is_not_an_item() -> None:
+    # 第二件半价 names no price: a name with only that badge under it is still no item
+    card = [
+        line("以岭连花清瘟胶囊", 105, 410, 736, 551),
+        line("0.35gx48粒", 106, 560, 453, 600),
+        line("第二件半价", 105, 610, 640, 774),
+    ]
+    assert read_items(card, today=TODAY).items == ()
+
+
+def test_a_spec_pack_count_with_a_price_glued_on_is_no_pack_deal() -> None:
+    # a table row read as one line: 10ml×10支 (spec) run into the price cell is not "10 boxes for 16.8";
+    # the spec stays whole (so the SKU resolves) and the glued decimal is the row's first price (原价 column)
+    row = [
+        line("原价", 837, 317, 929, 353),
+        line("活动价", 920, 316, 1014, 351),
+        line("哈药双黄连口服液10mlx10支16.8", 433, 400, 905, 438),
+        line("12.9", 914, 396, 1016, 439),
+    ]
+    (item,) = read_items(row, today=TODAY).items
+    assert item.text == "哈药双黄连口服液 10mlx10支" and not item.mechanics
+    assert (item.current, item.original) == (Decimal("12.9"), Decimal("16.8"))
+
+
+def test_a_plaster_spec_with_its_size_is_no_pack_deal() -> None:
+    card = [
+        line("云南白药膏", 209, 1580, 599, 1676),
+        line("6.5cmx10cmx8贴 ￥39.90 ￥36.80", 619, 1579, 1156, 1648),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.spec == "6.5cmx10cmx8贴" and not item.mechanics
+
+
+def test_a_spec_whose_times_sign_was_lost_is_still_a_spec() -> None:
+    # 3g15袋 under the name is 3g×15袋: the pack count decides the SKU (another pack of ours is not ours)
+    card = [
+        line("思密达蒙脱石散", 532, 462, 711, 492),
+        line("3g15袋", 534, 503, 628, 544),
+        line("250.9元", 715, 477, 841, 514),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.spec == "3g×15袋"
+
+
+def test_a_member_price_read_into_the_tags_footer_line_is_still_the_member_price() -> None:
+    tag = [
+        line("品名", 77, 509, 146, 554),
+        line("敏使朗甲钴胺片", 156, 524, 397, 598),
+        line("0.5mg*20片", 149, 563, 307, 619),
+        line("零售价", 359, 656, 455, 708),
+        line("￥29.80", 315, 694, 512, 776),
+        line("物价员：陈监督电话：1231会员价￥28.80", 37, 754, 503, 840),
+    ]
+    (item,) = read_items(tag, today=TODAY).items
+    assert (item.current, item.member) == (Decimal("29.80"), Decimal("28.80"))
+
+
+def test_a_price_inside_boilerplate_stays_boilerplate() -> None:
+    # the shop's delivery note holds a number with 元 but no caption: still no price
+    card = [
+        line("敏使朗甲钴胺片", 156, 524, 397, 598),
+        line("0.5mg*20片", 149, 563, 307, 619),
+        line("￥29.80", 315, 620, 512, 700),
+        line("满39元免配送费", 150, 710, 500, 760),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert item.current == Decimal("29.80") and item.member is None and item.original is None
+
+
+def test_a_members_pack_price_is_the_member_price_when_no_other_is_printed() -> None:
+    card = [
+        line("葵花护肝片", 918, 1389, 1220, 1511),
+        line("0.35gX100片", 901, 1477, 1201, 1588),
+        line("原价￥29.5", 932, 1555, 1145, 1643),
+        line("两盒￥43.5", 874, 1613, 1172, 1734),
+        line("会员两盒￥39", 853, 1720, 1152, 1832),
+    ]
+    (item,) = read_items(card, today=TODAY).items
+    assert (item.original, item.current, item.member) == (Decimal("29.5"), Decimal("43.5"), Decimal("39"))
+    assert item.effective_member_price == Decimal("19.50")  # still counted per box
+
+
+def test_the_posters_this_period_header_is_not_a_name() -> None:
+    # 本期特价商品 over the cards: 本期 ("this period") is no product and must not take the cards' deal badges
+    poster = [
+        line("本期特价商品", 1297, 20, 2215, 193),
+        line("新康泰克复方盐酸伪麻黄碱缓释胶囊", 595, 421, 1272, 480),
+        line("开瑞坦氯雷他定片", 1435, 433, 2079, 517),
+        line("10粒", 877, 506, 988, 572),
+        line("10mg×6片", 1609, 534, 1908, 616),
+        line("零售价22.9元", 814, 744, 1056, 801),
+        line("活动价20.8元", 652, 824, 1221, 920),
+        line("原价23.9元", 1632, 846, 1897, 912),
+        line("会员日95折", 825, 930, 1045, 987),
+        line("促销价20.9元", 1435, 942, 2099, 1054),
+        line("可与第二件半价同享", 762, 996, 1108, 1056),
+        line("第二件半价", 823, 1049, 1048, 1109),
+        line("每人限购2盒", 1631, 1074, 1899, 1136),
+    ]
+    items = {it.name: it for it in read_items(poster, today=TODAY).items}
+    assert set(items) == {"新康泰克复方盐酸伪麻黄碱缓释胶囊", "开瑞坦氯雷他定片"}
+    assert items["新康泰克复方盐酸伪麻黄碱缓释胶囊"].effective_member_price == Decimal("14.82")  # 20.8 × 0.95 × 0.75
+
+
+def test_a_deal_read_into_the_tags_promotion_period_line_still_counts() -> None:
+    tag = [
+        line("品名联邦阿莫西林胶囊", 20, 808, 476, 945),
+        line("规格0.5g*24粒", 12, 867, 290, 963),
+        line("原价￥20.00", 375, 961, 579, 1042),
+        line("促销价", 360, 1019, 487, 1085),
+        line("￥15.50", 309, 1069, 559, 1174),
+        line("促销期：2026.11.21-2026.12.5第2件半价", 0, 1147, 544, 1279),
+    ]
+    reading = read_items(tag, today=TODAY)
+    (item,) = reading.items
+    assert item.current == Decimal("15.50") and item.effective_unit_price == Decimal("11.63")
+    assert (reading.valid_from, reading.valid_to) == (dt.date(2026, 11, 21), dt.date(2026, 12, 5))
+
+
+def test_a_small_price_beside_a_pack_price_is_the_per_box_original() -> None:
+    # an app row: 两盒装¥54.5 in big red, the struck per-box ¥39.9 small beside it
+    row = [
+        line("开瑞坦氯雷他定片10mgx12片", 371, 638, 912, 684),
+        line("两盒装¥54.5", 373, 877, 757, 940),
+        line("￥39.9", 776, 886, 859, 916),
+    ]
+    (item,) = read_items(row, today=TODAY).items
+    assert (item.current, item.original) == (Decimal("54.5"), Decimal("39.9"))
+    # the same with its ¥ misread (两盒装?54.5: a pack caption and its price, not a deal badge)
+    row[1] = line("两盒装?54.5", 373, 877, 757, 940)
+    (item,) = read_items(row, today=TODAY).items
+    assert (item.current, item.original) == (Decimal("54.5"), Decimal("39.9"))
