@@ -181,6 +181,7 @@ class EmbeddedGraphStore(CypherGraphStore):
                 read_only=self._read_only,
             )
             self._conn = ladybug.Connection(self._db)
+            self._frames_run = False
         except (RuntimeError, OSError) as e:
             raise BackendUnavailableError(f"cannot open embedded graph at {self.data_dir}: {e}") from e
         if not self._read_only:
@@ -206,6 +207,22 @@ class EmbeddedGraphStore(CypherGraphStore):
             os.close(self._db_fd)
             self._db_fd = None
 
+    def _release_frames(self) -> None:
+        """Give the buffer pool back what this connection's Arrow-frame statements took: open a fresh connection.
+
+        LadybugDB 0.22 keeps buffer-pool pages for every statement that scans an Arrow parameter (``COPY … FROM
+        $frame``: about 3 MB each, ``LOAD FROM $frame``: about 0.5 MB) until its connection closes; neither
+        ``COMMIT`` nor ``CHECKPOINT`` frees them. A long-running service that writes through frames (every upsert,
+        photo and load) filled the default 1 GB pool after about 28 uploaded photos, and then every write failed
+        with "the buffer pool is full". A connection costs about 0.1 ms to open, so one is opened after each
+        transaction that ran a frame (called with the lock held and no transaction open).
+        """
+        if not self._frames_run or self._tx_depth or self._closed:
+            return
+        self._conn.close()
+        self._conn = ladybug.Connection(self._db)
+        self._frames_run = False
+
     def _copy_db_file(self, target: Path) -> None:
         """Copy the database file through the descriptor held since it was opened, never a new one.
 
@@ -226,6 +243,8 @@ class EmbeddedGraphStore(CypherGraphStore):
     # ------------------------------------------------------------------ engine primitives
 
     def _run(self, statement: str, params: Row | None = None) -> Any:
+        if params and any(isinstance(v, pa.Table) for v in params.values()):
+            self._frames_run = True
         try:
             return self._conn.execute(statement, params or {})
         except RuntimeError as e:
@@ -545,6 +564,7 @@ class EmbeddedGraphStore(CypherGraphStore):
         if len(steps) == 1 and not self._tx_depth:
             statement, frame = steps[0]
             self._run(statement, {"frame": frame})
+            self._release_frames()
             return
         with self._transaction():
             for statement, frame in steps:
@@ -683,12 +703,14 @@ class _Transaction:
                 return  # the outer block commits or rolls back
             if exc_type is None:
                 store._run("COMMIT")
+                store._release_frames()
                 return
             try:
                 store._run("ROLLBACK")
             except GraphError as e:  # a failed statement has already rolled the transaction back
                 if "No active transaction" not in str(e):
                     raise
+            store._release_frames()
         finally:
             store._lock.release()
 

@@ -483,3 +483,28 @@ def test_a_page_past_the_end_is_empty(store: CypherGraphStore, tenant_factory: T
         assert store.competitor_photos(t, limit=50, offset=offset) == ([], 1)
         assert store.competitor_observations(t, limit=1, offset=offset) == []
     assert len(store.list_nodes(t, ScriptRequest, limit=1, offset=0)) == 1
+
+
+def test_embedded_store_keeps_writing_past_its_buffer_pool(tmp_path: Path) -> None:
+    """Many small writes fit in a small buffer pool: what each write's Arrow frame took is given back.
+
+    LadybugDB keeps the pages a statement scanning an Arrow parameter used until its connection closes; before the
+    store opened a fresh connection after such writes, the 64 MB pool was full after 4 upserts of one product, and a
+    service with the default 1 GB pool stopped writing after about 28 uploaded photos.
+    """
+    from graph.embedded import EmbeddedGraphStore
+    from graph.frames import models_to_table
+
+    store = EmbeddedGraphStore(tmp_path / "small", buffer_pool_mb=64)
+    try:
+        for i in range(40):
+            product = Product(
+                tenant="t1", sku=f"P{i:03d}", name="感冒灵颗粒", generic_name="感冒灵颗粒", list_price=9.9
+            )
+            store.upsert_nodes("t1", [product])  # one transaction
+            customers = models_to_table(Customer, [Customer(tenant="t1", id=f"C{i:03d}", name="门店", type="chain")])
+            store.bulk_load("t1", Customer, customers)  # one auto-committed COPY
+        assert store.counts("t1")["t1"]["Product"] == 40
+        assert store.counts("t1")["t1"]["Customer"] == 40
+    finally:
+        store.close()
