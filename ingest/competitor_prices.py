@@ -125,6 +125,23 @@ def observation(
     )
 
 
+CLOCK_SLACK = dt.timedelta(days=1)
+"""How far past the service's clock (UTC) a photo's date may lie: a phone in China is 8 hours ahead of UTC."""
+
+
+def observed_on(exif_taken_at: dt.datetime | None, taken_on: dt.date | None, now: dt.datetime) -> dt.date:
+    """The day a photo's prices were seen: its EXIF date, unless that is in the future; else the date given, else today.
+
+    A phone whose clock was never set, or was set a year ahead, writes a wrong DateTimeOriginal; a date after today
+    cannot be when the poster was seen, and a matrix cell "-13 days old" misleads the rep. Such a date is not used
+    (the photo keeps it in ``taken_at``), and the date the uploader gave, or the upload day, is taken instead.
+    """
+    latest = (now + CLOCK_SLACK).date()
+    if exif_taken_at is not None and exif_taken_at.date() <= latest:
+        return exif_taken_at.date()
+    return min(taken_on, latest) if taken_on is not None else now.date()
+
+
 def record_photo(
     store: GraphStore,
     photos: PhotoStore,
@@ -168,7 +185,7 @@ def record_photo(
         competitor_branch=r.branch if (competitor is None or competitor == r.shop) else None,
         city=customer.city if customer else None,
         region=customer.region if customer else None,
-        taken_on=reading.photo.taken_at.date() if reading.photo.taken_at else (taken_on or now.date()),
+        taken_on=observed_on(reading.photo.taken_at, taken_on, now),
         taken_at=reading.photo.taken_at,
         uploaded_by=uploaded_by,
         uploaded_at=now,

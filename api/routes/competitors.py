@@ -23,6 +23,7 @@ from api.request_model import RequestModel
 from graph.errors import NotFoundError
 from graph.model import CompetitorObservation, CompetitorPhoto, CustomerType, Product
 from graph.ports import PriceHistory, PriceHistoryFilter
+from ingest.competitor_prices import CLOCK_SLACK
 from pricing_guard.competitor_matrix import STALE_AFTER_DAYS, MatrixCell, OurPrice, competitor_matrix, matrix_csv
 
 router = APIRouter(tags=["competitor prices"])
@@ -193,6 +194,10 @@ async def upload_photo(
     ] = None,
 ) -> PhotoOut:
     """Read the photo into items, resolve them to our SKUs and keep photo and prices; a bad photo stores nothing."""
+    if taken_on is not None and taken_on > (dt.datetime.now(dt.UTC) + CLOCK_SLACK).date():
+        raise ApiError(422, "invalid_request", f"拍摄日期 {taken_on.isoformat()} 晚于今天，请填写实际拍摄日期",
+                       details={"errors": [{"path": "body.taken_on", "message": "date is in the future",
+                                            "type": "future_date"}]})  # fmt: skip
     limit = state.settings.photo_max_mb << 20
     chunks: list[bytes] = []
     size = 0

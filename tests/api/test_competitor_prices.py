@@ -205,3 +205,13 @@ def test_the_copilot_cites_the_observed_competitor_price(scripted: Deployment) -
     line["unit_price"] = 30.0
     checked = scripted.client.post("/v1/price-checks", headers=rep, json={"lines": [line]}).json()["lines"][0]
     assert checked["competitor"] is None
+
+
+def test_a_date_taken_in_the_future_is_refused_and_nothing_is_stored(scripted: Deployment) -> None:
+    before = photo_files(scripted, "hz-pharma")
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
+    r = upload(scripted, png(803, 600), taken_on=later)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"]["errors"][0]["path"] == "body.taken_on"
+    assert later in r.json()["error"]["message"]
+    assert photo_files(scripted, "hz-pharma") == before

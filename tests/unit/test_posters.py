@@ -326,3 +326,16 @@ def test_the_cli_prunes_photo_files_past_retention(tmp_path) -> None:  # type: i
     result = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "photos", "prune"])
     assert result.exit_code == 0, result.output
     assert not old.exists() and store.get("t1", fresh, "image/png") is not None
+
+
+def test_a_photo_dated_after_today_is_seen_on_the_date_given_or_the_upload_day() -> None:
+    """A phone with a wrong clock writes a future EXIF date; the observation must not be "-13 days old"."""
+    from ingest.competitor_prices import observed_on
+
+    now = dt.datetime(2026, 12, 7, 20, 0)  # UTC
+    future = dt.datetime(2026, 12, 20, 10, 0)
+    assert observed_on(future, dt.date(2026, 12, 6), now) == dt.date(2026, 12, 6)
+    assert observed_on(future, None, now) == dt.date(2026, 12, 7)
+    assert observed_on(dt.datetime(2026, 12, 8, 4, 0), None, now) == dt.date(2026, 12, 8)  # China is UTC+8
+    assert observed_on(dt.datetime(2026, 11, 30, 9, 0), dt.date(2026, 12, 6), now) == dt.date(2026, 11, 30)
+    assert observed_on(None, None, now) == dt.date(2026, 12, 7)
