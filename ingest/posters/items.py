@@ -23,6 +23,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from ingest.posters.chains import chain_in, mend_chain
 from ingest.posters.effective import effective_unit_price, member_unit_price, rule_text
 from ingest.posters.layout import Box, deskew, text_angle, upright_box
 from ingest.posters.notation import (
@@ -190,6 +191,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
         m = _SHOP.search(shop_line.line_text)
         if m:
             shop, branch = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    shop = mend_chain(shop) if shop else chain_in(ln.text for ln in lines)
     return PosterReading(
         items=tuple(items),
         poster_rules=tuple(rules),

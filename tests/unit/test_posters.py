@@ -339,3 +339,27 @@ def test_a_photo_dated_after_today_is_seen_on_the_date_given_or_the_upload_day()
     assert observed_on(dt.datetime(2026, 12, 8, 4, 0), None, now) == dt.date(2026, 12, 8)  # China is UTC+8
     assert observed_on(dt.datetime(2026, 11, 30, 9, 0), dt.date(2026, 12, 6), now) == dt.date(2026, 11, 30)
     assert observed_on(None, None, now) == dt.date(2026, 12, 7)
+
+
+def test_a_chain_name_misread_by_one_character_is_the_chain() -> None:
+    """One chain must stay one matrix column when the OCR misreads a character of its name."""
+    from ingest.posters.chains import chain_in, mend_chain
+
+    assert mend_chain("每王星辰健康药房") == "海王星辰健康药房"
+    assert mend_chain("海王星乐健康药房") == "海王星辰健康药房"
+    assert mend_chain("漱王平民大药房") == "漱玉平民大药房"
+    assert mend_chain("五丰大药房") == "五丰大药房"  # the chain's own part (益丰) is too short to tell
+    assert mend_chain("益丰大药房") == "益丰大药房"
+    assert mend_chain("大参堂药房") == "大参堂药房"  # three characters one off: as likely another shop
+    assert mend_chain("百姓康大药房") == "百姓康大药房"  # 百姓缘 one off, but as likely a shop of its own
+    assert chain_in(["全场满99减10", "大参林", "感冒灵颗粒"]) == "大参林"
+    assert chain_in(["本周会员日大参林全场商品满199元立减30元"]) is None  # a sentence, not the shop's name
+    assert chain_in(["感冒灵颗粒 10g*9袋"]) is None
+
+
+def test_the_shop_of_a_poster_is_read_with_its_chain_mended_or_found() -> None:
+    lines = [line("每王星辰健康药房", 0, 0, 400, 40), line("感冒灵颗粒 10g×9袋", 0, 100, 300, 140),
+             line("¥15.9", 0, 150, 120, 200)]  # fmt: skip
+    assert read_items(lines, today=dt.date(2026, 12, 1)).shop == "海王星辰健康药房"
+    logo = [line("大参林", 0, 0, 200, 60), *lines[1:]]
+    assert read_items(logo, today=dt.date(2026, 12, 1)).shop == "大参林"
