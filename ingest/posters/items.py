@@ -72,7 +72,7 @@ _SPEC_FULL = re.compile(rf"^(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?$", re.IGNORE
 
 
 _SLOGAN = re.compile(
-    r"券|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
+    r"券(?!后价)|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
     r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新|[已月]售\s?\d|好评率?\s?\d|\d+%\s?好评"
 )
 """Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``; a
@@ -293,7 +293,7 @@ def _pieces(
         out.append(ln)
         if tok.kind == "date":
             ln.kind = "date"
-        elif slogan and not _priced_cell_after(ocr.text, tok):
+        elif slogan and not _priced_cell_after(ocr.text, tok) and not _priced_cell_before(ocr.text, tok):
             ln.kind = "other"
         elif tok.kind == "mechanic" and tok.mechanic is not None:
             ln.kind = "rule" if tok.mechanic.scope == "poster" else "mechanic"
@@ -319,6 +319,19 @@ def _priced_cell_after(text: str, tok: Token) -> bool:
     if tok.kind != "price" or mark is None or mark.label is None:
         return False
     return _SLOGAN.search(clean(text[: tok.start])) is not None and _SLOGAN.search(clean(text[tok.start :])) is None
+
+
+def _priced_cell_before(text: str, tok: Token) -> bool:
+    """A captioned price before the slogan words of a line is its own badge, read into the same line.
+
+    A poster prints ``活动价￥28.9`` and, right after it, a coupon strip ``领券立减10元``; OCR often reads them as one
+    line. The coupon words make the line a slogan, but the captioned price before them is still the item's price
+    (the mirror of `_priced_cell_after`).
+    """
+    mark = tok.price
+    if tok.kind != "price" or mark is None or mark.label is None:
+        return False
+    return _SLOGAN.search(clean(text[: tok.end])) is None and _SLOGAN.search(clean(text[tok.end :])) is not None
 
 
 _DEAL_NUMBERS = re.compile(r"满\d+[盒件瓶支]?减\d|折合")

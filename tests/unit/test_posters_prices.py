@@ -68,6 +68,7 @@ def test_who_a_deal_is_for_and_whether_it_stacks(text: str, audience: str, stack
         ("单盒低至¥13.5/盒", [("13.5", "note")]),
         ("到手均价V10.3/盒", [("10.3", "note")]),
         ("到手价¥129", [("129", "final")]),
+        ("券后价¥29.8", [("29.8", "final")]),  # the price after a coupon, printed like 到手价
         ("秒杀价*129", [("129", "current")]),  # ¥ read as *
         ("活动价 *86.5", [("86.5", "current")]),
         ("会员价M18.90", [("18.90", "member")]),
@@ -165,6 +166,60 @@ def test_a_coupon_price_is_the_effective_price_not_the_current_one() -> None:
         Decimal("39.9"),
         Decimal("39.9"),
     )
+
+
+def test_a_price_after_a_coupon_is_a_caption_not_a_slogan() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("活动价¥49.9", 40, 170, 200, 200),
+        line("券后价¥39.9", 40, 210, 260, 260),
+    ]
+    it = item(card, "立普妥")
+    assert (it.current, it.effective_unit_price) == (Decimal("49.9"), Decimal("39.9"))
+
+
+def test_a_price_after_a_coupon_alone_is_the_price_on_offer() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("券后价¥39.9", 40, 170, 260, 220),
+        line("优惠券", 40, 225, 120, 245),  # a coupon word alone is still boilerplate
+    ]
+    it = item(card, "立普妥")
+    assert it.current == Decimal("39.9")
+
+
+def test_a_captioned_price_read_together_with_the_coupon_strip_after_it_is_kept() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("活动价￥28.9领券立减10元", 40, 170, 360, 210),
+    ]
+    it = item(card, "立普妥")
+    assert it.current == Decimal("28.9")
+
+
+def test_a_bare_number_before_a_coupon_strip_stays_boilerplate() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("特价¥49.9", 40, 170, 200, 210),
+        line("39领券立减10元", 40, 220, 300, 240),  # no caption: the number is the coupon strip's, not a price
+    ]
+    it = item(card, "立普妥")
+    assert it.current == Decimal("49.9")
+
+
+def test_a_small_promo_badge_beside_a_big_final_price_is_current() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("活动价¥49.9", 40, 170, 140, 185),  # a small badge
+        line("到手价¥39.9", 40, 195, 300, 270),  # the big headline
+    ]
+    it = item(card, "立普妥")
+    assert (it.current, it.effective_unit_price) == (Decimal("49.9"), Decimal("39.9"))
 
 
 def test_a_helper_note_is_never_the_price() -> None:
