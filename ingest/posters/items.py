@@ -67,6 +67,11 @@ _SHOP = re.compile(
 )
 _UNIT_CHARS = frozenset("元盒瓶支袋包粒片丸贴件罐")
 """Characters that alone never make a name (``元/盒`` left over from a split price)."""
+_UNIT_IN_WORD = re.compile(
+    r"(?<![\d\u4e00-\u9fff])[元盒瓶支袋包粒片丸贴件罐](?=[\u4e00-\u9fff])(?![元盒瓶支袋包粒片丸贴件罐装])"
+)
+"""A unit character that starts a word (``片仔`` for 片仔癀, its rare last character dropped by the OCR) is part of
+a name, not a leftover unit."""
 _BRACKETS = re.compile(r"[()（）【】\[\]〔〕「」]")
 _SPEC_FULL = re.compile(rf"^(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?$", re.IGNORECASE)
 
@@ -212,7 +217,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
 def _name_strength(text: str, known: Sequence[str]) -> int:
     """2: a product name for sure, 1: could be one, 0: not a name."""
     t = _BRACKETS.sub("", text)
-    cjk = sum(1 for ch in t if is_cjk(ch) and ch not in _UNIT_CHARS)
+    cjk = sum(1 for ch in t if is_cjk(ch) and ch not in _UNIT_CHARS) + len(_UNIT_IN_WORD.findall(t))
     if cjk < 2 or _STOP.search(t) or re.search(r"\d元", t):
         return 0
     if _SHOP.search(t):
@@ -516,7 +521,9 @@ def _drop_package_brands(ls: list[Line]) -> None:
                 continue  # a product name of its own (999 抗病毒口服液 beside 香雪抗病毒口服液), not a pack's print
             h = max(y.box.h, x.box.h, 1.0)
             near = abs(x.box.cy - y.box.cy) <= 4 * h and (x.box.x_gap(y.box) <= 12 * h)
-            if near and fuzz.partial_ratio(xt, yt) >= 60:
+            # the package repeats the brand: one shared character (片仔 beside 消食片) is a coincidence
+            shared = sum(1 for ch in set(xt) if is_cjk(ch) and ch in yt)
+            if near and shared >= 2 and fuzz.partial_ratio(xt, yt) >= 60:
                 x.kind = "other"
                 break
 

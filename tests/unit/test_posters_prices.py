@@ -368,3 +368,26 @@ def test_a_members_badge_wrapped_over_two_lines_is_still_for_members() -> None:
     ]
     it = item(card, "美林")
     assert (it.effective_unit_price, it.effective_member_price) == (Decimal("23.80"), Decimal("16.43"))
+
+
+def test_a_name_cut_short_by_a_dropped_rare_character_keeps_its_prices() -> None:
+    # 片仔癀 read as 片仔 (癀 is rare): 片 starts a word here, and one 片 shared with 消食片 makes no package print
+    lines = [
+        line("片仔", 233, 271, 371, 346),
+        line("3g*1粒", 244, 332, 342, 382),
+        line("江中健胃消食片", 606, 343, 898, 442),
+        line("促销价￥740", 122, 392, 437, 503),
+        line("0.8g×32片", 671, 413, 815, 469),
+        line("零售价￥12.9", 662, 449, 815, 509),
+        line("会员价￥659", 177, 470, 362, 540),
+        line("￥10.8", 650, 496, 814, 575),
+    ]
+    reading = read_items(lines, today=TODAY, known_names={"江中"})
+    got = {it.name: it.current for it in reading.items}
+    assert got == {"片仔": Decimal("740"), "江中健胃消食片": Decimal("10.8")}
+
+
+@pytest.mark.parametrize("text", ["元/盒", "盒装", "片/盒", "粒粒", "10片装"])
+def test_unit_words_left_over_from_a_price_are_no_name(text: str) -> None:
+    reading = read_items([line(text, 40, 100, 200, 130), line("¥12.9", 40, 140, 200, 180)], today=TODAY)
+    assert reading.items == ()
