@@ -437,6 +437,8 @@ def _join_raised_decimals(ls: list[Line]) -> None:
 def _attach_specs(ls: list[Line]) -> dict[int, Box]:
     """Give each name without a spec the spec printed right below it; returns each name's reach (name + spec box).
 
+    The spec is printed left-aligned with the name or centred under it (a short spec under a long name).
+
     The reach is what "the same row" is measured against: a table row's name often sits on two lines (name, then
     spec), and the row's prices are level with the pair, not with the name alone.
     """
@@ -451,7 +453,7 @@ def _attach_specs(ls: list[Line]) -> dict[int, Box]:
             below = [
                 sp for sp in specs
                 if sp.anchor is None and sp.box.x_overlap(a.box) > 0 and -0.3 * h <= sp.box.y0 - a.box.y1 <= 0.8 * h
-                and abs(sp.box.x0 - a.box.x0) <= 2 * h
+                and (abs(sp.box.x0 - a.box.x0) <= 2 * h or abs(sp.box.cx - a.box.cx) <= h)  # or centred under it
             ]  # fmt: skip
             if below:
                 sp = min(below, key=lambda x: x.box.y0)
@@ -572,10 +574,17 @@ def _cost(anchor: Box, b: Box, line_h: float = 0.0) -> float:
 
 
 _MAX_COST = 10.0
+_FAR_COST = 6.0
+"""Beyond this a name's column is far enough that a name level with the piece (`_skewed_row`) is its owner."""
 
 
 def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
-    """Give every price, caption, mechanic and spec piece to the nearest name (`_cost`), within reach."""
+    """Give every price, caption, mechanic and spec piece to the nearest name (`_cost`), within reach.
+
+    A price or caption whose nearest name is many lines above it goes to a name level with it on its left
+    (`_skewed_row`) when there is one: on a tilted photo the price block drifts between rows, and a column far above
+    is a weaker tie than the row beside it.
+    """
     anchors = [ln for ln in ls if ln.kind == "name"]
     if not anchors:
         return
@@ -585,14 +594,14 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
         best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
         best = _column_owner(ln, best, anchors, reach) or best
         top = _block_top_owner(ln, best, anchors, reach)
+        cost = _cost(reach.get(best.index, best.box), ln.box, best.height)
+        row = _skewed_row(ln, anchors, reach) if cost > _FAR_COST and ln.kind in ("price", "caption") else None
         if top is not None:
             ln.anchor = top.index
-        elif _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
+        elif row is not None and not _DEAL_NOTE.search(ln.line_text):
+            ln.anchor = row.index  # a name's row beside it beats a column many lines above (a tilted photo)
+        elif cost <= _MAX_COST:
             ln.anchor = best.index
-        elif ln.kind in ("price", "caption") and not _DEAL_NOTE.search(ln.line_text):
-            row = _skewed_row(ln, anchors, reach)
-            if row is not None:
-                ln.anchor = row.index
 
 
 def _column_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:

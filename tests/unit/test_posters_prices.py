@@ -391,3 +391,39 @@ def test_a_name_cut_short_by_a_dropped_rare_character_keeps_its_prices() -> None
 def test_unit_words_left_over_from_a_price_are_no_name(text: str) -> None:
     reading = read_items([line(text, 40, 100, 200, 130), line("¥12.9", 40, 140, 200, 180)], today=TODAY)
     assert reading.items == ()
+
+
+def test_a_spec_centred_under_a_long_name_is_its_and_brings_the_price_below_it() -> None:
+    lines = [
+        line("感康复方氨酚烷胺片", 813, 2376, 1388, 2453),
+        line("济川牌蒲地蓝", 1502, 2321, 2077, 2426),
+        line("12片/盒", 980, 2479, 1238, 2575),  # centred under the name, not left-aligned with it
+        line("消炎口服液", 1547, 2482, 2039, 2588),
+        line("原价￥19.5", 956, 2596, 1265, 2674),
+        line("10ml*10支", 1618, 2635, 1961, 2713),
+        line("14.9", 1070, 2718, 1404, 2873),
+        line("活动价￥", 825, 2786, 994, 2877),
+        line("门店价￥54.5", 1608, 2745, 1975, 2821),
+        line("39.9", 1738, 2859, 2082, 3025),
+    ]
+    reading = read_items(lines, today=TODAY, known_names={"感康", "济川"})
+    got = {it.name: (it.current, it.original) for it in reading.items}
+    assert got["感康复方氨酚烷胺片"] == (Decimal("14.9"), Decimal("19.5"))
+
+
+def test_a_price_level_with_a_name_is_its_not_the_far_column_above() -> None:
+    # a tilted photo: 23.8 sits between the rows; 香雪's spec reaches down, but 23.8 is level with 抗病毒口服液
+    lines = [
+        line("香雪抗病毒口服液", 724, 1928, 1424, 2031),
+        line("第二件8折", 1996, 1729, 2229, 1798),
+        line("10ml×12支", 935, 2024, 1222, 2099),
+        line("56.5元", 2018, 1888, 2340, 2018),
+        line("两盒装", 1880, 1944, 2030, 2017),
+        line("抗病毒口服液", 808, 2289, 1339, 2402),
+        line("23.8元", 1988, 2169, 2303, 2295),
+        line("10ml×10支", 930, 2389, 1218, 2463),
+        line("现价", 1902, 2229, 2002, 2298),
+    ]
+    reading = read_items(lines, today=TODAY, known_names={"香雪"})
+    got = {it.name: it.current for it in reading.items}
+    assert got == {"香雪抗病毒口服液": Decimal("56.5"), "抗病毒口服液": Decimal("23.8")}
