@@ -67,12 +67,17 @@ _SHOP = re.compile(
 )
 _UNIT_CHARS = frozenset("元盒瓶支袋包粒片丸贴件罐")
 """Characters that alone never make a name (``元/盒`` left over from a split price)."""
+_UNIT_IN_WORD = re.compile(
+    r"(?<![\d\u4e00-\u9fff])[元盒瓶支袋包粒片丸贴件罐](?=[\u4e00-\u9fff])(?![元盒瓶支袋包粒片丸贴件罐装])"
+)
+"""A unit character that starts a word (``片仔`` for 片仔癀, its rare last character dropped by the OCR) is part of
+a name, not a leftover unit."""
 _BRACKETS = re.compile(r"[()（）【】\[\]〔〕「」]")
 _SPEC_FULL = re.compile(rf"^(?:{SPEC.pattern})(?:/[\u4e00-\u9fff])?$", re.IGNORECASE)
 
 
 _SLOGAN = re.compile(
-    r"券|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
+    r"券(?!后价)|公众号|关注|满\d+元?[送免]|首单|立减\d*元?$|领券|优惠券|新客|新人|配送费|免配送|包邮|充值|积分|抵\d|扫码|扫一扫|送药上门|电话|热线|地址|营业|"
     r"咨询|解释权|温馨提示|仅供参考|以实物为准|举报|12315|打印日期|更新|[已月]售\s?\d|好评率?\s?\d|\d+%\s?好评"
 )
 """Lines that are shop boilerplate even when they hold a number (``新会员首单立减5元``, ``满39元免配送费``; a
@@ -212,7 +217,7 @@ def read_items(lines: Sequence[OcrLine], *, today: dt.date, known_names: Collect
 def _name_strength(text: str, known: Sequence[str]) -> int:
     """2: a product name for sure, 1: could be one, 0: not a name."""
     t = _BRACKETS.sub("", text)
-    cjk = sum(1 for ch in t if is_cjk(ch) and ch not in _UNIT_CHARS)
+    cjk = sum(1 for ch in t if is_cjk(ch) and ch not in _UNIT_CHARS) + len(_UNIT_IN_WORD.findall(t))
     if cjk < 2 or _STOP.search(t) or re.search(r"\d元", t):
         return 0
     if _SHOP.search(t):
@@ -293,7 +298,7 @@ def _pieces(
         out.append(ln)
         if tok.kind == "date":
             ln.kind = "date"
-        elif slogan and not _priced_cell_after(ocr.text, tok):
+        elif slogan and not _priced_cell_after(ocr.text, tok) and not _priced_cell_before(ocr.text, tok):
             ln.kind = "other"
         elif tok.kind == "mechanic" and tok.mechanic is not None:
             ln.kind = "rule" if tok.mechanic.scope == "poster" else "mechanic"
@@ -319,6 +324,19 @@ def _priced_cell_after(text: str, tok: Token) -> bool:
     if tok.kind != "price" or mark is None or mark.label is None:
         return False
     return _SLOGAN.search(clean(text[: tok.start])) is not None and _SLOGAN.search(clean(text[tok.start :])) is None
+
+
+def _priced_cell_before(text: str, tok: Token) -> bool:
+    """A captioned price before the slogan words of a line is its own badge, read into the same line.
+
+    A poster prints ``活动价￥28.9`` and, right after it, a coupon strip ``领券立减10元``; OCR often reads them as one
+    line. The coupon words make the line a slogan, but the captioned price before them is still the item's price
+    (the mirror of `_priced_cell_after`).
+    """
+    mark = tok.price
+    if tok.kind != "price" or mark is None or mark.label is None:
+        return False
+    return _SLOGAN.search(clean(text[: tok.end])) is None and _SLOGAN.search(clean(text[tok.end :])) is not None
 
 
 _DEAL_NUMBERS = re.compile(r"满\d+[盒件瓶支]?减\d|折合")
@@ -419,6 +437,8 @@ def _join_raised_decimals(ls: list[Line]) -> None:
 def _attach_specs(ls: list[Line]) -> dict[int, Box]:
     """Give each name without a spec the spec printed right below it; returns each name's reach (name + spec box).
 
+    The spec is printed left-aligned with the name or centred under it (a short spec under a long name).
+
     The reach is what "the same row" is measured against: a table row's name often sits on two lines (name, then
     spec), and the row's prices are level with the pair, not with the name alone.
     """
@@ -433,7 +453,7 @@ def _attach_specs(ls: list[Line]) -> dict[int, Box]:
             below = [
                 sp for sp in specs
                 if sp.anchor is None and sp.box.x_overlap(a.box) > 0 and -0.3 * h <= sp.box.y0 - a.box.y1 <= 0.8 * h
-                and abs(sp.box.x0 - a.box.x0) <= 2 * h
+                and (abs(sp.box.x0 - a.box.x0) <= 2 * h or abs(sp.box.cx - a.box.cx) <= h)  # or centred under it
             ]  # fmt: skip
             if below:
                 sp = min(below, key=lambda x: x.box.y0)
@@ -503,7 +523,9 @@ def _drop_package_brands(ls: list[Line]) -> None:
                 continue  # a product name of its own (999 抗病毒口服液 beside 香雪抗病毒口服液), not a pack's print
             h = max(y.box.h, x.box.h, 1.0)
             near = abs(x.box.cy - y.box.cy) <= 4 * h and (x.box.x_gap(y.box) <= 12 * h)
-            if near and fuzz.partial_ratio(xt, yt) >= 60:
+            # the package repeats the brand: one shared character (片仔 beside 消食片) is a coincidence
+            shared = sum(1 for ch in set(xt) if is_cjk(ch) and ch in yt)
+            if near and shared >= 2 and fuzz.partial_ratio(xt, yt) >= 60:
                 x.kind = "other"
                 break
 
@@ -552,10 +574,17 @@ def _cost(anchor: Box, b: Box, line_h: float = 0.0) -> float:
 
 
 _MAX_COST = 10.0
+_FAR_COST = 6.0
+"""Beyond this a name's column is far enough that a name level with the piece (`_skewed_row`) is its owner."""
 
 
 def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
-    """Give every price, caption, mechanic and spec piece to the nearest name (`_cost`), within reach."""
+    """Give every price, caption, mechanic and spec piece to the nearest name (`_cost`), within reach.
+
+    A price or caption whose nearest name is many lines above it goes to a name level with it on its left
+    (`_skewed_row`) when there is one: on a tilted photo the price block drifts between rows, and a column far above
+    is a weaker tie than the row beside it.
+    """
     anchors = [ln for ln in ls if ln.kind == "name"]
     if not anchors:
         return
@@ -565,14 +594,14 @@ def _assign(ls: list[Line], reach: dict[int, Box]) -> None:
         best = min(anchors, key=lambda a: _cost(reach.get(a.index, a.box), ln.box, a.height))
         best = _column_owner(ln, best, anchors, reach) or best
         top = _block_top_owner(ln, best, anchors, reach)
+        cost = _cost(reach.get(best.index, best.box), ln.box, best.height)
+        row = _skewed_row(ln, anchors, reach) if cost > _FAR_COST and ln.kind in ("price", "caption") else None
         if top is not None:
             ln.anchor = top.index
-        elif _cost(reach.get(best.index, best.box), ln.box, best.height) <= _MAX_COST:
+        elif row is not None and not _DEAL_NOTE.search(ln.line_text):
+            ln.anchor = row.index  # a name's row beside it beats a column many lines above (a tilted photo)
+        elif cost <= _MAX_COST:
             ln.anchor = best.index
-        elif ln.kind in ("price", "caption") and not _DEAL_NOTE.search(ln.line_text):
-            row = _skewed_row(ln, anchors, reach)
-            if row is not None:
-                ln.anchor = row.index
 
 
 def _column_owner(ln: Line, best: Line, anchors: Sequence[Line], reach: dict[int, Box]) -> Line | None:

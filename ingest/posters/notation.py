@@ -48,13 +48,14 @@ _YUAN = r"[¥￥Y]"
 ORIGINAL_LABELS = ("原价", "日常价", "门店价", "市场价", "划线价", "专柜价", "参考价", "建议零售价", "吊牌价")
 CURRENT_LABELS = (
     "活动价", "现价", "特价", "秒杀价", "到手价", "惊爆价", "促销价", "限时价", "单盒", "单价", "售价", "价格", "优惠价",
-    "抢购价", "折后价", "团购价", "零售价", "狂欢价", "直降价", "疯抢价", "爆款价", "钜惠价", "巨惠价",
+    "抢购价", "折后价", "券后价", "团购价", "零售价", "狂欢价", "直降价", "疯抢价", "爆款价", "钜惠价", "巨惠价",
 )  # fmt: skip
 """Captions of the price a non-member pays; ``零售价`` is current unless a promotional price sits beside it."""
 MEMBER_LABELS = ("会员专享价", "会员专享", "会员再享", "会员享", "会员价", "会员", "员价", "员专享", "VIP价", "vip价")
 NOTE_LABELS = ("到手均价", "均价", "折合", "单盒低至", "低至", "约合", "平均每盒", "每盒仅")
 """Captions of a helper figure: the per-box price the poster worked out for the reader (``折合¥14.9/盒``)."""
-FINAL_LABEL = "到手价"
+FINAL_LABELS = ("到手价", "券后价")
+"""Captions of the price a customer pays after a coupon taken at the till (``券后价¥29.8`` is printed like 到手价)."""
 _LABEL_RE = re.compile(
     "|".join(
         re.escape(w)
@@ -341,7 +342,7 @@ def _role(label: str | None) -> PriceRole | None:
         return None
     if label in NOTE_LABELS:
         return "note"
-    if label == FINAL_LABEL:
+    if label in FINAL_LABELS:
         return "final"
     if PACK_CAPTION.fullmatch(label):
         return "pack"

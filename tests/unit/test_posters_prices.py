@@ -68,6 +68,7 @@ def test_who_a_deal_is_for_and_whether_it_stacks(text: str, audience: str, stack
         ("单盒低至¥13.5/盒", [("13.5", "note")]),
         ("到手均价V10.3/盒", [("10.3", "note")]),
         ("到手价¥129", [("129", "final")]),
+        ("券后价¥29.8", [("29.8", "final")]),  # the price after a coupon, printed like 到手价
         ("秒杀价*129", [("129", "current")]),  # ¥ read as *
         ("活动价 *86.5", [("86.5", "current")]),
         ("会员价M18.90", [("18.90", "member")]),
@@ -165,6 +166,60 @@ def test_a_coupon_price_is_the_effective_price_not_the_current_one() -> None:
         Decimal("39.9"),
         Decimal("39.9"),
     )
+
+
+def test_a_price_after_a_coupon_is_a_caption_not_a_slogan() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("活动价¥49.9", 40, 170, 200, 200),
+        line("券后价¥39.9", 40, 210, 260, 260),
+    ]
+    it = item(card, "立普妥")
+    assert (it.current, it.effective_unit_price) == (Decimal("49.9"), Decimal("39.9"))
+
+
+def test_a_price_after_a_coupon_alone_is_the_price_on_offer() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("券后价¥39.9", 40, 170, 260, 220),
+        line("优惠券", 40, 225, 120, 245),  # a coupon word alone is still boilerplate
+    ]
+    it = item(card, "立普妥")
+    assert it.current == Decimal("39.9")
+
+
+def test_a_captioned_price_read_together_with_the_coupon_strip_after_it_is_kept() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("活动价￥28.9领券立减10元", 40, 170, 360, 210),
+    ]
+    it = item(card, "立普妥")
+    assert it.current == Decimal("28.9")
+
+
+def test_a_bare_number_before_a_coupon_strip_stays_boilerplate() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("特价¥49.9", 40, 170, 200, 210),
+        line("39领券立减10元", 40, 220, 300, 240),  # no caption: the number is the coupon strip's, not a price
+    ]
+    it = item(card, "立普妥")
+    assert it.current == Decimal("49.9")
+
+
+def test_a_small_promo_badge_beside_a_big_final_price_is_current() -> None:
+    card = [
+        line("立普妥阿托伐他汀钙片", 40, 100, 300, 130),
+        line("20mg×7片", 40, 135, 160, 160),
+        line("活动价¥49.9", 40, 170, 140, 185),  # a small badge
+        line("到手价¥39.9", 40, 195, 300, 270),  # the big headline
+    ]
+    it = item(card, "立普妥")
+    assert (it.current, it.effective_unit_price) == (Decimal("49.9"), Decimal("39.9"))
 
 
 def test_a_helper_note_is_never_the_price() -> None:
@@ -313,3 +368,62 @@ def test_a_members_badge_wrapped_over_two_lines_is_still_for_members() -> None:
     ]
     it = item(card, "美林")
     assert (it.effective_unit_price, it.effective_member_price) == (Decimal("23.80"), Decimal("16.43"))
+
+
+def test_a_name_cut_short_by_a_dropped_rare_character_keeps_its_prices() -> None:
+    # 片仔癀 read as 片仔 (癀 is rare): 片 starts a word here, and one 片 shared with 消食片 makes no package print
+    lines = [
+        line("片仔", 233, 271, 371, 346),
+        line("3g*1粒", 244, 332, 342, 382),
+        line("江中健胃消食片", 606, 343, 898, 442),
+        line("促销价￥740", 122, 392, 437, 503),
+        line("0.8g×32片", 671, 413, 815, 469),
+        line("零售价￥12.9", 662, 449, 815, 509),
+        line("会员价￥659", 177, 470, 362, 540),
+        line("￥10.8", 650, 496, 814, 575),
+    ]
+    reading = read_items(lines, today=TODAY, known_names={"江中"})
+    got = {it.name: it.current for it in reading.items}
+    assert got == {"片仔": Decimal("740"), "江中健胃消食片": Decimal("10.8")}
+
+
+@pytest.mark.parametrize("text", ["元/盒", "盒装", "片/盒", "粒粒", "10片装"])
+def test_unit_words_left_over_from_a_price_are_no_name(text: str) -> None:
+    reading = read_items([line(text, 40, 100, 200, 130), line("¥12.9", 40, 140, 200, 180)], today=TODAY)
+    assert reading.items == ()
+
+
+def test_a_spec_centred_under_a_long_name_is_its_and_brings_the_price_below_it() -> None:
+    lines = [
+        line("感康复方氨酚烷胺片", 813, 2376, 1388, 2453),
+        line("济川牌蒲地蓝", 1502, 2321, 2077, 2426),
+        line("12片/盒", 980, 2479, 1238, 2575),  # centred under the name, not left-aligned with it
+        line("消炎口服液", 1547, 2482, 2039, 2588),
+        line("原价￥19.5", 956, 2596, 1265, 2674),
+        line("10ml*10支", 1618, 2635, 1961, 2713),
+        line("14.9", 1070, 2718, 1404, 2873),
+        line("活动价￥", 825, 2786, 994, 2877),
+        line("门店价￥54.5", 1608, 2745, 1975, 2821),
+        line("39.9", 1738, 2859, 2082, 3025),
+    ]
+    reading = read_items(lines, today=TODAY, known_names={"感康", "济川"})
+    got = {it.name: (it.current, it.original) for it in reading.items}
+    assert got["感康复方氨酚烷胺片"] == (Decimal("14.9"), Decimal("19.5"))
+
+
+def test_a_price_level_with_a_name_is_its_not_the_far_column_above() -> None:
+    # a tilted photo: 23.8 sits between the rows; 香雪's spec reaches down, but 23.8 is level with 抗病毒口服液
+    lines = [
+        line("香雪抗病毒口服液", 724, 1928, 1424, 2031),
+        line("第二件8折", 1996, 1729, 2229, 1798),
+        line("10ml×12支", 935, 2024, 1222, 2099),
+        line("56.5元", 2018, 1888, 2340, 2018),
+        line("两盒装", 1880, 1944, 2030, 2017),
+        line("抗病毒口服液", 808, 2289, 1339, 2402),
+        line("23.8元", 1988, 2169, 2303, 2295),
+        line("10ml×10支", 930, 2389, 1218, 2463),
+        line("现价", 1902, 2229, 2002, 2298),
+    ]
+    reading = read_items(lines, today=TODAY, known_names={"香雪"})
+    got = {it.name: it.current for it in reading.items}
+    assert got == {"香雪抗病毒口服液": Decimal("56.5"), "抗病毒口服液": Decimal("23.8")}
