@@ -427,3 +427,14 @@ def test_a_price_level_with_a_name_is_its_not_the_far_column_above() -> None:
     reading = read_items(lines, today=TODAY, known_names={"香雪"})
     got = {it.name: it.current for it in reading.items}
     assert got == {"香雪抗病毒口服液": Decimal("56.5"), "抗病毒口服液": Decimal("23.8")}
+
+
+def test_a_yuan_sign_read_as_a_star_after_a_pack_caption_is_still_the_price() -> None:
+    """``两盒装*42.90``: the ¥ after a pack caption (not a 价 word, so `mend_prices` leaves it) is read as ``*``.
+
+    Pins `items._star_currency`: a diff review found that without it no unit test failed, while posters2 dev lost
+    items (recall 0.877 → 0.865) on lines such as this one.
+    """
+    card = [line("感冒灵颗粒 10g×9袋", 0, 0, 400, 40), line("两盒装*42.90", 0, 60, 300, 110)]
+    (item,) = read_items(card, today=dt.date(2026, 12, 1)).items
+    assert item.current == Decimal("42.90") and item.effective_unit_price == Decimal("21.45")
